@@ -1,0 +1,446 @@
+#include "engine/btree/tree.h"
+
+#include <algorithm>
+#include <cassert>
+#include <utility>
+
+#include "engine/util/crc32c.h"
+
+namespace manifold::btree {
+namespace {
+
+// Index of the child of an internal node that may hold `key`: separators <= key.
+size_t ChildIndex(const Node& node, std::string_view key) {
+  auto it = std::upper_bound(node.keys.begin(), node.keys.end(), key,
+                             [](std::string_view k, const std::string& s) { return k < s; });
+  return static_cast<size_t>(it - node.keys.begin());
+}
+
+size_t LowerBound(const Node& node, std::string_view key) {
+  auto it = std::lower_bound(node.keys.begin(), node.keys.end(), key,
+                             [](const std::string& s, std::string_view k) { return s < k; });
+  return static_cast<size_t>(it - node.keys.begin());
+}
+
+// Chooses where to cut `sizes` (per-entry encoded bytes) so the larger side is smallest.
+// `base_left`/`base_right` are fixed bytes each side pays; `dropped` is skipped at the cut
+// (the promoted separator of an internal node). Returns the index of the first entry on the
+// right.
+size_t BalancedCut(const std::vector<size_t>& sizes, size_t base_left, size_t base_right,
+                   bool drop_at_cut) {
+  size_t total = 0;
+  for (size_t s : sizes) total += s;
+  size_t best = 1;
+  size_t best_max = SIZE_MAX;
+  size_t prefix = 0;
+  for (size_t cut = 1; cut < sizes.size() + (drop_at_cut ? 1 : 0); ++cut) {
+    prefix += sizes[cut - 1];
+    size_t left = base_left + prefix - (drop_at_cut ? sizes[cut - 1] : 0);
+    size_t right = base_right + total - prefix;
+    size_t worst = std::max(left, right);
+    if (worst < best_max) best_max = worst, best = cut;
+  }
+  return best;
+}
+
+// Splits an over-full node into two halves; returns the right half and its separator.
+std::pair<MutableNodePtr, std::string> SplitInTwo(Node* node) {
+  auto right = std::make_shared<Node>();
+  right->leaf = node->leaf;
+  std::vector<size_t> sizes;
+  if (node->leaf) {
+    assert(node->keys.size() >= 2);
+    for (size_t i = 0; i < node->keys.size(); ++i) {
+      sizes.push_back(LeafEntryBytes(node->keys[i], node->values[i]));
+    }
+    size_t cut = BalancedCut(sizes, 0, 0, false);
+    right->keys.assign(std::make_move_iterator(node->keys.begin() + cut),
+                       std::make_move_iterator(node->keys.end()));
+    right->values.assign(std::make_move_iterator(node->values.begin() + cut),
+                         std::make_move_iterator(node->values.end()));
+    node->keys.resize(cut);
+    node->values.resize(cut);
+    return {right, right->keys.front()};
+  }
+  assert(node->children.size() >= 3);
+  // Entry j is separator keys[j] with child j + 1. Cutting at entry m promotes keys[m].
+  for (const std::string& key : node->keys) sizes.push_back(InternalEntryBytes(key));
+  size_t cut = BalancedCut(sizes, kChildRefBytes, kChildRefBytes, true);
+  size_t promoted = cut - 1;
+  std::string separator = std::move(node->keys[promoted]);
+  right->keys.assign(std::make_move_iterator(node->keys.begin() + promoted + 1),
+                     std::make_move_iterator(node->keys.end()));
+  right->children.assign(std::make_move_iterator(node->children.begin() + promoted + 1),
+                         std::make_move_iterator(node->children.end()));
+  node->keys.resize(promoted);
+  node->children.resize(promoted + 1);
+  return {right, std::move(separator)};
+}
+
+// Appends `right` (and, for internal nodes, the separator between them) onto `left`.
+void Concatenate(Node* left, Node* right, std::string separator) {
+  assert(left->leaf == right->leaf);
+  if (!left->leaf) left->keys.push_back(std::move(separator));
+  for (auto& key : right->keys) left->keys.push_back(std::move(key));
+  for (auto& value : right->values) left->values.push_back(std::move(value));
+  for (auto& child : right->children) left->children.push_back(std::move(child));
+}
+
+}  // namespace
+
+StatusOr<std::string> MaterializeValue(NodeSource* source, const LeafValue& value) {
+  if (!value.written()) return value.bytes;
+  return source->LoadLargeValue(value);
+}
+
+StatusOr<std::optional<std::string>> TreeGet(NodeSource* source, const PageRef& root,
+                                             std::string_view key) {
+  if (root.empty()) return std::optional<std::string>();
+  PageRef ref = root;
+  for (;;) {
+    MANIFOLD_ASSIGN_OR_RETURN(NodePtr node, source->LoadNode(ref));
+    if (!node->leaf) {
+      ref = node->children[ChildIndex(*node, key)].page;
+      continue;
+    }
+    size_t i = LowerBound(*node, key);
+    if (i == node->keys.size() || node->keys[i] != key) return std::optional<std::string>();
+    MANIFOLD_ASSIGN_OR_RETURN(std::string value, MaterializeValue(source, node->values[i]));
+    return std::optional<std::string>(std::move(value));
+  }
+}
+
+namespace {
+Status VisitRec(NodeSource* source, const PageRef& ref, const PageVisitor& visit, int depth) {
+  MANIFOLD_ASSIGN_OR_RETURN(NodePtr node, source->LoadNode(ref));
+  MANIFOLD_RETURN_IF_ERROR(visit(PageRun{ref.page_id, 1}, node.get(), depth));
+  if (node->leaf) {
+    for (const LeafValue& value : node->values) {
+      if (!value.written()) continue;
+      PageRun run{value.overflow.page_id, source->layout().OverflowPages(value.value_bytes)};
+      MANIFOLD_RETURN_IF_ERROR(visit(run, nullptr, depth + 1));
+    }
+    return Status::OK();
+  }
+  for (const ChildRef& child : node->children) {
+    MANIFOLD_RETURN_IF_ERROR(VisitRec(source, child.page, visit, depth + 1));
+  }
+  return Status::OK();
+}
+}  // namespace
+
+Status VisitTreePages(NodeSource* source, const PageRef& root, const PageVisitor& visit) {
+  if (root.empty()) return Status::OK();
+  return VisitRec(source, root, visit, 0);
+}
+
+// --- WriteTree -----------------------------------------------------------------------------
+
+WriteTree::WriteTree(NodeSource* source, PageRef root)
+    : source_(source), layout_(source->layout()) {
+  root_.page = root;
+}
+
+StatusOr<Node*> WriteTree::MakeDirty(ChildRef* ref) {
+  if (ref->is_dirty()) return ref->dirty.get();
+  assert(!ref->page.empty());
+  MANIFOLD_ASSIGN_OR_RETURN(NodePtr committed, source_->LoadNode(ref->page));
+  ref->dirty = std::make_shared<Node>(*committed);  // I1: copy, never modify in place.
+  freed_.push_back(PageRun{ref->page.page_id, 1});
+  ref->page = PageRef{};
+  return ref->dirty.get();
+}
+
+void WriteTree::FreeValue(const LeafValue& value) {
+  if (!value.written()) return;
+  freed_.push_back(PageRun{value.overflow.page_id, layout_.OverflowPages(value.value_bytes)});
+}
+
+WriteTree::Fill WriteTree::FillOf(const Node& node) const {
+  size_t bytes = node.EncodedBodyBytes();
+  if (bytes > layout_.body_bytes()) return Fill::kOver;
+  if (bytes < layout_.underfull_bytes()) return Fill::kUnder;
+  return Fill::kOk;
+}
+
+Status WriteTree::Put(std::string_view key, std::string_view value) {
+  assert(key.size() <= layout_.key_bytes_max());
+  LeafValue leaf_value = LeafValue::Inline(value);
+  leaf_value.large = value.size() > layout_.inline_value_bytes_max(key.size());
+  if (root_.page.empty() && !root_.is_dirty()) root_.dirty = std::make_shared<Node>();
+  MANIFOLD_RETURN_IF_ERROR(PutInto(&root_, key, std::move(leaf_value)));
+  modified_ = true;
+  return FixRoot();
+}
+
+Status WriteTree::PutInto(ChildRef* ref, std::string_view key, LeafValue value) {
+  MANIFOLD_ASSIGN_OR_RETURN(Node * node, MakeDirty(ref));
+  if (node->leaf) {
+    size_t i = LowerBound(*node, key);
+    if (i < node->keys.size() && node->keys[i] == key) {
+      FreeValue(node->values[i]);
+      node->values[i] = std::move(value);
+    } else {
+      node->keys.insert(node->keys.begin() + i, std::string(key));
+      node->values.insert(node->values.begin() + i, std::move(value));
+    }
+    return Status::OK();
+  }
+  size_t i = ChildIndex(*node, key);
+  MANIFOLD_RETURN_IF_ERROR(PutInto(&node->children[i], key, std::move(value)));
+  return FixChild(node, i);
+}
+
+StatusOr<bool> WriteTree::Delete(std::string_view key) {
+  // Look first so that deleting an absent key copies no pages.
+  MANIFOLD_ASSIGN_OR_RETURN(std::optional<std::string> existing, Get(key));
+  if (!existing.has_value()) return false;
+  MANIFOLD_ASSIGN_OR_RETURN(bool found, DeleteFrom(&root_, key));
+  assert(found);
+  modified_ = true;
+  MANIFOLD_RETURN_IF_ERROR(FixRoot());
+  return found;
+}
+
+StatusOr<bool> WriteTree::DeleteFrom(ChildRef* ref, std::string_view key) {
+  MANIFOLD_ASSIGN_OR_RETURN(Node * node, MakeDirty(ref));
+  if (node->leaf) {
+    size_t i = LowerBound(*node, key);
+    if (i == node->keys.size() || node->keys[i] != key) return false;
+    FreeValue(node->values[i]);
+    node->keys.erase(node->keys.begin() + i);
+    node->values.erase(node->values.begin() + i);
+    return true;
+  }
+  size_t i = ChildIndex(*node, key);
+  MANIFOLD_ASSIGN_OR_RETURN(bool found, DeleteFrom(&node->children[i], key));
+  MANIFOLD_RETURN_IF_ERROR(FixChild(node, i));
+  return found;
+}
+
+StatusOr<std::optional<std::string>> WriteTree::Get(std::string_view key) {
+  if (!root_.is_dirty()) return TreeGet(source_, root_.page, key);
+  const Node* node = root_.dirty.get();
+  for (;;) {
+    if (node->leaf) break;
+    const ChildRef& child = node->children[ChildIndex(*node, key)];
+    if (!child.is_dirty()) return TreeGet(source_, child.page, key);
+    node = child.dirty.get();
+  }
+  size_t i = LowerBound(*node, key);
+  if (i == node->keys.size() || node->keys[i] != key) return std::optional<std::string>();
+  MANIFOLD_ASSIGN_OR_RETURN(std::string value, MaterializeValue(source_, node->values[i]));
+  return std::optional<std::string>(std::move(value));
+}
+
+Status WriteTree::FixChild(Node* parent, size_t index) {
+  assert(parent->children[index].is_dirty());
+  switch (FillOf(*parent->children[index].dirty)) {
+    case Fill::kOver:
+      SplitChild(parent, index);
+      return Status::OK();
+    case Fill::kUnder:
+      if (parent->children.size() >= 2) return Rebalance(parent, index);
+      return Status::OK();
+    case Fill::kOk:
+      return Status::OK();
+  }
+  return Status::OK();
+}
+
+void WriteTree::SplitChild(Node* parent, size_t index) {
+  // A split half can itself be over-full only after a merge produced a node more than twice the
+  // body; split until every piece fits (I6 makes one split the usual case).
+  Node* child = parent->children[index].dirty.get();
+  while (child->EncodedBodyBytes() > layout_.body_bytes()) {
+    auto [right, separator] = SplitInTwo(child);
+    parent->children.insert(parent->children.begin() + index + 1, ChildRef{{}, right});
+    parent->keys.insert(parent->keys.begin() + index, std::move(separator));
+    child = parent->children[index].dirty.get();
+    if (right->EncodedBodyBytes() > layout_.body_bytes()) SplitChild(parent, index + 1);
+  }
+}
+
+Status WriteTree::Rebalance(Node* parent, size_t index) {
+  size_t left = index > 0 ? index - 1 : index;
+  size_t right = left + 1;
+  MANIFOLD_ASSIGN_OR_RETURN(Node * left_node, MakeDirty(&parent->children[left]));
+  MANIFOLD_ASSIGN_OR_RETURN(Node * right_node, MakeDirty(&parent->children[right]));
+  Concatenate(left_node, right_node, std::move(parent->keys[left]));
+  parent->children.erase(parent->children.begin() + right);
+  parent->keys.erase(parent->keys.begin() + left);
+  // Merged node too big: cut it again at its balance point (a redistribution).
+  SplitChild(parent, left);
+  return Status::OK();
+}
+
+Status WriteTree::FixRoot() {
+  for (;;) {
+    if (!root_.is_dirty()) return Status::OK();
+    Node* root = root_.dirty.get();
+    if (root->EncodedBodyBytes() > layout_.body_bytes()) {
+      auto new_root = std::make_shared<Node>();
+      new_root->leaf = false;
+      new_root->children.push_back(std::move(root_));
+      root_ = ChildRef{{}, new_root};
+      SplitChild(new_root.get(), 0);
+      return Status::OK();
+    }
+    if (!root->leaf && root->children.size() == 1) {
+      ChildRef only = std::move(root->children[0]);
+      root_ = std::move(only);  // The old root was dirty: its page was freed when copied.
+      continue;
+    }
+    if (root->leaf && root->keys.empty()) root_ = ChildRef{};
+    return Status::OK();
+  }
+}
+
+StatusOr<PageRef> WriteTree::Flush(PageSink* sink) {
+  MANIFOLD_RETURN_IF_ERROR(FlushRef(&root_, sink));
+  modified_ = false;
+  freed_.clear();
+  return root_.page;
+}
+
+Status WriteTree::FlushRef(ChildRef* ref, PageSink* sink) {
+  if (!ref->is_dirty()) return Status::OK();
+  Node* node = ref->dirty.get();
+  if (node->leaf) {
+    for (LeafValue& value : node->values) {
+      if (!value.large || value.written()) continue;
+      MANIFOLD_ASSIGN_OR_RETURN(uint64_t first,
+                                sink->AllocatePages(layout_.OverflowPages(value.value_bytes)));
+      MANIFOLD_RETURN_IF_ERROR(sink->WriteLargeValue(first, value.bytes));
+      value.overflow = PageRef{first, MaskCrc(crc32c::Value(value.bytes.data(), value.bytes.size()))};
+      std::string().swap(value.bytes);
+    }
+  } else {
+    for (ChildRef& child : node->children) MANIFOLD_RETURN_IF_ERROR(FlushRef(&child, sink));
+  }
+  MANIFOLD_ASSIGN_OR_RETURN(uint64_t page_id, sink->AllocatePages(1));
+  MANIFOLD_ASSIGN_OR_RETURN(uint32_t crc, sink->WriteNode(page_id, ref->dirty));
+  ref->page = PageRef{page_id, crc};
+  ref->dirty.reset();
+  return Status::OK();
+}
+
+// --- Cursor --------------------------------------------------------------------------------
+
+std::string_view Cursor::key() const {
+  const Frame& leaf = path_.back();
+  return leaf.node->keys[leaf.index];
+}
+
+const LeafValue& Cursor::value() const {
+  const Frame& leaf = path_.back();
+  return leaf.node->values[leaf.index];
+}
+
+Status Cursor::DescendEdge(bool first) {
+  for (;;) {
+    const Frame& top = path_.back();
+    if (top.node->leaf) return Status::OK();
+    MANIFOLD_ASSIGN_OR_RETURN(NodePtr child, source_->LoadNode(top.node->children[top.index].page));
+    size_t n = child->leaf ? child->keys.size() : child->children.size();
+    if (n == 0) return Status::Corruption("empty tree node below the root");
+    path_.push_back(Frame{child, first ? 0 : n - 1});
+  }
+}
+
+Status Cursor::SeekToFirst() {
+  path_.clear();
+  if (root_.empty()) return Status::OK();
+  MANIFOLD_ASSIGN_OR_RETURN(NodePtr root, source_->LoadNode(root_));
+  if (root->leaf && root->keys.empty()) return Status::OK();
+  path_.push_back(Frame{root, 0});
+  return DescendEdge(true);
+}
+
+Status Cursor::SeekToLast() {
+  path_.clear();
+  if (root_.empty()) return Status::OK();
+  MANIFOLD_ASSIGN_OR_RETURN(NodePtr root, source_->LoadNode(root_));
+  size_t n = root->leaf ? root->keys.size() : root->children.size();
+  if (n == 0) return Status::OK();
+  path_.push_back(Frame{root, n - 1});
+  return DescendEdge(false);
+}
+
+Status Cursor::Descend(std::string_view target) {
+  path_.clear();
+  if (root_.empty()) return Status::OK();
+  PageRef ref = root_;
+  for (;;) {
+    MANIFOLD_ASSIGN_OR_RETURN(NodePtr node, source_->LoadNode(ref));
+    if (node->leaf) {
+      path_.push_back(Frame{node, LowerBound(*node, target)});
+      return Status::OK();
+    }
+    size_t i = ChildIndex(*node, target);
+    ref = node->children[i].page;
+    path_.push_back(Frame{std::move(node), i});
+  }
+}
+
+Status Cursor::Seek(std::string_view target) {
+  MANIFOLD_RETURN_IF_ERROR(Descend(target));
+  if (path_.empty()) return Status::OK();
+  Frame& leaf = path_.back();
+  if (leaf.index < leaf.node->keys.size()) return Status::OK();
+  if (leaf.node->keys.empty()) {
+    path_.clear();
+    return Status::OK();
+  }
+  leaf.index = leaf.node->keys.size() - 1;  // Every key here is < target: the answer is next.
+  return Step(true);
+}
+
+Status Cursor::SeekForPrev(std::string_view target) {
+  MANIFOLD_RETURN_IF_ERROR(Descend(target));
+  if (path_.empty()) return Status::OK();
+  Frame& leaf = path_.back();
+  if (leaf.index < leaf.node->keys.size() && leaf.node->keys[leaf.index] == target) {
+    return Status::OK();
+  }
+  if (leaf.index > 0) {
+    --leaf.index;
+    return Status::OK();
+  }
+  if (leaf.node->keys.empty()) {
+    path_.clear();
+    return Status::OK();
+  }
+  return Step(false);  // Every key here is > target: the answer is in the previous leaf.
+}
+
+Status Cursor::Step(bool forward) {
+  Frame& leaf = path_.back();
+  if (forward && leaf.index + 1 < leaf.node->keys.size()) {
+    ++leaf.index;
+    return Status::OK();
+  }
+  if (!forward && leaf.index > 0) {
+    --leaf.index;
+    return Status::OK();
+  }
+  path_.pop_back();
+  while (!path_.empty()) {
+    Frame& frame = path_.back();
+    if (forward && frame.index + 1 < frame.node->children.size()) {
+      ++frame.index;
+      return DescendEdge(true);
+    }
+    if (!forward && frame.index > 0) {
+      --frame.index;
+      return DescendEdge(false);
+    }
+    path_.pop_back();
+  }
+  return Status::OK();
+}
+
+Status Cursor::Next() { return Step(true); }
+Status Cursor::Prev() { return Step(false); }
+
+}  // namespace manifold::btree

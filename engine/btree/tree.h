@@ -1,0 +1,144 @@
+// Copy-on-write B+tree operations. A committed tree is named by its root PageRef and never
+// changes. A WriteTree is one writer's private, uncommitted version: it copies every node it
+// changes (dirty nodes live only in memory) and records which committed pages it stopped using,
+// so that its commit can free them. Flush() then writes the dirty nodes bottom-up, giving every
+// parent its children's new page ids and checksums.
+#ifndef MANIFOLD_BTREE_TREE_H_
+#define MANIFOLD_BTREE_TREE_H_
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/btree/page.h"
+#include "manifold/status.h"
+
+namespace manifold::btree {
+
+// A contiguous run of pages [first, first + count).
+struct PageRun {
+  uint64_t first = kNoPage;
+  uint64_t count = 0;
+  friend bool operator==(const PageRun&, const PageRun&) = default;
+};
+
+// Where trees read committed pages from (the page cache over the data file).
+class NodeSource {
+ public:
+  virtual ~NodeSource() = default;
+  // Returns the decoded node stored at `ref`, verified against `ref.crc`.
+  [[nodiscard]] virtual StatusOr<NodePtr> LoadNode(const PageRef& ref) = 0;
+  // Returns the bytes of a written large value, verified page by page and as a whole.
+  [[nodiscard]] virtual StatusOr<std::string> LoadLargeValue(const LeafValue& value) = 0;
+  virtual const Layout& layout() const = 0;
+};
+
+// Where Flush writes new pages. Implemented by the commit in engine/db.
+class PageSink {
+ public:
+  virtual ~PageSink() = default;
+  // Reserves `count` contiguous free pages and returns the first.
+  [[nodiscard]] virtual StatusOr<uint64_t> AllocatePages(uint64_t count) = 0;
+  // Seals and queues a node page for writing; returns the page's crc. The sink may keep `node`
+  // to serve later reads of that page from memory.
+  [[nodiscard]] virtual StatusOr<uint32_t> WriteNode(uint64_t page_id, NodePtr node) = 0;
+  // Queues a large value for writing into overflow pages starting at `first_page`.
+  [[nodiscard]] virtual Status WriteLargeValue(uint64_t first_page, std::string_view value) = 0;
+};
+
+// Reads a committed value: resolves overflow pages.
+[[nodiscard]] StatusOr<std::string> MaterializeValue(NodeSource* source, const LeafValue& value);
+
+// Point lookup in a committed tree. nullopt when absent.
+[[nodiscard]] StatusOr<std::optional<std::string>> TreeGet(NodeSource* source, const PageRef& root,
+                                                           std::string_view key);
+
+// Calls `visit` for every page of a committed tree (nodes and overflow runs), parents first.
+// Used to free a dropped tree and by the integrity checker.
+using PageVisitor = std::function<Status(const PageRun& run, const Node* node, int depth)>;
+[[nodiscard]] Status VisitTreePages(NodeSource* source, const PageRef& root,
+                                    const PageVisitor& visit);
+
+class WriteTree {
+ public:
+  // Starts from the committed tree at `root` (empty if root.empty()).
+  WriteTree(NodeSource* source, PageRef root);
+
+  // Inserts or replaces. The key and value must respect the layout's limits (checked by the
+  // caller with user-facing messages; asserted here).
+  [[nodiscard]] Status Put(std::string_view key, std::string_view value);
+  // Removes `key`; returns whether it was present.
+  [[nodiscard]] StatusOr<bool> Delete(std::string_view key);
+  [[nodiscard]] StatusOr<std::optional<std::string>> Get(std::string_view key);
+
+  // True when the tree differs from the committed root it started from.
+  bool modified() const { return modified_; }
+  // Committed pages (and overflow runs) this tree no longer uses. Freed when it commits.
+  const std::vector<PageRun>& freed() const { return freed_; }
+
+  // Writes every dirty node and large value through `sink` and returns the new committed root.
+  // After a successful Flush the tree is clean again and starts from the returned root.
+  [[nodiscard]] StatusOr<PageRef> Flush(PageSink* sink);
+
+ private:
+  enum class Fill { kOk, kOver, kUnder };
+
+  StatusOr<Node*> MakeDirty(ChildRef* ref);
+  Status PutInto(ChildRef* ref, std::string_view key, LeafValue value);
+  StatusOr<bool> DeleteFrom(ChildRef* ref, std::string_view key);
+  Fill FillOf(const Node& node) const;
+  Status FixChild(Node* parent, size_t index);
+  Status Rebalance(Node* parent, size_t index);
+  void SplitChild(Node* parent, size_t index);
+  Status FixRoot();
+  void FreeValue(const LeafValue& value);
+  Status FlushRef(ChildRef* ref, PageSink* sink);
+
+  NodeSource* source_;
+  Layout layout_;
+  ChildRef root_;
+  bool modified_ = false;
+  std::vector<PageRun> freed_;
+};
+
+// Moves over a committed tree in key order. Holds the nodes on its path, so it stays valid while
+// the pages it reads cannot be reused (the caller holds a snapshot).
+class Cursor {
+ public:
+  Cursor(NodeSource* source, PageRef root) : source_(source), root_(root) {}
+
+  [[nodiscard]] Status SeekToFirst();
+  [[nodiscard]] Status SeekToLast();
+  // First key >= target.
+  [[nodiscard]] Status Seek(std::string_view target);
+  // Last key <= target.
+  [[nodiscard]] Status SeekForPrev(std::string_view target);
+  [[nodiscard]] Status Next();
+  [[nodiscard]] Status Prev();
+
+  bool Valid() const { return !path_.empty(); }
+  std::string_view key() const;
+  const LeafValue& value() const;
+
+ private:
+  struct Frame {
+    NodePtr node;
+    size_t index;
+  };
+  // Descends from path_.back() (or the root) taking the first or last child at every level.
+  Status DescendEdge(bool first);
+  Status Descend(std::string_view target);
+  // Moves to the adjacent leaf entry; clears path_ at either end.
+  Status Step(bool forward);
+
+  NodeSource* source_;
+  PageRef root_;
+  std::vector<Frame> path_;
+};
+
+}  // namespace manifold::btree
+
+#endif  // MANIFOLD_BTREE_TREE_H_

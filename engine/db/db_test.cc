@@ -1,0 +1,241 @@
+#include "manifold/db.h"
+
+#include <gtest/gtest.h>
+
+#include "engine/db/db_impl.h"
+#include "engine/util/fault_point.h"
+#include "manifold/env.h"
+
+#if defined(MANIFOLD_FAULT_POINTS)
+#include <fiu-control.h>
+#endif
+
+namespace manifold {
+namespace {
+
+class DBTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    options_.file_system = fs_.get();
+    options_.page_bytes = 1024;
+    Reopen();
+  }
+  void Reopen() {
+    db_.reset();
+    auto db = DB::Open(options_, "/db");
+    ASSERT_TRUE(db.ok()) << db.status().ToString();
+    db_ = std::move(db).value();
+  }
+  std::string Get(std::string_view key, const Snapshot* snapshot = nullptr) {
+    ReadOptions read;
+    read.snapshot = snapshot;
+    auto value = db_->Get(read, "default", key);
+    if (value.status().IsNotFound()) return "NOT_FOUND";
+    EXPECT_TRUE(value.ok()) << value.status().ToString();
+    return value.ok() ? *value : value.status().ToString();
+  }
+  // Flips one byte of page `page_id` in the data file.
+  void DamagePage(uint64_t page_id, size_t offset) {
+    auto file = fs_->OpenFile(std::string("/db/") + kDataFileName, OpenFileOptions{});
+    ASSERT_TRUE(file.ok());
+    char byte;
+    uint64_t at = page_id * options_.page_bytes + offset;
+    ASSERT_EQ(*(*file)->Read(at, 1, &byte), 1u);
+    byte ^= 0x55;
+    ASSERT_TRUE((*file)->Write(at, std::string_view(&byte, 1)).ok());
+  }
+
+  std::unique_ptr<MemFileSystem> fs_ = NewMemFileSystem();
+  Options options_;
+  std::unique_ptr<DB> db_;
+};
+
+TEST_F(DBTest, PutGetDeleteSurviveReopen) {
+  ASSERT_TRUE(db_->Put({}, "default", "a", "1").ok());
+  ASSERT_TRUE(db_->Put({}, "default", "b", "2").ok());
+  ASSERT_TRUE(db_->Delete({}, "default", "a").ok());
+  Reopen();
+  EXPECT_EQ(Get("a"), "NOT_FOUND");
+  EXPECT_EQ(Get("b"), "2");
+  EXPECT_EQ(db_->GetStats().sequence, 3u);
+}
+
+TEST_F(DBTest, SurvivesPowerLossAfterEveryAcknowledgedCommit) {
+  for (int i = 0; i < 20; ++i) {
+    ASSERT_TRUE(db_->Put({}, "default", "k" + std::to_string(i), std::string(i * 100, 'v')).ok());
+  }
+  db_.reset();
+  fs_->DropUnsyncedData();
+  Reopen();
+  for (int i = 0; i < 20; ++i) EXPECT_EQ(Get("k" + std::to_string(i)), std::string(i * 100, 'v'));
+  IntegrityReport report;
+  EXPECT_TRUE(db_->VerifyIntegrity(&report).ok()) << report.problems.front();
+}
+
+TEST_F(DBTest, SnapshotKeepsItsPagesAndReleasedPagesAreReused) {
+  for (int i = 0; i < 200; ++i) {
+    ASSERT_TRUE(db_->Put({}, "default", "k" + std::to_string(i), "old").ok());
+  }
+  std::shared_ptr<const Snapshot> snapshot = db_->GetSnapshot();
+  for (int round = 0; round < 5; ++round) {
+    WriteBatch batch;
+    for (int i = 0; i < 200; ++i) batch.Put("default", "k" + std::to_string(i), "new");
+    ASSERT_TRUE(db_->Write({}, batch).ok());
+  }
+  EXPECT_EQ(Get("k7", snapshot.get()), "old");
+  EXPECT_EQ(Get("k7"), "new");
+  snapshot.reset();
+  // With no snapshot left, repeated rewrites reuse freed pages: the file stops growing.
+  auto rewrite = [&] {
+    WriteBatch batch;
+    for (int i = 0; i < 200; ++i) batch.Put("default", "k" + std::to_string(i), "newer");
+    ASSERT_TRUE(db_->Write({}, batch).ok());
+  };
+  for (int i = 0; i < 3; ++i) rewrite();
+  uint64_t pages = db_->GetStats().pages_total;
+  for (int i = 0; i < 20; ++i) rewrite();
+  EXPECT_EQ(db_->GetStats().pages_total, pages);
+  EXPECT_TRUE(db_->VerifyIntegrity(nullptr).ok());
+}
+
+TEST_F(DBTest, CorruptPageIsReportedNeverReturned) {
+  std::string big(3000, 'B');
+  for (int i = 0; i < 50; ++i) {
+    ASSERT_TRUE(db_->Put({}, "default", "k" + std::to_string(i), i == 5 ? big : "v").ok());
+  }
+  const uint64_t pages = db_->GetStats().pages_total;
+  int caught_at_open = 0, caught_by_verify = 0, caught_by_get = 0;
+  // Damage one page at a time: whatever the page holds, the damage is either harmless (a free
+  // page) or reported as Corruption, and no read ever returns wrong data.
+  for (uint64_t page = 2; page < pages; ++page) {
+    db_.reset();
+    DamagePage(page, 100);
+    auto db = DB::Open(options_, "/db");
+    if (!db.ok()) {
+      EXPECT_TRUE(db.status().IsCorruption()) << db.status().ToString();
+      ++caught_at_open;
+    } else {
+      db_ = std::move(db).value();
+      IntegrityReport report;
+      Status verify = db_->VerifyIntegrity(&report);
+      if (!verify.ok()) ++caught_by_verify;
+      bool get_failed = false;
+      for (int i = 0; i < 50; ++i) {
+        auto value = db_->Get({}, "default", "k" + std::to_string(i));
+        if (!value.ok()) {
+          EXPECT_TRUE(value.status().IsCorruption()) << value.status().ToString();
+          get_failed = true;
+          continue;
+        }
+        EXPECT_EQ(*value, i == 5 ? big : "v") << "page " << page;
+      }
+      caught_by_get += get_failed;
+      if (get_failed) {
+        EXPECT_FALSE(verify.ok()) << "verify missed damage to page " << page;
+      }
+    }
+    db_.reset();
+    DamagePage(page, 100);  // Undo (the damage is an xor).
+    Reopen();
+  }
+  EXPECT_GT(caught_at_open, 0);   // The catalog page.
+  EXPECT_GT(caught_by_get, 0);    // Leaves and the overflow run.
+  EXPECT_GE(caught_by_verify, caught_by_get);
+}
+
+TEST_F(DBTest, TornNewestHeaderFallsBackToPreviousCommit) {
+  ASSERT_TRUE(db_->Put({}, "default", "a", "1").ok());  // Sequence 1: slot 1.
+  ASSERT_TRUE(db_->Put({}, "default", "a", "2").ok());  // Sequence 2: slot 0.
+  db_.reset();
+  DamagePage(0, 30);
+  Reopen();
+  EXPECT_EQ(Get("a"), "1");
+  EXPECT_TRUE(db_->VerifyIntegrity(nullptr).ok());
+  // And the engine keeps committing from there, into the damaged slot.
+  ASSERT_TRUE(db_->Put({}, "default", "a", "3").ok());
+  Reopen();
+  EXPECT_EQ(Get("a"), "3");
+}
+
+TEST_F(DBTest, SecondOpenIsBusy) {
+  auto second = DB::Open(options_, "/db");
+  EXPECT_TRUE(second.status().IsBusy()) << second.status().ToString();
+}
+
+TEST_F(DBTest, ColumnFamiliesAreIndependentAndDropFreesPages) {
+  ASSERT_TRUE(db_->CreateColumnFamily("users").ok());
+  EXPECT_TRUE(db_->CreateColumnFamily("users").IsAlreadyExists());
+  for (int i = 0; i < 300; ++i) {
+    ASSERT_TRUE(db_->Put({}, "users", "u" + std::to_string(i), std::string(50, 'x')).ok());
+  }
+  EXPECT_EQ(Get("u1"), "NOT_FOUND");
+  uint64_t free_before = db_->GetStats().pages_free;
+  ASSERT_TRUE(db_->DropColumnFamily("users").ok());
+  EXPECT_GT(db_->GetStats().pages_free, free_before + 10);
+  EXPECT_TRUE(db_->Get({}, "users", "u1").status().IsNotFound());
+  Reopen();
+  EXPECT_EQ(db_->ListColumnFamilies(), std::vector<std::string>{"default"});
+  EXPECT_TRUE(db_->VerifyIntegrity(nullptr).ok());
+}
+
+TEST_F(DBTest, WritersOnOneColumnFamilyAreSerialized) {
+  auto first = db_->BeginTransaction("default");
+  ASSERT_TRUE(first.ok());
+  ASSERT_TRUE((*first)->Put("x", "1").ok());
+  EXPECT_EQ(*(*first)->Get("x"), "1");
+  EXPECT_EQ(Get("x"), "NOT_FOUND");  // Invisible until commit.
+  ASSERT_TRUE((*first)->Commit({}).ok());
+  EXPECT_EQ(Get("x"), "1");
+  EXPECT_TRUE((*first)->Put("y", "2").code() == StatusCode::kAborted);
+}
+
+#if defined(MANIFOLD_FAULT_POINTS)
+TEST_F(DBTest, FailureBeforeWritingLeavesDatabaseWritable) {
+  ASSERT_EQ(fiu_init(0), 0);
+  ASSERT_TRUE(db_->Put({}, "default", "a", "1").ok());
+  ASSERT_EQ(fiu_enable(fault_point::kAllocatorNoSpace, 1, nullptr, FIU_ONETIME), 0);
+  Status failed = db_->Put({}, "default", "b", "2");
+  EXPECT_TRUE(failed.IsNoSpace()) << failed.ToString();
+  EXPECT_EQ(Get("b"), "NOT_FOUND");
+  ASSERT_TRUE(db_->Put({}, "default", "c", "3").ok());  // Still writable.
+  EXPECT_TRUE(db_->VerifyIntegrity(nullptr).ok());
+  Reopen();
+  EXPECT_EQ(Get("a"), "1");
+  EXPECT_EQ(Get("b"), "NOT_FOUND");
+  EXPECT_EQ(Get("c"), "3");
+}
+
+TEST_F(DBTest, FailureWhileWritingRefusesWritesUntilReopen) {
+  ASSERT_EQ(fiu_init(0), 0);
+  ASSERT_TRUE(db_->Put({}, "default", "a", "1").ok());
+  ASSERT_EQ(fiu_enable(fault_point::kCommitBeforeHeader, 1, nullptr, FIU_ONETIME), 0);
+  EXPECT_TRUE(db_->Put({}, "default", "b", "2").IsIOError());
+  Status refused = db_->Put({}, "default", "c", "3");
+  EXPECT_TRUE(refused.IsReadOnly()) << refused.ToString();
+  EXPECT_EQ(Get("a"), "1");  // Reads go on.
+  Reopen();
+  EXPECT_EQ(Get("b"), "NOT_FOUND");  // Its header slot was never written.
+  ASSERT_TRUE(db_->Put({}, "default", "c", "3").ok());
+  EXPECT_TRUE(db_->VerifyIntegrity(nullptr).ok());
+}
+
+TEST_F(DBTest, TransientShortReadIsRetriedPersistentOneIsCorruption) {
+  ASSERT_EQ(fiu_init(0), 0);
+  ASSERT_TRUE(db_->Put({}, "default", "a", "1").ok());
+  Reopen();  // Cold cache.
+  ASSERT_EQ(fiu_enable(fault_point::kPagerShortRead, 1, nullptr, FIU_ONETIME), 0);
+  EXPECT_EQ(Get("a"), "1");
+  EXPECT_EQ(db_->GetStats().read_retries, 1u);
+  Reopen();
+  ASSERT_EQ(fiu_enable(fault_point::kPagerShortRead, 1, nullptr, 0), 0);
+  auto value = db_->Get({}, "default", "a");
+  ASSERT_EQ(fiu_disable(fault_point::kPagerShortRead), 0);
+  EXPECT_TRUE(value.status().IsCorruption()) << value.status().ToString();
+  EXPECT_EQ(Get("a"), "1");
+}
+#else
+TEST(DBFaultPointTest, CompiledOut) { EXPECT_FALSE(kFaultPointsCompiledIn); }
+#endif
+
+}  // namespace
+}  // namespace manifold

@@ -1,0 +1,47 @@
+// The public Iterator over one column family of one Version, with optional bounds.
+#ifndef MANIFOLD_DB_ITERATOR_IMPL_H_
+#define MANIFOLD_DB_ITERATOR_IMPL_H_
+
+#include <optional>
+#include <string>
+
+#include "engine/btree/tree.h"
+#include "engine/db/pager.h"
+#include "engine/db/version.h"
+#include "manifold/db.h"
+
+namespace manifold {
+
+class IteratorImpl : public Iterator {
+ public:
+  IteratorImpl(Pager* pager, VersionPtr version, btree::PageRef root,
+               std::optional<std::string> lower_bound, std::optional<std::string> upper_bound);
+
+  bool Valid() const override { return valid_; }
+  void SeekToFirst() override;
+  void SeekToLast() override;
+  void Seek(std::string_view target) override;
+  void SeekForPrev(std::string_view target) override;
+  void Next() override;
+  void Prev() override;
+  std::string_view key() const override;
+  std::string_view value() const override;
+  Status status() const override { return status_; }
+
+ private:
+  // Applies the result of a cursor move: records errors, checks bounds, loads large values.
+  void Settle(Status moved);
+
+  Pager* pager_;
+  VersionPtr version_;  // Keeps the pages the cursor reads from being reused (I4).
+  btree::Cursor cursor_;
+  std::optional<std::string> lower_bound_;
+  std::optional<std::string> upper_bound_;
+  bool valid_ = false;
+  Status status_;
+  std::string large_value_;  // The current value when it lives in overflow pages.
+};
+
+}  // namespace manifold
+
+#endif  // MANIFOLD_DB_ITERATOR_IMPL_H_

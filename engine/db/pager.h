@@ -1,0 +1,168 @@
+// The data file: page I/O with checksums, the two header slots, the persisted free list, and the
+// page allocator. docs/design.md gives the byte layout of each.
+#ifndef MANIFOLD_DB_PAGER_H_
+#define MANIFOLD_DB_PAGER_H_
+
+#include <atomic>
+#include <functional>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/btree/page.h"
+#include "engine/btree/tree.h"
+#include "engine/db/page_cache.h"
+#include "manifold/env.h"
+#include "manifold/status.h"
+
+namespace manifold {
+
+// The contents of one header slot (pages 0 and 1). The slot with the highest valid sequence
+// number is the database's committed state (invariant I2).
+struct HeaderSlot {
+  uint64_t sequence = 0;          // Commit sequence number; slot = sequence % 2.
+  uint32_t page_bytes = 0;        // Page size, fixed at creation.
+  uint64_t page_count = 0;        // Pages in use or free: [0, page_count). The file may be larger.
+  btree::PageRef catalog;         // Root of the catalog tree (column family name -> record).
+  btree::PageRef free_list;       // First page of the free-list chain, or none.
+  uint64_t free_list_pages = 0;   // Pages in the free-list chain.
+  uint32_t next_cf_id = 1;        // Id for the next column family created.
+};
+
+inline constexpr char kHeaderMagic[8] = {'M', 'N', 'F', 'L', 'D', 'B', '0', '1'};
+inline constexpr uint32_t kFormatVersion = 1;
+
+// Encodes `slot` as a sealed header page of slot.page_bytes bytes.
+std::string EncodeHeaderSlot(const HeaderSlot& slot);
+// Decodes the header page stored at `slot_index` (0 or 1) of a file with pages of `page_bytes`.
+[[nodiscard]] StatusOr<HeaderSlot> DecodeHeaderSlot(const char* page, uint32_t page_bytes,
+                                                    uint64_t slot_index, std::string_view where);
+
+// Free pages, pages freed by commits that snapshots may still read, and the high-water mark.
+// Guarded by the database's commit lock.
+class PageAllocator {
+ public:
+  PageAllocator() = default;
+  PageAllocator(uint64_t page_count, uint64_t page_count_max)
+      : page_count_(page_count), page_count_max_(page_count_max) {}
+
+  // Marks a run free now (used when loading the persisted list).
+  void AddFree(const btree::PageRun& run);
+  // Records that commit `sequence` stopped using `run`; reusable once no snapshot older than
+  // `sequence` exists (invariant I4).
+  void FreeAt(uint64_t sequence, const btree::PageRun& run);
+  // Makes reusable every run freed by commits <= `oldest_live_sequence`.
+  void Release(uint64_t oldest_live_sequence);
+  // `count` contiguous pages: the first free run that fits, else new pages at the end.
+  [[nodiscard]] StatusOr<uint64_t> Allocate(uint64_t count);
+
+  // Everything that is free once the current commit is durable and no snapshot remains: the free
+  // runs and the pending ones, merged. This is what the free list persists.
+  std::vector<btree::PageRun> PersistableRuns() const;
+  uint64_t page_count() const { return page_count_; }
+  uint64_t free_pages() const;
+  uint64_t pending_pages() const;
+
+ private:
+  static void Insert(std::map<uint64_t, uint64_t>* runs, btree::PageRun run);
+
+  std::map<uint64_t, uint64_t> free_;  // first page -> count, coalesced.
+  std::map<uint64_t, std::vector<btree::PageRun>> pending_;  // sequence -> runs it freed.
+  uint64_t page_count_ = btree::kFirstDataPage;
+  uint64_t page_count_max_ = UINT64_MAX;
+};
+
+// Runs stored per free-list page, for a page size.
+size_t FreeListRunsPerPage(uint32_t page_bytes);
+
+struct PagerStats {
+  std::atomic<uint64_t> pages_read{0};
+  std::atomic<uint64_t> pages_written{0};
+  std::atomic<uint64_t> bytes_read{0};
+  std::atomic<uint64_t> bytes_written{0};
+  std::atomic<uint64_t> syncs{0};
+  std::atomic<uint64_t> cache_hits{0};
+  std::atomic<uint64_t> cache_misses{0};
+  std::atomic<uint64_t> read_retries{0};
+};
+
+// Reads and writes pages of the data file. Thread-safe for reads; writes come from the commit
+// path only.
+class Pager : public btree::NodeSource {
+ public:
+  Pager(std::unique_ptr<File> file, std::string path, uint32_t page_bytes,
+        uint64_t cache_bytes_max, bool use_cache);
+
+  StatusOr<btree::NodePtr> LoadNode(const btree::PageRef& ref) override;
+  StatusOr<std::string> LoadLargeValue(const btree::LeafValue& value) override;
+  const btree::Layout& layout() const override { return layout_; }
+
+  // Reads `count` pages starting at `first` into `out`, without checking them.
+  [[nodiscard]] Status ReadPages(uint64_t first, uint64_t count, std::string* out);
+  // Reads pages and runs `check` on them. A failed check is retried once with a fresh read, so a
+  // transient error on the way from the device (a flipped bit in transit) is not reported as
+  // corruption; damage that is really on disk fails both times and is reported.
+  [[nodiscard]] Status ReadChecked(uint64_t first, uint64_t count,
+                                   const std::function<Status(const std::string&)>& check,
+                                   std::string* out);
+  // Writes page images (each page_bytes long) keyed by page id, coalescing adjacent pages.
+  [[nodiscard]] Status WritePages(const std::map<uint64_t, std::string>& pages);
+  // Makes sure the file has room for `page_count` pages, growing by `growth_bytes` steps.
+  [[nodiscard]] Status Reserve(uint64_t page_count, uint64_t growth_bytes);
+  [[nodiscard]] Status Sync();
+  // Reads the free-list chain starting at `head`.
+  [[nodiscard]] Status ReadFreeList(const btree::PageRef& head, std::vector<btree::PageRun>* runs,
+                                    std::vector<uint64_t>* chain_pages);
+
+  PageCache* cache() { return cache_.get(); }
+  // Checks the overflow pages of `value` (read into `pages`) and concatenates their payload.
+  [[nodiscard]] Status AssembleLargeValue(const btree::LeafValue& value, const std::string& pages,
+                                          std::string* out) const;
+  PagerStats& stats() { return stats_; }
+  const std::string& path() const { return path_; }
+  File* file() { return file_.get(); }
+  [[nodiscard]] StatusOr<uint64_t> FileBytes() const { return file_->Size(); }
+
+ private:
+  std::unique_ptr<File> file_;
+  std::string path_;
+  btree::Layout layout_;
+  std::unique_ptr<PageCache> cache_;  // Null when reads must bypass the cache (verification).
+  PagerStats stats_;
+  uint64_t reserved_bytes_ = 0;       // Commit path only.
+};
+
+// Collects one commit's page images; implements the tree's PageSink.
+class CommitWriter : public btree::PageSink {
+ public:
+  CommitWriter(PageAllocator* allocator, const btree::Layout& layout, uint64_t sequence)
+      : allocator_(allocator), layout_(layout), sequence_(sequence) {}
+
+  StatusOr<uint64_t> AllocatePages(uint64_t count) override;
+  StatusOr<uint32_t> WriteNode(uint64_t page_id, btree::NodePtr node) override;
+  Status WriteLargeValue(uint64_t first_page, std::string_view value) override;
+
+  // Allocates and encodes the free-list chain for what the allocator will persist, after freeing
+  // the previous chain. Returns the new head.
+  [[nodiscard]] StatusOr<btree::PageRef> WriteFreeList(const std::vector<uint64_t>& old_chain,
+                                                       std::vector<uint64_t>* new_chain);
+
+  const std::map<uint64_t, std::string>& pages() const { return pages_; }
+  // Nodes written, to seed the cache once the commit is durable.
+  const std::vector<std::pair<btree::PageRef, btree::NodePtr>>& nodes() const { return nodes_; }
+
+ private:
+  std::string& NewPage(uint64_t page_id);
+
+  PageAllocator* allocator_;
+  btree::Layout layout_;
+  uint64_t sequence_;
+  std::map<uint64_t, std::string> pages_;
+  std::vector<std::pair<btree::PageRef, btree::NodePtr>> nodes_;
+};
+
+}  // namespace manifold
+
+#endif  // MANIFOLD_DB_PAGER_H_

@@ -1,0 +1,75 @@
+#include "engine/db/transaction_impl.h"
+
+namespace manifold {
+
+TransactionImpl::TransactionImpl(DBImpl* db, std::string column_family, VersionPtr base,
+                                 btree::PageRef root)
+    : db_(db),
+      column_family_(std::move(column_family)),
+      base_(std::move(base)),
+      base_root_(root),
+      tree_(db->pager(), root) {}
+
+TransactionImpl::~TransactionImpl() { Abort(); }
+
+Status TransactionImpl::CheckOpen() const {
+  if (finished_) return Status::Aborted("the transaction has already committed or aborted");
+  return Status::OK();
+}
+
+Status TransactionImpl::Count(uint64_t bytes) {
+  const Options& options = db_->options();
+  if (ops_ + 1 > options.batch_ops_max || bytes_ + bytes > options.batch_bytes_max) {
+    return Status::InvalidArgument("transaction would exceed batch_ops_max " +
+                                   std::to_string(options.batch_ops_max) + " or batch_bytes_max " +
+                                   std::to_string(options.batch_bytes_max));
+  }
+  ++ops_;
+  bytes_ += bytes;
+  return Status::OK();
+}
+
+Status TransactionImpl::Put(std::string_view key, std::string_view value) {
+  MANIFOLD_RETURN_IF_ERROR(CheckOpen());
+  MANIFOLD_RETURN_IF_ERROR(db_->CheckPut(key, value));
+  MANIFOLD_RETURN_IF_ERROR(Count(key.size() + value.size()));
+  return tree_.Put(key, value);
+}
+
+Status TransactionImpl::Delete(std::string_view key) {
+  MANIFOLD_RETURN_IF_ERROR(CheckOpen());
+  MANIFOLD_RETURN_IF_ERROR(db_->CheckKey(key));
+  MANIFOLD_RETURN_IF_ERROR(Count(key.size()));
+  return tree_.Delete(key).status();
+}
+
+StatusOr<std::string> TransactionImpl::Get(std::string_view key) {
+  MANIFOLD_RETURN_IF_ERROR(CheckOpen());
+  MANIFOLD_RETURN_IF_ERROR(db_->CheckKey(key));
+  MANIFOLD_ASSIGN_OR_RETURN(std::optional<std::string> value, tree_.Get(key));
+  if (!value.has_value()) return Status::NotFound("key not found");
+  return std::move(*value);
+}
+
+Status TransactionImpl::Commit(const WriteOptions& options) {
+  MANIFOLD_RETURN_IF_ERROR(CheckOpen());
+  MANIFOLD_RETURN_IF_ERROR(db_->CheckWriteOptions(options));
+  Status status = Status::OK();
+  if (tree_.modified()) {
+    status = db_->CommitTrees({DBImpl::TreeUpdate{column_family_, base_root_, &tree_}});
+  }
+  Finish();
+  return status;
+}
+
+void TransactionImpl::Abort() {
+  if (!finished_) Finish();
+}
+
+void TransactionImpl::Finish() {
+  finished_ = true;
+  base_.reset();
+  db_->ReleaseColumnFamilies({column_family_});
+}
+
+}  // namespace manifold

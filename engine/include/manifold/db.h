@@ -1,0 +1,154 @@
+// The Manifold database: ordered keys and values in named column families, ACID transactions,
+// snapshot reads and iterators, over a crash-safe copy-on-write B+tree page store.
+//
+//   manifold::Options options;
+//   auto db = manifold::DB::Open(options, "/tmp/example");
+//   if (!db.ok()) return db.status();
+//   MANIFOLD_RETURN_IF_ERROR((*db)->Put({}, "default", "key", "value"));
+//   auto value = (*db)->Get({}, "default", "key");
+#ifndef MANIFOLD_DB_H_
+#define MANIFOLD_DB_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "manifold/options.h"
+#include "manifold/status.h"
+#include "manifold/write_batch.h"
+
+namespace manifold {
+
+// The name of the column family every database has; it cannot be dropped.
+inline constexpr std::string_view kDefaultColumnFamily = "default";
+
+// A consistent read-only view of the whole database as of one commit. Holding a snapshot keeps
+// the pages it can read from being reused, so release snapshots you no longer need.
+class Snapshot {
+ public:
+  virtual ~Snapshot() = default;
+  // The commit sequence number the snapshot sees (every commit increments it by one).
+  virtual uint64_t sequence() const = 0;
+};
+
+// Iterates one column family in key order (bytewise, like memcmp then length) as of a snapshot.
+// Not thread-safe; use one iterator per thread.
+class Iterator {
+ public:
+  virtual ~Iterator() = default;
+  // True when positioned at an entry; false past either end or after an error (see status()).
+  virtual bool Valid() const = 0;
+  virtual void SeekToFirst() = 0;
+  virtual void SeekToLast() = 0;
+  // Positions at the first key >= `target`.
+  virtual void Seek(std::string_view target) = 0;
+  // Positions at the last key <= `target`.
+  virtual void SeekForPrev(std::string_view target) = 0;
+  // Requires Valid().
+  virtual void Next() = 0;
+  // Requires Valid().
+  virtual void Prev() = 0;
+  // Require Valid(). Remain valid until the iterator moves or is destroyed.
+  virtual std::string_view key() const = 0;
+  virtual std::string_view value() const = 0;
+  // The first error met (e.g. Corruption); the iterator is not Valid() after one.
+  virtual Status status() const = 0;
+};
+
+// A write transaction on one column family. While it is open, other writers on the same column
+// family wait; writers on other column families proceed. Its changes are invisible to everyone
+// else until Commit returns OK, and all of them become visible and durable together.
+// Destroying an uncommitted transaction aborts it.
+class Transaction {
+ public:
+  virtual ~Transaction() = default;
+  [[nodiscard]] virtual Status Put(std::string_view key, std::string_view value) = 0;
+  [[nodiscard]] virtual Status Delete(std::string_view key) = 0;
+  // Sees this transaction's own uncommitted writes. NotFound when the key is absent.
+  [[nodiscard]] virtual StatusOr<std::string> Get(std::string_view key) = 0;
+  // Makes every change durable and visible, or none of them. The transaction is finished either
+  // way.
+  [[nodiscard]] virtual Status Commit(const WriteOptions& options) = 0;
+  // Discards every change. The transaction is finished.
+  virtual void Abort() = 0;
+};
+
+// Counters since the database was opened.
+struct Stats {
+  uint64_t pages_read = 0;         // Pages read from the data file (cache misses that hit disk).
+  uint64_t pages_written = 0;      // Pages written to the data file (tree, overflow, free list).
+  uint64_t bytes_read = 0;         // Bytes read from the data file.
+  uint64_t bytes_written = 0;      // Bytes written to the data file.
+  uint64_t syncs = 0;              // Data and directory syncs issued.
+  uint64_t commits = 0;            // Commits that returned OK.
+  uint64_t cache_hits = 0;         // Page lookups served by the cache.
+  uint64_t cache_misses = 0;       // Page lookups that read the file.
+  uint64_t read_retries = 0;       // Reads repeated after a failed checksum (transient errors).
+  uint64_t cache_bytes = 0;        // Current bytes held by the page cache.
+  uint64_t file_bytes = 0;         // Current size of the data file.
+  uint64_t pages_total = 0;        // Pages in use or free below the high-water mark.
+  uint64_t pages_free = 0;         // Pages free now or awaiting release by snapshots.
+  uint64_t sequence = 0;           // Sequence number of the latest commit.
+};
+
+// What VerifyIntegrity looked at and what it found.
+struct IntegrityReport {
+  uint64_t pages_checked = 0;               // Pages read and checksummed.
+  uint64_t entries_checked = 0;             // Key/value entries visited.
+  uint64_t column_families = 0;             // Column families walked (including the catalog).
+  std::vector<std::string> problems;        // Each problem found, with page and column family.
+};
+
+class DB {
+ public:
+  // Opens (or creates, per options) the database in directory `path`. Only one DB object, in any
+  // process, may have a database open at a time; a second open fails with Busy.
+  [[nodiscard]] static StatusOr<std::unique_ptr<DB>> Open(const Options& options,
+                                                         const std::string& path);
+
+  // Closing does not lose committed data: every commit was durable when it returned.
+  virtual ~DB() = default;
+
+  // --- Column families -----------------------------------------------------------------------
+  // Names are 1..Limits::kColumnFamilyNameBytesMax bytes. Creating and dropping commit durably.
+  [[nodiscard]] virtual Status CreateColumnFamily(std::string_view name) = 0;
+  // Removes the column family and all its data; waits for its open transaction, if any.
+  [[nodiscard]] virtual Status DropColumnFamily(std::string_view name) = 0;
+  // All column family names in byte order, including "default".
+  virtual std::vector<std::string> ListColumnFamilies() = 0;
+
+  // --- Writes ---------------------------------------------------------------------------------
+  [[nodiscard]] virtual Status Put(const WriteOptions& options, std::string_view column_family,
+                                   std::string_view key, std::string_view value) = 0;
+  [[nodiscard]] virtual Status Delete(const WriteOptions& options, std::string_view column_family,
+                                      std::string_view key) = 0;
+  // Applies every operation of `batch` atomically, across column families.
+  [[nodiscard]] virtual Status Write(const WriteOptions& options, const WriteBatch& batch) = 0;
+  [[nodiscard]] virtual StatusOr<std::unique_ptr<Transaction>> BeginTransaction(
+      std::string_view column_family) = 0;
+
+  // --- Reads ----------------------------------------------------------------------------------
+  // NotFound when the key is absent.
+  [[nodiscard]] virtual StatusOr<std::string> Get(const ReadOptions& options,
+                                                  std::string_view column_family,
+                                                  std::string_view key) = 0;
+  [[nodiscard]] virtual StatusOr<std::unique_ptr<Iterator>> NewIterator(
+      const ReadOptions& options, std::string_view column_family) = 0;
+  // A snapshot of the latest committed state. Release it by destroying the shared_ptr.
+  virtual std::shared_ptr<const Snapshot> GetSnapshot() = 0;
+
+  // --- Maintenance ----------------------------------------------------------------------------
+  // Walks every tree, checks every page's checksum and its parent's record of it, key order,
+  // fill, overflow chains and free-space accounting. OK when no problem was found; otherwise
+  // Corruption naming the first problem, with all of them in `report` (if not null).
+  [[nodiscard]] virtual Status VerifyIntegrity(IntegrityReport* report) = 0;
+  virtual Stats GetStats() = 0;
+  // Page size the database was created with.
+  virtual uint32_t page_bytes() const = 0;
+};
+
+}  // namespace manifold
+
+#endif  // MANIFOLD_DB_H_

@@ -1,0 +1,242 @@
+#!/usr/bin/env bash
+# End-to-end test of the `manifold` tool: drives the binary on a fresh database in $TEST_TMPDIR
+# and checks stdout, stderr and exit codes of every command. Exits non-zero on the first mismatch.
+set -euo pipefail
+
+tool="$(dirname "$0")/manifold"
+[[ -x "$tool" ]] || tool="${TEST_SRCDIR:-}/${TEST_WORKSPACE:-manifold}/engine/tools/manifold"
+[[ -x "$tool" ]] || { echo "FAIL: manifold binary not found" >&2; exit 1; }
+
+tmp="${TEST_TMPDIR:-$(mktemp -d)}"
+db="$tmp/db"
+out="$tmp/stdout"
+err="$tmp/stderr"
+rm -rf "$db"
+: >"$out"
+: >"$err"
+checks=0
+
+fail() {
+  echo "FAIL: $*" >&2
+  echo "--- stdout:" >&2
+  cat "$out" >&2
+  echo "--- stderr:" >&2
+  cat "$err" >&2
+  exit 1
+}
+
+# run WANT_EXIT ARGS...: runs the tool with stdout in $out and stderr in $err; checks the exit code.
+run() {
+  local want="$1"
+  shift
+  local rc=0
+  "$tool" "$@" >"$out" 2>"$err" || rc=$?
+  [[ "$rc" == "$want" ]] || fail "manifold $*: exit code $rc, want $want"
+  checks=$((checks + 1))
+}
+
+# Stdout is exactly $1 (trailing newlines ignored).
+out_is() {
+  [[ "$(cat "$out")" == "$1" ]] || fail "stdout is not exactly:"$'\n'"$1"
+}
+
+# Stdout / stderr contains the fixed string $1.
+out_has() { grep -qF -- "$1" "$out" || fail "stdout lacks: $1"; }
+err_has() { grep -qF -- "$1" "$err" || fail "stderr lacks: $1"; }
+
+# Stdout parses as one JSON document (when python3 is available; grep checks cover the shape).
+out_is_json() {
+  if command -v python3 >/dev/null 2>&1; then
+    python3 -c 'import json, sys; json.load(open(sys.argv[1]))' "$out" || fail "stdout is not JSON"
+  fi
+}
+
+# ---- Help and usage errors ----------------------------------------------------------------
+run 0 --help
+out_has "Usage:"
+out_has "Exit codes:"
+out_has '\u00XX'
+run 0 "$db" put --help
+out_has "--value-file"
+run 0 "$db" scan --help
+out_has "--reverse"
+run 0 "$db" cf drop --help
+out_has "NAME"
+run 2
+err_has "manifold: "
+run 2 "$db"
+err_has "manifold: "
+run 2 "$db" bogus
+err_has "manifold: unknown command 'bogus'"
+run 2 "$db" cf bogus
+run 2 "$db" get --no-such-flag k
+run 2 "$db" get
+err_has "KEY is required"
+
+# ---- Missing database: a clear error, nothing created ----------------------------------
+run 3 "$tmp/no-such-db" get k
+err_has "manifold: NotFound: "
+[[ ! -e "$tmp/no-such-db" ]] || fail "get created the missing database directory"
+run 3 "$tmp/no-such-db" put k v
+[[ ! -e "$tmp/no-such-db" ]] || fail "put created the missing database directory"
+
+# ---- create ---------------------------------------------------------------------------------
+run 2 "$db" create --page-bytes 1000
+run 0 "$db" create --page-bytes 8192
+out_has "created"
+run 3 "$db" create
+err_has "manifold: AlreadyExists: "
+
+# ---- put / get --------------------------------------------------------------------------------
+for kv in "a 1" "ab 2" "abc 3" "b 4" "c 5"; do
+  run 0 "$db" put "${kv% *}" "${kv#* }"
+done
+run 0 "$db" get a
+out_is "1"
+run 0 "$db" put a one
+run 0 "$db" get a
+out_is "one"
+run 0 "$db" get --json a
+out_is '{"key":"a","value":"one"}'
+run 1 "$db" get zzz
+err_has "not found: zzz"
+
+# --hex in and 0x<hex> out; binary bytes in JSON as \u00XX.
+run 0 "$db" put --hex 00ff 0a0b
+run 0 "$db" get --hex 0x00ff
+out_is "0x0a0b"
+run 0 "$db" get --json --hex 00ff
+out_is '{"key":"\u0000\u00ff","value":"\u000a\u000b"}'
+out_is_json
+run 2 "$db" put --hex zz 00
+err_has "not hex"
+
+# --value-file; quotes and backslashes in JSON.
+printf 'say "hi" \\ bye' >"$tmp/value"
+run 0 "$db" put q --value-file "$tmp/value"
+run 0 "$db" get q
+out_is 'say "hi" \ bye'
+run 0 "$db" get q --json
+out_is '{"key":"q","value":"say \"hi\" \\ bye"}'
+out_is_json
+run 2 "$db" put q v --value-file "$tmp/value"
+run 2 "$db" put q
+run 3 "$db" put q --value-file "$tmp/no-such-file"
+
+# Arguments starting with '-' after '--'.
+run 0 "$db" put -- -k -v
+run 0 "$db" get -- -k
+out_is "-v"
+run 0 "$db" delete -- -k
+run 0 "$db" delete q
+
+# ---- scan ---------------------------------------------------------------------------------------
+run 0 "$db" scan
+out_is $'0x00ff\t0x0a0b\na\tone\nab\t2\nabc\t3\nb\t4\nc\t5'
+run 0 "$db" scan --prefix ab
+out_is $'ab\t2\nabc\t3'
+run 0 "$db" scan --prefix a --keys-only
+out_is $'a\nab\nabc'
+run 0 "$db" scan --from ab --to b
+out_is $'ab\t2\nabc\t3'
+run 0 "$db" scan --from ab
+out_is $'ab\t2\nabc\t3\nb\t4\nc\t5'
+run 0 "$db" scan --to ab --keys-only
+out_is $'0x00ff\na'
+run 0 "$db" scan --reverse --keys-only
+out_is $'c\nb\nabc\nab\na\n0x00ff'
+run 0 "$db" scan --reverse --limit 2
+out_is $'c\t5\nb\t4'
+run 0 "$db" scan --reverse --from ab --to c --keys-only
+out_is $'b\nabc\nab'
+run 0 "$db" scan --reverse --prefix ab --keys-only
+out_is $'abc\nab'
+run 0 "$db" scan --limit 0
+out_is ""
+run 0 "$db" scan --prefix zz
+out_is ""
+run 0 "$db" scan --prefix a --from abc --keys-only
+out_is $'abc'
+run 0 "$db" scan --hex --prefix 00 --keys-only
+out_is "0x00ff"
+run 2 "$db" scan --limit -1
+run 0 "$db" scan --json --prefix ab
+out_is_json
+out_has '{"column_family":"default","entries":['
+out_has '{"key":"ab","value":"2"}'
+out_has '{"key":"abc","value":"3"}'
+out_has '"count":2}'
+run 0 "$db" scan --json --keys-only --prefix zz
+out_is '{"column_family":"default","entries":[],"count":0}'
+
+# ---- column families ----------------------------------------------------------------------
+run 0 "$db" cf create users
+run 3 "$db" cf create users
+err_has "manifold: AlreadyExists: "
+run 0 "$db" cf list
+out_is $'default\nusers'
+run 0 "$db" cf list --json
+out_is '{"column_families":["default","users"]}'
+run 0 "$db" put --cf users a alice
+run 0 "$db" get --cf users a
+out_is "alice"
+run 0 "$db" get a
+out_is "one"
+run 0 "$db" scan --cf users
+out_is $'a\talice'
+run 1 "$db" get --cf nope a
+err_has "manifold: NotFound: "
+run 3 "$db" cf drop default
+err_has "manifold: InvalidArgument: "
+run 0 "$db" cf create tmp
+run 0 "$db" put --cf tmp k v
+run 0 "$db" cf drop tmp
+run 1 "$db" get --cf tmp k
+run 1 "$db" cf drop tmp
+run 0 "$db" cf list
+out_is $'default\nusers'
+
+# ---- delete -------------------------------------------------------------------------------
+run 0 "$db" delete abc
+run 1 "$db" get abc
+err_has "not found: abc"
+[[ ! -s "$out" ]] || fail "get of a deleted key printed a value"
+run 0 "$db" scan --prefix ab --keys-only
+out_is "ab"
+
+# ---- verify, stats, dump --------------------------------------------------------------------
+run 0 "$db" verify
+out_has "verify OK"
+out_has "problems: 0"
+run 0 "$db" verify --json
+out_is_json
+out_has '"ok":true'
+out_has '"problems":[]'
+out_has '"pages_checked":'
+
+run 0 "$db" stats
+for field in page_bytes pages_read pages_written bytes_read bytes_written syncs commits \
+    cache_hits cache_misses cache_bytes file_bytes pages_total pages_free sequence; do
+  out_has "$field: "
+done
+out_has "page_bytes: 8192"
+run 0 "$db" stats --json
+out_is_json
+out_has '{"page_bytes":8192,'
+out_has '"sequence":'
+
+run 0 "$db" dump
+out_is $'[default]\n0x00ff\t0x0a0b\na\tone\nab\t2\nb\t4\nc\t5\n[users]\na\talice'
+run 0 "$db" dump --json
+out_is_json
+out_has '{"column_families":['
+out_has '{"name":"default","entries":['
+out_has '{"name":"users","entries":['
+out_has '{"key":"a","value":"alice"}'
+out_has '{"key":"\u0000\u00ff","value":"\u000a\u000b"}'
+
+# Read-only commands leave the data as it was.
+run 0 "$db" get a
+out_is "one"
+
+echo "manifold_tool_test: ${checks} commands checked, all passed"
