@@ -48,10 +48,10 @@ struct PageRef {
 // contiguous overflow pages; until their commit writes them (`overflow.page_id == kNoPage`),
 // their bytes stay in `bytes`.
 struct LeafValue {
-  std::string bytes;        // Inline value, or a large value not yet written.
-  bool large = false;       // Stored (or to be stored) in overflow pages.
-  uint32_t value_bytes = 0; // Length of the value.
-  PageRef overflow;         // First page of the run and the crc32c of the whole value.
+  std::string bytes;         // Inline value, or a large value not yet written.
+  bool large = false;        // Stored (or to be stored) in overflow pages.
+  uint32_t value_bytes = 0;  // Length of the value.
+  PageRef overflow;          // First page of the run and the crc32c of the whole value.
 
   static LeafValue Inline(std::string_view v);
   bool written() const { return large && !overflow.empty(); }
@@ -77,8 +77,8 @@ struct Node {
   // Leaf: the entry keys, ascending. Internal: separators; keys[i] is the smallest key that may
   // appear under children[i + 1], so keys.size() == children.size() - 1.
   std::vector<std::string> keys;
-  std::vector<LeafValue> values;    // Leaf only; parallel to keys.
-  std::vector<ChildRef> children;   // Internal only.
+  std::vector<LeafValue> values;   // Leaf only; parallel to keys.
+  std::vector<ChildRef> children;  // Internal only.
 
   // Bytes the node's body occupies once encoded (without the page header).
   size_t EncodedBodyBytes() const;

@@ -77,19 +77,20 @@ TEST(PageTest, VerifyCatchesEveryKindOfDamage) {
         << "byte " << byte;
   }
   // Misdirected: the right bytes at the wrong place.
-  Status misdirected = VerifyPage(page.data(), layout.page_bytes, 10, PageType::kLeaf, nullptr, "f");
+  Status misdirected =
+      VerifyPage(page.data(), layout.page_bytes, 10, PageType::kLeaf, nullptr, "f");
   EXPECT_TRUE(misdirected.IsCorruption());
   EXPECT_NE(misdirected.message().find("misdirected"), std::string::npos);
   // Stale: a valid page that is not the one the parent recorded.
   uint32_t other = crc + 1;
   EXPECT_TRUE(
       VerifyPage(page.data(), layout.page_bytes, 9, PageType::kLeaf, &other, "f").IsCorruption());
-  EXPECT_TRUE(
-      VerifyPage(page.data(), layout.page_bytes, 9, PageType::kInternal, nullptr, "f").IsCorruption());
+  EXPECT_TRUE(VerifyPage(page.data(), layout.page_bytes, 9, PageType::kInternal, nullptr, "f")
+                  .IsCorruption());
   // An all-zero page (never written) is not valid.
   std::string zeros(layout.page_bytes, '\0');
-  EXPECT_TRUE(VerifyPage(zeros.data(), layout.page_bytes, 0, PageType::kLeaf, nullptr, "f")
-                  .IsCorruption());
+  EXPECT_TRUE(
+      VerifyPage(zeros.data(), layout.page_bytes, 0, PageType::kLeaf, nullptr, "f").IsCorruption());
 }
 
 TEST(PageTest, DecodeRejectsMalformedBodies) {

@@ -312,7 +312,8 @@ Status WriteTree::FlushRef(ChildRef* ref, PageSink* sink) {
       MANIFOLD_ASSIGN_OR_RETURN(uint64_t first,
                                 sink->AllocatePages(layout_.OverflowPages(value.value_bytes)));
       MANIFOLD_RETURN_IF_ERROR(sink->WriteLargeValue(first, value.bytes));
-      value.overflow = PageRef{first, MaskCrc(crc32c::Value(value.bytes.data(), value.bytes.size()))};
+      value.overflow =
+          PageRef{first, MaskCrc(crc32c::Value(value.bytes.data(), value.bytes.size()))};
       std::string().swap(value.bytes);
     }
   } else {

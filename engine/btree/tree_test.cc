@@ -35,8 +35,8 @@ class MemPages : public NodeSource, public PageSink {
     for (uint64_t i = 0; i < layout_.OverflowPages(value.value_bytes); ++i) {
       const std::string& page = pages_.at(value.overflow.page_id + i);
       MANIFOLD_RETURN_IF_ERROR(VerifyPage(page.data(), layout_.page_bytes,
-                                          value.overflow.page_id + i, PageType::kOverflow,
-                                          nullptr, "mem"));
+                                          value.overflow.page_id + i, PageType::kOverflow, nullptr,
+                                          "mem"));
       out.append(page.data() + kPageHeaderBytes, PageCountOf(page.data()));
     }
     if (MaskCrc(crc32c::Value(out.data(), out.size())) != value.overflow.crc) {
@@ -94,36 +94,32 @@ class MemPages : public NodeSource, public PageSink {
 // Checks the structural invariants of a committed tree and returns its pages.
 void CheckTree(MemPages* pages, const PageRef& root, std::set<uint64_t>* reachable) {
   int leaf_depth = -1;
-  ASSERT_TRUE(VisitTreePages(pages, root,
-                             [&](const PageRun& run, const Node* node, int depth) {
-                               for (uint64_t p = run.first; p < run.first + run.count; ++p) {
-                                 EXPECT_TRUE(reachable->insert(p).second) << "page twice " << p;
-                               }
-                               if (node == nullptr) return Status::OK();
-                               EXPECT_LE(node->EncodedBodyBytes(), pages->layout().body_bytes());
-                               for (size_t i = 1; i < node->keys.size(); ++i) {
-                                 EXPECT_LT(node->keys[i - 1], node->keys[i]);
-                               }
-                               if (node->leaf) {
-                                 if (leaf_depth < 0) leaf_depth = depth;
-                                 EXPECT_EQ(leaf_depth, depth) << "leaves at different depths";
-                                 EXPECT_FALSE(node->keys.empty());
-                               } else {
-                                 EXPECT_GE(node->children.size(), 2u);
-                               }
-                               return Status::OK();
-                             })
-                  .ok());
+  ASSERT_TRUE(VisitTreePages(pages, root, [&](const PageRun& run, const Node* node, int depth) {
+                for (uint64_t p = run.first; p < run.first + run.count; ++p) {
+                  EXPECT_TRUE(reachable->insert(p).second) << "page twice " << p;
+                }
+                if (node == nullptr) return Status::OK();
+                EXPECT_LE(node->EncodedBodyBytes(), pages->layout().body_bytes());
+                for (size_t i = 1; i < node->keys.size(); ++i) {
+                  EXPECT_LT(node->keys[i - 1], node->keys[i]);
+                }
+                if (node->leaf) {
+                  if (leaf_depth < 0) leaf_depth = depth;
+                  EXPECT_EQ(leaf_depth, depth) << "leaves at different depths";
+                  EXPECT_FALSE(node->keys.empty());
+                } else {
+                  EXPECT_GE(node->children.size(), 2u);
+                }
+                return Status::OK();
+              }).ok());
 }
 
 int TreeDepth(MemPages* pages, const PageRef& root) {
   int depth = 0;
-  EXPECT_TRUE(VisitTreePages(pages, root,
-                             [&](const PageRun&, const Node* node, int d) {
-                               if (node != nullptr) depth = std::max(depth, d + 1);
-                               return Status::OK();
-                             })
-                  .ok());
+  EXPECT_TRUE(VisitTreePages(pages, root, [&](const PageRun&, const Node* node, int d) {
+                if (node != nullptr) depth = std::max(depth, d + 1);
+                return Status::OK();
+              }).ok());
   return depth;
 }
 

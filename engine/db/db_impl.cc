@@ -23,10 +23,9 @@ std::string ParentDir(const std::string& path) {
 Status ValidateOptions(const Options& options) {
   if (!IsPowerOfTwo(options.page_bytes) || options.page_bytes < Limits::kPageBytesMin ||
       options.page_bytes > Limits::kPageBytesMax) {
-    return Status::InvalidArgument("page_bytes " + std::to_string(options.page_bytes) +
-                                   " must be a power of two in [" +
-                                   std::to_string(Limits::kPageBytesMin) + ", " +
-                                   std::to_string(Limits::kPageBytesMax) + "]");
+    return Status::InvalidArgument(
+        "page_bytes " + std::to_string(options.page_bytes) + " must be a power of two in [" +
+        std::to_string(Limits::kPageBytesMin) + ", " + std::to_string(Limits::kPageBytesMax) + "]");
   }
   if (options.batch_ops_max == 0 || options.batch_bytes_max == 0) {
     return Status::InvalidArgument("batch_ops_max and batch_bytes_max must be positive");
@@ -53,14 +52,14 @@ Status CreateDataFile(FileSystem* fs, const std::string& dir, uint32_t page_byte
   PageAllocator allocator(btree::kFirstDataPage, UINT64_MAX);
   CommitWriter writer(&allocator, pager.layout(), 0);
   btree::WriteTree catalog(&pager, btree::PageRef{});
-  MANIFOLD_RETURN_IF_ERROR(catalog.Put(kDefaultColumnFamily,
-                                       EncodeColumnFamilyRecord(ColumnFamilyState{0, {}})));
+  MANIFOLD_RETURN_IF_ERROR(
+      catalog.Put(kDefaultColumnFamily, EncodeColumnFamilyRecord(ColumnFamilyState{0, {}})));
   HeaderSlot slot;
   slot.page_bytes = page_bytes;
   MANIFOLD_ASSIGN_OR_RETURN(slot.catalog, catalog.Flush(&writer));
   slot.page_count = allocator.page_count();
   std::map<uint64_t, std::string> pages = writer.pages();
-  pages[0] = EncodeHeaderSlot(slot);
+  pages[0] = EncodeHeaderSlot(slot, HeaderSlotPage(slot.sequence));
   pages[1] = std::string(page_bytes, '\0');  // Slot 1 stays invalid until sequence 1.
   MANIFOLD_RETURN_IF_ERROR(pager.WritePages(pages));
   MANIFOLD_RETURN_IF_ERROR(pager.Sync());
@@ -68,6 +67,7 @@ Status CreateDataFile(FileSystem* fs, const std::string& dir, uint32_t page_byte
     return Status::IOError("injected fault: rename " + tmp_path + " to " + data_path + " failed");
   }
   MANIFOLD_RETURN_IF_ERROR(fs->Rename(tmp_path, data_path));
+  if (MANIFOLD_FAULT(planted_bug::kSkipDirSync)) return Status::OK();
   return fs->SyncDir(dir);
 }
 
@@ -122,10 +122,7 @@ StatusOr<std::unique_ptr<DB>> DB::Open(const Options& options, const std::string
 }
 
 DBImpl::DBImpl(const Options& options, std::string path, std::unique_ptr<FileLock> lock)
-    : options_(options),
-      path_(std::move(path)),
-      fs_(options.file_system),
-      lock_(std::move(lock)) {}
+    : options_(options), path_(std::move(path)), fs_(options.file_system), lock_(std::move(lock)) {}
 
 DBImpl::~DBImpl() {
   port::MutexLock lock(&state_mu_);
@@ -148,7 +145,9 @@ StatusOr<std::unique_ptr<DB>> DBImpl::Open(const Options& options_in, const std:
                               " does not exist (create_if_missing is off)");
     }
     MANIFOLD_RETURN_IF_ERROR(fs->CreateDir(path));
-    MANIFOLD_RETURN_IF_ERROR(fs->SyncDir(ParentDir(path)));
+    if (!MANIFOLD_FAULT(planted_bug::kSkipDirSync)) {
+      MANIFOLD_RETURN_IF_ERROR(fs->SyncDir(ParentDir(path)));
+    }
   }
   MANIFOLD_ASSIGN_OR_RETURN(std::unique_ptr<FileLock> lock,
                             fs->LockFile(path + "/" + kLockFileName));
@@ -166,6 +165,17 @@ StatusOr<std::unique_ptr<DB>> DBImpl::Open(const Options& options_in, const std:
   OpenFileOptions open_options;
   open_options.read_only = options.read_only;
   MANIFOLD_ASSIGN_OR_RETURN(std::unique_ptr<File> file, fs->OpenFile(data_path, open_options));
+  if (!options.read_only) {
+    // I10: make what recovery is about to read durable before building on it. An earlier
+    // process may have died (or seen a failed sync) with writes still only in the page cache; a
+    // commit on top of a non-durable header could reuse pages the durable state still needs, and
+    // a directory created by an earlier failed open may not be durable yet.
+    if (!MANIFOLD_FAULT(planted_bug::kSkipDirSync)) {
+      MANIFOLD_RETURN_IF_ERROR(fs->SyncDir(ParentDir(path)));
+      MANIFOLD_RETURN_IF_ERROR(fs->SyncDir(path));
+    }
+    MANIFOLD_RETURN_IF_ERROR(file->Sync());
+  }
   MANIFOLD_ASSIGN_OR_RETURN(HeaderSlot slot, ReadNewestHeader(file.get(), data_path));
   std::unique_ptr<DBImpl> db(new DBImpl(options, path, std::move(lock)));
   MANIFOLD_RETURN_IF_ERROR(db->Recover(std::move(file), slot));
@@ -198,8 +208,8 @@ Status DBImpl::Recover(std::unique_ptr<File> file, const HeaderSlot& slot) {
     for (const btree::PageRun& run : runs) {
       if (run.count == 0 || run.first < end || run.first + run.count > slot.page_count) {
         return Status::Corruption(data_path + ": free-list run at page " +
-                                  std::to_string(run.first) + " of " +
-                                  std::to_string(run.count) + " pages overlaps or is out of range");
+                                  std::to_string(run.first) + " of " + std::to_string(run.count) +
+                                  " pages overlaps or is out of range");
       }
       allocator_.AddFree(run);
       end = run.first + run.count;
@@ -320,7 +330,8 @@ Status DBImpl::Commit(std::vector<TreeUpdate> updates, const CatalogEdit& edit) 
   // Until the first byte is written a failure leaves the file untouched: restore the allocator
   // and report the error with the database still writable.
   PageAllocator saved_allocator = allocator_;
-  allocator_.Release(registry_->OldestLive());
+  allocator_.Release(MANIFOLD_FAULT(planted_bug::kReusePinnedPages) ? sequence - 1
+                                                                    : registry_->OldestLive());
   CommitWriter writer(&allocator_, pager_->layout(), sequence);
   std::vector<uint64_t> chain;
   Status status = BuildCommit(updates, edit, &writer, next.get(), &chain);
@@ -350,7 +361,7 @@ Status DBImpl::BuildCommit(const std::vector<TreeUpdate>& updates, const Catalog
   btree::WriteTree catalog(pager_.get(), next->catalog);
   for (const TreeUpdate& update : updates) {
     auto it = next->column_families.find(update.column_family);
-    assert(it != next->column_families.end());  // Held column families cannot be dropped.
+    assert(it != next->column_families.end());    // Held column families cannot be dropped.
     assert(it->second.root == update.base_root);  // I7: one writer per column family.
     (void)update.base_root;
     if (!update.tree->modified()) continue;
@@ -376,7 +387,7 @@ Status DBImpl::WriteCommit(const CommitWriter& writer, const Version& next,
   // I2: pages first, sync, then the other header slot, sync. The slot being written is never the
   // newest valid one, so a torn header write leaves the previous commit intact.
   MANIFOLD_RETURN_IF_ERROR(pager_->WritePages(writer.pages()));
-  MANIFOLD_RETURN_IF_ERROR(pager_->Sync());
+  if (!MANIFOLD_FAULT(planted_bug::kSkipPageSync)) MANIFOLD_RETURN_IF_ERROR(pager_->Sync());
   if (MANIFOLD_FAULT(fault_point::kCommitBeforeHeader)) {
     return Status::IOError("injected fault: commit " + std::to_string(next.sequence) +
                            " failed before writing its header slot");
@@ -389,10 +400,25 @@ Status DBImpl::WriteCommit(const CommitWriter& writer, const Version& next,
   slot.free_list = next.free_list;
   slot.free_list_pages = free_list_pages;
   slot.next_cf_id = next.next_cf_id;
+  const uint64_t slot_page =
+      MANIFOLD_FAULT(planted_bug::kHeaderInPlace) ? 0 : HeaderSlotPage(next.sequence);
   std::map<uint64_t, std::string> header;
-  header[next.sequence % 2] = EncodeHeaderSlot(slot);
+  header[slot_page] = EncodeHeaderSlot(slot, slot_page);
   MANIFOLD_RETURN_IF_ERROR(pager_->WritePages(header));
-  return pager_->Sync();
+  if (!MANIFOLD_FAULT(planted_bug::kAckBeforeHeaderSync)) {
+    MANIFOLD_RETURN_IF_ERROR(pager_->Sync());
+  }
+  // I11: the header slot is the one write no checksum can vouch for (nothing refers to it), so
+  // read it back: a write that was lost or landed elsewhere must fail the commit, not be
+  // acknowledged and then silently replaced by the older slot at the next open.
+  std::string read_back;
+  MANIFOLD_RETURN_IF_ERROR(pager_->ReadPages(slot_page, 1, &read_back));
+  if (read_back != header[slot_page]) {
+    return Status::IOError("header slot " + std::to_string(slot_page) + " of " + pager_->path() +
+                           " does not read back as written for commit " +
+                           std::to_string(next.sequence) + " (lost or misdirected write)");
+  }
+  return Status::OK();
 }
 
 // --- Column families -----------------------------------------------------------------------
@@ -450,7 +476,7 @@ std::vector<std::string> DBImpl::ListColumnFamilies() {
 // --- Writes --------------------------------------------------------------------------------
 
 StatusOr<std::unique_ptr<Transaction>> DBImpl::BeginTransaction(std::string_view column_family) {
-  if (options_.read_only) return Status::ReadOnly("database " + path_ + " was opened read-only");
+  MANIFOLD_RETURN_IF_ERROR(CheckWritable());
   std::vector<std::string> held = {std::string(column_family)};
   MANIFOLD_RETURN_IF_ERROR(AcquireColumnFamilies(held));
   VersionPtr base = current();
@@ -521,6 +547,10 @@ Status DBImpl::WriteBatchHeld(const WriteBatch& batch, const std::vector<std::st
     } else {
       MANIFOLD_RETURN_IF_ERROR(tree->Delete(op.key).status());
     }
+  }
+  if (MANIFOLD_FAULT(planted_bug::kSplitBatch) && updates.size() > 1) {
+    for (TreeUpdate& update : updates) MANIFOLD_RETURN_IF_ERROR(CommitTrees({update}));
+    return Status::OK();
   }
   return CommitTrees(std::move(updates));
 }

@@ -53,6 +53,8 @@ class DBImpl : public DB {
   [[nodiscard]] Status CheckPut(std::string_view key, std::string_view value) const;
   [[nodiscard]] Status CheckKey(std::string_view key) const;
   [[nodiscard]] Status CheckWriteOptions(const WriteOptions& options) const;
+  // ReadOnly when opened read-only or after a failed commit write (I8).
+  [[nodiscard]] Status CheckWritable();
   // Waits until no other writer holds any of `names`, then holds them all.
   [[nodiscard]] Status AcquireColumnFamilies(const std::vector<std::string>& names);
   void ReleaseColumnFamilies(const std::vector<std::string>& names);
@@ -80,9 +82,9 @@ class DBImpl : public DB {
       MANIFOLD_REQUIRES(commit_mu_);
   [[nodiscard]] Status WriteCommit(const CommitWriter& writer, const Version& next,
                                    uint64_t free_list_pages) MANIFOLD_REQUIRES(commit_mu_);
-  [[nodiscard]] Status WriteBatchHeld(const WriteBatch& batch, const std::vector<std::string>& names,
+  [[nodiscard]] Status WriteBatchHeld(const WriteBatch& batch,
+                                      const std::vector<std::string>& names,
                                       const VersionPtr& base);
-  [[nodiscard]] Status CheckWritable();
   void SetBackgroundError(const Status& status);
   [[nodiscard]] StatusOr<VersionPtr> ReadVersion(const ReadOptions& options);
   [[nodiscard]] Status CheckColumnFamilyName(std::string_view name) const;

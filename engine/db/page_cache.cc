@@ -2,8 +2,7 @@
 
 namespace manifold {
 
-PageCache::PageCache(uint64_t capacity_bytes)
-    : shard_capacity_bytes_(capacity_bytes / kShards) {}
+PageCache::PageCache(uint64_t capacity_bytes) : shard_capacity_bytes_(capacity_bytes / kShards) {}
 
 btree::NodePtr PageCache::Lookup(const btree::PageRef& ref) {
   Shard& shard = ShardFor(ref.page_id);

@@ -33,13 +33,13 @@ constexpr size_t kFreeListRunBytes = 12;
 constexpr uint64_t kRunCountMax = UINT32_MAX;
 
 std::string Where(const std::string& path, uint64_t page_id, uint32_t page_bytes) {
-  return "page " + std::to_string(page_id) + " at offset " +
-         std::to_string(page_id * page_bytes) + " in " + path;
+  return "page " + std::to_string(page_id) + " at offset " + std::to_string(page_id * page_bytes) +
+         " in " + path;
 }
 
 }  // namespace
 
-std::string EncodeHeaderSlot(const HeaderSlot& slot) {
+std::string EncodeHeaderSlot(const HeaderSlot& slot, uint64_t slot_page) {
   std::string page(slot.page_bytes, '\0');
   char* p = page.data();
   std::memcpy(p + kMagicOffset, kHeaderMagic, sizeof(kHeaderMagic));
@@ -52,7 +52,7 @@ std::string EncodeHeaderSlot(const HeaderSlot& slot) {
   EncodeFixed32(p + kFreeListOffset + 8, slot.free_list.crc);
   EncodeFixed64(p + kFreeListPagesOffset, slot.free_list_pages);
   EncodeFixed32(p + kNextCfIdOffset, slot.next_cf_id);
-  btree::SealPage(p, slot.page_bytes, PageType::kHeader, 0, slot.sequence % 2, slot.sequence);
+  btree::SealPage(p, slot.page_bytes, PageType::kHeader, 0, slot_page, slot.sequence);
   return page;
 }
 
@@ -65,8 +65,8 @@ StatusOr<HeaderSlot> DecodeHeaderSlot(const char* page, uint32_t page_bytes, uin
   if (DecodeFixed32(page + kPageBytesOffset) != page_bytes) {
     return Status::Corruption(at + ": page size field does not match");
   }
-  MANIFOLD_RETURN_IF_ERROR(btree::VerifyPage(page, page_bytes, slot_index, PageType::kHeader,
-                                             nullptr, where));
+  MANIFOLD_RETURN_IF_ERROR(
+      btree::VerifyPage(page, page_bytes, slot_index, PageType::kHeader, nullptr, where));
   if (DecodeFixed32(page + kVersionOffset) != kFormatVersion) {
     return Status::NotSupported(at + ": format version " +
                                 std::to_string(DecodeFixed32(page + kVersionOffset)) +
@@ -76,13 +76,13 @@ StatusOr<HeaderSlot> DecodeHeaderSlot(const char* page, uint32_t page_bytes, uin
   slot.sequence = btree::PageSequenceOf(page);
   slot.page_bytes = page_bytes;
   slot.page_count = DecodeFixed64(page + kPageCountOffset);
-  slot.catalog = PageRef{DecodeFixed64(page + kCatalogOffset),
-                         DecodeFixed32(page + kCatalogOffset + 8)};
-  slot.free_list = PageRef{DecodeFixed64(page + kFreeListOffset),
-                           DecodeFixed32(page + kFreeListOffset + 8)};
+  slot.catalog =
+      PageRef{DecodeFixed64(page + kCatalogOffset), DecodeFixed32(page + kCatalogOffset + 8)};
+  slot.free_list =
+      PageRef{DecodeFixed64(page + kFreeListOffset), DecodeFixed32(page + kFreeListOffset + 8)};
   slot.free_list_pages = DecodeFixed64(page + kFreeListPagesOffset);
   slot.next_cf_id = DecodeFixed32(page + kNextCfIdOffset);
-  if (slot.sequence % 2 != slot_index) {
+  if (HeaderSlotPage(slot.sequence) != slot_index && !MANIFOLD_FAULT(planted_bug::kHeaderInPlace)) {
     return Status::Corruption(at + ": sequence " + std::to_string(slot.sequence) +
                               " does not belong in this slot");
   }
@@ -198,14 +198,15 @@ Pager::Pager(std::unique_ptr<File> file, std::string path, uint32_t page_bytes,
 Status Pager::ReadPages(uint64_t first, uint64_t count, std::string* out) {
   const uint64_t bytes = count * layout_.page_bytes;
   out->resize(bytes);
-  MANIFOLD_ASSIGN_OR_RETURN(size_t got, file_->Read(first * layout_.page_bytes, bytes, out->data()));
+  MANIFOLD_ASSIGN_OR_RETURN(size_t got,
+                            file_->Read(first * layout_.page_bytes, bytes, out->data()));
   if (MANIFOLD_FAULT(fault_point::kPagerShortRead)) got /= 2;
   stats_.pages_read += count;
   stats_.bytes_read += got;
   if (got != bytes) {
     return Status::Corruption(Where(path_, first, layout_.page_bytes) + ": short read of " +
-                              std::to_string(count) + " pages (" + std::to_string(got) +
-                              " of " + std::to_string(bytes) + " bytes; file truncated?)");
+                              std::to_string(count) + " pages (" + std::to_string(got) + " of " +
+                              std::to_string(bytes) + " bytes; file truncated?)");
   }
   return Status::OK();
 }
@@ -238,7 +239,8 @@ StatusOr<btree::NodePtr> Pager::LoadNode(const PageRef& ref) {
         if (type != PageType::kInternal) type = PageType::kLeaf;  // VerifyPage reports others.
         MANIFOLD_RETURN_IF_ERROR(btree::VerifyPage(image.data(), layout_.page_bytes, ref.page_id,
                                                    type, &ref.crc, path_));
-        MANIFOLD_ASSIGN_OR_RETURN(node, btree::DecodeNode(image.data(), layout_, ref.page_id, path_));
+        MANIFOLD_ASSIGN_OR_RETURN(node,
+                                  btree::DecodeNode(image.data(), layout_, ref.page_id, path_));
         return Status::OK();
       },
       &page));
@@ -266,8 +268,8 @@ Status Pager::AssembleLargeValue(const btree::LeafValue& value, const std::strin
   for (uint64_t i = 0; i < count; ++i) {
     const char* page = pages.data() + i * layout_.page_bytes;
     const uint64_t page_id = value.overflow.page_id + i;
-    MANIFOLD_RETURN_IF_ERROR(btree::VerifyPage(page, layout_.page_bytes, page_id,
-                                               PageType::kOverflow, nullptr, path_));
+    MANIFOLD_RETURN_IF_ERROR(
+        btree::VerifyPage(page, layout_.page_bytes, page_id, PageType::kOverflow, nullptr, path_));
     size_t payload = btree::PageCountOf(page);
     if (payload > layout_.overflow_payload_bytes()) {
       return Status::Corruption(Where(path_, page_id, layout_.page_bytes) +
@@ -378,10 +380,10 @@ StatusOr<uint32_t> CommitWriter::WriteNode(uint64_t page_id, btree::NodePtr node
   btree::EncodeNodeBody(*node, layout_, page.data());
   const size_t count = node->leaf ? node->keys.size() : node->children.size();
   assert(count <= UINT16_MAX);
-  const uint32_t crc = btree::SealPage(page.data(), layout_.page_bytes,
-                                       node->leaf ? btree::PageType::kLeaf
-                                                  : btree::PageType::kInternal,
-                                       static_cast<uint16_t>(count), page_id, sequence_);
+  const uint32_t crc =
+      btree::SealPage(page.data(), layout_.page_bytes,
+                      node->leaf ? btree::PageType::kLeaf : btree::PageType::kInternal,
+                      static_cast<uint16_t>(count), page_id, sequence_);
   nodes_.emplace_back(PageRef{page_id, crc}, std::move(node));
   return crc;
 }
@@ -425,9 +427,9 @@ StatusOr<PageRef> CommitWriter::WriteFreeList(const std::vector<uint64_t>& old_c
       EncodeFixed64(p, runs[r].first);
       EncodeFixed32(p + 8, static_cast<uint32_t>(runs[r].count));
     }
-    const uint32_t crc = btree::SealPage(page.data(), layout_.page_bytes,
-                                         btree::PageType::kFreeList,
-                                         static_cast<uint16_t>(end - begin), page_id, sequence_);
+    const uint32_t crc =
+        btree::SealPage(page.data(), layout_.page_bytes, btree::PageType::kFreeList,
+                        static_cast<uint16_t>(end - begin), page_id, sequence_);
     next = PageRef{page_id, crc};
   }
   return next;

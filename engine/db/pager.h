@@ -4,8 +4,8 @@
 #define MANIFOLD_DB_PAGER_H_
 
 #include <atomic>
-#include <functional>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -22,20 +22,23 @@ namespace manifold {
 // The contents of one header slot (pages 0 and 1). The slot with the highest valid sequence
 // number is the database's committed state (invariant I2).
 struct HeaderSlot {
-  uint64_t sequence = 0;          // Commit sequence number; slot = sequence % 2.
-  uint32_t page_bytes = 0;        // Page size, fixed at creation.
-  uint64_t page_count = 0;        // Pages in use or free: [0, page_count). The file may be larger.
-  btree::PageRef catalog;         // Root of the catalog tree (column family name -> record).
-  btree::PageRef free_list;       // First page of the free-list chain, or none.
-  uint64_t free_list_pages = 0;   // Pages in the free-list chain.
-  uint32_t next_cf_id = 1;        // Id for the next column family created.
+  uint64_t sequence = 0;         // Commit sequence number; slot = sequence % 2.
+  uint32_t page_bytes = 0;       // Page size, fixed at creation.
+  uint64_t page_count = 0;       // Pages in use or free: [0, page_count). The file may be larger.
+  btree::PageRef catalog;        // Root of the catalog tree (column family name -> record).
+  btree::PageRef free_list;      // First page of the free-list chain, or none.
+  uint64_t free_list_pages = 0;  // Pages in the free-list chain.
+  uint32_t next_cf_id = 1;       // Id for the next column family created.
 };
 
 inline constexpr char kHeaderMagic[8] = {'M', 'N', 'F', 'L', 'D', 'B', '0', '1'};
 inline constexpr uint32_t kFormatVersion = 1;
 
-// Encodes `slot` as a sealed header page of slot.page_bytes bytes.
-std::string EncodeHeaderSlot(const HeaderSlot& slot);
+// The header page (0 or 1) that holds the commit with `sequence` (I2: slots alternate).
+inline uint64_t HeaderSlotPage(uint64_t sequence) { return sequence % 2; }
+
+// Encodes `slot` as a sealed header page of slot.page_bytes bytes, for page `slot_page`.
+std::string EncodeHeaderSlot(const HeaderSlot& slot, uint64_t slot_page);
 // Decodes the header page stored at `slot_index` (0 or 1) of a file with pages of `page_bytes`.
 [[nodiscard]] StatusOr<HeaderSlot> DecodeHeaderSlot(const char* page, uint32_t page_bytes,
                                                     uint64_t slot_index, std::string_view where);
@@ -68,7 +71,7 @@ class PageAllocator {
  private:
   static void Insert(std::map<uint64_t, uint64_t>* runs, btree::PageRun run);
 
-  std::map<uint64_t, uint64_t> free_;  // first page -> count, coalesced.
+  std::map<uint64_t, uint64_t> free_;                        // first page -> count, coalesced.
   std::map<uint64_t, std::vector<btree::PageRun>> pending_;  // sequence -> runs it freed.
   uint64_t page_count_ = btree::kFirstDataPage;
   uint64_t page_count_max_ = UINT64_MAX;
@@ -92,8 +95,8 @@ struct PagerStats {
 // path only.
 class Pager : public btree::NodeSource {
  public:
-  Pager(std::unique_ptr<File> file, std::string path, uint32_t page_bytes,
-        uint64_t cache_bytes_max, bool use_cache);
+  Pager(std::unique_ptr<File> file, std::string path, uint32_t page_bytes, uint64_t cache_bytes_max,
+        bool use_cache);
 
   StatusOr<btree::NodePtr> LoadNode(const btree::PageRef& ref) override;
   StatusOr<std::string> LoadLargeValue(const btree::LeafValue& value) override;
@@ -131,7 +134,7 @@ class Pager : public btree::NodeSource {
   btree::Layout layout_;
   std::unique_ptr<PageCache> cache_;  // Null when reads must bypass the cache (verification).
   PagerStats stats_;
-  uint64_t reserved_bytes_ = 0;       // Commit path only.
+  uint64_t reserved_bytes_ = 0;  // Commit path only.
 };
 
 // Collects one commit's page images; implements the tree's PageSink.

@@ -19,7 +19,7 @@ TEST(HeaderSlotTest, RoundTripAndDamage) {
   slot.free_list = PageRef{9, 456};
   slot.free_list_pages = 1;
   slot.next_cf_id = 3;
-  std::string page = EncodeHeaderSlot(slot);
+  std::string page = EncodeHeaderSlot(slot, HeaderSlotPage(slot.sequence));
   ASSERT_EQ(page.size(), 4096u);
   auto decoded = DecodeHeaderSlot(page.data(), 4096, 1, "f");
   ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();

@@ -54,10 +54,14 @@ StatusOr<std::string> TransactionImpl::Get(std::string_view key) {
 Status TransactionImpl::Commit(const WriteOptions& options) {
   MANIFOLD_RETURN_IF_ERROR(CheckOpen());
   MANIFOLD_RETURN_IF_ERROR(db_->CheckWriteOptions(options));
-  Status status = Status::OK();
-  if (tree_.modified()) {
-    status = db_->CommitTrees({DBImpl::TreeUpdate{column_family_, base_root_, &tree_}});
+  Status status = db_->CheckWritable();
+  if (!status.ok()) {
+    Finish();
+    return status;
   }
+  // Even a transaction that changed nothing commits (and takes a sequence number), like a batch
+  // of deletes that all miss: every acknowledged commit has its own sequence number.
+  status = db_->CommitTrees({DBImpl::TreeUpdate{column_family_, base_root_, &tree_}});
   Finish();
   return status;
 }

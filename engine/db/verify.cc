@@ -15,10 +15,7 @@ constexpr size_t kProblemsMax = 100;
 class Checker {
  public:
   Checker(Pager* pager, const Version& version, IntegrityReport* report)
-      : pager_(pager),
-        version_(version),
-        report_(report),
-        owners_(version.page_count, kNobody) {}
+      : pager_(pager), version_(version), report_(report), owners_(version.page_count, kNobody) {}
 
   void Run() {
     std::vector<std::pair<std::string, std::string>> catalog_entries;
@@ -106,8 +103,9 @@ class Checker {
   void CheckLeaf(const std::string& owner, const std::string& where, const btree::Node& node,
                  int depth, std::vector<std::pair<std::string, std::string>>* entries) {
     if (!leaf_depth_.has_value()) leaf_depth_ = depth;
-    if (*leaf_depth_ != depth) Problem(where + ": leaf at depth " + std::to_string(depth) +
-                                       ", other leaves at " + std::to_string(*leaf_depth_));
+    if (*leaf_depth_ != depth)
+      Problem(where + ": leaf at depth " + std::to_string(depth) + ", other leaves at " +
+              std::to_string(*leaf_depth_));
     if (node.keys.empty()) Problem(where + ": empty leaf");
     for (size_t i = 0; i < node.keys.size(); ++i) {
       ++report_->entries_checked;

@@ -2,10 +2,10 @@
 // everything committed is there and the file passes an integrity check.
 //
 //   ./bazelw run //engine/examples:demo -- [--dir DIR] [--keys N]
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <algorithm>
 #include <string>
 
 #include "manifold/db.h"

@@ -4,9 +4,9 @@
 //
 // One function per command (Run*), each opening the database itself with the least access it
 // needs. The reference, with output formats and examples, is docs/tool.md.
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <CLI/CLI.hpp>
 #include <cerrno>
 #include <cstdint>
 #include <cstdio>
@@ -57,7 +57,8 @@ Exit codes:
   Errors are printed to stderr as "manifold: <Code>: <message>".)";
 
 // Footer of every command's --help.
-constexpr const char* kCommandFooter = R"(Exit codes: 0 success, 1 not found or verify problems, 2 usage error, 3 other error.
+constexpr const char* kCommandFooter =
+    R"(Exit codes: 0 success, 1 not found or verify problems, 2 usage error, 3 other error.
 Output formats (printable ASCII as-is, else 0x<hex>; JSON escaping): manifold --help)";
 
 // Everything the command line can set; each command reads the fields it needs.
@@ -357,10 +358,9 @@ int RunScan(Flags flags) {
   if (flags.json) {
     fmt::print("{{\"column_family\":{},\"entries\":[", JsonString(flags.cf));
   }
-  Status status = ForEachEntry(**db, nullptr, flags.cf, ScanRange(flags), flags.reverse,
-                               flags.limit, [&](std::string_view k, std::string_view v) {
-                                 printer.Print(k, v);
-                               });
+  Status status =
+      ForEachEntry(**db, nullptr, flags.cf, ScanRange(flags), flags.reverse, flags.limit,
+                   [&](std::string_view k, std::string_view v) { printer.Print(k, v); });
   printer.Finish();
   if (flags.json) fmt::print("],\"count\":{}}}\n", printer.count());
   return status.ok() ? kExitOk : Fail(status);
@@ -396,12 +396,18 @@ int RunCfList(const Flags& flags) {
 
 // Every field of Stats, in declaration order.
 constexpr std::pair<const char*, uint64_t Stats::*> kStatsFields[] = {
-    {"pages_read", &Stats::pages_read},       {"pages_written", &Stats::pages_written},
-    {"bytes_read", &Stats::bytes_read},       {"bytes_written", &Stats::bytes_written},
-    {"syncs", &Stats::syncs},                 {"commits", &Stats::commits},
-    {"cache_hits", &Stats::cache_hits},       {"cache_misses", &Stats::cache_misses},
-    {"cache_bytes", &Stats::cache_bytes},     {"file_bytes", &Stats::file_bytes},
-    {"pages_total", &Stats::pages_total},     {"pages_free", &Stats::pages_free},
+    {"pages_read", &Stats::pages_read},
+    {"pages_written", &Stats::pages_written},
+    {"bytes_read", &Stats::bytes_read},
+    {"bytes_written", &Stats::bytes_written},
+    {"syncs", &Stats::syncs},
+    {"commits", &Stats::commits},
+    {"cache_hits", &Stats::cache_hits},
+    {"cache_misses", &Stats::cache_misses},
+    {"cache_bytes", &Stats::cache_bytes},
+    {"file_bytes", &Stats::file_bytes},
+    {"pages_total", &Stats::pages_total},
+    {"pages_free", &Stats::pages_free},
     {"sequence", &Stats::sequence},
 };
 
@@ -462,10 +468,9 @@ Status DumpColumnFamily(const Flags& flags, DB& db, const Snapshot* snapshot,
     fmt::print("[{}]\n", Display(name));
   }
   EntryPrinter printer(flags.json, /*keys_only=*/false, "    ");
-  Status status = ForEachEntry(db, snapshot, name, KeyRange{}, /*reverse=*/false, std::nullopt,
-                               [&](std::string_view k, std::string_view v) {
-                                 printer.Print(k, v);
-                               });
+  Status status =
+      ForEachEntry(db, snapshot, name, KeyRange{}, /*reverse=*/false, std::nullopt,
+                   [&](std::string_view k, std::string_view v) { printer.Print(k, v); });
   printer.Finish();
   if (flags.json) fmt::print("{}]}}", printer.count() > 0 ? "  " : "");
   return status;
@@ -501,7 +506,8 @@ CLI::App* AddCommand(CLI::App& parent, Commands& commands, const std::string& na
 template <typename T>
 CLI::Option* AddOptional(CLI::App* app, const std::string& name, std::optional<T>* field,
                          const std::string& help) {
-  return app->add_option_function<T>(name, [field](const T& value) { *field = value; }, help);
+  return app->add_option_function<T>(
+      name, [field](const T& value) { *field = value; }, help);
 }
 
 void AddCfOption(CLI::App* app, Flags& flags) {
@@ -513,7 +519,8 @@ void AddHexFlag(CLI::App* app, Flags& flags, const std::string& what) {
 }
 
 void AddKeyCommands(CLI::App& app, Commands& commands, Flags& flags) {
-  CLI::App* put = AddCommand(app, commands, "put", "Write KEY = VALUE", [&] { return RunPut(flags); });
+  CLI::App* put =
+      AddCommand(app, commands, "put", "Write KEY = VALUE", [&] { return RunPut(flags); });
   AddCfOption(put, flags);
   AddHexFlag(put, flags, "KEY and VALUE are");
   put->add_option("KEY", flags.key, "Key")->required();
@@ -534,9 +541,9 @@ void AddKeyCommands(CLI::App& app, Commands& commands, Flags& flags) {
 }
 
 void AddScanCommand(CLI::App& app, Commands& commands, Flags& flags) {
-  CLI::App* scan = AddCommand(app, commands, "scan",
-                              "Print entries in key order: \"key<TAB>value\" per line",
-                              [&] { return RunScan(flags); });
+  CLI::App* scan =
+      AddCommand(app, commands, "scan", "Print entries in key order: \"key<TAB>value\" per line",
+                 [&] { return RunScan(flags); });
   AddCfOption(scan, flags);
   AddOptional(scan, "--prefix", &flags.prefix, "Only keys starting with P");
   AddOptional(scan, "--from", &flags.from, "Only keys >= K (inclusive)");
@@ -569,16 +576,16 @@ void AddCfCommands(CLI::App& app, Commands& commands, Flags& flags) {
 bool IsPowerOfTwo(uint32_t n) { return n != 0 && (n & (n - 1)) == 0; }
 
 void AddDatabaseCommands(CLI::App& app, Commands& commands, Flags& flags) {
-  CLI::App* create = AddCommand(app, commands, "create", "Create a new database (fails if it exists)",
-                                [&] { return RunCreate(flags); });
+  CLI::App* create =
+      AddCommand(app, commands, "create", "Create a new database (fails if it exists)",
+                 [&] { return RunCreate(flags); });
   create->add_option("--page-bytes", flags.page_bytes, "Page size in bytes: a power of two")
       ->capture_default_str()
       ->check(CLI::Range(Limits::kPageBytesMin, Limits::kPageBytesMax))
       ->check(CLI::Validator(
           [](std::string& s) {
             uint32_t n = 0;
-            return CLI::detail::lexical_cast(s, n) && IsPowerOfTwo(n) ? ""
-                                                                      : "not a power of two";
+            return CLI::detail::lexical_cast(s, n) && IsPowerOfTwo(n) ? "" : "not a power of two";
           },
           "POWER OF 2"));
   AddCommand(app, commands, "stats", "Print the database's counters",
@@ -600,7 +607,7 @@ class UsageFormatter : public CLI::Formatter {
 
 void BuildCli(CLI::App& app, Commands& commands, Flags& flags) {
   app.formatter(std::make_shared<UsageFormatter>());  // Inherited by subcommands, as are
-  app.footer(kCommandFooter);                          // this footer and fallthrough.
+  app.footer(kCommandFooter);                         // this footer and fallthrough.
   app.fallthrough();  // Inherited by subcommands: --json is accepted after the command too.
   app.require_subcommand(1);
   app.add_option("db-dir", flags.dir, "Database directory")->required();

@@ -51,6 +51,32 @@ inline constexpr std::array<std::string_view, 6> kFaultPoints = {
     fault_point::kCommitBeforeHeader, fault_point::kOpenHeaderReadFail,
 };
 
+// Planted bugs: switches that make the engine misbehave the way real storage engines have, so the
+// simulator's own tests can prove it catches each bug class. Never enabled by the simulator's
+// random fault points; only by `sim --plant-bug` and tests/planted_bugs_test.cc.
+namespace planted_bug {
+// A commit does not sync its pages before writing the header slot.
+inline constexpr char kSkipPageSync[] = "manifold/bug/skip_page_sync";
+// No directory is ever synced (creation and open).
+inline constexpr char kSkipDirSync[] = "manifold/bug/skip_dir_sync";
+// A commit is acknowledged before its header slot is synced.
+inline constexpr char kAckBeforeHeaderSync[] = "manifold/bug/ack_before_header_sync";
+// Page checksums are not verified on read.
+inline constexpr char kSkipChecksum[] = "manifold/bug/skip_checksum";
+// Freed pages are reused even while a snapshot can still read them.
+inline constexpr char kReusePinnedPages[] = "manifold/bug/reuse_pinned_pages";
+// Every commit overwrites header slot 0 in place instead of alternating slots.
+inline constexpr char kHeaderInPlace[] = "manifold/bug/header_in_place";
+// A batch over several column families commits one column family at a time.
+inline constexpr char kSplitBatch[] = "manifold/bug/split_batch";
+}  // namespace planted_bug
+
+inline constexpr std::array<std::string_view, 7> kPlantedBugs = {
+    planted_bug::kSkipPageSync, planted_bug::kSkipDirSync,      planted_bug::kAckBeforeHeaderSync,
+    planted_bug::kSkipChecksum, planted_bug::kReusePinnedPages, planted_bug::kHeaderInPlace,
+    planted_bug::kSplitBatch,
+};
+
 }  // namespace manifold
 
 #endif  // MANIFOLD_UTIL_FAULT_POINT_H_

@@ -77,28 +77,28 @@ class Transaction {
 
 // Counters since the database was opened.
 struct Stats {
-  uint64_t pages_read = 0;         // Pages read from the data file (cache misses that hit disk).
-  uint64_t pages_written = 0;      // Pages written to the data file (tree, overflow, free list).
-  uint64_t bytes_read = 0;         // Bytes read from the data file.
-  uint64_t bytes_written = 0;      // Bytes written to the data file.
-  uint64_t syncs = 0;              // Data and directory syncs issued.
-  uint64_t commits = 0;            // Commits that returned OK.
-  uint64_t cache_hits = 0;         // Page lookups served by the cache.
-  uint64_t cache_misses = 0;       // Page lookups that read the file.
-  uint64_t read_retries = 0;       // Reads repeated after a failed checksum (transient errors).
-  uint64_t cache_bytes = 0;        // Current bytes held by the page cache.
-  uint64_t file_bytes = 0;         // Current size of the data file.
-  uint64_t pages_total = 0;        // Pages in use or free below the high-water mark.
-  uint64_t pages_free = 0;         // Pages free now or awaiting release by snapshots.
-  uint64_t sequence = 0;           // Sequence number of the latest commit.
+  uint64_t pages_read = 0;     // Pages read from the data file (cache misses that hit disk).
+  uint64_t pages_written = 0;  // Pages written to the data file (tree, overflow, free list).
+  uint64_t bytes_read = 0;     // Bytes read from the data file.
+  uint64_t bytes_written = 0;  // Bytes written to the data file.
+  uint64_t syncs = 0;          // Data and directory syncs issued.
+  uint64_t commits = 0;        // Commits that returned OK.
+  uint64_t cache_hits = 0;     // Page lookups served by the cache.
+  uint64_t cache_misses = 0;   // Page lookups that read the file.
+  uint64_t read_retries = 0;   // Reads repeated after a failed checksum (transient errors).
+  uint64_t cache_bytes = 0;    // Current bytes held by the page cache.
+  uint64_t file_bytes = 0;     // Current size of the data file.
+  uint64_t pages_total = 0;    // Pages in use or free below the high-water mark.
+  uint64_t pages_free = 0;     // Pages free now or awaiting release by snapshots.
+  uint64_t sequence = 0;       // Sequence number of the latest commit.
 };
 
 // What VerifyIntegrity looked at and what it found.
 struct IntegrityReport {
-  uint64_t pages_checked = 0;               // Pages read and checksummed.
-  uint64_t entries_checked = 0;             // Key/value entries visited.
-  uint64_t column_families = 0;             // Column families walked (including the catalog).
-  std::vector<std::string> problems;        // Each problem found, with page and column family.
+  uint64_t pages_checked = 0;         // Pages read and checksummed.
+  uint64_t entries_checked = 0;       // Key/value entries visited.
+  uint64_t column_families = 0;       // Column families walked (including the catalog).
+  std::vector<std::string> problems;  // Each problem found, with page and column family.
 };
 
 class DB {
@@ -106,7 +106,7 @@ class DB {
   // Opens (or creates, per options) the database in directory `path`. Only one DB object, in any
   // process, may have a database open at a time; a second open fails with Busy.
   [[nodiscard]] static StatusOr<std::unique_ptr<DB>> Open(const Options& options,
-                                                         const std::string& path);
+                                                          const std::string& path);
 
   // Closing does not lose committed data: every commit was durable when it returned.
   virtual ~DB() = default;

@@ -69,8 +69,8 @@ class FileSystem {
  public:
   virtual ~FileSystem() = default;
 
-  [[nodiscard]] virtual StatusOr<std::unique_ptr<File>> OpenFile(const std::string& path,
-                                                                 const OpenFileOptions& options) = 0;
+  [[nodiscard]] virtual StatusOr<std::unique_ptr<File>> OpenFile(
+      const std::string& path, const OpenFileOptions& options) = 0;
   // Atomically replaces `to` with `from`. Durable only after SyncDir of the parent directory.
   [[nodiscard]] virtual Status Rename(const std::string& from, const std::string& to) = 0;
   // Durable only after SyncDir of the parent directory.

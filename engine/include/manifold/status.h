@@ -1,5 +1,6 @@
 // Status and StatusOr: every fallible Manifold call returns one of these. No exceptions cross the
-// public API. Messages say what failed and where (file, page, offset) so an operator can act on them.
+// public API. Messages say what failed and where (file, page, offset) so an operator can act on
+// them.
 #ifndef MANIFOLD_STATUS_H_
 #define MANIFOLD_STATUS_H_
 

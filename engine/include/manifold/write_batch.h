@@ -22,8 +22,8 @@ class WriteBatch {
 
   void Put(std::string_view column_family, std::string_view key, std::string_view value) {
     bytes_ += key.size() + value.size();
-    ops_.push_back(Op{OpType::kPut, std::string(column_family), std::string(key),
-                      std::string(value)});
+    ops_.push_back(
+        Op{OpType::kPut, std::string(column_family), std::string(key), std::string(value)});
   }
   void Delete(std::string_view column_family, std::string_view key) {
     bytes_ += key.size();

@@ -1,0 +1,1134 @@
+#include "model/model.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <set>
+#include <sstream>
+
+#include "manifold/options.h"
+
+namespace manifold::model {
+
+namespace {
+
+[[noreturn]] void Fatal(const char* file, int line, const char* condition, const std::string& msg) {
+  std::fprintf(stderr, "manifold::model: %s:%d: check failed: %s: %s\n", file, line, condition,
+               msg.c_str());
+  std::fflush(stderr);
+  std::abort();
+}
+
+#define MODEL_CHECK(condition, msg)                                 \
+  do {                                                              \
+    if (!(condition)) Fatal(__FILE__, __LINE__, #condition, (msg)); \
+  } while (0)
+
+// ---- Hashing ------------------------------------------------------------------------------------
+
+constexpr uint64_t kFnvOffset = 0xcbf29ce484222325ull;
+constexpr uint64_t kFnvPrime = 0x100000001b3ull;
+
+uint64_t FnvByte(uint64_t h, uint8_t byte) { return (h ^ byte) * kFnvPrime; }
+
+uint64_t FnvBytes(uint64_t h, std::string_view bytes) {
+  for (const char c : bytes) h = FnvByte(h, static_cast<uint8_t>(c));
+  return h;
+}
+
+// u64le(|bytes|) . bytes
+uint64_t FnvField(uint64_t h, std::string_view bytes) {
+  uint64_t n = bytes.size();
+  for (int i = 0; i < 8; ++i) {
+    h = FnvByte(h, static_cast<uint8_t>(n & 0xff));
+    n >>= 8;
+  }
+  return FnvBytes(h, bytes);
+}
+
+uint64_t Mix(uint64_t x) {
+  x ^= x >> 30;
+  x *= 0xbf58476d1ce4e5b9ull;
+  x ^= x >> 27;
+  x *= 0x94d049bb133111ebull;
+  x ^= x >> 31;
+  return x;
+}
+
+std::string Hex(uint64_t v) {
+  char buf[24];
+  std::snprintf(buf, sizeof(buf), "0x%016llx", static_cast<unsigned long long>(v));
+  return buf;
+}
+
+std::string CfName(std::string_view cf) { return "'" + std::string(cf) + "'"; }
+
+std::string ValueText(const std::optional<std::string>& v) {
+  return v.has_value() ? Printable(*v) : std::string("absent");
+}
+
+const std::string* Lookup(const StateMap& map, std::string_view cf, std::string_view key) {
+  auto c = map.find(std::string(cf));
+  if (c == map.end()) return nullptr;
+  auto k = c->second.find(std::string(key));
+  return k == c->second.end() ? nullptr : &k->second;
+}
+
+}  // namespace
+
+uint64_t HashColumnFamily(std::string_view cf) {
+  return Mix(FnvField(FnvByte(kFnvOffset, 'C'), cf));
+}
+
+uint64_t HashEntry(std::string_view cf, std::string_view key, std::string_view value) {
+  uint64_t h = FnvByte(kFnvOffset, 'E');
+  h = FnvField(h, cf);
+  h = FnvField(h, key);
+  h = FnvField(h, value);
+  return Mix(h);
+}
+
+uint64_t StateHash(const StateMap& state) {
+  uint64_t sum = 0;
+  for (const auto& [cf, entries] : state) {
+    sum += HashColumnFamily(cf);
+    for (const auto& [key, value] : entries) sum += HashEntry(cf, key, value);
+  }
+  return sum;
+}
+
+std::string Printable(std::string_view s) {
+  std::string out = "\"";
+  const size_t shown = s.size() > 40 ? 32 : s.size();
+  static const char kHex[] = "0123456789abcdef";
+  for (size_t i = 0; i < shown; ++i) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
+      out += static_cast<char>(c);
+    } else {
+      out += "\\x";
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  out += '"';
+  if (shown < s.size()) out += "...(" + std::to_string(s.size()) + " bytes)";
+  return out;
+}
+
+// ---- Op, Commit, Outcome ------------------------------------------------------------------------
+
+Op Op::Put(std::string_view cf, std::string_view key, std::string_view value) {
+  return Op{kPut, std::string(cf), std::string(key), std::string(value)};
+}
+
+Op Op::Delete(std::string_view cf, std::string_view key) {
+  return Op{kDelete, std::string(cf), std::string(key), {}};
+}
+
+Commit Commit::Batch(std::vector<Op> ops) {
+  Commit c;
+  c.kind = kBatch;
+  c.ops = std::move(ops);
+  return c;
+}
+
+Commit Commit::FromWriteBatch(const WriteBatch& batch) {
+  std::vector<Op> ops;
+  ops.reserve(batch.Count());
+  for (const WriteBatch::Op& op : batch.ops()) {
+    ops.push_back(op.type == WriteBatch::OpType::kPut ? Op::Put(op.column_family, op.key, op.value)
+                                                      : Op::Delete(op.column_family, op.key));
+  }
+  return Batch(std::move(ops));
+}
+
+Commit Commit::CreateCf(std::string_view name) {
+  Commit c;
+  c.kind = kCreateCf;
+  c.cf = std::string(name);
+  return c;
+}
+
+Commit Commit::DropCf(std::string_view name) {
+  Commit c;
+  c.kind = kDropCf;
+  c.cf = std::string(name);
+  return c;
+}
+
+std::string Commit::Describe() const {
+  switch (kind) {
+    case kCreateCf:
+      return "create cf " + CfName(cf);
+    case kDropCf:
+      return "drop cf " + CfName(cf);
+    case kBatch:
+      break;
+  }
+  if (ops.size() == 1) {
+    const Op& op = ops[0];
+    return std::string(op.kind == Op::kPut ? "put " : "delete ") + CfName(op.cf) + " " +
+           Printable(op.key) + (op.kind == Op::kPut ? " = " + Printable(op.value) : "");
+  }
+  std::set<std::string> cfs;
+  for (const Op& op : ops) cfs.insert(op.cf);
+  std::string out = "batch of " + std::to_string(ops.size()) + " ops";
+  if (ops.empty()) return out;
+  out += " on ";
+  size_t n = 0;
+  for (const std::string& cf : cfs) {
+    if (n++ > 0) out += ",";
+    if (n > 3) {
+      out += "...";
+      break;
+    }
+    out += CfName(cf);
+  }
+  out += " (keys ";
+  for (size_t i = 0; i < ops.size() && i < 3; ++i) {
+    if (i > 0) out += ", ";
+    out += Printable(ops[i].key);
+  }
+  if (ops.size() > 3) out += ", ...";
+  out += ")";
+  return out;
+}
+
+const char* OutcomeName(Outcome outcome) {
+  switch (outcome) {
+    case Outcome::kAcknowledgedDurable:
+      return "acknowledged durable";
+    case Outcome::kAcknowledgedNonDurable:
+      return "acknowledged non-durable";
+    case Outcome::kFailedClean:
+      return "failed clean";
+    case Outcome::kUncertain:
+      return "uncertain";
+  }
+  return "?";
+}
+
+// ---- State --------------------------------------------------------------------------------------
+
+// The only code that edits a State. Every edit keeps the hash and entry count in step and clones a
+// column family's map first when it is shared with another state (copy-on-write).
+class StateEditor {
+ public:
+  using Undo = std::vector<Model::UndoRecord>;
+
+  static std::optional<Rejection> Check(const State& s, const Commit& c) {
+    auto check_name = [](const std::string& name) -> std::optional<Rejection> {
+      if (name.empty() || name.size() > Limits::kColumnFamilyNameBytesMax) {
+        return Rejection{StatusCode::kInvalidArgument,
+                         "column family name must be 1 to " +
+                             std::to_string(Limits::kColumnFamilyNameBytesMax) + " bytes, got " +
+                             std::to_string(name.size())};
+      }
+      return std::nullopt;
+    };
+    switch (c.kind) {
+      case Commit::kBatch:
+        for (size_t i = 0; i < c.ops.size(); ++i) {
+          if (!s.HasColumnFamily(c.ops[i].cf)) {
+            return Rejection{StatusCode::kNotFound, "column family " + CfName(c.ops[i].cf) +
+                                                        " does not exist (op " + std::to_string(i) +
+                                                        ", key " + Printable(c.ops[i].key) + ")"};
+          }
+        }
+        return std::nullopt;
+      case Commit::kCreateCf:
+        if (auto bad = check_name(c.cf)) return bad;
+        if (s.HasColumnFamily(c.cf)) {
+          return Rejection{StatusCode::kAlreadyExists,
+                           "column family " + CfName(c.cf) + " already exists"};
+        }
+        if (s.column_family_count() >= Limits::kColumnFamiliesMax) {
+          return Rejection{StatusCode::kInvalidArgument,
+                           "a database holds at most " +
+                               std::to_string(Limits::kColumnFamiliesMax) + " column families"};
+        }
+        return std::nullopt;
+      case Commit::kDropCf:
+        if (auto bad = check_name(c.cf)) return bad;
+        if (c.cf == kDefaultCf) {
+          return Rejection{StatusCode::kInvalidArgument,
+                           "the default column family cannot be dropped"};
+        }
+        if (!s.HasColumnFamily(c.cf)) {
+          return Rejection{StatusCode::kNotFound,
+                           "column family " + CfName(c.cf) + " does not exist"};
+        }
+        return std::nullopt;
+    }
+    return std::nullopt;
+  }
+
+  // Applies `c` when it is valid for `s` and returns true; otherwise changes nothing and returns
+  // false. Appends to `undo` (if not null) what takes the edits back, in application order.
+  static bool Apply(State& s, const Commit& c, Undo* undo) {
+    if (Check(s, c).has_value()) return false;
+    switch (c.kind) {
+      case Commit::kBatch:
+        for (const Op& op : c.ops) {
+          std::optional<std::string> value;
+          if (op.kind == Op::kPut) value = op.value;
+          Set(s, op.cf, op.key, std::move(value), undo);
+        }
+        break;
+      case Commit::kCreateCf:
+        CreateCf(s, c.cf, std::make_shared<KeyMap>(), HashColumnFamily(c.cf));
+        if (undo != nullptr) {
+          Model::UndoRecord r;
+          r.kind = Model::UndoRecord::kCreateCf;
+          r.cf = c.cf;
+          undo->push_back(std::move(r));
+        }
+        break;
+      case Commit::kDropCf: {
+        auto it = s.cfs_.find(c.cf);
+        if (undo != nullptr) {
+          Model::UndoRecord r;
+          r.kind = Model::UndoRecord::kDropCf;
+          r.cf = c.cf;
+          r.dropped = it->second.map;
+          r.dropped_hash = it->second.hash;
+          undo->push_back(std::move(r));
+        }
+        s.hash_ -= it->second.hash;
+        s.entries_ -= it->second.map->size();
+        s.cfs_.erase(it);
+        break;
+      }
+    }
+    return true;
+  }
+
+  static void Revert(State& s, const Undo& undo) {
+    for (auto r = undo.rbegin(); r != undo.rend(); ++r) {
+      switch (r->kind) {
+        case Model::UndoRecord::kEntry:
+          Set(s, r->cf, r->key, r->old_value, nullptr);
+          break;
+        case Model::UndoRecord::kCreateCf: {
+          auto it = s.cfs_.find(r->cf);
+          MODEL_CHECK(it != s.cfs_.end(), "undo of create of missing cf " + r->cf);
+          s.hash_ -= it->second.hash;
+          s.entries_ -= it->second.map->size();
+          s.cfs_.erase(it);
+          break;
+        }
+        case Model::UndoRecord::kDropCf:
+          CreateCf(s, r->cf, r->dropped, r->dropped_hash);
+          break;
+      }
+    }
+  }
+
+  static void CreateCf(State& s, const std::string& name, std::shared_ptr<KeyMap> map,
+                       uint64_t hash) {
+    const size_t size = map->size();
+    const bool inserted = s.cfs_.emplace(name, State::Cf{std::move(map), hash}).second;
+    MODEL_CHECK(inserted, "column family " + name + " already exists");
+    s.hash_ += hash;
+    s.entries_ += size;
+  }
+
+  // Sets (value) or removes (nullopt) one key of an existing column family.
+  static void Set(State& s, const std::string& cf_name, const std::string& key,
+                  std::optional<std::string> value, Undo* undo) {
+    auto cf_it = s.cfs_.find(cf_name);
+    MODEL_CHECK(cf_it != s.cfs_.end(), "edit of missing cf " + cf_name);
+    State::Cf& cf = cf_it->second;
+    auto found = cf.map->find(key);
+    const bool present = found != cf.map->end();
+    if (!present && !value.has_value()) return;  // Deleting an absent key changes nothing.
+    if (cf.map.use_count() != 1) {
+      cf.map = std::make_shared<KeyMap>(*cf.map);
+      found = cf.map->find(key);
+    }
+    KeyMap& map = *cf.map;
+    if (undo != nullptr) {
+      Model::UndoRecord r;
+      r.kind = Model::UndoRecord::kEntry;
+      r.cf = cf_name;
+      r.key = key;
+      if (present) r.old_value = found->second;
+      undo->push_back(std::move(r));
+    }
+    if (present) {
+      const uint64_t h = HashEntry(cf_name, key, found->second);
+      cf.hash -= h;
+      s.hash_ -= h;
+    }
+    if (!value.has_value()) {
+      map.erase(found);
+      --s.entries_;
+      return;
+    }
+    const uint64_t h = HashEntry(cf_name, key, *value);
+    cf.hash += h;
+    s.hash_ += h;
+    if (present) {
+      found->second = std::move(*value);
+    } else {
+      map.emplace(key, std::move(*value));
+      ++s.entries_;
+    }
+  }
+};
+
+State State::Initial() {
+  State s;
+  StateEditor::CreateCf(s, std::string(kDefaultCf), std::make_shared<KeyMap>(),
+                        HashColumnFamily(kDefaultCf));
+  return s;
+}
+
+State State::FromMap(const StateMap& map) {
+  State s;
+  for (const auto& [cf, entries] : map) {
+    uint64_t h = HashColumnFamily(cf);
+    for (const auto& [key, value] : entries) h += HashEntry(cf, key, value);
+    StateEditor::CreateCf(s, cf, std::make_shared<KeyMap>(entries), h);
+  }
+  return s;
+}
+
+StateMap State::ToMap() const {
+  StateMap out;
+  for (const auto& [cf, data] : cfs_) out.emplace(cf, *data.map);
+  return out;
+}
+
+bool State::HasColumnFamily(std::string_view cf) const { return cfs_.find(cf) != cfs_.end(); }
+
+std::vector<std::string> State::ColumnFamilies() const {
+  std::vector<std::string> out;
+  out.reserve(cfs_.size());
+  for (const auto& entry : cfs_) out.push_back(entry.first);
+  return out;
+}
+
+const KeyMap* State::Find(std::string_view cf) const {
+  auto it = cfs_.find(cf);
+  return it == cfs_.end() ? nullptr : it->second.map.get();
+}
+
+std::shared_ptr<const KeyMap> State::Share(std::string_view cf) const {
+  auto it = cfs_.find(cf);
+  return it == cfs_.end() ? nullptr : it->second.map;
+}
+
+std::optional<std::string> State::Get(std::string_view cf, std::string_view key) const {
+  const KeyMap* map = Find(cf);
+  if (map == nullptr) return std::nullopt;
+  auto it = map->find(std::string(key));
+  if (it == map->end()) return std::nullopt;
+  return it->second;
+}
+
+bool State::Equals(const StateMap& map) const {
+  if (map.size() != cfs_.size()) return false;
+  auto a = cfs_.begin();
+  for (auto b = map.begin(); b != map.end(); ++a, ++b) {
+    if (a->first != b->first) return false;
+    if (*a->second.map != b->second) return false;
+  }
+  return true;
+}
+
+bool operator==(const State& a, const State& b) {
+  if (a.hash_ != b.hash_ || a.entries_ != b.entries_ || a.cfs_.size() != b.cfs_.size()) {
+    return false;
+  }
+  for (auto x = a.cfs_.begin(), y = b.cfs_.begin(); x != a.cfs_.end(); ++x, ++y) {
+    if (x->first != y->first || x->second.hash != y->second.hash) return false;
+    if (x->second.map != y->second.map && *x->second.map != *y->second.map) return false;
+  }
+  return true;
+}
+
+// ---- Cursor and Scan ----------------------------------------------------------------------------
+
+namespace {
+const std::shared_ptr<const KeyMap>& EmptyMap() {
+  static const auto* empty = new std::shared_ptr<const KeyMap>(std::make_shared<KeyMap>());
+  return *empty;
+}
+}  // namespace
+
+Cursor::Cursor(const State& state, std::string_view cf, std::optional<std::string> lower,
+               std::optional<std::string> upper)
+    : map_(state.Share(cf)), lower_(std::move(lower)), upper_(std::move(upper)) {
+  if (map_ == nullptr) map_ = EmptyMap();
+  it_ = map_->end();
+}
+
+void Cursor::Settle() {
+  valid_ = false;
+  if (it_ == map_->end()) return;
+  if (lower_.has_value() && it_->first < *lower_) return;
+  if (upper_.has_value() && it_->first >= *upper_) return;
+  valid_ = true;
+}
+
+void Cursor::SeekToFirst() {
+  it_ = lower_.has_value() ? map_->lower_bound(*lower_) : map_->begin();
+  Settle();
+}
+
+void Cursor::SeekToLast() {
+  it_ = upper_.has_value() ? map_->lower_bound(*upper_) : map_->end();
+  if (it_ == map_->begin()) {
+    it_ = map_->end();
+  } else {
+    --it_;
+  }
+  Settle();
+}
+
+void Cursor::Seek(std::string_view target) {
+  std::string t(target);
+  if (lower_.has_value() && t < *lower_) t = *lower_;
+  it_ = map_->lower_bound(t);
+  Settle();
+}
+
+void Cursor::SeekForPrev(std::string_view target) {
+  std::string t(target);
+  if (upper_.has_value() && t >= *upper_) return SeekToLast();
+  it_ = map_->upper_bound(t);
+  if (it_ == map_->begin()) {
+    it_ = map_->end();
+  } else {
+    --it_;
+  }
+  Settle();
+}
+
+void Cursor::Next() {
+  MODEL_CHECK(valid_, "Cursor::Next on an invalid cursor");
+  ++it_;
+  Settle();
+}
+
+void Cursor::Prev() {
+  MODEL_CHECK(valid_, "Cursor::Prev on an invalid cursor");
+  if (it_ == map_->begin()) {
+    it_ = map_->end();
+  } else {
+    --it_;
+  }
+  Settle();
+}
+
+const std::string& Cursor::key() const {
+  MODEL_CHECK(valid_, "Cursor::key on an invalid cursor");
+  return it_->first;
+}
+
+const std::string& Cursor::value() const {
+  MODEL_CHECK(valid_, "Cursor::value on an invalid cursor");
+  return it_->second;
+}
+
+Entries Scan(const State& state, std::string_view cf, const ScanOptions& options) {
+  Cursor cursor(state, cf, options.lower, options.upper);
+  if (options.reverse) {
+    options.start.has_value() ? cursor.SeekForPrev(*options.start) : cursor.SeekToLast();
+  } else {
+    options.start.has_value() ? cursor.Seek(*options.start) : cursor.SeekToFirst();
+  }
+  Entries out;
+  while (cursor.Valid() && out.size() < options.limit) {
+    out.emplace_back(cursor.key(), cursor.value());
+    options.reverse ? cursor.Prev() : cursor.Next();
+  }
+  return out;
+}
+
+// ---- Model: commits -----------------------------------------------------------------------------
+
+Model::Model(ModelOptions options) : options_(options), visible_(State::Initial()) {}
+
+uint64_t Model::BeginCommit(Commit commit) {
+  MODEL_CHECK(!open_, "BeginCommit while commit #" + std::to_string(pending_.back().id) +
+                          " is still open (one commit at a time)");
+  Entry entry;
+  entry.id = next_id_++;
+  entry.commit = std::make_shared<const Commit>(std::move(commit));
+  pending_.push_back(std::move(entry));
+  open_ = true;
+  return pending_.back().id;
+}
+
+size_t Model::AppliedCount() const {
+  size_t a = 0;
+  while (a < pending_.size() && pending_[a].applied) ++a;
+  return a;
+}
+
+bool Model::has_uncertain() const {
+  for (const Entry& e : pending_) {
+    if (!e.applied && !e.open) return true;
+  }
+  return false;
+}
+
+void Model::ApplyToVisible(Entry& entry) {
+  entry.hash_before = visible_.hash();
+  entry.sequence_before = visible_sequence_;
+  entry.took_effect = StateEditor::Apply(visible_, *entry.commit, &entry.undo);
+  entry.applied = true;
+  if (entry.took_effect) ++visible_sequence_;
+  visible_last_id_ = entry.id;
+}
+
+void Model::Remember(const Entry& entry) {
+  history_.push_back(Remembered{entry.id, entry.commit, entry.outcome});
+  while (history_.size() > options_.history_commits) {
+    history_.pop_front();
+    history_truncated_ = true;
+  }
+}
+
+void Model::CollapsePending(size_t count) {
+  if (count == 0) return;
+  for (size_t i = 0; i < count; ++i) Remember(pending_[i]);
+  base_last_id_ = pending_[count - 1].id;
+  pending_.erase(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(count));
+}
+
+Verdict Model::EndCommit(uint64_t id, Outcome outcome) {
+  MODEL_CHECK(open_ && !pending_.empty() && pending_.back().id == id,
+              "EndCommit(" + std::to_string(id) + ") but the open commit is " +
+                  (open_ ? "#" + std::to_string(pending_.back().id) : std::string("none")));
+  open_ = false;
+  Entry& entry = pending_.back();
+  entry.open = false;
+  switch (outcome) {
+    case Outcome::kFailedClean:
+      pending_.pop_back();
+      return {};
+    case Outcome::kUncertain:
+      entry.outcome = Outcome::kUncertain;
+      return {};
+    case Outcome::kAcknowledgedDurable:
+    case Outcome::kAcknowledgedNonDurable:
+      break;
+  }
+  Verdict verdict;
+  std::string what = "#" + std::to_string(id) + " " + entry.commit->Describe();
+  const size_t last = pending_.size() - 1;
+  const size_t applied = AppliedCount();
+  if (applied < last) {
+    verdict.ok = false;
+    verdict.explanation =
+        "the engine acknowledged " + what + " (" + OutcomeName(outcome) +
+        ") while uncertain commit(s) before it are unresolved: " + DescribeEntryAt(applied) +
+        (last - applied > 1 ? " and more" : "") +
+        "; after a failed commit the engine must refuse writes until reopened. "
+        "The model now assumes them present (only prefixes are legal).";
+    for (size_t i = applied; i < last; ++i) ApplyToVisible(pending_[i]);
+  }
+  if (std::optional<Rejection> rejection = StateEditor::Check(visible_, *entry.commit)) {
+    if (!verdict.ok) verdict.explanation += " Also: ";
+    verdict.ok = false;
+    verdict.explanation += "the engine acknowledged " + what + " (" + OutcomeName(outcome) +
+                           ") but it must fail with " + StatusCodeName(rejection->code) + ": " +
+                           rejection->reason + ". The model treats it as failed.";
+    pending_.pop_back();
+    return verdict;
+  }
+  entry.outcome = outcome;
+  ApplyToVisible(entry);
+  if (outcome == Outcome::kAcknowledgedDurable) CollapsePending(pending_.size());
+  return verdict;
+}
+
+Verdict Model::Record(Commit commit, Outcome outcome, uint64_t* id) {
+  const uint64_t assigned = BeginCommit(std::move(commit));
+  if (id != nullptr) *id = assigned;
+  return EndCommit(assigned, outcome);
+}
+
+std::optional<Rejection> Model::MustFail(const Commit& commit) const {
+  return StateEditor::Check(visible_, commit);
+}
+
+// ---- Model: reads and snapshots -----------------------------------------------------------------
+
+std::optional<std::string> Model::Get(std::string_view cf, std::string_view key) const {
+  return visible_.Get(cf, key);
+}
+
+bool Model::HasColumnFamily(std::string_view cf) const { return visible_.HasColumnFamily(cf); }
+
+std::vector<std::string> Model::ColumnFamilies() const { return visible_.ColumnFamilies(); }
+
+uint64_t Model::TakeSnapshot() {
+  const uint64_t id = next_snapshot_++;
+  snapshots_.emplace(id, SnapshotRecord{visible_, visible_sequence_});
+  return id;
+}
+
+void Model::ReleaseSnapshot(uint64_t snapshot) {
+  MODEL_CHECK(snapshots_.erase(snapshot) == 1,
+              "ReleaseSnapshot of unknown snapshot " + std::to_string(snapshot));
+}
+
+const State& Model::SnapshotState(uint64_t snapshot) const {
+  auto it = snapshots_.find(snapshot);
+  MODEL_CHECK(it != snapshots_.end(), "unknown snapshot " + std::to_string(snapshot) +
+                                          " (released, or forgotten at a reopen)");
+  return it->second.state;
+}
+
+uint64_t Model::SnapshotSequence(uint64_t snapshot) const {
+  auto it = snapshots_.find(snapshot);
+  MODEL_CHECK(it != snapshots_.end(), "unknown snapshot " + std::to_string(snapshot));
+  return it->second.sequence;
+}
+
+Verdict Model::CheckGet(std::string_view cf, std::string_view key,
+                        const std::optional<std::string>& got,
+                        std::optional<uint64_t> snapshot) const {
+  const State& state = snapshot.has_value() ? SnapshotState(*snapshot) : visible_;
+  const std::optional<std::string> expected = state.Get(cf, key);
+  if (expected == got) return {};
+  std::ostringstream out;
+  out << "Get(cf " << CfName(cf) << ", key " << Printable(key) << ") ";
+  if (snapshot.has_value()) {
+    out << "at snapshot " << *snapshot << " (sequence " << SnapshotSequence(*snapshot) << ")";
+  } else {
+    out << "of the latest state (sequence " << visible_sequence_ << ", last commit #"
+        << visible_last_id_ << ")";
+  }
+  if (!state.HasColumnFamily(cf)) out << " [cf does not exist there]";
+  out << ": expected " << ValueText(expected) << ", got " << ValueText(got);
+  if (!snapshot.has_value()) {
+    const size_t applied = AppliedCount();
+    out << "; key last written by " << Writer(cf, key, applied);
+    if (got.has_value()) out << "; got value " << Source(cf, key, got, applied);
+  }
+  return Verdict{false, out.str()};
+}
+
+Verdict Model::CheckScan(const State& state, std::string_view cf, const ScanOptions& options,
+                         const Entries& got) {
+  const Entries expected = Scan(state, cf, options);
+  if (expected == got) return {};
+  std::ostringstream out;
+  out << (options.reverse ? "backward" : "forward") << " scan of cf " << CfName(cf);
+  if (options.lower) out << " lower " << Printable(*options.lower);
+  if (options.upper) out << " upper " << Printable(*options.upper);
+  if (options.start) {
+    out << (options.reverse ? " SeekForPrev " : " Seek ") << Printable(*options.start);
+  }
+  if (options.limit != std::numeric_limits<size_t>::max()) out << " limit " << options.limit;
+  out << ": expected " << expected.size() << " entries, got " << got.size();
+  size_t i = 0;
+  while (i < expected.size() && i < got.size() && expected[i] == got[i]) ++i;
+  auto entry = [](const Entries& e, size_t i) {
+    return i < e.size() ? "(" + Printable(e[i].first) + ", " + Printable(e[i].second) + ")"
+                        : std::string("end");
+  };
+  out << "; first difference at position " << i << ": expected " << entry(expected, i) << ", got "
+      << entry(got, i);
+  return Verdict{false, out.str()};
+}
+
+// ---- Model: crash and recovery ------------------------------------------------------------------
+
+std::vector<Model::Candidate> Model::Candidates() const {
+  const size_t n = pending_.size();
+  const size_t a = AppliedCount();
+  std::vector<Candidate> out(n + 1);
+  for (size_t j = 0; j < a; ++j) {
+    out[j] = Candidate{pending_[j].hash_before, pending_[j].sequence_before,
+                       j == 0 ? base_last_id_ : pending_[j - 1].id};
+  }
+  out[a] =
+      Candidate{visible_.hash(), visible_sequence_, a == 0 ? base_last_id_ : pending_[a - 1].id};
+  if (a < n) {
+    State tail = visible_;
+    uint64_t sequence = visible_sequence_;
+    for (size_t k = a; k < n; ++k) {
+      if (StateEditor::Apply(tail, *pending_[k].commit, nullptr)) ++sequence;
+      out[k + 1] = Candidate{tail.hash(), sequence, pending_[k].id};
+    }
+  }
+  return out;
+}
+
+State Model::Materialize(size_t prefix, std::vector<std::vector<UndoRecord>>* forward_undo) const {
+  const size_t a = AppliedCount();
+  State s = visible_;
+  if (prefix <= a) {
+    for (size_t k = a; k > prefix; --k) StateEditor::Revert(s, pending_[k - 1].undo);
+  } else {
+    for (size_t k = a; k < prefix; ++k) {
+      std::vector<UndoRecord> undo;
+      StateEditor::Apply(s, *pending_[k].commit, forward_undo != nullptr ? &undo : nullptr);
+      if (forward_undo != nullptr) forward_undo->push_back(std::move(undo));
+    }
+  }
+  return s;
+}
+
+CrashVerdict Model::CheckCleanReopen(const StateMap& recovered) {
+  return CheckRecovered(recovered, Reopen::kClean);
+}
+
+CrashVerdict Model::CheckRecovered(const StateMap& recovered, Reopen kind) {
+  if (open_) {
+    open_ = false;
+    pending_.back().open = false;
+    pending_.back().outcome = Outcome::kUncertain;
+  }
+  const std::vector<Candidate> candidates = Candidates();
+  const size_t n = pending_.size();
+  const size_t a = AppliedCount();
+  const size_t min_prefix = kind == Reopen::kClean ? a : 0;
+  const uint64_t recovered_hash = model::StateHash(recovered);
+
+  CrashVerdict verdict;
+  verdict.min_last_id = candidates[min_prefix].last_id;
+  verdict.max_last_id = candidates[n].last_id;
+  verdict.candidates = n + 1 - min_prefix;
+
+  auto matches = [&](size_t j, std::vector<std::vector<UndoRecord>>* forward_undo,
+                     State* out) -> bool {
+    if (candidates[j].hash != recovered_hash) return false;
+    State s = Materialize(j, forward_undo);
+    if (!s.Equals(recovered)) {
+      if (forward_undo != nullptr) forward_undo->clear();
+      return false;
+    }
+    if (out != nullptr) *out = std::move(s);
+    return true;
+  };
+
+  std::vector<std::vector<UndoRecord>> forward_undo;
+  State matched_state;
+  std::optional<size_t> matched;
+  for (size_t j = n + 1; j-- > min_prefix;) {
+    if (matches(j, &forward_undo, &matched_state)) {
+      matched = j;
+      break;
+    }
+  }
+  if (!matched.has_value()) {
+    std::optional<size_t> below_min;
+    for (size_t j = min_prefix; j-- > 0;) {
+      if (matches(j, nullptr, nullptr)) {
+        below_min = j;
+        break;
+      }
+    }
+    verdict.explanation = Explain(recovered, candidates, min_prefix, kind, below_min);
+    return verdict;
+  }
+
+  // Adopt prefix `j`.
+  const size_t j = *matched;
+  verdict.legal = true;
+  verdict.matched_last_id = candidates[j].last_id;
+  verdict.matched_sequence = candidates[j].sequence;
+  for (size_t k = a; k < j; ++k) {
+    Entry& e = pending_[k];
+    e.applied = true;
+    e.undo = std::move(forward_undo[k - a]);
+    e.hash_before = candidates[k].hash;
+    e.sequence_before = candidates[k].sequence;
+    e.took_effect = candidates[k + 1].sequence != candidates[k].sequence;
+  }
+  pending_.erase(pending_.begin() + static_cast<std::ptrdiff_t>(j), pending_.end());
+  visible_ = std::move(matched_state);
+  visible_sequence_ = candidates[j].sequence;
+  visible_last_id_ = candidates[j].last_id;
+  if (kind == Reopen::kClean || options_.recovery_makes_durable) CollapsePending(pending_.size());
+  snapshots_.clear();
+  return verdict;
+}
+
+// ---- Model: explanations ------------------------------------------------------------------------
+
+std::string Model::DescribeEntryAt(size_t index) const {
+  const Entry& e = pending_[index];
+  std::string status;
+  if (e.open) {
+    status = "open";
+  } else if (e.outcome == Outcome::kUncertain && e.applied) {
+    status = "uncertain, taken as present";
+  } else {
+    status = OutcomeName(e.outcome);
+  }
+  if (e.applied && !e.took_effect) status += ", had no effect";
+  return "#" + std::to_string(e.id) + " " + e.commit->Describe() + " (" + status + ")";
+}
+
+std::string Model::DescribeCommit(uint64_t id) const {
+  for (size_t i = 0; i < pending_.size(); ++i) {
+    if (pending_[i].id == id) return DescribeEntryAt(i);
+  }
+  for (const Remembered& r : history_) {
+    if (r.id == id) {
+      const char* status = r.outcome == Outcome::kAcknowledgedDurable ? "acknowledged durable"
+                           : r.outcome == Outcome::kAcknowledgedNonDurable
+                               ? "acknowledged non-durable, durable since"
+                               : "uncertain, recovered present, durable since";
+      return "#" + std::to_string(id) + " " + r.commit->Describe() + " (" + status + ")";
+    }
+  }
+  return "#" + std::to_string(id) + " (not remembered)";
+}
+
+namespace {
+
+// Whether `c` writes key (cf, key): an op on it, or a create/drop of its column family. Without
+// a key: whether it creates or drops the column family.
+bool Touches(const Commit& c, std::string_view cf, std::optional<std::string_view> key) {
+  if (c.kind != Commit::kBatch) return c.cf == cf;
+  if (!key.has_value()) return false;
+  for (const Op& op : c.ops) {
+    if (op.cf == cf && op.key == *key) return true;
+  }
+  return false;
+}
+
+// Whether `c`, applied alone, would leave (cf, key) holding `value` (nullopt: absent).
+bool Leaves(const Commit& c, std::string_view cf, std::string_view key,
+            const std::optional<std::string>& value) {
+  if (c.kind == Commit::kDropCf) return c.cf == cf && !value.has_value();
+  if (c.kind == Commit::kCreateCf) return false;
+  for (auto op = c.ops.rbegin(); op != c.ops.rend(); ++op) {
+    if (op->cf != cf || op->key != key) continue;
+    return op->kind == Op::kPut ? value == op->value : !value.has_value();
+  }
+  return false;
+}
+
+}  // namespace
+
+// The last commit in the first `prefix` pending ones (then history) that wrote (cf, key).
+std::string Model::Writer(std::string_view cf, std::optional<std::string_view> key,
+                          size_t prefix) const {
+  for (size_t i = prefix; i-- > 0;) {
+    if (pending_[i].took_effect && Touches(*pending_[i].commit, cf, key)) {
+      return DescribeEntryAt(i);
+    }
+  }
+  for (auto r = history_.rbegin(); r != history_.rend(); ++r) {
+    if (Touches(*r->commit, cf, key)) return DescribeCommit(r->id);
+  }
+  if (!history_truncated_) {
+    return key.has_value() ? "no commit (never written)" : "the initial state";
+  }
+  return "a commit older than the remembered history (everything through #" +
+         std::to_string(base_last_id_) + " is durable)";
+}
+
+// Which commit would leave (cf, key) at `value`, searching every pending commit (noting whether it
+// is within the first `prefix`) and then history.
+std::string Model::Source(std::string_view cf, std::string_view key,
+                          const std::optional<std::string>& value, size_t prefix) const {
+  for (size_t i = pending_.size(); i-- > 0;) {
+    if (Leaves(*pending_[i].commit, cf, key, value)) {
+      return "matches " + DescribeEntryAt(i) +
+             (i < prefix ? ", inside the prefix" : ", beyond the prefix");
+    }
+  }
+  for (auto r = history_.rbegin(); r != history_.rend(); ++r) {
+    if (Leaves(*r->commit, cf, key, value)) {
+      return "matches older " + DescribeCommit(r->id) + " (since overwritten)";
+    }
+  }
+  return "matches no remembered commit";
+}
+
+std::string Model::Explain(const StateMap& recovered, const std::vector<Candidate>& candidates,
+                           size_t min_prefix, Reopen kind, std::optional<size_t> below_min) const {
+  const size_t n = pending_.size();
+  std::ostringstream out;
+  auto after = [&](size_t j) {
+    return candidates[j].last_id == 0 ? std::string("the initial state")
+                                      : "the state after #" + std::to_string(candidates[j].last_id);
+  };
+
+  if (below_min.has_value()) {
+    out << "recovered state is " << after(*below_min) << ", but a clean reopen must keep every "
+        << "acknowledged commit (through #" << candidates[min_prefix].last_id << "); lost: ";
+    for (size_t k = *below_min; k < min_prefix; ++k) {
+      out << (k > *below_min ? "; " : "") << DescribeEntryAt(k);
+    }
+    return out.str();
+  }
+
+  out << "recovered state (hash " << Hex(model::StateHash(recovered))
+      << ") matches no legal state. Legal after a "
+      << (kind == Reopen::kClean ? "clean reopen" : "crash") << ": ";
+  if (min_prefix == n) {
+    out << "exactly " << after(n);
+  } else {
+    out << after(min_prefix) << " through " << after(n) << " (" << (n + 1 - min_prefix)
+        << " prefixes)";
+  }
+  out << "; durable base: " << after(0) << ".";
+  if (n > 0) {
+    out << " Pending commits:";
+    for (size_t k = 0; k < n; ++k) {
+      if (n > 10 && k == 5) {
+        out << " ... (" << (n - 10) << " more)";
+        k = n - 5;
+      }
+      out << (k > 0 ? ";" : "") << " " << DescribeEntryAt(k);
+    }
+    out << ".";
+  }
+
+  // Differences from each prefix, walking forward from the base one commit at a time.
+  auto item = [&](const State& s, const std::string& cf, const std::string& key) -> int {
+    const std::optional<std::string> mine = s.Get(cf, key);
+    const std::string* theirs = Lookup(recovered, cf, key);
+    if (!mine.has_value() || theirs == nullptr) return mine.has_value() != (theirs != nullptr);
+    return *mine != *theirs;
+  };
+  auto cf_item = [&](const State& s, const std::string& cf) -> int {
+    return s.HasColumnFamily(cf) != (recovered.count(cf) > 0);
+  };
+  State cur = Materialize(0, nullptr);
+  int64_t diff = 0;
+  {
+    std::set<std::string> names;
+    for (const std::string& cf : cur.ColumnFamilies()) names.insert(cf);
+    for (const auto& entry : recovered) names.insert(entry.first);
+    for (const std::string& cf : names) {
+      const KeyMap* mine = cur.Find(cf);
+      auto theirs_it = recovered.find(cf);
+      const KeyMap* theirs = theirs_it == recovered.end() ? nullptr : &theirs_it->second;
+      if ((mine == nullptr) != (theirs == nullptr)) {
+        diff += 1 + static_cast<int64_t>(mine != nullptr ? mine->size() : theirs->size());
+        continue;
+      }
+      std::set<std::string> keys;
+      for (const auto& kv : *mine) keys.insert(kv.first);
+      for (const auto& kv : *theirs) keys.insert(kv.first);
+      for (const std::string& key : keys) diff += item(cur, cf, key);
+    }
+  }
+  std::vector<int64_t> score(n + 1);
+  score[0] = diff;
+  for (size_t k = 0; k < n; ++k) {
+    const Commit& c = *pending_[k].commit;
+    if (!StateEditor::Check(cur, c).has_value()) {
+      if (c.kind == Commit::kBatch) {
+        std::set<std::pair<std::string, std::string>> keys;
+        for (const Op& op : c.ops) keys.emplace(op.cf, op.key);
+        for (const auto& [cf, key] : keys) diff -= item(cur, cf, key);
+        StateEditor::Apply(cur, c, nullptr);
+        for (const auto& [cf, key] : keys) diff += item(cur, cf, key);
+      } else if (c.kind == Commit::kCreateCf) {
+        diff -= cf_item(cur, c.cf);
+        StateEditor::Apply(cur, c, nullptr);
+        diff += cf_item(cur, c.cf);
+      } else {
+        std::vector<std::string> keys;
+        for (const auto& kv : *cur.Find(c.cf)) keys.push_back(kv.first);
+        diff -= cf_item(cur, c.cf);
+        for (const std::string& key : keys) diff -= item(cur, c.cf, key);
+        StateEditor::Apply(cur, c, nullptr);
+        diff += cf_item(cur, c.cf);
+        for (const std::string& key : keys) diff += item(cur, c.cf, key);
+      }
+    }
+    score[k + 1] = diff;
+  }
+  size_t best = n;
+  for (size_t j = n + 1; j-- > min_prefix;) {
+    if (score[j] < score[best]) best = j;
+  }
+
+  // The differences from the closest legal prefix, with the commits behind them.
+  const State closest = Materialize(best, nullptr);
+  out << " Closest: " << after(best) << " (" << score[best] << " difference"
+      << (score[best] == 1 ? "" : "s") << "):";
+  std::set<std::string> missing, unexpected;
+  size_t listed = 0;
+  auto list = [&](const std::string& line) {
+    if (listed++ < options_.max_differences) out << "\n  " << line;
+  };
+  std::set<std::string> names;
+  for (const std::string& cf : closest.ColumnFamilies()) names.insert(cf);
+  for (const auto& entry : recovered) names.insert(entry.first);
+  for (const std::string& cf : names) {
+    const KeyMap* mine = closest.Find(cf);
+    auto theirs_it = recovered.find(cf);
+    const KeyMap* theirs = theirs_it == recovered.end() ? nullptr : &theirs_it->second;
+    if (mine == nullptr && theirs == nullptr) continue;
+    if ((mine == nullptr) != (theirs == nullptr)) {
+      const std::string writer = Writer(cf, std::nullopt, best);
+      list("cf " + CfName(cf) + ": expected " +
+           (mine != nullptr ? "present with " + std::to_string(mine->size()) + " entries"
+                            : std::string("absent")) +
+           " (last created/dropped by " + writer + "), got " +
+           (theirs != nullptr ? "present with " + std::to_string(theirs->size()) + " entries"
+                              : std::string("absent")));
+      if (writer.rfind("#", 0) == 0) (mine != nullptr ? missing : unexpected).insert(writer);
+      continue;
+    }
+    auto x = mine->begin();
+    auto y = theirs->begin();
+    while (x != mine->end() || y != theirs->end()) {
+      std::string key;
+      std::optional<std::string> expected, got;
+      if (y == theirs->end() || (x != mine->end() && x->first < y->first)) {
+        key = x->first;
+        expected = x->second;
+        ++x;
+      } else if (x == mine->end() || y->first < x->first) {
+        key = y->first;
+        got = y->second;
+        ++y;
+      } else {
+        key = x->first;
+        expected = x->second;
+        got = y->second;
+        ++x;
+        ++y;
+        if (*expected == *got) continue;
+      }
+      const std::string writer = Writer(cf, key, best);
+      std::string line = "cf " + CfName(cf) + " key " + Printable(key) + ": expected " +
+                         ValueText(expected) + " (last written by " + writer + "), got " +
+                         ValueText(got);
+      const std::string source = Source(cf, key, got, best);
+      const bool beyond = source.find("beyond the prefix") != std::string::npos;
+      if (got.has_value() || source.rfind("matches no", 0) != 0) line += " (" + source + ")";
+      if (beyond) {
+        const std::string commit = source.substr(std::string("matches ").size());
+        unexpected.insert(commit.substr(0, commit.rfind(", beyond the prefix")));
+      } else if (writer.rfind("#", 0) == 0) {
+        missing.insert(writer);
+      }
+      list(line);
+    }
+  }
+  if (listed > options_.max_differences) {
+    out << "\n  ... and " << (listed - options_.max_differences) << " more";
+  }
+  if (!missing.empty()) {
+    out << "\n  Writes missing from: ";
+    size_t i = 0;
+    for (const std::string& m : missing) out << (i++ ? "; " : "") << m;
+  }
+  if (!unexpected.empty()) {
+    out << "\n  Writes present from commits outside the prefix: ";
+    size_t i = 0;
+    for (const std::string& u : unexpected) out << (i++ ? "; " : "") << u;
+  }
+  return out.str();
+}
+
+}  // namespace manifold::model

@@ -1,0 +1,32 @@
+// Shrinks a failing run to a smaller one that still fails the same way: delta debugging over
+// the workload's operations, then over the fault classes of its profile.
+#ifndef MANIFOLD_SIM_MINIMIZE_H_
+#define MANIFOLD_SIM_MINIMIZE_H_
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "sim/runner.h"
+
+namespace manifold::sim {
+
+struct MinimizeResult {
+  RunConfig config;     // The smallest failing configuration found (skip_ops, faults).
+  RunResult result;     // Its failing run.
+  uint64_t runs = 0;    // Runs spent.
+  size_t ops_kept = 0;  // Operations left.
+  std::vector<std::string> faults_removed;  // Fault classes switched off without losing it.
+};
+
+// `failing` must fail. `progress` is called after every run with a one-line status.
+MinimizeResult Minimize(const RunConfig& failing, const RunResult& failure, uint64_t runs_max,
+                        const std::function<void(const std::string&)>& progress);
+
+// Switches off one named fault class of `options` ("crash", "lost", "torn", "dir", "delay",
+// "eio", "enospc", "flip", "misdirect", "points"). False for an unknown name.
+bool ZeroFaultClass(const std::string& name, RunConfig* config);
+
+}  // namespace manifold::sim
+
+#endif  // MANIFOLD_SIM_MINIMIZE_H_

@@ -1,0 +1,711 @@
+#include "sim/runner.h"
+
+#include <algorithm>
+#include <array>
+#include <map>
+#include <memory>
+#include <optional>
+
+#include "engine/util/fault_point.h"
+#include "manifold/db.h"
+#include "model/model.h"
+#include "sim/sim_clock.h"
+#include "sim/sim_fs.h"
+
+#if defined(MANIFOLD_FAULT_POINTS)
+#include <fiu-control.h>
+#endif
+
+namespace manifold::sim {
+namespace {
+
+constexpr char kDbPath[] = "/db";
+constexpr int kOpenAttemptsMax = 20;  // Opens retried through injected errors and crashes.
+constexpr int kReadAttemptsMax =
+    1000;  // Injected read errors tolerated while reading a full state.
+
+using State = model::State;
+using StateMap = model::StateMap;
+using Entries = model::Entries;
+using VersionPtrHolder = std::shared_ptr<const Snapshot>;
+
+uint64_t Fnv1a(uint64_t hash, std::string_view bytes) {
+  for (unsigned char c : bytes) hash = (hash ^ c) * 0x100000001b3ull;
+  return hash;
+}
+
+// The run whose fault points fire on this thread (libfiu's callback is process-wide).
+thread_local class Run* current_run = nullptr;
+
+#if defined(MANIFOLD_FAULT_POINTS)
+int FaultPointCallback(const char* name, int* failnum, void** failinfo, unsigned int* flags);
+
+void EnableFaultPointsOnce() {
+  static const bool enabled = [] {
+    if (fiu_init(0) != 0) return false;
+    for (std::string_view name : kFaultPoints) {
+      fiu_enable_external(std::string(name).c_str(), 1, nullptr, 0, FaultPointCallback);
+    }
+    for (std::string_view name : kPlantedBugs) {
+      fiu_enable_external(std::string(name).c_str(), 1, nullptr, 0, FaultPointCallback);
+    }
+    return true;
+  }();
+  (void)enabled;
+}
+#endif
+
+// What the scan of a workload op should return from one column family of a model state.
+Entries ExpectedScan(const model::KeyMap& cf, const WorkloadOp& op) {
+  Entries out;
+  const size_t limit = op.limit == 0 ? SIZE_MAX : op.limit;
+  auto in_bounds = [&](const std::string& key) {
+    return (op.lower.empty() || key >= op.lower) && (op.upper.empty() || key < op.upper);
+  };
+  if (!op.reverse) {
+    auto it = cf.lower_bound(std::max(op.key, op.lower));
+    for (; it != cf.end() && out.size() < limit && in_bounds(it->first); ++it) out.push_back(*it);
+    return out;
+  }
+  // Reverse: start at the last key <= target (and < upper).
+  auto it = cf.upper_bound(op.key);
+  while (it != cf.begin() && out.size() < limit) {
+    --it;
+    if (!op.upper.empty() && it->first >= op.upper) continue;
+    if (!in_bounds(it->first)) break;
+    out.push_back(*it);
+  }
+  return out;
+}
+
+std::string Show(std::string_view bytes) {
+  if (bytes.size() > 24) {
+    return "<" + std::to_string(bytes.size()) + " bytes, hash " +
+           std::to_string(Fnv1a(0xcbf29ce484222325ull, bytes) % 100000) + ">";
+  }
+  return "'" + std::string(bytes) + "'";
+}
+
+class Run {
+ public:
+  explicit Run(const RunConfig& config)
+      : config_(config),
+        fs_(config.seed, config.faults, &clock_),
+        fault_rng_(config.seed ^ 0xfa17ull) {
+    options_.file_system = &fs_;
+    options_.clock = &clock_;
+    options_.page_bytes = config.workload.page_bytes;
+    options_.file_growth_bytes = 16 * config.workload.page_bytes;
+    fs_.set_trace([this](const std::string& line) { Trace("  fault: " + line); });
+  }
+
+  RunResult Execute(const std::vector<WorkloadOp>& ops) {
+    current_run = this;
+#if defined(MANIFOLD_FAULT_POINTS)
+    if (config_.fault_point_probability > 0 || !config_.planted_bug.empty()) {
+      EnableFaultPointsOnce();
+    }
+#endif
+    Trace("seed " + std::to_string(config_.seed) + " profile " + config_.profile + " page_bytes " +
+          std::to_string(options_.page_bytes) +
+          (config_.planted_bug.empty() ? "" : " planted bug " + config_.planted_bug));
+    if (OpenAndCheck("open", model::Reopen::kClean)) {
+      for (const WorkloadOp& op : ops) {
+        if (config_.skip_ops.count(op.index) > 0) continue;
+        current_op_ = op.index;
+        ++result_.stats.ops;
+        Step(op);
+        if (!result_.passed || stopped_) break;
+        if (fs_.crashed()) {
+          Recover(op.kind == OpKind::kCrash ? "between operations"
+                                            : "during " + std::string(OpKindName(op.kind)));
+        }
+        if (!result_.passed || stopped_) break;
+      }
+    }
+    if (result_.passed && !stopped_) Finish();
+    ReleaseAll();
+    db_.reset();
+    result_.state_hash = model_.Visible().hash() ^ fs_.StateHash();
+    Trace("final state hash " + std::to_string(result_.state_hash));
+    current_run = nullptr;
+    CollectFsStats();
+    return std::move(result_);
+  }
+
+  // libfiu asks whether a fault point fires.
+  int DecideFaultPoint(const char* name) {
+    constexpr std::string_view kBugPrefix = "manifold/bug/";
+    if (std::string_view(name).substr(0, kBugPrefix.size()) == kBugPrefix) {
+      return name + kBugPrefix.size() == config_.planted_bug ? 1 : 0;
+    }
+    if (!in_engine_call_ || config_.fault_point_probability <= 0) return 0;
+    if (fault_rng_.Unit() >= config_.fault_point_probability) return 0;
+    ++result_.stats.fault_points_fired;
+    ++faults_this_op_;
+    Trace(std::string("  fault point: ") + name);
+    return 1;
+  }
+
+ private:
+  // --- Bookkeeping ---------------------------------------------------------------------------
+
+  void Trace(const std::string& line) {
+    result_.trace_hash = Fnv1a(result_.trace_hash ^ 0x9e37ull, line);
+    if (config_.trace) result_.trace.push_back(line);
+  }
+
+  void Fail(const std::string& what) {
+    if (!result_.passed) return;
+    result_.passed = false;
+    result_.failed_at_op = current_op_;
+    result_.failure = what;
+    Trace("FAILURE: " + what);
+  }
+
+  uint64_t FsFaultCount() const {
+    const SimFsCounters& c = fs_.counters();
+    return c.eio + c.enospc + c.bit_flips + c.misdirected;
+  }
+
+  // True if an error from the engine during the current step can be blamed on an injected
+  // fault: an injected error or flipped bit during the step, a fault point, or earlier damage
+  // that no checksum can undo (a misdirected write).
+  bool FaultExplains() const {
+    return faults_this_op_ > 0 || FsFaultCount() != fs_faults_at_step_ ||
+           fs_.counters().misdirected > 0 || fs_.crashed();
+  }
+
+  // Runs an engine call with fault points armed and counts what fired.
+  template <typename F>
+  auto Engine(F&& call) {
+    in_engine_call_ = true;
+    auto result = call();
+    in_engine_call_ = false;
+    return result;
+  }
+
+  void CollectFsStats() {
+    const SimFsCounters& c = fs_.counters();
+    RunStats& s = result_.stats;
+    s.fs_eio = c.eio;
+    s.fs_enospc = c.enospc;
+    s.fs_bit_flips = c.bit_flips;
+    s.fs_misdirected = c.misdirected;
+    s.fs_delayed_syncs = c.delayed_syncs;
+    s.fs_sectors_lost = c.sectors_lost;
+    s.fs_sectors_torn = c.sectors_torn;
+    s.fs_dir_ops_undone = c.dir_ops_undone;
+  }
+
+  // --- Steps ---------------------------------------------------------------------------------
+
+  void Step(const WorkloadOp& op) {
+    faults_this_op_ = 0;
+    fs_faults_at_step_ = FsFaultCount();
+    Trace(op.Describe());
+    switch (op.kind) {
+      case OpKind::kPut:
+      case OpKind::kDelete:
+      case OpKind::kBatch:
+        return DoBatch(op);
+      case OpKind::kTransaction:
+        return DoTransaction(op);
+      case OpKind::kGet:
+        return DoGet(op, nullptr, model_.Visible());
+      case OpKind::kScan:
+        return DoScan(op, nullptr, model_.Visible());
+      case OpKind::kTakeSnapshot:
+        return DoTakeSnapshot(op);
+      case OpKind::kReadSnapshot:
+        return DoReadSnapshot(op);
+      case OpKind::kReleaseSnapshot:
+        return ReleaseSnapshot(op.snapshot_slot);
+      case OpKind::kCreateCf:
+      case OpKind::kDropCf:
+        return DoColumnFamily(op);
+      case OpKind::kReopen:
+        return Reopen();
+      case OpKind::kCrash:
+        fs_.CrashNow();
+        return;  // Execute() recovers.
+      case OpKind::kCrashDuringNext:
+        fs_.ScheduleCrashAtMutation(op.crash_after_mutations);
+        return;
+    }
+  }
+
+  // Classifies a write's status, tells the model, and reopens after an uncertain outcome.
+  void EndWrite(uint64_t commit_id, const Status& status, StatusCode expected_error) {
+    if (status.ok()) {
+      if (expected_error != StatusCode::kOk) {
+        Fail("engine accepted a write the model refuses (expected " +
+             std::string(StatusCodeName(expected_error)) + ")");
+      }
+      ++result_.stats.commits_acknowledged;
+      Trace("  -> OK");
+      return Judge(model_.EndCommit(commit_id, model::Outcome::kAcknowledgedDurable));
+    }
+    Trace("  -> " + status.ToString());
+    if (fs_.crashed()) {
+      ++result_.stats.commits_uncertain;
+      return Judge(model_.EndCommit(commit_id, model::Outcome::kUncertain));  // Then recovery.
+    }
+    if (status.code() == expected_error) {
+      ++result_.stats.commits_refused;
+      return Judge(model_.EndCommit(commit_id, model::Outcome::kFailedClean));
+    }
+    const bool fault_error =
+        status.IsIOError() || status.IsNoSpace() || status.IsCorruption() || status.IsReadOnly();
+    if (!fault_error || !FaultExplains()) {
+      Judge(model_.EndCommit(commit_id, model::Outcome::kUncertain));
+      return Fail("unexpected write error " + status.ToString() + " (model expected " +
+                  (expected_error == StatusCode::kOk ? std::string("success")
+                                                     : StatusCodeName(expected_error)) +
+                  ")");
+    }
+    // An injected fault interrupted the commit: it may or may not be on disk, and the engine
+    // may refuse writes until reopened. Reopen and let the model judge what survived.
+    ++result_.stats.commits_uncertain;
+    Judge(model_.EndCommit(commit_id, model::Outcome::kUncertain));
+    Reopen();
+  }
+
+  void Judge(const model::Verdict& verdict) {
+    if (!verdict.ok) Fail("model: " + verdict.explanation);
+  }
+
+  StatusCode ExpectedError(const model::Commit& commit) const {
+    std::optional<model::Rejection> rejection = model_.MustFail(commit);
+    return rejection ? rejection->code : StatusCode::kOk;
+  }
+
+  model::Commit ModelCommit(const WorkloadOp& op) const {
+    model::Commit commit;
+    commit.kind = model::Commit::kBatch;
+    for (uint32_t i = 0; i < op.writes.size(); ++i) {
+      const KeyOp& w = op.writes[i];
+      model::Op m;
+      m.kind = w.is_delete ? model::Op::kDelete : model::Op::kPut;
+      m.cf = w.cf;
+      m.key = w.key;
+      if (!w.is_delete) m.value = ValueFor(op.index, i, w.value_bytes);
+      commit.ops.push_back(std::move(m));
+    }
+    return commit;
+  }
+
+  void DoBatch(const WorkloadOp& op) {
+    model::Commit commit = ModelCommit(op);
+    const StatusCode expected = ExpectedError(commit);
+    WriteBatch batch;
+    for (const model::Op& m : commit.ops) {
+      if (m.kind == model::Op::kPut) {
+        batch.Put(m.cf, m.key, m.value);
+      } else {
+        batch.Delete(m.cf, m.key);
+      }
+    }
+    const uint64_t id = model_.BeginCommit(commit);
+    Status status;
+    if (op.kind == OpKind::kPut) {
+      status = Engine(
+          [&] { return db_->Put({}, commit.ops[0].cf, commit.ops[0].key, commit.ops[0].value); });
+    } else if (op.kind == OpKind::kDelete) {
+      status = Engine([&] { return db_->Delete({}, commit.ops[0].cf, commit.ops[0].key); });
+    } else {
+      status = Engine([&] { return db_->Write({}, batch); });
+    }
+    EndWrite(id, status, expected);
+  }
+
+  void DoTransaction(const WorkloadOp& op) {
+    const bool cf_exists = model_.HasColumnFamily(op.cf);
+    auto txn = Engine([&] { return db_->BeginTransaction(op.cf); });
+    if (!txn.ok()) {
+      Trace("  -> " + txn.status().ToString());
+      if (!cf_exists && txn.status().IsNotFound()) return;
+      return Fail("BeginTransaction: " + txn.status().ToString() +
+                  (cf_exists ? " (column family exists)" : " (expected NotFound)"));
+    }
+    if (!cf_exists) return Fail("BeginTransaction on a missing column family succeeded");
+    model::Commit commit = ModelCommit(op);
+    std::map<std::string, std::optional<std::string>> own;  // The transaction's own writes.
+    for (const model::Op& m : commit.ops) {
+      Status status = Engine([&] {
+        return m.kind == model::Op::kPut ? (*txn)->Put(m.key, m.value) : (*txn)->Delete(m.key);
+      });
+      if (!status.ok()) {
+        if (FaultExplains()) {
+          Trace("  -> " + status.ToString() + " (transaction abandoned)");
+          return;  // Destroying the transaction aborts it; nothing was committed.
+        }
+        return Fail("transaction write: " + status.ToString());
+      }
+      own[m.key] = m.kind == model::Op::kPut ? std::optional<std::string>(m.value) : std::nullopt;
+    }
+    CheckTransactionRead(**txn, op, own);
+    if (!result_.passed) return;
+    if (!op.commit) {
+      (*txn)->Abort();
+      Trace("  -> aborted");
+      return;
+    }
+    const uint64_t id = model_.BeginCommit(commit);
+    Status status = Engine([&] { return (*txn)->Commit({}); });
+    EndWrite(id, status, StatusCode::kOk);
+  }
+
+  void CheckTransactionRead(Transaction& txn, const WorkloadOp& op,
+                            const std::map<std::string, std::optional<std::string>>& own) {
+    std::optional<std::string> expected;
+    auto mine = own.find(op.key);
+    if (mine != own.end()) {
+      expected = mine->second;
+    } else {
+      expected = model_.Get(op.cf, op.key);
+    }
+    auto got = Engine([&] { return txn.Get(op.key); });
+    CompareGet("transaction get", op.cf, op.key, got, expected);
+  }
+
+  void CompareGet(const std::string& what, const std::string& cf, const std::string& key,
+                  const StatusOr<std::string>& got, const std::optional<std::string>& expected) {
+    ++result_.stats.reads_checked;
+    if (!got.ok() && !got.status().IsNotFound()) {
+      if (FaultExplains()) return;  // An injected error, reported as an error: fine.
+      return Fail(what + " " + cf + "/" + Show(key) + ": " + got.status().ToString());
+    }
+    const bool found = got.ok();
+    if (found != expected.has_value() || (found && *got != *expected)) {
+      Fail(what + " " + cf + "/" + Show(key) + ": engine returned " +
+           (found ? Show(*got) : std::string("NotFound")) + ", model expects " +
+           (expected ? Show(*expected) : std::string("NotFound")));
+    }
+  }
+
+  void DoGet(const WorkloadOp& op, const Snapshot* snapshot, const State& state) {
+    ReadOptions read;
+    read.snapshot = snapshot;
+    auto got = Engine([&] { return db_->Get(read, op.cf, op.key); });
+    CompareGet(snapshot ? "snapshot get" : "get", op.cf, op.key, got, state.Get(op.cf, op.key));
+  }
+
+  void DoScan(const WorkloadOp& op, const Snapshot* snapshot, const State& state) {
+    ReadOptions read;
+    read.snapshot = snapshot;
+    if (!op.lower.empty()) read.lower_bound = op.lower;
+    if (!op.upper.empty()) read.upper_bound = op.upper;
+    auto it = Engine([&] { return db_->NewIterator(read, op.cf); });
+    const model::KeyMap* cf = state.Find(op.cf);
+    if (!it.ok()) {
+      if (cf == nullptr && it.status().IsNotFound()) return;
+      if (FaultExplains()) return;
+      return Fail("NewIterator " + op.cf + ": " + it.status().ToString());
+    }
+    if (cf == nullptr) return Fail("NewIterator on missing column family " + op.cf);
+    Entries got;
+    Engine([&] {
+      Iterator& iter = **it;
+      op.reverse ? iter.SeekForPrev(op.key) : iter.Seek(op.key);
+      const size_t limit = op.limit == 0 ? SIZE_MAX : op.limit;
+      while (iter.Valid() && got.size() < limit) {
+        got.emplace_back(std::string(iter.key()), std::string(iter.value()));
+        op.reverse ? iter.Prev() : iter.Next();
+      }
+      return 0;
+    });
+    if (!(*it)->status().ok()) {
+      if (FaultExplains()) return;
+      return Fail("scan " + op.cf + ": " + (*it)->status().ToString());
+    }
+    CompareScan(op, got, ExpectedScan(*cf, op));
+  }
+
+  void CompareScan(const WorkloadOp& op, const Entries& got, const Entries& expected) {
+    result_.stats.reads_checked += got.size() + 1;
+    for (size_t i = 0; i < std::max(got.size(), expected.size()); ++i) {
+      if (i < got.size() && i < expected.size() && got[i] == expected[i]) continue;
+      std::string g = i < got.size() ? Show(got[i].first) + "=" + Show(got[i].second) : "end";
+      std::string e =
+          i < expected.size() ? Show(expected[i].first) + "=" + Show(expected[i].second) : "end";
+      return Fail(std::string(op.reverse ? "reverse " : "") + "scan of " + op.cf + " entry " +
+                  std::to_string(i) + ": engine returned " + g + ", model expects " + e);
+    }
+  }
+
+  struct HeldSnapshot {
+    std::shared_ptr<const Snapshot> engine;
+    uint64_t model_id = 0;
+  };
+
+  void DoTakeSnapshot(const WorkloadOp& op) {
+    ReleaseSnapshot(op.snapshot_slot);
+    HeldSnapshot& held = snapshots_[op.snapshot_slot];
+    held.engine = db_->GetSnapshot();
+    held.model_id = model_.TakeSnapshot();
+  }
+
+  void DoReadSnapshot(const WorkloadOp& op) {
+    HeldSnapshot& held = snapshots_[op.snapshot_slot];
+    if (held.engine == nullptr) return;
+    const State& state = model_.SnapshotState(held.model_id);
+    DoGet(op, held.engine.get(), state);
+    if (result_.passed) DoScan(op, held.engine.get(), state);
+  }
+
+  void ReleaseSnapshot(uint32_t slot) {
+    HeldSnapshot& held = snapshots_[slot];
+    if (held.engine == nullptr) return;
+    held.engine.reset();
+    model_.ReleaseSnapshot(held.model_id);
+  }
+
+  void ReleaseAll() {
+    for (uint32_t slot = 0; slot < kSnapshotSlots; ++slot) ReleaseSnapshot(slot);
+  }
+
+  void DoColumnFamily(const WorkloadOp& op) {
+    model::Commit commit = op.kind == OpKind::kCreateCf ? model::Commit::CreateCf(op.cf)
+                                                        : model::Commit::DropCf(op.cf);
+    const StatusCode expected = ExpectedError(commit);
+    const uint64_t id = model_.BeginCommit(commit);
+    Status status = Engine([&] {
+      return op.kind == OpKind::kCreateCf ? db_->CreateColumnFamily(op.cf)
+                                          : db_->DropColumnFamily(op.cf);
+    });
+    EndWrite(id, status, expected);
+  }
+
+  // --- Crash, reopen and recovery checks ----------------------------------------------------
+
+  void Reopen() {
+    ReleaseAll();
+    db_.reset();
+    ++result_.stats.reopens;
+    OpenAndCheck("reopen", model::Reopen::kClean);
+  }
+
+  void Recover(const std::string& why) {
+    ReleaseAll();
+    db_.reset();
+    ++result_.stats.crashes;
+    Trace("power cut (" + why + "); restarting the file system");
+    Status restarted = fs_.Restart();
+    if (!restarted.ok()) return Fail("SimFileSystem::Restart: " + restarted.ToString());
+    ++result_.stats.reopens;
+    OpenAndCheck("recovery", model::Reopen::kCrash);
+  }
+
+  // Opens the database (retrying through injected errors and crashes during recovery), reads
+  // its whole state and asks the model whether that state is legal.
+  bool OpenAndCheck(const std::string& what, model::Reopen kind) {
+    for (int attempt = 0; attempt < kOpenAttemptsMax; ++attempt) {
+      fs_faults_at_step_ = FsFaultCount();
+      faults_this_op_ = 0;
+      auto db = Engine([&] { return DB::Open(options_, kDbPath); });
+      if (db.ok()) {
+        db_ = std::move(db).value();
+        return CheckRecoveredState(what, kind);
+      }
+      Trace("  open: " + db.status().ToString());
+      if (DamageDetected(db.status())) return false;
+      if (fs_.crashed()) {
+        ++result_.stats.crashes;
+        Status restarted = fs_.Restart();
+        if (!restarted.ok()) break;
+        continue;
+      }
+      if (!FaultExplains()) {
+        Fail(what + ": DB::Open failed without an injected fault: " + db.status().ToString());
+        return false;
+      }
+    }
+    Fail(what + ": DB::Open kept failing after " + std::to_string(kOpenAttemptsMax) + " attempts");
+    return false;
+  }
+
+  // Reads every column family in full. An injected read error restarts the scan where it
+  // stopped (a fresh iterator seeks past the last key read), so progress survives a high error
+  // rate; a persistent error is returned.
+  StatusOr<StateMap> ReadWholeState() {
+    StateMap state;
+    const VersionPtrHolder snapshot{db_->GetSnapshot()};
+    ReadOptions read;
+    read.snapshot = snapshot.get();
+    int errors = 0, corruptions = 0;
+    for (const std::string& cf : db_->ListColumnFamilies()) {
+      model::KeyMap& entries = state[cf];
+      std::optional<std::string> last;
+      for (;;) {
+        auto it = db_->NewIterator(read, cf);
+        if (!it.ok()) return it.status();
+        Iterator& iter = **it;
+        last ? iter.Seek(*last) : iter.SeekToFirst();
+        if (last && iter.Valid() && iter.key() == *last) iter.Next();
+        for (; iter.Valid(); iter.Next()) {
+          last = std::string(iter.key());
+          entries.emplace(*last, std::string(iter.value()));
+        }
+        if (iter.status().ok()) break;
+        // Corruption that survives the engine's own re-read and three more attempts is on disk.
+        if (iter.status().IsCorruption() && ++corruptions > 3) return iter.status();
+        if (++errors > kReadAttemptsMax || !FaultExplains()) {
+          return iter.status().WithContext("after " + std::to_string(errors) + " read errors");
+        }
+      }
+    }
+    return state;
+  }
+
+  bool CheckRecoveredState(const std::string& what, model::Reopen kind) {
+    fs_faults_at_step_ = FsFaultCount();
+    StatusOr<StateMap> state = Engine([&] { return ReadWholeState(); });
+    if (!state.ok()) {
+      if (!DamageDetected(state.status())) {
+        Fail(what + ": reading the recovered state: " + state.status().ToString());
+      }
+      return false;
+    }
+    ++result_.stats.recoveries_checked;
+    model::CrashVerdict verdict = model_.CheckRecovered(*state, kind);
+    if (!verdict.legal) {
+      Fail(what + ": illegal recovered state: " + verdict.explanation);
+      return false;
+    }
+    Trace("  " + what + " OK: state after commit #" + std::to_string(verdict.matched_last_id) +
+          " (sequence " + std::to_string(verdict.matched_sequence) + ")");
+    return true;
+  }
+
+  // A misdirected write can destroy a committed page for good. The engine must then report
+  // Corruption rather than return data; when it does, the run ends here as a detection (nothing
+  // after it could be compared with the model).
+  bool DamageDetected(const Status& status) {
+    if (!status.IsCorruption() || fs_.counters().misdirected == 0) return false;
+    ++result_.stats.damage_detected;
+    stopped_ = true;
+    Trace("  storage damage detected after a misdirected write: " + status.ToString());
+    return true;
+  }
+
+  void Finish() {
+    current_op_ = -1;
+    ReleaseAll();
+    db_.reset();
+    if (!OpenAndCheck("final reopen", model::Reopen::kClean)) return;
+    IntegrityReport report;
+    Status verified = Engine([&] { return db_->VerifyIntegrity(&report); });
+    if (!verified.ok() && fs_.counters().misdirected == 0 && !FaultExplains()) {
+      Fail("VerifyIntegrity: " + verified.ToString());
+    }
+    db_.reset();
+  }
+
+  const RunConfig& config_;
+  SimClock clock_;
+  SimFileSystem fs_;
+  Rng fault_rng_;
+  Options options_;
+  model::Model model_;
+  std::unique_ptr<DB> db_;
+  std::array<HeldSnapshot, kSnapshotSlots> snapshots_;
+  RunResult result_;
+  int64_t current_op_ = -1;
+  uint64_t faults_this_op_ = 0;
+  uint64_t fs_faults_at_step_ = 0;
+  bool in_engine_call_ = false;
+  bool stopped_ = false;  // Ended early by detected storage damage.
+};
+
+#if defined(MANIFOLD_FAULT_POINTS)
+int FaultPointCallback(const char* name, int*, void**, unsigned int*) {
+  return current_run == nullptr ? 0 : current_run->DecideFaultPoint(name);
+}
+#endif
+
+}  // namespace
+
+bool ConfigureProfile(const std::string& profile, RunConfig* config, std::string* error) {
+  StatusOr<faults::FaultOptions> options = faults::FaultProfile(profile);
+  if (!options.ok()) {
+    *error = options.status().message();
+    return false;
+  }
+  config->profile = profile;
+  config->faults = *options;
+  // Engine fault points fire in the profiles that inject errors.
+  config->fault_point_probability = profile == "storage" ? 0.002 : profile == "chaos" ? 0.01 : 0;
+  return true;
+}
+
+void RunStats::Add(const RunStats& o) {
+  ops += o.ops;
+  commits_acknowledged += o.commits_acknowledged;
+  commits_refused += o.commits_refused;
+  commits_uncertain += o.commits_uncertain;
+  reads_checked += o.reads_checked;
+  crashes += o.crashes;
+  reopens += o.reopens;
+  recoveries_checked += o.recoveries_checked;
+  fault_points_fired += o.fault_points_fired;
+  damage_detected += o.damage_detected;
+  fs_eio += o.fs_eio;
+  fs_enospc += o.fs_enospc;
+  fs_bit_flips += o.fs_bit_flips;
+  fs_misdirected += o.fs_misdirected;
+  fs_delayed_syncs += o.fs_delayed_syncs;
+  fs_sectors_lost += o.fs_sectors_lost;
+  fs_sectors_torn += o.fs_sectors_torn;
+  fs_dir_ops_undone += o.fs_dir_ops_undone;
+}
+
+std::string RunResult::Signature() const {
+  std::string first = failure.substr(0, failure.find(':'));
+  return first;
+}
+
+RunResult RunWorkload(const RunConfig& config, const std::vector<WorkloadOp>& ops) {
+  Run run(config);
+  return run.Execute(ops);
+}
+
+RunResult RunSeed(const RunConfig& config) {
+  return RunWorkload(config, GenerateWorkload(config.seed, config.workload));
+}
+
+std::string ReplayCommand(const RunConfig& config) {
+  std::string cmd = "./bazelw run //sim -- --seed " + std::to_string(config.seed) + " --ops " +
+                    std::to_string(config.workload.ops) + " --faults " + config.profile +
+                    " --page-bytes " + std::to_string(config.workload.page_bytes);
+  if (!config.skip_ops.empty()) {
+    // Name whichever list is shorter: the operations left out, or those kept.
+    std::string skip, keep;
+    for (uint32_t index = 0; index < config.workload.ops; ++index) {
+      std::string& list = config.skip_ops.count(index) > 0 ? skip : keep;
+      list += (list.empty() ? "" : ",") + std::to_string(index);
+    }
+    cmd += config.skip_ops.size() * 2 <= config.workload.ops ? " --skip-ops " + skip
+                                                             : " --keep-ops " + keep;
+  }
+  if (!config.zeroed_faults.empty()) {
+    std::string zeroed;
+    for (const std::string& name : config.zeroed_faults)
+      zeroed += (zeroed.empty() ? "" : ",") + name;
+    cmd += " --zero-faults " + zeroed;
+  }
+  if (!config.planted_bug.empty()) cmd += " --plant-bug " + config.planted_bug;
+  return cmd + " --trace";
+}
+
+std::vector<std::string> PlantedBugNames() {
+  std::vector<std::string> names;
+  for (std::string_view name : kPlantedBugs) {
+    names.emplace_back(name.substr(name.rfind('/') + 1));
+  }
+  return names;
+}
+
+bool PlantedBugsCompiledIn() { return kFaultPointsCompiledIn; }
+
+}  // namespace manifold::sim

@@ -1,0 +1,80 @@
+// Runs one seeded workload against the real engine over the simulated file system and clock,
+// injecting crashes and faults, and checks every read and every recovery against the reference
+// model. A run is a pure function of its RunConfig: the same config gives the same trace, the
+// same final state hash, and the same verdict.
+#ifndef MANIFOLD_SIM_RUNNER_H_
+#define MANIFOLD_SIM_RUNNER_H_
+
+#include <cstdint>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "faults/fault_model.h"
+#include "sim/workload.h"
+
+namespace manifold::sim {
+
+struct RunConfig {
+  uint64_t seed = 1;
+  std::string profile = "storage";  // Fault profile name (faults::FaultProfile).
+  faults::FaultOptions faults;      // The profile's options, possibly reduced by --minimize.
+  // Probability that an enabled engine fault point (engine/util/fault_point.h) fires when
+  // reached. 0 disables them.
+  double fault_point_probability = 0;
+  WorkloadOptions workload;
+  std::set<uint32_t> skip_ops;          // Operation indexes to leave out (minimization).
+  std::set<std::string> zeroed_faults;  // Fault classes switched off (sim/minimize.h names).
+  bool trace = false;                   // Keep a readable trace of operations and faults.
+  // A planted engine bug to switch on for the whole run (engine/util/fault_point.h, the name
+  // after "manifold/bug/", e.g. "skip_page_sync"), to show the simulator catches it. Empty: none.
+  std::string planted_bug;
+};
+
+// Short names of the planted bugs (for --plant-bug), and whether this build has them.
+std::vector<std::string> PlantedBugNames();
+bool PlantedBugsCompiledIn();
+
+// Fills `faults` and `fault_point_probability` from `profile`.
+[[nodiscard]] bool ConfigureProfile(const std::string& profile, RunConfig* config,
+                                    std::string* error);
+
+struct RunStats {
+  uint64_t ops = 0;  // Workload operations executed.
+  uint64_t commits_acknowledged = 0;
+  uint64_t commits_refused = 0;    // Failed cleanly (bad input, missing column family...).
+  uint64_t commits_uncertain = 0;  // Interrupted by a crash or an injected error.
+  uint64_t reads_checked = 0;      // Gets and scan entries compared with the model.
+  uint64_t crashes = 0;            // Power cuts (scheduled and random).
+  uint64_t reopens = 0;            // Opens after a crash or clean close.
+  uint64_t recoveries_checked = 0;
+  uint64_t fault_points_fired = 0;
+  uint64_t damage_detected = 0;  // Runs ended by Corruption after a misdirected write.
+  uint64_t fs_eio = 0, fs_enospc = 0, fs_bit_flips = 0, fs_misdirected = 0, fs_delayed_syncs = 0;
+  uint64_t fs_sectors_lost = 0, fs_sectors_torn = 0, fs_dir_ops_undone = 0;
+
+  void Add(const RunStats& other);
+};
+
+struct RunResult {
+  bool passed = true;
+  std::string failure;        // What went wrong, first line a short signature.
+  int64_t failed_at_op = -1;  // Index of the workload operation being run at the failure.
+  RunStats stats;
+  uint64_t state_hash = 0;         // Final engine state and file-system images.
+  uint64_t trace_hash = 0;         // Every operation, outcome and fault decision, in order.
+  std::vector<std::string> trace;  // Filled when config.trace is set.
+
+  // The failure's first line, used by --minimize to keep "the same" failure.
+  std::string Signature() const;
+};
+
+RunResult RunSeed(const RunConfig& config);
+RunResult RunWorkload(const RunConfig& config, const std::vector<WorkloadOp>& ops);
+
+// The command line that replays `config` exactly.
+std::string ReplayCommand(const RunConfig& config);
+
+}  // namespace manifold::sim
+
+#endif  // MANIFOLD_SIM_RUNNER_H_

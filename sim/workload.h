@@ -1,0 +1,88 @@
+// The simulator's workload: a list of operations over the whole public API, generated from a seed.
+// Generating the list up front (rather than deciding as the run goes) lets --minimize delete
+// operations and replay the rest.
+#ifndef MANIFOLD_SIM_WORKLOAD_H_
+#define MANIFOLD_SIM_WORKLOAD_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace manifold::sim {
+
+// A deterministic 64-bit generator (splitmix64): fast, tiny state, identical on every platform,
+// unlike the distributions of <random>.
+class Rng {
+ public:
+  explicit Rng(uint64_t seed) : state_(seed) {}
+  uint64_t Next();
+  // Uniform in [0, bound); bound > 0.
+  uint64_t Uniform(uint64_t bound) { return Next() % bound; }
+  bool OneIn(uint64_t n) { return Uniform(n) == 0; }
+  double Unit() { return static_cast<double>(Next() >> 11) * 0x1.0p-53; }
+
+ private:
+  uint64_t state_;
+};
+
+enum class OpKind {
+  kPut,              // Single put through DB::Put.
+  kDelete,           // Single delete through DB::Delete.
+  kBatch,            // WriteBatch across column families.
+  kTransaction,      // Transaction on one column family: puts/deletes/reads, then commit or abort.
+  kGet,              // Point read of the latest state.
+  kScan,             // Iterator scan with bounds, forward or backward.
+  kTakeSnapshot,     // Take a snapshot and keep it.
+  kReadSnapshot,     // Get and scan at a held snapshot.
+  kReleaseSnapshot,  // Release a held snapshot.
+  kCreateCf,         // CreateColumnFamily.
+  kDropCf,           // DropColumnFamily.
+  kReopen,           // Clean close and reopen.
+  kCrash,            // Power cut between operations, then recovery.
+  kCrashDuringNext,  // Power cut at the k-th file-system mutation from now (lands inside a commit).
+};
+
+const char* OpKindName(OpKind kind);
+
+struct KeyOp {
+  bool is_delete = false;
+  std::string cf;
+  std::string key;
+  uint32_t value_bytes = 0;  // Value content is derived from (op index, sub-index, size).
+};
+
+struct WorkloadOp {
+  OpKind kind;
+  uint32_t index = 0;          // Position in the generated workload (stable under deletion).
+  std::vector<KeyOp> writes;   // Put/Delete/Batch/Transaction.
+  std::string cf;              // Get/Scan/Transaction/CreateCf/DropCf.
+  std::string key;             // Get; Scan seek target.
+  std::string lower, upper;    // Scan bounds; empty means none.
+  bool reverse = false;        // Scan direction.
+  uint32_t limit = 0;          // Scan: most entries to read.
+  bool commit = true;          // Transaction: commit (true) or abort.
+  uint32_t snapshot_slot = 0;  // Snapshot ops: which held snapshot.
+  uint32_t crash_after_mutations = 0;  // kCrashDuringNext.
+
+  std::string Describe() const;
+};
+
+struct WorkloadOptions {
+  uint32_t ops = 300;          // Operations to generate.
+  uint32_t page_bytes = 1024;  // Page size of the database (bounds key sizes).
+  uint32_t keys_per_cf = 120;  // Key space per column family: small, so overwrites are common.
+};
+
+// The value stored by write `sub` of operation `op_index`, `bytes` long. Derived, not stored, so
+// traces stay short and replays are exact.
+std::string ValueFor(uint32_t op_index, uint32_t sub, uint32_t bytes);
+
+std::vector<WorkloadOp> GenerateWorkload(uint64_t seed, const WorkloadOptions& options);
+
+// Column family names the workload uses (besides "default").
+inline constexpr const char* kWorkloadColumnFamilies[] = {"alpha", "beta", "gamma"};
+inline constexpr uint32_t kSnapshotSlots = 3;
+
+}  // namespace manifold::sim
+
+#endif  // MANIFOLD_SIM_WORKLOAD_H_

@@ -1,0 +1,524 @@
+// Every bad input gets the Status code documented in docs/errors.md and docs/limits.md, with a
+// non-empty message, and nothing is written by a refused call.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdint>
+#include <cstdlib>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "manifold/db.h"
+#include "manifold/env.h"
+#include "manifold/options.h"
+#include "manifold/status.h"
+#include "manifold/write_batch.h"
+
+namespace manifold {
+namespace {
+
+constexpr uint32_t kPageBytes = 1024;
+constexpr uint32_t kKeyMax = Limits::KeyBytesMax(kPageBytes);
+
+const Status& StatusOf(const Status& s) { return s; }
+template <typename T>
+const Status& StatusOf(const StatusOr<T>& s) {
+  return s.status();
+}
+
+// Checks the code and that the message says something.
+#define EXPECT_CODE(expr, expected_code)                                     \
+  do {                                                                       \
+    const auto& _result = (expr);                                            \
+    const ::manifold::Status& _status = StatusOf(_result);                   \
+    EXPECT_EQ(_status.code(), (expected_code))                               \
+        << #expr << " returned " << _status.ToString() << ", expected "      \
+        << ::manifold::StatusCodeName(expected_code);                        \
+    if (!_status.ok()) {                                                     \
+      EXPECT_FALSE(_status.message().empty()) << #expr << ": empty message"; \
+    }                                                                        \
+  } while (0)
+
+#define EXPECT_OK(expr)                                                                   \
+  do {                                                                                    \
+    const auto& _result = (expr);                                                         \
+    EXPECT_TRUE(StatusOf(_result).ok()) << #expr << ": " << StatusOf(_result).ToString(); \
+  } while (0)
+
+class ApiErrorsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    options_.file_system = fs_.get();
+    options_.page_bytes = kPageBytes;
+    Open();
+  }
+
+  void Open() {
+    db_.reset();
+    auto db = DB::Open(options_, "/db");
+    ASSERT_TRUE(db.ok()) << db.status().ToString();
+    db_ = std::move(db).value();
+  }
+
+  // Nothing but what the test put there: the "default" family holding `expected_keys` keys.
+  void ExpectDefaultHolds(size_t expected_keys) {
+    EXPECT_EQ(db_->ListColumnFamilies(), std::vector<std::string>{"default"});
+    auto it = db_->NewIterator({}, "default");
+    ASSERT_TRUE(it.ok());
+    size_t n = 0;
+    for ((*it)->SeekToFirst(); (*it)->Valid(); (*it)->Next()) ++n;
+    EXPECT_EQ(n, expected_keys);
+  }
+
+  std::unique_ptr<MemFileSystem> fs_ = NewMemFileSystem();
+  Options options_;
+  std::unique_ptr<DB> db_;
+};
+
+TEST_F(ApiErrorsTest, StatusCodeNamesAreStable) {
+  EXPECT_STREQ(StatusCodeName(StatusCode::kOk), "OK");
+  EXPECT_STREQ(StatusCodeName(StatusCode::kNotFound), "NotFound");
+  EXPECT_STREQ(StatusCodeName(StatusCode::kInvalidArgument), "InvalidArgument");
+  EXPECT_STREQ(StatusCodeName(StatusCode::kCorruption), "Corruption");
+  EXPECT_STREQ(StatusCodeName(StatusCode::kIOError), "IOError");
+  EXPECT_STREQ(StatusCodeName(StatusCode::kNoSpace), "NoSpace");
+  EXPECT_STREQ(StatusCodeName(StatusCode::kBusy), "Busy");
+  EXPECT_STREQ(StatusCodeName(StatusCode::kAlreadyExists), "AlreadyExists");
+  EXPECT_STREQ(StatusCodeName(StatusCode::kReadOnly), "ReadOnly");
+  EXPECT_STREQ(StatusCodeName(StatusCode::kAborted), "Aborted");
+  EXPECT_STREQ(StatusCodeName(StatusCode::kNotSupported), "NotSupported");
+  EXPECT_EQ(Status::OK().ToString(), "OK");
+  EXPECT_EQ(Status::Busy("x").ToString(), "Busy: x");
+}
+
+TEST_F(ApiErrorsTest, GetAbsentKeyIsNotFound) {
+  EXPECT_CODE(db_->Get({}, "default", "absent"), StatusCode::kNotFound);
+  EXPECT_CODE(db_->Get({}, "default", ""), StatusCode::kNotFound);
+  ASSERT_TRUE(db_->Put({}, "default", "k", "v").ok());
+  ASSERT_TRUE(db_->Delete({}, "default", "k").ok());
+  EXPECT_CODE(db_->Get({}, "default", "k"), StatusCode::kNotFound);
+  auto txn = db_->BeginTransaction("default");
+  ASSERT_TRUE(txn.ok());
+  EXPECT_CODE((*txn)->Get("absent"), StatusCode::kNotFound);
+}
+
+TEST_F(ApiErrorsTest, KeyLimit) {
+  const std::string at_limit(kKeyMax, 'k');
+  const std::string over(kKeyMax + 1, 'k');
+  const std::string way_over(10 * kKeyMax, 'k');
+  EXPECT_OK(db_->Put({}, "default", at_limit, "v"));
+  EXPECT_OK(db_->Put({}, "default", "", "empty keys are allowed"));
+  for (const std::string& key : {over, way_over}) {
+    EXPECT_CODE(db_->Put({}, "default", key, "v"), StatusCode::kInvalidArgument);
+    EXPECT_CODE(db_->Delete({}, "default", key), StatusCode::kInvalidArgument);
+    EXPECT_CODE(db_->Get({}, "default", key), StatusCode::kInvalidArgument);
+    WriteBatch batch;
+    batch.Put("default", "fine", "v");
+    batch.Put("default", key, "v");
+    EXPECT_CODE(db_->Write({}, batch), StatusCode::kInvalidArgument);
+    WriteBatch delete_batch;
+    delete_batch.Delete("default", key);
+    EXPECT_CODE(db_->Write({}, delete_batch), StatusCode::kInvalidArgument);
+    auto txn = db_->BeginTransaction("default");
+    ASSERT_TRUE(txn.ok());
+    EXPECT_CODE((*txn)->Put(key, "v"), StatusCode::kInvalidArgument);
+    EXPECT_CODE((*txn)->Delete(key), StatusCode::kInvalidArgument);
+    EXPECT_CODE((*txn)->Get(key), StatusCode::kInvalidArgument);
+    // The transaction is still usable after a refused operation.
+    EXPECT_OK((*txn)->Put("txn-key", "v"));
+    EXPECT_OK((*txn)->Commit({}));
+  }
+  EXPECT_CODE(db_->Get({}, "default", "fine"), StatusCode::kNotFound);  // Batch all-or-nothing.
+  ExpectDefaultHolds(3);
+}
+
+TEST_F(ApiErrorsTest, KeyLimitFollowsPageSize) {
+  for (uint32_t page : {1024u, 4096u, 65536u}) {
+    SCOPED_TRACE(page);
+    options_.page_bytes = page;
+    auto db = DB::Open(options_, "/db" + std::to_string(page));
+    ASSERT_TRUE(db.ok()) << db.status().ToString();
+    EXPECT_EQ((*db)->page_bytes(), page);
+    EXPECT_OK((*db)->Put({}, "default", std::string(Limits::KeyBytesMax(page), 'k'), "v"));
+    EXPECT_CODE((*db)->Put({}, "default", std::string(Limits::KeyBytesMax(page) + 1, 'k'), "v"),
+                StatusCode::kInvalidArgument);
+  }
+  EXPECT_EQ(Limits::KeyBytesMax(4096), 512u);
+}
+
+TEST_F(ApiErrorsTest, ValueLimit) {
+  const std::string over(Limits::kValueBytesMax + 1, 'v');
+  EXPECT_CODE(db_->Put({}, "default", "k", over), StatusCode::kInvalidArgument);
+  WriteBatch batch;
+  batch.Put("default", "a", "small");
+  batch.Put("default", "k", over);
+  EXPECT_CODE(db_->Write({}, batch), StatusCode::kInvalidArgument);
+  {
+    auto txn = db_->BeginTransaction("default");
+    ASSERT_TRUE(txn.ok());
+    EXPECT_CODE((*txn)->Put("k", over), StatusCode::kInvalidArgument);
+    EXPECT_OK((*txn)->Commit({}));
+  }
+  ExpectDefaultHolds(0);
+  // A large value below the limit is fine.
+  const std::string big(1 << 20, 'b');
+  EXPECT_OK(db_->Put({}, "default", "big", big));
+  auto got = db_->Get({}, "default", "big");
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(*got, big);
+}
+
+TEST_F(ApiErrorsTest, UnknownColumnFamilyIsNotFound) {
+  EXPECT_CODE(db_->Put({}, "nope", "k", "v"), StatusCode::kNotFound);
+  EXPECT_CODE(db_->Delete({}, "nope", "k"), StatusCode::kNotFound);
+  EXPECT_CODE(db_->Get({}, "nope", "k"), StatusCode::kNotFound);
+  EXPECT_CODE(db_->NewIterator({}, "nope"), StatusCode::kNotFound);
+  EXPECT_CODE(db_->BeginTransaction("nope"), StatusCode::kNotFound);
+  EXPECT_CODE(db_->DropColumnFamily("nope"), StatusCode::kNotFound);
+  WriteBatch batch;
+  batch.Put("default", "k", "v");
+  batch.Put("nope", "k", "v");
+  EXPECT_CODE(db_->Write({}, batch), StatusCode::kNotFound);
+  ExpectDefaultHolds(0);  // The batch's valid half was not applied.
+  // A family that existed and was dropped.
+  ASSERT_TRUE(db_->CreateColumnFamily("gone").ok());
+  ASSERT_TRUE(db_->Put({}, "gone", "k", "v").ok());
+  ASSERT_TRUE(db_->DropColumnFamily("gone").ok());
+  EXPECT_CODE(db_->Get({}, "gone", "k"), StatusCode::kNotFound);
+  EXPECT_CODE(db_->Put({}, "gone", "k", "v"), StatusCode::kNotFound);
+  EXPECT_CODE(db_->DropColumnFamily("gone"), StatusCode::kNotFound);
+  // But the snapshot from before the drop still reads it: that is not an error.
+}
+
+TEST_F(ApiErrorsTest, ColumnFamilyNamesAndExistence) {
+  const std::string longest(Limits::kColumnFamilyNameBytesMax, 'n');
+  const std::string too_long(Limits::kColumnFamilyNameBytesMax + 1, 'n');
+  EXPECT_CODE(db_->CreateColumnFamily(""), StatusCode::kInvalidArgument);
+  EXPECT_CODE(db_->CreateColumnFamily(too_long), StatusCode::kInvalidArgument);
+  EXPECT_CODE(db_->CreateColumnFamily(std::string(1000, 'n')), StatusCode::kInvalidArgument);
+  EXPECT_OK(db_->CreateColumnFamily(longest));
+  EXPECT_OK(db_->CreateColumnFamily("a"));
+  EXPECT_OK(db_->CreateColumnFamily(std::string("\0bin", 4)));
+  EXPECT_CODE(db_->CreateColumnFamily("a"), StatusCode::kAlreadyExists);
+  EXPECT_CODE(db_->CreateColumnFamily("default"), StatusCode::kAlreadyExists);
+  EXPECT_CODE(db_->CreateColumnFamily(longest), StatusCode::kAlreadyExists);
+  EXPECT_CODE(db_->DropColumnFamily("default"), StatusCode::kInvalidArgument);
+  EXPECT_CODE(db_->DropColumnFamily(""), StatusCode::kInvalidArgument);
+  EXPECT_CODE(db_->DropColumnFamily(too_long), StatusCode::kInvalidArgument);
+  EXPECT_EQ(db_->ListColumnFamilies(),
+            (std::vector<std::string>{std::string("\0bin", 4), "a", "default", longest}));
+  // "default" is still there and usable.
+  EXPECT_OK(db_->Put({}, "default", "k", "v"));
+  Open();
+  EXPECT_EQ(db_->ListColumnFamilies().size(), 4u);
+}
+
+TEST_F(ApiErrorsTest, ColumnFamilyCountLimit) {
+  // "default" counts: 4095 more fit, the next one does not.
+  for (size_t i = 1; i < Limits::kColumnFamiliesMax; ++i) {
+    Status s = db_->CreateColumnFamily("cf" + std::to_string(i));
+    ASSERT_TRUE(s.ok()) << i << ": " << s.ToString();
+  }
+  EXPECT_CODE(db_->CreateColumnFamily("one-too-many"), StatusCode::kInvalidArgument);
+  EXPECT_EQ(db_->ListColumnFamilies().size(), Limits::kColumnFamiliesMax);
+  EXPECT_OK(db_->DropColumnFamily("cf7"));
+  EXPECT_OK(db_->CreateColumnFamily("one-too-many"));
+  EXPECT_TRUE(db_->VerifyIntegrity(nullptr).ok());
+}
+
+TEST_F(ApiErrorsTest, UnsyncedWritesAreNotSupported) {
+  WriteOptions no_sync;
+  no_sync.sync = false;
+  EXPECT_CODE(db_->Put(no_sync, "default", "k", "v"), StatusCode::kNotSupported);
+  EXPECT_CODE(db_->Delete(no_sync, "default", "k"), StatusCode::kNotSupported);
+  WriteBatch batch;
+  batch.Put("default", "k", "v");
+  EXPECT_CODE(db_->Write(no_sync, batch), StatusCode::kNotSupported);
+  auto txn = db_->BeginTransaction("default");
+  ASSERT_TRUE(txn.ok());
+  ASSERT_TRUE((*txn)->Put("k", "v").ok());
+  EXPECT_CODE((*txn)->Commit(no_sync), StatusCode::kNotSupported);
+  txn = Status::Aborted("released");
+  ExpectDefaultHolds(0);
+}
+
+TEST_F(ApiErrorsTest, FinishedTransactionIsAborted) {
+  auto txn = db_->BeginTransaction("default");
+  ASSERT_TRUE(txn.ok());
+  ASSERT_TRUE((*txn)->Put("k", "v").ok());
+  ASSERT_TRUE((*txn)->Commit({}).ok());
+  EXPECT_CODE((*txn)->Put("k2", "v"), StatusCode::kAborted);
+  EXPECT_CODE((*txn)->Delete("k"), StatusCode::kAborted);
+  EXPECT_CODE((*txn)->Get("k"), StatusCode::kAborted);
+  EXPECT_CODE((*txn)->Commit({}), StatusCode::kAborted);
+  auto txn2 = db_->BeginTransaction("default");
+  ASSERT_TRUE(txn2.ok());
+  (*txn2)->Abort();
+  EXPECT_CODE((*txn2)->Put("k2", "v"), StatusCode::kAborted);
+  EXPECT_CODE((*txn2)->Commit({}), StatusCode::kAborted);
+  ExpectDefaultHolds(1);
+}
+
+TEST_F(ApiErrorsTest, BatchLimits) {
+  options_.batch_ops_max = 10;
+  options_.batch_bytes_max = 1000;
+  Open();
+  WriteBatch ops;
+  for (int i = 0; i < 11; ++i) ops.Put("default", "k" + std::to_string(i), "v");
+  EXPECT_CODE(db_->Write({}, ops), StatusCode::kInvalidArgument);
+  WriteBatch bytes;
+  bytes.Put("default", "k", std::string(1001, 'v'));
+  EXPECT_CODE(db_->Write({}, bytes), StatusCode::kInvalidArgument);
+  ExpectDefaultHolds(0);
+  auto txn = db_->BeginTransaction("default");
+  ASSERT_TRUE(txn.ok());
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE((*txn)->Put("k" + std::to_string(i), "v").ok());
+  EXPECT_CODE((*txn)->Put("k10", "v"), StatusCode::kInvalidArgument);
+  EXPECT_OK((*txn)->Commit({}));
+  ExpectDefaultHolds(10);
+}
+
+TEST_F(ApiErrorsTest, FileSizeLimitIsNoSpaceAndLeavesTheDatabaseWritable) {
+  options_.file_bytes_max = 64 * kPageBytes;
+  options_.file_growth_bytes = 4 * kPageBytes;
+  db_.reset();
+  options_.file_system = fs_.get();
+  auto db = DB::Open(options_, "/small");
+  ASSERT_TRUE(db.ok()) << db.status().ToString();
+  ASSERT_TRUE((*db)->Put({}, "default", "a", "small").ok());
+  EXPECT_CODE((*db)->Put({}, "default", "big", std::string(100 * kPageBytes, 'x')),
+              StatusCode::kNoSpace);
+  EXPECT_CODE((*db)->Get({}, "default", "big"), StatusCode::kNotFound);
+  EXPECT_OK((*db)->Put({}, "default", "b", "still writable"));
+  EXPECT_TRUE((*db)->VerifyIntegrity(nullptr).ok());
+}
+
+// Near the file size limit, commits fail with NoSpace or succeed at random; every failure leaves
+// the database writable and unchanged, and no page leaks (the integrity check accounts for
+// every page), across reopen and power loss.
+TEST_F(ApiErrorsTest, RepeatedNoSpaceNearTheLimitLeaksNothing) {
+  options_.file_bytes_max = 160 * kPageBytes;
+  options_.file_growth_bytes = 8 * kPageBytes;
+  auto open = [&] {
+    auto db = DB::Open(options_, "/full");
+    EXPECT_TRUE(db.ok()) << db.status().ToString();
+    return db.ok() ? std::move(db).value() : nullptr;
+  };
+  std::unique_ptr<DB> db = open();
+  ASSERT_NE(db, nullptr);
+  std::map<std::string, std::string> model;
+  uint64_t seed = 12345;
+  auto next = [&] {
+    seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+    return seed >> 33;
+  };
+  int no_space = 0;
+  int ok = 0;
+  for (int i = 0; i < 300; ++i) {
+    const std::string key = "k" + std::to_string(next() % 30);
+    const int action = static_cast<int>(next() % 10);
+    Status s;
+    if (action < 2) {
+      s = db->Delete({}, "default", key);
+      if (s.ok()) model.erase(key);
+    } else if (action < 4) {
+      WriteBatch batch;
+      const std::string value(next() % (40 * kPageBytes), 'b');
+      batch.Put("default", key, value);
+      batch.Put("default", key + "x", "small");
+      s = db->Write({}, batch);
+      if (s.ok()) {
+        model[key] = value;
+        model[key + "x"] = "small";
+      }
+    } else {
+      const std::string value(next() % 2 == 0 ? next() % 100 : next() % (60 * kPageBytes),
+                              static_cast<char>('a' + i % 26));
+      s = db->Put({}, "default", key, value);
+      if (s.ok()) model[key] = value;
+    }
+    if (s.ok()) {
+      ++ok;
+    } else {
+      ASSERT_TRUE(s.IsNoSpace()) << "iteration " << i << ": " << s.ToString();
+      ASSERT_FALSE(s.message().empty());
+      ++no_space;
+    }
+    if (i % 50 == 49) {
+      IntegrityReport report;
+      Status verify = db->VerifyIntegrity(&report);
+      ASSERT_TRUE(verify.ok()) << "iteration " << i << ": " << verify.ToString();
+    }
+  }
+  EXPECT_GT(no_space, 0);
+  EXPECT_GT(ok, 0);
+  auto check = [&](DB* d) {
+    auto it = d->NewIterator({}, "default");
+    ASSERT_TRUE(it.ok());
+    std::map<std::string, std::string> got;
+    for ((*it)->SeekToFirst(); (*it)->Valid(); (*it)->Next()) {
+      got.emplace(std::string((*it)->key()), std::string((*it)->value()));
+    }
+    EXPECT_TRUE(got == model) << got.size() << " keys vs model " << model.size();
+    EXPECT_TRUE(d->VerifyIntegrity(nullptr).ok());
+    EXPECT_LE(d->GetStats().pages_total * kPageBytes, options_.file_bytes_max);
+  };
+  check(db.get());
+  db.reset();
+  fs_->DropUnsyncedData();
+  db = open();
+  ASSERT_NE(db, nullptr);
+  check(db.get());
+}
+
+TEST_F(ApiErrorsTest, BadPageSizesAtOpen) {
+  db_.reset();
+  for (uint32_t page : {0u, 1u, 512u, 1000u, 1536u, 3000u, 4095u, 4097u, 131072u, 0x80000000u}) {
+    SCOPED_TRACE(page);
+    options_.page_bytes = page;
+    EXPECT_CODE(DB::Open(options_, "/bad" + std::to_string(page)), StatusCode::kInvalidArgument);
+    // Nothing was created.
+    auto exists = fs_->Exists("/bad" + std::to_string(page) + "/MANIFOLD");
+    ASSERT_TRUE(exists.ok());
+    EXPECT_FALSE(*exists);
+  }
+  for (uint32_t page : {Limits::kPageBytesMin, 2048u, Limits::kPageBytesMax}) {
+    options_.page_bytes = page;
+    EXPECT_OK(DB::Open(options_, "/good" + std::to_string(page)));
+  }
+}
+
+TEST_F(ApiErrorsTest, OpenMissingDatabaseWithoutCreate) {
+  db_.reset();
+  options_.create_if_missing = false;
+  EXPECT_CODE(DB::Open(options_, "/missing"), StatusCode::kNotFound);
+  EXPECT_FALSE(*fs_->Exists("/missing"));
+  // A directory without a database in it.
+  ASSERT_TRUE(fs_->CreateDir("/empty-dir").ok());
+  EXPECT_CODE(DB::Open(options_, "/empty-dir"), StatusCode::kNotFound);
+  // Read-only never creates.
+  options_.create_if_missing = true;
+  options_.read_only = true;
+  EXPECT_CODE(DB::Open(options_, "/missing2"), StatusCode::kNotFound);
+  // An existing database opens without create_if_missing.
+  options_.read_only = false;
+  options_.create_if_missing = false;
+  EXPECT_OK(DB::Open(options_, "/db"));
+}
+
+TEST_F(ApiErrorsTest, ErrorIfExists) {
+  ASSERT_TRUE(db_->Put({}, "default", "k", "v").ok());
+  db_.reset();
+  options_.error_if_exists = true;
+  EXPECT_CODE(DB::Open(options_, "/db"), StatusCode::kAlreadyExists);
+  // A new database is fine with error_if_exists.
+  EXPECT_OK(DB::Open(options_, "/fresh"));
+  // The refused open did not damage or lock anything.
+  options_.error_if_exists = false;
+  Open();
+  auto v = db_->Get({}, "default", "k");
+  ASSERT_TRUE(v.ok());
+  EXPECT_EQ(*v, "v");
+}
+
+TEST_F(ApiErrorsTest, ReadOnlyRefusesWrites) {
+  ASSERT_TRUE(db_->CreateColumnFamily("cf").ok());
+  ASSERT_TRUE(db_->Put({}, "default", "k", "v").ok());
+  db_.reset();
+  options_.read_only = true;
+  Open();
+  EXPECT_CODE(db_->Put({}, "default", "k", "w"), StatusCode::kReadOnly);
+  EXPECT_CODE(db_->Delete({}, "default", "k"), StatusCode::kReadOnly);
+  WriteBatch batch;
+  batch.Put("default", "k", "w");
+  EXPECT_CODE(db_->Write({}, batch), StatusCode::kReadOnly);
+  EXPECT_CODE(db_->CreateColumnFamily("new"), StatusCode::kReadOnly);
+  EXPECT_CODE(db_->DropColumnFamily("cf"), StatusCode::kReadOnly);
+  {
+    auto txn = db_->BeginTransaction("default");
+    if (txn.ok()) {
+      // Refused at commit at the latest.
+      Status put = (*txn)->Put("k", "w");
+      if (put.ok()) {
+        EXPECT_CODE((*txn)->Commit({}), StatusCode::kReadOnly);
+      } else {
+        EXPECT_CODE(put, StatusCode::kReadOnly);
+      }
+    } else {
+      EXPECT_CODE(txn, StatusCode::kReadOnly);
+    }
+  }
+  // Reads work.
+  auto v = db_->Get({}, "default", "k");
+  ASSERT_TRUE(v.ok()) << v.status().ToString();
+  EXPECT_EQ(*v, "v");
+  EXPECT_EQ(db_->ListColumnFamilies(), (std::vector<std::string>{"cf", "default"}));
+  EXPECT_TRUE(db_->VerifyIntegrity(nullptr).ok());
+  // Still holds the lock.
+  Options writer = options_;
+  writer.read_only = false;
+  EXPECT_CODE(DB::Open(writer, "/db"), StatusCode::kBusy);
+}
+
+TEST_F(ApiErrorsTest, SecondOpenIsBusyOnMemFileSystem) {
+  EXPECT_CODE(DB::Open(options_, "/db"), StatusCode::kBusy);
+  Options read_only = options_;
+  read_only.read_only = true;
+  EXPECT_CODE(DB::Open(read_only, "/db"), StatusCode::kBusy);
+  // The failed opens did not disturb the open database.
+  EXPECT_OK(db_->Put({}, "default", "k", "v"));
+  db_.reset();
+  // Once closed, it opens again.
+  Open();
+  auto v = db_->Get({}, "default", "k");
+  ASSERT_TRUE(v.ok());
+}
+
+TEST_F(ApiErrorsTest, SecondOpenIsBusyOnPosixFileSystem) {
+  const char* tmp = std::getenv("TEST_TMPDIR");
+  const std::string path =
+      std::string(tmp != nullptr ? tmp : "/tmp") + "/api_errors_busy_" + std::to_string(getpid());
+  Options options;
+  options.page_bytes = kPageBytes;
+  {
+    auto first = DB::Open(options, path);
+    ASSERT_TRUE(first.ok()) << first.status().ToString();
+    EXPECT_CODE(DB::Open(options, path), StatusCode::kBusy);
+    EXPECT_OK((*first)->Put({}, "default", "k", "v"));
+    // Another process: Busy as well (the child reports the status code as its exit code).
+    const pid_t child = fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+      auto db = DB::Open(options, path);
+      _exit(db.ok() ? 100 : static_cast<int>(db.status().code()));
+    }
+    int wstatus = 0;
+    ASSERT_EQ(waitpid(child, &wstatus, 0), child);
+    ASSERT_TRUE(WIFEXITED(wstatus));
+    EXPECT_EQ(WEXITSTATUS(wstatus), static_cast<int>(StatusCode::kBusy))
+        << "a second process opening the database got code " << WEXITSTATUS(wstatus);
+  }
+  auto again = DB::Open(options, path);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_OK((*again)->Get({}, "default", "k"));
+  // POSIX: a directory without a database, and a missing one.
+  options.create_if_missing = false;
+  EXPECT_CODE(DB::Open(options, path + "_missing"), StatusCode::kNotFound);
+}
+
+TEST_F(ApiErrorsTest, SnapshotFromAnotherDatabaseIsInvalid) {
+  auto other = DB::Open(options_, "/other");
+  ASSERT_TRUE(other.ok());
+  auto foreign = (*other)->GetSnapshot();
+  ReadOptions read;
+  read.snapshot = foreign.get();
+  EXPECT_CODE(db_->Get(read, "default", "k"), StatusCode::kInvalidArgument);
+  EXPECT_CODE(db_->NewIterator(read, "default"), StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace manifold
