@@ -69,7 +69,7 @@ class Transaction {
   // Sees this transaction's own uncommitted writes. NotFound when the key is absent.
   [[nodiscard]] virtual StatusOr<std::string> Get(std::string_view key) = 0;
   // Makes every change durable and visible, or none of them. The transaction is finished either
-  // way.
+  // way, except when `options` are refused (NotSupported), which leaves it open.
   [[nodiscard]] virtual Status Commit(const WriteOptions& options) = 0;
   // Discards every change. The transaction is finished.
   virtual void Abort() = 0;
