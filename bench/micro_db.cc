@@ -1,0 +1,296 @@
+// Database micro-benchmarks through the public API: bulk loads, point reads and scans over the
+// in-memory file system (so the disk does not dominate), and single-key commits on the in-memory
+// and the POSIX file system.
+#include <benchmark/benchmark.h>
+#include <stdlib.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdint>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <numeric>
+#include <random>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include "bench/micro_common.h"
+#include "manifold/db.h"
+#include "manifold/env.h"
+#include "manifold/options.h"
+#include "manifold/status.h"
+#include "manifold/write_batch.h"
+
+namespace manifold::bench {
+namespace {
+
+constexpr uint64_t kShuffleSeed = 0x5eed;
+const std::string kZeroValue(kValueBytes, '\0');
+
+StatusOr<std::unique_ptr<DB>> OpenDb(FileSystem* fs, const std::string& path) {
+  Options options;
+  options.file_system = fs;  // Null: POSIX.
+  options.page_bytes = kPageBytes;
+  return DB::Open(options, path);
+}
+
+// Keys 0..n-1 in a fixed pseudo-random order.
+std::vector<uint64_t> ShuffledKeys(uint64_t n) {
+  std::vector<uint64_t> order(n);
+  std::iota(order.begin(), order.end(), 0);
+  std::shuffle(order.begin(), order.end(), std::mt19937_64(kShuffleSeed));
+  return order;
+}
+
+// Inserts keys order[0..n) (or 0..n-1 when `order` is null) with DB::Write, 1000 keys a batch.
+Status Load(DB* db, uint64_t n, const std::vector<uint64_t>* order) {
+  WriteBatch batch;
+  char key[kKeyBytes];
+  for (uint64_t first = 0; first < n; first += kBatchKeys) {
+    batch.Clear();
+    const uint64_t end = std::min(n, first + kBatchKeys);
+    for (uint64_t i = first; i < end; ++i) {
+      batch.Put(kDefaultColumnFamily, EncodeKey(order ? (*order)[i] : i, key), kZeroValue);
+    }
+    MANIFOLD_RETURN_IF_ERROR(db->Write(WriteOptions(), batch));
+  }
+  return Status::OK();
+}
+
+// --- Databases shared by the runs of a benchmark --------------------------------------------
+//
+// google-benchmark calls a benchmark function several times (to size the iteration count, and
+// once per repetition). Loading 100k keys each time would dominate the run time, so the databases
+// that reads and single-key commits use are loaded once per process, outside any timed region.
+
+struct SharedDb {
+  std::unique_ptr<MemFileSystem> mem;  // Null for the POSIX database.
+  std::string temp_dir;                // POSIX only: removed at teardown.
+  std::unique_ptr<DB> db;
+};
+
+std::map<std::string, std::unique_ptr<SharedDb>>& SharedDbs() {
+  static auto* dbs = new std::map<std::string, std::unique_ptr<SharedDb>>();
+  return *dbs;
+}
+
+std::string TempRoot() {
+  const char* tmp = getenv("TMPDIR");
+  return tmp != nullptr && tmp[0] != '\0' ? tmp : "/tmp";
+}
+
+// Returns database `name` holding keys 0..n-1, loaded in random order in batches of 1000 (so its
+// leaves are filled as random inserts leave them), creating it on first use.
+// `posix`: in a fresh temporary directory on the real file system, else on a MemFileSystem.
+StatusOr<DB*> GetSharedDb(const std::string& name, uint64_t n, bool posix) {
+  auto found = SharedDbs().find(name);
+  if (found != SharedDbs().end()) return found->second->db.get();
+  auto shared = std::make_unique<SharedDb>();
+  std::string path = "/" + name;
+  if (posix) {
+    std::string dir_template = TempRoot() + "/manifold-bench-XXXXXX";
+    if (mkdtemp(dir_template.data()) == nullptr) {
+      return Status::IOError("mkdtemp " + dir_template + ": " + std::strerror(errno));
+    }
+    shared->temp_dir = dir_template;
+    path = shared->temp_dir + "/" + name;
+  } else {
+    shared->mem = NewMemFileSystem();
+  }
+  auto db = OpenDb(shared->mem.get(), path);
+  const std::vector<uint64_t> order = ShuffledKeys(n);
+  Status status = db.ok() ? Load(db->get(), n, &order) : db.status();
+  if (!status.ok()) {
+    if (db.ok()) db->reset();  // Close before removing the directory.
+    if (!shared->temp_dir.empty()) {
+      std::error_code error;
+      std::filesystem::remove_all(shared->temp_dir, error);
+    }
+    return status.WithContext("loading database " + name);
+  }
+  shared->db = std::move(*db);
+  DB* result = shared->db.get();
+  SharedDbs().emplace(name, std::move(shared));
+  return result;
+}
+
+// Adds `name` = (after - before) / iterations to the report.
+void PerIteration(benchmark::State& state, const char* name, uint64_t before, uint64_t after) {
+  state.counters[name] =
+      benchmark::Counter(static_cast<double>(after - before), benchmark::Counter::kAvgIterations);
+}
+
+// --- Bulk loads --------------------------------------------------------------------------------
+
+// Each iteration loads n keys into a new, empty database on a new MemFileSystem.
+void FillBenchmark(benchmark::State& state, bool random) {
+  const auto n = static_cast<uint64_t>(state.range(0));
+  const std::vector<uint64_t> order = random ? ShuffledKeys(n) : std::vector<uint64_t>();
+  std::unique_ptr<MemFileSystem> fs;
+  std::unique_ptr<DB> db;
+  Stats total;
+  for (auto _ : state) {
+    state.PauseTiming();  // Once per n keys: closing the last database and opening a new one.
+    db.reset();
+    fs = NewMemFileSystem();
+    auto opened = OpenDb(fs.get(), "/fill");
+    if (!opened.ok()) return Fail(state, "open", opened.status());
+    db = std::move(*opened);
+    const Stats before = db->GetStats();
+    state.ResumeTiming();
+
+    Status status = Load(db.get(), n, random ? &order : nullptr);
+    if (!status.ok()) return Fail(state, "load", status);
+
+    const Stats after = db->GetStats();
+    total.commits += after.commits - before.commits;
+    total.syncs += after.syncs - before.syncs;
+    total.pages_written += after.pages_written - before.pages_written;
+    total.bytes_written += after.bytes_written - before.bytes_written;
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * n));
+  const double commits = static_cast<double>(std::max<uint64_t>(total.commits, 1));
+  state.counters["commits"] =
+      benchmark::Counter(static_cast<double>(total.commits), benchmark::Counter::kAvgIterations);
+  state.counters["syncs/commit"] = static_cast<double>(total.syncs) / commits;
+  state.counters["pages_written/commit"] = static_cast<double>(total.pages_written) / commits;
+  // Bytes the engine wrote per byte of key and value inserted.
+  state.counters["write_amp"] = static_cast<double>(total.bytes_written) /
+                                static_cast<double>(std::max<uint64_t>(state.iterations(), 1) * n *
+                                                    (kKeyBytes + kValueBytes));
+  state.SetLabel("memfs, batches of 1000");
+}
+
+void Tree_FillSeq(benchmark::State& state) { FillBenchmark(state, false); }
+void Tree_FillRandom(benchmark::State& state) { FillBenchmark(state, true); }
+
+// --- Reads -------------------------------------------------------------------------------------
+
+// A point Get of a random existing key per iteration.
+void Tree_GetRandom(benchmark::State& state) {
+  const auto n = static_cast<uint64_t>(state.range(0));
+  auto db = GetSharedDb("read", n, false);
+  if (!db.ok()) return Fail(state, "setup", db.status());
+  Random rng(1);
+  char key[kKeyBytes];
+  const Stats before = (*db)->GetStats();
+  for (auto _ : state) {
+    auto value = (*db)->Get(ReadOptions(), kDefaultColumnFamily, EncodeKey(rng.Uniform(n), key));
+    if (!value.ok()) return Fail(state, "Get", value.status());
+    if (value->size() != kValueBytes) return Fail(state, "Get returned a wrong value");
+    benchmark::DoNotOptimize(value->data());
+  }
+  const Stats after = (*db)->GetStats();
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
+  PerIteration(state, "cache_hits/get", before.cache_hits, after.cache_hits);
+  PerIteration(state, "cache_misses/get", before.cache_misses, after.cache_misses);
+  state.SetLabel("memfs");
+}
+
+// Seek to a random existing key, then read `len` consecutive entries (Seek + len-1 Next). One
+// iterator serves the whole run (as a range-query loop over one snapshot would).
+void Tree_Scan(benchmark::State& state) {
+  const auto n = static_cast<uint64_t>(state.range(0));
+  const auto len = static_cast<uint64_t>(state.range(1));
+  auto db = GetSharedDb("read", n, false);
+  if (!db.ok()) return Fail(state, "setup", db.status());
+  if (n < len) return Fail(state, "--keys is smaller than the scan length");
+  auto it = (*db)->NewIterator(ReadOptions(), kDefaultColumnFamily);
+  if (!it.ok()) return Fail(state, "NewIterator", it.status());
+  Iterator& iter = **it;
+  Random rng(2);
+  char key[kKeyBytes];
+  const Stats before = (*db)->GetStats();
+  for (auto _ : state) {
+    const std::string_view start = EncodeKey(rng.Uniform(n - len + 1), key);
+    iter.Seek(start);
+    if (!iter.Valid() || iter.key() != start) return Fail(state, "Seek missed", iter.status());
+    for (uint64_t i = 0;; ++i) {
+      benchmark::DoNotOptimize(iter.key().data());
+      benchmark::DoNotOptimize(iter.value().data());
+      if (i + 1 == len) break;
+      iter.Next();
+      if (!iter.Valid()) return Fail(state, "scan ended early", iter.status());
+    }
+  }
+  const Stats after = (*db)->GetStats();
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * len));
+  PerIteration(state, "cache_misses/scan", before.cache_misses, after.cache_misses);
+  state.SetLabel("memfs; items/s = entries/s");
+}
+
+// --- Single-key commits ------------------------------------------------------------------------
+
+// One DB::Put (an overwrite of a random existing key) per iteration: every Put is its own commit,
+// which writes the changed pages, syncs, writes the header slot and syncs again.
+void CommitBenchmark(benchmark::State& state, bool posix) {
+  const auto n = static_cast<uint64_t>(state.range(0));
+  auto db = GetSharedDb(posix ? "commit-posix" : "commit-mem", n, posix);
+  if (!db.ok()) return Fail(state, "setup", db.status());
+  Random rng(posix ? 3 : 4);
+  char key[kKeyBytes];
+  const Stats before = (*db)->GetStats();
+  for (auto _ : state) {
+    Status status = (*db)->Put(WriteOptions(), kDefaultColumnFamily, EncodeKey(rng.Uniform(n), key),
+                               kZeroValue);
+    if (!status.ok()) return Fail(state, "Put", status);
+  }
+  const Stats after = (*db)->GetStats();
+  if (after.commits - before.commits != static_cast<uint64_t>(state.iterations())) {
+    return Fail(state, "commit count does not match the iteration count");
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));  // Commits.
+  PerIteration(state, "syncs/commit", before.syncs, after.syncs);
+  PerIteration(state, "pages_written/commit", before.pages_written, after.pages_written);
+  PerIteration(state, "pages_read/commit", before.pages_read, after.pages_read);
+  // The free list is rewritten by every commit, so its size is part of a commit's cost.
+  state.counters["pages_free"] = static_cast<double>(after.pages_free);
+  state.counters["pages_total"] = static_cast<double>(after.pages_total);
+  state.SetLabel(posix ? "POSIX fs, durable: items/s = commits/s, 2 fdatasync each"
+                       : "memfs: items/s = commits/s, no device wait");
+}
+
+void Commit_PutMemFs(benchmark::State& state) { CommitBenchmark(state, false); }
+void Commit_PutDurablePosix(benchmark::State& state) { CommitBenchmark(state, true); }
+
+}  // namespace
+
+void RegisterDatabaseBenchmarks(uint64_t keys) {
+  const auto n = static_cast<int64_t>(keys);
+  benchmark::RegisterBenchmark("Tree_FillSeq", Tree_FillSeq)
+      ->Arg(n)
+      ->ArgName("keys")
+      ->Unit(benchmark::kMillisecond);
+  benchmark::RegisterBenchmark("Tree_FillRandom", Tree_FillRandom)
+      ->Arg(n)
+      ->ArgName("keys")
+      ->Unit(benchmark::kMillisecond);
+  benchmark::RegisterBenchmark("Tree_GetRandom", Tree_GetRandom)->Arg(n)->ArgName("keys");
+  benchmark::RegisterBenchmark("Tree_Scan", Tree_Scan)
+      ->Args({n, 10})
+      ->Args({n, 1000})
+      ->ArgNames({"keys", "len"});
+  benchmark::RegisterBenchmark("Commit_PutMemFs", Commit_PutMemFs)->Arg(n)->ArgName("keys");
+  // Wall-clock time: the cost is waiting for the device, not CPU.
+  benchmark::RegisterBenchmark("Commit_PutDurablePosix", Commit_PutDurablePosix)
+      ->Arg(n)
+      ->ArgName("keys")
+      ->UseRealTime()
+      ->Unit(benchmark::kMillisecond);
+}
+
+void TearDownSharedDatabases() {
+  for (auto& [name, shared] : SharedDbs()) {
+    shared->db.reset();  // Releases the lock file before its directory goes.
+    if (!shared->temp_dir.empty()) {
+      std::error_code error;
+      std::filesystem::remove_all(shared->temp_dir, error);
+    }
+  }
+  SharedDbs().clear();
+}
+
+}  // namespace manifold::bench
