@@ -327,17 +327,17 @@ Status DBImpl::Commit(std::vector<TreeUpdate> updates, const CatalogEdit& edit) 
   next->next_cf_id = base->next_cf_id;
   next->catalog = base->catalog;
 
-  // Until the first byte is written a failure leaves the file untouched: restore the allocator
+  // Until the first byte is written a failure leaves the file untouched: roll the allocator back
   // and report the error with the database still writable.
-  PageAllocator saved_allocator = allocator_;
   allocator_.Release(MANIFOLD_FAULT(planted_bug::kReusePinnedPages) ? sequence - 1
                                                                     : registry_->OldestLive());
+  allocator_.BeginCommit();
   CommitWriter writer(&allocator_, pager_->layout(), sequence);
   std::vector<uint64_t> chain;
   Status status = BuildCommit(updates, edit, &writer, next.get(), &chain);
   if (status.ok()) status = pager_->Reserve(next->page_count, options_.file_growth_bytes);
   if (!status.ok()) {
-    allocator_ = std::move(saved_allocator);
+    allocator_.Rollback(sequence);
     return status;
   }
   status = WriteCommit(writer, *next, chain.size());

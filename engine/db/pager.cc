@@ -142,6 +142,7 @@ StatusOr<uint64_t> PageAllocator::Allocate(uint64_t count) {
     uint64_t rest = it->second - count;
     free_.erase(it);
     if (rest > 0) free_[first + count] = rest;  // Taking the front never splits a run in two.
+    commit_taken_.push_back(PageRun{first, count});
     return first;
   }
   if (page_count_ + count > page_count_max_) {
@@ -151,6 +152,18 @@ StatusOr<uint64_t> PageAllocator::Allocate(uint64_t count) {
   uint64_t first = page_count_;
   page_count_ += count;
   return first;
+}
+
+void PageAllocator::BeginCommit() {
+  commit_page_count_ = page_count_;
+  commit_taken_.clear();
+}
+
+void PageAllocator::Rollback(uint64_t sequence) {
+  for (const PageRun& run : commit_taken_) Insert(&free_, run);
+  commit_taken_.clear();
+  page_count_ = commit_page_count_;
+  pending_.erase(sequence);
 }
 
 std::vector<PageRun> PageAllocator::PersistableRuns() const {

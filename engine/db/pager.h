@@ -61,6 +61,13 @@ class PageAllocator {
   // `count` contiguous pages: the first free run that fits, else new pages at the end.
   [[nodiscard]] StatusOr<uint64_t> Allocate(uint64_t count);
 
+  // Brackets one commit's allocations and frees, so that a commit that fails before writing can
+  // be undone without copying the allocator: Rollback returns every page allocated since
+  // BeginCommit and forgets what `sequence` freed. (Release is never undone: what it made
+  // reusable stays reusable.)
+  void BeginCommit();
+  void Rollback(uint64_t sequence);
+
   // Everything that is free once the current commit is durable and no snapshot remains: the free
   // runs and the pending ones, merged. This is what the free list persists.
   std::vector<btree::PageRun> PersistableRuns() const;
@@ -75,6 +82,9 @@ class PageAllocator {
   std::map<uint64_t, std::vector<btree::PageRun>> pending_;  // sequence -> runs it freed.
   uint64_t page_count_ = btree::kFirstDataPage;
   uint64_t page_count_max_ = UINT64_MAX;
+  // Since BeginCommit: the page count then, and the runs taken from free_.
+  uint64_t commit_page_count_ = 0;
+  std::vector<btree::PageRun> commit_taken_;
 };
 
 // Runs stored per free-list page, for a page size.

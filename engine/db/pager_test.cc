@@ -65,6 +65,22 @@ TEST(PageAllocatorTest, PersistableRunsMergeFreeAndPending) {
   EXPECT_EQ(runs[1], (PageRun{10, 3}));
 }
 
+TEST(PageAllocatorTest, RollbackUndoesOneCommit) {
+  PageAllocator allocator(20, 1000);
+  allocator.AddFree(PageRun{2, 4});
+  allocator.FreeAt(6, PageRun{10, 2});
+  const std::vector<PageRun> before = allocator.PersistableRuns();
+  allocator.BeginCommit();
+  EXPECT_EQ(*allocator.Allocate(3), 2u);   // From a free run.
+  EXPECT_EQ(*allocator.Allocate(5), 20u);  // By growing the file.
+  allocator.FreeAt(7, PageRun{12, 1});
+  allocator.Rollback(7);
+  EXPECT_EQ(allocator.PersistableRuns(), before);
+  EXPECT_EQ(allocator.page_count(), 20u);
+  EXPECT_EQ(allocator.pending_pages(), 2u);  // What sequence 6 freed is untouched.
+  EXPECT_EQ(*allocator.Allocate(4), 2u);     // The run is whole again.
+}
+
 TEST(PageAllocatorTest, RefusesToGrowPastTheLimit) {
   PageAllocator allocator(2, 10);
   EXPECT_TRUE(allocator.Allocate(8).ok());
