@@ -781,7 +781,8 @@ CrashVerdict Model::CheckCleanReopen(const StateMap& recovered) {
   return CheckRecovered(recovered, Reopen::kClean);
 }
 
-CrashVerdict Model::CheckRecovered(const StateMap& recovered, Reopen kind) {
+CrashVerdict Model::CheckRecovered(const StateMap& recovered, Reopen kind,
+                                   std::optional<uint64_t> sequence) {
   if (open_) {
     open_ = false;
     pending_.back().open = false;
@@ -801,6 +802,7 @@ CrashVerdict Model::CheckRecovered(const StateMap& recovered, Reopen kind) {
   auto matches = [&](size_t j, std::vector<std::vector<UndoRecord>>* forward_undo,
                      State* out) -> bool {
     if (candidates[j].hash != recovered_hash) return false;
+    if (sequence.has_value() && candidates[j].sequence != *sequence) return false;
     State s = Materialize(j, forward_undo);
     if (!s.Equals(recovered)) {
       if (forward_undo != nullptr) forward_undo->clear();
@@ -828,6 +830,10 @@ CrashVerdict Model::CheckRecovered(const StateMap& recovered, Reopen kind) {
       }
     }
     verdict.explanation = Explain(recovered, candidates, min_prefix, kind, below_min);
+    if (sequence.has_value()) {
+      verdict.explanation +=
+          "\n  (matching the engine's sequence number " + std::to_string(*sequence) + " too)";
+    }
     return verdict;
   }
 

@@ -295,8 +295,11 @@ class Model {
   // uncertain. When legal, the model adopts the matched prefix: it becomes the visible state,
   // later commits are discarded, and snapshots are forgotten. When not legal, nothing changes
   // except that an open commit is now uncertain.
-  [[nodiscard]] CrashVerdict CheckRecovered(const StateMap& recovered,
-                                            Reopen kind = Reopen::kCrash);
+  // `sequence`, when given, is the engine's commit sequence number after the reopen: the matched
+  // prefix must then also have exactly that many commits that took effect (a commit that changed
+  // no entry still counts), which tells apart prefixes whose states are equal.
+  [[nodiscard]] CrashVerdict CheckRecovered(const StateMap& recovered, Reopen kind = Reopen::kCrash,
+                                            std::optional<uint64_t> sequence = std::nullopt);
   // CheckRecovered(recovered, Reopen::kClean).
   [[nodiscard]] CrashVerdict CheckCleanReopen(const StateMap& recovered);
 

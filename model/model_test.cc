@@ -967,3 +967,30 @@ int main(int argc, char** argv) {
   ::testing::InitGoogleTest(&argc, argv);
   return RUN_ALL_TESTS();
 }
+
+namespace manifold::model {
+namespace {
+
+// An uncertain commit that changed no entry leaves two prefixes with equal states; the engine's
+// sequence number tells which one it recovered.
+TEST(ModelSequenceTest, SequenceTellsApartPrefixesWithEqualStates) {
+  for (uint64_t engine_sequence : {1u, 2u}) {
+    Model m;
+    ASSERT_TRUE(
+        m.Record(Commit::Batch({Op::Put("default", "a", "1")}), Outcome::kAcknowledgedDurable).ok);
+    ASSERT_TRUE(m.Record(Commit::Batch({Op::Delete("default", "absent")}), Outcome::kUncertain).ok);
+    StateMap recovered = {{"default", {{"a", "1"}}}};
+    CrashVerdict verdict = m.CheckRecovered(recovered, Reopen::kCrash, engine_sequence);
+    ASSERT_TRUE(verdict.legal) << verdict.explanation;
+    EXPECT_EQ(verdict.matched_sequence, engine_sequence);
+    EXPECT_EQ(m.sequence(), engine_sequence);
+  }
+  Model m;
+  ASSERT_TRUE(
+      m.Record(Commit::Batch({Op::Put("default", "a", "1")}), Outcome::kAcknowledgedDurable).ok);
+  CrashVerdict lost = m.CheckRecovered({{"default", {{"a", "1"}}}}, Reopen::kCrash, 0);
+  EXPECT_FALSE(lost.legal) << "sequence 0 would mean the acknowledged commit is missing";
+}
+
+}  // namespace
+}  // namespace manifold::model

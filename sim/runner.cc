@@ -568,9 +568,18 @@ class Run {
       return false;
     }
     ++result_.stats.recoveries_checked;
-    model::CrashVerdict verdict = model_.CheckRecovered(*state, kind);
+    // The engine's sequence number must match the prefix too: it tells apart prefixes whose
+    // states are equal (an uncertain commit that changed no entry).
+    const uint64_t engine_sequence = db_->GetStats().sequence;
+    model::CrashVerdict verdict = model_.CheckRecovered(*state, kind, engine_sequence);
     if (!verdict.legal) {
       Fail(what + ": illegal recovered state: " + verdict.explanation);
+      return false;
+    }
+    if (engine_sequence != verdict.matched_sequence) {
+      Fail(what + ": the engine reports sequence " + std::to_string(engine_sequence) +
+           " but its state is the one after " + std::to_string(verdict.matched_sequence) +
+           " commits");
       return false;
     }
     Trace("  " + what + " OK: state after commit #" + std::to_string(verdict.matched_last_id) +
