@@ -1,9 +1,13 @@
 #include "sim/sweep.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <mutex>
 #include <thread>
 
@@ -12,6 +16,46 @@ namespace manifold::sim {
 uint32_t PageBytesForSeed(uint64_t seed) { return seed % 2 == 0 ? 4096 : 1024; }
 
 namespace {
+
+// Seeds being run, one slot per sweep thread, so that a crash of the process (an engine assert,
+// a segfault) still names the seed to replay. 0 means idle.
+constexpr size_t kSlotsMax = 64;
+std::atomic<uint64_t> in_flight[kSlotsMax];
+
+// Async-signal-safe: formats with a fixed buffer and write(2) only.
+void WriteNumber(uint64_t value) {
+  char buf[24];
+  size_t n = 0;
+  do {
+    buf[sizeof(buf) - 1 - n++] = static_cast<char>('0' + value % 10);
+    value /= 10;
+  } while (value != 0 && n < sizeof(buf));
+  (void)!write(STDERR_FILENO, buf + sizeof(buf) - n, n);
+}
+
+void OnFatalSignal(int signal_number) {
+  const char* head = "\nsim: the process died (signal ";
+  (void)!write(STDERR_FILENO, head, std::strlen(head));
+  WriteNumber(static_cast<uint64_t>(signal_number));
+  const char* mid = ") while running seed(s):";
+  (void)!write(STDERR_FILENO, mid, std::strlen(mid));
+  for (const std::atomic<uint64_t>& slot : in_flight) {
+    const uint64_t seed = slot.load(std::memory_order_relaxed);
+    if (seed == 0) continue;
+    (void)!write(STDERR_FILENO, " ", 1);
+    WriteNumber(seed);
+  }
+  const char* tail = "\n  replay one with --seed N and the same flags\n";
+  (void)!write(STDERR_FILENO, tail, std::strlen(tail));
+  std::signal(signal_number, SIG_DFL);
+  std::raise(signal_number);
+}
+
+void InstallCrashReporter() {
+  for (int signal_number : {SIGABRT, SIGSEGV, SIGBUS, SIGFPE, SIGILL}) {
+    std::signal(signal_number, OnFatalSignal);
+  }
+}
 
 // Reporting only: how long the sweep took on the wall clock (never used for a decision).
 double SecondsSince(std::chrono::steady_clock::time_point start) {
@@ -42,10 +86,13 @@ SweepResult Sweep(const SweepOptions& options) {
   std::mutex mu;
   std::atomic<uint64_t> next{0};
   const auto start = std::chrono::steady_clock::now();
-  auto worker = [&] {
+  InstallCrashReporter();
+  auto worker = [&](size_t slot) {
     for (uint64_t i = next++; i < options.count; i = next++) {
       RunStats stats;
+      in_flight[slot] = options.first_seed + i;
       SweepFailure failure = CheckSeed(options, options.first_seed + i, &stats);
+      in_flight[slot] = 0;
       std::lock_guard<std::mutex> lock(mu);
       ++result.seeds_run;
       result.stats.Add(stats);
@@ -65,7 +112,8 @@ SweepResult Sweep(const SweepOptions& options) {
     }
   };
   std::vector<std::thread> threads;
-  for (uint32_t t = 0; t < std::max<uint32_t>(1, options.jobs); ++t) threads.emplace_back(worker);
+  const uint32_t jobs = std::clamp<uint32_t>(options.jobs, 1, kSlotsMax);
+  for (uint32_t t = 0; t < jobs; ++t) threads.emplace_back(worker, t);
   for (std::thread& thread : threads) thread.join();
   if (options.progress) std::fprintf(stderr, "\n");
   result.elapsed_s = SecondsSince(start);
