@@ -79,22 +79,6 @@ class ApiErrorsTest : public ::testing::Test {
   std::unique_ptr<DB> db_;
 };
 
-TEST_F(ApiErrorsTest, StatusCodeNamesAreStable) {
-  EXPECT_STREQ(StatusCodeName(StatusCode::kOk), "OK");
-  EXPECT_STREQ(StatusCodeName(StatusCode::kNotFound), "NotFound");
-  EXPECT_STREQ(StatusCodeName(StatusCode::kInvalidArgument), "InvalidArgument");
-  EXPECT_STREQ(StatusCodeName(StatusCode::kCorruption), "Corruption");
-  EXPECT_STREQ(StatusCodeName(StatusCode::kIOError), "IOError");
-  EXPECT_STREQ(StatusCodeName(StatusCode::kNoSpace), "NoSpace");
-  EXPECT_STREQ(StatusCodeName(StatusCode::kBusy), "Busy");
-  EXPECT_STREQ(StatusCodeName(StatusCode::kAlreadyExists), "AlreadyExists");
-  EXPECT_STREQ(StatusCodeName(StatusCode::kReadOnly), "ReadOnly");
-  EXPECT_STREQ(StatusCodeName(StatusCode::kAborted), "Aborted");
-  EXPECT_STREQ(StatusCodeName(StatusCode::kNotSupported), "NotSupported");
-  EXPECT_EQ(Status::OK().ToString(), "OK");
-  EXPECT_EQ(Status::Busy("x").ToString(), "Busy: x");
-}
-
 TEST_F(ApiErrorsTest, GetAbsentKeyIsNotFound) {
   EXPECT_CODE(db_->Get({}, "default", "absent"), StatusCode::kNotFound);
   EXPECT_CODE(db_->Get({}, "default", ""), StatusCode::kNotFound);

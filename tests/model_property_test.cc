@@ -391,6 +391,16 @@ void CheckIntegrity(DB* db) {
   RC_ASSERT(report.column_families >= 1u);
 }
 
+// Cuts the power with every commit acknowledged, reopens, and checks that all of `model` is
+// there and the file is intact.
+void CheckAfterPowerLoss(MemFileSystem* fs, std::unique_ptr<DB>* db, const DbMap& model) {
+  db->reset();
+  fs->DropUnsyncedData();
+  *db = OpenDb(fs);
+  CheckAll(db->get(), nullptr, model);
+  CheckIntegrity(db->get());
+}
+
 // Applies `batch` to `model` if valid (every column family exists).
 void ApplyBatch(const WriteBatch& batch, DbMap* model) {
   for (const WriteBatch::Op& op : batch.ops()) {
@@ -1002,11 +1012,7 @@ RC_GTEST_PROP(ModelStateMachine, RandomCommandsMatchModel, ()) {
   sut.txn.reset();  // Aborts: the model's committed state is unaffected.
   CheckAll(sut.db.get(), nullptr, final_model.cfs);
   CheckIntegrity(sut.db.get());
-  sut.db.reset();
-  sut.fs->DropUnsyncedData();
-  sut.db = OpenDb(sut.fs.get());
-  CheckAll(sut.db.get(), nullptr, final_model.cfs);
-  CheckIntegrity(sut.db.get());
+  CheckAfterPowerLoss(sut.fs.get(), &sut.db, final_model.cfs);
 }
 
 // =================================================================================================
@@ -1083,11 +1089,7 @@ RC_GTEST_PROP(ModelProperty, BatchesMatchModelAndSurvivePowerCut, ()) {
   db.reset();
   db = OpenDb(fs.get());
   CheckAll(db.get(), nullptr, model);
-  db.reset();
-  fs->DropUnsyncedData();
-  db = OpenDb(fs.get());
-  CheckAll(db.get(), nullptr, model);
-  CheckIntegrity(db.get());
+  CheckAfterPowerLoss(fs.get(), &db, model);
 }
 
 // Iterators over random contents with random bounds and random moves match the model, and
@@ -1188,11 +1190,7 @@ RC_GTEST_PROP(ModelProperty, TransactionsAreAtomicAndIsolated, ()) {
     txn.reset();
     CheckAll(db.get(), nullptr, model);
   }
-  db.reset();
-  fs->DropUnsyncedData();
-  db = OpenDb(fs.get());
-  CheckAll(db.get(), nullptr, model);
-  CheckIntegrity(db.get());
+  CheckAfterPowerLoss(fs.get(), &db, model);
 }
 
 // Snapshots are frozen: later writes, deletes, column family drops and re-creations do not
