@@ -232,6 +232,10 @@ class Run {
       case OpKind::kCrashDuringNext:
         fs_.ScheduleCrashAtMutation(op.crash_after_mutations);
         return;
+      case OpKind::kOpenIterator:
+        return DoOpenIterator(op);
+      case OpKind::kStepIterator:
+        return DoStepIterator(op);
     }
   }
 
@@ -461,8 +465,78 @@ class Run {
     model_.ReleaseSnapshot(held.model_id);
   }
 
+  // An iterator kept open across operations: whatever commits happen meanwhile, it must go on
+  // returning exactly the entries of the state it was opened on (I4).
+  struct HeldIterator {
+    std::unique_ptr<Iterator> engine;
+    std::string cf;
+    bool reverse = false;
+    Entries expected;  // Every entry it must return, from its first position.
+    size_t next = 0;   // Entries returned so far.
+  };
+
+  void DoOpenIterator(const WorkloadOp& op) {
+    iterators_[op.snapshot_slot] = HeldIterator{};
+    ReadOptions read;
+    if (!op.lower.empty()) read.lower_bound = op.lower;
+    if (!op.upper.empty()) read.upper_bound = op.upper;
+    auto it = Engine([&] { return db_->NewIterator(read, op.cf); });
+    const model::KeyMap* cf = model_.Visible().Find(op.cf);
+    if (!it.ok()) {
+      if ((cf == nullptr && it.status().IsNotFound()) || FaultExplains()) return;
+      return Fail("NewIterator " + op.cf + ": " + it.status().ToString());
+    }
+    if (cf == nullptr) return Fail("NewIterator on missing column family " + op.cf);
+    Engine([&] {
+      op.reverse ? (*it)->SeekForPrev(op.key) : (*it)->Seek(op.key);
+      return 0;
+    });
+    WorkloadOp all = op;
+    all.limit = 0;
+    iterators_[op.snapshot_slot] =
+        HeldIterator{std::move(it).value(), op.cf, op.reverse, ExpectedScan(*cf, all), 0};
+  }
+
+  void DoStepIterator(const WorkloadOp& op) {
+    HeldIterator& held = iterators_[op.snapshot_slot];
+    if (held.engine == nullptr) return;
+    Iterator& iter = *held.engine;
+    for (uint32_t i = 0; i < op.limit; ++i) {
+      ++result_.stats.reads_checked;
+      if (!iter.Valid()) {
+        if (!iter.status().ok()) {
+          if (FaultExplains()) return ReleaseIterator(op.snapshot_slot);
+          return Fail("kept iterator on " + held.cf + ": " + iter.status().ToString());
+        }
+        if (held.next != held.expected.size()) {
+          return Fail("kept iterator on " + held.cf + " ended after " + std::to_string(held.next) +
+                      " entries; its snapshot holds " + std::to_string(held.expected.size()));
+        }
+        return ReleaseIterator(op.snapshot_slot);
+      }
+      if (held.next >= held.expected.size() || iter.key() != held.expected[held.next].first ||
+          iter.value() != held.expected[held.next].second) {
+        const std::string expected =
+            held.next < held.expected.size() ? Show(held.expected[held.next].first) : "the end";
+        return Fail("kept iterator on " + held.cf + " entry " + std::to_string(held.next) +
+                    ": engine returned " + Show(iter.key()) + "=" + Show(iter.value()) +
+                    ", its snapshot holds " + expected);
+      }
+      ++held.next;
+      Engine([&] {
+        held.reverse ? iter.Prev() : iter.Next();
+        return 0;
+      });
+    }
+  }
+
+  void ReleaseIterator(uint32_t slot) { iterators_[slot] = HeldIterator{}; }
+
   void ReleaseAll() {
-    for (uint32_t slot = 0; slot < kSnapshotSlots; ++slot) ReleaseSnapshot(slot);
+    for (uint32_t slot = 0; slot < kSnapshotSlots; ++slot) {
+      ReleaseSnapshot(slot);
+      ReleaseIterator(slot);
+    }
   }
 
   void DoColumnFamily(const WorkloadOp& op) {
@@ -619,6 +693,7 @@ class Run {
   model::Model model_;
   std::unique_ptr<DB> db_;
   std::array<HeldSnapshot, kSnapshotSlots> snapshots_;
+  std::array<HeldIterator, kSnapshotSlots> iterators_;
   RunResult result_;
   int64_t current_op_ = -1;
   uint64_t faults_this_op_ = 0;

@@ -26,6 +26,8 @@ constexpr Weighted kMix[] = {
     {OpKind::kReopen, 2},
     {OpKind::kCrash, 3},
     {OpKind::kCrashDuringNext, 3},
+    {OpKind::kOpenIterator, 2},
+    {OpKind::kStepIterator, 5},
 };
 
 OpKind PickKind(Rng& rng) {
@@ -121,6 +123,18 @@ void FillOp(Rng& rng, const WorkloadOptions& options, WorkloadOp* op) {
     case OpKind::kReleaseSnapshot:
       op->snapshot_slot = static_cast<uint32_t>(rng.Uniform(kSnapshotSlots));
       break;
+    case OpKind::kOpenIterator:
+      op->cf = PickCf(rng);
+      op->key = PickKey(rng, options);
+      if (rng.OneIn(2)) op->lower = PickKey(rng, options);
+      if (rng.OneIn(2)) op->upper = PickKey(rng, options);
+      op->reverse = rng.OneIn(2);
+      op->snapshot_slot = static_cast<uint32_t>(rng.Uniform(kSnapshotSlots));
+      break;
+    case OpKind::kStepIterator:
+      op->limit = 1 + static_cast<uint32_t>(rng.Uniform(8));
+      op->snapshot_slot = static_cast<uint32_t>(rng.Uniform(kSnapshotSlots));
+      break;
     case OpKind::kCreateCf:
     case OpKind::kDropCf:
       op->cf = kWorkloadColumnFamilies[rng.Uniform(std::size(kWorkloadColumnFamilies))];
@@ -174,6 +188,10 @@ const char* OpKindName(OpKind kind) {
       return "crash";
     case OpKind::kCrashDuringNext:
       return "crash-during-next";
+    case OpKind::kOpenIterator:
+      return "open-iterator";
+    case OpKind::kStepIterator:
+      return "step-iterator";
   }
   return "?";
 }
@@ -186,12 +204,14 @@ std::string WorkloadOp::Describe() const {
   std::string out = "#" + std::to_string(index) + " " + OpKindName(kind);
   if (!cf.empty()) out += " cf=" + cf;
   if (!key.empty()) out += " key=" + ShortKey(key);
-  if (kind == OpKind::kScan || kind == OpKind::kReadSnapshot) {
+  if (kind == OpKind::kScan || kind == OpKind::kReadSnapshot || kind == OpKind::kOpenIterator) {
     out += " [" + ShortKey(lower) + ", " + ShortKey(upper) + ")" + (reverse ? " reverse" : "");
     if (limit > 0) out += " limit=" + std::to_string(limit);
   }
+  if (kind == OpKind::kStepIterator) out += " entries=" + std::to_string(limit);
   if (kind == OpKind::kTakeSnapshot || kind == OpKind::kReadSnapshot ||
-      kind == OpKind::kReleaseSnapshot) {
+      kind == OpKind::kReleaseSnapshot || kind == OpKind::kOpenIterator ||
+      kind == OpKind::kStepIterator) {
     out += " slot=" + std::to_string(snapshot_slot);
   }
   if (kind == OpKind::kTransaction) out += commit ? " commit" : " abort";

@@ -40,6 +40,8 @@ enum class OpKind {
   kReopen,           // Clean close and reopen.
   kCrash,            // Power cut between operations, then recovery.
   kCrashDuringNext,  // Power cut at the k-th file-system mutation from now (lands inside a commit).
+  kOpenIterator,     // Open an iterator and keep it (it must keep seeing its snapshot).
+  kStepIterator,     // Read a few more entries from a kept iterator.
 };
 
 const char* OpKindName(OpKind kind);
@@ -59,9 +61,9 @@ struct WorkloadOp {
   std::string key;             // Get; Scan seek target.
   std::string lower, upper;    // Scan bounds; empty means none.
   bool reverse = false;        // Scan direction.
-  uint32_t limit = 0;          // Scan: most entries to read.
+  uint32_t limit = 0;          // Scan: most entries to read. kStepIterator: entries to read.
   bool commit = true;          // Transaction: commit (true) or abort.
-  uint32_t snapshot_slot = 0;  // Snapshot ops: which held snapshot.
+  uint32_t snapshot_slot = 0;  // Snapshot and kept-iterator ops: which slot.
   uint32_t crash_after_mutations = 0;  // kCrashDuringNext.
 
   std::string Describe() const;

@@ -6,6 +6,7 @@
 
 #include "engine/db/iterator_impl.h"
 #include "engine/db/transaction_impl.h"
+#include "engine/util/coding.h"
 #include "engine/util/fault_point.h"
 
 namespace manifold {
@@ -71,38 +72,71 @@ Status CreateDataFile(FileSystem* fs, const std::string& dir, uint32_t page_byte
   return fs->SyncDir(dir);
 }
 
+// A header slot that fails its checks is read this many times before it is given up: a slot
+// wrongly given up makes recovery fall back to the older slot and lose the newest commit, so a
+// transient error must not do it (the simulator's chaos profile caught two flipped reads in a row).
+constexpr int kHeaderReadAttempts = 4;
+
 // Finds the newest valid header slot. The page size is not known yet, so every legal page size
 // is tried; a slot is valid only if its checksum, magic and own page-size field all agree.
+// Reads and checks header slot `slot_index` for pages of `page_bytes`, retrying a slot that
+// fails its checks (see kHeaderReadAttempts).
+StatusOr<HeaderSlot> ReadHeaderSlot(File* file, const std::string& path, uint32_t page_bytes,
+                                    uint64_t slot_index) {
+  std::string page(page_bytes, '\0');
+  StatusOr<HeaderSlot> slot = Status::Corruption("unread");
+  for (int attempt = 0; attempt < kHeaderReadAttempts && slot.status().IsCorruption(); ++attempt) {
+    if (MANIFOLD_FAULT(fault_point::kOpenHeaderReadFail)) {
+      return Status::IOError("injected fault: reading header slot " + std::to_string(slot_index) +
+                             " of " + path + " failed");
+    }
+    MANIFOLD_ASSIGN_OR_RETURN(size_t got,
+                              file->Read(slot_index * page_bytes, page_bytes, page.data()));
+    slot = got == page_bytes ? DecodeHeaderSlot(page.data(), page_bytes, slot_index, path)
+                             : StatusOr<HeaderSlot>(Status::Corruption("short read"));
+  }
+  return slot;
+}
+
+// The page sizes to try, most likely first: the one slot 0 claims, then every legal size (the
+// claim itself may be damaged).
+StatusOr<std::vector<uint32_t>> PageSizeCandidates(File* file) {
+  std::vector<uint32_t> candidates;
+  char field[4];
+  MANIFOLD_ASSIGN_OR_RETURN(size_t got, file->Read(kHeaderPageBytesOffset, sizeof(field), field));
+  const uint32_t claimed = got == sizeof(field) ? DecodeFixed32(field) : 0;
+  if (claimed >= Limits::kPageBytesMin && claimed <= Limits::kPageBytesMax &&
+      (claimed & (claimed - 1)) == 0) {
+    candidates.push_back(claimed);
+  }
+  for (uint32_t size = Limits::kPageBytesMin; size <= Limits::kPageBytesMax; size *= 2) {
+    if (size != claimed) candidates.push_back(size);
+  }
+  return candidates;
+}
+
+// Finds the newest valid header slot. The page size is not known yet: a size is right when a
+// slot read with it has a valid checksum, magic and matching page-size field, and the first such
+// size is used.
 StatusOr<HeaderSlot> ReadNewestHeader(File* file, const std::string& path) {
   MANIFOLD_ASSIGN_OR_RETURN(uint64_t file_bytes, file->Size());
+  MANIFOLD_ASSIGN_OR_RETURN(std::vector<uint32_t> candidates, PageSizeCandidates(file));
   std::optional<HeaderSlot> best;
   std::string first_error;
-  std::string page;
-  for (uint32_t page_bytes = Limits::kPageBytesMin; page_bytes <= Limits::kPageBytesMax;
-       page_bytes *= 2) {
+  for (uint32_t page_bytes : candidates) {
     for (uint64_t slot_index = 0; slot_index < 2; ++slot_index) {
-      const uint64_t offset = slot_index * page_bytes;
-      if (offset + page_bytes > file_bytes) continue;
-      // A slot that fails its checks is read a second time: a bit flipped in transit must not
-      // make recovery fall back to the older slot and lose the newest commit.
-      StatusOr<HeaderSlot> slot = Status::Corruption("unread");
-      for (int attempt = 0; attempt < 2 && slot.status().IsCorruption(); ++attempt) {
-        if (MANIFOLD_FAULT(fault_point::kOpenHeaderReadFail)) {
-          return Status::IOError("injected fault: reading header slot " +
-                                 std::to_string(slot_index) + " of " + path + " failed");
-        }
-        page.resize(page_bytes);
-        MANIFOLD_ASSIGN_OR_RETURN(size_t got, file->Read(offset, page_bytes, page.data()));
-        slot = got == page_bytes ? DecodeHeaderSlot(page.data(), page_bytes, slot_index, path)
-                                 : StatusOr<HeaderSlot>(Status::Corruption("short read"));
+      if ((slot_index + 1) * page_bytes > file_bytes) continue;
+      StatusOr<HeaderSlot> slot = ReadHeaderSlot(file, path, page_bytes, slot_index);
+      if (slot.status().IsIOError() || slot.status().code() == StatusCode::kNotSupported) {
+        return slot.status();
       }
       if (!slot.ok()) {
         if (first_error.empty()) first_error = slot.status().message();
-        if (slot.status().code() == StatusCode::kNotSupported) return slot.status();
         continue;
       }
       if (!best.has_value() || slot->sequence > best->sequence) best = *slot;
     }
+    if (best.has_value()) break;
   }
   if (!best.has_value()) {
     return Status::Corruption("no valid header slot in " + path + " (" + first_error + ")");

@@ -19,7 +19,7 @@ using btree::PageType;
 // Header slot body offsets (after the 24-byte page header).
 constexpr size_t kMagicOffset = 24;
 constexpr size_t kVersionOffset = 32;
-constexpr size_t kPageBytesOffset = 36;
+constexpr size_t kPageBytesOffset = kHeaderPageBytesOffset;
 constexpr size_t kPageCountOffset = 40;
 constexpr size_t kCatalogOffset = 48;
 constexpr size_t kFreeListOffset = 60;

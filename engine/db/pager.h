@@ -32,6 +32,8 @@ struct HeaderSlot {
 };
 
 inline constexpr char kHeaderMagic[8] = {'M', 'N', 'F', 'L', 'D', 'B', '0', '1'};
+// Byte offset of the page-size field in a header slot (see docs/design.md).
+inline constexpr size_t kHeaderPageBytesOffset = 36;
 inline constexpr uint32_t kFormatVersion = 1;
 
 // The header page (0 or 1) that holds the commit with `sequence` (I2: slots alternate).
