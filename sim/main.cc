@@ -40,7 +40,7 @@ struct Flags {
   bool minimize = false;
   uint64_t minimize_runs = 3000;
   bool check_determinism = false;
-  uint32_t jobs = 1;
+  uint32_t jobs = 0;  // 0: one per hardware thread.
   std::string skip_ops;
   std::string keep_ops;
   std::string zero_faults;
@@ -224,8 +224,9 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_flag("--check-determinism", flags.check_determinism,
                "Run every seed twice and compare trace and final state hashes");
-  app.add_option("--jobs", flags.jobs, "Seeds run in parallel")
-      ->capture_default_str()
+  app.add_option("--jobs", flags.jobs,
+                 "Seeds run in parallel (default: one per hardware thread; results do not depend "
+                 "on it)")
       ->check(CLI::Range(1u, 64u));
   app.add_option("--skip-ops", flags.skip_ops, "Comma-separated operation indexes to leave out");
   app.add_option("--keep-ops", flags.keep_ops,
@@ -271,7 +272,8 @@ int main(int argc, char** argv) {
   manifold::sim::SweepOptions sweep;
   sweep.first_seed = first;
   sweep.count = count;
-  sweep.jobs = flags.jobs;
+  sweep.jobs =
+      flags.jobs != 0 ? flags.jobs : std::clamp(std::thread::hardware_concurrency(), 1u, 64u);
   sweep.check_determinism = flags.check_determinism;
   sweep.progress = !flags.quiet;
   sweep.make_config = [&](uint64_t seed, RunConfig* config) {
