@@ -491,6 +491,10 @@ class Run {
       op.reverse ? (*it)->SeekForPrev(op.key) : (*it)->Seek(op.key);
       return 0;
     });
+    if (!(*it)->Valid() && !(*it)->status().ok()) {
+      if (FaultExplains()) return;  // An injected error while positioning: not kept.
+      return Fail("kept iterator on " + op.cf + ": " + (*it)->status().ToString());
+    }
     WorkloadOp all = op;
     all.limit = 0;
     iterators_[op.snapshot_slot] =
@@ -527,6 +531,10 @@ class Run {
         held.reverse ? iter.Prev() : iter.Next();
         return 0;
       });
+      // An injected error on this move is judged now, while this step's faults are known.
+      if (!iter.Valid() && !iter.status().ok() && FaultExplains()) {
+        return ReleaseIterator(op.snapshot_slot);
+      }
     }
   }
 

@@ -82,7 +82,7 @@ constexpr int kHeaderReadAttempts = 4;
 // Reads and checks header slot `slot_index` for pages of `page_bytes`, retrying a slot that
 // fails its checks (see kHeaderReadAttempts).
 StatusOr<HeaderSlot> ReadHeaderSlot(File* file, const std::string& path, uint32_t page_bytes,
-                                    uint64_t slot_index) {
+                                    uint64_t slot_index, bool* foreign) {
   std::string page(page_bytes, '\0');
   StatusOr<HeaderSlot> slot = Status::Corruption("unread");
   for (int attempt = 0; attempt < kHeaderReadAttempts && slot.status().IsCorruption(); ++attempt) {
@@ -94,6 +94,7 @@ StatusOr<HeaderSlot> ReadHeaderSlot(File* file, const std::string& path, uint32_
                               file->Read(slot_index * page_bytes, page_bytes, page.data()));
     slot = got == page_bytes ? DecodeHeaderSlot(page.data(), page_bytes, slot_index, path)
                              : StatusOr<HeaderSlot>(Status::Corruption("short read"));
+    *foreign = got == page_bytes && HoldsForeignPage(page.data(), page_bytes, slot_index);
   }
   return slot;
 }
@@ -118,15 +119,19 @@ StatusOr<std::vector<uint32_t>> PageSizeCandidates(File* file) {
 // Finds the newest valid header slot. The page size is not known yet: a size is right when a
 // slot read with it has a valid checksum, magic and matching page-size field, and the first such
 // size is used.
-StatusOr<HeaderSlot> ReadNewestHeader(File* file, const std::string& path) {
+StatusOr<HeaderSlot> ReadNewestHeader(File* file, const std::string& path,
+                                      bool ignore_damaged_slot) {
   MANIFOLD_ASSIGN_OR_RETURN(uint64_t file_bytes, file->Size());
   MANIFOLD_ASSIGN_OR_RETURN(std::vector<uint32_t> candidates, PageSizeCandidates(file));
   std::optional<HeaderSlot> best;
   std::string first_error;
+  std::optional<uint64_t> damaged_slot;
   for (uint32_t page_bytes : candidates) {
     for (uint64_t slot_index = 0; slot_index < 2; ++slot_index) {
       if ((slot_index + 1) * page_bytes > file_bytes) continue;
-      StatusOr<HeaderSlot> slot = ReadHeaderSlot(file, path, page_bytes, slot_index);
+      bool foreign = false;
+      StatusOr<HeaderSlot> slot = ReadHeaderSlot(file, path, page_bytes, slot_index, &foreign);
+      if (!slot.ok() && foreign) damaged_slot = slot_index;
       if (slot.status().IsIOError() || slot.status().code() == StatusCode::kNotSupported) {
         return slot.status();
       }
@@ -137,6 +142,17 @@ StatusOr<HeaderSlot> ReadNewestHeader(File* file, const std::string& path) {
       if (!best.has_value() || slot->sequence > best->sequence) best = *slot;
     }
     if (best.has_value()) break;
+    damaged_slot.reset();  // Evidence only counts at the page size the database uses.
+  }
+  // A slot holding another page was overwritten by a misdirected write after it was last
+  // written: it may have held the newest commit, and opening at the other slot would lose that
+  // commit without a word (found by the simulator's long chaos sweep).
+  if (best.has_value() && damaged_slot.has_value() && !ignore_damaged_slot) {
+    return Status::Corruption("header slot " + std::to_string(*damaged_slot) + " of " + path +
+                              " holds another page (a misdirected write); the newest commit may "
+                              "be lost. The other slot holds commit " +
+                              std::to_string(best->sequence) +
+                              "; set Options::ignore_damaged_header_slot to open at it");
   }
   if (!best.has_value()) {
     return Status::Corruption("no valid header slot in " + path + " (" + first_error + ")");
@@ -210,7 +226,8 @@ StatusOr<std::unique_ptr<DB>> DBImpl::Open(const Options& options_in, const std:
     }
     MANIFOLD_RETURN_IF_ERROR(file->Sync());
   }
-  MANIFOLD_ASSIGN_OR_RETURN(HeaderSlot slot, ReadNewestHeader(file.get(), data_path));
+  MANIFOLD_ASSIGN_OR_RETURN(
+      HeaderSlot slot, ReadNewestHeader(file.get(), data_path, options.ignore_damaged_header_slot));
   std::unique_ptr<DBImpl> db(new DBImpl(options, path, std::move(lock)));
   MANIFOLD_RETURN_IF_ERROR(db->Recover(std::move(file), slot));
   return std::unique_ptr<DB>(std::move(db));

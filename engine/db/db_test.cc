@@ -157,6 +157,25 @@ TEST_F(DBTest, TornNewestHeaderFallsBackToPreviousCommit) {
   EXPECT_EQ(Get("a"), "3");
 }
 
+TEST_F(DBTest, MisdirectedWriteOverHeaderSlotIsCorruptionUnlessIgnored) {
+  ASSERT_TRUE(db_->Put({}, "default", "a", "1").ok());  // Sequence 1: slot 1.
+  ASSERT_TRUE(db_->Put({}, "default", "a", "2").ok());  // Sequence 2: slot 0.
+  db_.reset();
+  // A write meant for page 2 lands on slot 0, which held the newest commit.
+  auto file = fs_->OpenFile(std::string("/db/") + kDataFileName, OpenFileOptions{});
+  ASSERT_TRUE(file.ok());
+  std::string page(options_.page_bytes, '\0');
+  ASSERT_EQ(*(*file)->Read(2 * options_.page_bytes, page.size(), page.data()), page.size());
+  ASSERT_TRUE((*file)->Write(0, page).ok());
+  auto refused = DB::Open(options_, "/db");
+  EXPECT_TRUE(refused.status().IsCorruption()) << refused.status().ToString();
+  EXPECT_NE(refused.status().message().find("misdirected"), std::string::npos);
+  refused = StatusOr<std::unique_ptr<DB>>(Status::NotFound("closed"));  // Releases the lock.
+  options_.ignore_damaged_header_slot = true;
+  Reopen();
+  EXPECT_EQ(Get("a"), "1");  // The older slot's commit: the newest one is gone.
+}
+
 TEST_F(DBTest, SecondOpenIsBusy) {
   auto second = DB::Open(options_, "/db");
   EXPECT_TRUE(second.status().IsBusy()) << second.status().ToString();

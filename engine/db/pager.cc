@@ -56,6 +56,19 @@ std::string EncodeHeaderSlot(const HeaderSlot& slot, uint64_t slot_page) {
   return page;
 }
 
+bool HoldsForeignPage(const char* page, uint32_t page_bytes, uint64_t slot_index) {
+  const PageType type = btree::PageTypeOf(page);
+  // A whole page with a valid checksum that is not this slot: another page's write landed here.
+  if (btree::PageCrcOf(page) == btree::MaskCrc(crc32c::Value(page + 4, page_bytes - 4))) {
+    return DecodeFixed64(page + 8) != slot_index || type != PageType::kHeader;
+  }
+  // A torn one: the slot's own writes (and a never-written slot, all zeros) only ever put a
+  // header type or zero in the type byte, so a tree, overflow or free-list type came from
+  // another page's write.
+  return type == PageType::kLeaf || type == PageType::kInternal || type == PageType::kOverflow ||
+         type == PageType::kFreeList;
+}
+
 StatusOr<HeaderSlot> DecodeHeaderSlot(const char* page, uint32_t page_bytes, uint64_t slot_index,
                                       std::string_view where) {
   std::string at = "header slot " + std::to_string(slot_index) + " of " + std::string(where);

@@ -50,6 +50,11 @@ struct Options {
   // Open without taking writes: every write call returns ReadOnly. Still takes the lock file.
   bool read_only = false;
 
+  // Open even when a header slot holds a page that a misdirected write put there. Such a slot
+  // may have held the newest commit, so opening at the other slot may lose it; by default the
+  // damage is reported as Corruption instead (see docs/errors.md).
+  bool ignore_damaged_header_slot = false;
+
   // Page size used when the database is created; an existing database keeps its own.
   // A power of two in [Limits::kPageBytesMin, Limits::kPageBytesMax].
   uint32_t page_bytes = 4096;
