@@ -2,15 +2,18 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <map>
 #include <memory>
 #include <optional>
+#include <thread>
 
 #include "engine/util/fault_point.h"
 #include "manifold/db.h"
 #include "model/model.h"
 #include "sim/sim_clock.h"
 #include "sim/sim_fs.h"
+#include "sim/turnstile_fs.h"
 
 #if defined(MANIFOLD_FAULT_POINTS)
 #include <fiu-control.h>
@@ -92,10 +95,19 @@ class Run {
       : config_(config),
         fs_(config.seed, config.faults, &clock_),
         fault_rng_(config.seed ^ 0xfa17ull) {
-    options_.file_system = &fs_;
+    options_.file_system = &turnstile_;
     options_.clock = &clock_;
     options_.page_bytes = config.workload.page_bytes;
     options_.file_growth_bytes = 16 * config.workload.page_bytes;
+    // Small log segments and early checkpoints, so a few hundred operations roll, retire and
+    // recycle segments and checkpoint many times; checkpoints run inline on the committing
+    // thread so the I/O order depends on the seed alone.
+    options_.background_checkpoints = false;
+    options_.wal_segment_bytes = 64 << 10;
+    options_.checkpoint_log_bytes = 96 << 10;
+    options_.write_buffer_bytes_max = std::max<uint64_t>(64 << 10, 96 * options_.page_bytes);
+    options_.checkpoint_dirty_bytes = 24 * options_.page_bytes;
+    options_.checkpoint_interval_us = 0;
     fs_.set_trace([this](const std::string& line) { Trace("  fault: " + line); });
   }
 
@@ -143,6 +155,7 @@ class Run {
     if (fault_rng_.Unit() >= config_.fault_point_probability) return 0;
     ++result_.stats.fault_points_fired;
     ++faults_this_op_;
+    ++faults_since_open_;
     Trace(std::string("  fault point: ") + name);
     return 1;
   }
@@ -174,6 +187,13 @@ class Run {
   bool FaultExplains() const {
     return faults_this_op_ > 0 || FsFaultCount() != fs_faults_at_step_ ||
            fs_.counters().misdirected > 0 || fs_.crashed();
+  }
+
+  // A checkpoint runs after the commit that triggered it was acknowledged; if a fault fails it
+  // mid-write, the engine refuses writes (ReadOnly) from then on. Any fault since the open
+  // explains that.
+  bool FaultExplainsReadOnly() const {
+    return FaultExplains() || faults_since_open_ > 0 || FsFaultCount() != fs_faults_at_open_;
   }
 
   // Runs an engine call with fault points armed and counts what fired.
@@ -236,43 +256,149 @@ class Run {
         return DoOpenIterator(op);
       case OpKind::kStepIterator:
         return DoStepIterator(op);
+      case OpKind::kCheckpoint:
+        return DoCheckpoint();
+      case OpKind::kConcurrentCommit:
+        return DoConcurrentCommit(op);
     }
   }
 
   // Classifies a write's status, tells the model, and reopens after an uncertain outcome.
-  void EndWrite(uint64_t commit_id, const Status& status, StatusCode expected_error) {
+  void EndWrite(uint64_t commit_id, const Status& status, StatusCode expected_error,
+                bool sync = true) {
+    const WriteVerdict verdict = ClassifyWrite(commit_id, status, expected_error, sync);
+    if (verdict == WriteVerdict::kReopen) Reopen(/*after_failure=*/true);
+  }
+
+  enum class WriteVerdict { kDone, kReopen, kFailed };
+
+  // Tells the model how commit `commit_id` ended. kReopen: the engine may refuse writes until
+  // reopened (or the power is off), and the caller must reopen or recover.
+  WriteVerdict ClassifyWrite(uint64_t commit_id, const Status& status, StatusCode expected_error,
+                             bool sync) {
     if (status.ok()) {
       if (expected_error != StatusCode::kOk) {
         Fail("engine accepted a write the model refuses (expected " +
              std::string(StatusCodeName(expected_error)) + ")");
+        return WriteVerdict::kFailed;
       }
       ++result_.stats.commits_acknowledged;
-      Trace("  -> OK");
-      return Judge(model_.EndCommit(commit_id, model::Outcome::kAcknowledgedDurable));
+      Trace(sync ? "  -> OK" : "  -> OK (not durable)");
+      Judge(model_.EndCommit(commit_id, sync ? model::Outcome::kAcknowledgedDurable
+                                             : model::Outcome::kAcknowledgedNonDurable));
+      return WriteVerdict::kDone;
     }
     Trace("  -> " + status.ToString());
     if (fs_.crashed()) {
       ++result_.stats.commits_uncertain;
-      return Judge(model_.EndCommit(commit_id, model::Outcome::kUncertain));  // Then recovery.
+      Judge(model_.EndCommit(commit_id, model::Outcome::kUncertain));  // Then recovery.
+      return WriteVerdict::kDone;
     }
     if (status.code() == expected_error) {
       ++result_.stats.commits_refused;
-      return Judge(model_.EndCommit(commit_id, model::Outcome::kFailedClean));
+      Judge(model_.EndCommit(commit_id, model::Outcome::kFailedClean));
+      return WriteVerdict::kDone;
     }
     const bool fault_error =
         status.IsIOError() || status.IsNoSpace() || status.IsCorruption() || status.IsReadOnly();
-    if (!fault_error || !FaultExplains()) {
+    const bool explained = status.IsReadOnly() ? FaultExplainsReadOnly() : FaultExplains();
+    if (!fault_error || !explained) {
       Judge(model_.EndCommit(commit_id, model::Outcome::kUncertain));
-      return Fail("unexpected write error " + status.ToString() + " (model expected " +
-                  (expected_error == StatusCode::kOk ? std::string("success")
-                                                     : StatusCodeName(expected_error)) +
-                  ")");
+      Fail("unexpected write error " + status.ToString() + " (model expected " +
+           (expected_error == StatusCode::kOk ? std::string("success")
+                                              : StatusCodeName(expected_error)) +
+           ")");
+      return WriteVerdict::kFailed;
     }
     // An injected fault interrupted the commit: it may or may not be on disk, and the engine
     // may refuse writes until reopened. Reopen and let the model judge what survived.
     ++result_.stats.commits_uncertain;
     Judge(model_.EndCommit(commit_id, model::Outcome::kUncertain));
-    Reopen();
+    return WriteVerdict::kReopen;
+  }
+
+  // --- Checkpoints and the group-commit hand-off ------------------------------------------------
+
+  void DoCheckpoint() {
+    Status status = Engine([&] { return db_->Checkpoint(); });
+    Trace("  -> " + status.ToString());
+    if (status.ok() || fs_.crashed()) return;
+    const bool explained = status.IsReadOnly() ? FaultExplainsReadOnly() : FaultExplains();
+    if (!explained) return Fail("Checkpoint: " + status.ToString());
+    // A failure before writing leaves the engine writable; after, it refuses writes. Either way
+    // a reopen is legal, and it makes the next writes meaningful.
+    Reopen(/*after_failure=*/true);
+  }
+
+  // Two durable puts from two threads. The first thread's commit leads a group: while it is
+  // inside its log sync (the turnstile's hook), the second thread commits and appends its record,
+  // then waits. Only one thread may touch the file system at a time (the turnstile), so the run
+  // stays deterministic. The second record was appended during the first sync, so that sync must
+  // not acknowledge it (I17); the second thread leads its own sync afterwards.
+  void DoConcurrentCommit(const WorkloadOp& op) {
+    model::Commit commits[2];
+    StatusCode expected[2];
+    for (int i = 0; i < 2; ++i) {
+      const KeyOp& w = op.writes[i];
+      commits[i] =
+          model::Commit::Batch({model::Op::Put(w.cf, w.key, ValueFor(op.index, i, w.value_bytes))});
+      expected[i] = ExpectedError(commits[i]);
+    }
+    Status status[2];
+    std::atomic<bool> follower_done{false};
+    std::atomic<bool> follower_started{false};
+    std::thread follower;
+    auto run_follower = [&] {
+      status[1] = Engine([&] {
+        return db_->Put({}, commits[1].ops[0].cf, commits[1].ops[0].key, commits[1].ops[0].value);
+      });
+      follower_done = true;
+    };
+    const uint64_t records_before = db_->GetStats().log_records;
+    turnstile_.SetTurn(std::this_thread::get_id());
+    turnstile_.SetLogSyncHook([&] {
+      // Runs on the leader's thread, inside its log sync.
+      follower_started = true;
+      follower = std::thread([&] {
+        current_run = this;  // Fault points and planted bugs act on this run in this thread too.
+        turnstile_.AwaitTurn();
+        run_follower();
+        current_run = nullptr;
+      });
+      turnstile_.SetTurn(follower.get_id());
+      TurnstileFileSystem::Bypass bypass;
+      while (!follower_done && db_->GetStats().log_records == records_before + 1) {
+        std::this_thread::yield();
+      }
+      turnstile_.SetTurn(std::this_thread::get_id());
+    });
+    status[0] = Engine([&] {
+      return db_->Put({}, commits[0].ops[0].cf, commits[0].ops[0].key, commits[0].ops[0].value);
+    });
+    turnstile_.SetLogSyncHook(nullptr);
+    const int committers = follower_started || status[0].ok() ? 2 : 1;
+    if (follower_started) {
+      turnstile_.SetTurn(follower.get_id());
+      follower.join();
+    } else if (committers == 2) {
+      run_follower();  // The leader never synced the log (e.g. a checkpoint did): commit after.
+    }
+    turnstile_.SetTurn(std::nullopt);
+    // The engine's commit order is leader first; record both before any reopen. (A leader that
+    // failed before its log sync had no follower: the model wants a reopen after it first.)
+    bool reopen = false;
+    for (int i = 0; i < committers; ++i) {
+      Trace(std::string(i == 0 ? "  leader " : "  follower ") + commits[i].Describe());
+      const uint64_t id = model_.BeginCommit(commits[i]);
+      const WriteVerdict verdict = ClassifyWrite(id, status[i], expected[i], /*sync=*/true);
+      if (verdict == WriteVerdict::kFailed) return;
+      reopen = reopen || verdict == WriteVerdict::kReopen;
+    }
+    if (op.crash_after && !fs_.crashed()) {
+      fs_.CrashNow();  // Execute() recovers: both acknowledged commits must survive.
+      return;
+    }
+    if (reopen && !fs_.crashed()) Reopen(/*after_failure=*/true);
   }
 
   void Judge(const model::Verdict& verdict) {
@@ -311,16 +437,20 @@ class Run {
       }
     }
     const uint64_t id = model_.BeginCommit(commit);
+    WriteOptions write_options;
+    write_options.sync = op.sync;
     Status status;
     if (op.kind == OpKind::kPut) {
-      status = Engine(
-          [&] { return db_->Put({}, commit.ops[0].cf, commit.ops[0].key, commit.ops[0].value); });
+      status = Engine([&] {
+        return db_->Put(write_options, commit.ops[0].cf, commit.ops[0].key, commit.ops[0].value);
+      });
     } else if (op.kind == OpKind::kDelete) {
-      status = Engine([&] { return db_->Delete({}, commit.ops[0].cf, commit.ops[0].key); });
+      status =
+          Engine([&] { return db_->Delete(write_options, commit.ops[0].cf, commit.ops[0].key); });
     } else {
-      status = Engine([&] { return db_->Write({}, batch); });
+      status = Engine([&] { return db_->Write(write_options, batch); });
     }
-    EndWrite(id, status, expected);
+    EndWrite(id, status, expected, op.sync);
   }
 
   void DoTransaction(const WorkloadOp& op) {
@@ -329,6 +459,7 @@ class Run {
     if (!txn.ok()) {
       Trace("  -> " + txn.status().ToString());
       if (!cf_exists && txn.status().IsNotFound()) return;
+      if (txn.status().IsReadOnly() && FaultExplainsReadOnly()) return Reopen(true);
       return Fail("BeginTransaction: " + txn.status().ToString() +
                   (cf_exists ? " (column family exists)" : " (expected NotFound)"));
     }
@@ -356,8 +487,10 @@ class Run {
       return;
     }
     const uint64_t id = model_.BeginCommit(commit);
-    Status status = Engine([&] { return (*txn)->Commit({}); });
-    EndWrite(id, status, StatusCode::kOk);
+    WriteOptions write_options;
+    write_options.sync = op.sync;
+    Status status = Engine([&] { return (*txn)->Commit(write_options); });
+    EndWrite(id, status, StatusCode::kOk, op.sync);
   }
 
   void CheckTransactionRead(Transaction& txn, const WorkloadOp& op,
@@ -561,11 +694,19 @@ class Run {
 
   // --- Crash, reopen and recovery checks ----------------------------------------------------
 
-  void Reopen() {
+  // `after_failure`: the engine reported a failed write (it refuses writes until reopened).
+  void Reopen(bool after_failure = false) {
     ReleaseAll();
-    db_.reset();
+    const uint64_t faults_before = FsFaultCount();
+    db_.reset();  // Runs the final checkpoint.
+    if (fs_.crashed()) return Recover("during the close");
     ++result_.stats.reopens;
-    OpenAndCheck("reopen", model::Reopen::kClean);
+    // After a failure, or if a fault failed the close's checkpoint, commits that were not durable
+    // may be gone, as after a crash (their log write may be what failed): the log holds every
+    // durable one.
+    const bool lossy = after_failure || FsFaultCount() != faults_before;
+    OpenAndCheck(lossy ? "reopen after a failure" : "reopen",
+                 lossy ? model::Reopen::kCrash : model::Reopen::kClean);
   }
 
   void Recover(const std::string& why) {
@@ -588,6 +729,8 @@ class Run {
       auto db = Engine([&] { return DB::Open(options_, kDbPath); });
       if (db.ok()) {
         db_ = std::move(db).value();
+        fs_faults_at_open_ = FsFaultCount();
+        faults_since_open_ = 0;
         return CheckRecoveredState(what, kind);
       }
       Trace("  open: " + db.status().ToString());
@@ -683,8 +826,19 @@ class Run {
   void Finish() {
     current_op_ = -1;
     ReleaseAll();
-    db_.reset();
-    if (!OpenAndCheck("final reopen", model::Reopen::kClean)) return;
+    const uint64_t faults_before = FsFaultCount();
+    db_.reset();  // Runs the final checkpoint, which a fault or a power cut may interrupt.
+    model::Reopen kind = model::Reopen::kClean;
+    if (fs_.crashed()) {
+      ++result_.stats.crashes;
+      Trace("power cut (during the final close); restarting the file system");
+      Status restarted = fs_.Restart();
+      if (!restarted.ok()) return Fail("SimFileSystem::Restart: " + restarted.ToString());
+      kind = model::Reopen::kCrash;
+    } else if (FsFaultCount() != faults_before) {
+      kind = model::Reopen::kCrash;
+    }
+    if (!OpenAndCheck("final reopen", kind)) return;
     IntegrityReport report;
     Status verified = Engine([&] { return db_->VerifyIntegrity(&report); });
     if (!verified.ok() && fs_.counters().misdirected == 0 && !FaultExplains()) {
@@ -696,6 +850,7 @@ class Run {
   const RunConfig& config_;
   SimClock clock_;
   SimFileSystem fs_;
+  TurnstileFileSystem turnstile_{&fs_};
   Rng fault_rng_;
   Options options_;
   model::Model model_;
@@ -706,6 +861,8 @@ class Run {
   int64_t current_op_ = -1;
   uint64_t faults_this_op_ = 0;
   uint64_t fs_faults_at_step_ = 0;
+  uint64_t faults_since_open_ = 0;
+  uint64_t fs_faults_at_open_ = 0;
   bool in_engine_call_ = false;
   bool stopped_ = false;  // Ended early by detected storage damage.
 };

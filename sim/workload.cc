@@ -28,6 +28,8 @@ constexpr Weighted kMix[] = {
     {OpKind::kCrashDuringNext, 3},
     {OpKind::kOpenIterator, 2},
     {OpKind::kStepIterator, 5},
+    {OpKind::kCheckpoint, 3},
+    {OpKind::kConcurrentCommit, 4},
 };
 
 OpKind PickKind(Rng& rng) {
@@ -145,7 +147,27 @@ void FillOp(Rng& rng, const WorkloadOptions& options, WorkloadOp* op) {
       break;
     case OpKind::kReopen:
     case OpKind::kCrash:
+    case OpKind::kCheckpoint:
       break;
+    case OpKind::kConcurrentCommit: {
+      // Two distinct column families, so the two committers do not wait for each other's slot.
+      const std::string first = PickCf(rng);
+      std::string second = PickCf(rng);
+      if (second == first) second = first == "default" ? "alpha" : "default";
+      op->writes.push_back(PickWrite(rng, options, first));
+      op->writes.push_back(PickWrite(rng, options, second));
+      for (KeyOp& write : op->writes) {
+        write.is_delete = false;
+        if (write.value_bytes == 0) write.value_bytes = 1;
+      }
+      op->crash_after = rng.OneIn(2);
+      break;
+    }
+  }
+  // A quarter of the writes do not ask for durability (WriteOptions::sync = false).
+  if (op->kind == OpKind::kPut || op->kind == OpKind::kDelete || op->kind == OpKind::kBatch ||
+      op->kind == OpKind::kTransaction) {
+    op->sync = !rng.OneIn(4);
   }
 }
 
@@ -192,6 +214,10 @@ const char* OpKindName(OpKind kind) {
       return "open-iterator";
     case OpKind::kStepIterator:
       return "step-iterator";
+    case OpKind::kCheckpoint:
+      return "checkpoint";
+    case OpKind::kConcurrentCommit:
+      return "concurrent-commit";
   }
   return "?";
 }
@@ -215,6 +241,8 @@ std::string WorkloadOp::Describe() const {
     out += " slot=" + std::to_string(snapshot_slot);
   }
   if (kind == OpKind::kTransaction) out += commit ? " commit" : " abort";
+  if (!sync) out += " no-sync";
+  if (kind == OpKind::kConcurrentCommit && crash_after) out += " then-crash";
   if (kind == OpKind::kCrashDuringNext) {
     out += " after " + std::to_string(crash_after_mutations) + " mutations";
   }

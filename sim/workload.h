@@ -42,6 +42,10 @@ enum class OpKind {
   kCrashDuringNext,  // Power cut at the k-th file-system mutation from now (lands inside a commit).
   kOpenIterator,     // Open an iterator and keep it (it must keep seeing its snapshot).
   kStepIterator,     // Read a few more entries from a kept iterator.
+  kCheckpoint,       // DB::Checkpoint.
+  // Two durable single puts on two column families from two threads, staged so that the second
+  // appends its log record while the first (the group-commit leader) is inside its log sync.
+  kConcurrentCommit,
 };
 
 const char* OpKindName(OpKind kind);
@@ -65,6 +69,8 @@ struct WorkloadOp {
   bool commit = true;          // Transaction: commit (true) or abort.
   uint32_t snapshot_slot = 0;  // Snapshot and kept-iterator ops: which slot.
   uint32_t crash_after_mutations = 0;  // kCrashDuringNext.
+  bool sync = true;                    // Put/Delete/Batch/Transaction: WriteOptions::sync.
+  bool crash_after = false;            // kConcurrentCommit: power cut right after both return.
 
   std::string Describe() const;
 };

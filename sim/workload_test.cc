@@ -31,7 +31,7 @@ TEST(WorkloadTest, CoversEveryOperationKindAndSizeClass) {
       limit_key |= w.key.size() == options.page_bytes / 8;
     }
   }
-  EXPECT_EQ(kinds.size(), 16u);
+  EXPECT_EQ(kinds.size(), 18u);
   EXPECT_TRUE(overflow_value);
   EXPECT_TRUE(limit_key);
 }

@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -48,6 +49,48 @@ const Status& StatusOf(const StatusOr<T>& s) {
     const auto& _result = (expr);                                                         \
     EXPECT_TRUE(StatusOf(_result).ok()) << #expr << ": " << StatusOf(_result).ToString(); \
   } while (0)
+
+// Every key and value of one column family.
+std::map<std::string, std::string> ReadAll(DB* db, const std::string& column_family) {
+  std::map<std::string, std::string> all;
+  auto it = db->NewIterator({}, column_family);
+  EXPECT_TRUE(it.ok()) << it.status().ToString();
+  if (!it.ok()) return all;
+  for ((*it)->SeekToFirst(); (*it)->Valid(); (*it)->Next()) {
+    all.emplace(std::string((*it)->key()), std::string((*it)->value()));
+  }
+  EXPECT_TRUE((*it)->status().ok()) << (*it)->status().ToString();
+  return all;
+}
+
+// What a power cut right now would leave of the database in directory `from`, copied to `to`,
+// where it can be opened although the database in `from` is still open: its lock refuses a second
+// open, and closing it would first write a final checkpoint, which a crash does not. The power
+// cut reaches every file of `fs`, so the database in `from` must only be closed afterwards.
+Status CopyCrashImage(MemFileSystem* fs, const std::string& from, const std::string& to) {
+  fs->DropUnsyncedData();
+  MANIFOLD_RETURN_IF_ERROR(fs->CreateDir(to));
+  MANIFOLD_RETURN_IF_ERROR(fs->SyncDir("/"));
+  MANIFOLD_ASSIGN_OR_RETURN(std::vector<std::string> names, fs->ListDir(from));
+  for (const std::string& name : names) {
+    if (name == "LOCK") continue;  // Held by the open database; opening the copy makes its own.
+    OpenFileOptions read_only;
+    read_only.read_only = true;
+    MANIFOLD_ASSIGN_OR_RETURN(std::unique_ptr<File> source,
+                              fs->OpenFile(from + "/" + name, read_only));
+    MANIFOLD_ASSIGN_OR_RETURN(uint64_t size, source->Size());
+    std::string bytes(size, '\0');
+    MANIFOLD_ASSIGN_OR_RETURN(size_t got, source->Read(0, size, bytes.data()));
+    if (got != size) return Status::IOError("short read of " + from + "/" + name);
+    OpenFileOptions create;
+    create.create = true;
+    create.exclusive = true;
+    MANIFOLD_ASSIGN_OR_RETURN(std::unique_ptr<File> copy, fs->OpenFile(to + "/" + name, create));
+    MANIFOLD_RETURN_IF_ERROR(copy->Write(0, bytes));
+    MANIFOLD_RETURN_IF_ERROR(copy->Sync());
+  }
+  return fs->SyncDir(to);
+}
 
 class ApiErrorsTest : public ::testing::Test {
  protected:
@@ -214,20 +257,119 @@ TEST_F(ApiErrorsTest, ColumnFamilyCountLimit) {
   EXPECT_TRUE(db_->VerifyIntegrity(nullptr).ok());
 }
 
-TEST_F(ApiErrorsTest, UnsyncedWritesAreNotSupported) {
+// WriteOptions::sync = false is accepted by every write: the commit returns without waiting for
+// a log sync, is visible at once, and a clean close keeps it (the final checkpoint makes it
+// durable), even through a power cut right after the close.
+TEST_F(ApiErrorsTest, UnsyncedWritesAreVisibleAtOnceAndSurviveACleanClose) {
   WriteOptions no_sync;
   no_sync.sync = false;
-  EXPECT_CODE(db_->Put(no_sync, "default", "k", "v"), StatusCode::kNotSupported);
-  EXPECT_CODE(db_->Delete(no_sync, "default", "k"), StatusCode::kNotSupported);
+  const Stats before = db_->GetStats();
+  EXPECT_OK(db_->Put(no_sync, "default", "k", "v"));
+  auto k = db_->Get({}, "default", "k");
+  ASSERT_TRUE(k.ok()) << k.status().ToString();
+  EXPECT_EQ(*k, "v");
+  EXPECT_OK(db_->Put(no_sync, "default", "gone", "x"));
+  EXPECT_OK(db_->Delete(no_sync, "default", "gone"));
+  EXPECT_CODE(db_->Get({}, "default", "gone"), StatusCode::kNotFound);
   WriteBatch batch;
-  batch.Put("default", "k", "v");
-  EXPECT_CODE(db_->Write(no_sync, batch), StatusCode::kNotSupported);
-  auto txn = db_->BeginTransaction("default");
-  ASSERT_TRUE(txn.ok());
-  ASSERT_TRUE((*txn)->Put("k", "v").ok());
-  EXPECT_CODE((*txn)->Commit(no_sync), StatusCode::kNotSupported);
-  txn = Status::Aborted("released");
-  ExpectDefaultHolds(0);
+  batch.Put("default", "b1", "1");
+  batch.Put("default", "b2", "2");
+  EXPECT_OK(db_->Write(no_sync, batch));
+  {
+    auto txn = db_->BeginTransaction("default");
+    ASSERT_TRUE(txn.ok());
+    ASSERT_TRUE((*txn)->Put("t", "3").ok());
+    EXPECT_OK((*txn)->Commit(no_sync));
+    // Accepted, so the transaction is finished (only refused options leave it open).
+    EXPECT_CODE((*txn)->Put("t2", "v"), StatusCode::kAborted);
+  }
+  const std::map<std::string, std::string> expected = {
+      {"b1", "1"}, {"b2", "2"}, {"k", "v"}, {"t", "3"}};
+  EXPECT_EQ(ReadAll(db_.get(), "default"), expected);
+  const Stats after = db_->GetStats();
+  EXPECT_EQ(after.commits - before.commits, 5u);
+  EXPECT_EQ(after.sequence, before.sequence + 5);
+  EXPECT_EQ(db_->GetSnapshot()->sequence(), after.sequence);
+  EXPECT_EQ(after.log_records - before.log_records, 5u);
+  // Not one of them waited for (or caused) a log sync.
+  EXPECT_EQ(after.log_syncs, before.log_syncs);
+  EXPECT_EQ(after.log_sync_commits, before.log_sync_commits);
+
+  db_.reset();
+  fs_->DropUnsyncedData();
+  Open();
+  EXPECT_EQ(ReadAll(db_.get(), "default"), expected);
+  EXPECT_EQ(db_->GetStats().sequence, after.sequence);
+  EXPECT_TRUE(db_->VerifyIntegrity(nullptr).ok());
+}
+
+// A power cut may lose no-sync commits, but only a suffix of the commits made after the last
+// durable one: the recovered state is the state after some prefix of the commits (never with a
+// hole), and a durable commit forces every commit before it, no-sync or not. Each pattern is a
+// run of commits, 'n' without sync, 's' with; 'N' is a no-sync commit of a 64 KiB value, so that
+// the log buffer fills and is written (but not synced) before any sync.
+TEST_F(ApiErrorsTest, PowerCutLosesOnlyASuffixOfUnsyncedWrites) {
+  const std::vector<std::string> patterns = {
+      "nnnnn",
+      "nnnnns",
+      "nnnnnsnnnnn",
+      "snsnnsnnn",
+      "ssss",
+      std::string(24, 'N'),
+      std::string(24, 'N') + "s" + std::string(4, 'N'),
+  };
+  for (size_t p = 0; p < patterns.size(); ++p) {
+    const std::string& pattern = patterns[p];
+    SCOPED_TRACE("pattern " + pattern);
+    const std::string path = "/cut" + std::to_string(p);
+    auto db = DB::Open(options_, path);
+    ASSERT_TRUE(db.ok()) << db.status().ToString();
+    // states[i]: the contents after the first i commits.
+    std::vector<std::map<std::string, std::string>> states(1);
+    size_t durable_prefix = 0;
+    for (size_t i = 0; i < pattern.size(); ++i) {
+      WriteOptions write;
+      write.sync = pattern[i] == 's';
+      std::map<std::string, std::string> next = states.back();
+      const std::string key = "k" + std::to_string(i % 3);
+      Status s;
+      if (i % 4 == 3) {
+        s = (*db)->Delete(write, "default", key);
+        next.erase(key);
+      } else {
+        const std::string value =
+            std::to_string(i) + std::string(pattern[i] == 'N' ? 64 << 10 : 10, 'a' + i % 26);
+        s = (*db)->Put(write, "default", key, value);
+        next[key] = value;
+      }
+      ASSERT_TRUE(s.ok()) << "commit " << i << ": " << s.ToString();
+      states.push_back(std::move(next));
+      // Visible at once, durable or not.
+      ASSERT_EQ(ReadAll(db->get(), "default"), states.back()) << "after commit " << i;
+      if (write.sync) durable_prefix = i + 1;
+    }
+    const std::string image = path + "-crash";
+    ASSERT_TRUE(CopyCrashImage(fs_.get(), path, image).ok());
+    db->reset();  // After the power cut: only closed, never used.
+
+    auto recovered = DB::Open(options_, image);
+    ASSERT_TRUE(recovered.ok()) << recovered.status().ToString();
+    const uint64_t sequence = (*recovered)->GetStats().sequence;
+    ASSERT_GE(sequence, durable_prefix) << "a durable commit (or one before it) was lost";
+    ASSERT_LE(sequence, pattern.size());
+    EXPECT_EQ(ReadAll(recovered->get(), "default"), states[sequence])
+        << "not the state after the first " << sequence << " commits";
+    EXPECT_TRUE((*recovered)->VerifyIntegrity(nullptr).ok());
+    // The recovered database takes new durable commits after the ones it lost.
+    ASSERT_TRUE((*recovered)->Put({}, "default", "after", "yes").ok());
+    recovered->reset();
+    fs_->DropUnsyncedData();
+    recovered = DB::Open(options_, image);
+    ASSERT_TRUE(recovered.ok()) << recovered.status().ToString();
+    std::map<std::string, std::string> expected = states[sequence];
+    expected["after"] = "yes";
+    EXPECT_EQ(ReadAll(recovered->get(), "default"), expected);
+  }
 }
 
 TEST_F(ApiErrorsTest, FinishedTransactionIsAborted) {
@@ -266,27 +408,63 @@ TEST_F(ApiErrorsTest, BatchLimits) {
   ExpectDefaultHolds(10);
 }
 
+// Commits do not write the data file (only the log); the file size limit is met by the checkpoint
+// that would write the pages: Checkpoint() fails with NoSpace, having written nothing, and the
+// database stays writable (the commit stays in memory and in the log). Once the data fits again
+// the next checkpoint succeeds.
 TEST_F(ApiErrorsTest, FileSizeLimitIsNoSpaceAndLeavesTheDatabaseWritable) {
   options_.file_bytes_max = 64 * kPageBytes;
   options_.file_growth_bytes = 4 * kPageBytes;
   db_.reset();
-  options_.file_system = fs_.get();
   auto db = DB::Open(options_, "/small");
   ASSERT_TRUE(db.ok()) << db.status().ToString();
   ASSERT_TRUE((*db)->Put({}, "default", "a", "small").ok());
-  EXPECT_CODE((*db)->Put({}, "default", "big", std::string(100 * kPageBytes, 'x')),
-              StatusCode::kNoSpace);
-  EXPECT_CODE((*db)->Get({}, "default", "big"), StatusCode::kNotFound);
-  EXPECT_OK((*db)->Put({}, "default", "b", "still writable"));
+  ASSERT_TRUE((*db)->Checkpoint().ok());
+  const Stats fits = (*db)->GetStats();
+  EXPECT_EQ(fits.checkpoint_sequence, fits.sequence);
+  const std::string big(100 * kPageBytes, 'x');
+  EXPECT_OK((*db)->Put({}, "default", "big", big));
+  auto got = (*db)->Get({}, "default", "big");
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_EQ(*got, big);
+  EXPECT_CODE((*db)->Checkpoint(), StatusCode::kNoSpace);
+  const Stats refused = (*db)->GetStats();
+  EXPECT_EQ(refused.checkpoints, fits.checkpoints);
+  EXPECT_EQ(refused.checkpoint_sequence, fits.checkpoint_sequence);
+  EXPECT_EQ(refused.pages_total, fits.pages_total);
+  EXPECT_LE(refused.file_bytes, options_.file_bytes_max);
+  EXPECT_GT(refused.dirty_bytes, 0u);  // Still waiting for a checkpoint.
+  // The data file is still the last checkpoint's, whole.
   EXPECT_TRUE((*db)->VerifyIntegrity(nullptr).ok());
+  // Writable, and a second attempt is refused the same way.
+  EXPECT_OK((*db)->Put({}, "default", "b", "still writable"));
+  EXPECT_CODE((*db)->Checkpoint(), StatusCode::kNoSpace);
+  // Once the big value is gone the checkpoint fits.
+  EXPECT_OK((*db)->Delete({}, "default", "big"));
+  EXPECT_OK((*db)->Checkpoint());
+  const Stats after = (*db)->GetStats();
+  EXPECT_EQ(after.checkpoint_sequence, after.sequence);
+  EXPECT_LE(after.pages_total * kPageBytes, options_.file_bytes_max);
+  EXPECT_TRUE((*db)->VerifyIntegrity(nullptr).ok());
+  db->reset();
+  fs_->DropUnsyncedData();
+  db = DB::Open(options_, "/small");
+  ASSERT_TRUE(db.ok()) << db.status().ToString();
+  const std::map<std::string, std::string> expected = {{"a", "small"}, {"b", "still writable"}};
+  EXPECT_EQ(ReadAll(db->get(), "default"), expected);
 }
 
-// Near the file size limit, commits fail with NoSpace or succeed at random; every failure leaves
-// the database writable and unchanged, and no page leaks (the integrity check accounts for
-// every page), across reopen and power loss.
+// Near the file size limit, checkpoints fail with NoSpace or succeed at random. Commits only
+// reach the log, so every one succeeds; after a refused checkpoint the test makes room the way a
+// user would, deleting what it just wrote and then other keys until a checkpoint fits. Every
+// refusal leaves the database writable and its data file unchanged, and no page leaks (the
+// integrity check accounts for every page), across reopen and power loss.
 TEST_F(ApiErrorsTest, RepeatedNoSpaceNearTheLimitLeaksNothing) {
   options_.file_bytes_max = 160 * kPageBytes;
   options_.file_growth_bytes = 8 * kPageBytes;
+  // Checkpoints only when the test asks: the I/O is the same in every run.
+  options_.background_checkpoints = false;
+  options_.checkpoint_interval_us = 0;
   auto open = [&] {
     auto db = DB::Open(options_, "/full");
     EXPECT_TRUE(db.ok()) << db.status().ToString();
@@ -302,52 +480,81 @@ TEST_F(ApiErrorsTest, RepeatedNoSpaceNearTheLimitLeaksNothing) {
   };
   int no_space = 0;
   int ok = 0;
+  // Checkpoints and checks the outcome: true when it fit.
+  auto checkpoint = [&](int i) {
+    const Stats before = db->GetStats();
+    Status s = db->Checkpoint();
+    const Stats after = db->GetStats();
+    if (s.ok()) {
+      ++ok;
+      EXPECT_EQ(after.checkpoint_sequence, after.sequence) << "iteration " << i;
+      EXPECT_EQ(after.dirty_bytes, 0u) << "iteration " << i;
+    } else {
+      EXPECT_TRUE(s.IsNoSpace()) << "iteration " << i << ": " << s.ToString();
+      EXPECT_FALSE(s.message().empty());
+      ++no_space;
+      // Nothing was written: the last durable checkpoint and the file's page count stand.
+      EXPECT_EQ(after.checkpoints, before.checkpoints) << "iteration " << i;
+      EXPECT_EQ(after.checkpoint_sequence, before.checkpoint_sequence) << "iteration " << i;
+      EXPECT_EQ(after.pages_total, before.pages_total) << "iteration " << i;
+    }
+    EXPECT_LE(after.pages_total * kPageBytes, options_.file_bytes_max) << "iteration " << i;
+    EXPECT_LE(after.file_bytes, options_.file_bytes_max) << "iteration " << i;
+    return s.ok();
+  };
   for (int i = 0; i < 300; ++i) {
     const std::string key = "k" + std::to_string(next() % 30);
     const int action = static_cast<int>(next() % 10);
-    Status s;
+    std::vector<std::string> written = {key};
+    WriteBatch batch;
     if (action < 2) {
-      s = db->Delete({}, "default", key);
-      if (s.ok()) model.erase(key);
+      batch.Delete("default", key);
     } else if (action < 4) {
-      WriteBatch batch;
-      const std::string value(next() % (40 * kPageBytes), 'b');
-      batch.Put("default", key, value);
+      batch.Put("default", key, std::string(next() % (40 * kPageBytes), 'b'));
       batch.Put("default", key + "x", "small");
-      s = db->Write({}, batch);
-      if (s.ok()) {
-        model[key] = value;
-        model[key + "x"] = "small";
-      }
+      written.push_back(key + "x");
     } else {
-      const std::string value(next() % 2 == 0 ? next() % 100 : next() % (60 * kPageBytes),
-                              static_cast<char>('a' + i % 26));
-      s = db->Put({}, "default", key, value);
-      if (s.ok()) model[key] = value;
+      batch.Put("default", key,
+                std::string(next() % 2 == 0 ? next() % 100 : next() % (60 * kPageBytes),
+                            static_cast<char>('a' + i % 26)));
     }
-    if (s.ok()) {
-      ++ok;
-    } else {
-      ASSERT_TRUE(s.IsNoSpace()) << "iteration " << i << ": " << s.ToString();
-      ASSERT_FALSE(s.message().empty());
-      ++no_space;
+    Status s = db->Write({}, batch);
+    ASSERT_TRUE(s.ok()) << "iteration " << i << ": " << s.ToString();
+    for (const WriteBatch::Op& op : batch.ops()) {
+      if (op.type == WriteBatch::OpType::kPut) {
+        model[op.key] = op.value;
+      } else {
+        model.erase(op.key);
+      }
+    }
+    if (!checkpoint(i)) {
+      // Still writable: make room until a checkpoint fits.
+      std::vector<std::string> victims = written;
+      for (const auto& [k, v] : model) {
+        if (next() % 2 == 0) victims.push_back(k);
+      }
+      bool fits = false;
+      for (size_t v = 0; v < victims.size() && !fits; ++v) {
+        s = db->Delete({}, "default", victims[v]);
+        ASSERT_TRUE(s.ok()) << "iteration " << i << ": " << s.ToString();
+        model.erase(victims[v]);
+        fits = checkpoint(i);
+      }
+      ASSERT_TRUE(fits) << "iteration " << i << ": no checkpoint fits after deleting "
+                        << victims.size() << " keys";
     }
     if (i % 50 == 49) {
       IntegrityReport report;
       Status verify = db->VerifyIntegrity(&report);
       ASSERT_TRUE(verify.ok()) << "iteration " << i << ": " << verify.ToString();
     }
+    if (::testing::Test::HasFatalFailure()) return;
   }
-  EXPECT_GT(no_space, 0);
-  EXPECT_GT(ok, 0);
+  EXPECT_GT(no_space, 20);
+  EXPECT_GT(ok, 20);
   auto check = [&](DB* d) {
-    auto it = d->NewIterator({}, "default");
-    ASSERT_TRUE(it.ok());
-    std::map<std::string, std::string> got;
-    for ((*it)->SeekToFirst(); (*it)->Valid(); (*it)->Next()) {
-      got.emplace(std::string((*it)->key()), std::string((*it)->value()));
-    }
-    EXPECT_TRUE(got == model) << got.size() << " keys vs model " << model.size();
+    EXPECT_TRUE(ReadAll(d, "default") == model)
+        << "differs from the model of " << model.size() << " keys";
     EXPECT_TRUE(d->VerifyIntegrity(nullptr).ok());
     EXPECT_LE(d->GetStats().pages_total * kPageBytes, options_.file_bytes_max);
   };
@@ -357,6 +564,54 @@ TEST_F(ApiErrorsTest, RepeatedNoSpaceNearTheLimitLeaksNothing) {
   db = open();
   ASSERT_NE(db, nullptr);
   check(db.get());
+}
+
+// SUSPECTED ENGINE BUG -- this test fails on purpose until the engine is fixed (see the report
+// that came with it). A commit that no checkpoint can fit under file_bytes_max is acknowledged,
+// and then locks the database:
+//   1. with the write buffer full of it, every later write is refused with NoSpace, even the
+//      Delete that would make the data fit again (ThrottleWriter reruns the failing checkpoint);
+//   2. once closed, the database no longer opens writable with the options it was used with
+//      (recovery's checkpoint fails with NoSpace), although it holds only acknowledged commits.
+// docs/errors.md says NoSpace leaves the database writable, and options.h that a commit that would
+// exceed file_bytes_max fails with NoSpace. Either refusing such a commit or letting deletes
+// through (and opening without the checkpoint) passes this test.
+TEST_F(ApiErrorsTest, CommitThatCannotFitNeverLocksTheDatabase) {
+  options_.file_bytes_max = 64 * kPageBytes;
+  options_.file_growth_bytes = 4 * kPageBytes;
+  options_.background_checkpoints = false;
+  const std::string big(100 * kPageBytes, 'x');  // More than the whole file may hold.
+  db_.reset();
+  {
+    SCOPED_TRACE("1: full write buffer");
+    Options small_buffer = options_;
+    small_buffer.write_buffer_bytes_max = 64 << 10;  // The smallest allowed.
+    auto db = DB::Open(small_buffer, "/locked");
+    ASSERT_TRUE(db.ok()) << db.status().ToString();
+    ASSERT_TRUE((*db)->Put({}, "default", "a", "small").ok());
+    Status put = (*db)->Put({}, "default", "big", big);
+    EXPECT_TRUE(put.ok() || put.IsNoSpace()) << put.ToString();
+    // Making room must be possible.
+    EXPECT_OK((*db)->Delete({}, "default", "big"));
+    EXPECT_OK((*db)->Checkpoint());
+    EXPECT_OK((*db)->Put({}, "default", "b", "writable again"));
+  }
+  {
+    SCOPED_TRACE("2: reopen");
+    auto db = DB::Open(options_, "/unopenable");
+    ASSERT_TRUE(db.ok()) << db.status().ToString();
+    ASSERT_TRUE((*db)->Put({}, "default", "a", "small").ok());
+    Status put = (*db)->Put({}, "default", "big", big);
+    EXPECT_TRUE(put.ok() || put.IsNoSpace()) << put.ToString();
+    db->reset();
+    db = DB::Open(options_, "/unopenable");
+    ASSERT_TRUE(db.ok()) << "reopening with the same options: " << db.status().ToString();
+    std::map<std::string, std::string> expected = {{"a", "small"}};
+    if (put.ok()) expected["big"] = big;  // Acknowledged, so durable.
+    EXPECT_TRUE(ReadAll(db->get(), "default") == expected);
+    EXPECT_OK((*db)->Delete({}, "default", "big"));
+    EXPECT_OK((*db)->Checkpoint());
+  }
 }
 
 TEST_F(ApiErrorsTest, BadPageSizesAtOpen) {
@@ -417,6 +672,10 @@ TEST_F(ApiErrorsTest, ReadOnlyRefusesWrites) {
   Open();
   EXPECT_CODE(db_->Put({}, "default", "k", "w"), StatusCode::kReadOnly);
   EXPECT_CODE(db_->Delete({}, "default", "k"), StatusCode::kReadOnly);
+  WriteOptions no_sync;
+  no_sync.sync = false;
+  EXPECT_CODE(db_->Put(no_sync, "default", "k", "w"), StatusCode::kReadOnly);
+  EXPECT_CODE(db_->Checkpoint(), StatusCode::kReadOnly);
   WriteBatch batch;
   batch.Put("default", "k", "w");
   EXPECT_CODE(db_->Write({}, batch), StatusCode::kReadOnly);

@@ -1,8 +1,11 @@
 // Crash at every sync point: a fixed workload of ~30 commits runs over a CrashFileSystem that
-// cuts the power at its N-th sync, for every N from 0 to the number of syncs of a clean run.
-// After the power loss (MemFileSystem::DropUnsyncedData) the database is reopened and must hold
-// exactly the state after some prefix of the commits: every commit that returned OK, plus at most
-// the one that was in flight, never part of a commit.
+// cuts the power at its N-th sync, for every N from 0 to the number of syncs of a clean run
+// (opening the database, every commit's log sync, the segment and checkpoint syncs, and the final
+// checkpoint of a clean close). After the power loss (MemFileSystem::DropUnsyncedData) the
+// database is reopened and must hold exactly the state after some prefix of the commits: every
+// durable commit that returned OK and everything before it, plus at most the one that was in
+// flight, never part of a commit. Commits made with WriteOptions::sync = false may be lost, but
+// only as a suffix after the last durable one.
 #include <gtest/gtest.h>
 
 #include <cstdint>
@@ -46,10 +49,14 @@ struct Step {
   enum Kind { kPut, kDelete, kBatch, kTxn, kCreateCf, kDropCf } kind;
   std::string cf;       // kPut, kDelete, kTxn, kCreateCf, kDropCf.
   std::vector<Op> ops;  // kPut / kDelete: one op; kBatch: any column families; kTxn: `cf` only.
+  bool sync = true;     // WriteOptions::sync of a put, delete, batch or transaction.
+  // Whether the commit is durable when it returns OK (column family changes always are).
+  bool Durable() const { return sync || kind == kCreateCf || kind == kDropCf; }
   std::string Describe() const {
     static const char* kNames[] = {"Put", "Delete", "Batch", "Txn", "CreateCf", "DropCf"};
     std::ostringstream os;
-    os << kNames[kind] << "(" << cf << ", " << ops.size() << " ops)";
+    os << kNames[kind] << "(" << cf << ", " << ops.size() << " ops" << (sync ? "" : ", no-sync")
+       << ")";
     return os.str();
   }
 };
@@ -63,7 +70,10 @@ std::string Value(size_t len, uint64_t seed) {
 // ~30 commits over "default", "users" and "logs" (plus "tmp", created and dropped): puts,
 // deletes, cross-family batches, transactions, overflow values (several pages), enough keys to
 // split leaves and grow a second level, deleting a whole tree, and re-creating a dropped family.
-std::vector<Step> MakeWorkload(uint64_t seed = 20240601, size_t random_until = 27) {
+// With `no_sync`, about two in three puts, deletes, batches and transactions do not sync, in runs
+// between durable commits (the rest of the workload is the same as without).
+std::vector<Step> MakeWorkload(uint64_t seed = 20240601, size_t random_until = 27,
+                               bool no_sync = false) {
   std::vector<Step> steps;
   std::mt19937_64 rng(seed);
   auto put = [](std::string cf, std::string key, std::string value) {
@@ -158,6 +168,31 @@ std::vector<Step> MakeWorkload(uint64_t seed = 20240601, size_t random_until = 2
   }
   steps.push_back({Step::kPut, "default", {put("default", "last", "value")}});
   steps.push_back({Step::kDropCf, "users", {}});
+  if (no_sync) {
+    // A generator of its own, so the steps themselves stay those of the all-durable workload.
+    std::mt19937_64 sync_rng(seed * 1000003 + 17);
+    for (Step& step : steps) step.sync = sync_rng() % 3 == 0;
+  }
+  return steps;
+}
+
+// ~50 commits of 6 KiB values over a dozen keys (the data file stays small, the log does not),
+// about a third of them without sync: with the smallest segments and frequent checkpoints the log
+// rolls over to new segments, and retired ones are recycled under new numbers with their stale
+// records still in them.
+std::vector<Step> MakeLogHeavyWorkload() {
+  std::vector<Step> steps;
+  for (int i = 0; i < 50; ++i) {
+    Step s{Step::kPut, "default", {}};
+    s.ops.push_back(Op{true, "default", "big" + std::to_string(i % 12), Value(6000, i)});
+    if (i % 4 == 3) {
+      s.kind = Step::kBatch;
+      s.ops.push_back(
+          Op{true, "default", "big" + std::to_string((i + 5) % 12), Value(6000, 1000 + i)});
+    }
+    s.sync = i % 3 != 1;
+    steps.push_back(s);
+  }
   return steps;
 }
 
@@ -193,15 +228,17 @@ std::vector<DbMap> ModelStates(const std::vector<Step>& steps) {
 }
 
 Status RunStep(DB* db, const Step& step) {
+  WriteOptions write;
+  write.sync = step.sync;
   switch (step.kind) {
     case Step::kCreateCf:
       return db->CreateColumnFamily(step.cf);
     case Step::kDropCf:
       return db->DropColumnFamily(step.cf);
     case Step::kPut:
-      return db->Put({}, step.cf, step.ops[0].key, step.ops[0].value);
+      return db->Put(write, step.cf, step.ops[0].key, step.ops[0].value);
     case Step::kDelete:
-      return db->Delete({}, step.cf, step.ops[0].key);
+      return db->Delete(write, step.cf, step.ops[0].key);
     case Step::kBatch: {
       WriteBatch batch;
       for (const Op& op : step.ops) {
@@ -211,7 +248,7 @@ Status RunStep(DB* db, const Step& step) {
           batch.Delete(op.cf, op.key);
         }
       }
-      return db->Write({}, batch);
+      return db->Write(write, batch);
     }
     case Step::kTxn: {
       auto txn = db->BeginTransaction(step.cf);
@@ -220,17 +257,40 @@ Status RunStep(DB* db, const Step& step) {
         Status s = op.put ? (*txn)->Put(op.key, op.value) : (*txn)->Delete(op.key);
         if (!s.ok()) return s;  // Destroying the transaction aborts it.
       }
-      return (*txn)->Commit({});
+      return (*txn)->Commit(write);
     }
   }
   return Status::InvalidArgument("bad step");
 }
 
-Options TestOptions(FileSystem* fs) {
+// When the workload's changes reach the data file. Either way checkpoints run on the committing
+// thread, never a background one, and no time trigger is used: the sequence of syncs is then the
+// same in every run of a workload, so the N-th sync of a crashed run is the N-th of the clean run.
+enum class Checkpoints {
+  // Only the final checkpoint of a clean close (the default triggers are far away): every sync in
+  // the workload is a log or directory sync.
+  kAtClose,
+  // Every few commits, with the smallest log segments: cuts also land in checkpoint page and
+  // header syncs, and in the directory syncs of segment creation and retirement.
+  kFrequent,
+};
+
+const char* CheckpointsName(Checkpoints checkpoints) {
+  return checkpoints == Checkpoints::kAtClose ? "CheckpointAtClose" : "FrequentCheckpoints";
+}
+
+Options TestOptions(FileSystem* fs, Checkpoints checkpoints = Checkpoints::kAtClose) {
   Options options;
   options.file_system = fs;
   options.page_bytes = kPageBytes;
   options.file_growth_bytes = 8 * kPageBytes;  // Grow (preallocate) during the workload.
+  options.background_checkpoints = false;
+  options.checkpoint_interval_us = 0;
+  if (checkpoints == Checkpoints::kFrequent) {
+    options.wal_segment_bytes = 64 << 10;  // The smallest allowed.
+    options.checkpoint_dirty_bytes = 4 * kPageBytes;
+    options.checkpoint_log_bytes = 16 << 10;
+  }
   return options;
 }
 
@@ -278,18 +338,32 @@ std::string Diff(const DbMap& got, const DbMap& want) {
 
 struct RunResult {
   bool opened = false;
-  size_t acked = 0;                   // Steps that returned OK (a prefix).
+  size_t acked = 0;                   // Steps that returned OK before the first failure.
   std::optional<size_t> in_flight;    // The first step that failed, if any.
   std::vector<std::string> failures;  // Step statuses after the first failure.
+  // No-sync steps that returned OK after the first failure (they need no I/O; see RunWorkload).
+  size_t acked_after_failure = 0;
+  // Sync calls the file system had seen when Open returned, after each step, and after the close.
+  uint64_t syncs_after_open = 0;
+  std::vector<uint64_t> syncs_after_step;
+  uint64_t syncs_after_close = 0;
+  // Checkpoints the database had written after each step (Stats::checkpoints).
+  std::vector<uint64_t> checkpoints_after_step;
+  Stats final_stats;  // Just before the close.
 };
 
-// Opens the database over `fs` and runs every step, recording which returned OK. With
-// `hold_snapshot`, a snapshot and an iterator taken after step 4 live until step 20, so pages
+// Opens the database over `fs` and runs every step, recording which returned OK, then closes it.
+// With `hold_snapshot`, a snapshot and an iterator taken after step 4 live until step 20, so pages
 // freed meanwhile cannot be reused (different allocation, pending frees in the free list).
-RunResult RunWorkload(FileSystem* fs, const std::vector<Step>& steps, bool hold_snapshot = false) {
+RunResult RunWorkload(CrashFileSystem* fs, const std::vector<Step>& steps, Checkpoints checkpoints,
+                      bool hold_snapshot = false) {
   RunResult result;
-  auto db = DB::Open(TestOptions(fs), kDbPath);
-  if (!db.ok()) return result;
+  auto db = DB::Open(TestOptions(fs, checkpoints), kDbPath);
+  result.syncs_after_open = fs->sync_calls();
+  if (!db.ok()) {
+    result.syncs_after_close = fs->sync_calls();
+    return result;
+  }
   result.opened = true;
   std::shared_ptr<const Snapshot> snapshot;
   std::unique_ptr<Iterator> iterator;
@@ -306,10 +380,17 @@ RunResult RunWorkload(FileSystem* fs, const std::vector<Step>& steps, bool hold_
       snapshot.reset();
     }
     Status s = RunStep(db->get(), steps[i]);
-    if (s.ok()) {
-      EXPECT_FALSE(result.in_flight.has_value())
+    if (s.ok() && result.in_flight.has_value()) {
+      // A failure that leaves the database writable (say, a page read refused because the power
+      // is off) may be followed by a no-sync commit that needs no I/O: it is acknowledged as
+      // buffered, not durable, and must not be recovered (its predecessor never committed, so
+      // recovering it would not be a prefix; CheckRecovery would see that). A durable one cannot
+      // return OK: the power is off.
+      EXPECT_FALSE(steps[i].Durable())
           << "step " << i << " (" << steps[i].Describe() << ") returned OK after step "
           << *result.in_flight << " failed: the power is off, it cannot be durable";
+      ++result.acked_after_failure;
+    } else if (s.ok()) {
       ++result.acked;
     } else {
       EXPECT_NE(s.code(), StatusCode::kOk);
@@ -317,20 +398,39 @@ RunResult RunWorkload(FileSystem* fs, const std::vector<Step>& steps, bool hold_
       if (!result.in_flight.has_value()) result.in_flight = i;
       result.failures.push_back(s.ToString());
     }
+    result.syncs_after_step.push_back(fs->sync_calls());
+    result.checkpoints_after_step.push_back((*db)->GetStats().checkpoints);
   }
+  result.final_stats = (*db)->GetStats();
+  db->reset();  // A clean close: the final checkpoint (which fails if the power is off).
+  result.syncs_after_close = fs->sync_calls();
   return result;
+}
+
+// The fewest steps recovery may return after `run`: with `power_cut`, every step up to the last
+// durable one that returned OK (a durable commit forces every commit before it); without, every
+// step that returned OK (a clean close checkpoints no-sync commits too).
+size_t MinPrefix(const std::vector<Step>& steps, const RunResult& run, bool power_cut) {
+  if (!power_cut) return run.acked;
+  size_t min_prefix = 0;
+  for (size_t i = 0; i < run.acked; ++i) {
+    if (steps[i].Durable()) min_prefix = i + 1;
+  }
+  return min_prefix;
 }
 
 // Reopens over `inner` after the power loss and checks the recovered state; then checks that the
 // database is writable and its new writes durable.
-void CheckRecovery(MemFileSystem* inner, const std::vector<DbMap>& states, const RunResult& run,
-                   const std::string& context) {
+void CheckRecovery(MemFileSystem* inner, const std::vector<Step>& steps,
+                   const std::vector<DbMap>& states, const RunResult& run, bool power_cut,
+                   Checkpoints checkpoints, const std::string& context) {
   SCOPED_TRACE(context);
   // A read-only open recovers the same state without writing anything (when the crash came
-  // after the database was created; before, there may be no database to open read-only).
+  // after the database was created; before, there may be no database to open read-only). It
+  // replays the log in memory, so it also checks recovery before any checkpoint rewrites it.
   std::optional<DbMap> read_only_state;
   {
-    Options read_only = TestOptions(inner);
+    Options read_only = TestOptions(inner, checkpoints);
     read_only.read_only = true;
     auto db = DB::Open(read_only, kDbPath);
     if (run.opened) {  // Open returned OK: the new database was durable.
@@ -341,7 +441,7 @@ void CheckRecovery(MemFileSystem* inner, const std::vector<DbMap>& states, const
       EXPECT_TRUE((*db)->VerifyIntegrity(nullptr).ok());
     }
   }
-  auto db = DB::Open(TestOptions(inner), kDbPath);
+  auto db = DB::Open(TestOptions(inner, checkpoints), kDbPath);
   ASSERT_TRUE(db.ok()) << "reopen after power loss: " << db.status().ToString();
   const DbMap got = ReadAll(db->get());
   if (read_only_state.has_value()) {
@@ -349,14 +449,19 @@ void CheckRecovery(MemFileSystem* inner, const std::vector<DbMap>& states, const
   }
   const uint64_t sequence = (*db)->GetStats().sequence;
   // Every step is one commit, so the sequence number says which prefix was recovered.
+  const size_t min_prefix = MinPrefix(steps, run, power_cut);
   const size_t max_prefix = run.in_flight.has_value() ? run.acked + 1 : run.acked;
-  ASSERT_GE(sequence, run.acked) << "acknowledged commits lost";
+  ASSERT_GE(sequence, min_prefix) << "durable (or cleanly closed) commits lost; acked "
+                                  << run.acked;
   ASSERT_LE(sequence, max_prefix) << "recovered commits that were never attempted";
   EXPECT_EQ(got, states[sequence]) << "recovered state is not the state after " << sequence
                                    << " commits:" << Diff(got, states[sequence]);
   // Independently of the sequence number: the state is one of the allowed prefixes.
-  bool allowed = got == states[run.acked] || (max_prefix > run.acked && got == states[max_prefix]);
-  EXPECT_TRUE(allowed) << "acked " << run.acked << ", max prefix " << max_prefix
+  bool allowed = false;
+  for (size_t prefix = min_prefix; prefix <= max_prefix; ++prefix) {
+    allowed = allowed || got == states[prefix];
+  }
+  EXPECT_TRUE(allowed) << "prefixes " << min_prefix << ".." << max_prefix
                        << "; diff vs acked state:" << Diff(got, states[run.acked]);
   IntegrityReport report;
   Status verify = (*db)->VerifyIntegrity(&report);
@@ -367,7 +472,7 @@ void CheckRecovery(MemFileSystem* inner, const std::vector<DbMap>& states, const
   ASSERT_TRUE((*db)->Put({}, "default", "after-recovery", "yes").ok());
   db->reset();
   inner->DropUnsyncedData();
-  db = DB::Open(TestOptions(inner), kDbPath);
+  db = DB::Open(TestOptions(inner, checkpoints), kDbPath);
   ASSERT_TRUE(db.ok()) << db.status().ToString();
   auto value = (*db)->Get({}, "default", "after-recovery");
   ASSERT_TRUE(value.ok()) << value.status().ToString();
@@ -378,58 +483,148 @@ void CheckRecovery(MemFileSystem* inner, const std::vector<DbMap>& states, const
   EXPECT_TRUE((*db)->VerifyIntegrity(nullptr).ok());
 }
 
-// Syncs issued by opening (creating) the database and running the whole workload, no crash.
-uint64_t CleanRunSyncs(const std::vector<Step>& steps, const std::vector<DbMap>& states,
-                       bool hold_snapshot = false) {
+// Where the syncs of a clean run happen: syncs [0, open_end) while opening the database,
+// [step_end[i - 1], step_end[i]) during step i, and [step_end.back(), total) while closing.
+struct SyncMap {
+  uint64_t open_end = 0;
+  std::vector<uint64_t> step_end;
+  uint64_t total = 0;
+  Stats stats;  // Of the clean run, just before its close.
+
+  static constexpr int64_t kOpen = -1;
+  // The step sync `n` belongs to, kOpen, or the number of steps for the close.
+  int64_t PhaseOf(uint64_t n) const {
+    if (n < open_end) return kOpen;
+    for (size_t i = 0; i < step_end.size(); ++i) {
+      if (n < step_end[i]) return static_cast<int64_t>(i);
+    }
+    return static_cast<int64_t>(step_end.size());
+  }
+  uint64_t StepBegin(size_t i) const { return i == 0 ? open_end : step_end[i - 1]; }
+};
+
+// Runs the workload without a crash (creating the database, every step, the close) and maps its
+// syncs. Also checks what the write path promises about syncs: a durable commit syncs (its log
+// record) before it returns; a no-sync commit syncs nothing unless it triggered a checkpoint; a
+// clean close writes a final checkpoint when anything is left to write. And that every commit
+// survives the clean close, even a power loss right after it.
+SyncMap CleanRun(const std::vector<Step>& steps, const std::vector<DbMap>& states,
+                 Checkpoints checkpoints, bool hold_snapshot = false) {
+  SCOPED_TRACE(std::string("clean run, ") + CheckpointsName(checkpoints));
   auto inner = NewMemFileSystem();
   CrashFileSystem fs(inner.get());
-  RunResult run = RunWorkload(&fs, steps, hold_snapshot);
+  RunResult run = RunWorkload(&fs, steps, checkpoints, hold_snapshot);
+  SyncMap map;
   EXPECT_TRUE(run.opened);
   EXPECT_EQ(run.acked, steps.size());
   EXPECT_FALSE(run.in_flight.has_value());
+  if (!run.opened || run.acked != steps.size()) return map;
   EXPECT_EQ(fs.sync_calls(), inner->sync_count());
+  map.open_end = run.syncs_after_open;
+  map.step_end = run.syncs_after_step;
+  map.total = run.syncs_after_close;
+  map.stats = run.final_stats;
+  for (size_t i = 0; i < steps.size(); ++i) {
+    const uint64_t syncs = map.step_end[i] - map.StepBegin(i);
+    const bool checkpointed =
+        run.checkpoints_after_step[i] != (i == 0 ? 0 : run.checkpoints_after_step[i - 1]);
+    if (steps[i].Durable()) {
+      EXPECT_GE(syncs, 1u) << "durable step " << i << " returned before any sync";
+    } else if (!checkpointed) {
+      EXPECT_EQ(syncs, 0u) << "no-sync step " << i << " synced";
+    }
+  }
+  if (run.final_stats.checkpoint_sequence < run.final_stats.sequence) {
+    // Pages, then the header slot (and the header is read back, not synced again).
+    EXPECT_GE(map.total - map.step_end.back(), 2u) << "the clean close wrote no checkpoint";
+  }
+  if (checkpoints == Checkpoints::kFrequent) {
+    // The cut points do hit checkpoints in the middle of the workload.
+    EXPECT_GE(run.final_stats.checkpoints, 4u);
+  } else {
+    EXPECT_EQ(run.final_stats.checkpoints, 0u);
+  }
   inner->DropUnsyncedData();
-  auto db = DB::Open(TestOptions(inner.get()), kDbPath);
+  auto db = DB::Open(TestOptions(inner.get(), checkpoints), kDbPath);
   EXPECT_TRUE(db.ok());
-  if (db.ok()) EXPECT_EQ(ReadAll(db->get()), states.back());
-  return fs.sync_calls();
+  if (db.ok()) {
+    EXPECT_EQ(ReadAll(db->get()), states.back());
+    // The clean close left nothing for the log to redo.
+    EXPECT_EQ((*db)->GetStats().log_records_replayed, 0u);
+  }
+  return map;
 }
 
-class CrashAtEverySync : public ::testing::TestWithParam<std::tuple<CutMode, bool>> {
+// What a crashed run must have done, given where its cut was: it is the clean run up to the cut,
+// so every step before the cut's step returned OK; after the cut no step can sync, so the only
+// steps that may still return OK are the cut's step (its sync went through, or the cut hit a
+// checkpoint it triggered after it was acknowledged) and no-sync steps, which need no I/O.
+void CheckRunAgainstCut(const std::vector<Step>& steps, const SyncMap& map, uint64_t n,
+                        CutMode mode, const CrashFileSystem& fs, const RunResult& run) {
+  if (n >= map.total) {
+    EXPECT_FALSE(fs.cut());
+    EXPECT_EQ(run.acked, steps.size());
+    return;
+  }
+  EXPECT_TRUE(fs.cut()) << "sync " << n << " never happened";
+  const int64_t phase = map.PhaseOf(n);
+  size_t first_after_cut = 0;
+  if (phase == SyncMap::kOpen) {
+    // Open may still succeed in kSyncThenCut, when the cut sync was its last I/O.
+    if (mode != CutMode::kSyncThenCut) EXPECT_FALSE(run.opened);
+  } else {
+    EXPECT_TRUE(run.opened);
+    const size_t cut_step = static_cast<size_t>(phase);
+    if (cut_step == steps.size()) {
+      EXPECT_EQ(run.acked, steps.size()) << "the cut came during the close";
+      return;
+    }
+    EXPECT_GE(run.acked, cut_step) << "a step before the cut failed";
+    first_after_cut = cut_step + 1;
+  }
+  for (size_t i = first_after_cut; i < run.acked; ++i) {
+    EXPECT_FALSE(steps[i].Durable())
+        << "durable step " << i << " returned OK after the power went (phase " << phase << ")";
+  }
+}
+
+class CrashAtEverySync : public ::testing::TestWithParam<std::tuple<CutMode, bool, Checkpoints>> {
  protected:
   CutMode mode() const { return std::get<0>(GetParam()); }
   bool hold_snapshot() const { return std::get<1>(GetParam()); }
+  Checkpoints checkpoints() const { return std::get<2>(GetParam()); }
 };
 
 TEST_P(CrashAtEverySync, RecoversAPrefixWithEveryAcknowledgedCommit) {
   const std::vector<Step> steps = MakeWorkload();
   const std::vector<DbMap> states = ModelStates(steps);
   ASSERT_GE(steps.size(), 28u);
-  const uint64_t total = CleanRunSyncs(steps, states, hold_snapshot());
-  // Two syncs per commit at least, plus creating the database.
-  ASSERT_GE(total, 2 * steps.size());
+  const SyncMap map = CleanRun(steps, states, checkpoints(), hold_snapshot());
+  ASSERT_FALSE(::testing::Test::HasFailure());
+  const uint64_t total = map.total;
+  // At least one sync per commit (its log record), plus creating the database.
+  ASSERT_GT(total, steps.size());
   std::map<size_t, int> recovered_prefixes;
   for (uint64_t n = 0; n <= total; ++n) {
     auto inner = NewMemFileSystem();
     CrashFileSystem fs(inner.get());
     fs.CutAtSync(n, mode());
-    const RunResult run = RunWorkload(&fs, steps, hold_snapshot());
-    if (n < total) {
-      EXPECT_TRUE(fs.cut()) << "sync " << n << " never happened";
-      EXPECT_TRUE(run.in_flight.has_value() || !run.opened || mode() == CutMode::kSyncThenCut)
-          << "sync " << n << ": the workload completed although the power was cut";
-    } else {
-      EXPECT_FALSE(fs.cut());
-      EXPECT_EQ(run.acked, steps.size());
+    const RunResult run = RunWorkload(&fs, steps, checkpoints(), hold_snapshot());
+    std::ostringstream context;
+    context << CutModeName(mode()) << (hold_snapshot() ? " (snapshot held)" : "") << ", "
+            << CheckpointsName(checkpoints()) << ", at sync " << n << " of " << total << " (phase "
+            << map.PhaseOf(n) << "): opened " << run.opened << ", acked " << run.acked << " of "
+            << steps.size();
+    if (run.in_flight) {
+      context << ", in flight: step " << *run.in_flight << " " << steps[*run.in_flight].Describe()
+              << ": " << run.failures.front();
+    }
+    {
+      SCOPED_TRACE(context.str());
+      CheckRunAgainstCut(steps, map, n, mode(), fs, run);
     }
     inner->DropUnsyncedData();
-    std::ostringstream context;
-    context << CutModeName(mode()) << (hold_snapshot() ? " (snapshot held)" : "") << " at sync "
-            << n << " of " << total << ": opened " << run.opened << ", acked " << run.acked
-            << " of " << steps.size();
-    if (run.in_flight)
-      context << ", in flight: step " << *run.in_flight << " " << steps[*run.in_flight].Describe();
-    CheckRecovery(inner.get(), states, run, context.str());
+    CheckRecovery(inner.get(), steps, states, run, fs.cut(), checkpoints(), context.str());
     ++recovered_prefixes[run.acked];
     if (::testing::Test::HasFatalFailure()) return;
   }
@@ -440,132 +635,223 @@ TEST_P(CrashAtEverySync, RecoversAPrefixWithEveryAcknowledgedCommit) {
                                   static_cast<int>(recovered_prefixes.size()));
 }
 
-INSTANTIATE_TEST_SUITE_P(AllModes, CrashAtEverySync,
-                         ::testing::Combine(::testing::Values(CutMode::kFailSync,
-                                                              CutMode::kSyncThenFail,
-                                                              CutMode::kSyncThenCut),
-                                            ::testing::Bool()),
-                         [](const ::testing::TestParamInfo<std::tuple<CutMode, bool>>& info) {
-                           return std::string(CutModeName(std::get<0>(info.param))) +
-                                  (std::get<1>(info.param) ? "_SnapshotHeld" : "");
-                         });
+INSTANTIATE_TEST_SUITE_P(
+    AllModes, CrashAtEverySync,
+    ::testing::Combine(::testing::Values(CutMode::kFailSync, CutMode::kSyncThenFail,
+                                         CutMode::kSyncThenCut),
+                       ::testing::Bool(),
+                       ::testing::Values(Checkpoints::kAtClose, Checkpoints::kFrequent)),
+    [](const ::testing::TestParamInfo<std::tuple<CutMode, bool, Checkpoints>>& info) {
+      return std::string(CutModeName(std::get<0>(info.param))) +
+             (std::get<1>(info.param) ? "_SnapshotHeld_" : "_") +
+             CheckpointsName(std::get<2>(info.param));
+    });
 
 // Like kFailSync, but the disk had written back a random part (512-byte sectors) of the unsynced
-// writes before the power went: torn pages and torn header slots must be detected and ignored.
+// writes before the power went: torn pages, torn header slots and torn log records must be
+// detected and ignored.
 TEST(CrashTest, TornUnsyncedWritesAtEverySync) {
   const std::vector<Step> steps = MakeWorkload();
   const std::vector<DbMap> states = ModelStates(steps);
-  const uint64_t total = CleanRunSyncs(steps, states);
   uint64_t persisted_total = 0;
-  for (uint64_t n = 0; n < total; ++n) {
-    for (uint64_t seed = 1; seed <= 3; ++seed) {
-      auto inner = NewMemFileSystem();
-      CrashFileSystem fs(inner.get());
-      fs.CutAtSync(n, CutMode::kFailSync);
-      const RunResult run = RunWorkload(&fs, steps);
-      inner->DropUnsyncedData();
-      const uint64_t persisted = fs.PersistSomeUnsyncedWrites(seed * 1000003 + n);
-      std::ostringstream context;
-      context << "torn writes at sync " << n << ", seed " << seed << " (" << persisted
-              << " sectors persisted): acked " << run.acked;
-      CheckRecovery(inner.get(), states, run, context.str());
-      if (::testing::Test::HasFatalFailure()) return;
-      persisted_total += persisted;
+  uint64_t total_all = 0;
+  for (Checkpoints checkpoints : {Checkpoints::kAtClose, Checkpoints::kFrequent}) {
+    const uint64_t total = CleanRun(steps, states, checkpoints).total;
+    total_all += total;
+    for (uint64_t n = 0; n < total; ++n) {
+      for (uint64_t seed = 1; seed <= 3; ++seed) {
+        auto inner = NewMemFileSystem();
+        CrashFileSystem fs(inner.get());
+        fs.CutAtSync(n, CutMode::kFailSync);
+        const RunResult run = RunWorkload(&fs, steps, checkpoints);
+        inner->DropUnsyncedData();
+        const uint64_t persisted = fs.PersistSomeUnsyncedWrites(seed * 1000003 + n);
+        std::ostringstream context;
+        context << "torn writes, " << CheckpointsName(checkpoints) << ", at sync " << n << ", seed "
+                << seed << " (" << persisted << " sectors persisted): acked " << run.acked;
+        CheckRecovery(inner.get(), steps, states, run, /*power_cut=*/true, checkpoints,
+                      context.str());
+        if (::testing::Test::HasFatalFailure()) return;
+        persisted_total += persisted;
+      }
     }
   }
   // The variant did make unsynced data durable.
-  EXPECT_GT(persisted_total, total);
+  EXPECT_GT(persisted_total, total_all);
   ::testing::Test::RecordProperty("sectors_persisted", static_cast<int>(persisted_total));
 }
 
 // The same at every sync of workloads with other random tails (different seeds and lengths),
-// rotating through the cut modes; FailSync runs also persist part of the unsynced writes.
+// rotating through the cut modes; FailSync runs also persist part of the unsynced writes. The
+// seed's bits choose whether a snapshot is held, whether checkpoints are frequent, and whether
+// most commits skip the sync (then recovery may drop a suffix of them, but nothing before a
+// durable commit).
 TEST(CrashTest, RandomWorkloadsAtEverySync) {
-  for (uint64_t seed = 1; seed <= 6; ++seed) {
-    const std::vector<Step> steps = MakeWorkload(seed, 20 + seed * 3);
+  for (uint64_t seed = 1; seed <= 8; ++seed) {
+    const bool hold_snapshot = (seed & 1) != 0;
+    const Checkpoints checkpoints =
+        (seed & 2) != 0 ? Checkpoints::kFrequent : Checkpoints::kAtClose;
+    const bool no_sync = (seed & 4) != 0;
+    const std::vector<Step> steps = MakeWorkload(seed, 20 + seed * 3, no_sync);
     const std::vector<DbMap> states = ModelStates(steps);
-    const bool hold_snapshot = seed % 2 == 0;
-    const uint64_t total = CleanRunSyncs(steps, states, hold_snapshot);
-    for (uint64_t n = 0; n <= total; ++n) {
+    const SyncMap map = CleanRun(steps, states, checkpoints, hold_snapshot);
+    ASSERT_FALSE(::testing::Test::HasFailure());
+    for (uint64_t n = 0; n <= map.total; ++n) {
       const CutMode mode = static_cast<CutMode>((n + seed) % 3);
       auto inner = NewMemFileSystem();
       CrashFileSystem fs(inner.get());
       fs.CutAtSync(n, mode);
-      const RunResult run = RunWorkload(&fs, steps, hold_snapshot);
+      const RunResult run = RunWorkload(&fs, steps, checkpoints, hold_snapshot);
+      std::ostringstream context;
+      context << "workload seed " << seed << (no_sync ? " (no-sync)" : "") << ", "
+              << CheckpointsName(checkpoints) << ", " << CutModeName(mode) << " at sync " << n
+              << " of " << map.total << " (phase " << map.PhaseOf(n) << "): acked " << run.acked
+              << " of " << steps.size() << " (+" << run.acked_after_failure
+              << " no-sync after the failure)";
+      if (run.in_flight) context << "; step " << *run.in_flight << ": " << run.failures.front();
+      {
+        SCOPED_TRACE(context.str());
+        CheckRunAgainstCut(steps, map, n, mode, fs, run);
+      }
       inner->DropUnsyncedData();
       if (mode == CutMode::kFailSync) fs.PersistSomeUnsyncedWrites(seed * 7919 + n);
-      std::ostringstream context;
-      context << "workload seed " << seed << ", " << CutModeName(mode) << " at sync " << n << " of "
-              << total << ": acked " << run.acked << " of " << steps.size();
-      CheckRecovery(inner.get(), states, run, context.str());
+      CheckRecovery(inner.get(), steps, states, run, fs.cut(), checkpoints, context.str());
       if (::testing::Test::HasFatalFailure()) return;
     }
   }
 }
 
-// After a failed sync the database refuses every write, even once the file system works again,
-// until it is reopened; reads of committed data that need no I/O error keep their values; the
-// reopened database holds the acknowledged commits (and maybe the failed one) and is writable.
+// Crashes while the log rolls over to new segments and recycles retired ones, rotating through
+// the cut modes; FailSync runs also persist part of the unsynced writes, so a recycled segment
+// may hold new records, torn ones and stale ones of its previous number side by side.
+TEST(CrashTest, SegmentRolloverAndRecyclingAtEverySync) {
+  const std::vector<Step> steps = MakeLogHeavyWorkload();
+  const std::vector<DbMap> states = ModelStates(steps);
+  const SyncMap map = CleanRun(steps, states, Checkpoints::kFrequent);
+  ASSERT_FALSE(::testing::Test::HasFailure());
+  ASSERT_GE(map.stats.log_segments_created, 2u);
+  ASSERT_GE(map.stats.log_segments_recycled, 2u);
+  for (uint64_t n = 0; n <= map.total; ++n) {
+    const CutMode mode = static_cast<CutMode>(n % 3);
+    auto inner = NewMemFileSystem();
+    CrashFileSystem fs(inner.get());
+    fs.CutAtSync(n, mode);
+    const RunResult run = RunWorkload(&fs, steps, Checkpoints::kFrequent);
+    std::ostringstream context;
+    context << "log-heavy workload, " << CutModeName(mode) << " at sync " << n << " of "
+            << map.total << " (phase " << map.PhaseOf(n) << "): acked " << run.acked << " of "
+            << steps.size();
+    if (run.in_flight) context << "; step " << *run.in_flight << ": " << run.failures.front();
+    {
+      SCOPED_TRACE(context.str());
+      CheckRunAgainstCut(steps, map, n, mode, fs, run);
+    }
+    inner->DropUnsyncedData();
+    if (mode == CutMode::kFailSync) fs.PersistSomeUnsyncedWrites(n * 104729 + 1);
+    CheckRecovery(inner.get(), steps, states, run, fs.cut(), Checkpoints::kFrequent, context.str());
+    if (::testing::Test::HasFatalFailure()) return;
+  }
+}
+
+// After a failed sync -- of the log, of a new segment's directory entry, or of a checkpoint --
+// the database refuses every write, even once the file system works again, until it is reopened;
+// reads keep returning exactly the acknowledged commits; the reopened database holds the
+// acknowledged commits (and maybe the failed one) and is writable. Cut at every sync a clean run
+// makes while the workload runs.
 TEST(CrashTest, IOErrorMakesDatabaseRefuseWritesUntilReopen) {
   const std::vector<Step> steps = MakeWorkload();
   const std::vector<DbMap> states = ModelStates(steps);
-  const uint64_t total = CleanRunSyncs(steps, states);
-  for (uint64_t n : {total / 3, total / 2, total - 2, total - 1}) {
-    SCOPED_TRACE("cut at sync " + std::to_string(n));
-    auto inner = NewMemFileSystem();
-    CrashFileSystem fs(inner.get());
-    auto db = DB::Open(TestOptions(&fs), kDbPath);
-    ASSERT_TRUE(db.ok());
-    fs.CutAtSync(n, CutMode::kFailSync);
-    size_t acked = 0;
-    std::optional<size_t> failed;
-    for (size_t i = 0; i < steps.size() && !failed; ++i) {
-      Status s = RunStep(db->get(), steps[i]);
-      if (s.ok()) {
-        ++acked;
-      } else {
-        failed = i;
-        EXPECT_TRUE(s.IsIOError() || s.IsReadOnly()) << s.ToString();
+  for (Checkpoints checkpoints : {Checkpoints::kAtClose, Checkpoints::kFrequent}) {
+    const SyncMap map = CleanRun(steps, states, checkpoints);
+    ASSERT_FALSE(::testing::Test::HasFailure());
+    int failed_in_checkpoint = 0;
+    for (uint64_t n = map.open_end; n < map.step_end.back(); ++n) {
+      SCOPED_TRACE(std::string(CheckpointsName(checkpoints)) + ", cut at sync " +
+                   std::to_string(n) + " (step " + std::to_string(map.PhaseOf(n)) + ")");
+      auto inner = NewMemFileSystem();
+      CrashFileSystem fs(inner.get());
+      auto db = DB::Open(TestOptions(&fs, checkpoints), kDbPath);
+      ASSERT_TRUE(db.ok());
+      ASSERT_EQ(fs.sync_calls(), map.open_end);
+      fs.CutAtSync(n, CutMode::kFailSync);
+      size_t acked = 0;
+      std::optional<size_t> failed;
+      for (size_t i = 0; i < steps.size() && !failed; ++i) {
+        Status s = RunStep(db->get(), steps[i]);
+        if (s.ok()) {
+          ++acked;
+        } else {
+          failed = i;
+          EXPECT_TRUE(s.IsIOError() || s.IsReadOnly()) << s.ToString();
+        }
       }
-    }
-    ASSERT_TRUE(failed.has_value());
-    // The device works again, but the database must not trust its state.
-    fs.Restore();
-    EXPECT_FALSE((*db)->Put({}, "default", "k", "v").ok());
-    EXPECT_FALSE((*db)->Delete({}, "default", "k").ok());
-    WriteBatch batch;
-    batch.Put("default", "k", "v");
-    Status write = (*db)->Write({}, batch);
-    EXPECT_FALSE(write.ok());
-    EXPECT_TRUE(write.IsReadOnly()) << write.ToString();
-    EXPECT_FALSE(write.message().empty());
-    EXPECT_FALSE((*db)->CreateColumnFamily("new-cf").ok());
-    auto txn = (*db)->BeginTransaction("default");
-    if (txn.ok()) {
-      Status put = (*txn)->Put("k", "v");
-      if (put.ok()) EXPECT_FALSE((*txn)->Commit({}).ok());
-    }
-    txn = Status::Aborted("released");  // Release the transaction before closing.
-    db->reset();
+      const size_t cut_step = static_cast<size_t>(map.PhaseOf(n));
+      if (!failed.has_value()) {
+        // Only a checkpoint the last step triggered after it was acknowledged can fail unseen
+        // by the steps; the next write sees the failure.
+        EXPECT_EQ(cut_step, steps.size() - 1);
+        Status s = (*db)->Put({}, "default", "extra", "v");
+        EXPECT_TRUE(s.IsReadOnly()) << s.ToString();
+      }
+      // The step whose sync failed fails, or the next one when the sync was a checkpoint's that
+      // the previous step triggered.
+      EXPECT_TRUE(acked == cut_step || acked == cut_step + 1) << "acked " << acked;
+      if (acked == cut_step + 1) ++failed_in_checkpoint;
+      // The device works again, but the database must not trust its state.
+      fs.Restore();
+      EXPECT_FALSE((*db)->Put({}, "default", "k", "v").ok());
+      EXPECT_FALSE((*db)->Delete({}, "default", "k").ok());
+      WriteOptions no_sync;
+      no_sync.sync = false;
+      Status unsynced = (*db)->Put(no_sync, "default", "k", "v");
+      EXPECT_TRUE(unsynced.IsReadOnly()) << unsynced.ToString();
+      WriteBatch batch;
+      batch.Put("default", "k", "v");
+      Status write = (*db)->Write({}, batch);
+      EXPECT_FALSE(write.ok());
+      EXPECT_TRUE(write.IsReadOnly()) << write.ToString();
+      EXPECT_FALSE(write.message().empty());
+      EXPECT_FALSE((*db)->CreateColumnFamily("new-cf").ok());
+      Status checkpoint = (*db)->Checkpoint();
+      EXPECT_TRUE(checkpoint.IsReadOnly()) << checkpoint.ToString();
+      auto txn = (*db)->BeginTransaction("default");
+      if (txn.ok()) {
+        Status put = (*txn)->Put("k", "v");
+        if (put.ok()) EXPECT_FALSE((*txn)->Commit({}).ok());
+      }
+      txn = Status::Aborted("released");  // Release the transaction before closing.
+      // Reads see the acknowledged commits, and nothing of the failed one.
+      EXPECT_EQ((*db)->GetStats().sequence, acked);
+      const DbMap read = ReadAll(db->get());
+      EXPECT_EQ(read, states[acked]) << Diff(read, states[acked]);
+      db->reset();
 
-    // Reopen (no power loss: the process survived the I/O error).
-    auto reopened = DB::Open(TestOptions(&fs), kDbPath);
-    ASSERT_TRUE(reopened.ok()) << reopened.status().ToString();
-    const uint64_t sequence = (*reopened)->GetStats().sequence;
-    EXPECT_TRUE(sequence == acked || sequence == acked + 1) << sequence << " vs acked " << acked;
-    if (sequence <= states.size() - 1) EXPECT_EQ(ReadAll(reopened->get()), states[sequence]);
-    EXPECT_TRUE((*reopened)->VerifyIntegrity(nullptr).ok());
-    ASSERT_TRUE((*reopened)->Put({}, "default", "k", "v").ok());
-    reopened->reset();
+      // Reopen (no power loss: the process survived the I/O error).
+      auto reopened = DB::Open(TestOptions(&fs, checkpoints), kDbPath);
+      ASSERT_TRUE(reopened.ok()) << reopened.status().ToString();
+      const uint64_t sequence = (*reopened)->GetStats().sequence;
+      ASSERT_TRUE(sequence == acked || sequence == acked + 1) << sequence << " vs acked " << acked;
+      EXPECT_EQ(ReadAll(reopened->get()), states[sequence]);
+      EXPECT_TRUE((*reopened)->VerifyIntegrity(nullptr).ok());
+      ASSERT_TRUE((*reopened)->Put({}, "default", "k", "v").ok());
+      reopened->reset();
 
-    // And after a power loss too.
-    inner->DropUnsyncedData();
-    auto again = DB::Open(TestOptions(inner.get()), kDbPath);
-    ASSERT_TRUE(again.ok()) << again.status().ToString();
-    auto value = (*again)->Get({}, "default", "k");
-    ASSERT_TRUE(value.ok()) << value.status().ToString();
-    EXPECT_EQ(*value, "v");
-    EXPECT_TRUE((*again)->VerifyIntegrity(nullptr).ok());
+      // And after a power loss too.
+      inner->DropUnsyncedData();
+      auto again = DB::Open(TestOptions(inner.get(), checkpoints), kDbPath);
+      ASSERT_TRUE(again.ok()) << again.status().ToString();
+      auto value = (*again)->Get({}, "default", "k");
+      ASSERT_TRUE(value.ok()) << value.status().ToString();
+      EXPECT_EQ(*value, "v");
+      EXPECT_TRUE((*again)->VerifyIntegrity(nullptr).ok());
+    }
+    // With frequent checkpoints, some cuts hit a checkpoint after the step that triggered it was
+    // acknowledged; with a checkpoint only at close, every cut hits the step's own sync.
+    if (checkpoints == Checkpoints::kFrequent) {
+      EXPECT_GT(failed_in_checkpoint, 0);
+    } else {
+      EXPECT_EQ(failed_in_checkpoint, 0);
+    }
   }
 }
 
@@ -622,7 +908,8 @@ TEST(CrashTest, CutWithOpenSnapshotAndIterator) {
   run.opened = true;
   run.acked = steps.size() - 3;
   run.in_flight = steps.size() - 3;
-  CheckRecovery(inner.get(), states, run, "cut with open snapshot");
+  CheckRecovery(inner.get(), steps, states, run, /*power_cut=*/true, Checkpoints::kAtClose,
+                "cut with open snapshot");
 }
 
 }  // namespace

@@ -156,9 +156,22 @@ class ReopenTest : public ::testing::TestWithParam<FsKind> {
     }
   }
 
-  void CheckIntegrity() {
+  // VerifyIntegrity checks the data file as of the latest checkpoint, which need not hold the
+  // latest commits (they may be only in the log): check it as it is and, with
+  // `checkpoint_first`, checkpoint so that it holds every column family of the model and check
+  // it again.
+  void CheckIntegrity(bool checkpoint_first = true) {
     IntegrityReport report;
     Status s = db_->VerifyIntegrity(&report);
+    EXPECT_TRUE(s.ok()) << s.ToString()
+                        << (report.problems.empty() ? "" : "; " + report.problems.front());
+    EXPECT_TRUE(report.problems.empty());
+    if (!checkpoint_first) return;
+    s = db_->Checkpoint();
+    ASSERT_TRUE(s.ok()) << s.ToString();
+    const Stats stats = db_->GetStats();
+    EXPECT_EQ(stats.checkpoint_sequence, stats.sequence);
+    s = db_->VerifyIntegrity(&report);
     EXPECT_TRUE(s.ok()) << s.ToString()
                         << (report.problems.empty() ? "" : "; " + report.problems.front());
     EXPECT_TRUE(report.problems.empty());
@@ -167,12 +180,13 @@ class ReopenTest : public ::testing::TestWithParam<FsKind> {
 
   void ReopenAndCheck() {
     CheckModel();
-    CheckIntegrity();
-    Reopen(/*power_cut=*/false);
-    CheckModel();
+    CheckIntegrity(/*checkpoint_first=*/false);
+    // The first close has to checkpoint whatever only the log held.
     Reopen(/*power_cut=*/true);
     CheckModel();
     CheckIntegrity();
+    Reopen(/*power_cut=*/false);
+    CheckModel();
   }
 
   std::unique_ptr<MemFileSystem> mem_;
@@ -343,9 +357,15 @@ TEST_P(ReopenTest, PageSizeIsKeptFromCreation) {
 }
 
 TEST_P(ReopenTest, StatsSanity) {
+  // No time-triggered checkpoint: the counts below must not depend on how fast the test runs.
+  db_.reset();
+  options_.checkpoint_interval_us = 0;
+  Open();
   const Stats fresh = db_->GetStats();
   EXPECT_EQ(fresh.commits, 0u);
   EXPECT_EQ(fresh.sequence, 0u);
+  EXPECT_EQ(fresh.log_records, 0u);
+  EXPECT_EQ(fresh.checkpoint_sequence, 0u);
   EXPECT_GT(fresh.file_bytes, 0u);
   EXPECT_GE(fresh.pages_total, 2u);  // Two header slots at least.
   constexpr int kCommits = 40;
@@ -353,22 +373,60 @@ TEST_P(ReopenTest, StatsSanity) {
   const Stats after = db_->GetStats();
   EXPECT_EQ(after.commits, static_cast<uint64_t>(kCommits));
   EXPECT_EQ(after.sequence, static_cast<uint64_t>(kCommits));
-  EXPECT_GT(after.pages_written, static_cast<uint64_t>(kCommits));  // >= 1 page + header each.
-  EXPECT_GE(after.bytes_written, after.pages_written * kPageBytes);
-  EXPECT_GE(after.syncs, static_cast<uint64_t>(2 * kCommits));  // Pages, then header slot.
+  // Each commit appends one log record and, committing alone and durably, waits for a log sync
+  // of its own: one sync per commit, where writing pages and a header slot took two.
+  EXPECT_EQ(after.log_records - fresh.log_records, static_cast<uint64_t>(kCommits));
+  EXPECT_GE(after.log_bytes - fresh.log_bytes, static_cast<uint64_t>(kCommits) * 100);
+  EXPECT_EQ(after.log_syncs - fresh.log_syncs, static_cast<uint64_t>(kCommits));
+  EXPECT_EQ(after.log_sync_commits - fresh.log_sync_commits, static_cast<uint64_t>(kCommits));
+  ASSERT_FALSE(after.commits_per_sync_histogram.empty());
+  EXPECT_EQ(after.commits_per_sync_histogram[0], after.log_syncs);        // Every sync covered one.
+  EXPECT_GE(after.syncs - fresh.syncs, static_cast<uint64_t>(kCommits));  // Log syncs count too.
+  EXPECT_GE(after.bytes_written - fresh.bytes_written, after.log_bytes - fresh.log_bytes);
   EXPECT_GE(after.file_bytes, after.pages_total * kPageBytes);
   EXPECT_GE(after.pages_total, after.pages_free);
+  // Pages reach the data file only in checkpoints, and none was due yet.
+  EXPECT_EQ(after.checkpoints, fresh.checkpoints);
+  EXPECT_EQ(after.pages_written, fresh.pages_written);
+  EXPECT_EQ(after.pages_total, fresh.pages_total);
+  EXPECT_EQ(after.checkpoint_sequence, 0u);
+  EXPECT_GT(after.dirty_bytes, 0u);
   // A failed write is not a commit.
   EXPECT_FALSE(db_->Put({}, "no-such-cf", "k", "v").ok());
   EXPECT_EQ(db_->GetStats().commits, static_cast<uint64_t>(kCommits));
+  EXPECT_EQ(db_->GetStats().log_records, after.log_records);
   // Snapshot sequence numbers follow commits.
   EXPECT_EQ(db_->GetSnapshot()->sequence(), static_cast<uint64_t>(kCommits));
 
+  // A checkpoint writes the pages, syncs them, then writes and syncs a header slot.
+  ASSERT_TRUE(db_->Checkpoint().ok());
+  const Stats checkpointed = db_->GetStats();
+  EXPECT_EQ(checkpointed.checkpoints, after.checkpoints + 1);
+  EXPECT_EQ(checkpointed.checkpoint_sequence, static_cast<uint64_t>(kCommits));
+  EXPECT_EQ(checkpointed.dirty_bytes, 0u);
+  EXPECT_EQ(checkpointed.commits, after.commits);  // A checkpoint is not a commit.
+  EXPECT_EQ(checkpointed.log_records, after.log_records);
+  // 40 values of 100 bytes do not fit one 1 KiB leaf: several leaves, a parent, the catalog, the
+  // header slot.
+  EXPECT_GE(checkpointed.pages_written - after.pages_written, 4u);
+  EXPECT_GE(checkpointed.bytes_written - after.bytes_written,
+            (checkpointed.pages_written - after.pages_written) * kPageBytes);
+  EXPECT_GE(checkpointed.syncs - after.syncs, 2u);
+  EXPECT_GT(checkpointed.pages_total, after.pages_total);
+  EXPECT_GE(checkpointed.file_bytes, checkpointed.pages_total * kPageBytes);
+  EXPECT_GE(checkpointed.pages_total, checkpointed.pages_free);
+  // Nothing new: a second checkpoint writes nothing.
+  ASSERT_TRUE(db_->Checkpoint().ok());
+  EXPECT_EQ(db_->GetStats().pages_written, checkpointed.pages_written);
+
   Reopen(/*power_cut=*/false);
   const Stats reopened = db_->GetStats();
-  EXPECT_EQ(reopened.commits, 0u);                                // Counters are since open...
+  EXPECT_EQ(reopened.commits, 0u);  // Counters are since open...
+  EXPECT_EQ(reopened.log_records, 0u);
   EXPECT_EQ(reopened.sequence, static_cast<uint64_t>(kCommits));  // ...the sequence persists.
-  EXPECT_EQ(reopened.pages_total, after.pages_total);
+  EXPECT_EQ(reopened.checkpoint_sequence, static_cast<uint64_t>(kCommits));
+  EXPECT_EQ(reopened.log_records_replayed, 0u);  // The checkpoint covered every commit.
+  EXPECT_EQ(reopened.pages_total, checkpointed.pages_total);
   // Cold cache: reading every key reads pages from the file; reading them again hits the cache.
   CheckModel();
   const Stats read_once = db_->GetStats();
@@ -380,7 +438,28 @@ TEST_P(ReopenTest, StatsSanity) {
   const Stats read_twice = db_->GetStats();
   EXPECT_GT(read_twice.cache_hits, read_once.cache_hits);
   EXPECT_EQ(read_twice.pages_written, 0u);  // Reads write nothing.
+  EXPECT_EQ(read_twice.log_bytes, 0u);
   EXPECT_EQ(read_twice.commits, 0u);
+}
+
+// Commits not yet checkpointed when the database is closed: the close checkpoints them, so the
+// reopened database has nothing to replay, and the data file alone holds every commit.
+TEST_P(ReopenTest, CloseCheckpointsEveryCommit) {
+  CreateCf("cf");
+  for (int i = 0; i < 50; ++i) Put(i % 2 == 0 ? "default" : "cf", Key(i), Value(i * 13, i));
+  WriteOptions no_sync;
+  no_sync.sync = false;
+  ASSERT_TRUE(db_->Put(no_sync, "cf", "unsynced", "kept by the close").ok());
+  model_["cf"]["unsynced"] = "kept by the close";
+  const Stats before = db_->GetStats();
+  EXPECT_LT(before.checkpoint_sequence, before.sequence);
+  Reopen(/*power_cut=*/true);
+  const Stats reopened = db_->GetStats();
+  EXPECT_EQ(reopened.sequence, before.sequence);
+  EXPECT_EQ(reopened.checkpoint_sequence, before.sequence);
+  EXPECT_EQ(reopened.log_records_replayed, 0u);
+  CheckModel();
+  CheckIntegrity();
 }
 
 INSTANTIATE_TEST_SUITE_P(FileSystems, ReopenTest, ::testing::Values(FsKind::kMem, FsKind::kPosix),

@@ -3,6 +3,8 @@
 #ifndef MANIFOLD_BTREE_PAGE_H_
 #define MANIFOLD_BTREE_PAGE_H_
 
+#include <atomic>
+#include <cassert>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -72,8 +74,47 @@ struct ChildRef {
   bool is_dirty() const { return dirty != nullptr; }
 };
 
+// A contiguous run of pages [first, first + count).
+struct PageRun {
+  uint64_t first = kNoPage;
+  uint64_t count = 0;
+  friend bool operator==(const PageRun&, const PageRun&) = default;
+};
+
+// Where a checkpoint wrote an in-memory node (see WriteBackTree).
+struct FlushInfo {
+  PageRef page;
+  std::vector<PageRef> overflow;      // Per value index: the run this checkpoint wrote, or empty.
+  std::vector<PageRun> written_runs;  // Those runs with their lengths (to free them).
+};
+
+// Set once per in-memory node, and only after the checkpoint that wrote the node is durable
+// (I14), so that a writer that sees it may free the page when it replaces the node, and a later
+// checkpoint may refer to the page instead of writing the node again.
+class FlushCell {
+ public:
+  FlushCell() = default;
+  FlushCell(const FlushCell&) = delete;
+  FlushCell& operator=(const FlushCell&) = delete;
+  ~FlushCell() { delete info_.load(std::memory_order_relaxed); }
+  const FlushInfo* get() const { return info_.load(std::memory_order_acquire); }
+  void Publish(std::unique_ptr<FlushInfo> info) {
+    assert(get() == nullptr);
+    info_.store(info.release(), std::memory_order_release);
+  }
+
+ private:
+  std::atomic<FlushInfo*> info_{nullptr};
+};
+
 struct Node {
   bool leaf = true;
+  // The WriteTree allowed to change this node in place (its epoch); 0 for nodes decoded from
+  // pages. A published in-memory node is owned by a finished writer, so every later writer
+  // copies it (I1 for in-memory nodes: a node a reader can reach never changes).
+  uint64_t owner = 0;
+  // Set for in-memory nodes; records where a checkpoint wrote the node.
+  std::shared_ptr<FlushCell> flush;
   // Leaf: the entry keys, ascending. Internal: separators; keys[i] is the smallest key that may
   // appear under children[i + 1], so keys.size() == children.size() - 1.
   std::vector<std::string> keys;

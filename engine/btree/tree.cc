@@ -93,21 +93,92 @@ StatusOr<std::string> MaterializeValue(NodeSource* source, const LeafValue& valu
   return source->LoadLargeValue(value);
 }
 
-StatusOr<std::optional<std::string>> TreeGet(NodeSource* source, const PageRef& root,
+namespace {
+// A child of a published node: in memory, or loaded from its page.
+StatusOr<NodePtr> LoadChild(NodeSource* source, const ChildRef& child) {
+  if (child.is_dirty()) return NodePtr(child.dirty);
+  return source->LoadNode(child.page);
+}
+}  // namespace
+
+StatusOr<std::optional<std::string>> TreeGet(NodeSource* source, const TreeRoot& root,
                                              std::string_view key) {
   if (root.empty()) return std::optional<std::string>();
-  PageRef ref = root;
-  for (;;) {
-    MANIFOLD_ASSIGN_OR_RETURN(NodePtr node, source->LoadNode(ref));
-    if (!node->leaf) {
-      ref = node->children[ChildIndex(*node, key)].page;
-      continue;
-    }
-    size_t i = LowerBound(*node, key);
-    if (i == node->keys.size() || node->keys[i] != key) return std::optional<std::string>();
-    MANIFOLD_ASSIGN_OR_RETURN(std::string value, MaterializeValue(source, node->values[i]));
-    return std::optional<std::string>(std::move(value));
+  NodePtr node = root.node;
+  if (node == nullptr) {
+    MANIFOLD_ASSIGN_OR_RETURN(node, source->LoadNode(root.page));
   }
+  while (!node->leaf) {
+    MANIFOLD_ASSIGN_OR_RETURN(node, LoadChild(source, node->children[ChildIndex(*node, key)]));
+  }
+  size_t i = LowerBound(*node, key);
+  if (i == node->keys.size() || node->keys[i] != key) return std::optional<std::string>();
+  MANIFOLD_ASSIGN_OR_RETURN(std::string value, MaterializeValue(source, node->values[i]));
+  return std::optional<std::string>(std::move(value));
+}
+
+uint64_t NextWriterEpoch() {
+  static std::atomic<uint64_t> next{1};
+  return next.fetch_add(1, std::memory_order_relaxed);
+}
+
+// --- Checkpoint write-back -----------------------------------------------------------------
+
+namespace {
+StatusOr<PageRef> WriteBackNode(const Node& node, const Layout& layout, PageSink* sink,
+                                std::vector<PendingFlush>* flushed);
+
+StatusOr<PageRef> WriteBackChild(const ChildRef& child, const Layout& layout, PageSink* sink,
+                                 std::vector<PendingFlush>* flushed) {
+  if (!child.is_dirty()) return child.page;
+  return WriteBackNode(*child.dirty, layout, sink, flushed);
+}
+
+StatusOr<PageRef> WriteBackNode(const Node& node, const Layout& layout, PageSink* sink,
+                                std::vector<PendingFlush>* flushed) {
+  assert(node.flush != nullptr);  // Only in-memory nodes are reached here.
+  if (const FlushInfo* done = node.flush->get()) return done->page;
+  auto info = std::make_unique<FlushInfo>();
+  auto clean = std::make_shared<Node>();  // What the page holds: children and values on disk.
+  clean->leaf = node.leaf;
+  clean->keys = node.keys;
+  if (node.leaf) {
+    info->overflow.resize(node.values.size());
+    clean->values.reserve(node.values.size());
+    for (size_t i = 0; i < node.values.size(); ++i) {
+      LeafValue value = node.values[i];
+      if (value.large && !value.written()) {
+        MANIFOLD_ASSIGN_OR_RETURN(uint64_t first,
+                                  sink->AllocatePages(layout.OverflowPages(value.value_bytes)));
+        MANIFOLD_RETURN_IF_ERROR(sink->WriteLargeValue(first, value.bytes));
+        value.overflow =
+            PageRef{first, MaskCrc(crc32c::Value(value.bytes.data(), value.bytes.size()))};
+        std::string().swap(value.bytes);
+        info->overflow[i] = value.overflow;
+        info->written_runs.push_back(PageRun{first, layout.OverflowPages(value.value_bytes)});
+      }
+      clean->values.push_back(std::move(value));
+    }
+  } else {
+    clean->children.reserve(node.children.size());
+    for (const ChildRef& child : node.children) {
+      MANIFOLD_ASSIGN_OR_RETURN(PageRef page, WriteBackChild(child, layout, sink, flushed));
+      clean->children.push_back(ChildRef{page, nullptr});
+    }
+  }
+  MANIFOLD_ASSIGN_OR_RETURN(uint64_t page_id, sink->AllocatePages(1));
+  MANIFOLD_ASSIGN_OR_RETURN(uint32_t crc, sink->WriteNode(page_id, std::move(clean)));
+  info->page = PageRef{page_id, crc};
+  const PageRef page = info->page;
+  flushed->push_back(PendingFlush{node.flush, std::move(info)});
+  return page;
+}
+}  // namespace
+
+StatusOr<PageRef> WriteBackTree(const TreeRoot& root, const Layout& layout, PageSink* sink,
+                                std::vector<PendingFlush>* flushed) {
+  if (root.node == nullptr) return root.page;
+  return WriteBackNode(*root.node, layout, sink, flushed);
 }
 
 namespace {
@@ -123,6 +194,7 @@ Status VisitRec(NodeSource* source, const PageRef& ref, const PageVisitor& visit
     return Status::OK();
   }
   for (const ChildRef& child : node->children) {
+    assert(!child.is_dirty());  // Only trees on disk are visited.
     MANIFOLD_RETURN_IF_ERROR(VisitRec(source, child.page, visit, depth + 1));
   }
   return Status::OK();
@@ -137,17 +209,73 @@ Status VisitTreePages(NodeSource* source, const PageRef& root, const PageVisitor
 // --- WriteTree -----------------------------------------------------------------------------
 
 WriteTree::WriteTree(NodeSource* source, PageRef root)
-    : source_(source), layout_(source->layout()) {
+    : source_(source), layout_(source->layout()), epoch_(NextWriterEpoch()) {
   root_.page = root;
 }
 
+WriteTree::WriteTree(NodeSource* source, const TreeRoot& root)
+    : source_(source), layout_(source->layout()), epoch_(NextWriterEpoch()) {
+  root_.page = root.page;
+  // The shared node is never changed through this pointer: MakeDirty copies every node whose
+  // owner is not this tree (I1).
+  root_.dirty = std::const_pointer_cast<Node>(root.node);
+  if (root_.dirty != nullptr) root_.page = PageRef{};
+}
+
+TreeRoot WriteTree::Publish() {
+  epoch_ = NextWriterEpoch();  // Nodes made so far now belong to readers: later changes copy them.
+  return TreeRoot{root_.page, root_.dirty};
+}
+
+MutableNodePtr WriteTree::NewNode() {
+  auto node = std::make_shared<Node>();
+  Adopt(node.get());
+  return node;
+}
+
+void WriteTree::Adopt(Node* node) {
+  node->owner = epoch_;
+  node->flush = std::make_shared<FlushCell>();
+  dirty_bytes_ += layout_.page_bytes;
+}
+
 StatusOr<Node*> WriteTree::MakeDirty(ChildRef* ref) {
-  if (ref->is_dirty()) return ref->dirty.get();
+  if (ref->is_dirty()) {
+    if (ref->dirty->owner == epoch_) return ref->dirty.get();
+    return CopyPublished(ref);
+  }
   assert(!ref->page.empty());
   MANIFOLD_ASSIGN_OR_RETURN(NodePtr committed, source_->LoadNode(ref->page));
   ref->dirty = std::make_shared<Node>(*committed);  // I1: copy, never modify in place.
+  Adopt(ref->dirty.get());
   freed_.push_back(PageRun{ref->page.page_id, 1});
   ref->page = PageRef{};
+  return ref->dirty.get();
+}
+
+// Copies a published in-memory node. If a durable checkpoint wrote it, the copy takes over the
+// checkpoint's pages (its large values' runs) and the node's own page is freed; children that a
+// checkpoint wrote are replaced by their pages, so that memory is returned to the page cache's
+// bound instead of staying pinned by the tree (the write buffer's bound).
+Node* WriteTree::CopyPublished(ChildRef* ref) {
+  const MutableNodePtr published = ref->dirty;
+  auto copy = std::make_shared<Node>(*published);
+  Adopt(copy.get());
+  if (const FlushInfo* info = published->flush->get()) {
+    freed_.push_back(PageRun{info->page.page_id, 1});
+    for (size_t i = 0; i < info->overflow.size(); ++i) {
+      if (info->overflow[i].empty()) continue;
+      copy->values[i].overflow = info->overflow[i];
+      std::string().swap(copy->values[i].bytes);
+    }
+  } else {
+    freed_cells_.push_back(published->flush);
+  }
+  for (ChildRef& child : copy->children) {
+    if (!child.is_dirty()) continue;
+    if (const FlushInfo* info = child.dirty->flush->get()) child = ChildRef{info->page, nullptr};
+  }
+  ref->dirty = std::move(copy);
   return ref->dirty.get();
 }
 
@@ -167,7 +295,8 @@ Status WriteTree::Put(std::string_view key, std::string_view value) {
   assert(key.size() <= layout_.key_bytes_max());
   LeafValue leaf_value = LeafValue::Inline(value);
   leaf_value.large = value.size() > layout_.inline_value_bytes_max(key.size());
-  if (root_.page.empty() && !root_.is_dirty()) root_.dirty = std::make_shared<Node>();
+  if (root_.page.empty() && !root_.is_dirty()) root_.dirty = NewNode();
+  if (leaf_value.large) dirty_bytes_ += value.size();
   MANIFOLD_RETURN_IF_ERROR(PutInto(&root_, key, std::move(leaf_value)));
   modified_ = true;
   return FixRoot();
@@ -219,18 +348,7 @@ StatusOr<bool> WriteTree::DeleteFrom(ChildRef* ref, std::string_view key) {
 }
 
 StatusOr<std::optional<std::string>> WriteTree::Get(std::string_view key) {
-  if (!root_.is_dirty()) return TreeGet(source_, root_.page, key);
-  const Node* node = root_.dirty.get();
-  for (;;) {
-    if (node->leaf) break;
-    const ChildRef& child = node->children[ChildIndex(*node, key)];
-    if (!child.is_dirty()) return TreeGet(source_, child.page, key);
-    node = child.dirty.get();
-  }
-  size_t i = LowerBound(*node, key);
-  if (i == node->keys.size() || node->keys[i] != key) return std::optional<std::string>();
-  MANIFOLD_ASSIGN_OR_RETURN(std::string value, MaterializeValue(source_, node->values[i]));
-  return std::optional<std::string>(std::move(value));
+  return TreeGet(source_, TreeRoot{root_.page, root_.dirty}, key);
 }
 
 Status WriteTree::FixChild(Node* parent, size_t index) {
@@ -254,6 +372,7 @@ void WriteTree::SplitChild(Node* parent, size_t index) {
   Node* child = parent->children[index].dirty.get();
   while (child->EncodedBodyBytes() > layout_.body_bytes()) {
     auto [right, separator] = SplitInTwo(child);
+    Adopt(right.get());
     parent->children.insert(parent->children.begin() + index + 1, ChildRef{{}, right});
     parent->keys.insert(parent->keys.begin() + index, std::move(separator));
     child = parent->children[index].dirty.get();
@@ -279,7 +398,7 @@ Status WriteTree::FixRoot() {
     if (!root_.is_dirty()) return Status::OK();
     Node* root = root_.dirty.get();
     if (root->EncodedBodyBytes() > layout_.body_bytes()) {
-      auto new_root = std::make_shared<Node>();
+      MutableNodePtr new_root = NewNode();
       new_root->leaf = false;
       new_root->children.push_back(std::move(root_));
       root_ = ChildRef{{}, new_root};
@@ -342,17 +461,26 @@ Status Cursor::DescendEdge(bool first) {
   for (;;) {
     const Frame& top = path_.back();
     if (top.node->leaf) return Status::OK();
-    MANIFOLD_ASSIGN_OR_RETURN(NodePtr child, source_->LoadNode(top.node->children[top.index].page));
+    MANIFOLD_ASSIGN_OR_RETURN(NodePtr child, Child(*top.node, top.index));
     size_t n = child->leaf ? child->keys.size() : child->children.size();
     if (n == 0) return Status::Corruption("empty tree node below the root");
     path_.push_back(Frame{child, first ? 0 : n - 1});
   }
 }
 
+StatusOr<NodePtr> Cursor::Child(const Node& node, size_t index) {
+  return LoadChild(source_, node.children[index]);
+}
+
+StatusOr<NodePtr> Cursor::Root() {
+  if (root_.node != nullptr) return root_.node;
+  return source_->LoadNode(root_.page);
+}
+
 Status Cursor::SeekToFirst() {
   path_.clear();
   if (root_.empty()) return Status::OK();
-  MANIFOLD_ASSIGN_OR_RETURN(NodePtr root, source_->LoadNode(root_));
+  MANIFOLD_ASSIGN_OR_RETURN(NodePtr root, Root());
   if (root->leaf && root->keys.empty()) return Status::OK();
   path_.push_back(Frame{root, 0});
   return DescendEdge(true);
@@ -361,7 +489,7 @@ Status Cursor::SeekToFirst() {
 Status Cursor::SeekToLast() {
   path_.clear();
   if (root_.empty()) return Status::OK();
-  MANIFOLD_ASSIGN_OR_RETURN(NodePtr root, source_->LoadNode(root_));
+  MANIFOLD_ASSIGN_OR_RETURN(NodePtr root, Root());
   size_t n = root->leaf ? root->keys.size() : root->children.size();
   if (n == 0) return Status::OK();
   path_.push_back(Frame{root, n - 1});
@@ -371,16 +499,16 @@ Status Cursor::SeekToLast() {
 Status Cursor::Descend(std::string_view target) {
   path_.clear();
   if (root_.empty()) return Status::OK();
-  PageRef ref = root_;
+  MANIFOLD_ASSIGN_OR_RETURN(NodePtr node, Root());
   for (;;) {
-    MANIFOLD_ASSIGN_OR_RETURN(NodePtr node, source_->LoadNode(ref));
     if (node->leaf) {
       path_.push_back(Frame{node, LowerBound(*node, target)});
       return Status::OK();
     }
     size_t i = ChildIndex(*node, target);
-    ref = node->children[i].page;
+    MANIFOLD_ASSIGN_OR_RETURN(NodePtr child, Child(*node, i));
     path_.push_back(Frame{std::move(node), i});
+    node = std::move(child);
   }
 }
 

@@ -18,13 +18,6 @@
 
 namespace manifold::btree {
 
-// A contiguous run of pages [first, first + count).
-struct PageRun {
-  uint64_t first = kNoPage;
-  uint64_t count = 0;
-  friend bool operator==(const PageRun&, const PageRun&) = default;
-};
-
 // Where trees read committed pages from (the page cache over the data file).
 class NodeSource {
  public:
@@ -49,12 +42,37 @@ class PageSink {
   [[nodiscard]] virtual Status WriteLargeValue(uint64_t first_page, std::string_view value) = 0;
 };
 
+// The root of a published tree: an in-memory node (committed to the log, not yet checkpointed,
+// shared immutably by versions) or a page of the data file.
+struct TreeRoot {
+  PageRef page;  // Used when node is null; empty for an empty tree.
+  NodePtr node;
+  bool empty() const { return node == nullptr && page.empty(); }
+  static TreeRoot OnDisk(PageRef page) { return TreeRoot{page, nullptr}; }
+};
+
+// What one checkpoint wrote for one in-memory node; published after the checkpoint is durable.
+struct PendingFlush {
+  std::shared_ptr<FlushCell> cell;
+  std::unique_ptr<FlushInfo> info;
+};
+
 // Reads a committed value: resolves overflow pages.
 [[nodiscard]] StatusOr<std::string> MaterializeValue(NodeSource* source, const LeafValue& value);
 
 // Point lookup in a committed tree. nullopt when absent.
-[[nodiscard]] StatusOr<std::optional<std::string>> TreeGet(NodeSource* source, const PageRef& root,
+[[nodiscard]] StatusOr<std::optional<std::string>> TreeGet(NodeSource* source, const TreeRoot& root,
                                                            std::string_view key);
+
+// Checkpoint: writes every in-memory node reachable from `root` that no durable checkpoint has
+// written yet (bottom-up, with its unwritten large values) through `sink`, and returns the
+// on-disk root. Nodes are not changed (readers may be using them): what was written for each is
+// appended to `flushed`, for the caller to publish once the checkpoint is durable.
+[[nodiscard]] StatusOr<PageRef> WriteBackTree(const TreeRoot& root, const Layout& layout,
+                                              PageSink* sink, std::vector<PendingFlush>* flushed);
+
+// A unique epoch for a new WriteTree (a counter, so runs are reproducible).
+uint64_t NextWriterEpoch();
 
 // Calls `visit` for every page of a committed tree (nodes and overflow runs), parents first.
 // Used to free a dropped tree and by the integrity checker.
@@ -66,6 +84,8 @@ class WriteTree {
  public:
   // Starts from the committed tree at `root` (empty if root.empty()).
   WriteTree(NodeSource* source, PageRef root);
+  // Starts from a published tree that may hold in-memory nodes; copies them before changing them.
+  WriteTree(NodeSource* source, const TreeRoot& root);
 
   // Inserts or replaces. The key and value must respect the layout's limits (checked by the
   // caller with user-facing messages; asserted here).
@@ -78,6 +98,14 @@ class WriteTree {
   bool modified() const { return modified_; }
   // Committed pages (and overflow runs) this tree no longer uses. Freed when it commits.
   const std::vector<PageRun>& freed() const { return freed_; }
+  // Published in-memory nodes this tree replaced that no checkpoint had written when copied: if
+  // a checkpoint writes them later, the pages it wrote are freed by the next checkpoint.
+  const std::vector<std::shared_ptr<FlushCell>>& freed_cells() const { return freed_cells_; }
+  // Approximate memory of the in-memory nodes and values this tree created.
+  uint64_t dirty_bytes() const { return dirty_bytes_; }
+  // The tree as readers should see it once this writer's commit is published. The writer must
+  // not change it afterwards (its nodes become shared).
+  TreeRoot Publish();
 
   // Writes every dirty node and large value through `sink` and returns the new committed root.
   // After a successful Flush the tree is clean again and starts from the returned root.
@@ -87,6 +115,9 @@ class WriteTree {
   enum class Fill { kOk, kOver, kUnder };
 
   StatusOr<Node*> MakeDirty(ChildRef* ref);
+  Node* CopyPublished(ChildRef* ref);
+  MutableNodePtr NewNode();
+  void Adopt(Node* node);
   Status PutInto(ChildRef* ref, std::string_view key, LeafValue value);
   StatusOr<bool> DeleteFrom(ChildRef* ref, std::string_view key);
   Fill FillOf(const Node& node) const;
@@ -102,13 +133,16 @@ class WriteTree {
   ChildRef root_;
   bool modified_ = false;
   std::vector<PageRun> freed_;
+  std::vector<std::shared_ptr<FlushCell>> freed_cells_;
+  uint64_t epoch_;
+  uint64_t dirty_bytes_ = 0;
 };
 
 // Moves over a committed tree in key order. Holds the nodes on its path, so it stays valid while
 // the pages it reads cannot be reused (the caller holds a snapshot).
 class Cursor {
  public:
-  Cursor(NodeSource* source, PageRef root) : source_(source), root_(root) {}
+  Cursor(NodeSource* source, TreeRoot root) : source_(source), root_(std::move(root)) {}
 
   [[nodiscard]] Status SeekToFirst();
   [[nodiscard]] Status SeekToLast();
@@ -134,8 +168,11 @@ class Cursor {
   // Moves to the adjacent leaf entry; clears path_ at either end.
   Status Step(bool forward);
 
+  StatusOr<NodePtr> Child(const Node& node, size_t index);
+  StatusOr<NodePtr> Root();
+
   NodeSource* source_;
-  PageRef root_;
+  TreeRoot root_;
   std::vector<Frame> path_;
 };
 

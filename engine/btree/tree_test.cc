@@ -125,7 +125,7 @@ int TreeDepth(MemPages* pages, const PageRef& root) {
 
 std::map<std::string, std::string> ScanForward(MemPages* pages, const PageRef& root) {
   std::map<std::string, std::string> out;
-  Cursor cursor(pages, root);
+  Cursor cursor(pages, TreeRoot::OnDisk(root));
   EXPECT_TRUE(cursor.SeekToFirst().ok());
   std::string previous;
   while (cursor.Valid()) {
@@ -142,7 +142,7 @@ std::map<std::string, std::string> ScanForward(MemPages* pages, const PageRef& r
 
 std::vector<std::string> ScanBackward(MemPages* pages, const PageRef& root) {
   std::vector<std::string> keys;
-  Cursor cursor(pages, root);
+  Cursor cursor(pages, TreeRoot::OnDisk(root));
   EXPECT_TRUE(cursor.SeekToLast().ok());
   while (cursor.Valid()) {
     keys.emplace_back(cursor.key());
@@ -177,7 +177,7 @@ TEST(TreeTest, EmptyTree) {
   EXPECT_FALSE(tree.modified());
   PageRef root = Commit(&pages, &tree);
   EXPECT_TRUE(root.empty());
-  Cursor cursor(&pages, root);
+  Cursor cursor(&pages, TreeRoot::OnDisk(root));
   ASSERT_TRUE(cursor.SeekToFirst().ok());
   EXPECT_FALSE(cursor.Valid());
 }
@@ -261,7 +261,7 @@ TEST(TreeTest, SeekAndSeekForPrev) {
   WriteTree tree(&pages, PageRef{});
   for (int i = 0; i < 400; i += 2) ASSERT_TRUE(tree.Put(Key(i), "v").ok());
   PageRef root = Commit(&pages, &tree);
-  Cursor cursor(&pages, root);
+  Cursor cursor(&pages, TreeRoot::OnDisk(root));
   for (int i = -1; i < 402; ++i) {
     std::string target = i < 0 ? "" : Key(i);
     ASSERT_TRUE(cursor.Seek(target).ok());
@@ -296,7 +296,7 @@ TEST(TreeTest, CommittedPagesAreNeverModified) {
   ASSERT_TRUE(second.Flush(&pages).ok());
   for (const auto& [id, image] : before) EXPECT_EQ(pages.pages().at(id), image) << "page " << id;
   // The old root still reads the old contents (a snapshot).
-  EXPECT_EQ(**TreeGet(&pages, root, Key(1)), std::string(30, 'x'));
+  EXPECT_EQ(**TreeGet(&pages, TreeRoot::OnDisk(root), Key(1)), std::string(30, 'x'));
 }
 
 TEST(TreeTest, DetectsStaleAndCorruptPages) {
@@ -306,9 +306,9 @@ TEST(TreeTest, DetectsStaleAndCorruptPages) {
   PageRef root = Commit(&pages, &tree);
   PageRef stale = root;
   stale.crc ^= 1;
-  EXPECT_TRUE(TreeGet(&pages, stale, Key(1)).status().IsCorruption());
+  EXPECT_TRUE(TreeGet(&pages, TreeRoot::OnDisk(stale), Key(1)).status().IsCorruption());
   pages.pages()[root.page_id][100] ^= 0x40;
-  Status status = TreeGet(&pages, root, Key(1)).status();
+  Status status = TreeGet(&pages, TreeRoot::OnDisk(root), Key(1)).status();
   EXPECT_TRUE(status.IsCorruption());
   EXPECT_NE(status.message().find("checksum"), std::string::npos) << status.message();
 }
@@ -321,12 +321,12 @@ TEST(TreeTest, LargeValuesUseOverflowPagesAndAreFreed) {
   EXPECT_EQ(**tree.Get("big"), big);  // Readable before it is written.
   PageRef root = Commit(&pages, &tree);
   EXPECT_GE(pages.live().size(), 11u);
-  EXPECT_EQ(**TreeGet(&pages, root, "big"), big);
+  EXPECT_EQ(**TreeGet(&pages, TreeRoot::OnDisk(root), "big"), big);
   WriteTree replace(&pages, root);
   ASSERT_TRUE(replace.Put("big", "small").ok());
   root = Commit(&pages, &replace);
   EXPECT_EQ(pages.live().size(), 1u);
-  EXPECT_EQ(**TreeGet(&pages, root, "big"), "small");
+  EXPECT_EQ(**TreeGet(&pages, TreeRoot::OnDisk(root), "big"), "small");
 }
 
 }  // namespace

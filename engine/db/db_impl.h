@@ -1,14 +1,19 @@
-// The database: recovery, the commit protocol, column families, transactions and reads.
+// The database: recovery (checkpoint + log replay), the commit pipeline (in-memory apply, log
+// record, group commit), checkpoints, column families, transactions and reads.
+// docs/design.md describes the protocols and the invariants cited here.
 #ifndef MANIFOLD_DB_DB_IMPL_H_
 #define MANIFOLD_DB_DB_IMPL_H_
 
+#include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "engine/btree/tree.h"
+#include "engine/db/log_files.h"
 #include "engine/db/pager.h"
 #include "engine/db/version.h"
 #include "engine/port/sync.h"
@@ -42,49 +47,112 @@ class DBImpl : public DB {
   std::shared_ptr<const Snapshot> GetSnapshot() override;
   Status VerifyIntegrity(IntegrityReport* report) override;
   Stats GetStats() override;
+  Status Checkpoint() override;
   uint32_t page_bytes() const override { return pager_->layout().page_bytes; }
 
   // --- Used by transactions -------------------------------------------------------------------
   struct TreeUpdate {
     std::string column_family;
-    btree::PageRef base_root;  // The root the tree started from.
     btree::WriteTree* tree;
+  };
+  // One commit: its log record and what it changes.
+  struct CommitRequest {
+    std::string payload;              // Logical contents (engine/wal/log_payload.h).
+    std::vector<TreeUpdate> updates;  // Trees to publish (column families held by the caller).
+    // Catalog change applied to the next version in commit order (create/drop); it also writes
+    // the payload. A failure leaves no trace (no sequence number is taken).
+    std::function<Status(Version* next, std::string* payload)> edit;
+    bool sync = true;
   };
   [[nodiscard]] Status CheckPut(std::string_view key, std::string_view value) const;
   [[nodiscard]] Status CheckKey(std::string_view key) const;
-  [[nodiscard]] Status CheckWriteOptions(const WriteOptions& options) const;
-  // ReadOnly when opened read-only or after a failed commit write (I8).
+  // ReadOnly when opened read-only or after a failed log or checkpoint write (I8).
   [[nodiscard]] Status CheckWritable();
   // Waits until no other writer holds any of `names`, then holds them all.
   [[nodiscard]] Status AcquireColumnFamilies(const std::vector<std::string>& names);
   void ReleaseColumnFamilies(const std::vector<std::string>& names);
-  [[nodiscard]] Status CommitTrees(std::vector<TreeUpdate> updates);
+  [[nodiscard]] Status Commit(CommitRequest request);
+  // The newest version in commit order (what the next writer of a held column family builds on).
+  VersionPtr latest();
   VersionPtr current();
   Pager* pager() { return pager_.get(); }
   const Options& options() const { return options_; }
 
  private:
-  // What a catalog edit (create or drop) may change while a commit is being built.
-  struct CommitContext {
-    Version* next;
-    btree::WriteTree* catalog;
+  // A commit appended to the log but not yet visible to readers.
+  struct Unpublished {
     uint64_t sequence;
+    VersionPtr version;
+    bool sync;
   };
-  using CatalogEdit = std::function<Status(CommitContext&)>;
+  // Pages a commit stopped using, freed by the first checkpoint at or after it (I13).
+  struct PendingFree {
+    uint64_t sequence;
+    uint32_t cf_id;
+    std::vector<btree::PageRun> runs;
+    std::vector<std::shared_ptr<btree::FlushCell>> cells;
+  };
+  // Per commit: what a checkpoint covering it releases.
+  struct DirtyEntry {
+    uint64_t sequence;
+    uint64_t dirty_bytes;
+    uint64_t log_bytes;
+    uint64_t unused_us;
+  };
+  // A buffered, not yet written run of records for one segment.
+  struct LogChunk {
+    uint64_t segment;
+    uint64_t offset;
+    std::string bytes;
+  };
+  // The on-disk state of the latest durable checkpoint.
+  struct CheckpointState {
+    uint64_t sequence = 0;
+    uint64_t count = 0;
+    VersionPtr version;  // Roots on disk only (for VerifyIntegrity).
+  };
 
   DBImpl(const Options& options, std::string path, std::unique_ptr<FileLock> lock);
 
   [[nodiscard]] Status Recover(std::unique_ptr<File> file, const HeaderSlot& slot);
-  [[nodiscard]] Status Commit(std::vector<TreeUpdate> updates, const CatalogEdit& edit);
-  [[nodiscard]] Status BuildCommit(const std::vector<TreeUpdate>& updates, const CatalogEdit& edit,
-                                   CommitWriter* writer, Version* next,
-                                   std::vector<uint64_t>* free_list_chain)
-      MANIFOLD_REQUIRES(commit_mu_);
-  [[nodiscard]] Status WriteCommit(const CommitWriter& writer, const Version& next,
-                                   uint64_t free_list_pages) MANIFOLD_REQUIRES(commit_mu_);
-  [[nodiscard]] Status WriteBatchHeld(const WriteBatch& batch,
-                                      const std::vector<std::string>& names,
-                                      const VersionPtr& base);
+  [[nodiscard]] Status LoadCheckpoint(std::unique_ptr<File> file, const HeaderSlot& slot);
+  [[nodiscard]] Status ReplayLog(std::vector<uint64_t>* segments);
+  [[nodiscard]] Status SyncLogSegments();
+  [[nodiscard]] Status WriteBatchHeld(const WriteOptions& options, const WriteBatch& batch,
+                                      const std::vector<std::string>& names);
+  [[nodiscard]] Status CheckRecordFits(size_t payload_bytes) const;
+
+  // Commit pipeline.
+  void AppendRecord(uint64_t sequence, std::string_view payload) MANIFOLD_REQUIRES(log_mu_);
+  [[nodiscard]] Status WaitDurable(uint64_t sequence) MANIFOLD_REQUIRES(log_mu_);
+  [[nodiscard]] Status LeadGroup(bool sync) MANIFOLD_REQUIRES(log_mu_);
+  void PublishReady() MANIFOLD_REQUIRES(log_mu_);
+  void FailLog(const Status& status) MANIFOLD_REQUIRES(log_mu_);
+  [[nodiscard]] Status WaitPublished(uint64_t sequence) MANIFOLD_REQUIRES(log_mu_);
+  [[nodiscard]] Status ThrottleWriter();
+  void AfterCommit();
+  bool CheckpointDue() MANIFOLD_REQUIRES(log_mu_);
+
+  // Checkpoints.
+  [[nodiscard]] Status RunCheckpoint(bool forced);
+  [[nodiscard]] Status WriteCheckpoint(const VersionPtr& target, std::vector<PendingFree> frees,
+                                       std::vector<btree::PendingFlush>* flushed,
+                                       CommitWriter* writer, HeaderSlot* slot,
+                                       std::vector<uint64_t>* chain,
+                                       std::map<std::string, ColumnFamilyState>* on_disk)
+      MANIFOLD_REQUIRES(checkpoint_mu_);
+  [[nodiscard]] Status WriteHeader(const HeaderSlot& slot) MANIFOLD_REQUIRES(checkpoint_mu_);
+  void FinishCheckpoint(const Version& target, const HeaderSlot& slot,
+                        std::vector<btree::PendingFlush> flushed, const CommitWriter& writer,
+                        std::vector<uint64_t> chain,
+                        std::map<std::string, ColumnFamilyState> on_disk)
+      MANIFOLD_REQUIRES(checkpoint_mu_);
+  void ShedCheckpointedTrees(const Version& target,
+                             const std::map<std::string, ColumnFamilyState>& on_disk)
+      MANIFOLD_REQUIRES(log_mu_);
+  [[nodiscard]] Status RetireCoveredSegments(uint64_t sequence);
+  void CheckpointThread();
+
   void SetBackgroundError(const Status& status);
   [[nodiscard]] StatusOr<VersionPtr> ReadVersion(const ReadOptions& options);
   [[nodiscard]] Status CheckColumnFamilyName(std::string_view name) const;
@@ -92,21 +160,68 @@ class DBImpl : public DB {
   const Options options_;
   const std::string path_;
   FileSystem* const fs_;
+  Clock* const clock_;
   std::unique_ptr<FileLock> lock_;
   std::unique_ptr<Pager> pager_;
+  std::unique_ptr<LogFiles> log_files_;
   std::shared_ptr<VersionRegistry> registry_ = std::make_shared<VersionRegistry>();
 
-  // Serializes commits: building pages, writing them, and publishing the next version.
-  port::Mutex commit_mu_;
-  PageAllocator allocator_ MANIFOLD_GUARDED_BY(commit_mu_);
-  std::vector<uint64_t> free_list_chain_ MANIFOLD_GUARDED_BY(commit_mu_);
+  // --- Commit pipeline (I16: one lock per commit, held for bookkeeping only, never for I/O) ---
+  port::Mutex log_mu_;
+  port::CondVar log_cv_{&log_mu_};
+  VersionPtr latest_ MANIFOLD_GUARDED_BY(log_mu_);
+  uint64_t last_sequence_ MANIFOLD_GUARDED_BY(log_mu_) = 0;
+  std::deque<LogChunk> log_buffer_ MANIFOLD_GUARDED_BY(log_mu_);
+  uint64_t log_buffer_bytes_ MANIFOLD_GUARDED_BY(log_mu_) = 0;
+  uint64_t buffered_lsn_ MANIFOLD_GUARDED_BY(log_mu_) = 0;  // Highest LSN appended.
+  uint64_t written_lsn_ MANIFOLD_GUARDED_BY(log_mu_) = 0;   // Highest LSN written to a file.
+  uint64_t synced_lsn_ MANIFOLD_GUARDED_BY(log_mu_) = 0;    // Highest LSN durable (I17).
+  bool leader_active_ MANIFOLD_GUARDED_BY(log_mu_) = false;
+  uint64_t segment_ MANIFOLD_GUARDED_BY(log_mu_) = 1;  // Segment the next record goes to.
+  uint64_t segment_offset_ MANIFOLD_GUARDED_BY(log_mu_) = 0;
+  std::map<uint64_t, uint64_t> segment_last_lsn_ MANIFOLD_GUARDED_BY(log_mu_);
+  std::deque<Unpublished> unpublished_ MANIFOLD_GUARDED_BY(log_mu_);
+  std::deque<PendingFree> pending_frees_ MANIFOLD_GUARDED_BY(log_mu_);
+  std::deque<DirtyEntry> dirty_by_sequence_ MANIFOLD_GUARDED_BY(log_mu_);
+  uint64_t published_sequence_ MANIFOLD_GUARDED_BY(log_mu_) = 0;  // Newest visible commit.
+  Status log_error_ MANIFOLD_GUARDED_BY(log_mu_);  // A failed log write or sync (I8).
+  uint64_t dirty_bytes_ MANIFOLD_GUARDED_BY(log_mu_) = 0;
+  uint64_t log_bytes_uncovered_ MANIFOLD_GUARDED_BY(log_mu_) = 0;
+  uint64_t oldest_dirty_us_ MANIFOLD_GUARDED_BY(log_mu_) = 0;
+  uint64_t checkpoint_sequence_ MANIFOLD_GUARDED_BY(log_mu_) = 0;
+  bool checkpoint_requested_ MANIFOLD_GUARDED_BY(log_mu_) = false;
+  bool shutting_down_ MANIFOLD_GUARDED_BY(log_mu_) = false;
+  Status checkpoint_error_ MANIFOLD_GUARDED_BY(log_mu_);  // Last failure before writing.
+  // Statistics.
+  uint64_t commits_ MANIFOLD_GUARDED_BY(log_mu_) = 0;
+  uint64_t log_records_ MANIFOLD_GUARDED_BY(log_mu_) = 0;
+  uint64_t log_syncs_ MANIFOLD_GUARDED_BY(log_mu_) = 0;
+  uint64_t log_sync_commits_ MANIFOLD_GUARDED_BY(log_mu_) = 0;
+  std::vector<uint64_t> sync_histogram_ MANIFOLD_GUARDED_BY(log_mu_);
+  uint64_t checkpoints_ MANIFOLD_GUARDED_BY(log_mu_) = 0;
+  uint64_t checkpoint_us_total_ MANIFOLD_GUARDED_BY(log_mu_) = 0;
+  uint64_t checkpoint_us_max_ MANIFOLD_GUARDED_BY(log_mu_) = 0;
+  uint64_t stall_us_ MANIFOLD_GUARDED_BY(log_mu_) = 0;
+  uint64_t stalls_ MANIFOLD_GUARDED_BY(log_mu_) = 0;
+  uint64_t records_replayed_ = 0;
+  bool replay_torn_tail_ = false;
+  uint64_t records_salvage_dropped_ = 0;
 
+  // --- Checkpoints: one at a time; the allocator belongs to them ----------------------------
+  port::Mutex checkpoint_mu_;
+  PageAllocator allocator_ MANIFOLD_GUARDED_BY(checkpoint_mu_);
+  std::vector<uint64_t> free_list_chain_ MANIFOLD_GUARDED_BY(checkpoint_mu_);
+  // Column families as the latest durable checkpoint's catalog holds them.
+  std::map<std::string, ColumnFamilyState> on_disk_cfs_ MANIFOLD_GUARDED_BY(checkpoint_mu_);
+  CheckpointState checkpoint_ MANIFOLD_GUARDED_BY(checkpoint_mu_);
+  std::unique_ptr<port::Thread> checkpoint_thread_;
+
+  // --- Readers and writer slots ---------------------------------------------------------------
   port::Mutex state_mu_;
   port::CondVar column_family_released_{&state_mu_};
   VersionPtr current_ MANIFOLD_GUARDED_BY(state_mu_);
   std::set<std::string, std::less<>> busy_column_families_ MANIFOLD_GUARDED_BY(state_mu_);
   Status background_error_ MANIFOLD_GUARDED_BY(state_mu_);
-  uint64_t commits_ MANIFOLD_GUARDED_BY(state_mu_) = 0;
 };
 
 // Checks the committed state of `version` page by page (engine/db/verify.cc).

@@ -103,6 +103,7 @@ TEST_F(DBTest, CorruptPageIsReportedNeverReturned) {
   for (int i = 0; i < 50; ++i) {
     ASSERT_TRUE(db_->Put({}, "default", "k" + std::to_string(i), i == 5 ? big : "v").ok());
   }
+  ASSERT_TRUE(db_->Checkpoint().ok());  // Into the data file, where the damage goes.
   const uint64_t pages = db_->GetStats().pages_total;
   int caught_at_open = 0, caught_by_verify = 0, caught_by_get = 0;
   // Damage one page at a time: whatever the page holds, the damage is either harmless (a free
@@ -143,13 +144,17 @@ TEST_F(DBTest, CorruptPageIsReportedNeverReturned) {
   EXPECT_GE(caught_by_verify, caught_by_get);
 }
 
-TEST_F(DBTest, TornNewestHeaderFallsBackToPreviousCommit) {
-  ASSERT_TRUE(db_->Put({}, "default", "a", "1").ok());  // Sequence 1: slot 1.
-  ASSERT_TRUE(db_->Put({}, "default", "a", "2").ok());  // Sequence 2: slot 0.
+TEST_F(DBTest, TornNewestHeaderFallsBackToPreviousCheckpointAndReplaysTheLog) {
+  ASSERT_TRUE(db_->Put({}, "default", "a", "1").ok());
+  ASSERT_TRUE(db_->Checkpoint().ok());  // Checkpoint 1: slot 1.
+  ASSERT_TRUE(db_->Put({}, "default", "a", "2").ok());
+  ASSERT_TRUE(db_->Checkpoint().ok());  // Checkpoint 2: slot 0.
   db_.reset();
   DamagePage(0, 30);
   Reopen();
-  EXPECT_EQ(Get("a"), "1");
+  // Checkpoint 1 plus the log (its current segment is never retired) gives commit 2 back.
+  EXPECT_EQ(Get("a"), "2");
+  EXPECT_EQ(db_->GetStats().log_records_replayed, 1u);
   EXPECT_TRUE(db_->VerifyIntegrity(nullptr).ok());
   // And the engine keeps committing from there, into the damaged slot.
   ASSERT_TRUE(db_->Put({}, "default", "a", "3").ok());
@@ -158,8 +163,10 @@ TEST_F(DBTest, TornNewestHeaderFallsBackToPreviousCommit) {
 }
 
 TEST_F(DBTest, MisdirectedWriteOverHeaderSlotIsCorruptionUnlessIgnored) {
-  ASSERT_TRUE(db_->Put({}, "default", "a", "1").ok());  // Sequence 1: slot 1.
-  ASSERT_TRUE(db_->Put({}, "default", "a", "2").ok());  // Sequence 2: slot 0.
+  ASSERT_TRUE(db_->Put({}, "default", "a", "1").ok());
+  ASSERT_TRUE(db_->Checkpoint().ok());  // Checkpoint 1: slot 1.
+  ASSERT_TRUE(db_->Put({}, "default", "a", "2").ok());
+  ASSERT_TRUE(db_->Checkpoint().ok());  // Checkpoint 2: slot 0.
   db_.reset();
   // A write meant for page 2 lands on slot 0, which held the newest commit.
   auto file = fs_->OpenFile(std::string("/db/") + kDataFileName, OpenFileOptions{});
@@ -173,7 +180,7 @@ TEST_F(DBTest, MisdirectedWriteOverHeaderSlotIsCorruptionUnlessIgnored) {
   refused = StatusOr<std::unique_ptr<DB>>(Status::NotFound("closed"));  // Releases the lock.
   options_.ignore_damaged_header_slot = true;
   Reopen();
-  EXPECT_EQ(Get("a"), "1");  // The older slot's commit: the newest one is gone.
+  EXPECT_EQ(Get("a"), "2");  // The older slot's checkpoint, then the log's commit 2.
 }
 
 TEST_F(DBTest, SecondOpenIsBusy) {
@@ -188,8 +195,10 @@ TEST_F(DBTest, ColumnFamiliesAreIndependentAndDropFreesPages) {
     ASSERT_TRUE(db_->Put({}, "users", "u" + std::to_string(i), std::string(50, 'x')).ok());
   }
   EXPECT_EQ(Get("u1"), "NOT_FOUND");
+  ASSERT_TRUE(db_->Checkpoint().ok());
   uint64_t free_before = db_->GetStats().pages_free;
   ASSERT_TRUE(db_->DropColumnFamily("users").ok());
+  ASSERT_TRUE(db_->Checkpoint().ok());  // Frees the dropped tree's pages.
   EXPECT_GT(db_->GetStats().pages_free, free_before + 10);
   EXPECT_TRUE(db_->Get({}, "users", "u1").status().IsNotFound());
   Reopen();
@@ -230,29 +239,36 @@ class FailNext {
   const char* name_;
 };
 
-TEST_F(DBTest, FailureBeforeWritingLeavesDatabaseWritable) {
+TEST_F(DBTest, CheckpointFailureBeforeWritingLeavesDatabaseWritable) {
   ASSERT_TRUE(db_->Put({}, "default", "a", "1").ok());
-  FailNext fail(fault_point::kAllocatorNoSpace, 1);
-  Status failed = db_->Put({}, "default", "b", "2");
-  EXPECT_TRUE(failed.IsNoSpace()) << failed.ToString();
-  EXPECT_EQ(Get("b"), "NOT_FOUND");
+  ASSERT_TRUE(db_->Put({}, "default", "b", "2").ok());
+  {
+    FailNext fail(fault_point::kAllocatorNoSpace, 1);
+    Status failed = db_->Checkpoint();
+    EXPECT_TRUE(failed.IsNoSpace()) << failed.ToString();
+  }
+  EXPECT_EQ(Get("b"), "2");                             // Committed to the log: still there.
   ASSERT_TRUE(db_->Put({}, "default", "c", "3").ok());  // Still writable.
+  ASSERT_TRUE(db_->Checkpoint().ok());
   EXPECT_TRUE(db_->VerifyIntegrity(nullptr).ok());
   Reopen();
   EXPECT_EQ(Get("a"), "1");
-  EXPECT_EQ(Get("b"), "NOT_FOUND");
+  EXPECT_EQ(Get("b"), "2");
   EXPECT_EQ(Get("c"), "3");
 }
 
-TEST_F(DBTest, FailureWhileWritingRefusesWritesUntilReopen) {
+TEST_F(DBTest, CheckpointFailureWhileWritingRefusesWritesUntilReopen) {
   ASSERT_TRUE(db_->Put({}, "default", "a", "1").ok());
-  FailNext fail(fault_point::kCommitBeforeHeader, 1);
-  EXPECT_TRUE(db_->Put({}, "default", "b", "2").IsIOError());
+  ASSERT_TRUE(db_->Put({}, "default", "b", "2").ok());
+  {
+    FailNext fail(fault_point::kCommitBeforeHeader, 1);
+    EXPECT_TRUE(db_->Checkpoint().IsIOError());
+  }
   Status refused = db_->Put({}, "default", "c", "3");
   EXPECT_TRUE(refused.IsReadOnly()) << refused.ToString();
   EXPECT_EQ(Get("a"), "1");  // Reads go on.
   Reopen();
-  EXPECT_EQ(Get("b"), "NOT_FOUND");  // Its header slot was never written.
+  EXPECT_EQ(Get("b"), "2");  // The log holds it; the failed checkpoint's header never landed.
   ASSERT_TRUE(db_->Put({}, "default", "c", "3").ok());
   EXPECT_TRUE(db_->VerifyIntegrity(nullptr).ok());
 }

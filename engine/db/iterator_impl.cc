@@ -4,7 +4,7 @@
 
 namespace manifold {
 
-IteratorImpl::IteratorImpl(Pager* pager, VersionPtr version, btree::PageRef root,
+IteratorImpl::IteratorImpl(Pager* pager, VersionPtr version, btree::TreeRoot root,
                            std::optional<std::string> lower_bound,
                            std::optional<std::string> upper_bound)
     : pager_(pager),

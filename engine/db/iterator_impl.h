@@ -14,7 +14,7 @@ namespace manifold {
 
 class IteratorImpl : public Iterator {
  public:
-  IteratorImpl(Pager* pager, VersionPtr version, btree::PageRef root,
+  IteratorImpl(Pager* pager, VersionPtr version, btree::TreeRoot root,
                std::optional<std::string> lower_bound, std::optional<std::string> upper_bound);
 
   bool Valid() const override { return valid_; }

@@ -25,6 +25,7 @@ constexpr size_t kCatalogOffset = 48;
 constexpr size_t kFreeListOffset = 60;
 constexpr size_t kFreeListPagesOffset = 72;
 constexpr size_t kNextCfIdOffset = 80;
+constexpr size_t kCheckpointCountOffset = 84;
 
 // Free-list page body: next page (u64), next crc (u32), then runs of (u64 first, u32 count).
 constexpr size_t kFreeListNextOffset = 24;
@@ -52,6 +53,7 @@ std::string EncodeHeaderSlot(const HeaderSlot& slot, uint64_t slot_page) {
   EncodeFixed32(p + kFreeListOffset + 8, slot.free_list.crc);
   EncodeFixed64(p + kFreeListPagesOffset, slot.free_list_pages);
   EncodeFixed32(p + kNextCfIdOffset, slot.next_cf_id);
+  EncodeFixed64(p + kCheckpointCountOffset, slot.checkpoint_count);
   btree::SealPage(p, slot.page_bytes, PageType::kHeader, 0, slot_page, slot.sequence);
   return page;
 }
@@ -95,8 +97,10 @@ StatusOr<HeaderSlot> DecodeHeaderSlot(const char* page, uint32_t page_bytes, uin
       PageRef{DecodeFixed64(page + kFreeListOffset), DecodeFixed32(page + kFreeListOffset + 8)};
   slot.free_list_pages = DecodeFixed64(page + kFreeListPagesOffset);
   slot.next_cf_id = DecodeFixed32(page + kNextCfIdOffset);
-  if (HeaderSlotPage(slot.sequence) != slot_index && !MANIFOLD_FAULT(planted_bug::kHeaderInPlace)) {
-    return Status::Corruption(at + ": sequence " + std::to_string(slot.sequence) +
+  slot.checkpoint_count = DecodeFixed64(page + kCheckpointCountOffset);
+  if (HeaderSlotPage(slot.checkpoint_count) != slot_index &&
+      !MANIFOLD_FAULT(planted_bug::kHeaderInPlace)) {
+    return Status::Corruption(at + ": checkpoint " + std::to_string(slot.checkpoint_count) +
                               " does not belong in this slot");
   }
   if (slot.page_count < btree::kFirstDataPage) {

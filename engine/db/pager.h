@@ -22,13 +22,14 @@ namespace manifold {
 // The contents of one header slot (pages 0 and 1). The slot with the highest valid sequence
 // number is the database's committed state (invariant I2).
 struct HeaderSlot {
-  uint64_t sequence = 0;         // Commit sequence number; slot = sequence % 2.
-  uint32_t page_bytes = 0;       // Page size, fixed at creation.
-  uint64_t page_count = 0;       // Pages in use or free: [0, page_count). The file may be larger.
-  btree::PageRef catalog;        // Root of the catalog tree (column family name -> record).
-  btree::PageRef free_list;      // First page of the free-list chain, or none.
-  uint64_t free_list_pages = 0;  // Pages in the free-list chain.
-  uint32_t next_cf_id = 1;       // Id for the next column family created.
+  uint64_t sequence = 0;          // Sequence number of the last commit the checkpoint holds.
+  uint32_t page_bytes = 0;        // Page size, fixed at creation.
+  uint64_t page_count = 0;        // Pages in use or free: [0, page_count). The file may be larger.
+  btree::PageRef catalog;         // Root of the catalog tree (column family name -> record).
+  btree::PageRef free_list;       // First page of the free-list chain, or none.
+  uint64_t free_list_pages = 0;   // Pages in the free-list chain.
+  uint32_t next_cf_id = 1;        // Id for the next column family created.
+  uint64_t checkpoint_count = 0;  // Checkpoints written so far; slot = checkpoint_count % 2.
 };
 
 inline constexpr char kHeaderMagic[8] = {'M', 'N', 'F', 'L', 'D', 'B', '0', '1'};

@@ -19,7 +19,8 @@ TEST(HeaderSlotTest, RoundTripAndDamage) {
   slot.free_list = PageRef{9, 456};
   slot.free_list_pages = 1;
   slot.next_cf_id = 3;
-  std::string page = EncodeHeaderSlot(slot, HeaderSlotPage(slot.sequence));
+  slot.checkpoint_count = 7;
+  std::string page = EncodeHeaderSlot(slot, HeaderSlotPage(slot.checkpoint_count));
   ASSERT_EQ(page.size(), 4096u);
   auto decoded = DecodeHeaderSlot(page.data(), 4096, 1, "f");
   ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
@@ -28,7 +29,8 @@ TEST(HeaderSlotTest, RoundTripAndDamage) {
   EXPECT_EQ(decoded->catalog, slot.catalog);
   EXPECT_EQ(decoded->free_list, slot.free_list);
   EXPECT_EQ(decoded->next_cf_id, 3u);
-  // An odd sequence lives in slot 1 only.
+  EXPECT_EQ(decoded->checkpoint_count, 7u);
+  // An odd checkpoint lives in slot 1 only.
   EXPECT_TRUE(DecodeHeaderSlot(page.data(), 4096, 0, "f").status().IsCorruption());
   // A torn header write (the second half still old) is detected.
   std::string torn = page;

@@ -3,11 +3,10 @@
 namespace manifold {
 
 TransactionImpl::TransactionImpl(DBImpl* db, std::string column_family, VersionPtr base,
-                                 btree::PageRef root)
+                                 btree::TreeRoot root)
     : db_(db),
       column_family_(std::move(column_family)),
       base_(std::move(base)),
-      base_root_(root),
       tree_(db->pager(), root) {}
 
 TransactionImpl::~TransactionImpl() { Abort(); }
@@ -33,14 +32,18 @@ Status TransactionImpl::Put(std::string_view key, std::string_view value) {
   MANIFOLD_RETURN_IF_ERROR(CheckOpen());
   MANIFOLD_RETURN_IF_ERROR(db_->CheckPut(key, value));
   MANIFOLD_RETURN_IF_ERROR(Count(key.size() + value.size()));
-  return tree_.Put(key, value);
+  MANIFOLD_RETURN_IF_ERROR(tree_.Put(key, value));
+  payload_.Add(wal::LogOpType::kPut, column_family_, key, value);
+  return Status::OK();
 }
 
 Status TransactionImpl::Delete(std::string_view key) {
   MANIFOLD_RETURN_IF_ERROR(CheckOpen());
   MANIFOLD_RETURN_IF_ERROR(db_->CheckKey(key));
   MANIFOLD_RETURN_IF_ERROR(Count(key.size()));
-  return tree_.Delete(key).status();
+  MANIFOLD_RETURN_IF_ERROR(tree_.Delete(key).status());
+  payload_.Add(wal::LogOpType::kDelete, column_family_, key, "");
+  return Status::OK();
 }
 
 StatusOr<std::string> TransactionImpl::Get(std::string_view key) {
@@ -53,7 +56,6 @@ StatusOr<std::string> TransactionImpl::Get(std::string_view key) {
 
 Status TransactionImpl::Commit(const WriteOptions& options) {
   MANIFOLD_RETURN_IF_ERROR(CheckOpen());
-  MANIFOLD_RETURN_IF_ERROR(db_->CheckWriteOptions(options));
   Status status = db_->CheckWritable();
   if (!status.ok()) {
     Finish();
@@ -61,7 +63,11 @@ Status TransactionImpl::Commit(const WriteOptions& options) {
   }
   // Even a transaction that changed nothing commits (and takes a sequence number), like a batch
   // of deletes that all miss: every acknowledged commit has its own sequence number.
-  status = db_->CommitTrees({DBImpl::TreeUpdate{column_family_, base_root_, &tree_}});
+  DBImpl::CommitRequest request;
+  request.payload = payload_.Finish();
+  request.updates = {DBImpl::TreeUpdate{column_family_, &tree_}};
+  request.sync = options.sync;
+  status = db_->Commit(std::move(request));
   Finish();
   return status;
 }

@@ -8,6 +8,7 @@
 #include "engine/btree/tree.h"
 #include "engine/db/db_impl.h"
 #include "engine/db/version.h"
+#include "engine/wal/log_payload.h"
 #include "manifold/db.h"
 
 namespace manifold {
@@ -15,7 +16,7 @@ namespace manifold {
 class TransactionImpl : public Transaction {
  public:
   // Takes over the writer slot of `column_family`, already acquired by the caller.
-  TransactionImpl(DBImpl* db, std::string column_family, VersionPtr base, btree::PageRef root);
+  TransactionImpl(DBImpl* db, std::string column_family, VersionPtr base, btree::TreeRoot root);
   ~TransactionImpl() override;
 
   Status Put(std::string_view key, std::string_view value) override;
@@ -32,8 +33,8 @@ class TransactionImpl : public Transaction {
   DBImpl* db_;
   std::string column_family_;
   VersionPtr base_;  // Keeps every page the private tree shares with the committed one alive.
-  btree::PageRef base_root_;
   btree::WriteTree tree_;
+  wal::PayloadBuilder payload_;  // The log record: every Put and Delete, in order.
   uint64_t ops_ = 0;
   uint64_t bytes_ = 0;
   bool finished_ = false;

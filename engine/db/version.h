@@ -10,6 +10,7 @@
 #include <string>
 
 #include "engine/btree/page.h"
+#include "engine/btree/tree.h"
 #include "engine/port/sync.h"
 #include "manifold/db.h"
 
@@ -31,7 +32,9 @@ class VersionRegistry {
 
 struct ColumnFamilyState {
   uint32_t id = 0;
-  btree::PageRef root;  // Empty when the column family holds no keys.
+  btree::PageRef root;         // On disk. Empty when the column family holds no keys.
+  btree::NodePtr memory_root;  // When set, the tree is in memory (newer than `root`).
+  btree::TreeRoot tree() const { return btree::TreeRoot{root, memory_root}; }
 };
 
 struct Version {

@@ -39,7 +39,7 @@ inline constexpr char kAllocatorNoSpace[] = "manifold/allocator/no_space";
 inline constexpr char kPagerReserveFail[] = "manifold/pager/reserve_fail";
 // Creating a database: the rename of the temporary data file fails.
 inline constexpr char kCreateRenameFail[] = "manifold/create/rename_fail";
-// A commit fails between syncing its pages and writing its header slot.
+// A checkpoint fails between syncing its pages and writing its header slot.
 inline constexpr char kCommitBeforeHeader[] = "manifold/commit/before_header";
 // Reading a header slot at open fails as an I/O error.
 inline constexpr char kOpenHeaderReadFail[] = "manifold/open/header_read_fail";
@@ -55,26 +55,41 @@ inline constexpr std::array<std::string_view, 6> kFaultPoints = {
 // simulator's own tests can prove it catches each bug class. Never enabled by the simulator's
 // random fault points; only by `sim --plant-bug` and tests/planted_bugs_test.cc.
 namespace planted_bug {
-// A commit does not sync its pages before writing the header slot.
+// A checkpoint does not sync its pages before writing the header slot.
 inline constexpr char kSkipPageSync[] = "manifold/bug/skip_page_sync";
 // No directory is ever synced (creation and open).
 inline constexpr char kSkipDirSync[] = "manifold/bug/skip_dir_sync";
-// A commit is acknowledged before its header slot is synced.
+// A checkpoint counts as durable (and recycles the log) before its header slot is synced.
 inline constexpr char kAckBeforeHeaderSync[] = "manifold/bug/ack_before_header_sync";
 // Page checksums are not verified on read.
 inline constexpr char kSkipChecksum[] = "manifold/bug/skip_checksum";
 // Freed pages are reused even while a snapshot can still read them.
 inline constexpr char kReusePinnedPages[] = "manifold/bug/reuse_pinned_pages";
-// Every commit overwrites header slot 0 in place instead of alternating slots.
+// Every checkpoint overwrites header slot 0 in place instead of alternating slots.
 inline constexpr char kHeaderInPlace[] = "manifold/bug/header_in_place";
 // A batch over several column families commits one column family at a time.
 inline constexpr char kSplitBatch[] = "manifold/bug/split_batch";
+// The group-commit leader marks synced every record appended before its sync returned, including
+// records appended while the sync ran (which that sync did not cover).
+inline constexpr char kSyncCoversLateRecords[] = "manifold/bug/sync_covers_late_records";
+// A checkpoint retires the log segments it covers before its header slot is durable.
+inline constexpr char kRecycleBeforeCheckpoint[] = "manifold/bug/recycle_before_checkpoint";
+// Log records carry no operations (as if only the new roots were logged while the pages they
+// point to are not yet durable): replay cannot rebuild the commit.
+inline constexpr char kLogPagesNotContents[] = "manifold/bug/log_pages_not_contents";
 }  // namespace planted_bug
 
-inline constexpr std::array<std::string_view, 7> kPlantedBugs = {
-    planted_bug::kSkipPageSync, planted_bug::kSkipDirSync,      planted_bug::kAckBeforeHeaderSync,
-    planted_bug::kSkipChecksum, planted_bug::kReusePinnedPages, planted_bug::kHeaderInPlace,
+inline constexpr std::array<std::string_view, 10> kPlantedBugs = {
+    planted_bug::kSkipPageSync,
+    planted_bug::kSkipDirSync,
+    planted_bug::kAckBeforeHeaderSync,
+    planted_bug::kSkipChecksum,
+    planted_bug::kReusePinnedPages,
+    planted_bug::kHeaderInPlace,
     planted_bug::kSplitBatch,
+    planted_bug::kSyncCoversLateRecords,
+    planted_bug::kRecycleBeforeCheckpoint,
+    planted_bug::kLogPagesNotContents,
 };
 
 }  // namespace manifold

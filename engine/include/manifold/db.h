@@ -91,6 +91,27 @@ struct Stats {
   uint64_t pages_total = 0;    // Pages in use or free below the high-water mark.
   uint64_t pages_free = 0;     // Pages free now or awaiting release by snapshots.
   uint64_t sequence = 0;       // Sequence number of the latest commit.
+
+  // Write-ahead log.
+  uint64_t log_records = 0;       // Records appended (one per commit).
+  uint64_t log_bytes = 0;         // Bytes written to log segments.
+  uint64_t log_syncs = 0;         // Log data syncs issued (each may cover many commits).
+  uint64_t log_sync_commits = 0;  // Commits acknowledged by those syncs.
+  // Histogram of commits covered per log sync: bucket i counts syncs covering
+  // [2^i, 2^(i+1)) commits (bucket 0: exactly 1).
+  std::vector<uint64_t> commits_per_sync_histogram;
+  uint64_t log_segments_created = 0;
+  uint64_t log_segments_recycled = 0;
+  uint64_t log_records_replayed = 0;         // Records replayed by the last open.
+  uint64_t log_records_salvage_dropped = 0;  // Records dropped by Options::wal_salvage.
+  // Checkpoints.
+  uint64_t checkpoints = 0;
+  uint64_t checkpoint_us_total = 0;  // Time spent in checkpoints (Options::clock).
+  uint64_t checkpoint_us_max = 0;
+  uint64_t checkpoint_sequence = 0;  // Sequence number of the latest durable checkpoint.
+  uint64_t dirty_bytes = 0;          // Committed changes not yet checkpointed (approximate).
+  uint64_t writer_stall_us = 0;      // Time writers waited for a checkpoint (backpressure).
+  uint64_t writer_stalls = 0;
 };
 
 // What VerifyIntegrity looked at and what it found.
@@ -108,7 +129,8 @@ class DB {
   [[nodiscard]] static StatusOr<std::unique_ptr<DB>> Open(const Options& options,
                                                           const std::string& path);
 
-  // Closing does not lose committed data: every commit was durable when it returned.
+  // Closing writes a final checkpoint, so no acknowledged commit (durable or not) is lost by a
+  // clean close. If that checkpoint fails, the log still holds every durable commit.
   virtual ~DB() = default;
 
   // --- Column families -----------------------------------------------------------------------
@@ -145,6 +167,9 @@ class DB {
   // Corruption naming the first problem, with all of them in `report` (if not null).
   [[nodiscard]] virtual Status VerifyIntegrity(IntegrityReport* report) = 0;
   virtual Stats GetStats() = 0;
+  // Makes every acknowledged commit durable in the data file now (a checkpoint) and recycles the
+  // log segments it covers. Normally checkpoints run on their own (Options, "checkpoint_*").
+  [[nodiscard]] virtual Status Checkpoint() = 0;
   // Page size the database was created with.
   virtual uint32_t page_bytes() const = 0;
 };

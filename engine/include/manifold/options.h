@@ -74,6 +74,36 @@ struct Options {
   // Most key and value bytes in one WriteBatch or transaction. Uncommitted changes are held in
   // memory until commit, so this bounds a writer's memory.
   uint64_t batch_bytes_max = 256ull << 20;
+
+  // --- Write-ahead log and checkpoints (docs/design.md, "Write-ahead log") ------------------
+  // How long a group-commit leader waits for more committers to queue before it writes and
+  // syncs the log. 0 means no waiting: a sync batches whatever queued during the previous sync.
+  // Chosen by measurement (bench/README.md); at most 100'000.
+  uint64_t group_commit_window_us = 0;
+  // Size of one log segment file, a multiple of 8 in [64 KiB, 1 GiB]. Segments are preallocated
+  // and recycled after a checkpoint covers them. A commit whose record is larger gets a segment
+  // of its own, as long as the record.
+  uint64_t wal_segment_bytes = 64ull << 20;
+  // Upper bound on the memory held by committed changes not yet checkpointed (dirty tree
+  // nodes). Writers stall (backpressure) while it is exceeded and a checkpoint runs. If
+  // checkpoints keep failing (e.g. NoSpace), commits go on up to twice this, then fail.
+  uint64_t write_buffer_bytes_max = 64ull << 20;
+  // A checkpoint starts when dirty bytes reach this (well before write_buffer_bytes_max, so
+  // that writers rarely stall). 0 means write_buffer_bytes_max / 4.
+  uint64_t checkpoint_dirty_bytes = 0;
+  // A checkpoint starts when the log holds this many bytes not covered by a checkpoint.
+  uint64_t checkpoint_log_bytes = 256ull << 20;
+  // A checkpoint starts when the oldest change it would write is older than this (by Clock).
+  // 0 disables the time trigger.
+  uint64_t checkpoint_interval_us = 30'000'000;
+  // Run checkpoints on a background thread. When false they run on the writer thread whose
+  // commit crosses a trigger, which makes the engine's I/O order depend only on the calls made
+  // (the simulator uses this).
+  bool background_checkpoints = true;
+  // Recovery normally refuses to open a log with a damaged record followed by records that
+  // were durable (Corruption). With this set, recovery keeps the records before the damage,
+  // drops the rest, and reports how many it dropped in Stats::log_records_salvage_dropped.
+  bool wal_salvage = false;
 };
 
 struct ReadOptions {
@@ -89,9 +119,10 @@ struct ReadOptions {
 };
 
 struct WriteOptions {
-  // Until the write-ahead log exists every commit is durable: it returns only after its pages and
-  // the header slot that points to them have been synced. Setting this to false is refused with
-  // NotSupported rather than silently ignored.
+  // true: the commit returns after its log record is durable (synced); it survives any crash.
+  // false: the commit returns once its record is in the log's memory buffer; a crash may lose
+  // a suffix of such commits (never a hole, never a durable commit after it). Both are visible
+  // to reads as soon as they return.
   bool sync = true;
 };
 

@@ -1,0 +1,59 @@
+// Turning the results of all runs into the report: a plain-text table for the terminal, a
+// Markdown document and an SVG bar chart of ops/s ratios.
+#ifndef MANIFOLD_BENCH_COMPARE_REPORT_H_
+#define MANIFOLD_BENCH_COMPARE_REPORT_H_
+
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "bench/compare_engine.h"
+#include "bench/compare_result.h"
+
+namespace manifold::bench {
+
+// Every run of every (row, engine) cell, in the order rows and engines were first seen.
+class Results {
+ public:
+  void Add(const std::string& engine, const PhaseResult& result);
+
+  const std::vector<std::string>& rows() const { return rows_; }
+  const std::vector<std::string>& engines() const { return engines_; }
+  // The runs of one cell; empty when the cell was not run.
+  const std::vector<PhaseResult>& Runs(const std::string& row, const std::string& engine) const;
+
+ private:
+  std::vector<std::string> rows_;
+  std::vector<std::string> engines_;
+  std::map<std::pair<std::string, std::string>, std::vector<PhaseResult>> cells_;
+};
+
+// What the report says around the table.
+struct ReportContext {
+  std::string command;  // The command line that produced it.
+  int runs = 0;
+  std::string baseline;  // The engine the ratios are relative to.
+  std::vector<std::pair<std::string, std::string>> machine;
+  std::vector<std::pair<std::string, EngineDescription>> engines;  // By family.
+  std::vector<std::string> workloads;                              // Markdown bullets.
+};
+
+// The table as cells (first row: header), shared by the text and Markdown forms.
+std::vector<std::vector<std::string>> ResultTable(const Results& results,
+                                                  const std::string& baseline);
+
+std::string RenderText(const std::vector<std::vector<std::string>>& table);
+std::string RenderMarkdown(const ReportContext& context,
+                           const std::vector<std::vector<std::string>>& table);
+// `subtitle` lines say what was run (command, machine) so the chart can stand alone.
+std::string RenderSvg(const Results& results, const std::string& baseline,
+                      const std::vector<std::string>& subtitle);
+
+// The description of the engines and how syncs are counted, as plain text for the terminal.
+std::string RenderSetupText(const ReportContext& context);
+
+}  // namespace manifold::bench
+
+#endif  // MANIFOLD_BENCH_COMPARE_REPORT_H_

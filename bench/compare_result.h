@@ -1,0 +1,57 @@
+// What one measured phase of a workload produced, and how it travels from the forked child that
+// ran it to the parent that reports it (a line-oriented text form).
+#ifndef MANIFOLD_BENCH_COMPARE_RESULT_H_
+#define MANIFOLD_BENCH_COMPARE_RESULT_H_
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "bench/compare_io.h"
+
+namespace manifold::bench {
+
+struct PhaseResult {
+  std::string row;    // Workload row, e.g. "cfwrite/durable/seq/be".
+  std::string unit;   // What ops counts: "keys/s", "gets/s", "scans/s", "commits/s".
+  std::string error;  // Empty when the phase succeeded.
+  uint64_t ops = 0;
+  uint64_t commits = 0;  // Write calls (batches, transactions) in the timed region.
+  double seconds = 0;
+  std::vector<double> latencies_us;      // One per commit, where the phase commits.
+  IoCounts io;                           // Interposer counts, delta over the timed region.
+  std::optional<uint64_t> engine_syncs;  // The engine's own count, where it keeps one.
+  uint64_t write_bytes = 0;              // /proc/self/io write_bytes delta (see ProcessWriteBytes).
+  uint64_t peak_rss_kib = 0;             // Of the process that ran the phase (its whole job).
+  std::string notes;                     // Free text for the report.
+
+  double OpsPerSecond() const { return seconds > 0 ? ops / seconds : 0; }
+
+  static PhaseResult Named(std::string row, std::string unit) {
+    PhaseResult r;
+    r.row = std::move(row);
+    r.unit = std::move(unit);
+    return r;
+  }
+  static PhaseResult Failed(std::string row, std::string error) {
+    PhaseResult r;
+    r.row = std::move(row);
+    r.error = std::move(error);
+    return r;
+  }
+};
+
+// Encodes results as text (one field per line) and back.
+std::string SerializeResults(const std::vector<PhaseResult>& results);
+std::vector<PhaseResult> ParseResults(const std::string& text);
+
+// Percentile (0..100) of unsorted values by nearest rank; 0 for no values.
+double Percentile(std::vector<double> values, double pct);
+double Median(std::vector<double> values);
+
+}  // namespace manifold::bench
+
+#endif  // MANIFOLD_BENCH_COMPARE_RESULT_H_

@@ -1,0 +1,126 @@
+#include "engine/db/log_files.h"
+
+#include <algorithm>
+#include <cassert>
+
+#include "engine/util/fault_point.h"
+#include "engine/wal/log_format.h"
+
+namespace manifold {
+
+LogFiles::LogFiles(FileSystem* fs, std::string dir, uint64_t segment_bytes)
+    : fs_(fs), dir_(std::move(dir)), segment_bytes_(segment_bytes) {}
+
+std::string LogFiles::PathOf(uint64_t number) const {
+  return dir_ + "/" + wal::SegmentFileName(number);
+}
+
+// Called by the leader only, without the lock (a checkpoint retiring segments must not wait for
+// this I/O). `recycled` is a retired segment to rename, or 0 to create a new file.
+StatusOr<std::shared_ptr<File>> LogFiles::OpenSegment(uint64_t number, uint64_t recycled) {
+  const std::string path = PathOf(number);
+  if (recycled != 0) {
+    MANIFOLD_RETURN_IF_ERROR(fs_->Rename(PathOf(recycled), path));
+    ++recycled_;
+  } else {
+    OpenFileOptions create;
+    create.create = true;
+    MANIFOLD_ASSIGN_OR_RETURN(std::unique_ptr<File> file, fs_->OpenFile(path, create));
+    ++created_;
+  }
+  // I15: the segment's name must be durable before any record in it is acknowledged.
+  if (!MANIFOLD_FAULT(planted_bug::kSkipDirSync)) MANIFOLD_RETURN_IF_ERROR(fs_->SyncDir(dir_));
+  MANIFOLD_ASSIGN_OR_RETURN(std::unique_ptr<File> file, fs_->OpenFile(path, OpenFileOptions{}));
+  return std::shared_ptr<File>(std::move(file));
+}
+
+Status LogFiles::Write(uint64_t number, uint64_t offset, std::string_view data) {
+  // A record longer than a segment has a segment of its own (offset 0), longer than the others.
+  assert(offset + data.size() <= segment_bytes_ || offset == 0);
+  std::shared_ptr<File> file;
+  uint64_t preallocate_from = 0;
+  uint64_t preallocate_bytes = 0;
+  bool is_open;
+  uint64_t recycled = 0;
+  {
+    port::MutexLock lock(&mu_);
+    is_open = open_.count(number) != 0;
+    if (!is_open && !pool_.empty()) {
+      recycled = pool_.front();
+      pool_.pop_front();
+    }
+  }
+  if (!is_open) {
+    MANIFOLD_ASSIGN_OR_RETURN(std::shared_ptr<File> opened, OpenSegment(number, recycled));
+    MANIFOLD_ASSIGN_OR_RETURN(uint64_t size, opened->Size());
+    port::MutexLock lock(&mu_);
+    open_[number] = std::move(opened);
+    allocated_bytes_[number] = size;
+  }
+  {
+    port::MutexLock lock(&mu_);
+    // Marked before writing: a write that fails half-way still leaves bytes a sync must cover.
+    unsynced_.insert(number);
+    file = open_[number];
+    uint64_t& allocated = allocated_bytes_[number];
+    if (offset + data.size() > allocated) {
+      // Preallocated ahead of the writes, so a record's sync is a data sync, not a size change.
+      const uint64_t target = std::max(offset + data.size(),
+                                       std::min(segment_bytes_, allocated + kPreallocateStepBytes));
+      preallocate_from = allocated;
+      preallocate_bytes = target - allocated;
+      allocated = target;
+    }
+  }
+  if (preallocate_bytes > 0) {
+    MANIFOLD_RETURN_IF_ERROR(file->Preallocate(preallocate_from, preallocate_bytes));
+  }
+  MANIFOLD_RETURN_IF_ERROR(file->Write(offset, data));
+  bytes_written_ += data.size();
+  return Status::OK();
+}
+
+Status LogFiles::SyncWritten() {
+  std::vector<std::pair<uint64_t, std::shared_ptr<File>>> files;
+  {
+    port::MutexLock lock(&mu_);
+    for (uint64_t number : unsynced_) files.emplace_back(number, open_.at(number));
+  }
+  for (const auto& [number, file] : files) {
+    MANIFOLD_RETURN_IF_ERROR(file->Sync());
+    ++syncs_;
+    port::MutexLock lock(&mu_);
+    unsynced_.erase(number);
+  }
+  return Status::OK();
+}
+
+Status LogFiles::Retire(const std::vector<uint64_t>& numbers) {
+  if (numbers.empty()) return Status::OK();
+  port::MutexLock lock(&mu_);
+  for (uint64_t number : numbers) {
+    // A checkpoint covers these records, so a sync they were still waiting for is moot.
+    unsynced_.erase(number);
+    open_.erase(number);
+    allocated_bytes_.erase(number);
+    if (pool_.size() < kRecyclePoolMax) {
+      pool_.push_back(number);
+    } else {
+      MANIFOLD_RETURN_IF_ERROR(fs_->Remove(PathOf(number)));
+    }
+  }
+  return fs_->SyncDir(dir_);
+}
+
+Status LogFiles::Remove(const std::vector<uint64_t>& numbers) {
+  if (numbers.empty()) return Status::OK();
+  port::MutexLock lock(&mu_);
+  for (uint64_t number : numbers) {
+    open_.erase(number);
+    allocated_bytes_.erase(number);
+    MANIFOLD_RETURN_IF_ERROR(fs_->Remove(PathOf(number)));
+  }
+  return fs_->SyncDir(dir_);
+}
+
+}  // namespace manifold

@@ -1,0 +1,74 @@
+// The write-ahead log's segment files: creating (preallocated) or recycling a segment before its
+// first write, writing records at the offsets the commit path chose, syncing, and retiring
+// segments a durable checkpoint covers. Only the group-commit leader writes and syncs; a
+// checkpoint retires. docs/design.md, "Write-ahead log", gives the protocol.
+#ifndef MANIFOLD_DB_LOG_FILES_H_
+#define MANIFOLD_DB_LOG_FILES_H_
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "engine/port/sync.h"
+#include "manifold/env.h"
+#include "manifold/status.h"
+
+namespace manifold {
+
+class LogFiles {
+ public:
+  // Retired segment files kept for reuse; more are removed.
+  static constexpr size_t kRecyclePoolMax = 4;
+  // A segment file is preallocated in steps of this much (never beyond the segment size), so a
+  // sync never has to extend the file, and recovery reads little more than what was written.
+  static constexpr uint64_t kPreallocateStepBytes = 1ull << 20;
+
+  LogFiles(FileSystem* fs, std::string dir, uint64_t segment_bytes);
+
+  // Writes `data` at `offset` of segment `number`. The first write to a segment creates its file
+  // (or renames a retired one to it) and syncs the directory first (I15), so that a record
+  // synced in it can be found by name after a crash.
+  [[nodiscard]] Status Write(uint64_t number, uint64_t offset, std::string_view data);
+  // Syncs every segment written since its last sync (fdatasync). Writes and syncs run without
+  // the lock (only the group-commit leader calls them), so a checkpoint retiring old segments
+  // never waits for a log sync.
+  [[nodiscard]] Status SyncWritten();
+  // Closes segments a durable checkpoint covers; keeps up to kRecyclePoolMax for reuse (their
+  // stale records carry their old number, which no reader accepts under the new name) and removes
+  // the rest, then syncs the directory.
+  [[nodiscard]] Status Retire(const std::vector<uint64_t>& numbers);
+  // Removes segment files (recovery, once a durable checkpoint covers every record in them), then
+  // syncs the directory.
+  [[nodiscard]] Status Remove(const std::vector<uint64_t>& numbers);
+
+  uint64_t segments_created() const { return created_; }
+  uint64_t segments_recycled() const { return recycled_; }
+  uint64_t bytes_written() const { return bytes_written_; }
+  uint64_t syncs() const { return syncs_; }
+
+ private:
+  std::string PathOf(uint64_t number) const;
+  [[nodiscard]] StatusOr<std::shared_ptr<File>> OpenSegment(uint64_t number, uint64_t recycled);
+
+  FileSystem* const fs_;
+  const std::string dir_;
+  const uint64_t segment_bytes_;
+  port::Mutex mu_;
+  std::map<uint64_t, std::shared_ptr<File>> open_ MANIFOLD_GUARDED_BY(mu_);
+  std::map<uint64_t, uint64_t> allocated_bytes_ MANIFOLD_GUARDED_BY(mu_);
+  std::set<uint64_t> unsynced_ MANIFOLD_GUARDED_BY(mu_);
+  std::deque<uint64_t> pool_ MANIFOLD_GUARDED_BY(mu_);
+  // Statistics (read without the lock: approximate while writes run).
+  std::atomic<uint64_t> created_{0};
+  std::atomic<uint64_t> recycled_{0};
+  std::atomic<uint64_t> bytes_written_{0};
+  std::atomic<uint64_t> syncs_{0};
+};
+
+}  // namespace manifold
+
+#endif  // MANIFOLD_DB_LOG_FILES_H_

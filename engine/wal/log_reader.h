@@ -1,0 +1,58 @@
+// Recovery's scan of the write-ahead log: finds the chain of records that continues the last
+// checkpoint, hands each record to the caller in LSN order, and decides whether the point where
+// the chain ends is a legal crash state (a torn tail: writes that were never synced) or damage to
+// durable records (Corruption). docs/wal_format.md, "Reading the log", gives the rules and why.
+#ifndef MANIFOLD_WAL_LOG_READER_H_
+#define MANIFOLD_WAL_LOG_READER_H_
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "manifold/env.h"
+#include "manifold/status.h"
+
+namespace manifold::wal {
+
+struct ReplayOptions {
+  // Where the segment files are. Not owned; must outlive the call.
+  FileSystem* fs = nullptr;
+  std::string dir;
+  // The LSN the durable checkpoint (the data file) already contains; replay applies the records
+  // after it.
+  uint64_t checkpoint_lsn = 0;
+  // Options::wal_salvage: when the log is damaged where later records say it was durable, keep
+  // the records before the damage and report the rest as dropped instead of failing.
+  bool salvage = false;
+};
+
+struct ReplayResult {
+  uint64_t last_lsn = 0;         // Last LSN applied, or checkpoint_lsn when none.
+  uint64_t records_applied = 0;  // Records with lsn > checkpoint_lsn passed to apply.
+  uint64_t records_skipped = 0;  // Valid chain records below the next LSN needed (checkpointed).
+  // The log ended at a damaged or missing record that no later durable record vouches for:
+  // a crash lost writes that were never synced (legal; nothing acknowledged was lost).
+  bool torn_tail = false;
+  // Salvage mode only: valid records found after vouched-for damage, not applied.
+  uint64_t salvage_dropped = 0;
+  std::vector<uint64_t> segments;  // Segment numbers found, ascending.
+  std::string end_note;            // Where and why the log ended (segment, offset, LSN).
+};
+
+// Called once per record to redo, in LSN order: checkpoint_lsn + 1, + 2, ... `payload` is valid
+// only during the call. A non-OK return stops the replay and ReplayLog returns it unchanged.
+using ReplayApplyFunction = std::function<Status(uint64_t lsn, std::string_view payload)>;
+
+// Scans the segment files in `options.dir` in segment-number order and calls `apply` for every
+// record continuing the chain after options.checkpoint_lsn. Returns OK for a clean log or a
+// torn tail, Corruption (naming file, offset and LSNs) when a record later records vouch for is
+// damaged or missing (unless options.salvage), an I/O error from the file system unchanged, or
+// the first error `apply` returns. `*result` is reset first and filled as far as the scan got.
+[[nodiscard]] Status ReplayLog(const ReplayOptions& options, const ReplayApplyFunction& apply,
+                               ReplayResult* result);
+
+}  // namespace manifold::wal
+
+#endif  // MANIFOLD_WAL_LOG_READER_H_
