@@ -23,7 +23,7 @@ namespace manifold::sim {
 namespace {
 
 constexpr char kDbPath[] = "/db";
-constexpr int kOpenAttemptsMax = 20;  // Opens retried through injected errors and crashes.
+constexpr int kOpenAttemptsMax = 60;  // Opens retried through injected errors and crashes.
 constexpr int kReadAttemptsMax =
     1000;  // Injected read errors tolerated while reading a full state.
 

@@ -4,6 +4,7 @@
 #ifndef MANIFOLD_DB_DB_IMPL_H_
 #define MANIFOLD_DB_DB_IMPL_H_
 
+#include <atomic>
 #include <deque>
 #include <functional>
 #include <map>
@@ -121,6 +122,7 @@ class DBImpl : public DB {
   [[nodiscard]] Status WriteBatchHeld(const WriteOptions& options, const WriteBatch& batch,
                                       const std::vector<std::string>& names);
   [[nodiscard]] Status CheckRecordFits(size_t payload_bytes) const;
+  [[nodiscard]] Status CommitCounted(CommitRequest request);
 
   // Commit pipeline.
   void AppendRecord(uint64_t sequence, std::string_view payload) MANIFOLD_REQUIRES(log_mu_);
@@ -177,6 +179,9 @@ class DBImpl : public DB {
   uint64_t written_lsn_ MANIFOLD_GUARDED_BY(log_mu_) = 0;   // Highest LSN written to a file.
   uint64_t synced_lsn_ MANIFOLD_GUARDED_BY(log_mu_) = 0;    // Highest LSN durable (I17).
   bool leader_active_ MANIFOLD_GUARDED_BY(log_mu_) = false;
+  // Threads inside Commit: a group-commit leader waits out the window only when some of them
+  // have not appended yet.
+  std::atomic<uint64_t> committers_{0};
   uint64_t segment_ MANIFOLD_GUARDED_BY(log_mu_) = 1;  // Segment the next record goes to.
   uint64_t segment_offset_ MANIFOLD_GUARDED_BY(log_mu_) = 0;
   std::map<uint64_t, uint64_t> segment_last_lsn_ MANIFOLD_GUARDED_BY(log_mu_);
