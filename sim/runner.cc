@@ -151,7 +151,7 @@ class Run {
     if (std::string_view(name).substr(0, kBugPrefix.size()) == kBugPrefix) {
       return name + kBugPrefix.size() == config_.planted_bug ? 1 : 0;
     }
-    if (!in_engine_call_ || config_.fault_point_probability <= 0) return 0;
+    if (in_engine_calls_.load() == 0 || config_.fault_point_probability <= 0) return 0;
     if (fault_rng_.Unit() >= config_.fault_point_probability) return 0;
     ++result_.stats.fault_points_fired;
     ++faults_this_op_;
@@ -199,9 +199,9 @@ class Run {
   // Runs an engine call with fault points armed and counts what fired.
   template <typename F>
   auto Engine(F&& call) {
-    in_engine_call_ = true;
+    ++in_engine_calls_;
     auto result = call();
-    in_engine_call_ = false;
+    --in_engine_calls_;
     return result;
   }
 
@@ -863,7 +863,9 @@ class Run {
   uint64_t fs_faults_at_step_ = 0;
   uint64_t faults_since_open_ = 0;
   uint64_t fs_faults_at_open_ = 0;
-  bool in_engine_call_ = false;
+  // Engine calls in progress (two during a concurrent commit), so fault points fire only inside
+  // them.
+  std::atomic<int> in_engine_calls_{0};
   bool stopped_ = false;  // Ended early by detected storage damage.
 };
 
