@@ -233,10 +233,12 @@ MutableNodePtr WriteTree::NewNode() {
   return node;
 }
 
-void WriteTree::Adopt(Node* node) {
+void WriteTree::Adopt(Node* node, bool replaces_dirty) {
   node->owner = epoch_;
   node->flush = std::make_shared<FlushCell>();
-  dirty_bytes_ += layout_.page_bytes;
+  // A copy of a node no checkpoint has written replaces memory already counted as dirty (that
+  // node is released once no version holds it), so only first-time dirtying adds to the count.
+  if (!replaces_dirty) dirty_bytes_ += layout_.page_bytes;
 }
 
 StatusOr<Node*> WriteTree::MakeDirty(ChildRef* ref) {
@@ -260,8 +262,9 @@ StatusOr<Node*> WriteTree::MakeDirty(ChildRef* ref) {
 Node* WriteTree::CopyPublished(ChildRef* ref) {
   const MutableNodePtr published = ref->dirty;
   auto copy = std::make_shared<Node>(*published);
-  Adopt(copy.get());
-  if (const FlushInfo* info = published->flush->get()) {
+  const FlushInfo* info = published->flush->get();
+  Adopt(copy.get(), /*replaces_dirty=*/info == nullptr);
+  if (info != nullptr) {
     freed_.push_back(PageRun{info->page.page_id, 1});
     for (size_t i = 0; i < info->overflow.size(); ++i) {
       if (info->overflow[i].empty()) continue;

@@ -117,7 +117,7 @@ class WriteTree {
   StatusOr<Node*> MakeDirty(ChildRef* ref);
   Node* CopyPublished(ChildRef* ref);
   MutableNodePtr NewNode();
-  void Adopt(Node* node);
+  void Adopt(Node* node, bool replaces_dirty = false);
   Status PutInto(ChildRef* ref, std::string_view key, LeafValue value);
   StatusOr<bool> DeleteFrom(ChildRef* ref, std::string_view key);
   Fill FillOf(const Node& node) const;
