@@ -34,8 +34,9 @@ class BodyReader {
   uint32_t U32() { return Take<uint32_t>(DecodeFixed32(p_), 4); }
   uint64_t U64() { return Take<uint64_t>(DecodeFixed64(p_), 8); }
   uint8_t U8() { return Take<uint8_t>(static_cast<uint8_t>(*p_), 1); }
-  std::string Bytes(size_t n) {
-    std::string s(p_, n);
+  std::string Bytes(size_t n) { return std::string(View(n)); }
+  std::string_view View(size_t n) {
+    std::string_view s(p_, n);
     p_ += n;
     return s;
   }
@@ -68,7 +69,7 @@ Status DecodeLeafBody(BodyReader& r, uint16_t count, const Layout& layout, Node*
         return Status::Corruption(where + ": leaf entry overruns the page");
       }
       node->keys.push_back(r.Bytes(key_bytes));
-      value.bytes = r.Bytes(value_bytes);
+      value.bytes = SharedBytes(r.View(value_bytes));
     } else if (kind == kValueOverflow) {
       if (!r.Has(key_bytes + kOverflowRefBytes)) {
         return Status::Corruption(where + ": leaf entry overruns the page");
@@ -118,7 +119,7 @@ Status DecodeInternalBody(BodyReader& r, uint16_t count, const Layout& layout, N
 
 LeafValue LeafValue::Inline(std::string_view v) {
   LeafValue value;
-  value.bytes.assign(v);
+  value.bytes = SharedBytes(v);
   value.value_bytes = static_cast<uint32_t>(v.size());
   return value;
 }
@@ -155,7 +156,7 @@ size_t Node::MemoryBytes() const {
   size_t bytes = sizeof(Node) + keys.capacity() * sizeof(std::string) +
                  values.capacity() * sizeof(LeafValue) + children.capacity() * sizeof(ChildRef);
   for (const std::string& key : keys) bytes += key.capacity();
-  for (const LeafValue& value : values) bytes += value.bytes.capacity();
+  for (const LeafValue& value : values) bytes += value.bytes.MemoryBytes();
   return bytes;
 }
 

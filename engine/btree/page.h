@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "engine/util/shared_bytes.h"
 #include "manifold/status.h"
 
 namespace manifold::btree {
@@ -50,7 +51,8 @@ struct PageRef {
 // contiguous overflow pages; until their commit writes them (`overflow.page_id == kNoPage`),
 // their bytes stay in `bytes`.
 struct LeafValue {
-  std::string bytes;         // Inline value, or a large value not yet written.
+  // Inline value, or a large value not yet written. Shared, not copied, by node copies.
+  SharedBytes bytes;
   bool large = false;        // Stored (or to be stored) in overflow pages.
   uint32_t value_bytes = 0;  // Length of the value.
   PageRef overflow;          // First page of the run and the crc32c of the whole value.

@@ -43,8 +43,28 @@ size_t BalancedCut(const std::vector<size_t>& sizes, size_t base_left, size_t ba
   return best;
 }
 
-// Splits an over-full node into two halves; returns the right half and its separator.
-std::pair<MutableNodePtr, std::string> SplitInTwo(Node* node) {
+// Chooses the cut that leaves the left side as full as the page allows, for nodes that grow only
+// at their end (ascending keys): a balanced split would leave every left node half empty for
+// good. Same conventions as BalancedCut; both sides keep at least one entry (internal nodes: two
+// children). Falls back to the balanced cut when no such cut exists.
+size_t FullLeftCut(const std::vector<size_t>& sizes, size_t base_left, size_t body_bytes,
+                   bool drop_at_cut) {
+  const size_t first_cut = drop_at_cut ? 2 : 1;
+  size_t best = 0;
+  size_t prefix = 0;
+  for (size_t cut = 1; cut + 1 <= sizes.size(); ++cut) {
+    prefix += sizes[cut - 1];
+    size_t left = base_left + prefix - (drop_at_cut ? sizes[cut - 1] : 0);
+    if (left > body_bytes) break;
+    if (cut >= first_cut) best = cut;
+  }
+  if (best == 0) return BalancedCut(sizes, base_left, base_left, drop_at_cut);
+  return best;
+}
+
+// Splits an over-full node in two; returns the right part and its separator. `append` (the
+// overflow came from an entry added after the node's last one) keeps the left part full.
+std::pair<MutableNodePtr, std::string> SplitInTwo(Node* node, bool append, size_t body_bytes) {
   auto right = std::make_shared<Node>();
   right->leaf = node->leaf;
   std::vector<size_t> sizes;
@@ -53,7 +73,7 @@ std::pair<MutableNodePtr, std::string> SplitInTwo(Node* node) {
     for (size_t i = 0; i < node->keys.size(); ++i) {
       sizes.push_back(LeafEntryBytes(node->keys[i], node->values[i]));
     }
-    size_t cut = BalancedCut(sizes, 0, 0, false);
+    size_t cut = append ? FullLeftCut(sizes, 0, body_bytes, false) : BalancedCut(sizes, 0, 0, false);
     right->keys.assign(std::make_move_iterator(node->keys.begin() + cut),
                        std::make_move_iterator(node->keys.end()));
     right->values.assign(std::make_move_iterator(node->values.begin() + cut),
@@ -65,7 +85,8 @@ std::pair<MutableNodePtr, std::string> SplitInTwo(Node* node) {
   assert(node->children.size() >= 3);
   // Entry j is separator keys[j] with child j + 1. Cutting at entry m promotes keys[m].
   for (const std::string& key : node->keys) sizes.push_back(InternalEntryBytes(key));
-  size_t cut = BalancedCut(sizes, kChildRefBytes, kChildRefBytes, true);
+  size_t cut = append ? FullLeftCut(sizes, kChildRefBytes, body_bytes, true)
+                      : BalancedCut(sizes, kChildRefBytes, kChildRefBytes, true);
   size_t promoted = cut - 1;
   std::string separator = std::move(node->keys[promoted]);
   right->keys.assign(std::make_move_iterator(node->keys.begin() + promoted + 1),
@@ -89,7 +110,7 @@ void Concatenate(Node* left, Node* right, std::string separator) {
 }  // namespace
 
 StatusOr<std::string> MaterializeValue(NodeSource* source, const LeafValue& value) {
-  if (!value.written()) return value.bytes;
+  if (!value.written()) return value.bytes.ToString();
   return source->LoadLargeValue(value);
 }
 
@@ -153,7 +174,7 @@ StatusOr<PageRef> WriteBackNode(const Node& node, const Layout& layout, PageSink
         MANIFOLD_RETURN_IF_ERROR(sink->WriteLargeValue(first, value.bytes));
         value.overflow =
             PageRef{first, MaskCrc(crc32c::Value(value.bytes.data(), value.bytes.size()))};
-        std::string().swap(value.bytes);
+        value.bytes.reset();
         info->overflow[i] = value.overflow;
         info->written_runs.push_back(PageRun{first, layout.OverflowPages(value.value_bytes)});
       }
@@ -269,7 +290,7 @@ Node* WriteTree::CopyPublished(ChildRef* ref) {
     for (size_t i = 0; i < info->overflow.size(); ++i) {
       if (info->overflow[i].empty()) continue;
       copy->values[i].overflow = info->overflow[i];
-      std::string().swap(copy->values[i].bytes);
+      copy->values[i].bytes.reset();
     }
   } else {
     freed_cells_.push_back(published->flush);
@@ -300,27 +321,33 @@ Status WriteTree::Put(std::string_view key, std::string_view value) {
   leaf_value.large = value.size() > layout_.inline_value_bytes_max(key.size());
   if (root_.page.empty() && !root_.is_dirty()) root_.dirty = NewNode();
   if (leaf_value.large) dirty_bytes_ += value.size();
-  MANIFOLD_RETURN_IF_ERROR(PutInto(&root_, key, std::move(leaf_value)));
+  MANIFOLD_ASSIGN_OR_RETURN(bool appended, PutInto(&root_, key, std::move(leaf_value)));
   modified_ = true;
-  return FixRoot();
+  return FixRoot(appended);
 }
 
-Status WriteTree::PutInto(ChildRef* ref, std::string_view key, LeafValue value) {
+StatusOr<bool> WriteTree::PutInto(ChildRef* ref, std::string_view key, LeafValue value) {
   MANIFOLD_ASSIGN_OR_RETURN(Node * node, MakeDirty(ref));
   if (node->leaf) {
     size_t i = LowerBound(*node, key);
     if (i < node->keys.size() && node->keys[i] == key) {
       FreeValue(node->values[i]);
       node->values[i] = std::move(value);
-    } else {
-      node->keys.insert(node->keys.begin() + i, std::string(key));
-      node->values.insert(node->values.begin() + i, std::move(value));
+      return false;
     }
-    return Status::OK();
+    const bool appended = i == node->keys.size();
+    node->keys.insert(node->keys.begin() + i, std::string(key));
+    node->values.insert(node->values.begin() + i, std::move(value));
+    return appended;
   }
   size_t i = ChildIndex(*node, key);
-  MANIFOLD_RETURN_IF_ERROR(PutInto(&node->children[i], key, std::move(value)));
-  return FixChild(node, i);
+  MANIFOLD_ASSIGN_OR_RETURN(bool appended, PutInto(&node->children[i], key, std::move(value)));
+  // A split of the last child appends to this node: the append pattern continues upwards.
+  const bool last_child = i + 1 == node->children.size();
+  // An insert never makes a node underfull, so only overflow is fixed here: merging a node that
+  // an append split left small would undo the full-left split on the next append.
+  if (FillOf(*node->children[i].dirty) == Fill::kOver) SplitChild(node, i, appended);
+  return appended && last_child;
 }
 
 StatusOr<bool> WriteTree::Delete(std::string_view key) {
@@ -358,7 +385,7 @@ Status WriteTree::FixChild(Node* parent, size_t index) {
   assert(parent->children[index].is_dirty());
   switch (FillOf(*parent->children[index].dirty)) {
     case Fill::kOver:
-      SplitChild(parent, index);
+      SplitChild(parent, index, /*append=*/false);
       return Status::OK();
     case Fill::kUnder:
       if (parent->children.size() >= 2) return Rebalance(parent, index);
@@ -369,17 +396,17 @@ Status WriteTree::FixChild(Node* parent, size_t index) {
   return Status::OK();
 }
 
-void WriteTree::SplitChild(Node* parent, size_t index) {
+void WriteTree::SplitChild(Node* parent, size_t index, bool append) {
   // A split half can itself be over-full only after a merge produced a node more than twice the
   // body; split until every piece fits (I6 makes one split the usual case).
   Node* child = parent->children[index].dirty.get();
   while (child->EncodedBodyBytes() > layout_.body_bytes()) {
-    auto [right, separator] = SplitInTwo(child);
+    auto [right, separator] = SplitInTwo(child, append, layout_.body_bytes());
     Adopt(right.get());
     parent->children.insert(parent->children.begin() + index + 1, ChildRef{{}, right});
     parent->keys.insert(parent->keys.begin() + index, std::move(separator));
     child = parent->children[index].dirty.get();
-    if (right->EncodedBodyBytes() > layout_.body_bytes()) SplitChild(parent, index + 1);
+    if (right->EncodedBodyBytes() > layout_.body_bytes()) SplitChild(parent, index + 1, append);
   }
 }
 
@@ -392,11 +419,11 @@ Status WriteTree::Rebalance(Node* parent, size_t index) {
   parent->children.erase(parent->children.begin() + right);
   parent->keys.erase(parent->keys.begin() + left);
   // Merged node too big: cut it again at its balance point (a redistribution).
-  SplitChild(parent, left);
+  SplitChild(parent, left, /*append=*/false);
   return Status::OK();
 }
 
-Status WriteTree::FixRoot() {
+Status WriteTree::FixRoot(bool append) {
   for (;;) {
     if (!root_.is_dirty()) return Status::OK();
     Node* root = root_.dirty.get();
@@ -405,7 +432,7 @@ Status WriteTree::FixRoot() {
       new_root->leaf = false;
       new_root->children.push_back(std::move(root_));
       root_ = ChildRef{{}, new_root};
-      SplitChild(new_root.get(), 0);
+      SplitChild(new_root.get(), 0, append);
       return Status::OK();
     }
     if (!root->leaf && root->children.size() == 1) {
@@ -436,7 +463,7 @@ Status WriteTree::FlushRef(ChildRef* ref, PageSink* sink) {
       MANIFOLD_RETURN_IF_ERROR(sink->WriteLargeValue(first, value.bytes));
       value.overflow =
           PageRef{first, MaskCrc(crc32c::Value(value.bytes.data(), value.bytes.size()))};
-      std::string().swap(value.bytes);
+      value.bytes.reset();
     }
   } else {
     for (ChildRef& child : node->children) MANIFOLD_RETURN_IF_ERROR(FlushRef(&child, sink));

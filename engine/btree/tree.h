@@ -118,13 +118,15 @@ class WriteTree {
   Node* CopyPublished(ChildRef* ref);
   MutableNodePtr NewNode();
   void Adopt(Node* node, bool replaces_dirty = false);
-  Status PutInto(ChildRef* ref, std::string_view key, LeafValue value);
+  // Returns whether the key was inserted after every key of its leaf, and its leaf (and each
+  // ancestor up to here) is the last child of its parent: the ascending-insert pattern.
+  StatusOr<bool> PutInto(ChildRef* ref, std::string_view key, LeafValue value);
   StatusOr<bool> DeleteFrom(ChildRef* ref, std::string_view key);
   Fill FillOf(const Node& node) const;
   Status FixChild(Node* parent, size_t index);
   Status Rebalance(Node* parent, size_t index);
-  void SplitChild(Node* parent, size_t index);
-  Status FixRoot();
+  void SplitChild(Node* parent, size_t index, bool append);
+  Status FixRoot(bool append = false);
   void FreeValue(const LeafValue& value);
   Status FlushRef(ChildRef* ref, PageSink* sink);
 

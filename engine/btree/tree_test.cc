@@ -190,7 +190,9 @@ TEST(TreeTest, SplitsAtEveryBoundaryAndCollapsesBack) {
   std::vector<int> depth_changes_at;
   // One insert per commit so that every boundary (first split, each new level) is crossed in a
   // commit of its own and checked.
-  for (int i = 0; i < 600; ++i) {
+  // Ascending inserts fill leaves (append splits), so 3 levels need more keys than random ones.
+  constexpr int kKeys = 1200;
+  for (int i = 0; i < kKeys; ++i) {
     WriteTree tree(&pages, root);
     std::string value(40, static_cast<char>('a' + i % 26));
     ASSERT_TRUE(tree.Put(Key(i), value).ok());
@@ -203,8 +205,8 @@ TEST(TreeTest, SplitsAtEveryBoundaryAndCollapsesBack) {
   EXPECT_GE(depth_changes_at.size(), 3u) << "expected at least three levels";
   EXPECT_EQ(ScanForward(&pages, root), model);
   // Delete in an interleaved order so merges and redistributions happen on both sides.
-  for (int i = 0; i < 600; ++i) {
-    int k = (i * 7) % 600;
+  for (int i = 0; i < kKeys; ++i) {
+    int k = (i * 7) % kKeys;
     WriteTree tree(&pages, root);
     ASSERT_TRUE(*tree.Delete(Key(k)));
     model.erase(Key(k));
@@ -213,6 +215,45 @@ TEST(TreeTest, SplitsAtEveryBoundaryAndCollapsesBack) {
   }
   EXPECT_TRUE(root.empty());
   EXPECT_TRUE(pages.live().empty());
+}
+
+// Counts leaves and their encoded body bytes.
+std::pair<size_t, size_t> LeafCountAndBytes(MemPages* pages, const PageRef& root) {
+  size_t leaves = 0, bytes = 0;
+  EXPECT_TRUE(VisitTreePages(pages, root, [&](const PageRun&, const Node* node, int) {
+                if (node != nullptr && node->leaf) ++leaves, bytes += node->EncodedBodyBytes();
+                return Status::OK();
+              }).ok());
+  return {leaves, bytes};
+}
+
+TEST(TreeTest, AscendingInsertsFillLeaves) {
+  // Keys appended after every existing key leave full leaves behind (a balanced split would
+  // leave each half empty forever); a random order still splits evenly and stays correct.
+  for (bool ascending : {true, false}) {
+    MemPages pages(1024);
+    PageRef root;
+    std::vector<int> order(3000);
+    for (int i = 0; i < 3000; ++i) order[i] = i;
+    if (!ascending) std::shuffle(order.begin(), order.end(), std::mt19937(7));
+    std::map<std::string, std::string> model;
+    for (size_t first = 0; first < order.size(); first += 100) {
+      WriteTree tree(&pages, root);
+      for (size_t i = first; i < first + 100; ++i) {
+        ASSERT_TRUE(tree.Put(Key(order[i]), std::string(40, 'v')).ok());
+        model[Key(order[i])] = std::string(40, 'v');
+      }
+      root = Commit(&pages, &tree);
+    }
+    EXPECT_EQ(ScanForward(&pages, root), model);
+    auto [leaves, bytes] = LeafCountAndBytes(&pages, root);
+    const double fill = static_cast<double>(bytes) / (leaves * pages.layout().body_bytes());
+    if (ascending) {
+      EXPECT_GT(fill, 0.9) << leaves << " leaves";
+    } else {
+      EXPECT_GT(fill, 0.5) << leaves << " leaves";
+    }
+  }
 }
 
 TEST(TreeTest, RandomOperationsMatchModel) {

@@ -80,7 +80,7 @@ std::string_view IteratorImpl::key() const {
 std::string_view IteratorImpl::value() const {
   assert(valid_);
   const btree::LeafValue& value = cursor_.value();
-  return value.written() ? std::string_view(large_value_) : std::string_view(value.bytes);
+  return value.written() ? std::string_view(large_value_) : value.bytes.view();
 }
 
 }  // namespace manifold

@@ -317,7 +317,12 @@ Status Pager::AssembleLargeValue(const btree::LeafValue& value, const std::strin
 }
 
 Status Pager::WritePages(const std::map<uint64_t, std::string>& pages) {
+  // Adjacent pages go out as one write of at most kWriteRunBytesMax, assembled in one buffer
+  // reserved up front: growing it page by page copied and page-faulted the whole checkpoint
+  // again (the checkpoint profile in bench/README.md).
+  constexpr size_t kWriteRunBytesMax = size_t{1} << 20;
   std::string run;
+  run.reserve(std::min(kWriteRunBytesMax, pages.size() * layout_.page_bytes));
   uint64_t run_first = 0;
   auto flush = [&]() -> Status {
     if (run.empty()) return Status::OK();
@@ -329,7 +334,8 @@ Status Pager::WritePages(const std::map<uint64_t, std::string>& pages) {
   };
   for (const auto& [page_id, image] : pages) {
     assert(image.size() == layout_.page_bytes);
-    if (!run.empty() && page_id != run_first + run.size() / layout_.page_bytes) {
+    if (!run.empty() && (page_id != run_first + run.size() / layout_.page_bytes ||
+                         run.size() + image.size() > kWriteRunBytesMax)) {
       MANIFOLD_RETURN_IF_ERROR(flush());
     }
     if (run.empty()) run_first = page_id;

@@ -110,7 +110,7 @@ class Checker {
     for (size_t i = 0; i < node.keys.size(); ++i) {
       ++report_->entries_checked;
       const btree::LeafValue& value = node.values[i];
-      std::string bytes = value.bytes;
+      std::string bytes = value.bytes.ToString();
       if (value.large) {
         const uint64_t pages = pager_->layout().OverflowPages(value.value_bytes);
         Claim(btree::PageRun{value.overflow.page_id, pages}, owner + " (large value)");
