@@ -35,6 +35,7 @@ class BodyReader {
   uint64_t U64() { return Take<uint64_t>(DecodeFixed64(p_), 8); }
   uint8_t U8() { return Take<uint8_t>(static_cast<uint8_t>(*p_), 1); }
   std::string Bytes(size_t n) { return std::string(View(n)); }
+  const char* position() const { return p_; }
   std::string_view View(size_t n) {
     std::string_view s(p_, n);
     p_ += n;
@@ -51,8 +52,11 @@ class BodyReader {
   const char* end_;
 };
 
-Status DecodeLeafBody(BodyReader& r, uint16_t count, const Layout& layout, Node* node,
-                      const std::string& where) {
+// `r` reads `body`; inline values become slices of it (one buffer per decoded page).
+Status DecodeLeafBody(BodyReader& r, const SharedBytes& body, uint16_t count, const Layout& layout,
+                      Node* node, const std::string& where) {
+  node->keys.reserve(count);
+  node->values.reserve(count);
   for (uint16_t i = 0; i < count; ++i) {
     if (!r.Has(kLeafEntryFixedBytes)) return Status::Corruption(where + ": truncated leaf entry");
     uint16_t key_bytes = r.U16();
@@ -69,7 +73,8 @@ Status DecodeLeafBody(BodyReader& r, uint16_t count, const Layout& layout, Node*
         return Status::Corruption(where + ": leaf entry overruns the page");
       }
       node->keys.push_back(r.Bytes(key_bytes));
-      value.bytes = SharedBytes(r.View(value_bytes));
+      value.bytes = SharedBytes::Slice(body, r.position() - body.data(), value_bytes);
+      r.View(value_bytes);
     } else if (kind == kValueOverflow) {
       if (!r.Has(key_bytes + kOverflowRefBytes)) {
         return Status::Corruption(where + ": leaf entry overruns the page");
@@ -156,7 +161,13 @@ size_t Node::MemoryBytes() const {
   size_t bytes = sizeof(Node) + keys.capacity() * sizeof(std::string) +
                  values.capacity() * sizeof(LeafValue) + children.capacity() * sizeof(ChildRef);
   for (const std::string& key : keys) bytes += key.capacity();
-  for (const LeafValue& value : values) bytes += value.bytes.MemoryBytes();
+  // Values decoded from one page share its buffer: count each buffer once (consecutive values
+  // usually share one, so comparing with the previous is enough to avoid most double counts).
+  const void* previous = nullptr;
+  for (const LeafValue& value : values) {
+    if (value.bytes.buffer_id() != previous) bytes += value.bytes.MemoryBytes();
+    previous = value.bytes.buffer_id();
+  }
   return bytes;
 }
 
@@ -253,10 +264,14 @@ StatusOr<MutableNodePtr> DecodeNode(const char* page, const Layout& layout, uint
   auto node = std::make_shared<Node>();
   node->leaf = type == PageType::kLeaf;
   uint16_t count = PageCountOf(page);
-  BodyReader reader(page + kPageHeaderBytes, layout.body_bytes());
-  Status status = node->leaf ? DecodeLeafBody(reader, count, layout, node.get(), at)
-                             : DecodeInternalBody(reader, count, layout, node.get(), at);
-  MANIFOLD_RETURN_IF_ERROR(status);
+  if (!node->leaf) {
+    BodyReader reader(page + kPageHeaderBytes, layout.body_bytes());
+    MANIFOLD_RETURN_IF_ERROR(DecodeInternalBody(reader, count, layout, node.get(), at));
+    return node;
+  }
+  const SharedBytes body(std::string_view(page + kPageHeaderBytes, layout.body_bytes()));
+  BodyReader reader(body.data(), body.size());
+  MANIFOLD_RETURN_IF_ERROR(DecodeLeafBody(reader, body, count, layout, node.get(), at));
   return node;
 }
 

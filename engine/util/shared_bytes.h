@@ -1,7 +1,10 @@
-// An immutable, reference-counted byte string. B+tree nodes are copied whenever a writer changes
-// a node that readers can reach (invariant I1), and a leaf holds tens of values: sharing the
-// value bytes between the copies makes a copy cost one reference increment per value instead of
-// one allocation and memcpy per value (the top of the write profile in bench/README.md).
+// An immutable, reference-counted byte string, or a slice of one. B+tree nodes are copied
+// whenever a writer changes a node that readers can reach (invariant I1), and a leaf holds tens
+// of values: sharing the value bytes between the copies makes a copy cost one reference
+// increment per value instead of one allocation and memcpy per value (the top of the write
+// profile in bench/README.md). A decoded page keeps its body in one buffer and its values are
+// slices of it: one allocation per page instead of one per value, and the values of a node
+// share one cache line of reference count.
 #ifndef MANIFOLD_UTIL_SHARED_BYTES_H_
 #define MANIFOLD_UTIL_SHARED_BYTES_H_
 
@@ -27,35 +30,61 @@ class SharedBytes {
     if (memory == nullptr) throw std::bad_alloc();  // As std::string would: out of memory.
     rep_ = new (memory) Rep{};
     rep_->size = static_cast<uint32_t>(bytes.size());
+    size_ = rep_->size;
     std::memcpy(rep_->data(), bytes.data(), bytes.size());
   }
-  SharedBytes(const SharedBytes& other) noexcept : rep_(other.rep_) { Ref(); }
-  SharedBytes(SharedBytes&& other) noexcept : rep_(std::exchange(other.rep_, nullptr)) {}
+  SharedBytes(const SharedBytes& other) noexcept
+      : rep_(other.rep_), offset_(other.offset_), size_(other.size_) {
+    Ref();
+  }
+  SharedBytes(SharedBytes&& other) noexcept
+      : rep_(std::exchange(other.rep_, nullptr)),
+        offset_(std::exchange(other.offset_, 0)),
+        size_(std::exchange(other.size_, 0)) {}
+
+  // `size` bytes of `whole` starting at `offset` (within its view), sharing its buffer. An empty
+  // slice holds no buffer.
+  static SharedBytes Slice(const SharedBytes& whole, size_t offset, size_t size) {
+    assert(offset + size <= whole.size());
+    SharedBytes slice;
+    if (size == 0) return slice;
+    slice = whole;
+    slice.offset_ += static_cast<uint32_t>(offset);
+    slice.size_ = static_cast<uint32_t>(size);
+    return slice;
+  }
   SharedBytes& operator=(const SharedBytes& other) noexcept {
     SharedBytes copy(other);
-    std::swap(rep_, copy.rep_);
+    swap(copy);
     return *this;
   }
   SharedBytes& operator=(SharedBytes&& other) noexcept {
     SharedBytes moved(std::move(other));
-    std::swap(rep_, moved.rep_);
+    swap(moved);
     return *this;
   }
   ~SharedBytes() { Unref(); }
 
   std::string_view view() const {
-    return rep_ == nullptr ? std::string_view() : std::string_view(rep_->data(), rep_->size);
+    return rep_ == nullptr ? std::string_view() : std::string_view(rep_->data() + offset_, size_);
   }
   operator std::string_view() const { return view(); }  // NOLINT: reads like a string.
   const char* data() const { return view().data(); }
-  size_t size() const { return rep_ == nullptr ? 0 : rep_->size; }
+  size_t size() const { return size_; }
   bool empty() const { return size() == 0; }
   std::string ToString() const { return std::string(view()); }
   // Drops this reference (the bytes go when the last copy does).
   void reset() { SharedBytes().swap(*this); }
-  void swap(SharedBytes& other) noexcept { std::swap(rep_, other.rep_); }
-  // Heap bytes behind this string, counted in full by every holder (an upper bound).
+  void swap(SharedBytes& other) noexcept {
+    std::swap(rep_, other.rep_);
+    std::swap(offset_, other.offset_);
+    std::swap(size_, other.size_);
+  }
+  // Heap bytes of the whole buffer behind this string (slices of one buffer each report all of
+  // it: count a buffer once by its buffer_id()).
   size_t MemoryBytes() const { return rep_ == nullptr ? 0 : sizeof(Rep) + rep_->size; }
+  // Identifies the buffer (null for an empty string), to count shared buffers once.
+  const void* buffer_id() const { return rep_; }
 
   friend bool operator==(const SharedBytes& a, const SharedBytes& b) {
     return a.view() == b.view();
@@ -83,6 +112,8 @@ class SharedBytes {
   }
 
   Rep* rep_ = nullptr;
+  uint32_t offset_ = 0;  // Within rep_'s bytes.
+  uint32_t size_ = 0;
 };
 
 }  // namespace manifold

@@ -45,6 +45,28 @@ TEST(SharedBytesTest, CopiesShareAndOutliveTheOriginal) {
   EXPECT_TRUE(moved.empty());
 }
 
+TEST(SharedBytesTest, SlicesShareTheBufferAndKeepItAlive) {
+  SharedBytes middle;
+  SharedBytes empty;
+  {
+    SharedBytes whole(std::string_view("header:value-one:value-two"));
+    middle = SharedBytes::Slice(whole, 7, 9);
+    empty = SharedBytes::Slice(whole, 3, 0);
+    EXPECT_EQ(middle.buffer_id(), whole.buffer_id());
+    EXPECT_EQ(middle.MemoryBytes(), whole.MemoryBytes());
+    SharedBytes nested = SharedBytes::Slice(middle, 6, 3);  // A slice of a slice.
+    EXPECT_EQ(nested.view(), "one");
+  }
+  EXPECT_EQ(middle.view(), "value-one");
+  EXPECT_EQ(middle.size(), 9u);
+  EXPECT_TRUE(empty.empty());
+  EXPECT_EQ(empty.buffer_id(), nullptr);  // An empty slice pins nothing.
+  SharedBytes moved = std::move(middle);
+  EXPECT_EQ(moved.view(), "value-one");
+  EXPECT_TRUE(middle.empty());  // NOLINT(bugprone-use-after-move)
+  EXPECT_EQ(middle.view(), "");
+}
+
 TEST(SharedBytesTest, SelfAssignmentKeepsTheBytes) {
   SharedBytes bytes(std::string_view("abc"));
   SharedBytes& alias = bytes;
