@@ -1323,8 +1323,8 @@ Stats DBImpl::GetStats() {
   stats.bytes_read = io.bytes_read;
   stats.bytes_written = io.bytes_written + log_files_->bytes_written();
   stats.syncs = io.syncs + log_files_->syncs();
-  stats.cache_hits = io.cache_hits;
-  stats.cache_misses = io.cache_misses;
+  stats.cache_hits = pager_->cache()->hits();
+  stats.cache_misses = pager_->cache()->misses();
   stats.read_retries = io.read_retries;
   stats.cache_bytes = pager_->cache()->usage_bytes();
   StatusOr<uint64_t> file_bytes = pager_->FileBytes();

@@ -1,47 +1,72 @@
 #include "engine/db/page_cache.h"
 
+#include <algorithm>
+#include <iterator>
+#include <vector>
+
 namespace manifold {
 
-PageCache::PageCache(uint64_t capacity_bytes) : shard_capacity_bytes_(capacity_bytes / kShards) {}
+PageCache::PageCache(uint64_t capacity_bytes)
+    : shard_count_(std::clamp<uint64_t>(capacity_bytes / kShardBytesMin, 1, kShardsMax)),
+      shard_capacity_bytes_(capacity_bytes / shard_count_) {}
 
 btree::NodePtr PageCache::Lookup(const btree::PageRef& ref) {
   Shard& shard = ShardFor(ref.page_id);
   port::MutexLock lock(&shard.mu);
   auto it = shard.index.find(ref.page_id);
-  if (it == shard.index.end() || it->second->crc != ref.crc) return nullptr;
-  shard.lru.splice(shard.lru.begin(), shard.lru, it->second);
+  if (it == shard.index.end() || it->second->crc != ref.crc) {
+    ++shard.misses;
+    return nullptr;
+  }
+  ++shard.hits;
+  it->second->referenced = true;
   return it->second->node;
 }
 
 void PageCache::Insert(const btree::PageRef& ref, btree::NodePtr node) {
   Shard& shard = ShardFor(ref.page_id);
   size_t charge = node->MemoryBytes();
+  std::vector<btree::NodePtr> evicted;  // Freed after the lock: freeing a node takes time.
   port::MutexLock lock(&shard.mu);
   auto it = shard.index.find(ref.page_id);
   if (it != shard.index.end()) {
     shard.usage_bytes -= it->second->charge_bytes;
-    shard.lru.erase(it->second);
+    evicted.push_back(std::move(it->second->node));
+    shard.order.erase(it->second);
     shard.index.erase(it);
   }
-  shard.lru.push_front(Entry{ref.page_id, ref.crc, std::move(node), charge});
-  shard.index[ref.page_id] = shard.lru.begin();
+  shard.order.push_front(Entry{ref.page_id, ref.crc, std::move(node), charge, false});
+  shard.index[ref.page_id] = shard.order.begin();
   shard.usage_bytes += charge;
-  // Keep at least the newest entry even when it alone exceeds the shard's share.
-  while (shard.usage_bytes > shard_capacity_bytes_ && shard.lru.size() > 1) {
-    Entry& victim = shard.lru.back();
-    shard.usage_bytes -= victim.charge_bytes;
-    shard.index.erase(victim.page_id);
-    shard.lru.pop_back();
+  // Keep at least the newest entry even when it alone exceeds the shard's share. Every pass
+  // over a referenced entry clears its flag, so this ends within two passes over the list.
+  while (shard.usage_bytes > shard_capacity_bytes_ && shard.order.size() > 1) {
+    auto victim = std::prev(shard.order.end());
+    if (victim->referenced) {
+      victim->referenced = false;
+      shard.order.splice(shard.order.begin(), shard.order, victim);
+      continue;
+    }
+    shard.usage_bytes -= victim->charge_bytes;
+    shard.index.erase(victim->page_id);
+    evicted.push_back(std::move(victim->node));
+    shard.order.erase(victim);
   }
-}
+}  // `lock` is released before `evicted` (declared first) frees the nodes.
 
-uint64_t PageCache::usage_bytes() const {
+template <typename Field>
+uint64_t PageCache::Sum(Field field) const {
   uint64_t total = 0;
-  for (const Shard& shard : shards_) {
+  for (size_t i = 0; i < shard_count_; ++i) {
+    const Shard& shard = shards_[i];
     port::MutexLock lock(const_cast<port::Mutex*>(&shard.mu));
-    total += shard.usage_bytes;
+    total += shard.*field;
   }
   return total;
 }
+
+uint64_t PageCache::usage_bytes() const { return Sum(&Shard::usage_bytes); }
+uint64_t PageCache::hits() const { return Sum(&Shard::hits); }
+uint64_t PageCache::misses() const { return Sum(&Shard::misses); }
 
 }  // namespace manifold

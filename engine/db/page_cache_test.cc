@@ -41,17 +41,27 @@ TEST(PageCacheTest, StaysWithinItsBudget) {
   EXPECT_EQ(cache.Lookup(btree::PageRef{2, 1}), nullptr);
 }
 
+TEST(PageCacheTest, ShardsGrowWithCapacity) {
+  EXPECT_EQ(PageCache(256 << 10).shard_count(), 1u);
+  EXPECT_EQ(PageCache(8 << 20).shard_count(), 8u);
+  EXPECT_EQ(PageCache(64ull << 20).shard_count(), PageCache::kShardsMax);
+  EXPECT_EQ(PageCache(1ull << 30).shard_count(), PageCache::kShardsMax);
+}
+
 TEST(PageCacheTest, EvictsLeastRecentlyUsed) {
-  PageCache cache(16 * 8 * 1024);  // 16 shards of 8 KiB.
+  PageCache cache(8 * 1024);  // One shard of 8 KiB.
+  ASSERT_EQ(cache.shard_count(), 1u);
   btree::NodePtr node = LeafWith(10, 100);
   const size_t per_shard = 8 * 1024 / node->MemoryBytes();
   ASSERT_GE(per_shard, 2u);
-  // Pages 16, 32, 48... all land in shard 0.
-  for (uint64_t i = 1; i <= per_shard; ++i) cache.Insert(btree::PageRef{16 * i, 1}, node);
-  ASSERT_NE(cache.Lookup(btree::PageRef{16, 1}), nullptr);  // Touch the oldest.
-  cache.Insert(btree::PageRef{16 * (per_shard + 1), 1}, node);
-  EXPECT_NE(cache.Lookup(btree::PageRef{16, 1}), nullptr);  // Recently used: kept.
-  EXPECT_EQ(cache.Lookup(btree::PageRef{32, 1}), nullptr);  // Least recently used: gone.
+  const uint64_t n = 1;
+  for (uint64_t i = 1; i <= per_shard; ++i) cache.Insert(btree::PageRef{n * i, 1}, node);
+  ASSERT_NE(cache.Lookup(btree::PageRef{n, 1}), nullptr);  // Touch the oldest.
+  cache.Insert(btree::PageRef{n * (per_shard + 1), 1}, node);
+  EXPECT_NE(cache.Lookup(btree::PageRef{n, 1}), nullptr);      // Recently used: kept.
+  EXPECT_EQ(cache.Lookup(btree::PageRef{2 * n, 1}), nullptr);  // Oldest untouched: gone.
+  EXPECT_EQ(cache.hits(), 2u);
+  EXPECT_EQ(cache.misses(), 1u);
 }
 
 }  // namespace

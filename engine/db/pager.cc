@@ -254,11 +254,7 @@ Status Pager::ReadChecked(uint64_t first, uint64_t count,
 
 StatusOr<btree::NodePtr> Pager::LoadNode(const PageRef& ref) {
   if (cache_ != nullptr) {
-    if (btree::NodePtr hit = cache_->Lookup(ref)) {
-      ++stats_.cache_hits;
-      return hit;
-    }
-    ++stats_.cache_misses;
+    if (btree::NodePtr hit = cache_->Lookup(ref)) return hit;  // The cache counts hits and misses.
   }
   std::string page;
   btree::MutableNodePtr node;

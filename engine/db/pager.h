@@ -104,8 +104,6 @@ struct PagerStats {
   std::atomic<uint64_t> bytes_read{0};
   std::atomic<uint64_t> bytes_written{0};
   std::atomic<uint64_t> syncs{0};
-  std::atomic<uint64_t> cache_hits{0};
-  std::atomic<uint64_t> cache_misses{0};
   std::atomic<uint64_t> read_retries{0};
 };
 
