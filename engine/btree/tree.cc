@@ -146,52 +146,69 @@ uint64_t NextWriterEpoch() {
 // --- Checkpoint write-back -----------------------------------------------------------------
 
 namespace {
-StatusOr<PageRef> WriteBackNode(const Node& node, const Layout& layout, PageSink* sink,
+StatusOr<PageRef> WriteBackNode(const NodePtr& node, const Layout& layout, PageSink* sink,
                                 std::vector<PendingFlush>* flushed);
 
 StatusOr<PageRef> WriteBackChild(const ChildRef& child, const Layout& layout, PageSink* sink,
                                  std::vector<PendingFlush>* flushed) {
   if (!child.is_dirty()) return child.page;
-  return WriteBackNode(*child.dirty, layout, sink, flushed);
+  return WriteBackNode(child.dirty, layout, sink, flushed);
 }
 
-StatusOr<PageRef> WriteBackNode(const Node& node, const Layout& layout, PageSink* sink,
-                                std::vector<PendingFlush>* flushed) {
-  assert(node.flush != nullptr);  // Only in-memory nodes are reached here.
-  if (const FlushInfo* done = node.flush->get()) return done->page;
-  auto info = std::make_unique<FlushInfo>();
-  auto clean = std::make_shared<Node>();  // What the page holds: children and values on disk.
-  clean->leaf = node.leaf;
-  clean->keys = node.keys;
-  if (node.leaf) {
-    info->overflow.resize(node.values.size());
-    clean->values.reserve(node.values.size());
-    for (size_t i = 0; i < node.values.size(); ++i) {
-      LeafValue value = node.values[i];
-      if (value.large && !value.written()) {
-        MANIFOLD_ASSIGN_OR_RETURN(uint64_t first,
-                                  sink->AllocatePages(layout.OverflowPages(value.value_bytes)));
-        MANIFOLD_RETURN_IF_ERROR(sink->WriteLargeValue(first, value.bytes));
-        value.overflow =
-            PageRef{first, MaskCrc(crc32c::Value(value.bytes.data(), value.bytes.size()))};
-        value.bytes.reset();
-        info->overflow[i] = value.overflow;
-        info->written_runs.push_back(PageRun{first, layout.OverflowPages(value.value_bytes)});
-      }
-      clean->values.push_back(std::move(value));
-    }
-  } else {
-    clean->children.reserve(node.children.size());
-    for (const ChildRef& child : node.children) {
+bool HasUnwrittenLargeValue(const Node& node) {
+  for (const LeafValue& value : node.values) {
+    if (value.large && !value.written()) return true;
+  }
+  return false;
+}
+
+// The page image of an in-memory node: its children and large values as written on disk. A leaf
+// without unwritten large values already is that image, and is written (and cached) as it is:
+// it is immutable once published (I1), and its owner and flush fields are not encoded.
+StatusOr<NodePtr> CleanImage(const NodePtr& node, const Layout& layout, PageSink* sink,
+                             std::vector<PendingFlush>* flushed, FlushInfo* info) {
+  if (node->leaf && !HasUnwrittenLargeValue(*node)) return node;
+  auto clean = std::make_shared<Node>();
+  clean->leaf = node->leaf;
+  clean->keys = node->keys;
+  if (!node->leaf) {
+    clean->children.reserve(node->children.size());
+    for (const ChildRef& child : node->children) {
       MANIFOLD_ASSIGN_OR_RETURN(PageRef page, WriteBackChild(child, layout, sink, flushed));
       clean->children.push_back(ChildRef{page, nullptr});
     }
+    return NodePtr(std::move(clean));
   }
+  info->overflow.resize(node->values.size());
+  clean->values.reserve(node->values.size());
+  for (size_t i = 0; i < node->values.size(); ++i) {
+    LeafValue value = node->values[i];
+    if (value.large && !value.written()) {
+      MANIFOLD_ASSIGN_OR_RETURN(uint64_t first,
+                                sink->AllocatePages(layout.OverflowPages(value.value_bytes)));
+      MANIFOLD_RETURN_IF_ERROR(sink->WriteLargeValue(first, value.bytes));
+      value.overflow =
+          PageRef{first, MaskCrc(crc32c::Value(value.bytes.data(), value.bytes.size()))};
+      value.bytes.reset();
+      info->overflow[i] = value.overflow;
+      info->written_runs.push_back(PageRun{first, layout.OverflowPages(value.value_bytes)});
+    }
+    clean->values.push_back(std::move(value));
+  }
+  return NodePtr(std::move(clean));
+}
+
+StatusOr<PageRef> WriteBackNode(const NodePtr& node, const Layout& layout, PageSink* sink,
+                                std::vector<PendingFlush>* flushed) {
+  assert(node->flush != nullptr);  // Only in-memory nodes are reached here.
+  if (const FlushInfo* done = node->flush->get()) return done->page;
+  auto info = std::make_unique<FlushInfo>();
+  MANIFOLD_ASSIGN_OR_RETURN(NodePtr clean, CleanImage(node, layout, sink, flushed, info.get()));
   MANIFOLD_ASSIGN_OR_RETURN(uint64_t page_id, sink->AllocatePages(1));
   MANIFOLD_ASSIGN_OR_RETURN(uint32_t crc, sink->WriteNode(page_id, std::move(clean)));
   info->page = PageRef{page_id, crc};
   const PageRef page = info->page;
-  flushed->push_back(PendingFlush{node.flush, std::move(info)});
+  flushed->push_back(PendingFlush{node->flush, std::move(info)});
   return page;
 }
 }  // namespace
@@ -199,7 +216,7 @@ StatusOr<PageRef> WriteBackNode(const Node& node, const Layout& layout, PageSink
 StatusOr<PageRef> WriteBackTree(const TreeRoot& root, const Layout& layout, PageSink* sink,
                                 std::vector<PendingFlush>* flushed) {
   if (root.node == nullptr) return root.page;
-  return WriteBackNode(*root.node, layout, sink, flushed);
+  return WriteBackNode(root.node, layout, sink, flushed);
 }
 
 namespace {
