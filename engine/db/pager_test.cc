@@ -67,6 +67,18 @@ TEST(PageAllocatorTest, PersistableRunsMergeFreeAndPending) {
   EXPECT_EQ(runs[1], (PageRun{10, 3}));
 }
 
+TEST(PageAllocatorTest, PersistableRunsCoalesceAcrossSequencesInAnyOrder) {
+  PageAllocator allocator(40, 1000);
+  allocator.AddFree(PageRun{16, 2});
+  allocator.AddFree(PageRun{30, 1});
+  allocator.FreeAt(9, PageRun{15, 1});  // Later commit, lower page: sorted by page, not sequence.
+  allocator.FreeAt(3, PageRun{14, 1});
+  allocator.FreeAt(3, PageRun{2, 1});
+  allocator.FreeAt(7, PageRun{31, 2});
+  const std::vector<PageRun> expected = {PageRun{2, 1}, PageRun{14, 4}, PageRun{30, 3}};
+  EXPECT_EQ(allocator.PersistableRuns(), expected);
+}
+
 TEST(PageAllocatorTest, RollbackUndoesOneCommit) {
   PageAllocator allocator(20, 1000);
   allocator.AddFree(PageRun{2, 4});
