@@ -72,14 +72,14 @@ Status DecodeLeafBody(BodyReader& r, const SharedBytes& body, uint16_t count, co
       if (!r.Has(key_bytes + size_t{value_bytes})) {
         return Status::Corruption(where + ": leaf entry overruns the page");
       }
-      node->keys.push_back(r.Bytes(key_bytes));
+      node->keys.emplace_back(r.View(key_bytes));
       value.bytes = SharedBytes::Slice(body, r.position() - body.data(), value_bytes);
       r.View(value_bytes);
     } else if (kind == kValueOverflow) {
       if (!r.Has(key_bytes + kOverflowRefBytes)) {
         return Status::Corruption(where + ": leaf entry overruns the page");
       }
-      node->keys.push_back(r.Bytes(key_bytes));
+      node->keys.emplace_back(r.View(key_bytes));
       value.large = true;
       value.overflow.page_id = r.U64();
       value.overflow.crc = r.U32();
@@ -105,7 +105,7 @@ Status DecodeInternalBody(BodyReader& r, uint16_t count, const Layout& layout, N
       if (key_bytes > layout.key_bytes_max() || !r.Has(key_bytes)) {
         return Status::Corruption(where + ": separator overruns the page");
       }
-      node->keys.push_back(r.Bytes(key_bytes));
+      node->keys.emplace_back(r.View(key_bytes));
     }
     if (!r.Has(kChildRefBytes)) return Status::Corruption(where + ": truncated child pointer");
     ChildRef child;
@@ -152,15 +152,15 @@ size_t Node::EncodedBodyBytes() const {
     for (size_t i = 0; i < keys.size(); ++i) bytes += LeafEntryBytes(keys[i], values[i]);
   } else {
     bytes = kChildRefBytes;
-    for (const std::string& key : keys) bytes += InternalEntryBytes(key);
+    for (const SmallBytes& key : keys) bytes += InternalEntryBytes(key);
   }
   return bytes;
 }
 
 size_t Node::MemoryBytes() const {
-  size_t bytes = sizeof(Node) + keys.capacity() * sizeof(std::string) +
+  size_t bytes = sizeof(Node) + keys.capacity() * sizeof(SmallBytes) +
                  values.capacity() * sizeof(LeafValue) + children.capacity() * sizeof(ChildRef);
-  for (const std::string& key : keys) bytes += key.capacity();
+  for (const SmallBytes& key : keys) bytes += key.HeapBytes();
   // Values decoded from one page share its buffer: count each buffer once (consecutive values
   // usually share one, so comparing with the previous is enough to avoid most double counts).
   const void* previous = nullptr;

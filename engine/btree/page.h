@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "engine/util/shared_bytes.h"
+#include "engine/util/small_bytes.h"
 #include "manifold/status.h"
 
 namespace manifold::btree {
@@ -119,7 +120,7 @@ struct Node {
   std::shared_ptr<FlushCell> flush;
   // Leaf: the entry keys, ascending. Internal: separators; keys[i] is the smallest key that may
   // appear under children[i + 1], so keys.size() == children.size() - 1.
-  std::vector<std::string> keys;
+  std::vector<SmallBytes> keys;
   std::vector<LeafValue> values;   // Leaf only; parallel to keys.
   std::vector<ChildRef> children;  // Internal only.
 

@@ -12,13 +12,13 @@ namespace {
 // Index of the child of an internal node that may hold `key`: separators <= key.
 size_t ChildIndex(const Node& node, std::string_view key) {
   auto it = std::upper_bound(node.keys.begin(), node.keys.end(), key,
-                             [](std::string_view k, const std::string& s) { return k < s; });
+                             [](std::string_view k, const SmallBytes& s) { return k < s.view(); });
   return static_cast<size_t>(it - node.keys.begin());
 }
 
 size_t LowerBound(const Node& node, std::string_view key) {
   auto it = std::lower_bound(node.keys.begin(), node.keys.end(), key,
-                             [](const std::string& s, std::string_view k) { return s < k; });
+                             [](const SmallBytes& s, std::string_view k) { return s.view() < k; });
   return static_cast<size_t>(it - node.keys.begin());
 }
 
@@ -64,7 +64,7 @@ size_t FullLeftCut(const std::vector<size_t>& sizes, size_t base_left, size_t bo
 
 // Splits an over-full node in two; returns the right part and its separator. `append` (the
 // overflow came from an entry added after the node's last one) keeps the left part full.
-std::pair<MutableNodePtr, std::string> SplitInTwo(Node* node, bool append, size_t body_bytes) {
+std::pair<MutableNodePtr, SmallBytes> SplitInTwo(Node* node, bool append, size_t body_bytes) {
   auto right = std::make_shared<Node>();
   right->leaf = node->leaf;
   std::vector<size_t> sizes;
@@ -84,11 +84,11 @@ std::pair<MutableNodePtr, std::string> SplitInTwo(Node* node, bool append, size_
   }
   assert(node->children.size() >= 3);
   // Entry j is separator keys[j] with child j + 1. Cutting at entry m promotes keys[m].
-  for (const std::string& key : node->keys) sizes.push_back(InternalEntryBytes(key));
+  for (const SmallBytes& key : node->keys) sizes.push_back(InternalEntryBytes(key));
   size_t cut = append ? FullLeftCut(sizes, kChildRefBytes, body_bytes, true)
                       : BalancedCut(sizes, kChildRefBytes, kChildRefBytes, true);
   size_t promoted = cut - 1;
-  std::string separator = std::move(node->keys[promoted]);
+  SmallBytes separator = std::move(node->keys[promoted]);
   right->keys.assign(std::make_move_iterator(node->keys.begin() + promoted + 1),
                      std::make_move_iterator(node->keys.end()));
   right->children.assign(std::make_move_iterator(node->children.begin() + promoted + 1),
@@ -99,7 +99,7 @@ std::pair<MutableNodePtr, std::string> SplitInTwo(Node* node, bool append, size_
 }
 
 // Appends `right` (and, for internal nodes, the separator between them) onto `left`.
-void Concatenate(Node* left, Node* right, std::string separator) {
+void Concatenate(Node* left, Node* right, SmallBytes separator) {
   assert(left->leaf == right->leaf);
   if (!left->leaf) left->keys.push_back(std::move(separator));
   for (auto& key : right->keys) left->keys.push_back(std::move(key));
@@ -353,7 +353,7 @@ StatusOr<bool> WriteTree::PutInto(ChildRef* ref, std::string_view key, LeafValue
       return false;
     }
     const bool appended = i == node->keys.size();
-    node->keys.insert(node->keys.begin() + i, std::string(key));
+    node->keys.insert(node->keys.begin() + i, SmallBytes(key));
     node->values.insert(node->values.begin() + i, std::move(value));
     return appended;
   }

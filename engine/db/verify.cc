@@ -80,9 +80,9 @@ class Checker {
     if (node.children.size() < 2) Problem(where + ": internal node with fewer than 2 children");
     for (size_t i = 0; i < node.children.size(); ++i) {
       Bounds child_bounds;
-      child_bounds.lower = i == 0 ? bounds.lower : std::optional<std::string>(node.keys[i - 1]);
+      child_bounds.lower = i == 0 ? bounds.lower : std::optional<std::string>(node.keys[i - 1].ToString());
       child_bounds.upper =
-          i + 1 == node.children.size() ? bounds.upper : std::optional<std::string>(node.keys[i]);
+          i + 1 == node.children.size() ? bounds.upper : std::optional<std::string>(node.keys[i].ToString());
       CheckNode(owner, node.children[i].page, child_bounds, depth + 1, entries);
     }
   }
@@ -92,8 +92,8 @@ class Checker {
       if (i > 0 && !(node.keys[i - 1] < node.keys[i])) {
         Problem(where + ": keys out of order at entry " + std::to_string(i));
       }
-      if ((bounds.lower && node.keys[i] < *bounds.lower) ||
-          (bounds.upper && node.keys[i] >= *bounds.upper)) {
+      if ((bounds.lower && node.keys[i].view() < *bounds.lower) ||
+          (bounds.upper && node.keys[i].view() >= *bounds.upper)) {
         Problem(where + ": key at entry " + std::to_string(i) +
                 " lies outside the range its parent assigns");
       }
