@@ -84,6 +84,8 @@ EngineDescription DescribeEngine(const std::string& family);
 
 // Per-family entry points (compare_<family>.cc).
 StatusOr<std::unique_ptr<Engine>> OpenManifold(const EngineConfig& config);
+// Options::group_commit_window_us by default: what Manifold runs with when no window is given.
+uint64_t ManifoldDefaultWindowUs();
 StatusOr<std::unique_ptr<Engine>> OpenRocksDb(const EngineConfig& config);
 StatusOr<std::unique_ptr<Engine>> OpenLevelDb(const EngineConfig& config);
 StatusOr<std::unique_ptr<Engine>> OpenLmdb(const EngineConfig& config);

@@ -69,7 +69,8 @@ StatusOr<std::vector<EngineKind>> EngineKinds(const Flags& flags) {
   for (const std::string& family : EngineFamilies()) {
     if (std::find(wanted.begin(), wanted.end(), family) == wanted.end()) continue;
     if (family != "manifold" || flags.windows.empty()) {
-      kinds.push_back({family, family, 0});
+      // Without --group_commit_window_us Manifold runs with its default window.
+      kinds.push_back({family, family, family == "manifold" ? ManifoldDefaultWindowUs() : 0});
       continue;
     }
     for (const std::string& w : SplitList(flags.windows)) {

@@ -107,6 +107,8 @@ StatusOr<std::unique_ptr<Engine>> OpenManifold(const EngineConfig& config) {
   return std::unique_ptr<Engine>(new ManifoldEngine(std::move(db), config.durable));
 }
 
+uint64_t ManifoldDefaultWindowUs() { return Options().group_commit_window_us; }
+
 EngineDescription DescribeManifold() {
   EngineDescription d;
   d.version = "this workspace (//engine:manifold)";
@@ -115,8 +117,9 @@ EngineDescription DescribeManifold() {
   d.not_durable = "WriteOptions.sync = false";
   d.tables = "8 column families in one database (one WriteBatch per commit)";
   d.other =
-      "default Options (4 KiB pages, 64 MiB page cache, group_commit_window_us as "
-      "labelled); recovery: checkpoint triggers raised so the log is not checkpointed";
+      "default Options (4 KiB pages, 64 MiB page cache, group_commit_window_us " +
+      std::to_string(ManifoldDefaultWindowUs()) +
+      " unless the row is labelled with another); recovery: checkpoint triggers raised so the log is not checkpointed";
   return d;
 }
 
