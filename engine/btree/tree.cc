@@ -337,9 +337,14 @@ Status WriteTree::Put(std::string_view key, std::string_view value) {
   LeafValue leaf_value = LeafValue::Inline(value);
   leaf_value.large = value.size() > layout_.inline_value_bytes_max(key.size());
   if (root_.page.empty() && !root_.is_dirty()) root_.dirty = NewNode();
+  const size_t root_keys_before = root_.is_dirty() ? root_.dirty->keys.size() : SIZE_MAX;
   if (leaf_value.large) dirty_bytes_ += value.size();
   MANIFOLD_ASSIGN_OR_RETURN(bool appended, PutInto(&root_, key, std::move(leaf_value)));
   modified_ = true;
+  // An internal root can only overflow when a split below added a separator to it (measuring
+  // its size walks every separator, on every put).
+  const Node& root = *root_.dirty;
+  if (!root.leaf && root.keys.size() == root_keys_before) return Status::OK();
   return FixRoot(appended);
 }
 
@@ -358,12 +363,18 @@ StatusOr<bool> WriteTree::PutInto(ChildRef* ref, std::string_view key, LeafValue
     return appended;
   }
   size_t i = ChildIndex(*node, key);
+  const Node* child_before = node->children[i].is_dirty() ? node->children[i].dirty.get() : nullptr;
+  const size_t child_keys_before = child_before != nullptr ? child_before->keys.size() : SIZE_MAX;
   MANIFOLD_ASSIGN_OR_RETURN(bool appended, PutInto(&node->children[i], key, std::move(value)));
   // A split of the last child appends to this node: the append pattern continues upwards.
   const bool last_child = i + 1 == node->children.size();
   // An insert never makes a node underfull, so only overflow is fixed here: merging a node that
-  // an append split left small would undo the full-left split on the next append.
-  if (FillOf(*node->children[i].dirty) == Fill::kOver) SplitChild(node, i, appended);
+  // an append split left small would undo the full-left split on the next append. An internal
+  // child can only overflow if a split below it added a separator (same node, more keys).
+  const Node& child = *node->children[i].dirty;
+  const bool child_unchanged_internal =
+      !child.leaf && &child == child_before && child.keys.size() == child_keys_before;
+  if (!child_unchanged_internal && FillOf(child) == Fill::kOver) SplitChild(node, i, appended);
   return appended && last_child;
 }
 

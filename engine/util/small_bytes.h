@@ -24,7 +24,14 @@ class SmallBytes {
   SmallBytes(std::string_view bytes) { Assign(bytes); }        // NOLINT: a string value.
   SmallBytes(const std::string& bytes) { Assign(bytes); }      // NOLINT: a string value.
   SmallBytes(const char* bytes) { Assign(std::string_view(bytes)); }  // NOLINT: a string value.
-  SmallBytes(const SmallBytes& other) { Assign(other.view()); }
+  SmallBytes(const SmallBytes& other) {
+    if (other.is_inline()) {
+      std::memcpy(inline_, other.inline_, kInlineBytesMax);  // Fixed size: no branches.
+      size_ = other.size_;
+    } else {
+      Assign(other.view());
+    }
+  }
   SmallBytes(SmallBytes&& other) noexcept { Steal(&other); }
   SmallBytes& operator=(const SmallBytes& other) {
     if (this != &other) {
