@@ -38,8 +38,9 @@ void PageCache::Insert(const btree::PageRef& ref, btree::NodePtr node) {
   shard.order.push_front(Entry{ref.page_id, ref.crc, std::move(node), charge, false});
   shard.index[ref.page_id] = shard.order.begin();
   shard.usage_bytes += charge;
-  // Keep at least the newest entry even when it alone exceeds the shard's share. Every pass
-  // over a referenced entry clears its flag, so this ends within two passes over the list.
+  // Keep at least one entry even when one alone exceeds the shard's share. A new entry starts
+  // unflagged at the front, so it goes only after every older entry had its second chance. Every
+  // pass over a flagged entry clears its flag, so this ends within two passes over the list.
   while (shard.usage_bytes > shard_capacity_bytes_ && shard.order.size() > 1) {
     auto victim = std::prev(shard.order.end());
     if (victim->referenced) {
