@@ -266,15 +266,67 @@ std::string ValueFor(uint32_t op_index, uint32_t sub, uint32_t bytes) {
   return value;
 }
 
+namespace {
+
+constexpr size_t kSnapshotChurnOps = 7;
+
+// Appends the operations of a snapshot-churn script: checkpoint (so the snapshot's pages are on
+// disk rather than in-memory nodes), take a snapshot, overwrite many keys of one column family
+// (replacing pages the snapshot still reads), checkpoint (which records those pages as freed),
+// overwrite more, checkpoint again (which allocates pages, and must not reuse the freed ones
+// while the snapshot lives), then scan the whole column family at the snapshot. A checkpoint
+// that reuses pages a live snapshot can read (invariant I4) shows up as a stale page or a wrong
+// value; random operations meet that order too rarely to catch it reliably.
+void AppendSnapshotChurn(Rng& rng, const WorkloadOptions& options, std::vector<WorkloadOp>* ops) {
+  const uint32_t slot = static_cast<uint32_t>(rng.Uniform(kSnapshotSlots));
+  const std::string cf = PickCf(rng);
+  WorkloadOp checkpoint;
+  checkpoint.kind = OpKind::kCheckpoint;
+  WorkloadOp take;
+  take.kind = OpKind::kTakeSnapshot;
+  take.snapshot_slot = slot;
+  WorkloadOp churn[2];
+  for (WorkloadOp& batch : churn) {
+    batch.kind = OpKind::kBatch;
+    batch.sync = true;
+    const uint32_t writes = 20 + static_cast<uint32_t>(rng.Uniform(60));
+    for (uint32_t i = 0; i < writes; ++i) {
+      KeyOp write = PickWrite(rng, options, cf);
+      write.is_delete = rng.OneIn(8);
+      if (!write.is_delete && write.value_bytes == 0) write.value_bytes = 1;
+      batch.writes.push_back(std::move(write));
+    }
+  }
+  WorkloadOp read;
+  read.kind = OpKind::kReadSnapshot;
+  read.cf = cf;
+  read.key = PickKey(rng, options);
+  read.snapshot_slot = slot;  // No bounds, no limit: the scan visits every page of the tree.
+  for (WorkloadOp* op :
+       {&checkpoint, &take, &churn[0], &checkpoint, &churn[1], &checkpoint, &read}) {
+    WorkloadOp copy = *op;
+    copy.index = static_cast<uint32_t>(ops->size());
+    ops->push_back(std::move(copy));
+  }
+}
+
+}  // namespace
+
 std::vector<WorkloadOp> GenerateWorkload(uint64_t seed, const WorkloadOptions& options) {
   Rng rng(seed ^ 0x77a3c0b1d2e4f5a6ull);
   std::vector<WorkloadOp> ops;
   ops.reserve(options.ops);
-  for (uint32_t i = 0; i < options.ops; ++i) {
+  while (ops.size() < options.ops) {
     WorkloadOp op;
     op.kind = PickKind(rng);
-    op.index = i;
+    op.index = static_cast<uint32_t>(ops.size());
     FillOp(rng, options, &op);
+    // Half the snapshots are taken inside a churn script instead (when it fits the budget).
+    if (op.kind == OpKind::kTakeSnapshot && rng.OneIn(2) &&
+        ops.size() + kSnapshotChurnOps <= options.ops) {
+      AppendSnapshotChurn(rng, options, &ops);
+      continue;
+    }
     ops.push_back(std::move(op));
   }
   return ops;

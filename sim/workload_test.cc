@@ -36,6 +36,34 @@ TEST(WorkloadTest, CoversEveryOperationKindAndSizeClass) {
   EXPECT_TRUE(limit_key);
 }
 
+TEST(WorkloadTest, HoldsSnapshotsAcrossCheckpointsThatFreeTheirPages) {
+  // The snapshot-churn script: checkpoint, snapshot, batch, checkpoint, batch, checkpoint, then
+  // a full scan at that snapshot of the column family the batches changed.
+  WorkloadOptions options;
+  options.ops = 3000;
+  const std::vector<WorkloadOp> ops = GenerateWorkload(1, options);
+  int scripts = 0;
+  for (size_t i = 0; i + 6 < ops.size(); ++i) {
+    const OpKind expected[] = {OpKind::kCheckpoint, OpKind::kTakeSnapshot, OpKind::kBatch,
+                               OpKind::kCheckpoint, OpKind::kBatch,        OpKind::kCheckpoint,
+                               OpKind::kReadSnapshot};
+    bool match = true;
+    for (size_t k = 0; k < 7; ++k) match = match && ops[i + k].kind == expected[k];
+    if (!match) continue;
+    ++scripts;
+    const WorkloadOp& read = ops[i + 6];
+    EXPECT_EQ(read.snapshot_slot, ops[i + 1].snapshot_slot);
+    EXPECT_TRUE(read.lower.empty() && read.upper.empty());
+    EXPECT_EQ(read.limit, 0u);
+    for (size_t batch : {i + 2, i + 4}) {
+      EXPECT_GE(ops[batch].writes.size(), 20u);
+      for (const KeyOp& w : ops[batch].writes) EXPECT_EQ(w.cf, read.cf);
+    }
+    for (size_t k = 0; k < 7; ++k) EXPECT_EQ(ops[i + k].index, i + k);
+  }
+  EXPECT_GE(scripts, 10);
+}
+
 TEST(WorkloadTest, ValuesAreDerivedDeterministically) {
   EXPECT_EQ(ValueFor(3, 1, 100), ValueFor(3, 1, 100));
   EXPECT_NE(ValueFor(3, 1, 100), ValueFor(3, 2, 100));
