@@ -20,6 +20,7 @@
 #include <cstring>
 #include <functional>
 #include <map>
+#include <set>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -505,6 +506,8 @@ struct SimFileSystem::State {
   // Locked path -> token of the FileLock holding it, so a lock from before a restart cannot
   // release a newer one when it is destroyed.
   std::map<std::string, uint64_t> locks MANIFOLD_GUARDED_BY(mu);
+  // Locked path -> tokens of the shared FileLocks holding it.
+  std::map<std::string, std::set<uint64_t>> shared_locks MANIFOLD_GUARDED_BY(mu);
   uint64_t next_lock_token MANIFOLD_GUARDED_BY(mu) = 1;
   uint64_t next_inode_id MANIFOLD_GUARDED_BY(mu) = 1;
   uint64_t generation MANIFOLD_GUARDED_BY(mu) = 0;  // Number of restarts.
@@ -703,6 +706,11 @@ class SimFileLock final : public FileLock {
     port::MutexLock lock(&state_->mu);
     auto it = state_->locks.find(path_);
     if (it != state_->locks.end() && it->second == token_) state_->locks.erase(it);
+    auto shared = state_->shared_locks.find(path_);
+    if (shared != state_->shared_locks.end() && shared->second.erase(token_) != 0 &&
+        shared->second.empty()) {
+      state_->shared_locks.erase(shared);
+    }
   }
 
  private:
@@ -860,7 +868,7 @@ StatusOr<std::unique_ptr<FileLock>> SimFileSystem::LockFile(const std::string& p
   MANIFOLD_ASSIGN_OR_RETURN(const std::string p, Normalize("lock", path));
   MANIFOLD_RETURN_IF_ERROR(state_->Mutate(what));
   MANIFOLD_RETURN_IF_ERROR(state_->InjectError(OpClass::kMetadata, what));
-  if (state_->locks.count(p) != 0) {
+  if (state_->locks.count(p) != 0 || state_->shared_locks.count(p) != 0) {
     return Status::Busy("database " + path + " is already locked by this process");
   }
   if (state_->IsDir(p)) return Status::IOError(Message("lock", path, kIsDir));
@@ -870,6 +878,23 @@ StatusOr<std::unique_ptr<FileLock>> SimFileSystem::LockFile(const std::string& p
   }
   const uint64_t token = state_->next_lock_token++;
   state_->locks[p] = token;
+  return std::unique_ptr<FileLock>(std::make_unique<SimFileLock>(state_, p, token));
+}
+
+// Not a mutation (nothing is created or written), so it never draws a power cut.
+StatusOr<std::unique_ptr<FileLock>> SimFileSystem::LockFileShared(const std::string& path) {
+  port::MutexLock lock(&state_->mu);
+  const std::string what = "lock shared " + path;
+  MANIFOLD_RETURN_IF_ERROR(state_->CheckLive(what, nullptr));
+  MANIFOLD_ASSIGN_OR_RETURN(const std::string p, Normalize("lock", path));
+  MANIFOLD_RETURN_IF_ERROR(state_->InjectError(OpClass::kMetadata, what));
+  if (state_->locks.count(p) != 0) {
+    return Status::Busy("database " + path + " is locked for writing by this process");
+  }
+  if (state_->IsDir(p)) return Status::IOError(Message("lock", path, kIsDir));
+  if (state_->live.count(p) == 0) return Status::NotFound(Message("lock", path, kNoEntry));
+  const uint64_t token = state_->next_lock_token++;
+  state_->shared_locks[p].insert(token);
   return std::unique_ptr<FileLock>(std::make_unique<SimFileLock>(state_, p, token));
 }
 
@@ -961,6 +986,7 @@ Status SimFileSystem::State::RestartLocked() {
   live = std::move(new_live);
   dirs = std::move(new_dirs);
   locks.clear();
+  shared_locks.clear();
   ++generation;
   crashed = false;
   Trace("restart: generation " + std::to_string(generation) + ", " +

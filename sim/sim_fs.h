@@ -95,6 +95,7 @@ class SimFileSystem final : public FileSystem {
   StatusOr<std::vector<std::string>> ListDir(const std::string& path) override;
   StatusOr<bool> Exists(const std::string& path) override;
   StatusOr<std::unique_ptr<FileLock>> LockFile(const std::string& path) override;
+  StatusOr<std::unique_ptr<FileLock>> LockFileShared(const std::string& path) override;
 
   // The n-th mutating operation from now (n >= 1) is interrupted by a power cut: it does not
   // complete and returns IOError("power cut during ..."). n == 0 cancels a scheduled cut. Any

@@ -130,4 +130,9 @@ StatusOr<std::unique_ptr<FileLock>> TurnstileFileSystem::LockFile(const std::str
   return base_->LockFile(path);
 }
 
+StatusOr<std::unique_ptr<FileLock>> TurnstileFileSystem::LockFileShared(const std::string& path) {
+  AwaitTurn();
+  return base_->LockFileShared(path);
+}
+
 }  // namespace manifold::sim

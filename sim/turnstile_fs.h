@@ -52,6 +52,7 @@ class TurnstileFileSystem : public FileSystem {
   StatusOr<std::vector<std::string>> ListDir(const std::string& path) override;
   StatusOr<bool> Exists(const std::string& path) override;
   StatusOr<std::unique_ptr<FileLock>> LockFile(const std::string& path) override;
+  StatusOr<std::unique_ptr<FileLock>> LockFileShared(const std::string& path) override;
 
  private:
   FileSystem* base_;

@@ -180,6 +180,10 @@ class CrashFileSystem final : public FileSystem {
     MANIFOLD_RETURN_IF_ERROR(state_->Check("lock " + path));
     return state_->inner->LockFile(path);
   }
+  StatusOr<std::unique_ptr<FileLock>> LockFileShared(const std::string& path) override {
+    MANIFOLD_RETURN_IF_ERROR(state_->Check("lock shared " + path));
+    return state_->inner->LockFileShared(path);
+  }
 
  private:
   struct PendingOp {

@@ -193,6 +193,115 @@ StatusOr<HeaderSlot> ReadNewestHeader(File* file, const std::string& path,
   return *best;
 }
 
+// What a directory holds, as far as opening a database there is concerned.
+struct DirectoryContents {
+  bool data_file = false;                 // MANIFOLD
+  bool tmp_data_file = false;             // MANIFOLD.tmp, left by an unfinished creation
+  std::vector<std::string> log_segments;  // wal-<16 digits>.log, in order
+  size_t other_entries = 0;               // anything else (LOCK included)
+};
+
+StatusOr<DirectoryContents> ListDirectory(FileSystem* fs, const std::string& path) {
+  StatusOr<std::vector<std::string>> names = fs->ListDir(path);
+  if (!names.ok()) {
+    // A path that opens as a file is not a directory at all; say so rather than "list dir".
+    OpenFileOptions read_only;
+    read_only.read_only = true;
+    if (!fs->OpenFile(path, read_only).ok()) return names.status();
+    return Status::NotFound("no database at " + path +
+                            ", and none can be created there: it is a file, not a directory");
+  }
+  DirectoryContents contents;
+  const std::string tmp_name = std::string(kDataFileName) + ".tmp";
+  for (const std::string& name : *names) {
+    uint64_t number = 0;
+    if (name == kDataFileName) {
+      contents.data_file = true;
+    } else if (name == tmp_name) {
+      contents.tmp_data_file = true;
+    } else if (wal::ParseSegmentFileName(name, &number)) {
+      contents.log_segments.push_back(name);
+    } else {
+      ++contents.other_entries;
+    }
+  }
+  return contents;
+}
+
+// "wal-...1.log" or "3 log segments (wal-...1.log to wal-...3.log)".
+std::string DescribeSegments(const std::vector<std::string>& names) {
+  if (names.size() == 1) return "log segment " + names.front();
+  return std::to_string(names.size()) + " log segments (" + names.front() + " to " +
+         names.back() + ")";
+}
+
+// I24: opening a directory never destroys, creates or litters. Returns OK when the open may go
+// on: there is a data file, or there is none and the open may create one over nothing that
+// belongs to a database (a MANIFOLD.tmp alone is an unfinished creation, which a new creation
+// replaces).
+Status CheckDirectory(FileSystem* fs, const std::string& path, const Options& options) {
+  MANIFOLD_ASSIGN_OR_RETURN(DirectoryContents contents, ListDirectory(fs, path));
+  if (contents.data_file) return Status::OK();
+  if (!contents.log_segments.empty()) {
+    // The log holds only the commits after the last checkpoint, and that checkpoint was in the
+    // data file: replaying it onto a new, empty data file would build a state that never
+    // existed, and the next checkpoint would then retire the segments. So nothing opens this,
+    // wal_salvage included.
+    return Status::Corruption(
+        "the data file " + path + "/" + kDataFileName + " is missing, but " + path + " holds " +
+        DescribeSegments(contents.log_segments) +
+        (contents.tmp_data_file ? " and " + std::string(kDataFileName) + ".tmp" : "") +
+        ": the data file was removed or lost. Nothing was created or changed. The log alone "
+        "cannot be opened (it holds only the commits after the last checkpoint, which was in "
+        "the data file), with or without Options::wal_salvage or create_if_missing: restore " +
+        kDataFileName + " from a backup, or move the segments away to create a new database "
+        "here");
+  }
+  if (options.create_if_missing && !options.read_only) return Status::OK();
+  std::string what = "no data file " + std::string(kDataFileName);
+  if (contents.tmp_data_file) {
+    what += "; " + std::string(kDataFileName) + ".tmp is left from a creation that did not finish";
+  } else if (contents.other_entries == 0) {
+    what += "; the directory is empty";
+  } else {
+    what += " and no log segment; the directory holds " +
+            std::to_string(contents.other_entries) + " other entries";
+  }
+  return Status::NotFound("no database in " + path + " (" + what + "; create_if_missing " +
+                          (options.read_only ? "does not apply to a read-only open" : "is off") +
+                          "). Nothing was changed");
+}
+
+// Writable opens hold LOCK exclusively; read-only opens share it, never create it, and work on
+// read-only media (see docs/design.md, "Locking").
+StatusOr<std::unique_ptr<FileLock>> LockDatabase(FileSystem* fs, const std::string& path,
+                                                 bool read_only) {
+  const std::string lock_path = path + "/" + kLockFileName;
+  StatusOr<std::unique_ptr<FileLock>> lock =
+      read_only ? fs->LockFileShared(lock_path) : fs->LockFile(lock_path);
+  if (lock.ok()) return lock;
+  const Status& status = lock.status();
+  if (status.IsBusy() && read_only) {
+    return Status::Busy(std::string(status.message()) +
+                        ". A read-only open cannot share the database with a writer (its "
+                        "checkpoints reuse pages and retire log segments under the reader): "
+                        "retry once the process that has it open has closed it");
+  }
+  if (status.IsBusy()) {
+    return Status::Busy(std::string(status.message()) +
+                        ". One process at a time may open a database for writing: close the "
+                        "other user first");
+  }
+  if (status.IsNotFound() && read_only) {
+    return Status::NotFound("database " + path + " has no " + kLockFileName +
+                            " file, and a read-only open creates nothing; without it a writer "
+                            "could open the database while this open reads it. Open it writable "
+                            "once (that recreates " + kLockFileName +
+                            "), or read it from read-only media");
+  }
+  return status;
+}
+
 }  // namespace
 
 StatusOr<std::unique_ptr<DB>> DB::Open(const Options& options, const std::string& path) {
@@ -247,19 +356,19 @@ StatusOr<std::unique_ptr<DB>> DBImpl::Open(const Options& options_in, const std:
       MANIFOLD_RETURN_IF_ERROR(fs->SyncDir(ParentDir(path)));
     }
   }
+  // I24: look before touching anything. A directory that holds no database, or the remains of
+  // one, is reported without creating the lock file (or anything else) in it.
+  MANIFOLD_RETURN_IF_ERROR(CheckDirectory(fs, path, options));
   MANIFOLD_ASSIGN_OR_RETURN(std::unique_ptr<FileLock> lock,
-                            fs->LockFile(path + "/" + kLockFileName));
+                            LockDatabase(fs, path, options.read_only));
+  // Again under the lock: another process may have finished creating the database meanwhile.
+  MANIFOLD_RETURN_IF_ERROR(CheckDirectory(fs, path, options));
   const std::string data_path = path + "/" + kDataFileName;
   MANIFOLD_ASSIGN_OR_RETURN(bool data_exists, fs->Exists(data_path));
   if (data_exists && options.error_if_exists) {
     return Status::AlreadyExists("database " + path + " already exists (error_if_exists is on)");
   }
-  if (!data_exists) {
-    if (!may_create) {
-      return Status::NotFound("no database in " + path + " (missing " + kDataFileName + ")");
-    }
-    MANIFOLD_RETURN_IF_ERROR(CreateDataFile(fs, path, options.page_bytes));
-  }
+  if (!data_exists) MANIFOLD_RETURN_IF_ERROR(CreateDataFile(fs, path, options.page_bytes));
   OpenFileOptions open_options;
   open_options.read_only = options.read_only;
   MANIFOLD_ASSIGN_OR_RETURN(std::unique_ptr<File> file, fs->OpenFile(data_path, open_options));

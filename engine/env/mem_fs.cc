@@ -20,7 +20,6 @@
 #include <limits>
 #include <map>
 #include <memory>
-#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -133,7 +132,8 @@ struct State {
   // handles' view too.
   std::vector<std::weak_ptr<FileData>> files MANIFOLD_GUARDED_BY(mu);
   size_t files_prune_at MANIFOLD_GUARDED_BY(mu) = 64;
-  std::set<std::string> locked MANIFOLD_GUARDED_BY(mu);
+  // Locked path -> -1 for an exclusive lock, else the number of shared locks.
+  std::map<std::string, int> locked MANIFOLD_GUARDED_BY(mu);
   uint64_t sync_count MANIFOLD_GUARDED_BY(mu) = 0;
 
   bool IsDir(const std::string& path) const MANIFOLD_REQUIRES(mu) {
@@ -264,7 +264,10 @@ class MemFileLock final : public FileLock {
       : state_(std::move(state)), path_(std::move(path)) {}
   ~MemFileLock() override {
     port::MutexLock lock(&state_->mu);
-    state_->locked.erase(path_);
+    auto it = state_->locked.find(path_);
+    if (it != state_->locked.end() && (it->second < 0 || --it->second == 0)) {
+      state_->locked.erase(it);
+    }
   }
 
  private:
@@ -398,7 +401,22 @@ class MemFs final : public MemFileSystem {
       MANIFOLD_RETURN_IF_ERROR(state_->CheckParent("lock", path, p));
       state_->NewFile(p);
     }
-    state_->locked.insert(p);
+    state_->locked[p] = -1;
+    return std::unique_ptr<FileLock>(std::make_unique<MemFileLock>(state_, p));
+  }
+
+  StatusOr<std::unique_ptr<FileLock>> LockFileShared(const std::string& path) override {
+    const std::string p = Normalize(path);
+    port::MutexLock lock(&state_->mu);
+    auto held = state_->locked.find(p);
+    if (held != state_->locked.end() && held->second < 0) {
+      return Status::Busy("database " + path + " is locked for writing by this process");
+    }
+    if (p.empty() || state_->live.count(p) == 0) {
+      return Status::NotFound(Message("lock", path, kNoEntry));
+    }
+    if (state_->IsDir(p)) return Status::IOError(Message("lock", path, kIsDir));
+    ++state_->locked[p];
     return std::unique_ptr<FileLock>(std::make_unique<MemFileLock>(state_, p));
   }
 

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -13,9 +14,9 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <map>
 #include <memory>
 #include <optional>
-#include <set>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -217,12 +218,13 @@ class PosixFile final : public File {
   const bool read_only_;
 };
 
-// Paths locked by this process. flock alone already refuses a second lock from another open file
-// description of the same file, but the set makes a same-process double lock fail
-// deterministically and with a clearer message.
+// Paths locked by this process: -1 for an exclusive lock, else the number of shared locks.
+// flock alone already refuses a conflicting lock from another open file description of the same
+// file, but the map makes a same-process conflict fail deterministically and with a clearer
+// message.
 struct LockRegistry {
   port::Mutex mu;
-  std::set<std::string> paths MANIFOLD_GUARDED_BY(mu);
+  std::map<std::string, int> holders MANIFOLD_GUARDED_BY(mu);
 };
 
 LockRegistry& Locks() {
@@ -230,16 +232,24 @@ LockRegistry& Locks() {
   return *registry;
 }
 
+constexpr int kExclusiveHolder = -1;
+
+// `fd` -1: a shared lock granted on read-only media where the lock file does not exist; it
+// holds nothing (nobody can write that medium).
 class PosixFileLock final : public FileLock {
  public:
   PosixFileLock(std::string path, int fd) : path_(std::move(path)), fd_(fd) {}
   ~PosixFileLock() override {
-    // Close (which drops the flock) and forget the path under one lock, so a concurrent LockFile
-    // sees either both held or both released.
+    if (fd_ < 0) return;
+    // Close (which drops the flock) and forget the holder under one lock, so a concurrent
+    // LockFile sees either both held or both released.
     LockRegistry& locks = Locks();
     port::MutexLock lock(&locks.mu);
     CloseFd(fd_);
-    locks.paths.erase(path_);
+    auto it = locks.holders.find(path_);
+    if (it != locks.holders.end() && (it->second == kExclusiveHolder || --it->second == 0)) {
+      locks.holders.erase(it);
+    }
   }
   PosixFileLock(const PosixFileLock&) = delete;
   PosixFileLock& operator=(const PosixFileLock&) = delete;
@@ -248,6 +258,34 @@ class PosixFileLock final : public FileLock {
   const std::string path_;
   const int fd_;
 };
+
+// Whether the file system holding `path` is mounted read-only (statvfs reads, never writes).
+bool OnReadOnlyMedia(const std::string& path) {
+  struct statvfs st;
+  return ::statvfs(path.c_str(), &st) == 0 && (st.f_flag & ST_RDONLY) != 0;
+}
+
+std::string DirOf(const std::string& path) {
+  const size_t slash = path.find_last_of('/');
+  if (slash == std::string::npos) return ".";
+  return slash == 0 ? "/" : path.substr(0, slash);
+}
+
+// Takes flock `operation` (LOCK_EX or LOCK_SH) on `fd` without blocking; closes `fd` on failure.
+Status FlockOrClose(const std::string& path, int fd, int operation) {
+  int r;
+  do {
+    r = ::flock(fd, operation | LOCK_NB);
+  } while (r < 0 && errno == EINTR);
+  if (r == 0) return Status::OK();
+  const int err = errno;
+  CloseFd(fd);
+  if (err == EWOULDBLOCK) {
+    return Status::Busy("database " + path + " is locked by another process" +
+                        (operation == LOCK_SH ? " (open for writing)" : ""));
+  }
+  return ErrnoStatus("lock", path, err);
+}
 
 class PosixFs final : public FileSystem {
  public:
@@ -349,27 +387,38 @@ class PosixFs final : public FileSystem {
 
   StatusOr<std::unique_ptr<FileLock>> LockFile(const std::string& path) override {
     // Held across the whole operation so two threads locking the same path cannot both pass the
-    // set check.
+    // registry check.
     LockRegistry& locks = Locks();
     port::MutexLock lock(&locks.mu);
-    if (locks.paths.count(path) != 0) {
+    if (locks.holders.count(path) != 0) {
       return Status::Busy("database " + path + " is already locked by this process");
     }
     const int fd = OpenCloexec(path, O_RDWR | O_CREAT);
     if (fd < 0) return ErrnoStatus("lock", path, errno);
-    int r;
-    do {
-      r = ::flock(fd, LOCK_EX | LOCK_NB);
-    } while (r < 0 && errno == EINTR);
-    if (r < 0) {
+    MANIFOLD_RETURN_IF_ERROR(FlockOrClose(path, fd, LOCK_EX));
+    locks.holders[path] = kExclusiveHolder;
+    return std::unique_ptr<FileLock>(std::make_unique<PosixFileLock>(path, fd));
+  }
+
+  StatusOr<std::unique_ptr<FileLock>> LockFileShared(const std::string& path) override {
+    LockRegistry& locks = Locks();
+    port::MutexLock lock(&locks.mu);
+    auto held = locks.holders.find(path);
+    if (held != locks.holders.end() && held->second == kExclusiveHolder) {
+      return Status::Busy("database " + path + " is locked for writing by this process");
+    }
+    // flock works on a descriptor opened for reading, so nothing is created or opened for
+    // writing: this works on read-only media and for users who may only read the directory.
+    const int fd = OpenCloexec(path, O_RDONLY);
+    if (fd < 0) {
       const int err = errno;
-      CloseFd(fd);
-      if (err == EWOULDBLOCK) {
-        return Status::Busy("database " + path + " is locked by another process");
+      if (err == ENOENT && OnReadOnlyMedia(DirOf(path))) {
+        return std::unique_ptr<FileLock>(std::make_unique<PosixFileLock>(path, -1));
       }
       return ErrnoStatus("lock", path, err);
     }
-    locks.paths.insert(path);
+    MANIFOLD_RETURN_IF_ERROR(FlockOrClose(path, fd, LOCK_SH));
+    ++locks.holders[path];
     return std::unique_ptr<FileLock>(std::make_unique<PosixFileLock>(path, fd));
   }
 };

@@ -522,6 +522,9 @@ class FailingReadFileSystem : public FileSystem {
   StatusOr<std::unique_ptr<FileLock>> LockFile(const std::string& path) override {
     return base_->LockFile(path);
   }
+  StatusOr<std::unique_ptr<FileLock>> LockFileShared(const std::string& path) override {
+    return base_->LockFileShared(path);
+  }
 
  private:
   class FailingReadFile : public File {

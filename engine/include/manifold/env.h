@@ -85,6 +85,17 @@ class FileSystem {
   // Takes an exclusive lock on `path` (creating it if needed). A second lock on the same path, from
   // this or another process, fails with Busy until the first is released.
   [[nodiscard]] virtual StatusOr<std::unique_ptr<FileLock>> LockFile(const std::string& path) = 0;
+  // Takes a shared lock on the existing file `path` without creating, writing or syncing
+  // anything (read-only opens use it, so they work on read-only media). Any number of shared
+  // locks coexist; a shared lock and an exclusive one exclude each other (Busy). A missing file
+  // is NotFound, except that a file system on read-only media (nobody can write it) may grant a
+  // lock that holds nothing. The default takes the exclusive lock, which is correct but stricter
+  // (readers exclude each other and the file may be created); every file system in the project
+  // overrides it.
+  [[nodiscard]] virtual StatusOr<std::unique_ptr<FileLock>> LockFileShared(
+      const std::string& path) {
+    return LockFile(path);
+  }
 };
 
 // Time as the engine sees it. The engine never reads the wall clock directly.
