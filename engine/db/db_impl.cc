@@ -231,8 +231,8 @@ StatusOr<DirectoryContents> ListDirectory(FileSystem* fs, const std::string& pat
 // "wal-...1.log" or "3 log segments (wal-...1.log to wal-...3.log)".
 std::string DescribeSegments(const std::vector<std::string>& names) {
   if (names.size() == 1) return "log segment " + names.front();
-  return std::to_string(names.size()) + " log segments (" + names.front() + " to " +
-         names.back() + ")";
+  return std::to_string(names.size()) + " log segments (" + names.front() + " to " + names.back() +
+         ")";
 }
 
 // I24: opening a directory never destroys, creates or litters. Returns OK when the open may go
@@ -254,7 +254,8 @@ Status CheckDirectory(FileSystem* fs, const std::string& path, const Options& op
         ": the data file was removed or lost. Nothing was created or changed. The log alone "
         "cannot be opened (it holds only the commits after the last checkpoint, which was in "
         "the data file), with or without Options::wal_salvage or create_if_missing: restore " +
-        kDataFileName + " from a backup, or move the segments away to create a new database "
+        kDataFileName +
+        " from a backup, or move the segments away to create a new database "
         "here");
   }
   if (options.create_if_missing && !options.read_only) return Status::OK();
@@ -264,8 +265,8 @@ Status CheckDirectory(FileSystem* fs, const std::string& path, const Options& op
   } else if (contents.other_entries == 0) {
     what += "; the directory is empty";
   } else {
-    what += " and no log segment; the directory holds " +
-            std::to_string(contents.other_entries) + " other entries";
+    what += " and no log segment; the directory holds " + std::to_string(contents.other_entries) +
+            " other entries";
   }
   return Status::NotFound("no database in " + path + " (" + what + "; create_if_missing " +
                           (options.read_only ? "does not apply to a read-only open" : "is off") +
@@ -296,8 +297,8 @@ StatusOr<std::unique_ptr<FileLock>> LockDatabase(FileSystem* fs, const std::stri
     return Status::NotFound("database " + path + " has no " + kLockFileName +
                             " file, and a read-only open creates nothing; without it a writer "
                             "could open the database while this open reads it. Open it writable "
-                            "once (that recreates " + kLockFileName +
-                            "), or read it from read-only media");
+                            "once (that recreates " +
+                            kLockFileName + "), or read it from read-only media");
   }
   return status;
 }

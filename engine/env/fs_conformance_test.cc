@@ -413,6 +413,41 @@ TEST_P(FsConformanceTest, LockInMissingDirIsNotFound) {
   EXPECT_TRUE(lock.status().IsNotFound()) << lock.status().ToString();
 }
 
+// Read-only opens: shared locks coexist, exclude an exclusive lock both ways, and never create
+// the lock file.
+TEST_P(FsConformanceTest, SharedLocksCoexistAndExcludeTheExclusiveLock) {
+  WriteFile(Path("LOCK"), "");
+  StatusOr<std::unique_ptr<FileLock>> first = fs_->LockFileShared(Path("LOCK"));
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  StatusOr<std::unique_ptr<FileLock>> second = fs_->LockFileShared(Path("LOCK"));
+  ASSERT_TRUE(second.ok()) << second.status().ToString();
+  StatusOr<std::unique_ptr<FileLock>> writer = fs_->LockFile(Path("LOCK"));
+  ASSERT_FALSE(writer.ok());
+  EXPECT_TRUE(writer.status().IsBusy()) << writer.status().ToString();
+  first->reset();
+  EXPECT_TRUE(fs_->LockFile(Path("LOCK")).status().IsBusy());  // `second` still holds it.
+  second->reset();
+  writer = fs_->LockFile(Path("LOCK"));
+  ASSERT_TRUE(writer.ok()) << writer.status().ToString();
+  StatusOr<std::unique_ptr<FileLock>> reader = fs_->LockFileShared(Path("LOCK"));
+  ASSERT_FALSE(reader.ok());
+  EXPECT_TRUE(reader.status().IsBusy()) << reader.status().ToString();
+  EXPECT_THAT(reader.status().message(), HasSubstr(Path("LOCK")));
+  writer->reset();
+  EXPECT_TRUE(fs_->LockFileShared(Path("LOCK")).ok());
+}
+
+TEST_P(FsConformanceTest, SharedLockNeverCreatesTheFile) {
+  StatusOr<std::unique_ptr<FileLock>> lock = fs_->LockFileShared(Path("LOCK"));
+  ASSERT_FALSE(lock.ok());
+  EXPECT_TRUE(lock.status().IsNotFound()) << lock.status().ToString();
+  EXPECT_FALSE(*fs_->Exists(Path("LOCK")));
+  WriteFile(Path("LOCK"), "pid 1");
+  lock = fs_->LockFileShared(Path("LOCK"));
+  ASSERT_TRUE(lock.ok()) << lock.status().ToString();
+  EXPECT_EQ(ContentsOf(Path("LOCK")), "pid 1");
+}
+
 TEST_P(FsConformanceTest, ConcurrentLockersExactlyOneWins) {
   constexpr int kThreads = 8;
   std::atomic<int> winners{0};

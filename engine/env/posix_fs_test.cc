@@ -134,6 +134,30 @@ TEST_F(PosixFsTest, LockHeldElsewhereIsBusy) {
   EXPECT_TRUE(fs_->LockFile(Path("LOCK")).ok());
 }
 
+// The shared lock is a kernel LOCK_SH on a descriptor opened for reading only: another process
+// may share it but not take LOCK_EX, and a writer's LOCK_EX keeps it out.
+TEST_F(PosixFsTest, SharedLockIsAKernelSharedLockOnAReadOnlyDescriptor) {
+  ::close(::open(Path("LOCK").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
+  StatusOr<std::unique_ptr<FileLock>> lock = fs_->LockFileShared(Path("LOCK"));
+  ASSERT_TRUE(lock.ok()) << lock.status().ToString();
+  const long flags = OpenFlagsOf(Path("LOCK"));  // Before another descriptor of it exists.
+  if (flags >= 0) EXPECT_EQ(flags & O_ACCMODE, O_RDONLY) << std::oct << flags;
+  const int fd = ::open(Path("LOCK").c_str(), O_RDWR | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  EXPECT_EQ(::flock(fd, LOCK_EX | LOCK_NB), -1);
+  EXPECT_EQ(errno, EWOULDBLOCK);
+  EXPECT_EQ(::flock(fd, LOCK_SH | LOCK_NB), 0);
+  ASSERT_EQ(::flock(fd, LOCK_UN), 0);
+  lock->reset();
+  ASSERT_EQ(::flock(fd, LOCK_EX | LOCK_NB), 0);
+  StatusOr<std::unique_ptr<FileLock>> refused = fs_->LockFileShared(Path("LOCK"));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_TRUE(refused.status().IsBusy()) << refused.status().ToString();
+  EXPECT_EQ(refused.status().message(),
+            "database " + Path("LOCK") + " is locked by another process (open for writing)");
+  ::close(fd);
+}
+
 TEST_F(PosixFsTest, LockExcludesChildProcess) {
   StatusOr<std::unique_ptr<FileLock>> lock = fs_->LockFile(Path("LOCK"));
   ASSERT_TRUE(lock.ok());
