@@ -177,10 +177,14 @@ StatusOr<HeaderSlot> ReadNewestHeader(File* file, const std::string& path,
   // commit without a word (found by the simulator's long chaos sweep).
   if (best.has_value() && damaged_slot.has_value() && !ignore_damaged_slot) {
     return Status::Corruption("header slot " + std::to_string(*damaged_slot) + " of " + path +
-                              " holds another page (a misdirected write); the newest commit may "
-                              "be lost. The other slot holds commit " +
+                              " holds another page (a misdirected write): it may have held the "
+                              "newest checkpoint. The other slot holds commit " +
                               std::to_string(best->sequence) +
-                              "; set Options::ignore_damaged_header_slot to open at it");
+                              "; Options::ignore_damaged_header_slot opens at it, which drops "
+                              "every commit after " +
+                              std::to_string(best->sequence) +
+                              " whose log records that newer checkpoint retired (a gap in the "
+                              "log is then reported as Corruption)");
   }
   if (!best.has_value()) {
     return Status::Corruption("no valid header slot in " + path + " (" + first_error + ")");

@@ -239,4 +239,81 @@ out_has '{"key":"\u0000\u00ff","value":"\u000a\u000b"}'
 run 0 "$db" get a
 out_is "one"
 
+# ---- No database at the path: NotFound, and nothing on disk changes -------------------------
+# Every entry under $1 with its type, size, mtime and content hash (empty if $1 does not exist).
+state() {
+  { find "$1" -printf '%p %y %s %T@\n' 2>/dev/null || true; } | sort
+  { find "$1" -type f -exec md5sum {} + 2>/dev/null || true; } | sort
+}
+commands=("get k" "scan" "cf list" "stats" "verify" "dump" "put k v" "delete k" "cf create x"
+  "cf drop x")
+places="$tmp/places"
+rm -rf "$places"
+mkdir -p "$places/empty" "$places/other"
+echo "notes" >"$places/other/notes.txt"
+echo "a file" >"$places/file"
+for place in missing empty other file; do
+  for command in "${commands[@]}"; do
+    before="$(state "$places/$place")"
+    # shellcheck disable=SC2086  # $command is several words on purpose.
+    run 3 "$places/$place" $command
+    err_has "manifold: NotFound: "
+    [[ "$(state "$places/$place")" == "$before" ]] ||
+      fail "manifold $place $command changed $places/$place"
+  done
+done
+err_has "it is a file, not a directory"
+run 3 "$places/other" get k
+err_has "no database in $places/other (no data file MANIFOLD"
+[[ ! -e "$places/other/LOCK" ]] || fail "a read command left a LOCK file"
+before="$(state "$places/file")"
+run 3 "$places/file" create
+err_has "it is a file, not a directory"
+[[ "$(state "$places/file")" == "$before" ]] || fail "create changed a regular file"
+
+# ---- A data file missing beside log segments: Corruption, nothing touched --------------------
+orphan="$tmp/orphan"
+rm -rf "$orphan"
+cp -a "$db" "$orphan"
+run 0 "$orphan" put fresh 1  # A log segment stays beside the data file after the close.
+mv "$orphan/MANIFOLD" "$tmp/orphan.MANIFOLD"
+ls "$orphan" | grep -q '^wal-' || fail "no log segment left to test with"
+for command in "${commands[@]}" "create"; do
+  before="$(state "$orphan")"
+  want=3
+  [[ "$command" == "verify" ]] && want=1  # Finding corruption is verify's job.
+  # shellcheck disable=SC2086
+  run "$want" "$orphan" $command
+  err_has "manifold: Corruption: the data file $orphan/MANIFOLD is missing"
+  err_has "Nothing was created or changed"
+  [[ "$(state "$orphan")" == "$before" ]] || fail "manifold orphan $command changed the directory"
+done
+mv "$tmp/orphan.MANIFOLD" "$orphan/MANIFOLD"
+run 0 "$orphan" get fresh
+out_is "1"
+
+# ---- Another process has the database open --------------------------------------------------
+# This shell takes the LOCK file's flock as an application would (fd 9; the tool opens its own
+# descriptor, so the inherited one does not matter).
+exec 9<"$db/LOCK"
+flock -x -n 9 || fail "could not take $db/LOCK"
+for command in "get a" "scan" "dump" "verify"; do
+  # shellcheck disable=SC2086
+  run 3 "$db" $command
+  err_has "manifold: Busy: "
+  err_has "retry once the process that has it open has closed it"
+done
+run 3 "$db" put a two
+err_has "close the other user first"
+# A reader (shared lock) lets other readers in and keeps writers out.
+flock -s -n 9 || fail "could not downgrade $db/LOCK"
+run 0 "$db" get a
+out_is "one"
+run 3 "$db" put a two
+err_has "manifold: Busy: "
+flock -u 9
+exec 9<&-
+run 0 "$db" get a
+out_is "one"
+
 echo "manifold_tool_test: ${checks} commands checked, all passed"

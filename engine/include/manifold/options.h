@@ -41,17 +41,21 @@ struct Options {
   // Not owned; must outlive the database.
   Clock* clock = nullptr;
 
-  // Create the database directory and files when they do not exist.
+  // Create the database directory and files when they do not exist. Ignored by read_only opens.
+  // Never creates a data file beside log segments (their data file is missing: Corruption).
   bool create_if_missing = true;
 
   // Fail with AlreadyExists when the database already exists.
   bool error_if_exists = false;
 
-  // Open without taking writes: every write call returns ReadOnly. Still takes the lock file.
+  // Open without taking writes: every write call returns ReadOnly. Takes the lock file shared
+  // (other read-only opens share it; Busy while a writer holds it) and never creates, writes or
+  // syncs anything, so it works on read-only media (docs/design.md, "Locking").
   bool read_only = false;
 
   // Open even when a header slot holds a page that a misdirected write put there. Such a slot
-  // may have held the newest commit, so opening at the other slot may lose it; by default the
+  // may have held the newest checkpoint, so opening at the other slot's (older) checkpoint drops
+  // every commit after it whose log records that newer checkpoint had retired; by default the
   // damage is reported as Corruption instead (see docs/errors.md).
   bool ignore_damaged_header_slot = false;
 
@@ -106,6 +110,7 @@ struct Options {
   // Recovery normally refuses to open a log with a damaged record followed by records that
   // were durable (Corruption). With this set, recovery keeps the records before the damage,
   // drops the rest, and reports how many it dropped in Stats::log_records_salvage_dropped.
+  // It does not open a log whose data file is missing (nothing to replay it onto: Corruption).
   bool wal_salvage = false;
 };
 
