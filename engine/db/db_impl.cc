@@ -197,6 +197,12 @@ StatusOr<HeaderSlot> ReadNewestHeader(File* file, const std::string& path,
   return *best;
 }
 
+// Why an open that found no database did not create one.
+std::string CreateIfMissingNote(const Options& options) {
+  return options.read_only ? "create_if_missing does not apply to a read-only open"
+                           : "create_if_missing is off";
+}
+
 // What a directory holds, as far as opening a database there is concerned.
 struct DirectoryContents {
   bool data_file = false;                 // MANIFOLD
@@ -272,13 +278,12 @@ Status CheckDirectory(FileSystem* fs, const std::string& path, const Options& op
     what += " and no log segment; the directory holds " + std::to_string(contents.other_entries) +
             " other entries";
   }
-  return Status::NotFound("no database in " + path + " (" + what + "; create_if_missing " +
-                          (options.read_only ? "does not apply to a read-only open" : "is off") +
-                          "). Nothing was changed");
+  return Status::NotFound("no database in " + path + " (" + what + "; " +
+                          CreateIfMissingNote(options) + "). Nothing was changed");
 }
 
-// Writable opens hold LOCK exclusively; read-only opens share it, never create it, and work on
-// read-only media (see docs/design.md, "Locking").
+// I25: writable opens hold LOCK exclusively; read-only opens share it, never create it, and work
+// on read-only media (see docs/design.md, "Locking").
 StatusOr<std::unique_ptr<FileLock>> LockDatabase(FileSystem* fs, const std::string& path,
                                                  bool read_only) {
   const std::string lock_path = path + "/" + kLockFileName;
@@ -303,6 +308,11 @@ StatusOr<std::unique_ptr<FileLock>> LockDatabase(FileSystem* fs, const std::stri
                             "could open the database while this open reads it. Open it writable "
                             "once (that recreates " +
                             kLockFileName + "), or read it from read-only media");
+  }
+  if (!read_only && status.IsIOError()) {
+    return Status::IOError(std::string(status.message()) +
+                           ". On read-only media, or without write permission, a read-only open "
+                           "(Options::read_only) can still read the database");
   }
   return status;
 }
@@ -353,8 +363,8 @@ StatusOr<std::unique_ptr<DB>> DBImpl::Open(const Options& options_in, const std:
   MANIFOLD_ASSIGN_OR_RETURN(bool dir_exists, fs->Exists(path));
   if (!dir_exists) {
     if (!may_create) {
-      return Status::NotFound("database directory " + path +
-                              " does not exist (create_if_missing is off)");
+      return Status::NotFound("database directory " + path + " does not exist (" +
+                              CreateIfMissingNote(options) + ")");
     }
     MANIFOLD_RETURN_IF_ERROR(fs->CreateDir(path));
     if (!MANIFOLD_FAULT(planted_bug::kSkipDirSync)) {
@@ -373,11 +383,16 @@ StatusOr<std::unique_ptr<DB>> DBImpl::Open(const Options& options_in, const std:
   if (data_exists && options.error_if_exists) {
     return Status::AlreadyExists("database " + path + " already exists (error_if_exists is on)");
   }
-  if (!data_exists) MANIFOLD_RETURN_IF_ERROR(CreateDataFile(fs, path, options.page_bytes));
+  if (!data_exists) {
+    // I24: CheckDirectory lets a missing data file through only to an open that may create one,
+    // and only where no log segment is left of an earlier database.
+    assert(may_create);
+    MANIFOLD_RETURN_IF_ERROR(CreateDataFile(fs, path, options.page_bytes));
+  }
   OpenFileOptions open_options;
   open_options.read_only = options.read_only;
   MANIFOLD_ASSIGN_OR_RETURN(std::unique_ptr<File> file, fs->OpenFile(data_path, open_options));
-  if (!options.read_only) {
+  if (!options.read_only) {  // I25: a read-only open writes and syncs nothing.
     // I10: make what recovery is about to read durable before building on it. An earlier
     // process may have died (or seen a failed sync) with writes still only in the page cache; a
     // commit on top of a non-durable header could reuse pages the durable state still needs, and
