@@ -245,13 +245,13 @@ std::string DescribeSegments(const std::vector<std::string>& names) {
          ")";
 }
 
-// I24: opening a directory never destroys, creates or litters. Returns OK when the open may go
-// on: there is a data file, or there is none and the open may create one over nothing that
-// belongs to a database (a MANIFOLD.tmp alone is an unfinished creation, which a new creation
-// replaces).
-Status CheckDirectory(FileSystem* fs, const std::string& path, const Options& options) {
+// I24: opening a directory never destroys, creates or litters. Returns whether there is a data
+// file when the open may go on: there is one, or there is none and the open may create one over
+// nothing that belongs to a database (a MANIFOLD.tmp alone is an unfinished creation, which a
+// new creation replaces).
+StatusOr<bool> CheckDirectory(FileSystem* fs, const std::string& path, const Options& options) {
   MANIFOLD_ASSIGN_OR_RETURN(DirectoryContents contents, ListDirectory(fs, path));
-  if (contents.data_file) return Status::OK();
+  if (contents.data_file) return true;
   if (!contents.log_segments.empty()) {
     // The log holds only the commits after the last checkpoint, and that checkpoint was in the
     // data file: replaying it onto a new, empty data file would build a state that never
@@ -268,7 +268,7 @@ Status CheckDirectory(FileSystem* fs, const std::string& path, const Options& op
         " from a backup, or move the segments away to create a new database "
         "here");
   }
-  if (options.create_if_missing && !options.read_only) return Status::OK();
+  if (options.create_if_missing && !options.read_only) return false;
   std::string what = "no data file " + std::string(kDataFileName);
   if (contents.tmp_data_file) {
     what += "; " + std::string(kDataFileName) + ".tmp is left from a creation that did not finish";
@@ -373,13 +373,12 @@ StatusOr<std::unique_ptr<DB>> DBImpl::Open(const Options& options_in, const std:
   }
   // I24: look before touching anything. A directory that holds no database, or the remains of
   // one, is reported without creating the lock file (or anything else) in it.
-  MANIFOLD_RETURN_IF_ERROR(CheckDirectory(fs, path, options));
+  MANIFOLD_RETURN_IF_ERROR(CheckDirectory(fs, path, options).status());
   MANIFOLD_ASSIGN_OR_RETURN(std::unique_ptr<FileLock> lock,
                             LockDatabase(fs, path, options.read_only));
   // Again under the lock: another process may have finished creating the database meanwhile.
-  MANIFOLD_RETURN_IF_ERROR(CheckDirectory(fs, path, options));
+  MANIFOLD_ASSIGN_OR_RETURN(const bool data_exists, CheckDirectory(fs, path, options));
   const std::string data_path = path + "/" + kDataFileName;
-  MANIFOLD_ASSIGN_OR_RETURN(bool data_exists, fs->Exists(data_path));
   if (data_exists && options.error_if_exists) {
     return Status::AlreadyExists("database " + path + " already exists (error_if_exists is on)");
   }
