@@ -294,8 +294,9 @@ Status ReplayLog(const ReplayOptions& options, const ReplayApplyFunction& apply,
     if (!options.salvage) {
       result->end_note = damage;
       return Status::Corruption(damage +
-                                ". Set Options::wal_salvage to open with the records before the "
-                                "damage (and drop the rest)");
+                                ". Options::wal_salvage opens with the records before the damage "
+                                "and drops those " +
+                                std::to_string(evidence.records()) + " records for good");
     }
     result->salvage_dropped = evidence.records();
     result->end_note = "salvage: " + damage + "; kept records up to lsn " +

@@ -329,6 +329,8 @@ TEST_F(ReplayTest, DamagedRecordVouchedForByLaterRecordIsCorruption) {
   EXPECT_TRUE(Contains(s.message(), "lsn 6")) << s.ToString();
   EXPECT_TRUE(Contains(s.message(), "lsn 8")) << s.ToString();
   EXPECT_TRUE(Contains(s.message(), "wal_salvage")) << s.ToString();
+  // The option it names says what it would drop: records 7 and 8.
+  EXPECT_TRUE(Contains(s.message(), "drops those 2 records")) << s.ToString();
   EXPECT_EQ(applied_, Range(1, 5));  // The records before the damage were already handed over.
 }
 
