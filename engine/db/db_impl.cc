@@ -626,8 +626,15 @@ Status DBImpl::CommitCounted(CommitRequest request) {
     if (request.edit) MANIFOLD_RETURN_IF_ERROR(request.edit(next.get(), &request.payload));
     const uint64_t sequence = next->sequence;
     for (const Published& p : published) {
+      // I7: a held column family cannot be dropped, but the commit that created it can be rolled
+      // back after this writer read it (I26).
+      if (next->Find(p.name) == nullptr) {
+        return Status::NotFound("column family '" + p.name +
+                                "' no longer exists: the commit that created it was rolled back");
+      }
+    }
+    for (const Published& p : published) {
       auto it = next->column_families.find(p.name);
-      assert(it != next->column_families.end());  // I7: a held column family cannot be dropped.
       it->second.root = p.root.node ? btree::PageRef{} : p.root.page;
       it->second.memory_root = p.root.node;
       pending_frees_.push_back(
@@ -640,14 +647,15 @@ Status DBImpl::CommitCounted(CommitRequest request) {
     dirty_bytes_ += dirty_bytes;
     dirty_by_sequence_.push_back(
         DirtyEntry{sequence, dirty_bytes, wal::RecordBytes(request.payload.size()), 0});
-    unpublished_.push_back(Unpublished{sequence, std::move(next), request.sync});
+    auto rolled_back = std::make_shared<Status>();
+    unpublished_.push_back(Unpublished{sequence, std::move(next), request.sync, rolled_back});
     if (request.sync) {
-      status = WaitDurable(sequence);
+      status = WaitDurable(sequence, *rolled_back);
     } else {
       PublishReady();
       if (log_buffer_bytes_ >= kLogBufferBytesMax && !leader_active_) status = LeadGroup(false);
     }
-    if (status.ok()) status = WaitPublished(sequence);
+    if (status.ok()) status = WaitPublished(sequence, *rolled_back);
     if (status.ok()) ++commits_;
   }
   if (status.ok()) AfterCommit();
@@ -674,8 +682,10 @@ void DBImpl::AppendRecord(uint64_t sequence, std::string_view payload) {
   ++log_records_;
 }
 
-Status DBImpl::WaitDurable(uint64_t sequence) {
+Status DBImpl::WaitDurable(uint64_t sequence, const Status& rolled_back) {
   for (;;) {
+    // First: after a rollback a later commit reuses this sequence number (I26).
+    if (!rolled_back.ok()) return rolled_back;
     if (synced_lsn_ >= sequence) return Status::OK();
     if (!log_error_.ok()) {
       return Status::IOError("commit " + std::to_string(sequence) +
@@ -690,8 +700,10 @@ Status DBImpl::WaitDurable(uint64_t sequence) {
   }
 }
 
-Status DBImpl::WaitPublished(uint64_t sequence) {
-  while (published_sequence_ < sequence) {
+Status DBImpl::WaitPublished(uint64_t sequence, const Status& rolled_back) {
+  for (;;) {
+    if (!rolled_back.ok()) return rolled_back;  // Checked first, as in WaitDurable.
+    if (published_sequence_ >= sequence) break;
     if (!log_error_.ok()) {
       return Status::IOError("commit " + std::to_string(sequence) +
                              " waits behind a commit whose log write failed (" +
@@ -727,10 +739,18 @@ Status DBImpl::LeadGroup(bool sync) {
   log_buffer_bytes_ = 0;
   const uint64_t target = buffered_lsn_;
   log_mu_.Unlock();
-  Status status;
+  // I26: the space for the whole group is taken before its first byte is written, so running
+  // out of it fails the group cleanly instead of making the database refuse writes.
+  Status status = PrepareChunks(chunks);
+  if (status.IsNoSpace()) {
+    log_mu_.Lock();
+    leader_active_ = false;
+    log_cv_.SignalAll();
+    return FailUnwritten(chunks.front(), status);
+  }
   for (const LogChunk& chunk : chunks) {
-    status = log_files_->Write(chunk.segment, chunk.offset, chunk.bytes);
     if (!status.ok()) break;
+    status = log_files_->Write(chunk.segment, chunk.offset, chunk.bytes);
   }
   if (status.ok() && sync) status = log_files_->SyncWritten();
   // The log's I11: a record is acknowledged (or vouched for by a later sync) only once its bytes
@@ -777,6 +797,71 @@ void DBImpl::PublishReady() {
     port::MutexLock lock(&state_mu_);
     current_ = std::move(newest);
   }
+  log_cv_.SignalAll();
+}
+
+Status DBImpl::PrepareChunks(const std::deque<LogChunk>& chunks) {
+  for (const LogChunk& chunk : chunks) {
+    MANIFOLD_RETURN_IF_ERROR(log_files_->Prepare(chunk.segment, chunk.offset + chunk.bytes.size()));
+  }
+  return Status::OK();
+}
+
+// I26: a commit whose record never reached the log can be undone as if it had not been made, as
+// long as nothing depends on it yet: no reader saw it (nor a version built on it), no earlier
+// written record still waits for a sync (its waiter would be left behind), and no checkpoint took
+// it. Then every commit after the last written record fails with NoSpace, and the next commit
+// takes the next sequence number, so the log's LSNs stay consecutive.
+Status DBImpl::FailUnwritten(const LogChunk& first, const Status& status) {
+  if (!CanRollBack()) {
+    Status failed = status.WithContext("the log could not make room, and commits not yet written "
+                                       "are visible or checkpointed, so they cannot be undone");
+    FailLog(failed);
+    return failed;
+  }
+  const uint64_t from = written_lsn_ + 1;
+  const std::string range = std::to_string(from) + ".." + std::to_string(buffered_lsn_);
+  Status error = Status::NoSpace("commits " + range + " were not applied: " + status.message() +
+                                 "; nothing of them was written, retry once space is freed");
+  RollBackUnwritten(first, error);
+  return error;
+}
+
+bool DBImpl::CanRollBack() {
+  if (!log_error_.ok() || published_sequence_ > written_lsn_) return false;
+  if (checkpoint_target_sequence_ > written_lsn_) return false;
+  if (!unpublished_.empty() && unpublished_.front().sequence <= written_lsn_) return false;
+  port::MutexLock lock(&state_mu_);
+  // The newest visible version is the one the rollback returns to (nothing else was published).
+  return background_error_.ok() && current_->sequence == written_lsn_;
+}
+
+void DBImpl::RollBackUnwritten(const LogChunk& first, const Status& error) {
+  const uint64_t keep = written_lsn_;
+  for (Unpublished& commit : unpublished_) *commit.rolled_back = error;
+  unpublished_.clear();
+  while (!pending_frees_.empty() && pending_frees_.back().sequence > keep) pending_frees_.pop_back();
+  while (!dirty_by_sequence_.empty() && dirty_by_sequence_.back().sequence > keep) {
+    dirty_bytes_ -= dirty_by_sequence_.back().dirty_bytes;
+    log_bytes_uncovered_ -= dirty_by_sequence_.back().log_bytes;
+    dirty_by_sequence_.pop_back();
+  }
+  log_records_ -= buffered_lsn_ - keep;
+  log_buffer_.clear();
+  log_buffer_bytes_ = 0;
+  // The next record goes where the first undone one was to go.
+  segment_ = first.segment;
+  segment_offset_ = first.offset;
+  segment_last_lsn_.erase(segment_last_lsn_.lower_bound(first.offset > 0 ? first.segment + 1
+                                                                         : first.segment),
+                          segment_last_lsn_.end());
+  if (first.offset > 0) segment_last_lsn_[first.segment] = keep;
+  last_sequence_ = buffered_lsn_ = keep;
+  {
+    port::MutexLock lock(&state_mu_);
+    latest_ = current_;
+  }
+  assert(latest_->sequence == keep);  // I26: the rollback returns to the visible version.
   log_cv_.SignalAll();
 }
 
@@ -888,6 +973,7 @@ Status DBImpl::RunCheckpoint(bool forced) {
     port::MutexLock lock(&log_mu_);
     target = latest_;
     if (target->sequence == checkpoint_.sequence) return Status::OK();  // Nothing new.
+    checkpoint_target_sequence_ = target->sequence;  // I26: no rollback below this now.
     while (!pending_frees_.empty() && pending_frees_.front().sequence <= target->sequence) {
       frees.push_back(std::move(pending_frees_.front()));
       pending_frees_.pop_front();
@@ -912,6 +998,7 @@ Status DBImpl::RunCheckpoint(bool forced) {
       pending_frees_.push_front(std::move(*it));
     }
     checkpoint_error_ = status;
+    checkpoint_target_sequence_ = checkpoint_sequence_;  // Took nothing after all.
     log_cv_.SignalAll();
     return status;
   }

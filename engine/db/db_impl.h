@@ -85,6 +85,9 @@ class DBImpl : public DB {
     uint64_t sequence;
     VersionPtr version;
     bool sync;
+    // Set (NoSpace) when the commit is rolled back before any of its bytes reached the log (I26);
+    // the committer waits on it, since its sequence number is then reused by a later commit.
+    std::shared_ptr<Status> rolled_back;
   };
   // Pages a commit stopped using, freed by the first checkpoint at or after it (I13).
   struct PendingFree {
@@ -126,11 +129,21 @@ class DBImpl : public DB {
 
   // Commit pipeline.
   void AppendRecord(uint64_t sequence, std::string_view payload) MANIFOLD_REQUIRES(log_mu_);
-  [[nodiscard]] Status WaitDurable(uint64_t sequence) MANIFOLD_REQUIRES(log_mu_);
+  [[nodiscard]] Status WaitDurable(uint64_t sequence, const Status& rolled_back)
+      MANIFOLD_REQUIRES(log_mu_);
   [[nodiscard]] Status LeadGroup(bool sync) MANIFOLD_REQUIRES(log_mu_);
+  // Makes room in the log for every chunk before writing any (I26).
+  [[nodiscard]] Status PrepareChunks(const std::deque<LogChunk>& chunks);
   void PublishReady() MANIFOLD_REQUIRES(log_mu_);
   void FailLog(const Status& status) MANIFOLD_REQUIRES(log_mu_);
-  [[nodiscard]] Status WaitPublished(uint64_t sequence) MANIFOLD_REQUIRES(log_mu_);
+  // After a NoSpace that wrote nothing: undoes every commit not yet written, if none of them is
+  // visible or captured by a checkpoint, and returns the error for them; otherwise fails the log.
+  [[nodiscard]] Status FailUnwritten(const LogChunk& first, const Status& status)
+      MANIFOLD_REQUIRES(log_mu_);
+  [[nodiscard]] bool CanRollBack() MANIFOLD_REQUIRES(log_mu_);
+  void RollBackUnwritten(const LogChunk& first, const Status& error) MANIFOLD_REQUIRES(log_mu_);
+  [[nodiscard]] Status WaitPublished(uint64_t sequence, const Status& rolled_back)
+      MANIFOLD_REQUIRES(log_mu_);
   [[nodiscard]] Status ThrottleWriter();
   void AfterCommit();
   bool CheckpointDue() MANIFOLD_REQUIRES(log_mu_);
@@ -194,6 +207,8 @@ class DBImpl : public DB {
   uint64_t log_bytes_uncovered_ MANIFOLD_GUARDED_BY(log_mu_) = 0;
   uint64_t oldest_dirty_us_ MANIFOLD_GUARDED_BY(log_mu_) = 0;
   uint64_t checkpoint_sequence_ MANIFOLD_GUARDED_BY(log_mu_) = 0;
+  // Newest sequence a running (or durable) checkpoint took: no rollback below it (I26).
+  uint64_t checkpoint_target_sequence_ MANIFOLD_GUARDED_BY(log_mu_) = 0;
   bool checkpoint_requested_ MANIFOLD_GUARDED_BY(log_mu_) = false;
   bool shutting_down_ MANIFOLD_GUARDED_BY(log_mu_) = false;
   Status checkpoint_error_ MANIFOLD_GUARDED_BY(log_mu_);  // Last failure before writing.
