@@ -558,7 +558,21 @@ Status DBImpl::AcquireColumnFamilies(const std::vector<std::string>& names) {
       return busy_column_families_.count(name) > 0;
     });
   };
-  while (any_busy()) column_family_released_.Wait();
+  const uint64_t now_us = clock_->NowMicros();
+  const uint64_t wait_us_max = options_.writer_wait_us_max;
+  const uint64_t deadline_us = wait_us_max > UINT64_MAX - now_us ? UINT64_MAX : now_us + wait_us_max;
+  while (any_busy()) {
+    if (column_family_released_.WaitUntil(clock_, deadline_us) || !any_busy()) continue;
+    // Thread ids cannot tell this thread's own Transaction from another's (nor may they drive
+    // engine decisions), so a bounded wait is what turns a self-deadlock into an error.
+    auto busy = std::find_if(names.begin(), names.end(), [&](const std::string& name) {
+      return busy_column_families_.count(name) > 0;
+    });
+    return Status::Busy("column family '" + *busy + "' is still held by another writer after " +
+                        std::to_string(wait_us_max) +
+                        " us (writer_wait_us_max); an open Transaction holds its column family "
+                        "until Commit or Abort, so write to it through the Transaction");
+  }
   for (const std::string& name : names) busy_column_families_.insert(name);
   return Status::OK();
 }

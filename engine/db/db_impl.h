@@ -69,7 +69,8 @@ class DBImpl : public DB {
   [[nodiscard]] Status CheckKey(std::string_view key) const;
   // ReadOnly when opened read-only or after a failed log or checkpoint write (I8).
   [[nodiscard]] Status CheckWritable();
-  // Waits until no other writer holds any of `names`, then holds them all.
+  // Waits until no other writer holds any of `names`, then holds them all; Busy after
+  // Options::writer_wait_us_max on the injected clock.
   [[nodiscard]] Status AcquireColumnFamilies(const std::vector<std::string>& names);
   void ReleaseColumnFamilies(const std::vector<std::string>& names);
   [[nodiscard]] Status Commit(CommitRequest request);

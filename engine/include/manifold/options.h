@@ -68,6 +68,15 @@ struct Options {
   // Largest data file the engine will grow to; a commit that would exceed it fails with NoSpace.
   uint64_t file_bytes_max = 1ull << 40;
 
+  // Longest a write (Put, Delete, Write, BeginTransaction, DropColumnFamily) waits, by Clock, for
+  // a column family another writer holds (one writer per column family at a time: a batch for
+  // the duration of its commit, a Transaction from BeginTransaction until Commit or Abort). Then
+  // it fails with Busy naming the column family. This is what stops a thread that holds a
+  // Transaction and writes to the same column family outside it from waiting forever on itself.
+  // The default (10 s) is far beyond any commit's wait for another, including a checkpoint the
+  // holder runs inline; UINT64_MAX waits without bound.
+  uint64_t writer_wait_us_max = 10'000'000;
+
   // Most operations in one WriteBatch or transaction.
   uint64_t batch_ops_max = 1'000'000;
 
