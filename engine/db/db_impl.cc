@@ -199,33 +199,68 @@ StatusOr<std::unique_ptr<DB>> DB::Open(const Options& options, const std::string
   return DBImpl::Open(options, path);
 }
 
+// A read-only open writes nothing, not even its log; with no LOG budget there is no log at all.
+static std::unique_ptr<FileLogger> DefaultInfoLog(const Options& options,
+                                                  const std::string& path) {
+  if (options.info_log != nullptr || options.read_only || options.info_log_bytes_max == 0) {
+    return nullptr;
+  }
+  return std::make_unique<FileLogger>(options.file_system, options.clock, path,
+                                      options.info_log_bytes_max);
+}
+
 DBImpl::DBImpl(const Options& options, std::string path, std::unique_ptr<FileLock> lock)
     : options_(options),
       path_(std::move(path)),
       fs_(options.file_system),
       clock_(options.clock),
+      file_log_(DefaultInfoLog(options, path_)),
+      info_log_(options.info_log != nullptr ? options.info_log : file_log_.get()),
       lock_(std::move(lock)) {}
 
 DBImpl::~DBImpl() {
+  Status closed = Close();
+  if (!closed.ok()) Log(LogLevel::kError, "close (from the destructor) failed: " + closed.ToString());
+  port::MutexLock lock(&state_mu_);
+  // Transactions and iterators hold a pointer to the database: they must be gone by now.
+  assert(busy_column_families_.empty());
+}
+
+Status DBImpl::Close() {
+  if (closed_) return Status::OK();
+  closed_ = true;
   {
     port::MutexLock lock(&log_mu_);
     shutting_down_ = true;
     log_cv_.SignalAll();
   }
   if (checkpoint_thread_ != nullptr) checkpoint_thread_->Join();
-  if (pager_ != nullptr && log_files_ != nullptr && !options_.read_only) {
-    // A clean close makes every acknowledged commit durable, no-sync ones included. If the
-    // checkpoint cannot run, at least the log is synced.
-    if (!RunCheckpoint(/*forced=*/false).ok()) {
-      port::MutexLock lock(&log_mu_);
-      if (log_error_.ok() && written_lsn_ < buffered_lsn_ && !leader_active_) {
-        (void)LeadGroup(/*sync=*/true);
-      }
-    }
+  if (pager_ == nullptr || log_files_ == nullptr || options_.read_only) return Status::OK();
+  Status status = FinishClose();
+  ReportBackgroundError();
+  if (status.ok()) Log(LogLevel::kInfo, "closed " + path_);
+  return status;
+}
+
+Status DBImpl::FinishClose() {
+  // A clean close makes every acknowledged commit durable, no-sync ones included. If the
+  // checkpoint cannot run, at least the log is synced.
+  Status checkpointed = RunCheckpoint(/*forced=*/false);
+  if (checkpointed.ok()) return Status::OK();
+  port::MutexLock lock(&log_mu_);
+  Status synced;
+  if (log_error_.ok() && written_lsn_ < buffered_lsn_ && !leader_active_) {
+    synced = LeadGroup(/*sync=*/true);
   }
-  port::MutexLock lock(&state_mu_);
-  // Transactions and iterators hold a pointer to the database: they must be gone by now.
-  assert(busy_column_families_.empty());
+  if (!synced.ok() || !log_error_.ok()) {
+    return Status::IOError("close: the final checkpoint failed (" + checkpointed.ToString() +
+                           ") and the log could not be synced (" +
+                           (synced.ok() ? log_error_ : synced).ToString() +
+                           "); acknowledged no-sync commits may be lost");
+  }
+  return checkpointed.WithContext(
+      "close: the final checkpoint failed; the log holds every acknowledged commit and the next "
+      "open replays it");
 }
 
 StatusOr<std::unique_ptr<DB>> DBImpl::Open(const Options& options_in, const std::string& path) {
@@ -277,7 +312,12 @@ StatusOr<std::unique_ptr<DB>> DBImpl::Open(const Options& options_in, const std:
   MANIFOLD_ASSIGN_OR_RETURN(
       HeaderSlot slot, ReadNewestHeader(file.get(), data_path, options.ignore_damaged_header_slot));
   std::unique_ptr<DBImpl> db(new DBImpl(options, path, std::move(lock)));
-  MANIFOLD_RETURN_IF_ERROR(db->Recover(std::move(file), slot));
+  Status recovered = db->Recover(std::move(file), slot);
+  if (!recovered.ok()) {
+    db->Log(LogLevel::kError, "open of " + path + " failed: " + recovered.ToString());
+    return recovered;
+  }
+  db->LogOpened();
   return std::unique_ptr<DB>(std::move(db));
 }
 
@@ -534,6 +574,7 @@ Status DBImpl::CheckColumnFamilyName(std::string_view name) const {
 
 Status DBImpl::CheckWritable() {
   if (options_.read_only) return Status::ReadOnly("database " + path_ + " was opened read-only");
+  if (closed_) return Status::InvalidArgument("database " + path_ + " is closed");
   port::MutexLock lock(&state_mu_);
   if (!background_error_.ok()) {
     return Status::ReadOnly("database " + path_ +
@@ -546,6 +587,44 @@ Status DBImpl::CheckWritable() {
 void DBImpl::SetBackgroundError(const Status& status) {
   port::MutexLock lock(&state_mu_);
   if (background_error_.ok()) background_error_ = status;
+}
+
+// --- Info log --------------------------------------------------------------------------------
+
+void DBImpl::Log(LogLevel level, const std::string& message) {
+  if (info_log_ != nullptr) info_log_->Log(level, message);
+}
+
+void DBImpl::ReportBackgroundError() {
+  Status error;
+  {
+    port::MutexLock lock(&state_mu_);
+    if (background_error_.ok() || background_error_reported_) return;
+    background_error_reported_ = true;
+    error = background_error_;
+  }
+  Log(LogLevel::kError, "database " + path_ + " refuses writes until it is reopened (I8): " +
+                            error.ToString());
+}
+
+void DBImpl::LogOpened() {
+  uint64_t sequence;
+  {
+    port::MutexLock lock(&log_mu_);
+    sequence = published_sequence_;
+  }
+  // Replayed records have consecutive sequence numbers right after the checkpoint's.
+  std::string message = "opened " + path_ + (options_.read_only ? " read-only" : "") +
+                        ": page_bytes " + std::to_string(pager_->layout().page_bytes) +
+                        ", replayed " + std::to_string(records_replayed_) +
+                        " log records after the checkpoint at sequence " +
+                        std::to_string(sequence - records_replayed_) +
+                        (replay_torn_tail_ ? " (the log ended at a torn tail)" : "") +
+                        ", sequence " + std::to_string(sequence);
+  if (records_salvage_dropped_ > 0) {
+    message += "; wal_salvage dropped " + std::to_string(records_salvage_dropped_) + " records";
+  }
+  Log(records_salvage_dropped_ > 0 ? LogLevel::kWarn : LogLevel::kInfo, message);
 }
 
 // --- Column family ownership ---------------------------------------------------------------
@@ -632,6 +711,7 @@ Status DBImpl::CommitCounted(CommitRequest request) {
     dirty_bytes += update.tree->dirty_bytes();
   }
   Status status;
+  uint64_t rollbacks = 0;
   {
     port::MutexLock lock(&log_mu_);
     auto next = std::make_shared<Version>(registry_, last_sequence_ + 1);
@@ -671,9 +751,24 @@ Status DBImpl::CommitCounted(CommitRequest request) {
     }
     if (status.ok()) status = WaitPublished(sequence, *rolled_back);
     if (status.ok()) ++commits_;
+    rollbacks = log_rollbacks_;
   }
   if (status.ok()) AfterCommit();
+  if (!status.ok()) ReportCommitFailure(status, rollbacks);
   return status;
+}
+
+// One line per rolled-back group (not per commit: a full disk fails many), and the first error
+// that makes the database refuse writes.
+void DBImpl::ReportCommitFailure(const Status& status, uint64_t rollbacks) {
+  uint64_t reported = log_rollbacks_reported_.load();
+  while (status.IsNoSpace() && reported < rollbacks &&
+         !log_rollbacks_reported_.compare_exchange_weak(reported, rollbacks)) {
+  }
+  if (status.IsNoSpace() && reported < rollbacks) {
+    Log(LogLevel::kWarn, "log out of space, commits refused and undone (I26): " + status.ToString());
+  }
+  ReportBackgroundError();
 }
 
 void DBImpl::AppendRecord(uint64_t sequence, std::string_view payload) {
@@ -871,6 +966,7 @@ void DBImpl::RollBackUnwritten(const LogChunk& first, const Status& error) {
                           segment_last_lsn_.end());
   if (first.offset > 0) segment_last_lsn_[first.segment] = keep;
   last_sequence_ = buffered_lsn_ = keep;
+  ++log_rollbacks_;
   {
     port::MutexLock lock(&state_mu_);
     latest_ = current_;
@@ -912,8 +1008,15 @@ void DBImpl::AfterCommit() {
   (void)RunCheckpoint(/*forced=*/false);
 }
 
-// Backpressure: while the write buffer is full, writers wait for a checkpoint (or run it).
 Status DBImpl::ThrottleWriter() {
+  std::string stall;
+  Status status = ThrottleWriterHeld(&stall);
+  if (!stall.empty()) Log(status.ok() ? LogLevel::kWarn : LogLevel::kError, stall);
+  return status;
+}
+
+// Backpressure: while the write buffer is full, writers wait for a checkpoint (or run it).
+Status DBImpl::ThrottleWriterHeld(std::string* stall) {
   port::MutexLock lock(&log_mu_);
   if (dirty_bytes_ < options_.write_buffer_bytes_max) return Status::OK();
   const uint64_t start_us = clock_->NowMicros();
@@ -934,7 +1037,16 @@ Status DBImpl::ThrottleWriter() {
       status = !checkpoint_error_.ok() ? checkpoint_error_ : log_error_;
     }
   }
-  stall_us_ += clock_->NowMicros() - start_us;
+  const uint64_t stalled_us = clock_->NowMicros() - start_us;
+  stall_us_ += stalled_us;
+  // One line per checkpoint at most: under sustained load every writer stalls.
+  if (stall_logged_at_checkpoint_ != checkpoints_ + 1) {
+    stall_logged_at_checkpoint_ = checkpoints_ + 1;
+    *stall = "writer stalled " + std::to_string(stalled_us) + " us: write buffer full (" +
+             std::to_string(dirty_bytes_) + " dirty bytes, write_buffer_bytes_max " +
+             std::to_string(options_.write_buffer_bytes_max) + ")" +
+             (status.ok() ? "" : "; checkpoint failed: " + status.ToString());
+  }
   // With checkpoints failing (say for file_bytes_max), commits still go through up to twice the
   // limit, so that the deletes that would make the checkpoint fit are not refused with the rest.
   if (!status.ok() && log_error_.ok() && dirty_bytes_ < 2 * options_.write_buffer_bytes_max) {
@@ -967,10 +1079,49 @@ void DBImpl::CheckpointThread() {
   }
 }
 
+Status DBImpl::RunCheckpoint(bool forced) {
+  bool refused_before;
+  {
+    port::MutexLock lock(&state_mu_);
+    refused_before = !background_error_.ok();
+  }
+  uint64_t checkpoints_before;
+  {
+    port::MutexLock lock(&log_mu_);
+    checkpoints_before = checkpoints_;
+  }
+  const uint64_t start_us = clock_->NowMicros();
+  Status status = CheckpointOnce(forced);
+  if (!status.ok() && !refused_before) {
+    bool writable;
+    {
+      port::MutexLock lock(&state_mu_);
+      writable = background_error_.ok();
+    }
+    Log(writable ? LogLevel::kWarn : LogLevel::kError,
+        "checkpoint failed: " + status.ToString() +
+            (writable ? "; nothing was written, the database stays writable and retries later"
+                      : ""));
+  } else if (status.ok()) {
+    uint64_t checkpoints, sequence;
+    {
+      port::MutexLock lock(&log_mu_);
+      checkpoints = checkpoints_;
+      sequence = checkpoint_sequence_;
+    }
+    if (checkpoints != checkpoints_before) {
+      Log(LogLevel::kInfo, "checkpoint at sequence " + std::to_string(sequence) + " in " +
+                               std::to_string(clock_->NowMicros() - start_us) + " us");
+    }
+  }
+  ReportBackgroundError();
+  return status;
+}
+
 // I13/I14: write the dirty trees of the latest version and the catalog, sync, write the other
 // header slot, sync; only then publish where nodes went, free what the covered commits replaced,
 // and retire the log segments the checkpoint covers. Writers keep committing meanwhile.
-Status DBImpl::RunCheckpoint(bool forced) {
+Status DBImpl::CheckpointOnce(bool forced) {
   (void)forced;
   port::MutexLock checkpoint_lock(&checkpoint_mu_);
   {

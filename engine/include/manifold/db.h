@@ -130,8 +130,19 @@ class DB {
                                                           const std::string& path);
 
   // Closing writes a final checkpoint, so no acknowledged commit (durable or not) is lost by a
-  // clean close. If that checkpoint fails, the log still holds every durable commit.
+  // clean close. If that checkpoint fails, the log still holds every durable commit. The
+  // destructor closes if Close() was not called, but cannot report a failure (it goes to the
+  // info log only).
   virtual ~DB() = default;
+
+  // Stops background work and writes the final checkpoint (or, if that fails, syncs the log so
+  // that every acknowledged commit, no-sync ones included, is durable in it). Returns what it
+  // could not finish: the checkpoint's error when the log was synced instead (nothing is lost;
+  // the next open replays the log), an error saying no-sync commits may be lost when the log
+  // could not be synced either, or the earlier failure that made the database refuse writes.
+  // Every Transaction and Iterator must be gone. Afterwards reads still work and writes fail
+  // with InvalidArgument; a second Close returns OK. Destroy the object to release the lock.
+  [[nodiscard]] virtual Status Close() = 0;
 
   // --- Column families -----------------------------------------------------------------------
   // Names are 1..Limits::kColumnFamilyNameBytesMax bytes. Creating and dropping commit durably.

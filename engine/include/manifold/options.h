@@ -13,6 +13,7 @@ namespace manifold {
 
 class Clock;
 class FileSystem;
+class Logger;
 class Snapshot;
 
 // Hard limits that do not depend on options.
@@ -40,6 +41,16 @@ struct Options {
   // Clock for timing statistics and background pacing. Null means the system monotonic clock.
   // Not owned; must outlive the database.
   Clock* clock = nullptr;
+
+  // Where the database reports opens, recoveries, checkpoints, background errors and stalls
+  // (manifold/logger.h). Null means the LOG file in the database directory, written through
+  // `file_system` (see info_log_bytes_max); a read-only open writes no LOG file. Not owned; must
+  // outlive the database.
+  Logger* info_log = nullptr;
+  // With info_log null: the LOG file is started afresh (the old one renamed to LOG.old,
+  // replacing the previous LOG.old) before it would exceed this, so the two hold at most twice
+  // this. 0 means no LOG file (and no info log at all).
+  uint64_t info_log_bytes_max = 1ull << 20;
 
   // Create the database directory and files when they do not exist.
   bool create_if_missing = true;
