@@ -277,6 +277,11 @@ class Run {
 
   enum class WriteVerdict { kDone, kReopen, kFailed };
 
+  // The engine's wording for commits it undid after a log NoSpace (docs/errors.md).
+  static bool IsUndoneForNoSpace(const Status& status) {
+    return status.message().find(" were not applied: ") != std::string::npos;
+  }
+
   // Tells the model how commit `commit_id` ended. kReopen: the engine may refuse writes until
   // reopened (or the power is off), and the caller must reopen or recover.
   WriteVerdict ClassifyWrite(uint64_t commit_id, const Status& status, StatusCode expected_error,
@@ -307,6 +312,14 @@ class Run {
     const bool fault_error =
         status.IsIOError() || status.IsNoSpace() || status.IsCorruption() || status.IsReadOnly();
     const bool explained = status.IsReadOnly() ? FaultExplainsReadOnly() : FaultExplains();
+    if (status.IsNoSpace() && explained && IsUndoneForNoSpace(status)) {
+      // I26: the engine undid the commit (nothing of it was written) and stays writable. Judge
+      // it not applied and go on with the same handle, so the commits after it (which reuse its
+      // sequence number) are checked too.
+      ++result_.stats.commits_refused;
+      Judge(model_.EndCommit(commit_id, model::Outcome::kFailedClean));
+      return WriteVerdict::kDone;
+    }
     if (!fault_error || !explained) {
       Judge(model_.EndCommit(commit_id, model::Outcome::kUncertain));
       Fail("unexpected write error " + status.ToString() + " (model expected " +

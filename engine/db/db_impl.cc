@@ -965,7 +965,7 @@ void DBImpl::RollBackUnwritten(const LogChunk& first, const Status& error) {
                                                                          : first.segment),
                           segment_last_lsn_.end());
   if (first.offset > 0) segment_last_lsn_[first.segment] = keep;
-  last_sequence_ = buffered_lsn_ = keep;
+  if (!MANIFOLD_FAULT(planted_bug::kRollbackKeepsSequence)) last_sequence_ = buffered_lsn_ = keep;
   ++log_rollbacks_;
   {
     port::MutexLock lock(&state_mu_);
