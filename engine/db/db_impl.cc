@@ -1094,15 +1094,25 @@ Status DBImpl::RunCheckpoint(bool forced) {
   Status status = CheckpointOnce(forced);
   if (!status.ok() && !refused_before) {
     bool writable;
+    bool repeated;
     {
       port::MutexLock lock(&state_mu_);
       writable = background_error_.ok();
+      // A full device fails every attempt the same way: one line until the error changes.
+      repeated = status.ToString() == last_checkpoint_failure_;
+      last_checkpoint_failure_ = status.ToString();
     }
-    Log(writable ? LogLevel::kWarn : LogLevel::kError,
-        "checkpoint failed: " + status.ToString() +
-            (writable ? "; nothing was written, the database stays writable and retries later"
-                      : ""));
+    if (!repeated) {
+      Log(writable ? LogLevel::kWarn : LogLevel::kError,
+          "checkpoint failed: " + status.ToString() +
+              (writable ? "; nothing was written, the database stays writable and retries later"
+                        : ""));
+    }
   } else if (status.ok()) {
+    {
+      port::MutexLock lock(&state_mu_);
+      last_checkpoint_failure_.clear();
+    }
     uint64_t checkpoints, sequence;
     {
       port::MutexLock lock(&log_mu_);

@@ -263,6 +263,7 @@ class DBImpl : public DB {
   std::set<std::string, std::less<>> busy_column_families_ MANIFOLD_GUARDED_BY(state_mu_);
   Status background_error_ MANIFOLD_GUARDED_BY(state_mu_);
   bool background_error_reported_ MANIFOLD_GUARDED_BY(state_mu_) = false;
+  std::string last_checkpoint_failure_ MANIFOLD_GUARDED_BY(state_mu_);  // Logged, not repeated.
 };
 
 // Checks the committed state of `version` page by page (engine/db/verify.cc).
