@@ -139,8 +139,9 @@ class CapacityFileSystem final : public FileSystem {
     }
     Status Sync() override { return inner_->Sync(); }
     Status Truncate(uint64_t size_bytes) override {
-      return Grow("truncate", size_bytes, [&] { return inner_->Truncate(size_bytes); },
-                  /*shrink=*/true);
+      return Grow(
+          "truncate", size_bytes, [&] { return inner_->Truncate(size_bytes); },
+          /*shrink=*/true);
     }
     Status Preallocate(uint64_t offset, uint64_t len) override {
       return Grow("preallocate", offset + len, [&] { return inner_->Preallocate(offset, len); });
@@ -156,7 +157,8 @@ class CapacityFileSystem final : public FileSystem {
       if (!node_->live) return op();
       const uint64_t old_size = node_->size;
       const uint64_t new_size = shrink ? end : std::max(old_size, end);
-      if (new_size > old_size && state_->used_bytes - old_size + new_size > state_->capacity_bytes) {
+      if (new_size > old_size &&
+          state_->used_bytes - old_size + new_size > state_->capacity_bytes) {
         ++state_->refusals;
         return Status::NoSpace(std::string("injected ENOSPC: ") + what + " " + inner_->path() +
                                " to " + std::to_string(new_size) + " bytes (capacity " +

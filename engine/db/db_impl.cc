@@ -200,8 +200,7 @@ StatusOr<std::unique_ptr<DB>> DB::Open(const Options& options, const std::string
 }
 
 // A read-only open writes nothing, not even its log; with no LOG budget there is no log at all.
-static std::unique_ptr<FileLogger> DefaultInfoLog(const Options& options,
-                                                  const std::string& path) {
+static std::unique_ptr<FileLogger> DefaultInfoLog(const Options& options, const std::string& path) {
   if (options.info_log != nullptr || options.read_only || options.info_log_bytes_max == 0) {
     return nullptr;
   }
@@ -220,7 +219,8 @@ DBImpl::DBImpl(const Options& options, std::string path, std::unique_ptr<FileLoc
 
 DBImpl::~DBImpl() {
   Status closed = Close();
-  if (!closed.ok()) Log(LogLevel::kError, "close (from the destructor) failed: " + closed.ToString());
+  if (!closed.ok())
+    Log(LogLevel::kError, "close (from the destructor) failed: " + closed.ToString());
   port::MutexLock lock(&state_mu_);
   // Transactions and iterators hold a pointer to the database: they must be gone by now.
   assert(busy_column_families_.empty());
@@ -603,8 +603,8 @@ void DBImpl::ReportBackgroundError() {
     background_error_reported_ = true;
     error = background_error_;
   }
-  Log(LogLevel::kError, "database " + path_ + " refuses writes until it is reopened (I8): " +
-                            error.ToString());
+  Log(LogLevel::kError,
+      "database " + path_ + " refuses writes until it is reopened (I8): " + error.ToString());
 }
 
 void DBImpl::LogOpened() {
@@ -639,7 +639,8 @@ Status DBImpl::AcquireColumnFamilies(const std::vector<std::string>& names) {
   };
   const uint64_t now_us = clock_->NowMicros();
   const uint64_t wait_us_max = options_.writer_wait_us_max;
-  const uint64_t deadline_us = wait_us_max > UINT64_MAX - now_us ? UINT64_MAX : now_us + wait_us_max;
+  const uint64_t deadline_us =
+      wait_us_max > UINT64_MAX - now_us ? UINT64_MAX : now_us + wait_us_max;
   while (any_busy()) {
     if (column_family_released_.WaitUntil(clock_, deadline_us) || !any_busy()) continue;
     // Thread ids cannot tell this thread's own Transaction from another's (nor may they drive
@@ -766,7 +767,8 @@ void DBImpl::ReportCommitFailure(const Status& status, uint64_t rollbacks) {
          !log_rollbacks_reported_.compare_exchange_weak(reported, rollbacks)) {
   }
   if (status.IsNoSpace() && reported < rollbacks) {
-    Log(LogLevel::kWarn, "log out of space, commits refused and undone (I26): " + status.ToString());
+    Log(LogLevel::kWarn,
+        "log out of space, commits refused and undone (I26): " + status.ToString());
   }
   ReportBackgroundError();
 }
@@ -923,8 +925,9 @@ Status DBImpl::PrepareChunks(const std::deque<LogChunk>& chunks) {
 // takes the next sequence number, so the log's LSNs stay consecutive.
 Status DBImpl::FailUnwritten(const LogChunk& first, const Status& status) {
   if (!CanRollBack()) {
-    Status failed = status.WithContext("the log could not make room, and commits not yet written "
-                                       "are visible or checkpointed, so they cannot be undone");
+    Status failed = status.WithContext(
+        "the log could not make room, and commits not yet written "
+        "are visible or checkpointed, so they cannot be undone");
     FailLog(failed);
     return failed;
   }
@@ -949,7 +952,8 @@ void DBImpl::RollBackUnwritten(const LogChunk& first, const Status& error) {
   const uint64_t keep = written_lsn_;
   for (Unpublished& commit : unpublished_) *commit.rolled_back = error;
   unpublished_.clear();
-  while (!pending_frees_.empty() && pending_frees_.back().sequence > keep) pending_frees_.pop_back();
+  while (!pending_frees_.empty() && pending_frees_.back().sequence > keep)
+    pending_frees_.pop_back();
   while (!dirty_by_sequence_.empty() && dirty_by_sequence_.back().sequence > keep) {
     dirty_bytes_ -= dirty_by_sequence_.back().dirty_bytes;
     log_bytes_uncovered_ -= dirty_by_sequence_.back().log_bytes;
@@ -961,9 +965,9 @@ void DBImpl::RollBackUnwritten(const LogChunk& first, const Status& error) {
   // The next record goes where the first undone one was to go.
   segment_ = first.segment;
   segment_offset_ = first.offset;
-  segment_last_lsn_.erase(segment_last_lsn_.lower_bound(first.offset > 0 ? first.segment + 1
-                                                                         : first.segment),
-                          segment_last_lsn_.end());
+  segment_last_lsn_.erase(
+      segment_last_lsn_.lower_bound(first.offset > 0 ? first.segment + 1 : first.segment),
+      segment_last_lsn_.end());
   if (first.offset > 0) segment_last_lsn_[first.segment] = keep;
   if (!MANIFOLD_FAULT(planted_bug::kRollbackKeepsSequence)) last_sequence_ = buffered_lsn_ = keep;
   ++log_rollbacks_;

@@ -228,7 +228,7 @@ class DBImpl : public DB {
   uint64_t checkpoint_target_sequence_ MANIFOLD_GUARDED_BY(log_mu_) = 0;
   bool checkpoint_requested_ MANIFOLD_GUARDED_BY(log_mu_) = false;
   bool shutting_down_ MANIFOLD_GUARDED_BY(log_mu_) = false;
-  Status checkpoint_error_ MANIFOLD_GUARDED_BY(log_mu_);  // Last failure before writing.
+  Status checkpoint_error_ MANIFOLD_GUARDED_BY(log_mu_);     // Last failure before writing.
   uint64_t log_rollbacks_ MANIFOLD_GUARDED_BY(log_mu_) = 0;  // Groups undone for NoSpace (I26).
   std::atomic<uint64_t> log_rollbacks_reported_{0};
   // Statistics.

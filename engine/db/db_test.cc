@@ -7,9 +7,9 @@
 #include <vector>
 
 #include "engine/db/db_impl.h"
-#include "manifold/logger.h"
 #include "engine/util/fault_point.h"
 #include "manifold/env.h"
+#include "manifold/logger.h"
 
 #if defined(MANIFOLD_FAULT_POINTS)
 #include <fiu-control.h>
@@ -222,7 +222,6 @@ TEST_F(DBTest, WritersOnOneColumnFamilyAreSerialized) {
   EXPECT_TRUE((*first)->Put("y", "2").code() == StatusCode::kAborted);
 }
 
-
 // Every info-log line, for tests that check what the database reported.
 class CapturingLogger final : public Logger {
  public:
@@ -235,6 +234,15 @@ class CapturingLogger final : public Logger {
     std::lock_guard<std::mutex> lock(mu_);
     for (const std::string& line : lines_) {
       if (line.find(needle) != std::string::npos) return line;
+    }
+    return "";
+  }
+  // Find, waiting up to a second for a background thread to log the line.
+  std::string WaitFor(std::string_view needle) {
+    for (int i = 0; i < 200; ++i) {
+      std::string line = Find(needle);
+      if (!line.empty()) return line;
+      SystemClock()->SleepForMicros(5'000);
     }
     return "";
   }
@@ -417,18 +425,13 @@ TEST_F(DBTest, BackgroundCheckpointFailuresAreLogged) {
   {
     FailNext fail(fault_point::kAllocatorNoSpace, 1000);
     ASSERT_TRUE(db_->Put({}, "default", "a", "1").ok());
-    for (int i = 0; i < 200 && logger.Find("WARN checkpoint failed").empty(); ++i) {
-      SystemClock()->SleepForMicros(5'000);
-    }
+    EXPECT_NE(logger.WaitFor("WARN checkpoint failed: NoSpace"), "");
   }
-  EXPECT_NE(logger.Find("WARN checkpoint failed: NoSpace"), "");
   EXPECT_NE(logger.Find("stays writable"), "");
   {
     FailNext fail(fault_point::kCommitBeforeHeader, 1000);
     ASSERT_TRUE(db_->Put({}, "default", "b", "2").ok());
-    for (int i = 0; i < 200 && logger.Find("refuses writes").empty(); ++i) {
-      SystemClock()->SleepForMicros(5'000);
-    }
+    EXPECT_NE(logger.WaitFor("refuses writes"), "");
   }
   EXPECT_NE(logger.Find("ERROR checkpoint failed: IOError"), "");
   EXPECT_NE(logger.Find("ERROR database /db refuses writes until it is reopened"), "");
