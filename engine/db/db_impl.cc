@@ -227,8 +227,7 @@ DBImpl::~DBImpl() {
 }
 
 Status DBImpl::Close() {
-  if (closed_) return Status::OK();
-  closed_ = true;
+  if (closed_.exchange(true)) return Status::OK();
   {
     port::MutexLock lock(&log_mu_);
     shutting_down_ = true;

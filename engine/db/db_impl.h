@@ -192,7 +192,7 @@ class DBImpl : public DB {
   Clock* const clock_;
   std::unique_ptr<FileLogger> file_log_;  // The default LOG file, if used.
   Logger* const info_log_;                // Options::info_log, file_log_ or null.
-  bool closed_ = false;                   // Close() ran (only the closing thread touches it).
+  std::atomic<bool> closed_{false};       // Close() ran: writes are refused.
   std::unique_ptr<FileLock> lock_;
   std::unique_ptr<Pager> pager_;
   std::unique_ptr<LogFiles> log_files_;

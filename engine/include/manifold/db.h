@@ -147,7 +147,8 @@ class DB {
   // --- Column families -----------------------------------------------------------------------
   // Names are 1..Limits::kColumnFamilyNameBytesMax bytes. Creating and dropping commit durably.
   [[nodiscard]] virtual Status CreateColumnFamily(std::string_view name) = 0;
-  // Removes the column family and all its data; waits for its open transaction, if any.
+  // Removes the column family and all its data; waits for its open transaction, if any (at most
+  // Options::writer_wait_us_max, then Busy).
   [[nodiscard]] virtual Status DropColumnFamily(std::string_view name) = 0;
   // All column family names in byte order, including "default".
   virtual std::vector<std::string> ListColumnFamilies() = 0;
@@ -158,7 +159,12 @@ class DB {
   [[nodiscard]] virtual Status Delete(const WriteOptions& options, std::string_view column_family,
                                       std::string_view key) = 0;
   // Applies every operation of `batch` atomically, across column families.
+  // Every write waits for the column families it changes while another writer holds them: a
+  // batch for the length of its commit, a Transaction from BeginTransaction until Commit or
+  // Abort. After Options::writer_wait_us_max it fails with Busy; so does a thread that writes,
+  // outside its own open Transaction, to that transaction's column family.
   [[nodiscard]] virtual Status Write(const WriteOptions& options, const WriteBatch& batch) = 0;
+  // Holds `column_family` for writing until the transaction commits or aborts.
   [[nodiscard]] virtual StatusOr<std::unique_ptr<Transaction>> BeginTransaction(
       std::string_view column_family) = 0;
 
