@@ -640,10 +640,11 @@ Status DBImpl::AcquireColumnFamilies(const std::vector<std::string>& names) {
   const uint64_t wait_us_max = options_.writer_wait_us_max;
   const uint64_t deadline_us =
       wait_us_max > UINT64_MAX - now_us ? UINT64_MAX : now_us + wait_us_max;
+  assert(deadline_us >= now_us);  // I27: every wait for a writer slot has a deadline.
   while (any_busy()) {
     if (column_family_released_.WaitUntil(clock_, deadline_us) || !any_busy()) continue;
-    // Thread ids cannot tell this thread's own Transaction from another's (nor may they drive
-    // engine decisions), so a bounded wait is what turns a self-deadlock into an error.
+    // I27: thread ids cannot tell this thread's own Transaction from another's (nor may they
+    // drive engine decisions), so a bounded wait is what turns a self-deadlock into an error.
     auto busy = std::find_if(names.begin(), names.end(), [&](const std::string& name) {
       return busy_column_families_.count(name) > 0;
     });
