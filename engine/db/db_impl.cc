@@ -219,8 +219,9 @@ DBImpl::DBImpl(const Options& options, std::string path, std::unique_ptr<FileLoc
 
 DBImpl::~DBImpl() {
   Status closed = Close();
-  if (!closed.ok())
+  if (!closed.ok()) {
     Log(LogLevel::kError, "close (from the destructor) failed: " + closed.ToString());
+  }
   port::MutexLock lock(&state_mu_);
   // Transactions and iterators hold a pointer to the database: they must be gone by now.
   assert(busy_column_families_.empty());
