@@ -4,12 +4,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <cstdlib>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -387,6 +390,72 @@ TEST_F(ApiErrorsTest, FinishedTransactionIsAborted) {
   EXPECT_CODE((*txn2)->Put("k2", "v"), StatusCode::kAborted);
   EXPECT_CODE((*txn2)->Commit({}), StatusCode::kAborted);
   ExpectDefaultHolds(1);
+}
+
+// A thread holding a Transaction that writes to the same column family outside it would wait for
+// itself forever; the bounded wait (writer_wait_us_max) makes that a Busy naming the column family.
+TEST_F(ApiErrorsTest, WriteToAColumnFamilyItsOwnTransactionHoldsIsBusyWithinTheBound) {
+  options_.writer_wait_us_max = 50'000;
+  Open();
+  ASSERT_TRUE(db_->CreateColumnFamily("other").ok());
+  auto txn = db_->BeginTransaction("default");
+  ASSERT_TRUE(txn.ok()) << txn.status().ToString();
+  ASSERT_TRUE((*txn)->Put("in", "txn").ok());
+  Clock* clock = SystemClock();
+  const uint64_t start_us = clock->NowMicros();
+  Status put = db_->Put({}, "default", "k", "v");
+  const uint64_t waited_us = clock->NowMicros() - start_us;
+  EXPECT_CODE(put, StatusCode::kBusy);
+  EXPECT_NE(put.message().find("'default'"), std::string::npos) << put.ToString();
+  EXPECT_NE(put.message().find("Transaction"), std::string::npos) << put.ToString();
+  EXPECT_GE(waited_us, 50'000u);
+  EXPECT_LT(waited_us, 5'000'000u);
+  // A batch touching the held family and another is refused as a whole; a second transaction and
+  // a drop of the family wait the same bound.
+  WriteBatch batch;
+  batch.Put("other", "a", "1");
+  batch.Put("default", "b", "2");
+  EXPECT_CODE(db_->Write({}, batch), StatusCode::kBusy);
+  EXPECT_CODE(db_->BeginTransaction("default"), StatusCode::kBusy);
+  EXPECT_OK(db_->Put({}, "other", "free", "yes"));  // Other column families are not held.
+  ASSERT_TRUE((*txn)->Commit({}).ok());
+  txn->reset();
+  EXPECT_OK(db_->Put({}, "default", "k", "v"));
+  EXPECT_EQ(ReadAll(db_.get(), "default"),
+            (std::map<std::string, std::string>{{"in", "txn"}, {"k", "v"}}));
+  EXPECT_EQ(ReadAll(db_.get(), "other"), (std::map<std::string, std::string>{{"free", "yes"}}));
+}
+
+// The bound is measured on the injected clock, not the wall clock: a waiter gives up only once
+// that clock passes the deadline.
+TEST_F(ApiErrorsTest, WriterWaitIsMeasuredOnTheInjectedClock) {
+  class StepClock final : public Clock {
+   public:
+    uint64_t NowMicros() override { return now_us.load(); }
+    void SleepForMicros(uint64_t duration_us) override { now_us += duration_us; }
+    std::atomic<uint64_t> now_us{0};
+  } clock;
+  options_.clock = &clock;
+  options_.writer_wait_us_max = 1'000'000;
+  options_.background_checkpoints = false;
+  Open();
+  auto txn = db_->BeginTransaction("default");
+  ASSERT_TRUE(txn.ok()) << txn.status().ToString();
+  std::atomic<bool> done{false};
+  Status put;
+  std::thread writer([&] {
+    put = db_->Put({}, "default", "k", "v");
+    done = true;
+  });
+  // Real time passes, the injected clock stays below the deadline: the writer keeps waiting.
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_FALSE(done.load());
+  clock.SleepForMicros(2'000'000);
+  writer.join();
+  EXPECT_CODE(put, StatusCode::kBusy);
+  (*txn)->Abort();
+  txn->reset();
+  db_.reset();  // Before the clock it uses goes away.
 }
 
 TEST_F(ApiErrorsTest, BatchLimits) {

@@ -323,33 +323,68 @@ StatusOr<std::unique_ptr<DB>> DB::Open(const Options& options, const std::string
   return DBImpl::Open(options, path);
 }
 
+// A read-only open writes nothing, not even its log; with no LOG budget there is no log at all.
+static std::unique_ptr<FileLogger> DefaultInfoLog(const Options& options, const std::string& path) {
+  if (options.info_log != nullptr || options.read_only || options.info_log_bytes_max == 0) {
+    return nullptr;
+  }
+  return std::make_unique<FileLogger>(options.file_system, options.clock, path,
+                                      options.info_log_bytes_max);
+}
+
 DBImpl::DBImpl(const Options& options, std::string path, std::unique_ptr<FileLock> lock)
     : options_(options),
       path_(std::move(path)),
       fs_(options.file_system),
       clock_(options.clock),
+      file_log_(DefaultInfoLog(options, path_)),
+      info_log_(options.info_log != nullptr ? options.info_log : file_log_.get()),
       lock_(std::move(lock)) {}
 
 DBImpl::~DBImpl() {
+  Status closed = Close();
+  if (!closed.ok()) {
+    Log(LogLevel::kError, "close (from the destructor) failed: " + closed.ToString());
+  }
+  port::MutexLock lock(&state_mu_);
+  // Transactions and iterators hold a pointer to the database: they must be gone by now.
+  assert(busy_column_families_.empty());
+}
+
+Status DBImpl::Close() {
+  if (closed_.exchange(true)) return Status::OK();
   {
     port::MutexLock lock(&log_mu_);
     shutting_down_ = true;
     log_cv_.SignalAll();
   }
   if (checkpoint_thread_ != nullptr) checkpoint_thread_->Join();
-  if (pager_ != nullptr && log_files_ != nullptr && !options_.read_only) {
-    // A clean close makes every acknowledged commit durable, no-sync ones included. If the
-    // checkpoint cannot run, at least the log is synced.
-    if (!RunCheckpoint(/*forced=*/false).ok()) {
-      port::MutexLock lock(&log_mu_);
-      if (log_error_.ok() && written_lsn_ < buffered_lsn_ && !leader_active_) {
-        (void)LeadGroup(/*sync=*/true);
-      }
-    }
+  if (pager_ == nullptr || log_files_ == nullptr || options_.read_only) return Status::OK();
+  Status status = FinishClose();
+  ReportBackgroundError();
+  if (status.ok()) Log(LogLevel::kInfo, "closed " + path_);
+  return status;
+}
+
+Status DBImpl::FinishClose() {
+  // A clean close makes every acknowledged commit durable, no-sync ones included. If the
+  // checkpoint cannot run, at least the log is synced.
+  Status checkpointed = RunCheckpoint(/*forced=*/false);
+  if (checkpointed.ok()) return Status::OK();
+  port::MutexLock lock(&log_mu_);
+  Status synced;
+  if (log_error_.ok() && written_lsn_ < buffered_lsn_ && !leader_active_) {
+    synced = LeadGroup(/*sync=*/true);
   }
-  port::MutexLock lock(&state_mu_);
-  // Transactions and iterators hold a pointer to the database: they must be gone by now.
-  assert(busy_column_families_.empty());
+  if (!synced.ok() || !log_error_.ok()) {
+    return Status::IOError("close: the final checkpoint failed (" + checkpointed.ToString() +
+                           ") and the log could not be synced (" +
+                           (synced.ok() ? log_error_ : synced).ToString() +
+                           "); acknowledged no-sync commits may be lost");
+  }
+  return checkpointed.WithContext(
+      "close: the final checkpoint failed; the log holds every acknowledged commit and the next "
+      "open replays it");
 }
 
 StatusOr<std::unique_ptr<DB>> DBImpl::Open(const Options& options_in, const std::string& path) {
@@ -405,7 +440,12 @@ StatusOr<std::unique_ptr<DB>> DBImpl::Open(const Options& options_in, const std:
   MANIFOLD_ASSIGN_OR_RETURN(
       HeaderSlot slot, ReadNewestHeader(file.get(), data_path, options.ignore_damaged_header_slot));
   std::unique_ptr<DBImpl> db(new DBImpl(options, path, std::move(lock)));
-  MANIFOLD_RETURN_IF_ERROR(db->Recover(std::move(file), slot));
+  Status recovered = db->Recover(std::move(file), slot);
+  if (!recovered.ok()) {
+    db->Log(LogLevel::kError, "open of " + path + " failed: " + recovered.ToString());
+    return recovered;
+  }
+  db->LogOpened();
   return std::unique_ptr<DB>(std::move(db));
 }
 
@@ -662,6 +702,7 @@ Status DBImpl::CheckColumnFamilyName(std::string_view name) const {
 
 Status DBImpl::CheckWritable() {
   if (options_.read_only) return Status::ReadOnly("database " + path_ + " was opened read-only");
+  if (closed_) return Status::InvalidArgument("database " + path_ + " is closed");
   port::MutexLock lock(&state_mu_);
   if (!background_error_.ok()) {
     return Status::ReadOnly("database " + path_ +
@@ -676,6 +717,44 @@ void DBImpl::SetBackgroundError(const Status& status) {
   if (background_error_.ok()) background_error_ = status;
 }
 
+// --- Info log --------------------------------------------------------------------------------
+
+void DBImpl::Log(LogLevel level, const std::string& message) {
+  if (info_log_ != nullptr) info_log_->Log(level, message);
+}
+
+void DBImpl::ReportBackgroundError() {
+  Status error;
+  {
+    port::MutexLock lock(&state_mu_);
+    if (background_error_.ok() || background_error_reported_) return;
+    background_error_reported_ = true;
+    error = background_error_;
+  }
+  Log(LogLevel::kError,
+      "database " + path_ + " refuses writes until it is reopened (I8): " + error.ToString());
+}
+
+void DBImpl::LogOpened() {
+  uint64_t sequence;
+  {
+    port::MutexLock lock(&log_mu_);
+    sequence = published_sequence_;
+  }
+  // Replayed records have consecutive sequence numbers right after the checkpoint's.
+  std::string message = "opened " + path_ + (options_.read_only ? " read-only" : "") +
+                        ": page_bytes " + std::to_string(pager_->layout().page_bytes) +
+                        ", replayed " + std::to_string(records_replayed_) +
+                        " log records after the checkpoint at sequence " +
+                        std::to_string(sequence - records_replayed_) +
+                        (replay_torn_tail_ ? " (the log ended at a torn tail)" : "") +
+                        ", sequence " + std::to_string(sequence);
+  if (records_salvage_dropped_ > 0) {
+    message += "; wal_salvage dropped " + std::to_string(records_salvage_dropped_) + " records";
+  }
+  Log(records_salvage_dropped_ > 0 ? LogLevel::kWarn : LogLevel::kInfo, message);
+}
+
 // --- Column family ownership ---------------------------------------------------------------
 
 Status DBImpl::AcquireColumnFamilies(const std::vector<std::string>& names) {
@@ -686,7 +765,23 @@ Status DBImpl::AcquireColumnFamilies(const std::vector<std::string>& names) {
       return busy_column_families_.count(name) > 0;
     });
   };
-  while (any_busy()) column_family_released_.Wait();
+  const uint64_t now_us = clock_->NowMicros();
+  const uint64_t wait_us_max = options_.writer_wait_us_max;
+  const uint64_t deadline_us =
+      wait_us_max > UINT64_MAX - now_us ? UINT64_MAX : now_us + wait_us_max;
+  assert(deadline_us >= now_us);  // I27: every wait for a writer slot has a deadline.
+  while (any_busy()) {
+    if (column_family_released_.WaitUntil(clock_, deadline_us) || !any_busy()) continue;
+    // I27: thread ids cannot tell this thread's own Transaction from another's (nor may they
+    // drive engine decisions), so a bounded wait is what turns a self-deadlock into an error.
+    auto busy = std::find_if(names.begin(), names.end(), [&](const std::string& name) {
+      return busy_column_families_.count(name) > 0;
+    });
+    return Status::Busy("column family '" + *busy + "' is still held by another writer after " +
+                        std::to_string(wait_us_max) +
+                        " us (writer_wait_us_max); an open Transaction holds its column family "
+                        "until Commit or Abort, so write to it through the Transaction");
+  }
   for (const std::string& name : names) busy_column_families_.insert(name);
   return Status::OK();
 }
@@ -746,6 +841,7 @@ Status DBImpl::CommitCounted(CommitRequest request) {
     dirty_bytes += update.tree->dirty_bytes();
   }
   Status status;
+  uint64_t rollbacks = 0;
   {
     port::MutexLock lock(&log_mu_);
     auto next = std::make_shared<Version>(registry_, last_sequence_ + 1);
@@ -754,8 +850,15 @@ Status DBImpl::CommitCounted(CommitRequest request) {
     if (request.edit) MANIFOLD_RETURN_IF_ERROR(request.edit(next.get(), &request.payload));
     const uint64_t sequence = next->sequence;
     for (const Published& p : published) {
+      // I7: a held column family cannot be dropped, but the commit that created it can be rolled
+      // back after this writer read it (I26).
+      if (next->Find(p.name) == nullptr) {
+        return Status::NotFound("column family '" + p.name +
+                                "' no longer exists: the commit that created it was rolled back");
+      }
+    }
+    for (const Published& p : published) {
       auto it = next->column_families.find(p.name);
-      assert(it != next->column_families.end());  // I7: a held column family cannot be dropped.
       it->second.root = p.root.node ? btree::PageRef{} : p.root.page;
       it->second.memory_root = p.root.node;
       pending_frees_.push_back(
@@ -768,18 +871,35 @@ Status DBImpl::CommitCounted(CommitRequest request) {
     dirty_bytes_ += dirty_bytes;
     dirty_by_sequence_.push_back(
         DirtyEntry{sequence, dirty_bytes, wal::RecordBytes(request.payload.size()), 0});
-    unpublished_.push_back(Unpublished{sequence, std::move(next), request.sync});
+    auto rolled_back = std::make_shared<Status>();
+    unpublished_.push_back(Unpublished{sequence, std::move(next), request.sync, rolled_back});
     if (request.sync) {
-      status = WaitDurable(sequence);
+      status = WaitDurable(sequence, *rolled_back);
     } else {
       PublishReady();
       if (log_buffer_bytes_ >= kLogBufferBytesMax && !leader_active_) status = LeadGroup(false);
     }
-    if (status.ok()) status = WaitPublished(sequence);
+    if (status.ok()) status = WaitPublished(sequence, *rolled_back);
     if (status.ok()) ++commits_;
+    rollbacks = log_rollbacks_;
   }
   if (status.ok()) AfterCommit();
+  if (!status.ok()) ReportCommitFailure(status, rollbacks);
   return status;
+}
+
+// One line per rolled-back group (not per commit: a full disk fails many), and the first error
+// that makes the database refuse writes.
+void DBImpl::ReportCommitFailure(const Status& status, uint64_t rollbacks) {
+  uint64_t reported = log_rollbacks_reported_.load();
+  while (status.IsNoSpace() && reported < rollbacks &&
+         !log_rollbacks_reported_.compare_exchange_weak(reported, rollbacks)) {
+  }
+  if (status.IsNoSpace() && reported < rollbacks) {
+    Log(LogLevel::kWarn,
+        "log out of space, commits refused and undone (I26): " + status.ToString());
+  }
+  ReportBackgroundError();
 }
 
 void DBImpl::AppendRecord(uint64_t sequence, std::string_view payload) {
@@ -802,8 +922,10 @@ void DBImpl::AppendRecord(uint64_t sequence, std::string_view payload) {
   ++log_records_;
 }
 
-Status DBImpl::WaitDurable(uint64_t sequence) {
+Status DBImpl::WaitDurable(uint64_t sequence, const Status& rolled_back) {
   for (;;) {
+    // First: after a rollback a later commit reuses this sequence number (I26).
+    if (!rolled_back.ok()) return rolled_back;
     if (synced_lsn_ >= sequence) return Status::OK();
     if (!log_error_.ok()) {
       return Status::IOError("commit " + std::to_string(sequence) +
@@ -818,8 +940,10 @@ Status DBImpl::WaitDurable(uint64_t sequence) {
   }
 }
 
-Status DBImpl::WaitPublished(uint64_t sequence) {
-  while (published_sequence_ < sequence) {
+Status DBImpl::WaitPublished(uint64_t sequence, const Status& rolled_back) {
+  for (;;) {
+    if (!rolled_back.ok()) return rolled_back;  // Checked first, as in WaitDurable.
+    if (published_sequence_ >= sequence) break;
     if (!log_error_.ok()) {
       return Status::IOError("commit " + std::to_string(sequence) +
                              " waits behind a commit whose log write failed (" +
@@ -855,10 +979,18 @@ Status DBImpl::LeadGroup(bool sync) {
   log_buffer_bytes_ = 0;
   const uint64_t target = buffered_lsn_;
   log_mu_.Unlock();
-  Status status;
+  // I26: the space for the whole group is taken before its first byte is written, so running
+  // out of it fails the group cleanly instead of making the database refuse writes.
+  Status status = PrepareChunks(chunks);
+  if (status.IsNoSpace()) {
+    log_mu_.Lock();
+    leader_active_ = false;
+    log_cv_.SignalAll();
+    return FailUnwritten(chunks.front(), status);
+  }
   for (const LogChunk& chunk : chunks) {
-    status = log_files_->Write(chunk.segment, chunk.offset, chunk.bytes);
     if (!status.ok()) break;
+    status = log_files_->Write(chunk.segment, chunk.offset, chunk.bytes);
   }
   if (status.ok() && sync) status = log_files_->SyncWritten();
   // The log's I11: a record is acknowledged (or vouched for by a later sync) only once its bytes
@@ -908,6 +1040,74 @@ void DBImpl::PublishReady() {
   log_cv_.SignalAll();
 }
 
+Status DBImpl::PrepareChunks(const std::deque<LogChunk>& chunks) {
+  for (const LogChunk& chunk : chunks) {
+    MANIFOLD_RETURN_IF_ERROR(log_files_->Prepare(chunk.segment, chunk.offset + chunk.bytes.size()));
+  }
+  return Status::OK();
+}
+
+// I26: a commit whose record never reached the log can be undone as if it had not been made, as
+// long as nothing depends on it yet: no reader saw it (nor a version built on it), no earlier
+// written record still waits for a sync (its waiter would be left behind), and no checkpoint took
+// it. Then every commit after the last written record fails with NoSpace, and the next commit
+// takes the next sequence number, so the log's LSNs stay consecutive.
+Status DBImpl::FailUnwritten(const LogChunk& first, const Status& status) {
+  if (!CanRollBack()) {
+    Status failed = status.WithContext(
+        "the log could not make room, and commits not yet written "
+        "are visible or checkpointed, so they cannot be undone");
+    FailLog(failed);
+    return failed;
+  }
+  const uint64_t from = written_lsn_ + 1;
+  const std::string range = std::to_string(from) + ".." + std::to_string(buffered_lsn_);
+  Status error = Status::NoSpace("commits " + range + " were not applied: " + status.message() +
+                                 "; nothing of them was written, retry once space is freed");
+  RollBackUnwritten(first, error);
+  return error;
+}
+
+bool DBImpl::CanRollBack() {
+  if (!log_error_.ok() || published_sequence_ > written_lsn_) return false;
+  if (checkpoint_target_sequence_ > written_lsn_) return false;
+  if (!unpublished_.empty() && unpublished_.front().sequence <= written_lsn_) return false;
+  port::MutexLock lock(&state_mu_);
+  // The newest visible version is the one the rollback returns to (nothing else was published).
+  return background_error_.ok() && current_->sequence == written_lsn_;
+}
+
+void DBImpl::RollBackUnwritten(const LogChunk& first, const Status& error) {
+  const uint64_t keep = written_lsn_;
+  for (Unpublished& commit : unpublished_) *commit.rolled_back = error;
+  unpublished_.clear();
+  while (!pending_frees_.empty() && pending_frees_.back().sequence > keep)
+    pending_frees_.pop_back();
+  while (!dirty_by_sequence_.empty() && dirty_by_sequence_.back().sequence > keep) {
+    dirty_bytes_ -= dirty_by_sequence_.back().dirty_bytes;
+    log_bytes_uncovered_ -= dirty_by_sequence_.back().log_bytes;
+    dirty_by_sequence_.pop_back();
+  }
+  log_records_ -= buffered_lsn_ - keep;
+  log_buffer_.clear();
+  log_buffer_bytes_ = 0;
+  // The next record goes where the first undone one was to go.
+  segment_ = first.segment;
+  segment_offset_ = first.offset;
+  segment_last_lsn_.erase(
+      segment_last_lsn_.lower_bound(first.offset > 0 ? first.segment + 1 : first.segment),
+      segment_last_lsn_.end());
+  if (first.offset > 0) segment_last_lsn_[first.segment] = keep;
+  if (!MANIFOLD_FAULT(planted_bug::kRollbackKeepsSequence)) last_sequence_ = buffered_lsn_ = keep;
+  ++log_rollbacks_;
+  {
+    port::MutexLock lock(&state_mu_);
+    latest_ = current_;
+  }
+  assert(latest_->sequence == keep);  // I26: the rollback returns to the visible version.
+  log_cv_.SignalAll();
+}
+
 // I8: a failed log write or sync is never retried as if nothing happened (the kernel may have
 // dropped the dirty pages): every waiting commit fails and the database refuses writes.
 void DBImpl::FailLog(const Status& status) {
@@ -941,8 +1141,15 @@ void DBImpl::AfterCommit() {
   (void)RunCheckpoint(/*forced=*/false);
 }
 
-// Backpressure: while the write buffer is full, writers wait for a checkpoint (or run it).
 Status DBImpl::ThrottleWriter() {
+  std::string stall;
+  Status status = ThrottleWriterHeld(&stall);
+  if (!stall.empty()) Log(status.ok() ? LogLevel::kWarn : LogLevel::kError, stall);
+  return status;
+}
+
+// Backpressure: while the write buffer is full, writers wait for a checkpoint (or run it).
+Status DBImpl::ThrottleWriterHeld(std::string* stall) {
   port::MutexLock lock(&log_mu_);
   if (dirty_bytes_ < options_.write_buffer_bytes_max) return Status::OK();
   const uint64_t start_us = clock_->NowMicros();
@@ -963,7 +1170,16 @@ Status DBImpl::ThrottleWriter() {
       status = !checkpoint_error_.ok() ? checkpoint_error_ : log_error_;
     }
   }
-  stall_us_ += clock_->NowMicros() - start_us;
+  const uint64_t stalled_us = clock_->NowMicros() - start_us;
+  stall_us_ += stalled_us;
+  // One line per checkpoint at most: under sustained load every writer stalls.
+  if (stall_logged_at_checkpoint_ != checkpoints_ + 1) {
+    stall_logged_at_checkpoint_ = checkpoints_ + 1;
+    *stall = "writer stalled " + std::to_string(stalled_us) + " us: write buffer full (" +
+             std::to_string(dirty_bytes_) + " dirty bytes, write_buffer_bytes_max " +
+             std::to_string(options_.write_buffer_bytes_max) + ")" +
+             (status.ok() ? "" : "; checkpoint failed: " + status.ToString());
+  }
   // With checkpoints failing (say for file_bytes_max), commits still go through up to twice the
   // limit, so that the deletes that would make the checkpoint fit are not refused with the rest.
   if (!status.ok() && log_error_.ok() && dirty_bytes_ < 2 * options_.write_buffer_bytes_max) {
@@ -996,10 +1212,59 @@ void DBImpl::CheckpointThread() {
   }
 }
 
+Status DBImpl::RunCheckpoint(bool forced) {
+  bool refused_before;
+  {
+    port::MutexLock lock(&state_mu_);
+    refused_before = !background_error_.ok();
+  }
+  uint64_t checkpoints_before;
+  {
+    port::MutexLock lock(&log_mu_);
+    checkpoints_before = checkpoints_;
+  }
+  const uint64_t start_us = clock_->NowMicros();
+  Status status = CheckpointOnce(forced);
+  if (!status.ok() && !refused_before) {
+    bool writable;
+    bool repeated;
+    {
+      port::MutexLock lock(&state_mu_);
+      writable = background_error_.ok();
+      // A full device fails every attempt the same way: one line until the error changes.
+      repeated = status.ToString() == last_checkpoint_failure_;
+      last_checkpoint_failure_ = status.ToString();
+    }
+    if (!repeated) {
+      Log(writable ? LogLevel::kWarn : LogLevel::kError,
+          "checkpoint failed: " + status.ToString() +
+              (writable ? "; nothing was written, the database stays writable and retries later"
+                        : ""));
+    }
+  } else if (status.ok()) {
+    {
+      port::MutexLock lock(&state_mu_);
+      last_checkpoint_failure_.clear();
+    }
+    uint64_t checkpoints, sequence;
+    {
+      port::MutexLock lock(&log_mu_);
+      checkpoints = checkpoints_;
+      sequence = checkpoint_sequence_;
+    }
+    if (checkpoints != checkpoints_before) {
+      Log(LogLevel::kInfo, "checkpoint at sequence " + std::to_string(sequence) + " in " +
+                               std::to_string(clock_->NowMicros() - start_us) + " us");
+    }
+  }
+  ReportBackgroundError();
+  return status;
+}
+
 // I13/I14: write the dirty trees of the latest version and the catalog, sync, write the other
 // header slot, sync; only then publish where nodes went, free what the covered commits replaced,
 // and retire the log segments the checkpoint covers. Writers keep committing meanwhile.
-Status DBImpl::RunCheckpoint(bool forced) {
+Status DBImpl::CheckpointOnce(bool forced) {
   (void)forced;
   port::MutexLock checkpoint_lock(&checkpoint_mu_);
   {
@@ -1016,6 +1281,7 @@ Status DBImpl::RunCheckpoint(bool forced) {
     port::MutexLock lock(&log_mu_);
     target = latest_;
     if (target->sequence == checkpoint_.sequence) return Status::OK();  // Nothing new.
+    checkpoint_target_sequence_ = target->sequence;  // I26: no rollback below this now.
     while (!pending_frees_.empty() && pending_frees_.front().sequence <= target->sequence) {
       frees.push_back(std::move(pending_frees_.front()));
       pending_frees_.pop_front();
@@ -1040,6 +1306,7 @@ Status DBImpl::RunCheckpoint(bool forced) {
       pending_frees_.push_front(std::move(*it));
     }
     checkpoint_error_ = status;
+    checkpoint_target_sequence_ = checkpoint_sequence_;  // Took nothing after all.
     log_cv_.SignalAll();
     return status;
   }

@@ -14,12 +14,14 @@
 #include <vector>
 
 #include "engine/btree/tree.h"
+#include "engine/db/info_log.h"
 #include "engine/db/log_files.h"
 #include "engine/db/pager.h"
 #include "engine/db/version.h"
 #include "engine/port/sync.h"
 #include "manifold/db.h"
 #include "manifold/env.h"
+#include "manifold/logger.h"
 
 namespace manifold {
 
@@ -49,6 +51,7 @@ class DBImpl : public DB {
   Status VerifyIntegrity(IntegrityReport* report) override;
   Stats GetStats() override;
   Status Checkpoint() override;
+  Status Close() override;
   uint32_t page_bytes() const override { return pager_->layout().page_bytes; }
 
   // --- Used by transactions -------------------------------------------------------------------
@@ -69,7 +72,8 @@ class DBImpl : public DB {
   [[nodiscard]] Status CheckKey(std::string_view key) const;
   // ReadOnly when opened read-only or after a failed log or checkpoint write (I8).
   [[nodiscard]] Status CheckWritable();
-  // Waits until no other writer holds any of `names`, then holds them all.
+  // Waits until no other writer holds any of `names`, then holds them all; Busy after
+  // Options::writer_wait_us_max on the injected clock.
   [[nodiscard]] Status AcquireColumnFamilies(const std::vector<std::string>& names);
   void ReleaseColumnFamilies(const std::vector<std::string>& names);
   [[nodiscard]] Status Commit(CommitRequest request);
@@ -85,6 +89,9 @@ class DBImpl : public DB {
     uint64_t sequence;
     VersionPtr version;
     bool sync;
+    // Set (NoSpace) when the commit is rolled back before any of its bytes reached the log (I26);
+    // the committer waits on it, since its sequence number is then reused by a later commit.
+    std::shared_ptr<Status> rolled_back;
   };
   // Pages a commit stopped using, freed by the first checkpoint at or after it (I13).
   struct PendingFree {
@@ -126,17 +133,30 @@ class DBImpl : public DB {
 
   // Commit pipeline.
   void AppendRecord(uint64_t sequence, std::string_view payload) MANIFOLD_REQUIRES(log_mu_);
-  [[nodiscard]] Status WaitDurable(uint64_t sequence) MANIFOLD_REQUIRES(log_mu_);
+  [[nodiscard]] Status WaitDurable(uint64_t sequence, const Status& rolled_back)
+      MANIFOLD_REQUIRES(log_mu_);
   [[nodiscard]] Status LeadGroup(bool sync) MANIFOLD_REQUIRES(log_mu_);
+  // Makes room in the log for every chunk before writing any (I26).
+  [[nodiscard]] Status PrepareChunks(const std::deque<LogChunk>& chunks);
   void PublishReady() MANIFOLD_REQUIRES(log_mu_);
   void FailLog(const Status& status) MANIFOLD_REQUIRES(log_mu_);
-  [[nodiscard]] Status WaitPublished(uint64_t sequence) MANIFOLD_REQUIRES(log_mu_);
+  // After a NoSpace that wrote nothing: undoes every commit not yet written, if none of them is
+  // visible or captured by a checkpoint, and returns the error for them; otherwise fails the log.
+  [[nodiscard]] Status FailUnwritten(const LogChunk& first, const Status& status)
+      MANIFOLD_REQUIRES(log_mu_);
+  [[nodiscard]] bool CanRollBack() MANIFOLD_REQUIRES(log_mu_);
+  void RollBackUnwritten(const LogChunk& first, const Status& error) MANIFOLD_REQUIRES(log_mu_);
+  [[nodiscard]] Status WaitPublished(uint64_t sequence, const Status& rolled_back)
+      MANIFOLD_REQUIRES(log_mu_);
   [[nodiscard]] Status ThrottleWriter();
+  [[nodiscard]] Status ThrottleWriterHeld(std::string* stall);
+  void ReportCommitFailure(const Status& status, uint64_t rollbacks);
   void AfterCommit();
   bool CheckpointDue() MANIFOLD_REQUIRES(log_mu_);
 
-  // Checkpoints.
+  // Checkpoints. RunCheckpoint reports to the info log what CheckpointOnce did.
   [[nodiscard]] Status RunCheckpoint(bool forced);
+  [[nodiscard]] Status CheckpointOnce(bool forced);
   [[nodiscard]] Status WriteCheckpoint(const VersionPtr& target, std::vector<PendingFree> frees,
                                        std::vector<btree::PendingFlush>* flushed,
                                        CommitWriter* writer, HeaderSlot* slot,
@@ -156,6 +176,13 @@ class DBImpl : public DB {
   void CheckpointThread();
 
   void SetBackgroundError(const Status& status);
+  // Info log (Options::info_log). Never called with log_mu_ or state_mu_ held (I16: no I/O
+  // under the commit lock); errors found under a lock are reported by ReportBackgroundError.
+  void Log(LogLevel level, const std::string& message);
+  void ReportBackgroundError();
+  void LogOpened();
+  // What Close reports: the final checkpoint, or else the log sync that must replace it.
+  [[nodiscard]] Status FinishClose();
   [[nodiscard]] StatusOr<VersionPtr> ReadVersion(const ReadOptions& options);
   [[nodiscard]] Status CheckColumnFamilyName(std::string_view name) const;
 
@@ -163,6 +190,9 @@ class DBImpl : public DB {
   const std::string path_;
   FileSystem* const fs_;
   Clock* const clock_;
+  std::unique_ptr<FileLogger> file_log_;  // The default LOG file, if used.
+  Logger* const info_log_;                // Options::info_log, file_log_ or null.
+  std::atomic<bool> closed_{false};       // Close() ran: writes are refused.
   std::unique_ptr<FileLock> lock_;
   std::unique_ptr<Pager> pager_;
   std::unique_ptr<LogFiles> log_files_;
@@ -194,9 +224,13 @@ class DBImpl : public DB {
   uint64_t log_bytes_uncovered_ MANIFOLD_GUARDED_BY(log_mu_) = 0;
   uint64_t oldest_dirty_us_ MANIFOLD_GUARDED_BY(log_mu_) = 0;
   uint64_t checkpoint_sequence_ MANIFOLD_GUARDED_BY(log_mu_) = 0;
+  // Newest sequence a running (or durable) checkpoint took: no rollback below it (I26).
+  uint64_t checkpoint_target_sequence_ MANIFOLD_GUARDED_BY(log_mu_) = 0;
   bool checkpoint_requested_ MANIFOLD_GUARDED_BY(log_mu_) = false;
   bool shutting_down_ MANIFOLD_GUARDED_BY(log_mu_) = false;
-  Status checkpoint_error_ MANIFOLD_GUARDED_BY(log_mu_);  // Last failure before writing.
+  Status checkpoint_error_ MANIFOLD_GUARDED_BY(log_mu_);     // Last failure before writing.
+  uint64_t log_rollbacks_ MANIFOLD_GUARDED_BY(log_mu_) = 0;  // Groups undone for NoSpace (I26).
+  std::atomic<uint64_t> log_rollbacks_reported_{0};
   // Statistics.
   uint64_t commits_ MANIFOLD_GUARDED_BY(log_mu_) = 0;
   uint64_t log_records_ MANIFOLD_GUARDED_BY(log_mu_) = 0;
@@ -208,6 +242,7 @@ class DBImpl : public DB {
   uint64_t checkpoint_us_max_ MANIFOLD_GUARDED_BY(log_mu_) = 0;
   uint64_t stall_us_ MANIFOLD_GUARDED_BY(log_mu_) = 0;
   uint64_t stalls_ MANIFOLD_GUARDED_BY(log_mu_) = 0;
+  uint64_t stall_logged_at_checkpoint_ MANIFOLD_GUARDED_BY(log_mu_) = 0;  // checkpoints_ + 1.
   uint64_t records_replayed_ = 0;
   bool replay_torn_tail_ = false;
   uint64_t records_salvage_dropped_ = 0;
@@ -227,6 +262,8 @@ class DBImpl : public DB {
   VersionPtr current_ MANIFOLD_GUARDED_BY(state_mu_);
   std::set<std::string, std::less<>> busy_column_families_ MANIFOLD_GUARDED_BY(state_mu_);
   Status background_error_ MANIFOLD_GUARDED_BY(state_mu_);
+  bool background_error_reported_ MANIFOLD_GUARDED_BY(state_mu_) = false;
+  std::string last_checkpoint_failure_ MANIFOLD_GUARDED_BY(state_mu_);  // Logged, not repeated.
 };
 
 // Checks the committed state of `version` page by page (engine/db/verify.cc).

@@ -2,9 +2,14 @@
 
 #include <gtest/gtest.h>
 
+#include <mutex>
+#include <string>
+#include <vector>
+
 #include "engine/db/db_impl.h"
 #include "engine/util/fault_point.h"
 #include "manifold/env.h"
+#include "manifold/logger.h"
 
 #if defined(MANIFOLD_FAULT_POINTS)
 #include <fiu-control.h>
@@ -217,6 +222,144 @@ TEST_F(DBTest, WritersOnOneColumnFamilyAreSerialized) {
   EXPECT_TRUE((*first)->Put("y", "2").code() == StatusCode::kAborted);
 }
 
+// Every info-log line, for tests that check what the database reported.
+class CapturingLogger final : public Logger {
+ public:
+  void Log(LogLevel level, std::string_view message) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    lines_.push_back(std::string(LogLevelName(level)) + " " + std::string(message));
+  }
+  // The first line containing `needle`, or "" if none does.
+  std::string Find(std::string_view needle) {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const std::string& line : lines_) {
+      if (line.find(needle) != std::string::npos) return line;
+    }
+    return "";
+  }
+  // Find, waiting up to a second for a background thread to log the line.
+  std::string WaitFor(std::string_view needle) {
+    for (int i = 0; i < 200; ++i) {
+      std::string line = Find(needle);
+      if (!line.empty()) return line;
+      SystemClock()->SleepForMicros(5'000);
+    }
+    return "";
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<std::string> lines_;
+};
+
+std::string ReadFile(FileSystem* fs, const std::string& path) {
+  auto file = fs->OpenFile(path, OpenFileOptions{});
+  if (!file.ok()) return "";
+  auto size = (*file)->Size();
+  std::string bytes(size.ok() ? *size : 0, '\0');
+  auto got = (*file)->Read(0, bytes.size(), bytes.data());
+  bytes.resize(got.ok() ? *got : 0);
+  return bytes;
+}
+
+TEST_F(DBTest, LogFileReportsOpensRecoveriesAndCheckpoints) {
+  ASSERT_TRUE(db_->Put({}, "default", "a", "1").ok());
+  ASSERT_TRUE(db_->Checkpoint().ok());
+  ASSERT_TRUE(db_->Put({}, "default", "b", "2").ok());
+  // What a crash now would leave, in /crashed: the data file and the log segments (not LOCK,
+  // which the open database holds, nor its LOG).
+  ASSERT_TRUE(fs_->CreateDir("/crashed").ok());
+  StatusOr<std::vector<std::string>> names = fs_->ListDir("/db");
+  ASSERT_TRUE(names.ok());
+  for (const std::string& name : *names) {
+    if (name == "LOCK" || name == "LOG") continue;
+    OpenFileOptions create;
+    create.create = true;
+    auto copy = fs_->OpenFile("/crashed/" + name, create);
+    ASSERT_TRUE(copy.ok());
+    ASSERT_TRUE((*copy)->Write(0, ReadFile(fs_.get(), "/db/" + name)).ok());
+  }
+  db_.reset();
+  auto crashed = DB::Open(options_, "/crashed");
+  ASSERT_TRUE(crashed.ok()) << crashed.status().ToString();
+  ASSERT_TRUE((*crashed)->Close().ok());
+  const std::string log = ReadFile(fs_.get(), "/crashed/LOG");
+  EXPECT_NE(log.find("INFO opened /crashed: page_bytes 1024, replayed 1 log records after the "
+                     "checkpoint at sequence 1, sequence 2"),
+            std::string::npos)
+      << log;
+  EXPECT_NE(log.find("INFO checkpoint at sequence 2"), std::string::npos) << log;  // I18.
+  EXPECT_NE(log.find("INFO closed /crashed"), std::string::npos) << log;
+  // The LOG file is no log segment and no data file: the reopen after it ignores it.
+  crashed->reset();
+  crashed = DB::Open(options_, "/crashed");
+  ASSERT_TRUE(crashed.ok()) << crashed.status().ToString();
+  EXPECT_EQ(*(*crashed)->Get({}, "default", "b"), "2");
+  EXPECT_TRUE((*crashed)->VerifyIntegrity(nullptr).ok());
+  EXPECT_NE(ReadFile(fs_.get(), "/crashed/LOG").find("replayed 0 log records"), std::string::npos);
+}
+
+TEST_F(DBTest, LogFileStaysWithinItsBoundByRotating) {
+  options_.info_log_bytes_max = 2048;
+  Reopen();
+  for (int i = 0; i < 100; ++i) {
+    ASSERT_TRUE(db_->Put({}, "default", "k" + std::to_string(i), "v").ok());
+    ASSERT_TRUE(db_->Checkpoint().ok());
+  }
+  const std::string log = ReadFile(fs_.get(), "/db/LOG");
+  const std::string old = ReadFile(fs_.get(), "/db/LOG.old");
+  EXPECT_LE(log.size(), 2048u);
+  EXPECT_GT(old.size(), 1024u);  // Rotated at least once, and not line by line.
+  EXPECT_LE(old.size(), 2048u);
+  EXPECT_NE(log.find("checkpoint at sequence"), std::string::npos) << log;
+}
+
+TEST_F(DBTest, ReadOnlyAndFailedOpensWriteNoLogFile) {
+  options_.info_log_bytes_max = 0;  // No LOG from the writable opens either.
+  Reopen();
+  ASSERT_TRUE(db_->Put({}, "default", "a", "1").ok());
+  db_.reset();
+  ASSERT_TRUE(fs_->Remove("/db/LOG").ok());  // Written by SetUp's open (default options).
+  options_.info_log_bytes_max = 1 << 20;
+  options_.read_only = true;
+  Reopen();
+  EXPECT_EQ(Get("a"), "1");
+  db_.reset();
+  EXPECT_FALSE(*fs_->Exists("/db/LOG"));
+  Options missing = options_;
+  missing.read_only = false;
+  missing.create_if_missing = false;
+  ASSERT_TRUE(fs_->CreateDir("/empty").ok());
+  EXPECT_TRUE(DB::Open(missing, "/empty").status().IsNotFound());
+  EXPECT_FALSE(*fs_->Exists("/empty/LOG"));
+}
+
+TEST_F(DBTest, UserLoggerReplacesTheLogFile) {
+  db_.reset();
+  ASSERT_TRUE(fs_->Remove("/db/LOG").ok());
+  CapturingLogger logger;
+  options_.info_log = &logger;
+  Reopen();
+  ASSERT_TRUE(db_->Put({}, "default", "a", "1").ok());
+  ASSERT_TRUE(db_->Close().ok());
+  EXPECT_NE(logger.Find("INFO opened /db"), "");
+  EXPECT_NE(logger.Find("INFO checkpoint at sequence 1"), "");
+  EXPECT_FALSE(*fs_->Exists("/db/LOG"));
+  db_.reset();
+}
+
+TEST_F(DBTest, CloseTwiceIsOkAndWritesAfterCloseAreRefused) {
+  ASSERT_TRUE(db_->Put({}, "default", "a", "1").ok());
+  ASSERT_TRUE(db_->Close().ok());
+  EXPECT_TRUE(db_->Close().ok());
+  Status refused = db_->Put({}, "default", "b", "2");
+  EXPECT_TRUE(refused.IsInvalidArgument()) << refused.ToString();
+  EXPECT_EQ(Get("a"), "1");  // Reads still work.
+  Reopen();
+  EXPECT_EQ(Get("a"), "1");
+  EXPECT_EQ(db_->GetStats().log_records_replayed, 0u);  // The close checkpointed everything.
+}
+
 #if defined(MANIFOLD_FAULT_POINTS)
 // Makes fault point `name` fire on its next `times` evaluations, then stay quiet. (libfiu's own
 // FIU_ONETIME leaks the point's name when it disarms, which LeakSanitizer reports.)
@@ -271,6 +414,51 @@ TEST_F(DBTest, CheckpointFailureWhileWritingRefusesWritesUntilReopen) {
   EXPECT_EQ(Get("b"), "2");  // The log holds it; the failed checkpoint's header never landed.
   ASSERT_TRUE(db_->Put({}, "default", "c", "3").ok());
   EXPECT_TRUE(db_->VerifyIntegrity(nullptr).ok());
+}
+
+TEST_F(DBTest, BackgroundCheckpointFailuresAreLogged) {
+  CapturingLogger logger;
+  options_.info_log = &logger;
+  options_.background_checkpoints = true;
+  options_.checkpoint_dirty_bytes = 1;  // Every commit asks the background thread for one.
+  Reopen();
+  {
+    FailNext fail(fault_point::kAllocatorNoSpace, 1000);
+    ASSERT_TRUE(db_->Put({}, "default", "a", "1").ok());
+    EXPECT_NE(logger.WaitFor("WARN checkpoint failed: NoSpace"), "");
+  }
+  EXPECT_NE(logger.Find("stays writable"), "");
+  {
+    FailNext fail(fault_point::kCommitBeforeHeader, 1000);
+    ASSERT_TRUE(db_->Put({}, "default", "b", "2").ok());
+    EXPECT_NE(logger.WaitFor("refuses writes"), "");
+  }
+  EXPECT_NE(logger.Find("ERROR checkpoint failed: IOError"), "");
+  EXPECT_NE(logger.Find("ERROR database /db refuses writes until it is reopened"), "");
+  Status closed = db_->Close();
+  EXPECT_FALSE(closed.ok());  // The database refused writes: no final checkpoint.
+  db_.reset();
+}
+
+TEST_F(DBTest, CloseReportsAFailedFinalCheckpointAndLosesNothing) {
+  ASSERT_TRUE(db_->Put({}, "default", "a", "1").ok());
+  WriteOptions no_sync;
+  no_sync.sync = false;
+  ASSERT_TRUE(db_->Put(no_sync, "default", "b", "2").ok());
+  Status closed;
+  {
+    FailNext fail(fault_point::kCommitBeforeHeader, 1);
+    closed = db_->Close();
+  }
+  EXPECT_TRUE(closed.IsIOError()) << closed.ToString();
+  EXPECT_NE(closed.message().find("final checkpoint failed"), std::string::npos)
+      << closed.ToString();
+  EXPECT_NE(closed.message().find("the log holds every acknowledged commit"), std::string::npos)
+      << closed.ToString();
+  fs_->DropUnsyncedData();  // Even a power cut now keeps the no-sync commit: the log was synced.
+  Reopen();
+  EXPECT_EQ(Get("a"), "1");
+  EXPECT_EQ(Get("b"), "2");
 }
 
 TEST_F(DBTest, TransientShortReadIsRetriedPersistentOneIsCorruption) {

@@ -20,7 +20,13 @@ std::string LogFiles::PathOf(uint64_t number) const {
 StatusOr<std::shared_ptr<File>> LogFiles::OpenSegment(uint64_t number, uint64_t recycled) {
   const std::string path = PathOf(number);
   if (recycled != 0) {
-    MANIFOLD_RETURN_IF_ERROR(fs_->Rename(PathOf(recycled), path));
+    Status renamed = fs_->Rename(PathOf(recycled), path);
+    if (!renamed.ok()) {
+      // The retired file keeps its old name (a rename is atomic): keep it for the next attempt.
+      port::MutexLock lock(&mu_);
+      pool_.push_front(recycled);
+      return renamed;
+    }
     ++recycled_;
   } else {
     OpenFileOptions create;
@@ -34,12 +40,7 @@ StatusOr<std::shared_ptr<File>> LogFiles::OpenSegment(uint64_t number, uint64_t 
   return std::shared_ptr<File>(std::move(file));
 }
 
-Status LogFiles::Write(uint64_t number, uint64_t offset, std::string_view data) {
-  // A record longer than a segment has a segment of its own (offset 0), longer than the others.
-  assert(offset + data.size() <= segment_bytes_ || offset == 0);
-  std::shared_ptr<File> file;
-  uint64_t preallocate_from = 0;
-  uint64_t preallocate_bytes = 0;
+Status LogFiles::Prepare(uint64_t number, uint64_t end_offset) {
   bool is_open;
   uint64_t recycled = 0;
   {
@@ -57,23 +58,34 @@ Status LogFiles::Write(uint64_t number, uint64_t offset, std::string_view data) 
     open_[number] = std::move(opened);
     allocated_bytes_[number] = size;
   }
+  std::shared_ptr<File> file;
+  uint64_t allocated;
+  {
+    port::MutexLock lock(&mu_);
+    file = open_[number];
+    allocated = allocated_bytes_[number];
+  }
+  if (end_offset <= allocated) return Status::OK();
+  // Preallocated ahead of the writes, so a record's sync is a data sync, not a size change.
+  const uint64_t target =
+      std::max(end_offset, std::min(segment_bytes_, allocated + kPreallocateStepBytes));
+  // Counted only once it succeeded: after a NoSpace the next attempt preallocates again.
+  MANIFOLD_RETURN_IF_ERROR(file->Preallocate(allocated, target - allocated));
+  port::MutexLock lock(&mu_);
+  allocated_bytes_[number] = target;
+  return Status::OK();
+}
+
+Status LogFiles::Write(uint64_t number, uint64_t offset, std::string_view data) {
+  // A record longer than a segment has a segment of its own (offset 0), longer than the others.
+  assert(offset + data.size() <= segment_bytes_ || offset == 0);
+  MANIFOLD_RETURN_IF_ERROR(Prepare(number, offset + data.size()));
+  std::shared_ptr<File> file;
   {
     port::MutexLock lock(&mu_);
     // Marked before writing: a write that fails half-way still leaves bytes a sync must cover.
     unsynced_.insert(number);
     file = open_[number];
-    uint64_t& allocated = allocated_bytes_[number];
-    if (offset + data.size() > allocated) {
-      // Preallocated ahead of the writes, so a record's sync is a data sync, not a size change.
-      const uint64_t target = std::max(offset + data.size(),
-                                       std::min(segment_bytes_, allocated + kPreallocateStepBytes));
-      preallocate_from = allocated;
-      preallocate_bytes = target - allocated;
-      allocated = target;
-    }
-  }
-  if (preallocate_bytes > 0) {
-    MANIFOLD_RETURN_IF_ERROR(file->Preallocate(preallocate_from, preallocate_bytes));
   }
   MANIFOLD_RETURN_IF_ERROR(file->Write(offset, data));
   bytes_written_ += data.size();

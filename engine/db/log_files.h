@@ -29,9 +29,13 @@ class LogFiles {
 
   LogFiles(FileSystem* fs, std::string dir, uint64_t segment_bytes);
 
-  // Writes `data` at `offset` of segment `number`. The first write to a segment creates its file
-  // (or renames a retired one to it) and syncs the directory first (I15), so that a record
-  // synced in it can be found by name after a crash.
+  // Makes segment `number` ready to take records up to `end_offset`: the first call for a
+  // segment creates its file (or renames a retired one to it) and syncs the directory (I15), so
+  // that a record synced in it can be found by name after a crash; then the file is preallocated
+  // ahead of the writes. Writes no record bytes, so a NoSpace from here leaves the log's records
+  // as they were and a retry after space is freed starts over cleanly (I26).
+  [[nodiscard]] Status Prepare(uint64_t number, uint64_t end_offset);
+  // Writes `data` at `offset` of segment `number` (after Prepare, which it calls if needed).
   [[nodiscard]] Status Write(uint64_t number, uint64_t offset, std::string_view data);
   // Syncs every segment written since its last sync (fdatasync). Writes and syncs run without
   // the lock (only the group-commit leader calls them), so a checkpoint retiring old segments

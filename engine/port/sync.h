@@ -16,6 +16,7 @@
 #include <utility>
 
 #include "engine/port/thread_annotations.h"
+#include "manifold/env.h"
 
 namespace manifold::port {
 
@@ -124,6 +125,20 @@ class CondVar {
     const std::cv_status status = cv_.wait_for(lock, timeout);
     lock.release();
     return status == std::cv_status::no_timeout;
+  }
+
+  // Waits until signalled (or spuriously woken) or until `clock` reads at least `deadline_us`.
+  // Returns false once the deadline has passed on `clock`. The deadline is the injected clock's
+  // time, never the wall clock's (determinism): the real wait is only a bound on how long to sleep
+  // before looking at `clock` again, so a clock that another thread advances (a simulated one) is
+  // noticed within kClockPollUs.
+  bool WaitUntil(Clock* clock, uint64_t deadline_us) {
+    constexpr uint64_t kClockPollUs = 10'000;
+    const uint64_t now_us = clock->NowMicros();
+    if (now_us >= deadline_us) return false;
+    const uint64_t remaining_us = deadline_us - now_us;
+    (void)WaitForMicros(remaining_us < kClockPollUs ? remaining_us : kClockPollUs);
+    return clock->NowMicros() < deadline_us;
   }
 
   void Signal() { cv_.notify_one(); }

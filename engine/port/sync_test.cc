@@ -173,6 +173,43 @@ TEST(CondVarTest, WaitForMicrosSignalled) { ExpectSignalledWait(30'000'000); }
 
 TEST(CondVarTest, HugeTimeoutDoesNotOverflow) { ExpectSignalledWait(UINT64_MAX); }
 
+// A clock only the test moves (like the simulator's).
+class ManualClock final : public Clock {
+ public:
+  uint64_t NowMicros() override { return now_us.load(); }
+  void SleepForMicros(uint64_t duration_us) override { now_us += duration_us; }
+  std::atomic<uint64_t> now_us{1000};
+};
+
+TEST(CondVarTest, WaitUntilFollowsTheInjectedClockNotTheWallClock) {
+  Mutex mu;
+  CondVar cv(&mu);
+  ManualClock clock;
+  MutexLock lock(&mu);
+  EXPECT_FALSE(cv.WaitUntil(&clock, 1000));  // Already due: no wait at all.
+  // 50 ms of real time pass, but the injected clock stands still: the deadline never passes.
+  const auto start = std::chrono::steady_clock::now();
+  while (std::chrono::steady_clock::now() - start < std::chrono::milliseconds(50)) {
+    EXPECT_TRUE(cv.WaitUntil(&clock, 2000));
+  }
+  // Another thread moves the clock past the deadline: the waiter notices without a signal.
+  Thread mover([&] { clock.SleepForMicros(5000); });
+  bool before_deadline = true;
+  while (before_deadline) before_deadline = cv.WaitUntil(&clock, 2000);
+  EXPECT_GE(clock.NowMicros(), 2000u);
+}
+
+TEST(CondVarTest, WaitUntilWithTheSystemClockTimesOut) {
+  Mutex mu;
+  CondVar cv(&mu);
+  MutexLock lock(&mu);
+  Clock* clock = SystemClock();
+  const uint64_t deadline_us = clock->NowMicros() + 20'000;
+  while (cv.WaitUntil(clock, deadline_us)) {
+  }
+  EXPECT_GE(clock->NowMicros(), deadline_us);
+}
+
 TEST(ThreadTest, RunsBodyAndJoins) {
   std::atomic<int> ran{0};
   {

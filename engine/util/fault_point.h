@@ -77,9 +77,12 @@ inline constexpr char kRecycleBeforeCheckpoint[] = "manifold/bug/recycle_before_
 // Log records carry no operations (as if only the new roots were logged while the pages they
 // point to are not yet durable): replay cannot rebuild the commit.
 inline constexpr char kLogPagesNotContents[] = "manifold/bug/log_pages_not_contents";
+// A log group undone for NoSpace (I26) keeps its sequence numbers: the next commit leaves a hole
+// in the log's LSN chain.
+inline constexpr char kRollbackKeepsSequence[] = "manifold/bug/rollback_keeps_sequence";
 }  // namespace planted_bug
 
-inline constexpr std::array<std::string_view, 10> kPlantedBugs = {
+inline constexpr std::array<std::string_view, 11> kPlantedBugs = {
     planted_bug::kSkipPageSync,
     planted_bug::kSkipDirSync,
     planted_bug::kAckBeforeHeaderSync,
@@ -90,6 +93,7 @@ inline constexpr std::array<std::string_view, 10> kPlantedBugs = {
     planted_bug::kSyncCoversLateRecords,
     planted_bug::kRecycleBeforeCheckpoint,
     planted_bug::kLogPagesNotContents,
+    planted_bug::kRollbackKeepsSequence,
 };
 
 }  // namespace manifold

@@ -130,13 +130,25 @@ class DB {
                                                           const std::string& path);
 
   // Closing writes a final checkpoint, so no acknowledged commit (durable or not) is lost by a
-  // clean close. If that checkpoint fails, the log still holds every durable commit.
+  // clean close. If that checkpoint fails, the log still holds every durable commit. The
+  // destructor closes if Close() was not called, but cannot report a failure (it goes to the
+  // info log only).
   virtual ~DB() = default;
+
+  // Stops background work and writes the final checkpoint (or, if that fails, syncs the log so
+  // that every acknowledged commit, no-sync ones included, is durable in it). Returns what it
+  // could not finish: the checkpoint's error when the log was synced instead (nothing is lost;
+  // the next open replays the log), an error saying no-sync commits may be lost when the log
+  // could not be synced either, or the earlier failure that made the database refuse writes.
+  // Every Transaction and Iterator must be gone. Afterwards reads still work and writes fail
+  // with InvalidArgument; a second Close returns OK. Destroy the object to release the lock.
+  [[nodiscard]] virtual Status Close() = 0;
 
   // --- Column families -----------------------------------------------------------------------
   // Names are 1..Limits::kColumnFamilyNameBytesMax bytes. Creating and dropping commit durably.
   [[nodiscard]] virtual Status CreateColumnFamily(std::string_view name) = 0;
-  // Removes the column family and all its data; waits for its open transaction, if any.
+  // Removes the column family and all its data; waits for its open transaction, if any (at most
+  // Options::writer_wait_us_max, then Busy).
   [[nodiscard]] virtual Status DropColumnFamily(std::string_view name) = 0;
   // All column family names in byte order, including "default".
   virtual std::vector<std::string> ListColumnFamilies() = 0;
@@ -147,7 +159,12 @@ class DB {
   [[nodiscard]] virtual Status Delete(const WriteOptions& options, std::string_view column_family,
                                       std::string_view key) = 0;
   // Applies every operation of `batch` atomically, across column families.
+  // Every write waits for the column families it changes while another writer holds them: a
+  // batch for the length of its commit, a Transaction from BeginTransaction until Commit or
+  // Abort. After Options::writer_wait_us_max it fails with Busy; so does a thread that writes,
+  // outside its own open Transaction, to that transaction's column family.
   [[nodiscard]] virtual Status Write(const WriteOptions& options, const WriteBatch& batch) = 0;
+  // Holds `column_family` for writing until the transaction commits or aborts.
   [[nodiscard]] virtual StatusOr<std::unique_ptr<Transaction>> BeginTransaction(
       std::string_view column_family) = 0;
 

@@ -13,6 +13,7 @@ namespace manifold {
 
 class Clock;
 class FileSystem;
+class Logger;
 class Snapshot;
 
 // Hard limits that do not depend on options.
@@ -40,6 +41,16 @@ struct Options {
   // Clock for timing statistics and background pacing. Null means the system monotonic clock.
   // Not owned; must outlive the database.
   Clock* clock = nullptr;
+
+  // Where the database reports opens, recoveries, checkpoints, background errors and stalls
+  // (manifold/logger.h). Null means the LOG file in the database directory, written through
+  // `file_system` (see info_log_bytes_max); a read-only open writes no LOG file. Not owned; must
+  // outlive the database.
+  Logger* info_log = nullptr;
+  // With info_log null: the LOG file is started afresh (the old one renamed to LOG.old,
+  // replacing the previous LOG.old) before it would exceed this, so the two hold at most twice
+  // this. 0 means no LOG file (and no info log at all).
+  uint64_t info_log_bytes_max = 1ull << 20;
 
   // Create the database directory and files when they do not exist. Ignored by read_only opens.
   // Never creates a data file beside log segments (their data file is missing: Corruption).
@@ -71,6 +82,15 @@ struct Options {
 
   // Largest data file the engine will grow to; a commit that would exceed it fails with NoSpace.
   uint64_t file_bytes_max = 1ull << 40;
+
+  // Longest a write (Put, Delete, Write, BeginTransaction, DropColumnFamily) waits, by Clock, for
+  // a column family another writer holds (one writer per column family at a time: a batch for
+  // the duration of its commit, a Transaction from BeginTransaction until Commit or Abort). Then
+  // it fails with Busy naming the column family. This is what stops a thread that holds a
+  // Transaction and writes to the same column family outside it from waiting forever on itself.
+  // The default (10 s) is far beyond any commit's wait for another, including a checkpoint the
+  // holder runs inline; UINT64_MAX waits without bound.
+  uint64_t writer_wait_us_max = 10'000'000;
 
   // Most operations in one WriteBatch or transaction.
   uint64_t batch_ops_max = 1'000'000;
