@@ -4,7 +4,6 @@
 #ifndef MANIFOLD_DB_DB_IMPL_H_
 #define MANIFOLD_DB_DB_IMPL_H_
 
-#include <atomic>
 #include <deque>
 #include <functional>
 #include <map>
@@ -17,6 +16,7 @@
 #include "engine/db/log_files.h"
 #include "engine/db/pager.h"
 #include "engine/db/version.h"
+#include "engine/port/atomic.h"
 #include "engine/port/sync.h"
 #include "manifold/db.h"
 #include "manifold/env.h"
@@ -181,7 +181,7 @@ class DBImpl : public DB {
   bool leader_active_ MANIFOLD_GUARDED_BY(log_mu_) = false;
   // Threads inside Commit: a group-commit leader waits out the window only when some of them
   // have not appended yet.
-  std::atomic<uint64_t> committers_{0};
+  port::Atomic<uint64_t> committers_{0};
   uint64_t segment_ MANIFOLD_GUARDED_BY(log_mu_) = 1;  // Segment the next record goes to.
   uint64_t segment_offset_ MANIFOLD_GUARDED_BY(log_mu_) = 0;
   std::map<uint64_t, uint64_t> segment_last_lsn_ MANIFOLD_GUARDED_BY(log_mu_);

@@ -3,7 +3,9 @@
 // unused and vanish when inlined). Built with MANIFOLD_SIM_SCHEDULER, every access on a managed
 // thread is first a scheduling point of engine/port/sched.h, so the scheduler can interleave other
 // threads between any two atomic accesses. Loads and failed compare-exchanges count as no
-// progress (a spin loop repeats them), everything else as progress.
+// progress (a spin loop repeats them), everything else as progress. The operators mirror
+// std::atomic's (sequentially consistent), so replacing std::atomic<T> by port::Atomic<T> is a
+// type swap; they report no call site to the scheduler.
 #ifndef MANIFOLD_PORT_ATOMIC_H_
 #define MANIFOLD_PORT_ATOMIC_H_
 
@@ -67,6 +69,33 @@ class Atomic {
   {
     Point("Atomic::fetch_sub", where, true);
     return value_.fetch_sub(delta, order);
+  }
+
+  // Sequentially consistent shorthands, as std::atomic has them.
+  operator T() const { return load(); }  // NOLINT(google-explicit-constructor): as std::atomic.
+  T operator=(T value) {
+    store(value);
+    return value;
+  }
+  T operator++()
+    requires std::is_integral_v<T>
+  {
+    return fetch_add(1) + 1;
+  }
+  T operator--()
+    requires std::is_integral_v<T>
+  {
+    return fetch_sub(1) - 1;
+  }
+  T operator+=(T delta)
+    requires std::is_integral_v<T>
+  {
+    return fetch_add(delta) + delta;
+  }
+  T operator-=(T delta)
+    requires std::is_integral_v<T>
+  {
+    return fetch_sub(delta) - delta;
   }
 
  private:
