@@ -470,6 +470,7 @@ void RunManaged(int id, const std::function<void()>& body) {
 }
 
 bool Finished(int id) {
+  if (g_run == nullptr) return true;  // The run is over: every managed thread finished.
   Lock lock(g_run->mu);
   return g_run->threads[id]->state == State::kFinished;
 }

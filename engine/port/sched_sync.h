@@ -11,7 +11,6 @@
 #define MANIFOLD_PORT_SCHED_SYNC_H_
 
 #include <cassert>
-#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -22,6 +21,7 @@
 #include <utility>
 
 #include "engine/port/sched.h"
+#include "engine/port/std_timeout.h"
 #include "engine/port/thread_annotations.h"
 
 namespace manifold::port {
@@ -155,7 +155,7 @@ class CondVar {
   bool WaitForMicros(uint64_t timeout_us, Where where = Where::current()) {
     if (!sched::InRun()) {
       std::unique_lock<std::mutex> lock(mu_->mu_, std::adopt_lock);
-      const std::cv_status status = cv_.wait_for(lock, std::chrono::microseconds(timeout_us));
+      const std::cv_status status = cv_.wait_for(lock, internal::StdTimeout(timeout_us));
       lock.release();
       return status == std::cv_status::no_timeout;
     }

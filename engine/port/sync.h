@@ -26,6 +26,7 @@
 #include <thread>
 #include <utility>
 
+#include "engine/port/std_timeout.h"
 #include "engine/port/thread_annotations.h"
 
 namespace manifold::port {
@@ -154,12 +155,8 @@ class CondVar {
   // spuriously) before the timeout, false if the timeout expired. Under the scheduler the timeout
   // runs in simulated time.
   bool WaitForMicros(uint64_t timeout_us, [[maybe_unused]] Where where = Where::current()) {
-    // Clamp so the deadline (now + timeout, in nanoseconds) cannot overflow; a century is forever.
-    constexpr uint64_t kMaxTimeoutUs = uint64_t{100} * 365 * 24 * 3600 * 1000 * 1000;
-    const auto timeout = std::chrono::microseconds(
-        static_cast<int64_t>(timeout_us < kMaxTimeoutUs ? timeout_us : kMaxTimeoutUs));
     std::unique_lock<std::mutex> lock(mu_->mu_, std::adopt_lock);
-    const std::cv_status status = cv_.wait_for(lock, timeout);
+    const std::cv_status status = cv_.wait_for(lock, internal::StdTimeout(timeout_us));
     lock.release();
     return status == std::cv_status::no_timeout;
   }
