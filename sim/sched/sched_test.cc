@@ -35,6 +35,12 @@ constexpr uint64_t kSeeds = 100;
 constexpr int kPreemptions = 2;
 constexpr uint64_t kSchedulesMax = 20000;
 
+// One run of `harness` under RandomStrategy(seed).
+RunResult RunSeed(const Harness& harness, uint64_t seed, const RunOptions& options = {}) {
+  RandomStrategy random(seed);
+  return port::sched::Run(harness, &random, options);
+}
+
 // ---- Harnesses ---------------------------------------------------------------------------------
 
 // A waiter and a signaller. The bug: the waiter checks the flag outside the mutex and the
@@ -329,15 +335,14 @@ TEST(SchedTimeTest, TimedWaitExpiresInSimulatedTimeWhenNobodyCanSignal) {
   EXPECT_FALSE(result.found) << Describe(result);
   RunOptions options;
   options.start_us = 1000;
-  RandomStrategy random(1);
-  const RunResult timed = port::sched::Run(
+  const RunResult timed = RunSeed(
       [] {
         Mutex mu;
         CondVar cv(&mu);
         MutexLock lock(&mu);
         (void)cv.WaitForMicros(1500);
       },
-      &random, options);
+      1, options);
   EXPECT_TRUE(timed.ok()) << timed.report;
   EXPECT_EQ(timed.end_us, 2500u);
 }
@@ -395,8 +400,7 @@ TEST(SchedTimeTest, SleepersWakeInDeadlineOrder) {
 // A deadlocked pair beside a sleeper: time first runs to the sleeper's deadline; the deadlock is
 // reported once only untimed waits remain.
 TEST(SchedTimeTest, DeadlockIsReportedAfterTimedWaitsDrain) {
-  RandomStrategy random(5);
-  const RunResult run = port::sched::Run(
+  const RunResult run = RunSeed(
       [] {
         Mutex mu;
         CondVar cv(&mu, "never");
@@ -404,7 +408,7 @@ TEST(SchedTimeTest, DeadlockIsReportedAfterTimedWaitsDrain) {
         MutexLock lock(&mu);
         cv.Wait();
       },
-      &random);
+      5);
   EXPECT_EQ(run.outcome, Outcome::kDeadlock) << run.report;
   EXPECT_EQ(run.end_us, 700u);
   EXPECT_NE(run.report.find("thread 0 'main': blocked in CondVar::Wait on condvar#0 'never'"),
@@ -417,8 +421,7 @@ TEST(SchedTimeTest, DeadlockIsReportedAfterTimedWaitsDrain) {
 TEST(SchedFailureTest, SpinningWithoutProgressIsALivelock) {
   RunOptions options;
   options.spin_steps_max = 500;
-  RandomStrategy random(1);
-  const RunResult run = port::sched::Run(
+  const RunResult run = RunSeed(
       [] {
         Atomic<int> never(0);
         Thread a("a", [&] {
@@ -429,7 +432,7 @@ TEST(SchedFailureTest, SpinningWithoutProgressIsALivelock) {
           while (never.load() == 0) port::sched::Yield();
         });
       },
-      &random, options);
+      1, options);
   EXPECT_EQ(run.outcome, Outcome::kLivelock) << run.report;
   EXPECT_NE(run.report.find("steps without progress"), std::string::npos) << run.report;
   EXPECT_NE(run.report.find("thread 1 'a'"), std::string::npos) << run.report;
@@ -438,26 +441,24 @@ TEST(SchedFailureTest, SpinningWithoutProgressIsALivelock) {
 TEST(SchedFailureTest, StepBoundEndsARunThatKeepsProgressing) {
   RunOptions options;
   options.steps_max = 300;
-  RandomStrategy random(1);
-  const RunResult run = port::sched::Run(
+  const RunResult run = RunSeed(
       [] {
         Atomic<int> count(0);
         Thread a("a", [&] {
           while (true) count.fetch_add(1);
         });
       },
-      &random, options);
+      1, options);
   EXPECT_EQ(run.outcome, Outcome::kLivelock) << run.report;
   EXPECT_NE(run.report.find("more than 300 steps"), std::string::npos) << run.report;
 }
 
 TEST(SchedFailureTest, ThrowingThreadFailsTheRun) {
-  RandomStrategy random(1);
-  const RunResult run = port::sched::Run(
+  const RunResult run = RunSeed(
       [] {
         Thread t("thrower", [] { throw std::runtime_error("boom"); });
       },
-      &random);
+      1);
   EXPECT_EQ(run.outcome, Outcome::kFailed);
   EXPECT_NE(run.report.find("thread thrower threw: boom"), std::string::npos) << run.report;
 }
