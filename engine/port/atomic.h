@@ -57,16 +57,12 @@ class Atomic {
     return Succeeded(value_.compare_exchange_weak(expected, desired, order));
   }
   T fetch_add(T delta, std::memory_order order = std::memory_order_seq_cst,
-              Where where = Where::current())
-    requires std::is_integral_v<T>
-  {
+              Where where = Where::current()) requires std::is_integral_v<T> {
     Point("Atomic::fetch_add", where, true);
     return value_.fetch_add(delta, order);
   }
   T fetch_sub(T delta, std::memory_order order = std::memory_order_seq_cst,
-              Where where = Where::current())
-    requires std::is_integral_v<T>
-  {
+              Where where = Where::current()) requires std::is_integral_v<T> {
     Point("Atomic::fetch_sub", where, true);
     return value_.fetch_sub(delta, order);
   }
@@ -77,26 +73,10 @@ class Atomic {
     store(value);
     return value;
   }
-  T operator++()
-    requires std::is_integral_v<T>
-  {
-    return fetch_add(1) + 1;
-  }
-  T operator--()
-    requires std::is_integral_v<T>
-  {
-    return fetch_sub(1) - 1;
-  }
-  T operator+=(T delta)
-    requires std::is_integral_v<T>
-  {
-    return fetch_add(delta) + delta;
-  }
-  T operator-=(T delta)
-    requires std::is_integral_v<T>
-  {
-    return fetch_sub(delta) - delta;
-  }
+  T operator++() requires std::is_integral_v<T> { return fetch_add(1) + 1; }
+  T operator--() requires std::is_integral_v<T> { return fetch_sub(1) - 1; }
+  T operator+=(T delta) requires std::is_integral_v<T> { return fetch_add(delta) + delta; }
+  T operator-=(T delta) requires std::is_integral_v<T> { return fetch_sub(delta) - delta; }
 
  private:
   void Point([[maybe_unused]] const char* op, [[maybe_unused]] Where where,

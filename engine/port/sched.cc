@@ -32,7 +32,7 @@ struct ThreadState {
   std::source_location where;
   uint64_t deadline_us = kNoDeadline;
   bool timed_out = false;
-  uint64_t block_order = 0;  // WakeOne wakes the thread that blocked first.
+  uint64_t block_order = 0;   // WakeOne wakes the thread that blocked first.
   uint64_t abort_spins = 0;   // Consecutive no-progress points since the run began to fail.
   uint64_t abort_points = 0;  // All points since the run began to fail.
   std::condition_variable baton;
@@ -238,11 +238,16 @@ void Finish(Runtime& rt, ThreadState* self) {
 
 const char* OutcomeName(Outcome outcome) {
   switch (outcome) {
-    case Outcome::kOk: return "ok";
-    case Outcome::kDeadlock: return "deadlock";
-    case Outcome::kLivelock: return "livelock";
-    case Outcome::kFailed: return "failed";
-    case Outcome::kNondeterminism: return "nondeterminism";
+    case Outcome::kOk:
+      return "ok";
+    case Outcome::kDeadlock:
+      return "deadlock";
+    case Outcome::kLivelock:
+      return "livelock";
+    case Outcome::kFailed:
+      return "failed";
+    case Outcome::kNondeterminism:
+      return "nondeterminism";
   }
   return "unknown";
 }
@@ -308,9 +313,7 @@ void SleepForMicros(uint64_t duration_us, std::source_location where) {
   }
 }
 
-void Yield(std::source_location where) {
-  internal::Point("Yield", nullptr, nullptr, where, false);
-}
+void Yield(std::source_location where) { internal::Point("Yield", nullptr, nullptr, where, false); }
 
 namespace internal {
 
@@ -330,8 +333,7 @@ void Point(const char* op, const void* object, const char* name, std::source_loc
   Reschedule(rt, lock, self);
   if (!rt.aborting) return;
   self->abort_spins = progress ? 0 : self->abort_spins + 1;
-  const bool looping =
-      self->abort_spins > kAbortSpinsMax || ++self->abort_points > kAbortPointsMax;
+  const bool looping = self->abort_spins > kAbortSpinsMax || ++self->abort_points > kAbortPointsMax;
   if (looping && std::uncaught_exceptions() == 0) {
     lock.unlock();
     throw RunAborted{};
@@ -433,8 +435,8 @@ int Spawn(const char* name, const std::function<void(int)>& start) {
     state->name = name != nullptr ? name : "thread-" + std::to_string(id);
     rt.threads.push_back(std::move(state));
     ++rt.unfinished;
-    rt.names[rt.threads.back().get()] = "thread#" + std::to_string(id) + " '" +
-                                         rt.threads.back()->name + "'";
+    rt.names[rt.threads.back().get()] =
+        "thread#" + std::to_string(id) + " '" + rt.threads.back()->name + "'";
     rt.strategy->OnThreadCreated(id);
   }
   start(id);

@@ -45,9 +45,7 @@ class MANIFOLD_CAPABILITY("mutex") Mutex {
   Mutex& operator=(const Mutex&) = delete;
 
   void Lock([[maybe_unused]] Where where = Where::current()) MANIFOLD_ACQUIRE() { mu_.lock(); }
-  void Unlock([[maybe_unused]] Where where = Where::current()) MANIFOLD_RELEASE() {
-    mu_.unlock();
-  }
+  void Unlock([[maybe_unused]] Where where = Where::current()) MANIFOLD_RELEASE() { mu_.unlock(); }
 
   // Documents (and tells the thread-safety analysis) that the caller holds the lock. std::mutex
   // cannot report its owner, so this checks nothing at run time.
@@ -83,9 +81,7 @@ class MANIFOLD_CAPABILITY("shared_mutex") SharedMutex {
   SharedMutex& operator=(const SharedMutex&) = delete;
 
   void Lock([[maybe_unused]] Where where = Where::current()) MANIFOLD_ACQUIRE() { mu_.lock(); }
-  void Unlock([[maybe_unused]] Where where = Where::current()) MANIFOLD_RELEASE() {
-    mu_.unlock();
-  }
+  void Unlock([[maybe_unused]] Where where = Where::current()) MANIFOLD_RELEASE() { mu_.unlock(); }
   void LockShared([[maybe_unused]] Where where = Where::current()) MANIFOLD_ACQUIRE_SHARED() {
     mu_.lock_shared();
   }

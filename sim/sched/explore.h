@@ -19,12 +19,12 @@ using port::sched::RunOptions;
 using port::sched::RunResult;
 
 struct ExploreResult {
-  uint64_t runs = 0;        // Runs made (including the failing one).
-  bool found = false;       // Some run failed; the search stops at the first failure.
-  uint64_t failing = 0;     // Its seed (random, PCT) or schedule index from 0 (exhaustive).
-  RunResult failure;        // That run's result, decisions included (replay with Replay()).
-  bool complete = false;    // Exhaustive only: every schedule within the bound was run.
-  uint64_t steps_max = 0;   // Most scheduling points any run took.
+  uint64_t runs = 0;       // Runs made (including the failing one).
+  bool found = false;      // Some run failed; the search stops at the first failure.
+  uint64_t failing = 0;    // Its seed (random, PCT) or schedule index from 0 (exhaustive).
+  RunResult failure;       // That run's result, decisions included (replay with Replay()).
+  bool complete = false;   // Exhaustive only: every schedule within the bound was run.
+  uint64_t steps_max = 0;  // Most scheduling points any run took.
 };
 
 // Seeds first_seed .. first_seed + seeds - 1 under RandomStrategy.

@@ -14,9 +14,7 @@ namespace manifold::sim::sched {
 class SchedClock final : public Clock {
  public:
   uint64_t NowMicros() override { return port::sched::NowMicros(); }
-  void SleepForMicros(uint64_t duration_us) override {
-    port::sched::SleepForMicros(duration_us);
-  }
+  void SleepForMicros(uint64_t duration_us) override { port::sched::SleepForMicros(duration_us); }
 };
 
 }  // namespace manifold::sim::sched

@@ -2,6 +2,8 @@
 // code is (this target links //engine/port:port_sim). Each planted bug must be found by every
 // strategy within a stated budget, and its correct version must pass every schedule within the
 // exhaustive bound.
+#include "engine/port/sched.h"
+
 #include <cstdint>
 #include <cstdio>
 #include <memory>
@@ -11,7 +13,6 @@
 #include <vector>
 
 #include "engine/port/atomic.h"
-#include "engine/port/sched.h"
 #include "engine/port/sync.h"
 #include "gtest/gtest.h"
 #include "sim/sched/explore.h"
@@ -197,9 +198,7 @@ void ExpectFoundByAll(void (*harness)(bool), Outcome outcome) {
 
 // ---- Planted bugs ------------------------------------------------------------------------------
 
-TEST(SchedBugsTest, LostWakeupIsADeadlock) {
-  ExpectFoundByAll(LostWakeup, Outcome::kDeadlock);
-}
+TEST(SchedBugsTest, LostWakeupIsADeadlock) { ExpectFoundByAll(LostWakeup, Outcome::kDeadlock); }
 
 TEST(SchedBugsTest, CheckThenActLosesAnUpdate) { ExpectFoundByAll(Counter, Outcome::kFailed); }
 
@@ -207,9 +206,7 @@ TEST(SchedBugsTest, LockOrderInversionIsADeadlock) {
   ExpectFoundByAll(LockOrder, Outcome::kDeadlock);
 }
 
-TEST(SchedBugsTest, ReadWithoutSharedLockIsTorn) {
-  ExpectFoundByAll(TornRead, Outcome::kFailed);
-}
+TEST(SchedBugsTest, ReadWithoutSharedLockIsTorn) { ExpectFoundByAll(TornRead, Outcome::kFailed); }
 
 TEST(SchedBugsTest, DeadlockReportNamesEveryThreadAndWhatItWaitsFor) {
   const ExploreResult result = ExploreExhaustive([] { LostWakeup(true); }, 1, kSchedulesMax);
@@ -454,11 +451,8 @@ TEST(SchedFailureTest, StepBoundEndsARunThatKeepsProgressing) {
 }
 
 TEST(SchedFailureTest, ThrowingThreadFailsTheRun) {
-  const RunResult run = RunSeed(
-      [] {
-        Thread t("thrower", [] { throw std::runtime_error("boom"); });
-      },
-      1);
+  const RunResult run =
+      RunSeed([] { Thread t("thrower", [] { throw std::runtime_error("boom"); }); }, 1);
   EXPECT_EQ(run.outcome, Outcome::kFailed);
   EXPECT_NE(run.report.find("thread thrower threw: boom"), std::string::npos) << run.report;
 }
