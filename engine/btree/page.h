@@ -3,7 +3,6 @@
 #ifndef MANIFOLD_BTREE_PAGE_H_
 #define MANIFOLD_BTREE_PAGE_H_
 
-#include <atomic>
 #include <cassert>
 #include <cstddef>
 #include <cstdint>
@@ -12,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "engine/port/atomic.h"
 #include "engine/util/shared_bytes.h"
 #include "engine/util/small_bytes.h"
 #include "manifold/status.h"
@@ -107,7 +107,7 @@ class FlushCell {
   }
 
  private:
-  std::atomic<FlushInfo*> info_{nullptr};
+  port::Atomic<FlushInfo*> info_{nullptr};
 };
 
 struct Node {

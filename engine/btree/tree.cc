@@ -4,6 +4,7 @@
 #include <cassert>
 #include <utility>
 
+#include "engine/port/atomic.h"
 #include "engine/util/crc32c.h"
 
 namespace manifold::btree {
@@ -139,7 +140,7 @@ StatusOr<std::optional<std::string>> TreeGet(NodeSource* source, const TreeRoot&
 }
 
 uint64_t NextWriterEpoch() {
-  static std::atomic<uint64_t> next{1};
+  static port::Atomic<uint64_t> next{1};
   return next.fetch_add(1, std::memory_order_relaxed);
 }
 

@@ -480,7 +480,8 @@ Status DBImpl::Recover(std::unique_ptr<File> file, const HeaderSlot& slot) {
     }
   }
   if (options_.background_checkpoints) {
-    checkpoint_thread_ = std::make_unique<port::Thread>([this] { CheckpointThread(); });
+    checkpoint_thread_ =
+        std::make_unique<port::Thread>("checkpoint", [this] { CheckpointThread(); });
   }
   return Status::OK();
 }

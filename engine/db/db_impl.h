@@ -4,7 +4,6 @@
 #ifndef MANIFOLD_DB_DB_IMPL_H_
 #define MANIFOLD_DB_DB_IMPL_H_
 
-#include <atomic>
 #include <deque>
 #include <functional>
 #include <map>
@@ -18,6 +17,7 @@
 #include "engine/db/log_files.h"
 #include "engine/db/pager.h"
 #include "engine/db/version.h"
+#include "engine/port/atomic.h"
 #include "engine/port/sync.h"
 #include "manifold/db.h"
 #include "manifold/env.h"
@@ -192,7 +192,7 @@ class DBImpl : public DB {
   Clock* const clock_;
   std::unique_ptr<FileLogger> file_log_;  // The default LOG file, if used.
   Logger* const info_log_;                // Options::info_log, file_log_ or null.
-  std::atomic<bool> closed_{false};       // Close() ran: writes are refused.
+  port::Atomic<bool> closed_{false};      // Close() ran: writes are refused.
   std::unique_ptr<FileLock> lock_;
   std::unique_ptr<Pager> pager_;
   std::unique_ptr<LogFiles> log_files_;
@@ -211,7 +211,7 @@ class DBImpl : public DB {
   bool leader_active_ MANIFOLD_GUARDED_BY(log_mu_) = false;
   // Threads inside Commit: a group-commit leader waits out the window only when some of them
   // have not appended yet.
-  std::atomic<uint64_t> committers_{0};
+  port::Atomic<uint64_t> committers_{0};
   uint64_t segment_ MANIFOLD_GUARDED_BY(log_mu_) = 1;  // Segment the next record goes to.
   uint64_t segment_offset_ MANIFOLD_GUARDED_BY(log_mu_) = 0;
   std::map<uint64_t, uint64_t> segment_last_lsn_ MANIFOLD_GUARDED_BY(log_mu_);
@@ -230,7 +230,7 @@ class DBImpl : public DB {
   bool shutting_down_ MANIFOLD_GUARDED_BY(log_mu_) = false;
   Status checkpoint_error_ MANIFOLD_GUARDED_BY(log_mu_);     // Last failure before writing.
   uint64_t log_rollbacks_ MANIFOLD_GUARDED_BY(log_mu_) = 0;  // Groups undone for NoSpace (I26).
-  std::atomic<uint64_t> log_rollbacks_reported_{0};
+  port::Atomic<uint64_t> log_rollbacks_reported_{0};
   // Statistics.
   uint64_t commits_ MANIFOLD_GUARDED_BY(log_mu_) = 0;
   uint64_t log_records_ MANIFOLD_GUARDED_BY(log_mu_) = 0;

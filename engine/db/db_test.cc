@@ -2,11 +2,11 @@
 
 #include <gtest/gtest.h>
 
-#include <mutex>
 #include <string>
 #include <vector>
 
 #include "engine/db/db_impl.h"
+#include "engine/port/sync.h"
 #include "engine/util/fault_point.h"
 #include "manifold/env.h"
 #include "manifold/logger.h"
@@ -226,12 +226,12 @@ TEST_F(DBTest, WritersOnOneColumnFamilyAreSerialized) {
 class CapturingLogger final : public Logger {
  public:
   void Log(LogLevel level, std::string_view message) override {
-    std::lock_guard<std::mutex> lock(mu_);
+    port::MutexLock lock(&mu_);
     lines_.push_back(std::string(LogLevelName(level)) + " " + std::string(message));
   }
   // The first line containing `needle`, or "" if none does.
   std::string Find(std::string_view needle) {
-    std::lock_guard<std::mutex> lock(mu_);
+    port::MutexLock lock(&mu_);
     for (const std::string& line : lines_) {
       if (line.find(needle) != std::string::npos) return line;
     }
@@ -248,8 +248,8 @@ class CapturingLogger final : public Logger {
   }
 
  private:
-  std::mutex mu_;
-  std::vector<std::string> lines_;
+  port::Mutex mu_;
+  std::vector<std::string> lines_ MANIFOLD_GUARDED_BY(mu_);
 };
 
 std::string ReadFile(FileSystem* fs, const std::string& path) {

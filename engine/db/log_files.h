@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/port/atomic.h"
 #include "engine/port/sync.h"
 #include "manifold/env.h"
 #include "manifold/status.h"
@@ -71,10 +72,10 @@ class LogFiles {
   std::set<uint64_t> unsynced_ MANIFOLD_GUARDED_BY(mu_);
   std::deque<uint64_t> pool_ MANIFOLD_GUARDED_BY(mu_);
   // Statistics (read without the lock: approximate while writes run).
-  std::atomic<uint64_t> created_{0};
-  std::atomic<uint64_t> recycled_{0};
-  std::atomic<uint64_t> bytes_written_{0};
-  std::atomic<uint64_t> syncs_{0};
+  port::Atomic<uint64_t> created_{0};
+  port::Atomic<uint64_t> recycled_{0};
+  port::Atomic<uint64_t> bytes_written_{0};
+  port::Atomic<uint64_t> syncs_{0};
 };
 
 }  // namespace manifold

@@ -7,7 +7,6 @@
 #define MANIFOLD_DB_PAGE_CACHE_H_
 
 #include <array>
-#include <atomic>
 #include <cstdint>
 #include <list>
 #include <unordered_map>

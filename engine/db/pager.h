@@ -3,7 +3,6 @@
 #ifndef MANIFOLD_DB_PAGER_H_
 #define MANIFOLD_DB_PAGER_H_
 
-#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -14,6 +13,7 @@
 #include "engine/btree/page.h"
 #include "engine/btree/tree.h"
 #include "engine/db/page_cache.h"
+#include "engine/port/atomic.h"
 #include "manifold/env.h"
 #include "manifold/status.h"
 
@@ -99,12 +99,12 @@ class PageAllocator {
 size_t FreeListRunsPerPage(uint32_t page_bytes);
 
 struct PagerStats {
-  std::atomic<uint64_t> pages_read{0};
-  std::atomic<uint64_t> pages_written{0};
-  std::atomic<uint64_t> bytes_read{0};
-  std::atomic<uint64_t> bytes_written{0};
-  std::atomic<uint64_t> syncs{0};
-  std::atomic<uint64_t> read_retries{0};
+  port::Atomic<uint64_t> pages_read{0};
+  port::Atomic<uint64_t> pages_written{0};
+  port::Atomic<uint64_t> bytes_read{0};
+  port::Atomic<uint64_t> bytes_written{0};
+  port::Atomic<uint64_t> syncs{0};
+  port::Atomic<uint64_t> read_retries{0};
 };
 
 // Reads and writes pages of the data file. Thread-safe for reads; writes come from the commit

@@ -2,16 +2,16 @@
 // in-memory one used by crash tests cannot drift from the real one.
 #include <stdlib.h>
 
-#include <atomic>
 #include <cstdlib>
 #include <filesystem>
 #include <functional>
 #include <memory>
 #include <ostream>
 #include <string>
-#include <thread>
 #include <vector>
 
+#include "engine/port/atomic.h"
+#include "engine/port/sync.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "manifold/env.h"
@@ -450,12 +450,12 @@ TEST_P(FsConformanceTest, SharedLockNeverCreatesTheFile) {
 
 TEST_P(FsConformanceTest, ConcurrentLockersExactlyOneWins) {
   constexpr int kThreads = 8;
-  std::atomic<int> winners{0};
-  std::atomic<int> busy{0};
+  port::Atomic<int> winners{0};
+  port::Atomic<int> busy{0};
   std::vector<std::unique_ptr<FileLock>> held(kThreads);
-  std::vector<std::thread> threads;
+  std::vector<std::unique_ptr<port::Thread>> threads;
   for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&, t] {
+    threads.push_back(std::make_unique<port::Thread>([&, t] {
       StatusOr<std::unique_ptr<FileLock>> lock = fs_->LockFile(Path("LOCK"));
       if (lock.ok()) {
         winners.fetch_add(1);
@@ -463,9 +463,9 @@ TEST_P(FsConformanceTest, ConcurrentLockersExactlyOneWins) {
       } else if (lock.status().IsBusy()) {
         busy.fetch_add(1);
       }
-    });
+    }));
   }
-  for (std::thread& thread : threads) thread.join();
+  for (auto& thread : threads) thread->Join();
   EXPECT_EQ(winners.load(), 1);
   EXPECT_EQ(busy.load(), kThreads - 1);
 }
@@ -476,9 +476,9 @@ TEST_P(FsConformanceTest, ConcurrentWritesAtDifferentOffsets) {
   constexpr size_t kBlockBytes = 512;
   std::unique_ptr<File> file = Open(Path("f"));
   ASSERT_TRUE(file->Truncate(kThreads * kBlocks * kBlockBytes).ok());
-  std::vector<std::thread> threads;
+  std::vector<std::unique_ptr<port::Thread>> threads;
   for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&, t] {
+    threads.push_back(std::make_unique<port::Thread>([&, t] {
       const std::string block(kBlockBytes, static_cast<char>('a' + t));
       // Thread t owns blocks t, t + kThreads, ... so writers interleave across the file.
       for (int b = t; b < kThreads * kBlocks; b += kThreads) {
@@ -488,9 +488,9 @@ TEST_P(FsConformanceTest, ConcurrentWritesAtDifferentOffsets) {
         EXPECT_TRUE(n.ok() && *n == kBlockBytes);
         EXPECT_EQ(std::string(check, kBlockBytes), block);
       }
-    });
+    }));
   }
-  for (std::thread& thread : threads) thread.join();
+  for (auto& thread : threads) thread->Join();
   const std::string contents = Contents(*file);
   ASSERT_EQ(contents.size(), kThreads * kBlocks * kBlockBytes);
   for (int b = 0; b < kThreads * kBlocks; ++b) {

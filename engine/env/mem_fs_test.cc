@@ -4,9 +4,9 @@
 #include <memory>
 #include <random>
 #include <string>
-#include <thread>
 #include <vector>
 
+#include "engine/port/sync.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "manifold/env.h"
@@ -352,9 +352,9 @@ TEST_F(MemFsTest, ConcurrentUseWithCrashes) {
   // Smoke test for the locking: writers, syncers and crash simulation at once (run under
   // sanitizers to catch races).
   CreateDurable("/db/f", std::string(4096, '.'));
-  std::vector<std::thread> threads;
+  std::vector<std::unique_ptr<port::Thread>> threads;
   for (int t = 0; t < 3; ++t) {
-    threads.emplace_back([this, t] {
+    threads.push_back(std::make_unique<port::Thread>([this, t] {
       std::unique_ptr<File> file = Open("/db/f");
       for (int i = 0; i < 500; ++i) {
         EXPECT_TRUE(file->Write((t * 1000 + i) % 4000, "abc").ok());
@@ -365,12 +365,12 @@ TEST_F(MemFsTest, ConcurrentUseWithCrashes) {
           EXPECT_TRUE(fs_->SyncDir("/db").ok());
         }
       }
-    });
+    }));
   }
-  threads.emplace_back([this] {
+  threads.push_back(std::make_unique<port::Thread>([this] {
     for (int i = 0; i < 50; ++i) fs_->DropUnsyncedData();
-  });
-  for (std::thread& thread : threads) thread.join();
+  }));
+  for (auto& thread : threads) thread->Join();
   EXPECT_TRUE(*fs_->Exists("/db/f"));
 }
 

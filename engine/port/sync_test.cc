@@ -1,11 +1,11 @@
 #include "engine/port/sync.h"
 
-#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
 #include <vector>
 
+#include "engine/port/atomic.h"
 #include "gtest/gtest.h"
 
 namespace manifold::port {
@@ -93,7 +93,7 @@ TEST(SharedMutexTest, ReadersShare) {
 
 TEST(SharedMutexTest, WriterWaitsForReader) {
   SharedMutex mu;
-  std::atomic<bool> writer_done{false};
+  Atomic<bool> writer_done{false};
   mu.LockShared();
   Thread writer([&] {
     WriterLock lock(&mu);
@@ -211,7 +211,7 @@ TEST(CondVarTest, WaitUntilWithTheSystemClockTimesOut) {
 }
 
 TEST(ThreadTest, RunsBodyAndJoins) {
-  std::atomic<int> ran{0};
+  Atomic<int> ran{0};
   {
     Thread t([&] { ran.fetch_add(1); });
     t.Join();
@@ -221,6 +221,52 @@ TEST(ThreadTest, RunsBodyAndJoins) {
     Thread t([&] { ran.fetch_add(1); });
   }  // Destructor joins.
   EXPECT_EQ(ran.load(), 2);
+}
+
+TEST(AtomicTest, ReadModifyWritesAreAtomic) {
+  constexpr int kThreads = 4;
+  constexpr int kIncrements = 20000;
+  Atomic<uint64_t> count(0);
+  {
+    std::vector<std::unique_ptr<Thread>> threads;
+    for (int t = 0; t < kThreads; ++t) {
+      threads.push_back(std::make_unique<Thread>([&] {
+        for (int i = 0; i < kIncrements; ++i) {
+          if (i % 2 == 0) {
+            count.fetch_add(1, std::memory_order_relaxed);
+          } else {
+            ++count;
+          }
+        }
+      }));
+    }
+  }
+  EXPECT_EQ(count.load(), uint64_t{kThreads} * kIncrements);
+}
+
+TEST(AtomicTest, OperationsMatchStdAtomic) {
+  Atomic<int> x;
+  EXPECT_EQ(x.load(), 0);  // Value-initialized, like std::atomic in C++20.
+  x.store(5);
+  EXPECT_EQ(x.exchange(7), 5);
+  int expected = 6;
+  EXPECT_FALSE(x.compare_exchange_strong(expected, 9));
+  EXPECT_EQ(expected, 7);  // A failed exchange reports what it saw.
+  EXPECT_TRUE(x.compare_exchange_strong(expected, 9));
+  EXPECT_EQ(x.fetch_sub(4), 9);
+  EXPECT_EQ(x += 10, 15);
+  EXPECT_EQ(x -= 5, 10);
+  EXPECT_EQ(--x, 9);
+  const int value = x;  // Implicit load, as std::atomic.
+  EXPECT_EQ(value, 9);
+  int pointee = 0;
+  Atomic<int*> pointer(nullptr);
+  pointer.store(&pointee, std::memory_order_release);
+  EXPECT_EQ(pointer.load(std::memory_order_acquire), &pointee);
+  int* seen = &pointee;
+  while (!pointer.compare_exchange_weak(seen, nullptr)) {
+  }
+  EXPECT_EQ(pointer.load(), nullptr);
 }
 
 }  // namespace

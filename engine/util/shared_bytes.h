@@ -8,7 +8,6 @@
 #ifndef MANIFOLD_UTIL_SHARED_BYTES_H_
 #define MANIFOLD_UTIL_SHARED_BYTES_H_
 
-#include <atomic>
 #include <cassert>
 #include <cstdint>
 #include <cstdlib>
@@ -17,6 +16,8 @@
 #include <string>
 #include <string_view>
 #include <utility>
+
+#include "engine/port/atomic.h"
 
 namespace manifold {
 
@@ -93,7 +94,7 @@ class SharedBytes {
 
  private:
   struct Rep {
-    std::atomic<uint32_t> refs{1};
+    port::Atomic<uint32_t> refs{1};
     uint32_t size = 0;
     char* data() { return reinterpret_cast<char*>(this + 1); }
   };

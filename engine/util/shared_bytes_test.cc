@@ -1,9 +1,10 @@
 #include "engine/util/shared_bytes.h"
 
+#include <memory>
 #include <string>
-#include <thread>
 #include <vector>
 
+#include "engine/port/sync.h"
 #include "gtest/gtest.h"
 
 namespace manifold {
@@ -77,16 +78,16 @@ TEST(SharedBytesTest, SelfAssignmentKeepsTheBytes) {
 TEST(SharedBytesTest, ThreadsDroppingCopiesFreeOnce) {
   // Run under ASan/TSan: a double free or a racy count shows up there.
   SharedBytes shared(std::string(1000, 'z'));
-  std::vector<std::thread> threads;
+  std::vector<std::unique_ptr<port::Thread>> threads;
   for (int t = 0; t < 4; ++t) {
-    threads.emplace_back([copy = shared] {
+    threads.push_back(std::make_unique<port::Thread>([copy = shared] {
       for (int i = 0; i < 10000; ++i) {
         SharedBytes again = copy;
         ASSERT_EQ(again.size(), 1000u);
       }
-    });
+    }));
   }
-  for (auto& thread : threads) thread.join();
+  for (auto& thread : threads) thread->Join();
   EXPECT_EQ(shared.view(), std::string(1000, 'z'));
 }
 

@@ -1,0 +1,145 @@
+// The deterministic scheduler runtime behind the port layer's simulator build
+// (--define=manifold_sim_scheduler=1, see docs/simulator.md "The thread scheduler").
+//
+// Real OS threads pass a baton: while a run is active exactly one managed thread executes; at
+// every scheduling point (lock, unlock, wait, signal, thread start/join, atomic access, clock read,
+// sleep) the runtime asks a Strategy which runnable thread goes next. Blocking is bookkeeping in
+// the runtime, so when no thread can run the runtime knows it: either simulated time jumps to the
+// earliest deadline of a timed wait or sleep, or the run ends as a deadlock naming what each
+// thread is blocked in. Nothing here reads the wall clock or depends on OS scheduling.
+#ifndef MANIFOLD_PORT_SCHED_H_
+#define MANIFOLD_PORT_SCHED_H_
+
+#include <cstdint>
+#include <functional>
+#include <source_location>
+#include <string>
+#include <vector>
+
+namespace manifold::port::sched {
+
+// A deadline that never passes.
+inline constexpr uint64_t kNoDeadline = UINT64_MAX;
+
+// Picks which runnable thread runs after a scheduling point. Implementations live in sim/sched/.
+class Strategy {
+ public:
+  virtual ~Strategy() = default;
+  // Called when the run registers thread `id` (0 is the run's body; ids grow by one per start).
+  virtual void OnThreadCreated(int id) { (void)id; }
+  // `runnable` holds the ids that may run, ascending, never empty. `current` is the thread at the
+  // scheduling point; it is absent from `runnable` when it just blocked or finished. Returns one
+  // element of `runnable`; anything else ends the run as kNondeterminism.
+  virtual int Pick(const std::vector<int>& runnable, int current) = 0;
+};
+
+// One scheduling decision: who ran next, and out of how many candidates.
+struct Decision {
+  int chosen = 0;
+  int candidates = 0;
+  friend bool operator==(const Decision&, const Decision&) = default;
+};
+
+enum class Outcome {
+  kOk,              // Every managed thread finished.
+  kDeadlock,        // Every unfinished thread blocked, none on a deadline.
+  kLivelock,        // Step bound exceeded, or too many steps without progress.
+  kFailed,          // The harness called Fail(), or a managed thread threw.
+  kNondeterminism,  // The strategy's choice was not runnable (a replay diverged).
+};
+
+const char* OutcomeName(Outcome outcome);
+
+struct RunOptions {
+  // Most scheduling points in one run before it ends as kLivelock.
+  uint64_t steps_max = 1'000'000;
+  // Most consecutive scheduling points that make no progress (atomic loads, failed
+  // compare-exchanges, Yield) before the run ends as kLivelock.
+  uint64_t spin_steps_max = 100'000;
+  // Simulated time at the start of the run, in microseconds.
+  uint64_t start_us = 0;
+};
+
+struct RunResult {
+  Outcome outcome = Outcome::kOk;
+  // Empty for kOk; otherwise what went wrong and, for each unfinished thread, where it stopped.
+  std::string report;
+  // Every decision in order: two runs of one harness under one seed must give equal vectors.
+  std::vector<Decision> decisions;
+  uint64_t steps = 0;
+  // Simulated time when the run ended.
+  uint64_t end_us = 0;
+  bool ok() const { return outcome == Outcome::kOk; }
+};
+
+// Runs `body` as managed thread 0 under `strategy` and returns once every managed thread has
+// finished or the run failed. On failure the runtime unwinds the remaining threads (blocking
+// calls throw an internal exception that the thread wrapper catches), so Run never hangs and
+// leaks no thread, provided no thread spins without end on atomics. One run at a time per process.
+RunResult Run(const std::function<void()>& body, Strategy* strategy,
+              const RunOptions& options = {});
+
+// True on a managed thread of the active run. Port primitives used elsewhere behave like the
+// production (std) ones.
+bool InRun();
+
+// Ends the run as kFailed with `message` (a property the harness checks did not hold). Does not
+// return on a managed thread.
+[[noreturn]] void Fail(const std::string& message);
+
+// The simulated time of the active run, in microseconds. A scheduling point.
+uint64_t NowMicros(std::source_location where = std::source_location::current());
+
+// Blocks the calling managed thread until simulated time has advanced by `duration_us`.
+void SleepForMicros(uint64_t duration_us,
+                    std::source_location where = std::source_location::current());
+
+// A scheduling point that makes no progress (for spin loops).
+void Yield(std::source_location where = std::source_location::current());
+
+// ---- Used by the scheduled port primitives (engine/port/sched_sync.h) ----------------------
+
+namespace internal {
+
+// Id of the calling managed thread, or -1.
+int CurrentId();
+
+// A scheduling point in `op` ("Mutex::Lock") on `object`. The first use of an object names it
+// in reports after the op's class and a counter ("mutex#2"), plus `name` if not null. `progress`
+// is false for operations a spin loop repeats without changing anything.
+void Point(const char* op, const void* object, const char* name, std::source_location where,
+           bool progress);
+
+// Counts as progress for the livelock bound without being a scheduling point.
+void Progress();
+
+// Blocks the calling thread on `object` until Wake*(object) or until simulated time reaches
+// `deadline_us`. Returns false if it woke because of the deadline.
+bool Block(const char* op, const void* object, const char* name, std::source_location where,
+           uint64_t deadline_us);
+
+// Like Block, for destructors: during a failing run's unwinding it waits instead of throwing.
+void BlockNoThrow(const char* op, const void* object, std::source_location where);
+
+// Makes every thread blocked on `object` (or the one that blocked first) runnable again.
+void WakeAll(const void* object);
+void WakeOne(const void* object);
+
+// Drops the report name of `object` (its destructor runs; the address may be reused).
+void Forget(const void* object);
+
+// True while a failed run unwinds its threads: release operations then skip their checks.
+bool Aborting();
+
+// Registers a managed thread running `body`; returns its id. The caller then hits a scheduling
+// point. `start` is given the id and must start the OS thread that calls RunManaged(id, body).
+int Spawn(const char* name, const std::function<void(int)>& start);
+void RunManaged(int id, const std::function<void()>& body);
+bool Finished(int id);
+// The object a joiner blocks on for thread `id`.
+const void* ThreadObject(int id);
+
+}  // namespace internal
+}  // namespace manifold::port::sched
+
+#endif  // MANIFOLD_PORT_SCHED_H_

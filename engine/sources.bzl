@@ -1,0 +1,9 @@
+"""The `sources` filegroup every engine package exports for //engine/port:engine_uses_port_test."""
+
+def engine_sources(srcs = None):
+    """Declares :sources, the package's C++ files (default: every *.cc and *.h here)."""
+    native.filegroup(
+        name = "sources",
+        srcs = srcs if srcs != None else native.glob(["*.cc", "*.h"]),
+        visibility = ["//engine/port:__pkg__"],
+    )
