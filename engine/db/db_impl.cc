@@ -85,6 +85,7 @@ Status CreateDataFile(FileSystem* fs, const std::string& dir, uint32_t page_byte
       catalog.Put(kDefaultColumnFamily, EncodeColumnFamilyRecord(ColumnFamilyState{0, {}})));
   HeaderSlot slot;
   slot.page_bytes = page_bytes;
+  slot.log_head = 1;
   MANIFOLD_ASSIGN_OR_RETURN(slot.catalog, catalog.Flush(&writer));
   slot.page_count = allocator.page_count();
   std::map<uint64_t, std::string> pages = writer.pages();
@@ -92,6 +93,8 @@ Status CreateDataFile(FileSystem* fs, const std::string& dir, uint32_t page_byte
   pages[1] = std::string(page_bytes, '\0');  // Slot 1 stays invalid until sequence 1.
   MANIFOLD_RETURN_IF_ERROR(pager.WritePages(pages));
   MANIFOLD_RETURN_IF_ERROR(pager.Sync());
+  // I21: the log head the header names exists before the data file does.
+  MANIFOLD_RETURN_IF_ERROR(CreateFirstSegment(fs, dir, slot.log_head));
   if (MANIFOLD_FAULT(fault_point::kCreateRenameFail)) {
     return Status::IOError("injected fault: rename " + tmp_path + " to " + data_path + " failed");
   }
@@ -285,29 +288,39 @@ Status DBImpl::Recover(std::unique_ptr<File> file, const HeaderSlot& slot) {
   MANIFOLD_RETURN_IF_ERROR(LoadCheckpoint(std::move(file), slot));
   log_files_ = std::make_unique<LogFiles>(fs_, path_, options_.wal_segment_bytes);
   if (!options_.read_only) MANIFOLD_RETURN_IF_ERROR(SyncLogSegments());
-  std::vector<uint64_t> old_segments;
-  MANIFOLD_RETURN_IF_ERROR(ReplayLog(&old_segments));
+  wal::ReplayResult replayed;
+  MANIFOLD_RETURN_IF_ERROR(ReplayLog(slot.log_head, &replayed));
   if (options_.read_only) return Status::OK();
+  const std::vector<uint64_t>& old_segments = replayed.segments;
+  {
+    // The recovery checkpoint names the segment after the old ones as the log head (I21).
+    port::MutexLock lock(&log_mu_);
+    segment_ = old_segments.empty() ? 1 : old_segments.back() + 1;
+    segment_offset_ = 0;
+  }
   // I18: before the first new record, a durable checkpoint covers everything replayed and the
   // old segments are gone, so a torn tail the replay stopped at can never be mistaken for damage
   // in front of newer records (nor its stale records for new ones).
   Status checkpointed = RunCheckpoint(/*forced=*/false);
   // Without room for the checkpoint (file_bytes_max), a log that ended cleanly can stay: new
-  // records go to new segments after it, and a later checkpoint retires it. A log that ended at a
-  // torn tail cannot (I18), so that open fails and says why.
+  // records continue it in place (the header still names its head, I21), and a later checkpoint
+  // retires it. A log that ended at a torn tail or was salvaged cannot (I18), so that open fails
+  // and says why.
   bool wrote_nothing;
   {
     port::MutexLock lock(&state_mu_);
     wrote_nothing = background_error_.ok();  // A failure once writing began sets it (I8).
   }
-  const bool keep_log = checkpointed.IsNoSpace() && wrote_nothing && !replay_torn_tail_;
+  const bool keep_log = checkpointed.IsNoSpace() && wrote_nothing && !replay_torn_tail_ &&
+                        records_salvage_dropped_ == 0 && replayed.end_segment != 0;
   if (!checkpointed.ok() && !keep_log) return checkpointed;
   if (checkpointed.ok()) MANIFOLD_RETURN_IF_ERROR(log_files_->Remove(old_segments));
   {
     port::MutexLock lock(&log_mu_);
-    segment_ = old_segments.empty() ? 1 : old_segments.back() + 1;
     segment_last_lsn_.clear();
     if (keep_log) {
+      segment_ = replayed.end_segment;
+      segment_offset_ = replayed.end_offset;
       for (uint64_t number : old_segments) segment_last_lsn_[number] = last_sequence_;
     }
   }
@@ -375,7 +388,7 @@ Status DBImpl::LoadCheckpoint(std::unique_ptr<File> file, const HeaderSlot& slot
   }
   on_disk_cfs_.clear();
   for (const auto& [name, state] : version->column_families) on_disk_cfs_[name] = state;
-  checkpoint_ = CheckpointState{slot.sequence, slot.checkpoint_count, version};
+  checkpoint_ = CheckpointState{slot.sequence, slot.checkpoint_count, slot.log_head, version};
   port::MutexLock lock(&log_mu_);
   latest_ = version;
   last_sequence_ = buffered_lsn_ = written_lsn_ = synced_lsn_ = slot.sequence;
@@ -465,19 +478,19 @@ class ReplayState {
 
 }  // namespace
 
-Status DBImpl::ReplayLog(std::vector<uint64_t>* segments) {
+Status DBImpl::ReplayLog(uint64_t head_segment, wal::ReplayResult* replayed) {
   VersionPtr base = latest();
   ReplayState state(pager_.get(), *base);
   wal::ReplayOptions replay_options;
   replay_options.fs = fs_;
   replay_options.dir = path_;
   replay_options.checkpoint_lsn = base->sequence;
+  replay_options.head_segment = head_segment;
   replay_options.salvage = options_.wal_salvage;
-  wal::ReplayResult result;
+  wal::ReplayResult& result = *replayed;
   MANIFOLD_RETURN_IF_ERROR(wal::ReplayLog(
       replay_options,
       [&](uint64_t lsn, std::string_view payload) { return state.Apply(lsn, payload); }, &result));
-  *segments = result.segments;
   replay_torn_tail_ = result.torn_tail;
   records_replayed_ = result.records_applied;
   records_salvage_dropped_ = result.salvage_dropped;
@@ -657,21 +670,50 @@ Status DBImpl::CommitCounted(CommitRequest request) {
 void DBImpl::AppendRecord(uint64_t sequence, std::string_view payload) {
   assert(sequence == buffered_lsn_ + 1);  // I17: records are appended in commit order.
   const uint64_t bytes = wal::RecordBytes(payload.size());
-  if (segment_offset_ > 0 && segment_offset_ + bytes > options_.wal_segment_bytes) {
-    ++segment_;  // The record does not fit: the rest of this segment stays unused.
+  // Every segment keeps room after its data records for a sync marker and a roll record.
+  if (segment_offset_ > 0 &&
+      segment_offset_ + bytes + wal::kSegmentReserveBytes > options_.wal_segment_bytes) {
+    // I20: the record does not fit, so this segment ends with a roll record naming the next one
+    // (the leader prepares that file before writing the roll record).
+    LogChunk& chunk = BufferChunk();
+    wal::AppendRollRecord(&chunk.bytes, segment_, sequence, synced_lsn_, segment_ + 1);
+    chunk.rolls_to = segment_ + 1;
+    log_buffer_bytes_ += wal::kRollRecordBytes;
+    ++segment_;
     segment_offset_ = 0;
   }
   // A record larger than a segment gets a segment of its own, longer than the others.
-  if (log_buffer_.empty() || log_buffer_.back().segment != segment_) {
-    log_buffer_.push_back(LogChunk{segment_, segment_offset_, {}});
-  }
-  wal::AppendRecord(&log_buffer_.back().bytes, segment_, sequence, synced_lsn_, payload);
+  wal::AppendRecord(&BufferChunk().bytes, segment_, sequence, synced_lsn_, payload);
   segment_offset_ += bytes;
   segment_last_lsn_[segment_] = sequence;
   buffered_lsn_ = sequence;
   log_buffer_bytes_ += bytes;
   log_bytes_uncovered_ += bytes;
   ++log_records_;
+}
+
+// The buffered chunk for the current segment, started at its current offset if needed.
+DBImpl::LogChunk& DBImpl::BufferChunk() {
+  if (log_buffer_.empty() || log_buffer_.back().segment != segment_) {
+    log_buffer_.push_back(LogChunk{segment_, segment_offset_, {}});
+  }
+  return log_buffer_.back();
+}
+
+// I23: once a group is durable and nothing was appended after it, a sync marker right after it
+// carries synced_lsn = target, so the group's newest record has a record after it that vouches
+// for it (a bit flipped in it on disk is then Corruption, not a torn tail). Written, not synced,
+// by the leader while it still leads, so no other write races it for the offset.
+Status DBImpl::WriteSyncMarker(uint64_t target) {
+  if (buffered_lsn_ != target || !log_buffer_.empty()) return Status::OK();
+  LogChunk chunk{segment_, segment_offset_, {}};
+  wal::AppendSyncMarker(&chunk.bytes, segment_, target + 1, synced_lsn_);
+  segment_offset_ += wal::kSyncMarkerRecordBytes;
+  log_mu_.Unlock();
+  Status status = log_files_->Write(chunk.segment, chunk.offset, chunk.bytes);
+  log_mu_.Lock();
+  if (!status.ok()) FailLog(status);
+  return status;
 }
 
 Status DBImpl::WaitDurable(uint64_t sequence) {
@@ -729,7 +771,9 @@ Status DBImpl::LeadGroup(bool sync) {
   log_mu_.Unlock();
   Status status;
   for (const LogChunk& chunk : chunks) {
-    status = log_files_->Write(chunk.segment, chunk.offset, chunk.bytes);
+    // I20: a surviving roll record proves the segment it names existed.
+    if (chunk.rolls_to != 0) status = log_files_->Prepare(chunk.rolls_to);
+    if (status.ok()) status = log_files_->Write(chunk.segment, chunk.offset, chunk.bytes);
     if (!status.ok()) break;
   }
   if (status.ok() && sync) status = log_files_->SyncWritten();
@@ -740,15 +784,14 @@ Status DBImpl::LeadGroup(bool sync) {
     status = log_files_->VerifyWritten(chunk.segment, chunk.offset, chunk.bytes);
   }
   log_mu_.Lock();
-  leader_active_ = false;
-  log_cv_.SignalAll();
   if (!status.ok()) {
+    leader_active_ = false;
     FailLog(status);
     return status;
   }
   written_lsn_ = target;
+  const uint64_t covered = target - synced_lsn_;
   if (sync) {
-    const uint64_t covered = target - synced_lsn_;
     synced_lsn_ = MANIFOLD_FAULT(planted_bug::kSyncCoversLateRecords) ? buffered_lsn_ : target;
     ++log_syncs_;
     log_sync_commits_ += covered;
@@ -758,7 +801,10 @@ Status DBImpl::LeadGroup(bool sync) {
     ++sync_histogram_[bucket];
   }
   PublishReady();
-  return Status::OK();
+  if (sync && covered > 0) status = WriteSyncMarker(target);
+  leader_active_ = false;
+  log_cv_.SignalAll();
+  return status;
 }
 
 // Makes visible, in commit order, every commit whose record is durable or that did not ask for
@@ -884,10 +930,15 @@ Status DBImpl::RunCheckpoint(bool forced) {
   const uint64_t start_us = clock_->NowMicros();
   VersionPtr target;
   std::vector<PendingFree> frees;
+  uint64_t log_head;
   {
     port::MutexLock lock(&log_mu_);
     target = latest_;
-    if (target->sequence == checkpoint_.sequence) return Status::OK();  // Nothing new.
+    log_head = LogHead(target->sequence);
+    // Nothing new (a recovery that replayed nothing still moves the head past the old segments).
+    if (target->sequence == checkpoint_.sequence && log_head == checkpoint_.log_head) {
+      return Status::OK();
+    }
     while (!pending_frees_.empty() && pending_frees_.front().sequence <= target->sequence) {
       frees.push_back(std::move(pending_frees_.front()));
       pending_frees_.pop_front();
@@ -903,7 +954,10 @@ Status DBImpl::RunCheckpoint(bool forced) {
   std::vector<uint64_t> chain;
   std::map<std::string, ColumnFamilyState> on_disk;
   Status status = WriteCheckpoint(target, frees, &flushed, &writer, &slot, &chain, &on_disk);
+  slot.log_head = log_head;
   if (status.ok()) status = pager_->Reserve(slot.page_count, options_.file_growth_bytes);
+  // I21: the head segment's file is durable before a header names it.
+  if (status.ok()) status = log_files_->Prepare(log_head);
   if (!status.ok()) {
     // Nothing written: undo, keep the frees for the next attempt, stay writable.
     allocator_.Rollback(sequence);
@@ -1035,7 +1089,7 @@ void DBImpl::FinishCheckpoint(const Version& target, const HeaderSlot& slot,
   version->free_list = slot.free_list;
   version->next_cf_id = slot.next_cf_id;
   for (const auto& [name, state] : on_disk) version->column_families.emplace(name, state);
-  checkpoint_ = CheckpointState{slot.sequence, slot.checkpoint_count, version};
+  checkpoint_ = CheckpointState{slot.sequence, slot.checkpoint_count, slot.log_head, version};
 
   port::MutexLock lock(&log_mu_);
   checkpoint_sequence_ = slot.sequence;
@@ -1073,6 +1127,15 @@ void DBImpl::ShedCheckpointedTrees(const Version& target,
   latest_ = shed;
   port::MutexLock state_lock(&state_mu_);
   current_ = std::move(shed);
+}
+
+// I21: the segment holding record sequence + 1, or, when it is not appended yet, the segment it
+// will go to (or the one whose roll record will name it).
+uint64_t DBImpl::LogHead(uint64_t sequence) {
+  for (const auto& [number, last_lsn] : segment_last_lsn_) {
+    if (last_lsn > sequence) return number;
+  }
+  return segment_;
 }
 
 Status DBImpl::RetireCoveredSegments(uint64_t sequence) {

@@ -15,7 +15,7 @@ std::string LogFiles::PathOf(uint64_t number) const {
   return dir_ + "/" + wal::SegmentFileName(number);
 }
 
-// Called by the leader only, without the lock (a checkpoint retiring segments must not wait for
+// Called with create_mu_ held, without mu_ (a checkpoint retiring segments must not wait for
 // this I/O). `recycled` is a retired segment to rename, or 0 to create a new file.
 StatusOr<std::shared_ptr<File>> LogFiles::OpenSegment(uint64_t number, uint64_t recycled) {
   const std::string path = PathOf(number);
@@ -34,46 +34,71 @@ StatusOr<std::shared_ptr<File>> LogFiles::OpenSegment(uint64_t number, uint64_t 
   return std::shared_ptr<File>(std::move(file));
 }
 
-Status LogFiles::Write(uint64_t number, uint64_t offset, std::string_view data) {
-  // A record longer than a segment has a segment of its own (offset 0), longer than the others.
-  assert(offset + data.size() <= segment_bytes_ || offset == 0);
-  std::shared_ptr<File> file;
-  uint64_t preallocate_from = 0;
-  uint64_t preallocate_bytes = 0;
-  bool is_open;
+Status LogFiles::Prepare(uint64_t number) {
+  port::MutexLock create_lock(&create_mu_);
   uint64_t recycled = 0;
   {
     port::MutexLock lock(&mu_);
-    is_open = open_.count(number) != 0;
-    if (!is_open && !pool_.empty()) {
+    if (open_.count(number) != 0) return Status::OK();
+    if (!pool_.empty()) {
       recycled = pool_.front();
       pool_.pop_front();
     }
   }
-  if (!is_open) {
-    MANIFOLD_ASSIGN_OR_RETURN(std::shared_ptr<File> opened, OpenSegment(number, recycled));
-    MANIFOLD_ASSIGN_OR_RETURN(uint64_t size, opened->Size());
-    port::MutexLock lock(&mu_);
-    open_[number] = std::move(opened);
-    allocated_bytes_[number] = size;
-  }
+  MANIFOLD_ASSIGN_OR_RETURN(std::shared_ptr<File> opened, OpenSegment(number, recycled));
+  MANIFOLD_ASSIGN_OR_RETURN(uint64_t size, opened->Size());
+  port::MutexLock lock(&mu_);
+  open_[number] = std::move(opened);
+  allocated_bytes_[number] = size;
+  return Status::OK();
+}
+
+// I22: the new length is durable before any record is written into it, so a legal crash never
+// leaves a segment shorter than its records, and recovery may call a record cut by the end of its
+// file truncation rather than a torn tail.
+Status LogFiles::Preallocate(File* file, uint64_t number, uint64_t from, uint64_t bytes) {
+  MANIFOLD_RETURN_IF_ERROR(file->Preallocate(from, bytes));
+  if (MANIFOLD_FAULT(planted_bug::kPreallocateWithoutSync)) return Status::OK();
+  MANIFOLD_RETURN_IF_ERROR(file->Sync());
+  ++syncs_;
+  port::MutexLock lock(&mu_);
+  unsynced_.erase(number);  // The sync covered what was written so far too.
+  return Status::OK();
+}
+
+Status LogFiles::Write(uint64_t number, uint64_t offset, std::string_view data) {
+  MANIFOLD_RETURN_IF_ERROR(Prepare(number));
+  std::shared_ptr<File> file;
+  uint64_t preallocate_from = 0;
+  uint64_t preallocate_bytes = 0;
   {
     port::MutexLock lock(&mu_);
-    // Marked before writing: a write that fails half-way still leaves bytes a sync must cover.
-    unsynced_.insert(number);
     file = open_[number];
     uint64_t& allocated = allocated_bytes_[number];
     if (offset + data.size() > allocated) {
-      // Preallocated ahead of the writes, so a record's sync is a data sync, not a size change.
-      const uint64_t target = std::max(offset + data.size(),
-                                       std::min(segment_bytes_, allocated + kPreallocateStepBytes));
+      // Whole granules (I22), a step at a time up to the segment size, or all a longer record
+      // (with the control records after it) needs.
+      const uint64_t granule = wal::kSegmentGranuleBytes;
+      const uint64_t step_end = std::min(segment_bytes_, allocated + kPreallocateStepBytes);
+      const uint64_t end = std::max(offset + data.size(), step_end);
+      const uint64_t target = (end + granule - 1) / granule * granule;
       preallocate_from = allocated;
       preallocate_bytes = target - allocated;
       allocated = target;
     }
   }
   if (preallocate_bytes > 0) {
-    MANIFOLD_RETURN_IF_ERROR(file->Preallocate(preallocate_from, preallocate_bytes));
+    Status status = Preallocate(file.get(), number, preallocate_from, preallocate_bytes);
+    if (!status.ok()) {
+      port::MutexLock lock(&mu_);
+      allocated_bytes_[number] = preallocate_from;  // Retried by the next write, if any.
+      return status;
+    }
+  }
+  {
+    port::MutexLock lock(&mu_);
+    // Marked before writing: a write that fails half-way still leaves bytes a sync must cover.
+    unsynced_.insert(number);
   }
   MANIFOLD_RETURN_IF_ERROR(file->Write(offset, data));
   bytes_written_ += data.size();
@@ -139,6 +164,15 @@ Status LogFiles::Remove(const std::vector<uint64_t>& numbers) {
     MANIFOLD_RETURN_IF_ERROR(fs_->Remove(PathOf(number)));
   }
   return fs_->SyncDir(dir_);
+}
+
+Status CreateFirstSegment(FileSystem* fs, const std::string& dir, uint64_t number) {
+  OpenFileOptions create;
+  create.create = true;
+  MANIFOLD_ASSIGN_OR_RETURN(std::unique_ptr<File> file,
+                            fs->OpenFile(dir + "/" + wal::SegmentFileName(number), create));
+  if (MANIFOLD_FAULT(planted_bug::kSkipDirSync)) return Status::OK();
+  return fs->SyncDir(dir);
 }
 
 }  // namespace manifold

@@ -77,9 +77,15 @@ inline constexpr char kRecycleBeforeCheckpoint[] = "manifold/bug/recycle_before_
 // Log records carry no operations (as if only the new roots were logged while the pages they
 // point to are not yet durable): replay cannot rebuild the commit.
 inline constexpr char kLogPagesNotContents[] = "manifold/bug/log_pages_not_contents";
+// Recovery ignores roll records and the log head in the checkpoint header (I20, I21): a segment
+// that goes missing is taken for the end of the log.
+inline constexpr char kSkipRollRecordCheck[] = "manifold/bug/skip_roll_record_check";
+// Records are written into a segment's new preallocation before its length is durable (I22): a
+// power cut can shorten the file below records that were synced.
+inline constexpr char kPreallocateWithoutSync[] = "manifold/bug/preallocate_without_sync";
 }  // namespace planted_bug
 
-inline constexpr std::array<std::string_view, 10> kPlantedBugs = {
+inline constexpr std::array<std::string_view, 12> kPlantedBugs = {
     planted_bug::kSkipPageSync,
     planted_bug::kSkipDirSync,
     planted_bug::kAckBeforeHeaderSync,
@@ -90,6 +96,8 @@ inline constexpr std::array<std::string_view, 10> kPlantedBugs = {
     planted_bug::kSyncCoversLateRecords,
     planted_bug::kRecycleBeforeCheckpoint,
     planted_bug::kLogPagesNotContents,
+    planted_bug::kSkipRollRecordCheck,
+    planted_bug::kPreallocateWithoutSync,
 };
 
 }  // namespace manifold
