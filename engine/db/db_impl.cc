@@ -292,29 +292,43 @@ Status DBImpl::Recover(std::unique_ptr<File> file, const HeaderSlot& slot) {
   MANIFOLD_RETURN_IF_ERROR(ReplayLog(slot.log_head, &replayed));
   if (options_.read_only) return Status::OK();
   const std::vector<uint64_t>& old_segments = replayed.segments;
-  {
-    // The recovery checkpoint names the segment after the old ones as the log head (I21).
-    port::MutexLock lock(&log_mu_);
-    segment_ = old_segments.empty() ? 1 : old_segments.back() + 1;
-    segment_offset_ = 0;
+  // A log that ended cleanly can be continued in place, after the end of its chain (the header
+  // still names its head, I21). With nothing replayed, that is all an open needs.
+  const bool clean = !replay_torn_tail_ && records_salvage_dropped_ == 0 &&
+                     replayed.end_segment != 0;
+  Status checkpointed = Status::OK();
+  bool keep_log = clean && replayed.last_lsn == slot.sequence;
+  if (!keep_log) {
+    {
+      // The recovery checkpoint names the segment after the old ones as the log head (I21).
+      port::MutexLock lock(&log_mu_);
+      segment_ = old_segments.empty() ? 1 : old_segments.back() + 1;
+      segment_offset_ = 0;
+    }
+    // I18: before the first new record, a durable checkpoint covers everything replayed and the
+    // old segments are gone, so a torn tail the replay stopped at can never be mistaken for
+    // damage in front of newer records (nor its stale records for new ones).
+    {
+      port::MutexLock checkpoint_lock(&checkpoint_mu_);
+      move_log_head_ = true;
+    }
+    checkpointed = RunCheckpoint(/*forced=*/false);
+    {
+      port::MutexLock checkpoint_lock(&checkpoint_mu_);
+      move_log_head_ = false;
+    }
+    // Without room for the checkpoint (file_bytes_max), a log that ended cleanly can stay and a
+    // later checkpoint retires it. A log that ended at a torn tail or was salvaged cannot (I18),
+    // so that open fails and says why.
+    bool wrote_nothing;
+    {
+      port::MutexLock lock(&state_mu_);
+      wrote_nothing = background_error_.ok();  // A failure once writing began sets it (I8).
+    }
+    keep_log = checkpointed.IsNoSpace() && wrote_nothing && clean;
+    if (!checkpointed.ok() && !keep_log) return checkpointed;
+    if (checkpointed.ok()) MANIFOLD_RETURN_IF_ERROR(log_files_->Remove(old_segments));
   }
-  // I18: before the first new record, a durable checkpoint covers everything replayed and the
-  // old segments are gone, so a torn tail the replay stopped at can never be mistaken for damage
-  // in front of newer records (nor its stale records for new ones).
-  Status checkpointed = RunCheckpoint(/*forced=*/false);
-  // Without room for the checkpoint (file_bytes_max), a log that ended cleanly can stay: new
-  // records continue it in place (the header still names its head, I21), and a later checkpoint
-  // retires it. A log that ended at a torn tail or was salvaged cannot (I18), so that open fails
-  // and says why.
-  bool wrote_nothing;
-  {
-    port::MutexLock lock(&state_mu_);
-    wrote_nothing = background_error_.ok();  // A failure once writing began sets it (I8).
-  }
-  const bool keep_log = checkpointed.IsNoSpace() && wrote_nothing && !replay_torn_tail_ &&
-                        records_salvage_dropped_ == 0 && replayed.end_segment != 0;
-  if (!checkpointed.ok() && !keep_log) return checkpointed;
-  if (checkpointed.ok()) MANIFOLD_RETURN_IF_ERROR(log_files_->Remove(old_segments));
   {
     port::MutexLock lock(&log_mu_);
     segment_last_lsn_.clear();
@@ -935,8 +949,9 @@ Status DBImpl::RunCheckpoint(bool forced) {
     port::MutexLock lock(&log_mu_);
     target = latest_;
     log_head = LogHead(target->sequence);
-    // Nothing new (a recovery that replayed nothing still moves the head past the old segments).
-    if (target->sequence == checkpoint_.sequence && log_head == checkpoint_.log_head) {
+    // Nothing new (a recovery that ended at a torn tail still moves the head past the old
+    // segments, even when it replayed nothing).
+    if (target->sequence == checkpoint_.sequence && !move_log_head_) {
       return Status::OK();
     }
     while (!pending_frees_.empty() && pending_frees_.front().sequence <= target->sequence) {

@@ -225,6 +225,8 @@ class DBImpl : public DB {
   // Column families as the latest durable checkpoint's catalog holds them.
   std::map<std::string, ColumnFamilyState> on_disk_cfs_ MANIFOLD_GUARDED_BY(checkpoint_mu_);
   CheckpointState checkpoint_ MANIFOLD_GUARDED_BY(checkpoint_mu_);
+  // Set by recovery: its checkpoint runs even with nothing new, to name a new log head (I21).
+  bool move_log_head_ MANIFOLD_GUARDED_BY(checkpoint_mu_) = false;
   std::unique_ptr<port::Thread> checkpoint_thread_;
 
   // --- Readers and writer slots ---------------------------------------------------------------
