@@ -359,7 +359,13 @@ Status ReplayLog(const ReplayOptions& options, const ReplayApplyFunction& apply,
       assert(offset % kRecordAlignBytes == 0);
       uint64_t named = 0;
       const RecordKind kind = ClassifyRecord(record, &named);
-      if (record.lsn < next) {
+      if (kind == RecordKind::kRoll && record.lsn <= next) {
+        // The chain continues in the segment it names (even when the checkpoint covers every
+        // record around it).
+        roll_to = named;
+        roll_offset = offset;
+        torn_looking_stop = false;
+      } else if (record.lsn < next) {
         // Covered by the checkpoint (recycling keeps a segment until a checkpoint covers it all).
         if (kind == RecordKind::kData) ++result->records_skipped;
       } else if (record.lsn == next) {
@@ -370,9 +376,6 @@ Status ReplayLog(const ReplayOptions& options, const ReplayApplyFunction& apply,
           result->last_lsn = record.lsn;
           ++next;
           roll_to.reset();
-        } else if (kind == RecordKind::kRoll) {
-          roll_to = named;
-          roll_offset = offset;
         }
         torn_looking_stop = false;
       } else {
