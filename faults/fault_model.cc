@@ -43,9 +43,9 @@ FaultOptions StorageProfile() {
   options.sync_delay_probability = 0.05;
   options.sync_delay_us_max = 50'000;  // A slow but plausible fsync on a busy disk.
   options.read_bit_flip = 0.001;
-  // Rare, since a detected loss ends the run: about one run in four meets one.
-  options.segment_lost = 0.01;
-  options.segment_truncated = 0.01;
+  // Rare, since a detected loss ends the run: about one run in five meets one.
+  options.segment_lost = 0.005;
+  options.segment_truncated = 0.005;
   return options;
 }
 

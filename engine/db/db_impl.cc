@@ -291,18 +291,29 @@ Status DBImpl::Recover(std::unique_ptr<File> file, const HeaderSlot& slot) {
   wal::ReplayResult replayed;
   MANIFOLD_RETURN_IF_ERROR(ReplayLog(slot.log_head, &replayed));
   if (options_.read_only) return Status::OK();
-  const std::vector<uint64_t>& old_segments = replayed.segments;
-  // A log that ended cleanly can be continued in place, after the end of its chain (the header
-  // still names its head, I21). With nothing replayed, that is all an open needs.
+  std::vector<uint64_t> old_segments = replayed.segments;
+  // A log that ended cleanly in its newest segment can be continued in place, after the end of
+  // its chain (the header still names its head, I21). With nothing replayed, that is all an open
+  // needs.
   const bool clean = !replay_torn_tail_ && records_salvage_dropped_ == 0 &&
-                     replayed.end_segment != 0;
+                     replayed.end_segment != 0 && replayed.end_segment == old_segments.back();
   Status checkpointed = Status::OK();
   bool keep_log = clean && replayed.last_lsn == slot.sequence;
   if (!keep_log) {
+    // The recovery checkpoint names the segment after the old ones as the log head (I21), or the
+    // newest one if it was never written (an earlier open that failed after creating its head
+    // must not make the next one create another).
+    uint64_t head = old_segments.empty() ? 1 : old_segments.back() + 1;
+    if (!old_segments.empty()) {
+      MANIFOLD_ASSIGN_OR_RETURN(bool empty, log_files_->IsEmpty(old_segments.back()));
+      if (empty) {
+        head = old_segments.back();
+        old_segments.pop_back();
+      }
+    }
     {
-      // The recovery checkpoint names the segment after the old ones as the log head (I21).
       port::MutexLock lock(&log_mu_);
-      segment_ = old_segments.empty() ? 1 : old_segments.back() + 1;
+      segment_ = head;
       segment_offset_ = 0;
     }
     // I18: before the first new record, a durable checkpoint covers everything replayed and the

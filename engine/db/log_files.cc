@@ -53,6 +53,14 @@ Status LogFiles::Prepare(uint64_t number) {
   return Status::OK();
 }
 
+StatusOr<bool> LogFiles::IsEmpty(uint64_t number) {
+  OpenFileOptions read_only;
+  read_only.read_only = true;
+  MANIFOLD_ASSIGN_OR_RETURN(std::unique_ptr<File> file, fs_->OpenFile(PathOf(number), read_only));
+  MANIFOLD_ASSIGN_OR_RETURN(uint64_t size, file->Size());
+  return size == 0;
+}
+
 // I22: the new length is durable before any record is written into it, so a legal crash never
 // leaves a segment shorter than its records, and recovery may call a record cut by the end of its
 // file truncation rather than a torn tail.

@@ -174,8 +174,8 @@ enum class EndKind {
 };
 
 // True if the bytes at `offset` start a record of `segment` whose header or payload the end of
-// the data cuts off. The writer never writes a record past a segment's durable length (I22), and
-// a torn write stays inside the file, so only a shortened file leaves one.
+// the data cuts off (only meaningful for a file whose length the writer never leaves: a torn
+// header's length field can point anywhere).
 bool CutByEndOfFile(std::string_view data, uint64_t offset, uint64_t segment) {
   const uint64_t left = data.size() - offset;
   if (left < kSegmentFieldOffset + 8) return false;
@@ -187,18 +187,18 @@ bool CutByEndOfFile(std::string_view data, uint64_t offset, uint64_t segment) {
 // Damage the segment the chain ended in shows by its length alone (I22), or "".
 std::string ShortenedSegment(std::string_view data, const std::string& path, uint64_t offset,
                              uint64_t segment) {
+  // At a legal length, a header running past the end is a torn write (its length field torn
+  // across a sector boundary), not proof of truncation.
+  if (data.size() % kSegmentGranuleBytes == 0) return "";
   if (CutByEndOfFile(data, offset, segment)) {
     return path + " offset " + std::to_string(offset) +
            " starts a record that the end of the file at " + std::to_string(data.size()) +
            " cuts off; a segment's length is durable before records are written into it (I22), "
            "so the file was truncated";
   }
-  if (data.size() % kSegmentGranuleBytes != 0) {
-    return path + " is " + std::to_string(data.size()) + " bytes long, not a multiple of the " +
-           std::to_string(kSegmentGranuleBytes) +
-           "-byte preallocation granule every segment length is (I22), so the file was truncated";
-  }
-  return "";
+  return path + " is " + std::to_string(data.size()) + " bytes long, not a multiple of the " +
+         std::to_string(kSegmentGranuleBytes) +
+         "-byte preallocation granule every segment length is (I22), so the file was truncated";
 }
 
 }  // namespace
@@ -266,15 +266,14 @@ Status DecideEnd(const ReplayOptions& options, const std::vector<Segment>& segme
     return Status::OK();
   }
 
-  result->torn_tail =
-      evidence.records() > 0 || torn_looking_stop || end_kind == EndKind::kNoRoll;
+  result->torn_tail = evidence.records() > 0 || torn_looking_stop;
   if (evidence.records() > 0) {
     const Found& f = evidence.first();
     result->end_note = "torn tail: log ends needing " + needing + " at " + where + "; " +
                        std::to_string(evidence.records()) + " later records (first: lsn " +
                        std::to_string(f.lsn) + " at " + Where(segments[f.segment_index], f.offset) +
                        ") were never durable and are dropped";
-  } else if (torn_looking_stop || end_kind == EndKind::kNoRoll) {
+  } else if (torn_looking_stop) {
     result->end_note = "torn tail: log ends at " + where + " after lsn " +
                        std::to_string(result->last_lsn) + ", at a partially written record";
   } else {
