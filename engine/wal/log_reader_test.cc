@@ -120,6 +120,30 @@ class ReplayTest : public ::testing::Test {
         &result_);
   }
 
+  // Replays from `checkpoint_lsn` and expects Corruption whose message holds every one of
+  // `parts`, with the records up to `last` applied; then salvage keeps them and drops `dropped`.
+  void ExpectCorruptionAndSalvage(uint64_t checkpoint_lsn, const std::vector<std::string>& parts,
+                                  uint64_t last, uint64_t dropped) {
+    const Status s = Replay(checkpoint_lsn);
+    ASSERT_TRUE(s.IsCorruption()) << s.ToString();
+    for (const std::string& part : parts) {
+      EXPECT_TRUE(Contains(s.message(), part)) << part << " in " << s.ToString();
+    }
+    EXPECT_TRUE(Contains(s.message(), "wal_salvage")) << s.ToString();
+    EXPECT_EQ(applied_, Range(checkpoint_lsn + 1, last));
+    ASSERT_TRUE(Replay(checkpoint_lsn, /*salvage=*/true).ok()) << result_.end_note;
+    EXPECT_EQ(applied_, Range(checkpoint_lsn + 1, last));
+    EXPECT_EQ(result_.last_lsn, last);
+    EXPECT_EQ(result_.salvage_dropped, dropped);
+  }
+
+  // Replays from `checkpoint_lsn` and expects a torn tail after `last`.
+  void ExpectTornTail(uint64_t checkpoint_lsn, uint64_t last) {
+    ASSERT_TRUE(Replay(checkpoint_lsn).ok()) << result_.end_note;
+    EXPECT_EQ(applied_, Range(checkpoint_lsn + 1, last));
+    EXPECT_TRUE(result_.torn_tail) << result_.end_note;
+  }
+
   static std::vector<uint64_t> Range(uint64_t first, uint64_t last) {
     std::vector<uint64_t> lsns;
     for (uint64_t lsn = first; lsn <= last; ++lsn) lsns.push_back(lsn);
@@ -179,15 +203,8 @@ TEST_F(ReplayTest, ChainEndingAtAnIllegalLengthIsCorruption) {
   SegmentImage seg(1);
   seg.AddSynced(1, 3);
   WriteFile(SegmentPath(1), seg.bytes());
-  const Status s = Replay(0);
-  ASSERT_TRUE(s.IsCorruption()) << s.ToString();
-  EXPECT_TRUE(Contains(s.message(), SegmentFileName(1))) << s.ToString();
-  EXPECT_TRUE(Contains(s.message(), std::to_string(seg.bytes().size()) + " bytes long"));
-  EXPECT_TRUE(Contains(s.message(), "wal_salvage")) << s.ToString();
-  EXPECT_EQ(applied_, Range(1, 3));
-  ASSERT_TRUE(Replay(0, /*salvage=*/true).ok());
-  EXPECT_EQ(applied_, Range(1, 3));
-  EXPECT_EQ(result_.salvage_dropped, 0u);
+  ExpectCorruptionAndSalvage(
+      0, {SegmentFileName(1), std::to_string(seg.bytes().size()) + " bytes long"}, 3, 0);
 }
 
 TEST_F(ReplayTest, OtherFilesAreIgnored) {
@@ -284,15 +301,8 @@ TEST_F(ReplayTest, RecordCutByTheEndOfItsFileIsCorruption) {
   const size_t cut = seg.Add(6, 5);
   seg.bytes().resize(cut + kRecordHeaderBytes + 3);
   WriteFile(SegmentPath(1), seg.bytes());
-  const Status s = Replay(0);
-  ASSERT_TRUE(s.IsCorruption()) << s.ToString();
-  EXPECT_TRUE(Contains(s.message(), SegmentFileName(1) + " offset " + std::to_string(cut)))
-      << s.ToString();
-  EXPECT_TRUE(Contains(s.message(), "cuts off")) << s.ToString();
-  EXPECT_EQ(applied_, Range(1, 5));
-  ASSERT_TRUE(Replay(0, /*salvage=*/true).ok());
-  EXPECT_EQ(result_.last_lsn, 5u);
-  EXPECT_EQ(result_.salvage_dropped, 0u);
+  ExpectCorruptionAndSalvage(
+      0, {SegmentFileName(1) + " offset " + std::to_string(cut), "cuts off"}, 5, 0);
 }
 
 TEST_F(ReplayTest, HeaderCutByTheEndOfItsFileIsCorruption) {
@@ -444,16 +454,8 @@ TEST_F(ReplayTest, MissingSegmentFileIsCorruption) {
   c.AddSynced(7, 9);
   Write(a);
   Write(c);
-  const Status s = Replay(0);
-  ASSERT_TRUE(s.IsCorruption()) << s.ToString();
-  EXPECT_TRUE(Contains(s.message(), "lsn 4")) << s.ToString();
-  EXPECT_TRUE(Contains(s.message(), "roll record naming")) << s.ToString();
-  EXPECT_TRUE(Contains(s.message(), SegmentFileName(2))) << s.ToString();
-  EXPECT_TRUE(Contains(s.message(), SegmentFileName(3))) << s.ToString();
-  EXPECT_EQ(applied_, Range(1, 3));
-  ASSERT_TRUE(Replay(0, /*salvage=*/true).ok());
-  EXPECT_EQ(result_.last_lsn, 3u);
-  EXPECT_EQ(result_.salvage_dropped, 3u);
+  ExpectCorruptionAndSalvage(
+      0, {"lsn 4", "roll record naming", SegmentFileName(2), SegmentFileName(3)}, 3, 3);
 }
 
 // I20: the segment a roll record names was durable before the roll record was written, so the
@@ -465,13 +467,7 @@ TEST_F(ReplayTest, RollToALostNewestSegmentIsCorruption) {
   a.Add(2, 0);  // Nothing after the roll record vouches for anything.
   a.AddRoll(3, 0, 2);
   Write(a);
-  const Status s = Replay(0);
-  ASSERT_TRUE(s.IsCorruption()) << s.ToString();
-  EXPECT_TRUE(Contains(s.message(), SegmentFileName(2))) << s.ToString();
-  EXPECT_TRUE(Contains(s.message(), "no later segment exists")) << s.ToString();
-  ASSERT_TRUE(Replay(0, /*salvage=*/true).ok());
-  EXPECT_EQ(applied_, Range(1, 2));
-  EXPECT_EQ(result_.salvage_dropped, 0u);
+  ExpectCorruptionAndSalvage(0, {SegmentFileName(2), "no later segment exists"}, 2, 0);
 }
 
 // A segment that is not the newest must end with a roll record. One that does not was cut short
@@ -495,9 +491,7 @@ TEST_F(ReplayTest, NonNewestSegmentWithoutARollRecordEndsTheChain) {
   c.Add(4, 3);
   c.Add(5, 3);
   Write(c);
-  ASSERT_TRUE(Replay(0).ok()) << result_.end_note;
-  EXPECT_EQ(applied_, Range(1, 3));
-  EXPECT_TRUE(result_.torn_tail);
+  ExpectTornTail(0, 3);
 }
 
 // I21: the checkpoint header names the segment holding the first record it does not cover; that
@@ -507,18 +501,10 @@ TEST_F(ReplayTest, MissingHeadSegmentIsCorruption) {
   b.AddSynced(9, 12);
   Write(b);
   head_ = 3;
-  Status s = Replay(6);
-  ASSERT_TRUE(s.IsCorruption()) << s.ToString();
-  EXPECT_TRUE(Contains(s.message(), SegmentFileName(3))) << s.ToString();
-  EXPECT_TRUE(Contains(s.message(), "log head")) << s.ToString();
-  ASSERT_TRUE(Replay(6, /*salvage=*/true).ok());
-  EXPECT_EQ(result_.last_lsn, 6u);
-  EXPECT_EQ(result_.salvage_dropped, 4u);
-  EXPECT_TRUE(applied_.empty());
+  ExpectCorruptionAndSalvage(6, {SegmentFileName(3), "log head"}, 6, 4);
 
   ASSERT_TRUE(fs_->Remove(SegmentPath(4)).ok());
-  s = Replay(6);
-  EXPECT_TRUE(s.IsCorruption()) << s.ToString();
+  ExpectCorruptionAndSalvage(6, {SegmentFileName(3)}, 6, 0);
 }
 
 // Segments below the head hold only checkpointed records (retired files kept for reuse keep their
@@ -546,21 +532,14 @@ TEST_F(ReplayTest, SyncMarkerMakesDamageToTheNewestDurableRecordCorruption) {
   const size_t marker = seg.AddSyncMarker(5);
   seg.Damage(5);
   Write(seg);
-  const Status s = Replay(0);
-  ASSERT_TRUE(s.IsCorruption()) << s.ToString();
-  EXPECT_TRUE(Contains(s.message(), "lsn 5")) << s.ToString();
-  EXPECT_TRUE(Contains(s.message(), "offset " + std::to_string(marker))) << s.ToString();
-  ASSERT_TRUE(Replay(0, /*salvage=*/true).ok());
-  EXPECT_EQ(applied_, Range(1, 4));
-  EXPECT_EQ(result_.salvage_dropped, 0u);  // The marker is not a commit.
+  // The marker is not a commit: salvage drops nothing.
+  ExpectCorruptionAndSalvage(0, {"lsn 5", "offset " + std::to_string(marker)}, 4, 0);
 
   SegmentImage unmarked(1);
   unmarked.AddSynced(1, 5);
   unmarked.Damage(5);
   Write(unmarked);
-  ASSERT_TRUE(Replay(0).ok());
-  EXPECT_EQ(applied_, Range(1, 4));
-  EXPECT_TRUE(result_.torn_tail);
+  ExpectTornTail(0, 4);
 }
 
 // Control records take no LSN and are never applied; the chain passes over them.
@@ -573,14 +552,12 @@ TEST_F(ReplayTest, ControlRecordsArePassedOver) {
   a.AddRoll(4, 3, 2);
   SegmentImage b(2);
   b.Add(4, 3);
-  b.AddSyncMarker(4);
-  Write(a);
-  Write(b);
+  const size_t end = b.AddSyncMarker(4) + kSyncMarkerRecordBytes;
+  for (SegmentImage* image : {&a, &b}) Write(*image);
   ASSERT_TRUE(Replay(0).ok()) << result_.end_note;
-  EXPECT_EQ(applied_, Range(1, 4));
-  EXPECT_EQ(result_.records_applied, 4u);
+  EXPECT_EQ(applied_, Range(1, 4));  // Four data records, three control records.
   EXPECT_FALSE(result_.torn_tail);
-  EXPECT_EQ(result_.end_segment, 2u);
+  EXPECT_EQ(std::make_pair(result_.end_segment, result_.end_offset), std::make_pair(2ul, end));
 }
 
 TEST_F(ReplayTest, FirstRecordAfterCheckpointMissing) {
@@ -650,9 +627,7 @@ TEST_F(ReplayTest, DamageInsideSegmentIsNotPaperedOverByNextSegment) {
   b.Add(4, 2);
   Write(a);
   Write(b);
-  ASSERT_TRUE(Replay(0).ok()) << result_.end_note;
-  EXPECT_EQ(applied_, Range(1, 2));
-  EXPECT_TRUE(result_.torn_tail);
+  ExpectTornTail(0, 2);
 }
 
 TEST_F(ReplayTest, ApplyErrorStopsReplay) {
