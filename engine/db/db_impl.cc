@@ -980,6 +980,13 @@ Status DBImpl::RunCheckpoint(bool forced) {
   std::vector<uint64_t> chain;
   std::map<std::string, ColumnFamilyState> on_disk;
   Status status = WriteCheckpoint(target, frees, &flushed, &writer, &slot, &chain, &on_disk);
+  // I21: the head must be durable before the header names it. While the group-commit leader is
+  // still creating the segment the head's record goes to, the segment before it (whose roll
+  // record will name it) is an equally good head, and waiting for the leader's file creation here
+  // could stall a checkpoint running on the committing thread behind it.
+  if (!log_files_->IsPrepared(log_head) && log_head > 1 && log_files_->IsPrepared(log_head - 1)) {
+    --log_head;
+  }
   slot.log_head = log_head;
   if (status.ok()) status = pager_->Reserve(slot.page_count, options_.file_growth_bytes);
   // I21: the head segment's file is durable before a header names it.
@@ -1002,7 +1009,7 @@ Status DBImpl::RunCheckpoint(bool forced) {
                              " failed before writing its header slot");
   }
   if (status.ok() && MANIFOLD_FAULT(planted_bug::kRecycleBeforeCheckpoint)) {
-    status = RetireCoveredSegments(sequence);
+    status = RetireCoveredSegments(sequence, log_head);
   }
   if (status.ok()) status = WriteHeader(slot);
   if (!status.ok()) {
@@ -1023,7 +1030,7 @@ Status DBImpl::RunCheckpoint(bool forced) {
     checkpoint_us_max_ = std::max(checkpoint_us_max_, elapsed_us);
     checkpoint_error_ = Status::OK();
   }
-  return RetireCoveredSegments(sequence);
+  return RetireCoveredSegments(sequence, log_head);
 }
 
 Status DBImpl::WriteCheckpoint(const VersionPtr& target, std::vector<PendingFree> frees,
@@ -1164,13 +1171,14 @@ uint64_t DBImpl::LogHead(uint64_t sequence) {
   return segment_;
 }
 
-Status DBImpl::RetireCoveredSegments(uint64_t sequence) {
+// Never the log head the header just named (I21), nor anything after it.
+Status DBImpl::RetireCoveredSegments(uint64_t sequence, uint64_t log_head) {
   std::vector<uint64_t> retire;
   {
     port::MutexLock lock(&log_mu_);
     const uint64_t covered = std::min(sequence, written_lsn_);
     for (auto it = segment_last_lsn_.begin(); it != segment_last_lsn_.end();) {
-      if (it->first == segment_ || it->second > covered) break;
+      if (it->first == segment_ || it->first >= log_head || it->second > covered) break;
       retire.push_back(it->first);
       it = segment_last_lsn_.erase(it);
     }

@@ -158,7 +158,7 @@ class DBImpl : public DB {
   void ShedCheckpointedTrees(const Version& target,
                              const std::map<std::string, ColumnFamilyState>& on_disk)
       MANIFOLD_REQUIRES(log_mu_);
-  [[nodiscard]] Status RetireCoveredSegments(uint64_t sequence);
+  [[nodiscard]] Status RetireCoveredSegments(uint64_t sequence, uint64_t log_head);
   void CheckpointThread();
 
   void SetBackgroundError(const Status& status);

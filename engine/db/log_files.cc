@@ -34,7 +34,13 @@ StatusOr<std::shared_ptr<File>> LogFiles::OpenSegment(uint64_t number, uint64_t 
   return std::shared_ptr<File>(std::move(file));
 }
 
+bool LogFiles::IsPrepared(uint64_t number) {
+  port::MutexLock lock(&mu_);
+  return open_.count(number) != 0;
+}
+
 Status LogFiles::Prepare(uint64_t number) {
+  if (IsPrepared(number)) return Status::OK();  // Without create_mu_: the common case.
   port::MutexLock create_lock(&create_mu_);
   uint64_t recycled = 0;
   {

@@ -34,6 +34,8 @@ class LogFiles {
   // that its directory entry is durable (I15). A roll record naming the segment (I20) and a
   // checkpoint header naming it as the log head (I21) are written only after this returned OK.
   [[nodiscard]] Status Prepare(uint64_t number);
+  // True once Prepare(number) returned OK (until the segment is retired or removed).
+  bool IsPrepared(uint64_t number);
   // True if segment `number`'s file exists and holds no byte at all (created for a roll or as a
   // log head, never written).
   [[nodiscard]] StatusOr<bool> IsEmpty(uint64_t number);
