@@ -43,6 +43,9 @@ FaultOptions StorageProfile() {
   options.sync_delay_probability = 0.05;
   options.sync_delay_us_max = 50'000;  // A slow but plausible fsync on a busy disk.
   options.read_bit_flip = 0.001;
+  // Rare, since a detected loss ends the run: about one run in five meets one.
+  options.segment_lost = 0.005;
+  options.segment_truncated = 0.005;
   return options;
 }
 
@@ -63,6 +66,8 @@ FaultOptions ChaosProfile() {
   options.read_bit_flip = 0.01;
   options.misdirected_write =
       0.0005;  // Permanent damage: keep it rare enough that most runs go on.
+  options.segment_lost = 0.01;
+  options.segment_truncated = 0.01;
   return options;
 }
 
@@ -139,6 +144,8 @@ Status ValidateFaultOptions(const FaultOptions& options) {
   }
   MANIFOLD_RETURN_IF_ERROR(CheckProbability("read_bit_flip", options.read_bit_flip));
   MANIFOLD_RETURN_IF_ERROR(CheckProbability("misdirected_write", options.misdirected_write));
+  MANIFOLD_RETURN_IF_ERROR(CheckProbability("segment_lost", options.segment_lost));
+  MANIFOLD_RETURN_IF_ERROR(CheckProbability("segment_truncated", options.segment_truncated));
   const uint32_t sector = options.sector_bytes;
   if (sector == 0 || (sector & (sector - 1)) != 0) {
     return Status::InvalidArgument("fault option sector_bytes = " + std::to_string(sector) +
@@ -168,6 +175,8 @@ std::string Describe(const FaultOptions& options) {
   }
   line("read_bit_flip", FormatDouble(options.read_bit_flip));
   line("misdirected_write", FormatDouble(options.misdirected_write));
+  line("segment_lost", FormatDouble(options.segment_lost));
+  line("segment_truncated", FormatDouble(options.segment_truncated));
   line("sector_bytes", std::to_string(options.sector_bytes));
   line("sector_atomic", options.sector_atomic ? "true" : "false");
   return out;

@@ -75,6 +75,14 @@ struct FaultOptions {
   // success. Default 0.
   double misdirected_write = 0;
 
+  // Damage at rest to the write-ahead log, applied by the simulator's runner after a power cut,
+  // before the recovery that follows it (as an operator's mistake, a file system losing a file,
+  // or a truncating copy would). Per recovery, with this probability one log segment file
+  // (wal-*.log, picked from the seed) is deleted. Default 0.
+  double segment_lost = 0;
+  // ...or, if none was deleted, one is cut at an offset drawn uniformly below its size. Default 0.
+  double segment_truncated = 0;
+
   // Sector size in bytes: the unit of loss, tearing and misdirection. A power of two. Default 512.
   uint32_t sector_bytes = 512;
 
@@ -94,7 +102,8 @@ inline constexpr std::string_view kDefaultFaultProfile = "storage";
 //   none     no faults at all.
 //   crash    power cuts and their consequences only (lost/torn unsynced sectors, lost directory
 //            operations); no errors, no bit flips.
-//   storage  crash plus EIO/ENOSPC at small rates per class, delayed syncs, bit flips on read.
+//   storage  crash plus EIO/ENOSPC at small rates per class, delayed syncs, bit flips on read,
+//            and now and then a log segment lost or truncated at rest before a recovery.
 //            The simulator's default (with the engine's fault points).
 //   chaos    everything at higher rates, including misdirected writes.
 // Unknown name: InvalidArgument listing the valid names.

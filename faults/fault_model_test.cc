@@ -113,8 +113,10 @@ TEST(FaultModelTest, DescribeHasOneLinePerField) {
   StatusOr<FaultOptions> chaos = FaultProfile("chaos");
   ASSERT_TRUE(chaos.ok());
   const std::string text = Describe(*chaos);
-  // 8 rate/latency fields, 2 rates per class, sector_bytes and sector_atomic.
-  EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 8 + 2 * 5 + 2);
+  // 10 rate/latency fields, 2 rates per class, sector_bytes and sector_atomic.
+  EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 10 + 2 * 5 + 2);
+  EXPECT_THAT(text, HasSubstr("segment_lost = 0.01\n"));
+  EXPECT_THAT(text, HasSubstr("segment_truncated = 0.01\n"));
   EXPECT_THAT(text, HasSubstr("crash_per_mutation = 0.05\n"));
   EXPECT_THAT(text, HasSubstr("errors.sync.eio = 0.02\n"));
   EXPECT_THAT(text, HasSubstr("errors.dirsync.enospc = 0\n"));
@@ -129,6 +131,10 @@ TEST(FaultModelTest, ValidateRejectsBadValues) {
   Status status = ValidateFaultOptions(options);
   EXPECT_TRUE(status.IsInvalidArgument());
   EXPECT_THAT(status.message(), HasSubstr("crash_per_mutation"));
+
+  options = FaultOptions();
+  options.segment_truncated = 2;
+  EXPECT_THAT(ValidateFaultOptions(options).message(), HasSubstr("segment_truncated"));
 
   options = FaultOptions();
   options.error_rates(OpClass::kMetadata).enospc = -0.1;

@@ -233,7 +233,7 @@ int main(int argc, char** argv) {
                  "Comma-separated operation indexes to keep (all others are left out)");
   app.add_option("--zero-faults", flags.zero_faults,
                  "Comma-separated fault classes to switch off: crash,lost,torn,dir,delay,eio,"
-                 "enospc,flip,misdirect,points");
+                 "enospc,flip,misdirect,segment,points");
   std::string bugs;
   for (const std::string& name : manifold::sim::PlantedBugNames()) bugs += " " + name;
   app.add_option("--plant-bug", flags.plant_bug,

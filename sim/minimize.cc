@@ -5,8 +5,8 @@
 namespace manifold::sim {
 namespace {
 
-constexpr const char* kFaultClasses[] = {"points", "misdirect", "flip", "eio",  "enospc",
-                                         "delay",  "dir",       "torn", "lost", "crash"};
+constexpr const char* kFaultClasses[] = {"points", "segment", "misdirect", "flip", "eio",  "enospc",
+                                         "delay",  "dir",     "torn",      "lost", "crash"};
 
 class Minimizer {
  public:
@@ -106,6 +106,9 @@ bool ZeroFaultClass(const std::string& name, RunConfig* config) {
     f.read_bit_flip = 0;
   } else if (name == "misdirect") {
     f.misdirected_write = 0;
+  } else if (name == "segment") {
+    f.segment_lost = 0;
+    f.segment_truncated = 0;
   } else if (name == "points") {
     config->fault_point_probability = 0;
   } else {

@@ -24,7 +24,7 @@ MinimizeResult Minimize(const RunConfig& failing, const RunResult& failure, uint
                         const std::function<void(const std::string&)>& progress);
 
 // Switches off one named fault class of `options` ("crash", "lost", "torn", "dir", "delay",
-// "eio", "enospc", "flip", "misdirect", "points"). False for an unknown name.
+// "eio", "enospc", "flip", "misdirect", "segment", "points"). False for an unknown name.
 bool ZeroFaultClass(const std::string& name, RunConfig* config);
 
 }  // namespace manifold::sim

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "engine/util/fault_point.h"
+#include "engine/wal/log_format.h"
 #include "manifold/db.h"
 #include "model/model.h"
 #include "sim/sim_clock.h"
@@ -734,8 +735,60 @@ class Run {
     Trace("power cut (" + why + "); restarting the file system");
     Status restarted = fs_.Restart();
     if (!restarted.ok()) return Fail("SimFileSystem::Restart: " + restarted.ToString());
+    DamageLogAtRest();
+    if (!result_.passed) return;
     ++result_.stats.reopens;
-    OpenAndCheck("recovery", model::Reopen::kCrash);
+    const bool damaged = segment_damage_;
+    if (OpenAndCheck("recovery", model::Reopen::kCrash) && damaged) {
+      ++result_.stats.segment_damage_harmless;
+    }
+    // The open checkpointed what it replayed and removed the old segments: the damage is gone.
+    if (!stopped_) segment_damage_ = false;
+  }
+
+  // Deletes one log segment, or cuts one at a random offset, with the profile's probabilities
+  // (faults::FaultOptions::segment_lost, segment_truncated): damage at rest, which the file
+  // system makes durable at once (faults are off meanwhile). Recovery must then report
+  // Corruption or recover a state the model accepts; a silent loss of an acknowledged commit is
+  // a failure like any other.
+  void DamageLogAtRest() {
+    const faults::FaultOptions& f = config_.faults;
+    const bool lose = f.segment_lost > 0 && fault_rng_.Unit() < f.segment_lost;
+    const bool cut = !lose && f.segment_truncated > 0 && fault_rng_.Unit() < f.segment_truncated;
+    if (!lose && !cut) return;
+    const faults::FaultOptions saved = fs_.options();
+    fs_.set_options(faults::FaultOptions());
+    Status status = DamageOneSegment(lose);
+    fs_.set_options(saved);
+    if (!status.ok()) Fail("damaging a log segment at rest: " + status.ToString());
+  }
+
+  Status DamageOneSegment(bool lose) {
+    MANIFOLD_ASSIGN_OR_RETURN(std::vector<std::string> names, fs_.ListDir(kDbPath));
+    std::vector<std::string> segments;
+    for (const std::string& name : names) {
+      uint64_t number = 0;
+      if (wal::ParseSegmentFileName(name, &number)) segments.push_back(name);
+    }
+    if (segments.empty()) return Status::OK();
+    std::sort(segments.begin(), segments.end());
+    const std::string path =
+        std::string(kDbPath) + "/" + segments[fault_rng_.Uniform(segments.size())];
+    segment_damage_ = true;
+    if (lose) {
+      ++result_.stats.segments_lost;
+      Trace("  at rest: delete " + path);
+      MANIFOLD_RETURN_IF_ERROR(fs_.Remove(path));
+      return fs_.SyncDir(kDbPath);
+    }
+    MANIFOLD_ASSIGN_OR_RETURN(std::unique_ptr<File> file, fs_.OpenFile(path, OpenFileOptions{}));
+    MANIFOLD_ASSIGN_OR_RETURN(uint64_t size, file->Size());
+    const uint64_t cut_at = size == 0 ? 0 : fault_rng_.Uniform(size);
+    ++result_.stats.segments_truncated;
+    Trace("  at rest: truncate " + path + " from " + std::to_string(size) + " to " +
+          std::to_string(cut_at) + " bytes");
+    MANIFOLD_RETURN_IF_ERROR(file->Truncate(cut_at));
+    return file->Sync();
   }
 
   // Opens the database (retrying through injected errors and crashes during recovery), reads
@@ -847,7 +900,14 @@ class Run {
   // Corruption rather than return data; when it does, the run ends here as a detection (nothing
   // after it could be compared with the model).
   bool DamageDetected(const Status& status) {
-    if (!status.IsCorruption() || fs_.counters().misdirected == 0) return false;
+    if (!status.IsCorruption()) return false;
+    if (segment_damage_) {
+      ++result_.stats.segment_damage_detected;
+      stopped_ = true;
+      Trace("  log damage at rest detected: " + status.ToString());
+      return true;
+    }
+    if (fs_.counters().misdirected == 0) return false;
     ++result_.stats.damage_detected;
     stopped_ = true;
     Trace("  storage damage detected after a misdirected write: " + status.ToString());
@@ -898,6 +958,8 @@ class Run {
   // them.
   std::atomic<int> in_engine_calls_{0};
   bool stopped_ = false;  // Ended early by detected storage damage.
+  // A log segment was damaged at rest and no open has succeeded since (DamageLogAtRest).
+  bool segment_damage_ = false;
 };
 
 #if defined(MANIFOLD_FAULT_POINTS)
@@ -932,6 +994,10 @@ void RunStats::Add(const RunStats& o) {
   recoveries_checked += o.recoveries_checked;
   fault_points_fired += o.fault_points_fired;
   damage_detected += o.damage_detected;
+  segments_lost += o.segments_lost;
+  segments_truncated += o.segments_truncated;
+  segment_damage_detected += o.segment_damage_detected;
+  segment_damage_harmless += o.segment_damage_harmless;
   fs_eio += o.fs_eio;
   fs_enospc += o.fs_enospc;
   fs_bit_flips += o.fs_bit_flips;

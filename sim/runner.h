@@ -50,6 +50,12 @@ struct RunStats {
   uint64_t recoveries_checked = 0;
   uint64_t fault_points_fired = 0;
   uint64_t damage_detected = 0;  // Runs ended by Corruption after a misdirected write.
+  uint64_t segments_lost = 0;       // Log segments deleted at rest before a recovery.
+  uint64_t segments_truncated = 0;  // Log segments cut at rest before a recovery.
+  // Recoveries after such damage that reported Corruption (the run ends there), and that opened
+  // with a state the model accepts (the damage hit only checkpointed or unwritten bytes).
+  uint64_t segment_damage_detected = 0;
+  uint64_t segment_damage_harmless = 0;
   uint64_t fs_eio = 0, fs_enospc = 0, fs_bit_flips = 0, fs_misdirected = 0, fs_delayed_syncs = 0;
   uint64_t fs_sectors_lost = 0, fs_sectors_torn = 0, fs_dir_ops_undone = 0;
 

@@ -132,7 +132,9 @@ std::string SweepSummary(const SweepOptions& options, const SweepResult& result)
       "  crashes %llu, reopens %llu, recoveries checked %llu\n"
       "  faults: sectors lost %llu, torn %llu, dir ops undone %llu, EIO %llu, ENOSPC %llu,\n"
       "          bit flips %llu, misdirected writes %llu, delayed syncs %llu, fault points %llu\n"
-      "  runs ended by detected damage (corruption after a misdirected write): %llu\n",
+      "  runs ended by detected damage (corruption after a misdirected write): %llu\n"
+      "  log segments damaged at rest: %llu lost, %llu truncated; then %llu detected "
+      "(corruption), %llu harmless (recovered state checked)\n",
       static_cast<unsigned long long>(options.first_seed),
       static_cast<unsigned long long>(options.first_seed + options.count - 1),
       static_cast<unsigned long long>(result.seeds_run), result.failures.size(), result.elapsed_s,
@@ -152,7 +154,11 @@ std::string SweepSummary(const SweepOptions& options, const SweepResult& result)
       static_cast<unsigned long long>(s.fs_misdirected),
       static_cast<unsigned long long>(s.fs_delayed_syncs),
       static_cast<unsigned long long>(s.fault_points_fired),
-      static_cast<unsigned long long>(s.damage_detected));
+      static_cast<unsigned long long>(s.damage_detected),
+      static_cast<unsigned long long>(s.segments_lost),
+      static_cast<unsigned long long>(s.segments_truncated),
+      static_cast<unsigned long long>(s.segment_damage_detected),
+      static_cast<unsigned long long>(s.segment_damage_harmless));
   std::string out = buf;
   for (const SweepFailure& f : result.failures) {
     out += "FAILED seed " + std::to_string(f.seed) + ": " + f.failure + "\n  replay: " + f.replay +

@@ -85,6 +85,7 @@ Status CreateDataFile(FileSystem* fs, const std::string& dir, uint32_t page_byte
       catalog.Put(kDefaultColumnFamily, EncodeColumnFamilyRecord(ColumnFamilyState{0, {}})));
   HeaderSlot slot;
   slot.page_bytes = page_bytes;
+  slot.log_head = 1;
   MANIFOLD_ASSIGN_OR_RETURN(slot.catalog, catalog.Flush(&writer));
   slot.page_count = allocator.page_count();
   std::map<uint64_t, std::string> pages = writer.pages();
@@ -92,6 +93,8 @@ Status CreateDataFile(FileSystem* fs, const std::string& dir, uint32_t page_byte
   pages[1] = std::string(page_bytes, '\0');  // Slot 1 stays invalid until sequence 1.
   MANIFOLD_RETURN_IF_ERROR(pager.WritePages(pages));
   MANIFOLD_RETURN_IF_ERROR(pager.Sync());
+  // I21: the log head the header names exists before the data file does.
+  MANIFOLD_RETURN_IF_ERROR(CreateFirstSegment(fs, dir, slot.log_head));
   if (MANIFOLD_FAULT(fault_point::kCreateRenameFail)) {
     return Status::IOError("injected fault: rename " + tmp_path + " to " + data_path + " failed");
   }
@@ -249,9 +252,33 @@ std::string DescribeSegments(const std::vector<std::string>& names) {
 // file when the open may go on: there is one, or there is none and the open may create one over
 // nothing that belongs to a database (a MANIFOLD.tmp alone is an unfinished creation, which a
 // new creation replaces).
+// True when the only log segment is segment 1 and it holds no byte (see CheckDirectory).
+StatusOr<bool> IsUnwrittenFirstSegment(FileSystem* fs, const std::string& path,
+                                       const DirectoryContents& contents) {
+  if (contents.log_segments.size() != 1 || contents.log_segments[0] != wal::SegmentFileName(1)) {
+    return false;
+  }
+  OpenFileOptions read_only;
+  read_only.read_only = true;
+  MANIFOLD_ASSIGN_OR_RETURN(std::unique_ptr<File> file,
+                            fs->OpenFile(path + "/" + contents.log_segments[0], read_only));
+  MANIFOLD_ASSIGN_OR_RETURN(const uint64_t size, file->Size());
+  return size == 0;
+}
+
 StatusOr<bool> CheckDirectory(FileSystem* fs, const std::string& path, const Options& options) {
   MANIFOLD_ASSIGN_OR_RETURN(DirectoryContents contents, ListDirectory(fs, path));
   if (contents.data_file) return true;
+  MANIFOLD_ASSIGN_OR_RETURN(const bool first_segment_only, IsUnwrittenFirstSegment(fs, path,
+                                                                                   contents));
+  if (first_segment_only) {
+    // I21/I24: a creation writes the empty log head wal-...1 before it renames MANIFOLD.tmp, so a
+    // crash in between (with or without the tmp file's directory entry) leaves just that empty
+    // segment. No commit was ever made in a database whose only segment is an empty segment 1,
+    // so this is an unfinished creation, not a lost data file.
+    contents.log_segments.clear();
+    contents.tmp_data_file = true;
+  }
   if (!contents.log_segments.empty()) {
     // The log holds only the commits after the last checkpoint, and that checkpoint was in the
     // data file: replaying it onto a new, empty data file would build a state that never
@@ -271,7 +298,8 @@ StatusOr<bool> CheckDirectory(FileSystem* fs, const std::string& path, const Opt
   if (options.create_if_missing && !options.read_only) return false;
   std::string what = "no data file " + std::string(kDataFileName);
   if (contents.tmp_data_file) {
-    what += "; " + std::string(kDataFileName) + ".tmp is left from a creation that did not finish";
+    what += "; " + std::string(kDataFileName) + ".tmp or an empty " + wal::SegmentFileName(1) +
+            " is left from a creation that did not finish";
   } else if (contents.other_entries == 0) {
     what += "; the directory is empty";
   } else {
@@ -453,29 +481,64 @@ Status DBImpl::Recover(std::unique_ptr<File> file, const HeaderSlot& slot) {
   MANIFOLD_RETURN_IF_ERROR(LoadCheckpoint(std::move(file), slot));
   log_files_ = std::make_unique<LogFiles>(fs_, path_, options_.wal_segment_bytes);
   if (!options_.read_only) MANIFOLD_RETURN_IF_ERROR(SyncLogSegments());
-  std::vector<uint64_t> old_segments;
-  MANIFOLD_RETURN_IF_ERROR(ReplayLog(&old_segments));
+  wal::ReplayResult replayed;
+  MANIFOLD_RETURN_IF_ERROR(ReplayLog(slot.log_head, &replayed));
   if (options_.read_only) return Status::OK();
-  // I18: before the first new record, a durable checkpoint covers everything replayed and the
-  // old segments are gone, so a torn tail the replay stopped at can never be mistaken for damage
-  // in front of newer records (nor its stale records for new ones).
-  Status checkpointed = RunCheckpoint(/*forced=*/false);
-  // Without room for the checkpoint (file_bytes_max), a log that ended cleanly can stay: new
-  // records go to new segments after it, and a later checkpoint retires it. A log that ended at a
-  // torn tail cannot (I18), so that open fails and says why.
-  bool wrote_nothing;
-  {
-    port::MutexLock lock(&state_mu_);
-    wrote_nothing = background_error_.ok();  // A failure once writing began sets it (I8).
+  std::vector<uint64_t> old_segments = replayed.segments;
+  // A log that ended cleanly in its newest segment can be continued in place, after the end of
+  // its chain (the header still names its head, I21). With nothing replayed, that is all an open
+  // needs.
+  const bool clean = !replay_torn_tail_ && records_salvage_dropped_ == 0 &&
+                     replayed.end_segment != 0 && replayed.end_segment == old_segments.back();
+  Status checkpointed = Status::OK();
+  bool keep_log = clean && replayed.last_lsn == slot.sequence;
+  if (!keep_log) {
+    // The recovery checkpoint names the segment after the old ones as the log head (I21), or the
+    // newest one if it was never written (an earlier open that failed after creating its head
+    // must not make the next one create another).
+    uint64_t head = old_segments.empty() ? 1 : old_segments.back() + 1;
+    if (!old_segments.empty()) {
+      MANIFOLD_ASSIGN_OR_RETURN(bool empty, log_files_->IsEmpty(old_segments.back()));
+      if (empty) {
+        head = old_segments.back();
+        old_segments.pop_back();
+      }
+    }
+    {
+      port::MutexLock lock(&log_mu_);
+      segment_ = head;
+      segment_offset_ = 0;
+    }
+    // I18: before the first new record, a durable checkpoint covers everything replayed and the
+    // old segments are gone, so a torn tail the replay stopped at can never be mistaken for
+    // damage in front of newer records (nor its stale records for new ones).
+    {
+      port::MutexLock checkpoint_lock(&checkpoint_mu_);
+      move_log_head_ = true;
+    }
+    checkpointed = RunCheckpoint(/*forced=*/false);
+    {
+      port::MutexLock checkpoint_lock(&checkpoint_mu_);
+      move_log_head_ = false;
+    }
+    // Without room for the checkpoint (file_bytes_max), a log that ended cleanly can stay and a
+    // later checkpoint retires it. A log that ended at a torn tail or was salvaged cannot (I18),
+    // so that open fails and says why.
+    bool wrote_nothing;
+    {
+      port::MutexLock lock(&state_mu_);
+      wrote_nothing = background_error_.ok();  // A failure once writing began sets it (I8).
+    }
+    keep_log = checkpointed.IsNoSpace() && wrote_nothing && clean;
+    if (!checkpointed.ok() && !keep_log) return checkpointed;
+    if (checkpointed.ok()) MANIFOLD_RETURN_IF_ERROR(log_files_->Remove(old_segments));
   }
-  const bool keep_log = checkpointed.IsNoSpace() && wrote_nothing && !replay_torn_tail_;
-  if (!checkpointed.ok() && !keep_log) return checkpointed;
-  if (checkpointed.ok()) MANIFOLD_RETURN_IF_ERROR(log_files_->Remove(old_segments));
   {
     port::MutexLock lock(&log_mu_);
-    segment_ = old_segments.empty() ? 1 : old_segments.back() + 1;
     segment_last_lsn_.clear();
     if (keep_log) {
+      segment_ = replayed.end_segment;
+      segment_offset_ = replayed.end_offset;
       for (uint64_t number : old_segments) segment_last_lsn_[number] = last_sequence_;
     }
   }
@@ -544,7 +607,7 @@ Status DBImpl::LoadCheckpoint(std::unique_ptr<File> file, const HeaderSlot& slot
   }
   on_disk_cfs_.clear();
   for (const auto& [name, state] : version->column_families) on_disk_cfs_[name] = state;
-  checkpoint_ = CheckpointState{slot.sequence, slot.checkpoint_count, version};
+  checkpoint_ = CheckpointState{slot.sequence, slot.checkpoint_count, slot.log_head, version};
   port::MutexLock lock(&log_mu_);
   latest_ = version;
   last_sequence_ = buffered_lsn_ = written_lsn_ = synced_lsn_ = slot.sequence;
@@ -634,19 +697,19 @@ class ReplayState {
 
 }  // namespace
 
-Status DBImpl::ReplayLog(std::vector<uint64_t>* segments) {
+Status DBImpl::ReplayLog(uint64_t head_segment, wal::ReplayResult* replayed) {
   VersionPtr base = latest();
   ReplayState state(pager_.get(), *base);
   wal::ReplayOptions replay_options;
   replay_options.fs = fs_;
   replay_options.dir = path_;
   replay_options.checkpoint_lsn = base->sequence;
+  replay_options.head_segment = head_segment;
   replay_options.salvage = options_.wal_salvage;
-  wal::ReplayResult result;
+  wal::ReplayResult& result = *replayed;
   MANIFOLD_RETURN_IF_ERROR(wal::ReplayLog(
       replay_options,
       [&](uint64_t lsn, std::string_view payload) { return state.Apply(lsn, payload); }, &result));
-  *segments = result.segments;
   replay_torn_tail_ = result.torn_tail;
   records_replayed_ = result.records_applied;
   records_salvage_dropped_ = result.salvage_dropped;
@@ -906,21 +969,50 @@ void DBImpl::ReportCommitFailure(const Status& status, uint64_t rollbacks) {
 void DBImpl::AppendRecord(uint64_t sequence, std::string_view payload) {
   assert(sequence == buffered_lsn_ + 1);  // I17: records are appended in commit order.
   const uint64_t bytes = wal::RecordBytes(payload.size());
-  if (segment_offset_ > 0 && segment_offset_ + bytes > options_.wal_segment_bytes) {
-    ++segment_;  // The record does not fit: the rest of this segment stays unused.
+  // Every segment keeps room after its data records for a sync marker and a roll record.
+  if (segment_offset_ > 0 &&
+      segment_offset_ + bytes + wal::kSegmentReserveBytes > options_.wal_segment_bytes) {
+    // I20: the record does not fit, so this segment ends with a roll record naming the next one
+    // (the leader prepares that file before writing the roll record).
+    LogChunk& chunk = BufferChunk();
+    wal::AppendRollRecord(&chunk.bytes, segment_, sequence, synced_lsn_, segment_ + 1);
+    chunk.rolls_to = segment_ + 1;
+    log_buffer_bytes_ += wal::kRollRecordBytes;
+    ++segment_;
     segment_offset_ = 0;
   }
   // A record larger than a segment gets a segment of its own, longer than the others.
-  if (log_buffer_.empty() || log_buffer_.back().segment != segment_) {
-    log_buffer_.push_back(LogChunk{segment_, segment_offset_, {}});
-  }
-  wal::AppendRecord(&log_buffer_.back().bytes, segment_, sequence, synced_lsn_, payload);
+  wal::AppendRecord(&BufferChunk().bytes, segment_, sequence, synced_lsn_, payload);
   segment_offset_ += bytes;
   segment_last_lsn_[segment_] = sequence;
   buffered_lsn_ = sequence;
   log_buffer_bytes_ += bytes;
   log_bytes_uncovered_ += bytes;
   ++log_records_;
+}
+
+// The buffered chunk for the current segment, started at its current offset if needed.
+DBImpl::LogChunk& DBImpl::BufferChunk() {
+  if (log_buffer_.empty() || log_buffer_.back().segment != segment_) {
+    log_buffer_.push_back(LogChunk{segment_, segment_offset_, {}});
+  }
+  return log_buffer_.back();
+}
+
+// I23: once a group is durable and nothing was appended after it, a sync marker right after it
+// carries synced_lsn = target, so the group's newest record has a record after it that vouches
+// for it (a bit flipped in it on disk is then Corruption, not a torn tail). Written, not synced,
+// by the leader while it still leads, so no other write races it for the offset.
+Status DBImpl::WriteSyncMarker(uint64_t target) {
+  if (buffered_lsn_ != target || !log_buffer_.empty()) return Status::OK();
+  LogChunk chunk{segment_, segment_offset_, {}};
+  wal::AppendSyncMarker(&chunk.bytes, segment_, target + 1, synced_lsn_);
+  segment_offset_ += wal::kSyncMarkerRecordBytes;
+  log_mu_.Unlock();
+  Status status = log_files_->Write(chunk.segment, chunk.offset, chunk.bytes);
+  log_mu_.Lock();
+  if (!status.ok()) FailLog(status);
+  return status;
 }
 
 Status DBImpl::WaitDurable(uint64_t sequence, const Status& rolled_back) {
@@ -1001,15 +1093,14 @@ Status DBImpl::LeadGroup(bool sync) {
     status = log_files_->VerifyWritten(chunk.segment, chunk.offset, chunk.bytes);
   }
   log_mu_.Lock();
-  leader_active_ = false;
-  log_cv_.SignalAll();
   if (!status.ok()) {
+    leader_active_ = false;
     FailLog(status);
     return status;
   }
   written_lsn_ = target;
+  const uint64_t covered = target - synced_lsn_;
   if (sync) {
-    const uint64_t covered = target - synced_lsn_;
     synced_lsn_ = MANIFOLD_FAULT(planted_bug::kSyncCoversLateRecords) ? buffered_lsn_ : target;
     ++log_syncs_;
     log_sync_commits_ += covered;
@@ -1019,7 +1110,10 @@ Status DBImpl::LeadGroup(bool sync) {
     ++sync_histogram_[bucket];
   }
   PublishReady();
-  return Status::OK();
+  if (sync && covered > 0) status = WriteSyncMarker(target);
+  leader_active_ = false;
+  log_cv_.SignalAll();
+  return status;
 }
 
 // Makes visible, in commit order, every commit whose record is durable or that did not ask for
@@ -1043,7 +1137,14 @@ void DBImpl::PublishReady() {
 
 Status DBImpl::PrepareChunks(const std::deque<LogChunk>& chunks) {
   for (const LogChunk& chunk : chunks) {
-    MANIFOLD_RETURN_IF_ERROR(log_files_->Prepare(chunk.segment, chunk.offset + chunk.bytes.size()));
+    uint64_t end_offset = chunk.offset + chunk.bytes.size();
+    // The sync marker after the group (I23) goes where the last chunk ends, in the room every
+    // segment keeps for it: its space is taken here too, so writing it never runs out (I26).
+    if (&chunk == &chunks.back()) end_offset += wal::kSyncMarkerRecordBytes;
+    MANIFOLD_RETURN_IF_ERROR(log_files_->Prepare(chunk.segment, end_offset));
+    // I20: a surviving roll record proves the segment it names existed, so that segment's file
+    // and directory entry are durable before the roll record is written.
+    if (chunk.rolls_to != 0) MANIFOLD_RETURN_IF_ERROR(log_files_->Create(chunk.rolls_to));
   }
   return Status::OK();
 }
@@ -1278,10 +1379,16 @@ Status DBImpl::CheckpointOnce(bool forced) {
   const uint64_t start_us = clock_->NowMicros();
   VersionPtr target;
   std::vector<PendingFree> frees;
+  uint64_t log_head;
   {
     port::MutexLock lock(&log_mu_);
     target = latest_;
-    if (target->sequence == checkpoint_.sequence) return Status::OK();  // Nothing new.
+    log_head = LogHead(target->sequence);
+    // Nothing new (a recovery that ended at a torn tail still moves the head past the old
+    // segments, even when it replayed nothing).
+    if (target->sequence == checkpoint_.sequence && !move_log_head_) {
+      return Status::OK();
+    }
     checkpoint_target_sequence_ = target->sequence;  // I26: no rollback below this now.
     while (!pending_frees_.empty() && pending_frees_.front().sequence <= target->sequence) {
       frees.push_back(std::move(pending_frees_.front()));
@@ -1298,7 +1405,17 @@ Status DBImpl::CheckpointOnce(bool forced) {
   std::vector<uint64_t> chain;
   std::map<std::string, ColumnFamilyState> on_disk;
   Status status = WriteCheckpoint(target, frees, &flushed, &writer, &slot, &chain, &on_disk);
+  // I21: the head must be durable before the header names it. While the group-commit leader is
+  // still creating the segment the head's record goes to, the segment before it (whose roll
+  // record will name it) is an equally good head, and waiting for the leader's file creation here
+  // could stall a checkpoint running on the committing thread behind it.
+  if (!log_files_->IsPrepared(log_head) && log_head > 1 && log_files_->IsPrepared(log_head - 1)) {
+    --log_head;
+  }
+  slot.log_head = log_head;
   if (status.ok()) status = pager_->Reserve(slot.page_count, options_.file_growth_bytes);
+  // I21: the head segment's file is durable before a header names it.
+  if (status.ok()) status = log_files_->Create(log_head);
   if (!status.ok()) {
     // Nothing written: undo, keep the frees for the next attempt, stay writable.
     allocator_.Rollback(sequence);
@@ -1318,7 +1435,7 @@ Status DBImpl::CheckpointOnce(bool forced) {
                              " failed before writing its header slot");
   }
   if (status.ok() && MANIFOLD_FAULT(planted_bug::kRecycleBeforeCheckpoint)) {
-    status = RetireCoveredSegments(sequence);
+    status = RetireCoveredSegments(sequence, log_head);
   }
   if (status.ok()) status = WriteHeader(slot);
   if (!status.ok()) {
@@ -1339,7 +1456,7 @@ Status DBImpl::CheckpointOnce(bool forced) {
     checkpoint_us_max_ = std::max(checkpoint_us_max_, elapsed_us);
     checkpoint_error_ = Status::OK();
   }
-  return RetireCoveredSegments(sequence);
+  return RetireCoveredSegments(sequence, log_head);
 }
 
 Status DBImpl::WriteCheckpoint(const VersionPtr& target, std::vector<PendingFree> frees,
@@ -1431,7 +1548,7 @@ void DBImpl::FinishCheckpoint(const Version& target, const HeaderSlot& slot,
   version->free_list = slot.free_list;
   version->next_cf_id = slot.next_cf_id;
   for (const auto& [name, state] : on_disk) version->column_families.emplace(name, state);
-  checkpoint_ = CheckpointState{slot.sequence, slot.checkpoint_count, version};
+  checkpoint_ = CheckpointState{slot.sequence, slot.checkpoint_count, slot.log_head, version};
 
   port::MutexLock lock(&log_mu_);
   checkpoint_sequence_ = slot.sequence;
@@ -1471,13 +1588,23 @@ void DBImpl::ShedCheckpointedTrees(const Version& target,
   current_ = std::move(shed);
 }
 
-Status DBImpl::RetireCoveredSegments(uint64_t sequence) {
+// I21: the segment holding record sequence + 1, or, when it is not appended yet, the segment it
+// will go to (or the one whose roll record will name it).
+uint64_t DBImpl::LogHead(uint64_t sequence) {
+  for (const auto& [number, last_lsn] : segment_last_lsn_) {
+    if (last_lsn > sequence) return number;
+  }
+  return segment_;
+}
+
+// Never the log head the header just named (I21), nor anything after it.
+Status DBImpl::RetireCoveredSegments(uint64_t sequence, uint64_t log_head) {
   std::vector<uint64_t> retire;
   {
     port::MutexLock lock(&log_mu_);
     const uint64_t covered = std::min(sequence, written_lsn_);
     for (auto it = segment_last_lsn_.begin(); it != segment_last_lsn_.end();) {
-      if (it->first == segment_ || it->second > covered) break;
+      if (it->first == segment_ || it->first >= log_head || it->second > covered) break;
       retire.push_back(it->first);
       it = segment_last_lsn_.erase(it);
     }

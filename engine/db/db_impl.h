@@ -19,6 +19,7 @@
 #include "engine/db/version.h"
 #include "engine/port/atomic.h"
 #include "engine/port/sync.h"
+#include "engine/wal/log_reader.h"
 #include "manifold/db.h"
 #include "manifold/env.h"
 #include "manifold/logger.h"
@@ -112,19 +113,21 @@ class DBImpl : public DB {
     uint64_t segment;
     uint64_t offset;
     std::string bytes;
+    uint64_t rolls_to = 0;  // The segment its closing roll record names (I20), or 0.
   };
   // The on-disk state of the latest durable checkpoint.
   struct CheckpointState {
     uint64_t sequence = 0;
     uint64_t count = 0;
-    VersionPtr version;  // Roots on disk only (for VerifyIntegrity).
+    uint64_t log_head = 0;  // I21.
+    VersionPtr version;     // Roots on disk only (for VerifyIntegrity).
   };
 
   DBImpl(const Options& options, std::string path, std::unique_ptr<FileLock> lock);
 
   [[nodiscard]] Status Recover(std::unique_ptr<File> file, const HeaderSlot& slot);
   [[nodiscard]] Status LoadCheckpoint(std::unique_ptr<File> file, const HeaderSlot& slot);
-  [[nodiscard]] Status ReplayLog(std::vector<uint64_t>* segments);
+  [[nodiscard]] Status ReplayLog(uint64_t head_segment, wal::ReplayResult* result);
   [[nodiscard]] Status SyncLogSegments();
   [[nodiscard]] Status WriteBatchHeld(const WriteOptions& options, const WriteBatch& batch,
                                       const std::vector<std::string>& names);
@@ -133,6 +136,9 @@ class DBImpl : public DB {
 
   // Commit pipeline.
   void AppendRecord(uint64_t sequence, std::string_view payload) MANIFOLD_REQUIRES(log_mu_);
+  LogChunk& BufferChunk() MANIFOLD_REQUIRES(log_mu_);
+  [[nodiscard]] Status WriteSyncMarker(uint64_t target) MANIFOLD_REQUIRES(log_mu_);
+  uint64_t LogHead(uint64_t sequence) MANIFOLD_REQUIRES(log_mu_);
   [[nodiscard]] Status WaitDurable(uint64_t sequence, const Status& rolled_back)
       MANIFOLD_REQUIRES(log_mu_);
   [[nodiscard]] Status LeadGroup(bool sync) MANIFOLD_REQUIRES(log_mu_);
@@ -172,7 +178,7 @@ class DBImpl : public DB {
   void ShedCheckpointedTrees(const Version& target,
                              const std::map<std::string, ColumnFamilyState>& on_disk)
       MANIFOLD_REQUIRES(log_mu_);
-  [[nodiscard]] Status RetireCoveredSegments(uint64_t sequence);
+  [[nodiscard]] Status RetireCoveredSegments(uint64_t sequence, uint64_t log_head);
   void CheckpointThread();
 
   void SetBackgroundError(const Status& status);
@@ -254,6 +260,8 @@ class DBImpl : public DB {
   // Column families as the latest durable checkpoint's catalog holds them.
   std::map<std::string, ColumnFamilyState> on_disk_cfs_ MANIFOLD_GUARDED_BY(checkpoint_mu_);
   CheckpointState checkpoint_ MANIFOLD_GUARDED_BY(checkpoint_mu_);
+  // Set by recovery: its checkpoint runs even with nothing new, to name a new log head (I21).
+  bool move_log_head_ MANIFOLD_GUARDED_BY(checkpoint_mu_) = false;
   std::unique_ptr<port::Thread> checkpoint_thread_;
 
   // --- Readers and writer slots ---------------------------------------------------------------

@@ -15,7 +15,7 @@ std::string LogFiles::PathOf(uint64_t number) const {
   return dir_ + "/" + wal::SegmentFileName(number);
 }
 
-// Called by the leader only, without the lock (a checkpoint retiring segments must not wait for
+// Called with create_mu_ held, without mu_ (a checkpoint retiring segments must not wait for
 // this I/O). `recycled` is a retired segment to rename, or 0 to create a new file.
 StatusOr<std::shared_ptr<File>> LogFiles::OpenSegment(uint64_t number, uint64_t recycled) {
   const std::string path = PathOf(number);
@@ -40,52 +40,83 @@ StatusOr<std::shared_ptr<File>> LogFiles::OpenSegment(uint64_t number, uint64_t 
   return std::shared_ptr<File>(std::move(file));
 }
 
-Status LogFiles::Prepare(uint64_t number, uint64_t end_offset) {
-  bool is_open;
+bool LogFiles::IsPrepared(uint64_t number) {
+  port::MutexLock lock(&mu_);
+  return open_.count(number) != 0;
+}
+
+Status LogFiles::Create(uint64_t number) {
+  if (IsPrepared(number)) return Status::OK();  // Without create_mu_: the common case.
+  port::MutexLock create_lock(&create_mu_);
   uint64_t recycled = 0;
   {
     port::MutexLock lock(&mu_);
-    is_open = open_.count(number) != 0;
-    if (!is_open && !pool_.empty()) {
+    if (open_.count(number) != 0) return Status::OK();
+    if (!pool_.empty()) {
       recycled = pool_.front();
       pool_.pop_front();
     }
   }
-  if (!is_open) {
-    MANIFOLD_ASSIGN_OR_RETURN(std::shared_ptr<File> opened, OpenSegment(number, recycled));
-    MANIFOLD_ASSIGN_OR_RETURN(uint64_t size, opened->Size());
-    port::MutexLock lock(&mu_);
-    open_[number] = std::move(opened);
-    allocated_bytes_[number] = size;
-  }
+  MANIFOLD_ASSIGN_OR_RETURN(std::shared_ptr<File> opened, OpenSegment(number, recycled));
+  MANIFOLD_ASSIGN_OR_RETURN(uint64_t size, opened->Size());
+  port::MutexLock lock(&mu_);
+  open_[number] = std::move(opened);
+  allocated_bytes_[number] = size;
+  return Status::OK();
+}
+
+Status LogFiles::Prepare(uint64_t number, uint64_t end_offset) {
+  MANIFOLD_RETURN_IF_ERROR(Create(number));
   std::shared_ptr<File> file;
   uint64_t allocated;
   {
     port::MutexLock lock(&mu_);
-    file = open_[number];
-    allocated = allocated_bytes_[number];
+    file = open_.at(number);
+    allocated = allocated_bytes_.at(number);
   }
   if (end_offset <= allocated) return Status::OK();
-  // Preallocated ahead of the writes, so a record's sync is a data sync, not a size change.
-  const uint64_t target =
-      std::max(end_offset, std::min(segment_bytes_, allocated + kPreallocateStepBytes));
-  // Counted only once it succeeded: after a NoSpace the next attempt preallocates again.
-  MANIFOLD_RETURN_IF_ERROR(file->Preallocate(allocated, target - allocated));
+  // Whole granules (I22), a step at a time up to the segment size, or all a longer record (with
+  // the control records after it) needs. Preallocated ahead of the writes, so a record's sync is a
+  // data sync, not a size change.
+  const uint64_t granule = wal::kSegmentGranuleBytes;
+  const uint64_t step_end = std::min(segment_bytes_, allocated + kPreallocateStepBytes);
+  const uint64_t target = (std::max(end_offset, step_end) + granule - 1) / granule * granule;
+  // Counted only once it succeeded: after a NoSpace the next attempt preallocates again (I26).
+  MANIFOLD_RETURN_IF_ERROR(Preallocate(file.get(), number, allocated, target - allocated));
   port::MutexLock lock(&mu_);
   allocated_bytes_[number] = target;
   return Status::OK();
 }
 
+StatusOr<bool> LogFiles::IsEmpty(uint64_t number) {
+  OpenFileOptions read_only;
+  read_only.read_only = true;
+  MANIFOLD_ASSIGN_OR_RETURN(std::unique_ptr<File> file, fs_->OpenFile(PathOf(number), read_only));
+  MANIFOLD_ASSIGN_OR_RETURN(uint64_t size, file->Size());
+  return size == 0;
+}
+
+// I22: the new length is durable before any record is written into it, so a legal crash never
+// leaves a segment shorter than its records, and recovery may call a record cut by the end of its
+// file truncation rather than a torn tail.
+Status LogFiles::Preallocate(File* file, uint64_t number, uint64_t from, uint64_t bytes) {
+  MANIFOLD_RETURN_IF_ERROR(file->Preallocate(from, bytes));
+  if (MANIFOLD_FAULT(planted_bug::kPreallocateWithoutSync)) return Status::OK();
+  MANIFOLD_RETURN_IF_ERROR(file->Sync());
+  ++syncs_;
+  port::MutexLock lock(&mu_);
+  unsynced_.erase(number);  // The sync covered what was written so far too.
+  return Status::OK();
+}
+
 Status LogFiles::Write(uint64_t number, uint64_t offset, std::string_view data) {
-  // A record longer than a segment has a segment of its own (offset 0), longer than the others.
-  assert(offset + data.size() <= segment_bytes_ || offset == 0);
   MANIFOLD_RETURN_IF_ERROR(Prepare(number, offset + data.size()));
   std::shared_ptr<File> file;
   {
     port::MutexLock lock(&mu_);
     // Marked before writing: a write that fails half-way still leaves bytes a sync must cover.
     unsynced_.insert(number);
-    file = open_[number];
+    file = open_.at(number);
   }
   MANIFOLD_RETURN_IF_ERROR(file->Write(offset, data));
   bytes_written_ += data.size();
@@ -151,6 +182,15 @@ Status LogFiles::Remove(const std::vector<uint64_t>& numbers) {
     MANIFOLD_RETURN_IF_ERROR(fs_->Remove(PathOf(number)));
   }
   return fs_->SyncDir(dir_);
+}
+
+Status CreateFirstSegment(FileSystem* fs, const std::string& dir, uint64_t number) {
+  OpenFileOptions create;
+  create.create = true;
+  MANIFOLD_ASSIGN_OR_RETURN(std::unique_ptr<File> file,
+                            fs->OpenFile(dir + "/" + wal::SegmentFileName(number), create));
+  if (MANIFOLD_FAULT(planted_bug::kSkipDirSync)) return Status::OK();
+  return fs->SyncDir(dir);
 }
 
 }  // namespace manifold

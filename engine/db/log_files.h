@@ -24,18 +24,28 @@ class LogFiles {
  public:
   // Retired segment files kept for reuse; more are removed.
   static constexpr size_t kRecyclePoolMax = 4;
-  // A segment file is preallocated in steps of this much (never beyond the segment size), so a
-  // sync never has to extend the file, and recovery reads little more than what was written.
+  // A segment file is preallocated in steps of this much (not beyond the segment size rounded up
+  // to the granule), so a sync never has to extend the file, and recovery reads little more than
+  // what was written. Every length is a multiple of wal::kSegmentGranuleBytes (I22).
   static constexpr uint64_t kPreallocateStepBytes = 1ull << 20;
 
   LogFiles(FileSystem* fs, std::string dir, uint64_t segment_bytes);
 
-  // Makes segment `number` ready to take records up to `end_offset`: the first call for a
-  // segment creates its file (or renames a retired one to it) and syncs the directory (I15), so
-  // that a record synced in it can be found by name after a crash; then the file is preallocated
-  // ahead of the writes. Writes no record bytes, so a NoSpace from here leaves the log's records
-  // as they were and a retry after space is freed starts over cleanly (I26).
+  // Makes sure segment `number`'s file exists (creating it, or renaming a retired one to it) and
+  // that its directory entry is durable (I15). A roll record naming the segment (I20) and a
+  // checkpoint header naming it as the log head (I21) are written only after this returned OK.
+  [[nodiscard]] Status Create(uint64_t number);
+  // Makes segment `number` ready to take records up to `end_offset`: Create, then preallocate
+  // ahead of the writes in whole granules and sync the new length (I22). Writes no record bytes,
+  // so a NoSpace from here leaves the log's records as they were and a retry after space is freed
+  // starts over cleanly (I26).
   [[nodiscard]] Status Prepare(uint64_t number, uint64_t end_offset);
+  // True once Create(number) returned OK (until the segment is retired or removed).
+  bool IsPrepared(uint64_t number);
+  // True if segment `number`'s file exists and holds no byte at all (created for a roll or as a
+  // log head, never written).
+  [[nodiscard]] StatusOr<bool> IsEmpty(uint64_t number);
+
   // Writes `data` at `offset` of segment `number` (after Prepare, which it calls if needed).
   [[nodiscard]] Status Write(uint64_t number, uint64_t offset, std::string_view data);
   // Syncs every segment written since its last sync (fdatasync). Writes and syncs run without
@@ -63,9 +73,14 @@ class LogFiles {
   std::string PathOf(uint64_t number) const;
   [[nodiscard]] StatusOr<std::shared_ptr<File>> OpenSegment(uint64_t number, uint64_t recycled);
 
+  [[nodiscard]] Status Preallocate(File* file, uint64_t number, uint64_t from, uint64_t bytes);
+
   FileSystem* const fs_;
   const std::string dir_;
   const uint64_t segment_bytes_;
+  // Serializes creating segment files (the leader rolling, a checkpoint preparing the log head).
+  // Taken before mu_.
+  port::Mutex create_mu_;
   port::Mutex mu_;
   std::map<uint64_t, std::shared_ptr<File>> open_ MANIFOLD_GUARDED_BY(mu_);
   std::map<uint64_t, uint64_t> allocated_bytes_ MANIFOLD_GUARDED_BY(mu_);
@@ -77,6 +92,10 @@ class LogFiles {
   port::Atomic<uint64_t> bytes_written_{0};
   port::Atomic<uint64_t> syncs_{0};
 };
+
+// Creates the empty first segment of a new database (the log head its creation header names,
+// I21) and syncs the directory.
+[[nodiscard]] Status CreateFirstSegment(FileSystem* fs, const std::string& dir, uint64_t number);
 
 }  // namespace manifold
 

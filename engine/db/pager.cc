@@ -26,6 +26,7 @@ constexpr size_t kFreeListOffset = 60;
 constexpr size_t kFreeListPagesOffset = 72;
 constexpr size_t kNextCfIdOffset = 80;
 constexpr size_t kCheckpointCountOffset = 84;
+constexpr size_t kLogHeadOffset = 92;
 
 // Free-list page body: next page (u64), next crc (u32), then runs of (u64 first, u32 count).
 constexpr size_t kFreeListNextOffset = 24;
@@ -54,6 +55,7 @@ std::string EncodeHeaderSlot(const HeaderSlot& slot, uint64_t slot_page) {
   EncodeFixed64(p + kFreeListPagesOffset, slot.free_list_pages);
   EncodeFixed32(p + kNextCfIdOffset, slot.next_cf_id);
   EncodeFixed64(p + kCheckpointCountOffset, slot.checkpoint_count);
+  EncodeFixed64(p + kLogHeadOffset, slot.log_head);
   btree::SealPage(p, slot.page_bytes, PageType::kHeader, 0, slot_page, slot.sequence);
   return page;
 }
@@ -85,7 +87,9 @@ StatusOr<HeaderSlot> DecodeHeaderSlot(const char* page, uint32_t page_bytes, uin
   if (DecodeFixed32(page + kVersionOffset) != kFormatVersion) {
     return Status::NotSupported(at + ": format version " +
                                 std::to_string(DecodeFixed32(page + kVersionOffset)) +
-                                ", this build reads version " + std::to_string(kFormatVersion));
+                                ", but this build reads only version " +
+                                std::to_string(kFormatVersion) +
+                                " (open it with the build that wrote it)");
   }
   HeaderSlot slot;
   slot.sequence = btree::PageSequenceOf(page);
@@ -98,6 +102,7 @@ StatusOr<HeaderSlot> DecodeHeaderSlot(const char* page, uint32_t page_bytes, uin
   slot.free_list_pages = DecodeFixed64(page + kFreeListPagesOffset);
   slot.next_cf_id = DecodeFixed32(page + kNextCfIdOffset);
   slot.checkpoint_count = DecodeFixed64(page + kCheckpointCountOffset);
+  slot.log_head = DecodeFixed64(page + kLogHeadOffset);
   if (HeaderSlotPage(slot.checkpoint_count) != slot_index &&
       !MANIFOLD_FAULT(planted_bug::kHeaderInPlace)) {
     return Status::Corruption(at + ": checkpoint " + std::to_string(slot.checkpoint_count) +
@@ -105,6 +110,9 @@ StatusOr<HeaderSlot> DecodeHeaderSlot(const char* page, uint32_t page_bytes, uin
   }
   if (slot.page_count < btree::kFirstDataPage) {
     return Status::Corruption(at + ": page count " + std::to_string(slot.page_count));
+  }
+  if (slot.log_head == 0) {
+    return Status::Corruption(at + ": log head segment 0 (segments are numbered from 1)");
   }
   return slot;
 }

@@ -30,12 +30,17 @@ struct HeaderSlot {
   uint64_t free_list_pages = 0;   // Pages in the free-list chain.
   uint32_t next_cf_id = 1;        // Id for the next column family created.
   uint64_t checkpoint_count = 0;  // Checkpoints written so far; slot = checkpoint_count % 2.
+  // The log head (I21): the segment that holds, or will receive, record sequence + 1. Its file
+  // exists and is durable before the slot is written.
+  uint64_t log_head = 0;
 };
 
 inline constexpr char kHeaderMagic[8] = {'M', 'N', 'F', 'L', 'D', 'B', '0', '1'};
 // Byte offset of the page-size field in a header slot (see docs/design.md).
 inline constexpr size_t kHeaderPageBytesOffset = 36;
-inline constexpr uint32_t kFormatVersion = 1;
+// 3: control records in the log and the log head in the header slot (I20-I23). Earlier versions
+// are refused with NotSupported.
+inline constexpr uint32_t kFormatVersion = 3;
 
 // The header page (0 or 1) that holds the commit with `sequence` (I2: slots alternate).
 inline uint64_t HeaderSlotPage(uint64_t sequence) { return sequence % 2; }

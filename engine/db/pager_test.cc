@@ -20,11 +20,13 @@ TEST(HeaderSlotTest, RoundTripAndDamage) {
   slot.free_list_pages = 1;
   slot.next_cf_id = 3;
   slot.checkpoint_count = 7;
+  slot.log_head = 12;
   std::string page = EncodeHeaderSlot(slot, HeaderSlotPage(slot.checkpoint_count));
   ASSERT_EQ(page.size(), 4096u);
   auto decoded = DecodeHeaderSlot(page.data(), 4096, 1, "f");
   ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
   EXPECT_EQ(decoded->sequence, 41u);
+  EXPECT_EQ(decoded->log_head, 12u);
   EXPECT_EQ(decoded->page_count, 77u);
   EXPECT_EQ(decoded->catalog, slot.catalog);
   EXPECT_EQ(decoded->free_list, slot.free_list);

@@ -80,9 +80,15 @@ inline constexpr char kLogPagesNotContents[] = "manifold/bug/log_pages_not_conte
 // A log group undone for NoSpace (I26) keeps its sequence numbers: the next commit leaves a hole
 // in the log's LSN chain.
 inline constexpr char kRollbackKeepsSequence[] = "manifold/bug/rollback_keeps_sequence";
+// Recovery ignores roll records and the log head in the checkpoint header (I20, I21): a segment
+// that goes missing is taken for the end of the log.
+inline constexpr char kSkipRollRecordCheck[] = "manifold/bug/skip_roll_record_check";
+// Records are written into a segment's new preallocation before its length is durable (I22): a
+// power cut can shorten the file below records that were synced.
+inline constexpr char kPreallocateWithoutSync[] = "manifold/bug/preallocate_without_sync";
 }  // namespace planted_bug
 
-inline constexpr std::array<std::string_view, 11> kPlantedBugs = {
+inline constexpr std::array<std::string_view, 13> kPlantedBugs = {
     planted_bug::kSkipPageSync,
     planted_bug::kSkipDirSync,
     planted_bug::kAckBeforeHeaderSync,
@@ -94,6 +100,8 @@ inline constexpr std::array<std::string_view, 11> kPlantedBugs = {
     planted_bug::kRecycleBeforeCheckpoint,
     planted_bug::kLogPagesNotContents,
     planted_bug::kRollbackKeepsSequence,
+    planted_bug::kSkipRollRecordCheck,
+    planted_bug::kPreallocateWithoutSync,
 };
 
 }  // namespace manifold

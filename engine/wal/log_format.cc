@@ -79,6 +79,33 @@ bool DecodeRecord(std::string_view data, uint64_t expected_segment, RecordView* 
   return true;
 }
 
+RecordKind ClassifyRecord(const RecordView& record, uint64_t* next_segment) {
+  const std::string_view payload = record.payload;
+  if (payload.size() == kRollPayloadBytes && static_cast<uint8_t>(payload[0]) == kControlRoll) {
+    *next_segment = DecodeFixed64(payload.data() + 1);
+    return RecordKind::kRoll;
+  }
+  if (payload.size() == kSyncMarkerPayloadBytes &&
+      static_cast<uint8_t>(payload[0]) == kControlSyncMarker) {
+    return RecordKind::kSyncMarker;
+  }
+  return RecordKind::kData;
+}
+
+void AppendRollRecord(std::string* out, uint64_t segment, uint64_t lsn, uint64_t synced_lsn,
+                      uint64_t next_segment) {
+  assert(next_segment > segment && "segment numbers only grow");
+  char payload[kRollPayloadBytes];
+  payload[0] = static_cast<char>(kControlRoll);
+  EncodeFixed64(payload + 1, next_segment);
+  AppendRecord(out, segment, lsn, synced_lsn, std::string_view(payload, sizeof(payload)));
+}
+
+void AppendSyncMarker(std::string* out, uint64_t segment, uint64_t lsn, uint64_t synced_lsn) {
+  const char payload[kSyncMarkerPayloadBytes] = {static_cast<char>(kControlSyncMarker)};
+  AppendRecord(out, segment, lsn, synced_lsn, std::string_view(payload, sizeof(payload)));
+}
+
 std::string SegmentFileName(uint64_t number) {
   assert(number <= kSegmentNumberMax && "segment number does not fit 16 decimal digits");
   std::string name(kSegmentNameBytes, '0');

@@ -64,6 +64,48 @@ struct RecordView {
 // carries its old number) and the checksum matches. Never reads outside `data`.
 bool DecodeRecord(std::string_view data, uint64_t expected_segment, RecordView* out);
 
+// --- Control records (docs/wal_format.md, "Control records") ---------------------------------
+// A control record is a record whose payload's first byte is a control kind instead of the
+// payload format version (log_payload.h: 1). It is never applied and takes no LSN: its `lsn`
+// field holds the LSN of the next data record (so synced_lsn < lsn still holds), and the reader
+// passes over it in the chain. Its `synced_lsn` vouches like any record's.
+//
+// Roll record: payload [kind 0xF1][u64 number of the next segment], 9 bytes. It ends a segment
+// whose next record did not fit; the next segment's file was durable before it was written (I20).
+inline constexpr uint8_t kControlRoll = 0xF1;
+inline constexpr size_t kRollPayloadBytes = 9;
+// Sync marker: payload [kind 0xF2], 1 byte. Written (not synced) right after a group once its sync
+// completed, carrying synced_lsn = the group's last LSN, so the newest durable record has a
+// record after it that vouches for it (I23).
+inline constexpr uint8_t kControlSyncMarker = 0xF2;
+inline constexpr size_t kSyncMarkerPayloadBytes = 1;
+
+inline constexpr size_t kRollRecordBytes = RecordBytes(kRollPayloadBytes);
+inline constexpr size_t kSyncMarkerRecordBytes = RecordBytes(kSyncMarkerPayloadBytes);
+// Room every segment keeps free after its last data record: a sync marker, then a roll record.
+inline constexpr size_t kSegmentReserveBytes = kSyncMarkerRecordBytes + kRollRecordBytes;
+
+// Segment files are preallocated in whole granules (I22): every length the writer leaves a segment
+// file at is a multiple of this, and the length is durable before records are written into it.
+inline constexpr uint64_t kSegmentGranuleBytes = uint64_t{64} << 10;
+
+enum class RecordKind {
+  kData,        // A commit (payload format version 1, or bytes DecodePayload will reject).
+  kRoll,        // Control: the chain continues at offset 0 of the segment it names.
+  kSyncMarker,  // Control: vouches through synced_lsn; carries nothing else.
+};
+
+// The kind of a decoded record; for kRoll sets *next_segment. A payload that starts with a
+// control kind but has the wrong size is kData (and fails payload decoding when applied).
+RecordKind ClassifyRecord(const RecordView& record, uint64_t* next_segment);
+
+// Appends a roll record naming `next_segment` (see AppendRecord for the other arguments; `lsn` is
+// the next data record's LSN).
+void AppendRollRecord(std::string* out, uint64_t segment, uint64_t lsn, uint64_t synced_lsn,
+                      uint64_t next_segment);
+// Appends a sync marker (`lsn`: the next data record's LSN).
+void AppendSyncMarker(std::string* out, uint64_t segment, uint64_t lsn, uint64_t synced_lsn);
+
 // Segment numbers are printed with this many decimal digits, so names sort like numbers.
 inline constexpr size_t kSegmentNumberDigits = 16;
 // The largest number SegmentFileName can print: 10^16 - 1.

@@ -220,5 +220,38 @@ TEST(LogFormatTest, ParseSegmentFileNameIsStrict) {
   EXPECT_EQ(n, 123u);  // Untouched on failure.
 }
 
+// Control records (docs/wal_format.md, "Control records"): byte for byte, and classified back.
+TEST(LogFormatTest, ControlRecordsAreAsDocumented) {
+  std::string roll;
+  AppendRollRecord(&roll, 7, 100, 99, 8);
+  ASSERT_EQ(roll.size(), kRollRecordBytes);
+  EXPECT_EQ(roll.size(), 48u);
+  EXPECT_EQ(DecodeFixed32(roll.data() + 4), kRollPayloadBytes);
+  EXPECT_EQ(static_cast<uint8_t>(roll[32]), 0xF1);
+  EXPECT_EQ(DecodeFixed64(roll.data() + 33), 8u);
+  RecordView view;
+  ASSERT_TRUE(DecodeRecord(roll, 7, &view));
+  EXPECT_EQ(view.lsn, 100u);  // The next data record's LSN: a control record takes none.
+  EXPECT_EQ(view.synced_lsn, 99u);
+  uint64_t next = 0;
+  EXPECT_EQ(ClassifyRecord(view, &next), RecordKind::kRoll);
+  EXPECT_EQ(next, 8u);
+
+  std::string marker;
+  AppendSyncMarker(&marker, 7, 100, 99);
+  ASSERT_EQ(marker.size(), kSyncMarkerRecordBytes);
+  EXPECT_EQ(marker.size(), 40u);
+  EXPECT_EQ(static_cast<uint8_t>(marker[32]), 0xF2);
+  ASSERT_TRUE(DecodeRecord(marker, 7, &view));
+  EXPECT_EQ(ClassifyRecord(view, &next), RecordKind::kSyncMarker);
+  EXPECT_EQ(kSegmentReserveBytes, 88u);
+
+  // A control kind with the wrong payload size is a data record (rejected when decoded).
+  std::string odd;
+  AppendRecord(&odd, 7, 100, 99, std::string("\xF2\x00", 2));
+  ASSERT_TRUE(DecodeRecord(odd, 7, &view));
+  EXPECT_EQ(ClassifyRecord(view, &next), RecordKind::kData);
+}
+
 }  // namespace
 }  // namespace manifold::wal

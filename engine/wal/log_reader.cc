@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "engine/util/coding.h"
+#include "engine/util/fault_point.h"
 #include "engine/wal/log_format.h"
 
 namespace manifold::wal {
@@ -121,6 +122,8 @@ class Evidence {
         const Found found{segment_index, offset, record.lsn, record.synced_lsn};
         if (records_ == 0) first_ = found;
         ++records_;
+        uint64_t named = 0;
+        if (ClassifyRecord(record, &named) == RecordKind::kData) ++data_records_;
         // synced_lsn >= need: when this record was appended, the writer knew record `need` was
         // durable, so its absence now is damage, not a lost unsynced write.
         if (!has_voucher_ && record.synced_lsn >= need_) {
@@ -133,8 +136,10 @@ class Evidence {
   }
 
   uint64_t need() const { return need_; }
-  // Valid records found with lsn >= need.
+  // Valid records found with lsn >= need (control records included: they vouch too).
   uint64_t records() const { return records_; }
+  // The data records among them: the commits a salvage drops.
+  uint64_t data_records() const { return data_records_; }
   // The first of them; requires records() > 0.
   const Found& first() const {
     assert(records_ > 0);
@@ -152,6 +157,7 @@ class Evidence {
 
   uint64_t need_ = 0;
   uint64_t records_ = 0;
+  uint64_t data_records_ = 0;
   Found first_;
   bool has_voucher_ = false;
   Found voucher_;
@@ -159,10 +165,122 @@ class Evidence {
 
 // Why the chain of records stopped.
 enum class EndKind {
-  kExhausted,  // Every segment handed over to the next; the last one's records just stop.
-  kGap,        // A record decoded with an LSN beyond the one needed.
-  kDamage,     // A segment stopped decoding, and valid records it still needed lie after that.
+  kExhausted,    // The newest segment's records just stop.
+  kGap,          // A record decoded with an LSN beyond the one needed.
+  kDamage,       // A segment stopped decoding, and valid records it still needed lie after that.
+  kNoRoll,       // A segment that is not the newest stops without a roll record (I20).
+  kRollMissing,  // A roll record names a segment that is not the next one found (I20).
+  kHeadMissing,  // The head segment the checkpoint header names does not exist (I21).
 };
+
+// True if the bytes at `offset` start a record of `segment` whose header or payload the end of
+// the data cuts off (only meaningful for a file whose length the writer never leaves: a torn
+// header's length field can point anywhere).
+bool CutByEndOfFile(std::string_view data, uint64_t offset, uint64_t segment) {
+  const uint64_t left = data.size() - offset;
+  if (left < kSegmentFieldOffset + 8) return false;
+  if (DecodeFixed64(data.data() + offset + kSegmentFieldOffset) != segment) return false;
+  if (left < kRecordHeaderBytes) return true;
+  return kRecordHeaderBytes + DecodeFixed32(data.data() + offset + 4) > left;
+}
+
+// Damage the segment the chain ended in shows by its length alone (I22), or "".
+std::string ShortenedSegment(std::string_view data, const std::string& path, uint64_t offset,
+                             uint64_t segment) {
+  // At a legal length, a header running past the end is a torn write (its length field torn
+  // across a sector boundary), not proof of truncation.
+  if (data.size() % kSegmentGranuleBytes == 0) return "";
+  if (CutByEndOfFile(data, offset, segment)) {
+    return path + " offset " + std::to_string(offset) +
+           " starts a record that the end of the file at " + std::to_string(data.size()) +
+           " cuts off; a segment's length is durable before records are written into it (I22), "
+           "so the file was truncated";
+  }
+  return path + " is " + std::to_string(data.size()) + " bytes long, not a multiple of the " +
+         std::to_string(kSegmentGranuleBytes) +
+         "-byte preallocation granule every segment length is (I22), so the file was truncated";
+}
+
+}  // namespace
+
+namespace {
+
+// The outcome once the chain has ended (docs/wal_format.md, "End of log"): Corruption for damage
+// the log proves (`proven`, or a record vouching for the one needed), salvage, or a clean end or
+// torn tail.
+Status DecideEnd(const ReplayOptions& options, const std::vector<Segment>& segments,
+                 EndKind end_kind, size_t end_index, uint64_t end_offset,
+                 const std::optional<std::pair<size_t, uint64_t>>& handed_over,
+                 bool torn_looking_stop, const Evidence& evidence, const std::string& proven,
+                 ReplayResult* result) {
+  const uint64_t next = evidence.need();
+  const std::string needing = "lsn " + std::to_string(next);
+  std::string where = end_kind == EndKind::kHeadMissing
+                          ? "the head of the log"
+                          : Where(segments[end_index], end_offset);
+  switch (end_kind) {
+    case EndKind::kGap:
+      assert(evidence.first().offset == end_offset);
+      where += " (which holds lsn " + std::to_string(evidence.first().lsn) + ")";
+      break;
+    case EndKind::kDamage:
+      where += " (bytes that do not decode as a record of this segment)";
+      break;
+    case EndKind::kNoRoll:
+      where += " (a segment that is not the newest ends without a roll record)";
+      break;
+    case EndKind::kExhausted:
+    case EndKind::kRollMissing:
+    case EndKind::kHeadMissing:
+      break;
+  }
+  if (end_offset == 0 && handed_over && handed_over->first + 1 == end_index) {
+    where += " (the previous segment's records stop at " +
+             Where(segments[handed_over->first], handed_over->second) + ")";
+  }
+
+  std::string damage;
+  if (!proven.empty()) {
+    damage = proven + "; the log ends there needing " + needing + ", and " +
+             std::to_string(evidence.data_records()) + " valid records with lsn >= " +
+             std::to_string(next) + " follow";
+  } else if (evidence.has_voucher()) {
+    const Found& v = evidence.voucher();
+    damage = "log record " + needing + " is damaged or missing at " + where + ", but the record at " +
+             Where(segments[v.segment_index], v.offset) + " (lsn " + std::to_string(v.lsn) +
+             ") was appended when lsns up to " + std::to_string(v.synced_lsn) + " were durable; " +
+             std::to_string(evidence.data_records()) + " valid records with lsn >= " +
+             std::to_string(next) + " follow the damage";
+  }
+  if (!damage.empty()) {
+    if (!options.salvage) {
+      result->end_note = damage;
+      return Status::Corruption(damage + ". Options::wal_salvage opens with the records up to " +
+                                "lsn " + std::to_string(result->last_lsn) + " and drops those " +
+                                std::to_string(evidence.data_records()) + " records for good");
+    }
+    result->salvage_dropped = evidence.data_records();
+    result->end_note = "salvage: " + damage + "; kept records up to lsn " +
+                       std::to_string(result->last_lsn) + ", dropped " +
+                       std::to_string(evidence.data_records());
+    return Status::OK();
+  }
+
+  result->torn_tail = evidence.records() > 0 || torn_looking_stop;
+  if (evidence.records() > 0) {
+    const Found& f = evidence.first();
+    result->end_note = "torn tail: log ends needing " + needing + " at " + where + "; " +
+                       std::to_string(evidence.records()) + " later records (first: lsn " +
+                       std::to_string(f.lsn) + " at " + Where(segments[f.segment_index], f.offset) +
+                       ") were never durable and are dropped";
+  } else if (torn_looking_stop) {
+    result->end_note = "torn tail: log ends at " + where + " after lsn " +
+                       std::to_string(result->last_lsn) + ", at a partially written record";
+  } else {
+    result->end_note = "log ends at " + where + " after lsn " + std::to_string(result->last_lsn);
+  }
+  return Status::OK();
+}
 
 }  // namespace
 
@@ -174,19 +292,28 @@ Status ReplayLog(const ReplayOptions& options, const ReplayApplyFunction& apply,
   result->last_lsn = options.checkpoint_lsn;
 
   MANIFOLD_ASSIGN_OR_RETURN(std::vector<std::string> names, options.fs->ListDir(options.dir));
-  std::vector<Segment> segments;
+  std::vector<Segment> all;
   for (const std::string& name : names) {
     uint64_t number = 0;
-    if (ParseSegmentFileName(name, &number)) segments.push_back({number, options.dir + "/" + name});
+    if (ParseSegmentFileName(name, &number)) all.push_back({number, options.dir + "/" + name});
   }
-  std::sort(segments.begin(), segments.end(),
+  std::sort(all.begin(), all.end(),
             [](const Segment& a, const Segment& b) { return a.number < b.number; });
-  for (const Segment& segment : segments) result->segments.push_back(segment.number);
+  for (const Segment& segment : all) result->segments.push_back(segment.number);
   assert(std::adjacent_find(result->segments.begin(), result->segments.end()) ==
              result->segments.end() &&
          "strict names give one file per number");
 
-  if (segments.empty()) {
+  // I20/I21: the chain of custody runs from the head segment the checkpoint header names through
+  // the roll record at the end of each segment. Segments below the head hold only checkpointed
+  // records (files kept for recycling keep their old numbers) and are not read.
+  const bool custody = !MANIFOLD_FAULT(planted_bug::kSkipRollRecordCheck);
+  const uint64_t head = custody ? options.head_segment : 0;
+  std::vector<Segment> segments;
+  for (const Segment& segment : all) {
+    if (segment.number >= head) segments.push_back(segment);
+  }
+  if (segments.empty() && head == 0) {
     result->end_note = "no log segments in " + options.dir + "; nothing to replay after lsn " +
                        std::to_string(options.checkpoint_lsn);
     return Status::OK();
@@ -206,23 +333,49 @@ Status ReplayLog(const ReplayOptions& options, const ReplayApplyFunction& apply,
   bool torn_looking_stop = false;
   // What lies beyond the point where the current segment's records stopped.
   Evidence evidence;
+  evidence.Reset(next);
+  // Damage that is Corruption whatever vouches (a missing segment, a shortened one), or "".
+  std::string proven;
+  size_t scanned_through = 0;  // Segments [0, scanned_through) are read or scanned.
 
-  for (size_t i = 0; i < segments.size(); ++i) {
+  if (head != 0 && (segments.empty() || segments[0].number != head)) {
+    end_kind = EndKind::kHeadMissing;
+    proven = "the checkpoint header names " + options.dir + "/" + SegmentFileName(head) +
+             " as the log head (the segment holding or receiving lsn " + std::to_string(next) +
+             "), but it is missing (I21)";
+  }
+  for (size_t i = 0; end_kind != EndKind::kHeadMissing && i < segments.size(); ++i) {
     const Segment& segment = segments[i];
     MANIFOLD_RETURN_IF_ERROR(ReadWholeFile(options.fs, segment.path, &buffer, &data));
+    scanned_through = i + 1;
     uint64_t offset = 0;
     RecordView record;
     bool gap = false;
+    // The chain's last record in this segment so far was a roll record naming `roll_to`.
+    std::optional<uint64_t> roll_to;
+    uint64_t roll_offset = 0;
     while (DecodeRecord(data.substr(offset), segment.number, &record)) {
       assert(offset % kRecordAlignBytes == 0);
-      if (record.lsn < next) {
+      uint64_t named = 0;
+      const RecordKind kind = ClassifyRecord(record, &named);
+      if (kind == RecordKind::kRoll && record.lsn <= next) {
+        // The chain continues in the segment it names (even when the checkpoint covers every
+        // record around it).
+        roll_to = named;
+        roll_offset = offset;
+        torn_looking_stop = false;
+      } else if (record.lsn < next) {
         // Covered by the checkpoint (recycling keeps a segment until a checkpoint covers it all).
-        ++result->records_skipped;
+        if (kind == RecordKind::kData) ++result->records_skipped;
       } else if (record.lsn == next) {
-        MANIFOLD_RETURN_IF_ERROR(apply(record.lsn, record.payload));
-        ++result->records_applied;
-        result->last_lsn = record.lsn;
-        ++next;
+        // A control record takes no LSN: the chain passes over it.
+        if (kind == RecordKind::kData) {
+          MANIFOLD_RETURN_IF_ERROR(apply(record.lsn, record.payload));
+          ++result->records_applied;
+          result->last_lsn = record.lsn;
+          ++next;
+          roll_to.reset();
+        }
         torn_looking_stop = false;
       } else {
         gap = true;
@@ -250,75 +403,46 @@ Status ReplayLog(const ReplayOptions& options, const ReplayApplyFunction& apply,
       end_kind = EndKind::kDamage;
       break;
     }
-    handed_over = std::make_pair(i, offset);
+    const bool newest = i + 1 == segments.size();
+    if (!custody || (roll_to && !newest && segments[i + 1].number == *roll_to)) {
+      if (!newest) handed_over = std::make_pair(i, offset);
+      continue;
+    }
+    if (roll_to) {
+      // I20: the segment a roll record names was durable before the roll record was written.
+      end_kind = EndKind::kRollMissing;
+      proven = Where(segment, roll_offset) + " is a roll record naming " + options.dir + "/" +
+               SegmentFileName(*roll_to) + " as the next segment, but " +
+               (newest ? std::string("no later segment exists")
+                       : "the next segment found is " + segments[i + 1].path) +
+               " (I20)";
+      break;
+    }
+    if (!newest) {
+      end_kind = EndKind::kNoRoll;
+      break;
+    }
+  }
+  if (custody && proven.empty()) {
+    proven = ShortenedSegment(data, segments[end_index].path, end_offset,
+                              segments[end_index].number);
   }
   assert(next == result->last_lsn + 1);
   assert(result->records_applied == result->last_lsn - options.checkpoint_lsn);
 
   // End of log: everything after the stop is evidence. The rest of segment `end_index` was
   // scanned above; every later segment is scanned whole.
-  for (size_t j = end_index + 1; j < segments.size(); ++j) {
-    assert(end_kind != EndKind::kExhausted);
+  for (size_t j = scanned_through; j < segments.size(); ++j) {
     MANIFOLD_RETURN_IF_ERROR(ReadWholeFile(options.fs, segments[j].path, &buffer, &data));
     evidence.Scan(data, j, segments[j].number, 0);
   }
   assert(evidence.need() == next);
-  assert((end_kind == EndKind::kExhausted) == (evidence.records() == 0));
-
-  std::string where = Where(segments[end_index], end_offset);
-  switch (end_kind) {
-    case EndKind::kGap:
-      assert(evidence.first().offset == end_offset);
-      where += " (which holds lsn " + std::to_string(evidence.first().lsn) + ")";
-      break;
-    case EndKind::kDamage:
-      where += " (bytes that do not decode as a record of this segment)";
-      break;
-    case EndKind::kExhausted:
-      break;
+  if (!segments.empty() && end_kind != EndKind::kHeadMissing) {
+    result->end_segment = segments[end_index].number;
+    result->end_offset = end_offset;
   }
-  if (end_offset == 0 && handed_over && handed_over->first + 1 == end_index) {
-    where += " (the previous segment's records stop at " +
-             Where(segments[handed_over->first], handed_over->second) + ")";
-  }
-  const std::string needing = "lsn " + std::to_string(next);
-
-  if (evidence.has_voucher()) {
-    const Found& v = evidence.voucher();
-    const std::string damage =
-        "log record " + needing + " is damaged or missing at " + where + ", but the record at " +
-        Where(segments[v.segment_index], v.offset) + " (lsn " + std::to_string(v.lsn) +
-        ") was appended when lsns up to " + std::to_string(v.synced_lsn) + " were durable; " +
-        std::to_string(evidence.records()) + " valid records with lsn >= " + std::to_string(next) +
-        " follow the damage";
-    if (!options.salvage) {
-      result->end_note = damage;
-      return Status::Corruption(damage +
-                                ". Options::wal_salvage opens with the records before the damage "
-                                "and drops those " +
-                                std::to_string(evidence.records()) + " records for good");
-    }
-    result->salvage_dropped = evidence.records();
-    result->end_note = "salvage: " + damage + "; kept records up to lsn " +
-                       std::to_string(result->last_lsn) + ", dropped " +
-                       std::to_string(evidence.records());
-    return Status::OK();
-  }
-
-  result->torn_tail = evidence.records() > 0 || torn_looking_stop;
-  if (evidence.records() > 0) {
-    const Found& f = evidence.first();
-    result->end_note = "torn tail: log ends needing " + needing + " at " + where + "; " +
-                       std::to_string(evidence.records()) + " later records (first: lsn " +
-                       std::to_string(f.lsn) + " at " + Where(segments[f.segment_index], f.offset) +
-                       ") were never durable and are dropped";
-  } else if (torn_looking_stop) {
-    result->end_note = "torn tail: log ends at " + where + " after lsn " +
-                       std::to_string(result->last_lsn) + ", at a partially written record";
-  } else {
-    result->end_note = "log ends at " + where + " after lsn " + std::to_string(result->last_lsn);
-  }
-  return Status::OK();
+  return DecideEnd(options, segments, end_kind, end_index, end_offset, handed_over,
+                   torn_looking_stop, evidence, proven, result);
 }
 
 }  // namespace manifold::wal

@@ -23,6 +23,11 @@ struct ReplayOptions {
   // The LSN the durable checkpoint (the data file) already contains; replay applies the records
   // after it.
   uint64_t checkpoint_lsn = 0;
+  // The log head the checkpoint header names (I21): the segment holding (or receiving) record
+  // checkpoint_lsn + 1. Segments below it hold only checkpointed records and are not read; the
+  // head itself must exist. 0: no header names one (the chain starts at the lowest segment;
+  // only for tests of the reader alone).
+  uint64_t head_segment = 0;
   // Options::wal_salvage: when the log is damaged where later records say it was durable, keep
   // the records before the damage and report the rest as dropped instead of failing.
   bool salvage = false;
@@ -37,7 +42,11 @@ struct ReplayResult {
   bool torn_tail = false;
   // Salvage mode only: valid records found after vouched-for damage, not applied.
   uint64_t salvage_dropped = 0;
-  std::vector<uint64_t> segments;  // Segment numbers found, ascending.
+  std::vector<uint64_t> segments;  // Segment numbers found, ascending (below the head too).
+  // Where the chain ended: the segment and the offset after its last record (for a writer that
+  // continues a cleanly ended log in place). 0, 0 when no segment was read.
+  uint64_t end_segment = 0;
+  uint64_t end_offset = 0;
   std::string end_note;            // Where and why the log ended (segment, offset, LSN).
 };
 
@@ -48,7 +57,8 @@ using ReplayApplyFunction = std::function<Status(uint64_t lsn, std::string_view 
 // Scans the segment files in `options.dir` in segment-number order and calls `apply` for every
 // record continuing the chain after options.checkpoint_lsn. Returns OK for a clean log or a
 // torn tail, Corruption (naming file, offset and LSNs) when a record later records vouch for is
-// damaged or missing (unless options.salvage), an I/O error from the file system unchanged, or
+// damaged or missing, when the head segment or a segment a roll record names is missing (I20,
+// I21), or when the segment the chain ends in was shortened (I22) (unless options.salvage), an I/O error from the file system unchanged, or
 // the first error `apply` returns. `*result` is reset first and filled as far as the scan got.
 [[nodiscard]] Status ReplayLog(const ReplayOptions& options, const ReplayApplyFunction& apply,
                                ReplayResult* result);

@@ -127,9 +127,11 @@ struct Options {
   // commit crosses a trigger, which makes the engine's I/O order depend only on the calls made
   // (the simulator uses this).
   bool background_checkpoints = true;
-  // Recovery normally refuses to open a log with a damaged record followed by records that
-  // were durable (Corruption). With this set, recovery keeps the records before the damage,
-  // drops the rest, and reports how many it dropped in Stats::log_records_salvage_dropped.
+  // Recovery normally refuses to open a log that proves acknowledged records were lost
+  // (Corruption): a damaged record followed by records that were durable, a missing log segment
+  // (the log head or one a roll record names), or a truncated segment. With this set, recovery
+  // keeps the records before the damage, drops the rest, and reports how many valid later records
+  // it dropped in Stats::log_records_salvage_dropped.
   // It does not open a log whose data file is missing (nothing to replay it onto: Corruption).
   bool wal_salvage = false;
 };
