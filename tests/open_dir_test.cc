@@ -153,12 +153,18 @@ TEST(OpenDirTest, NoDatabaseIsNotFoundAndChangesNothing) {
   std::ofstream(base + "/file") << "a regular file";
   fs::create_directories(base + "/unfinished");
   std::ofstream(base + "/unfinished/MANIFOLD.tmp") << "half a creation";
+  // A creation writes the empty log head before it renames MANIFOLD.tmp (I21); a crash can keep
+  // the segment's directory entry and lose the tmp file's.
+  fs::create_directories(base + "/unfinished_log");
+  std::ofstream(base + "/unfinished_log/wal-0000000000000001.log");
   const std::vector<std::pair<std::string, std::string>> places = {
       {base + "/missing", "does not exist"},
       {base + "/empty", "the directory is empty"},
       {base + "/other", "holds 1 other entries"},
       {base + "/file", "it is a file, not a directory"},
       {base + "/unfinished", "MANIFOLD.tmp is left from a creation that did not finish"},
+      {base + "/unfinished_log",
+       "an empty wal-0000000000000001.log is left from a creation that did not finish"},
   };
   Options read_only;
   read_only.read_only = true;
@@ -180,6 +186,19 @@ TEST(OpenDirTest, NoDatabaseIsNotFoundAndChangesNothing) {
   }
   // Even create_if_missing cannot make a database out of a regular file.
   Options create;
+  // But it finishes an unfinished creation, reusing the empty log head.
+  {
+    auto created = DB::Open(create, base + "/unfinished_log");
+    ASSERT_TRUE(created.ok()) << created.status().ToString();
+    ASSERT_TRUE((*created)->Put(WriteOptions{}, "default", "k", "v").ok());
+  }
+  {
+    auto reopened = DB::Open(create, base + "/unfinished_log");
+    ASSERT_TRUE(reopened.ok()) << reopened.status().ToString();
+    auto value = (*reopened)->Get(ReadOptions{}, "default", "k");
+    ASSERT_TRUE(value.ok()) << value.status().ToString();
+    EXPECT_EQ(*value, "v");
+  }
   auto db = DB::Open(create, base + "/file");
   EXPECT_TRUE(db.status().IsNotFound()) << db.status().ToString();
   EXPECT_EQ(ContentsOf(base + "/file"), "a regular file");

@@ -212,6 +212,7 @@ struct DirectoryContents {
   bool tmp_data_file = false;             // MANIFOLD.tmp, left by an unfinished creation
   std::vector<std::string> log_segments;  // wal-<16 digits>.log, in order
   size_t other_entries = 0;               // anything else (LOCK included)
+  bool unwritten_first_segment = false;   // only an empty segment 1: see CheckDirectory
 };
 
 StatusOr<DirectoryContents> ListDirectory(FileSystem* fs, const std::string& path) {
@@ -277,7 +278,7 @@ StatusOr<bool> CheckDirectory(FileSystem* fs, const std::string& path, const Opt
     // segment. No commit was ever made in a database whose only segment is an empty segment 1,
     // so this is an unfinished creation, not a lost data file.
     contents.log_segments.clear();
-    contents.tmp_data_file = true;
+    contents.unwritten_first_segment = true;
   }
   if (!contents.log_segments.empty()) {
     // The log holds only the commits after the last checkpoint, and that checkpoint was in the
@@ -298,8 +299,9 @@ StatusOr<bool> CheckDirectory(FileSystem* fs, const std::string& path, const Opt
   if (options.create_if_missing && !options.read_only) return false;
   std::string what = "no data file " + std::string(kDataFileName);
   if (contents.tmp_data_file) {
-    what += "; " + std::string(kDataFileName) + ".tmp or an empty " + wal::SegmentFileName(1) +
-            " is left from a creation that did not finish";
+    what += "; " + std::string(kDataFileName) + ".tmp is left from a creation that did not finish";
+  } else if (contents.unwritten_first_segment) {
+    what += "; an empty " + wal::SegmentFileName(1) + " is left from a creation that did not finish";
   } else if (contents.other_entries == 0) {
     what += "; the directory is empty";
   } else {
