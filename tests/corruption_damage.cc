@@ -229,7 +229,7 @@ StatusOr<std::string> DamageDataFile(Damage damage, uint32_t page_bytes, sim::Rn
       return "appended " + std::to_string(n) + " random bytes to " + kDataFileName;
     }
     case Damage::kTruncateDataFile: {
-      size_t size = rng->Uniform(WrittenBytes(*data));
+      size_t size = rng->Uniform(std::max<size_t>(1, WrittenBytes(*data)));
       if (rng->OneIn(2)) size -= size % page_bytes;
       data->resize(size);
       return "truncated " + std::string(kDataFileName) + " to " + std::to_string(size) + " bytes";
@@ -387,21 +387,10 @@ std::optional<CheckResult> CheckContents(DB* db, const Contents& expected, sim::
 }  // namespace
 
 const char* BaseKindName(BaseKind kind) {
-  switch (kind) {
-    case BaseKind::kCleanClose:
-      return "clean-close";
-    case BaseKind::kLiveLog:
-      return "live-log";
-    case BaseKind::kOverflowValues:
-      return "overflow-values";
-    case BaseKind::kManyCheckpoints:
-      return "many-checkpoints";
-    case BaseKind::kColumnFamilies:
-      return "column-families";
-    case BaseKind::kManySegments:
-      return "many-segments";
-  }
-  return "?";
+  // In the order of the enumerators.
+  static constexpr const char* kNames[] = {"clean-close",      "live-log",        "overflow-values",
+                                           "many-checkpoints", "column-families", "many-segments"};
+  return kNames[static_cast<size_t>(kind)];
 }
 
 StatusOr<BaseDb> BuildBase(BaseKind kind) {
@@ -449,39 +438,23 @@ const std::vector<BaseDb>& Bases() {
 }
 
 const char* DamageName(Damage damage) {
-  switch (damage) {
-    case Damage::kFlipDataBit:
-      return "flip-data-bit";
-    case Damage::kZeroPage:
-      return "zero-page";
-    case Damage::kSwapPages:
-      return "swap-pages";
-    case Damage::kDuplicatePage:
-      return "duplicate-page";
-    case Damage::kAppendDataGarbage:
-      return "append-data-garbage";
-    case Damage::kTruncateDataFile:
-      return "truncate-data-file";
-    case Damage::kAppendSegmentGarbage:
-      return "append-segment-garbage";
-    case Damage::kFlipOlderLogRecord:
-      return "flip-older-log-record";
-    case Damage::kDeleteNewestSegment:
-      return "delete-newest-segment";
-    case Damage::kDeleteMiddleSegment:
-      return "delete-middle-segment";
-    case Damage::kDeleteOldestSegment:
-      return "delete-oldest-segment";
-    case Damage::kTruncateSegmentMidRecord:
-      return "truncate-segment-mid-record";
-    case Damage::kTruncateSegmentAtRecordBoundary:
-      return "truncate-segment-at-record-boundary";
-    case Damage::kFlipNewestLogRecord:
-      return "flip-newest-log-record";
-    case Damage::kDeleteDataFile:
-      return "delete-data-file";
-  }
-  return "?";
+  // In the order of the enumerators.
+  static constexpr const char* kNames[] = {"flip-data-bit",
+                                           "zero-page",
+                                           "swap-pages",
+                                           "duplicate-page",
+                                           "append-data-garbage",
+                                           "truncate-data-file",
+                                           "append-segment-garbage",
+                                           "flip-older-log-record",
+                                           "delete-newest-segment",
+                                           "delete-middle-segment",
+                                           "delete-oldest-segment",
+                                           "truncate-segment-mid-record",
+                                           "truncate-segment-at-record-boundary",
+                                           "flip-newest-log-record",
+                                           "delete-data-file"};
+  return kNames[static_cast<size_t>(damage)];
 }
 
 std::vector<Damage> DamagesIn(DamageGroup group) {

@@ -32,7 +32,7 @@ enum class BaseKind {
   kManyCheckpoints,  // A tiny checkpoint trigger: tens of checkpoints, freed and reused pages.
   kColumnFamilies,   // Four column families (one dropped), multi-family batches, crash image.
   kManySegments,     // Small log segments, several of them live, no checkpoint since creation.
-};
+};                   // BaseKindName lists the names in this order.
 inline constexpr BaseKind kBaseKinds[] = {
     BaseKind::kCleanClose,      BaseKind::kLiveLog,        BaseKind::kOverflowValues,
     BaseKind::kManyCheckpoints, BaseKind::kColumnFamilies, BaseKind::kManySegments,
@@ -74,7 +74,7 @@ enum class Damage {
   kFlipNewestLogRecord,  // One bit in the record with the highest LSN.
   // The data file: pending issue 11 item 2 (open creates a new one today).
   kDeleteDataFile,
-};
+};  // DamageName lists the names in this order.
 enum class DamageGroup {
   kData,             // Must pass today.
   kLogSegment,       // Pending the log-tracking fix (issue 11 item 1).
