@@ -117,9 +117,7 @@ struct WriteCmd : Cmd {
 
 // Power cut between operations: every acknowledged commit must be there, exactly.
 struct CrashCmd : Cmd {
-  void run(const Model& m, Sut& sut) const override {
-    Run(m, sut);
-  }
+  void run(const Model& m, Sut& sut) const override { Run(m, sut); }
   // Also the second half of CheckpointCmd.
   static void Run(const Model& m, Sut& sut) {
     sut.db.reset();

@@ -5,7 +5,8 @@
 #   tests/fuzz/run.sh [SECONDS] [extra libFuzzer flags...]     # default 300 seconds
 #
 # Environment: FUZZ_OUT (build and corpus directory, default /tmp/manifold-fuzz), JOBS (libFuzzer
-# -jobs and -workers; unset: one process), MANIFOLD_FUZZ_STRICT=1 (also report the pending issue-11 log losses).
+# -jobs and -workers; unset: one process), MANIFOLD_FUZZ_STRICT=1 (also report the pending
+# issue-11 log losses).
 # A crash leaves crash-<sha1> in FUZZ_OUT; replay it with
 #   $FUZZ_OUT/corruption_fuzzer $FUZZ_OUT/crash-<sha1>
 # or under gcc: ./bazelw run //tests:corruption_fuzzer_replay_test -- $FUZZ_OUT/crash-<sha1>
