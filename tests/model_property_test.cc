@@ -106,14 +106,15 @@ rc::Gen<std::string> GenKey() {
   });
 }
 
-// Mostly small values; some straddle the inline limit (about a quarter page minus the key);
-// some are larger than a page (overflow runs of several pages).
+// Mostly small values, some empty (a null data pointer: issue 11 item 7); some straddle the inline
+// limit (about a quarter page minus the key); some are larger than a page (overflow runs).
 rc::Gen<std::string> GenValue() {
   auto sized = [](int lo, int hi) {
     return rc::gen::apply([](int len, unsigned seed) { return MakeValue(len, seed); },
                           rc::gen::inRange(lo, hi), rc::gen::inRange(0u, 256u));
   };
   return rc::gen::weightedOneOf<std::string>({
+      {1, rc::gen::just(std::string())},
       {6, sized(0, 17)},
       {2, sized(150, 400)},
       {2, sized(900, 5000)},
@@ -981,6 +982,17 @@ struct ReopenCmd : Cmd {
   }
 };
 
+// Writes the committed state into the data file, so that every value generated so far (empty
+// ones too) goes through the page encoder, not only through the log.
+struct CheckpointCmd : Cmd {
+  void run(const Model& m, Sut& sut) const override {
+    Status s = sut.db->Checkpoint();
+    if (!s.ok()) RC_FAIL("Checkpoint: " + s.ToString());
+    CheckAll(sut.db.get(), nullptr, m.cfs);
+  }
+  void show(std::ostream& os) const override { os << "Checkpoint"; }
+};
+
 struct VerifyCmd : Cmd {
   void run(const Model& m, Sut& sut) const override {
     CheckIntegrity(sut.db.get());
@@ -994,12 +1006,13 @@ RC_GTEST_PROP(ModelStateMachine, RandomCommandsMatchModel, ()) {
   sut.db = OpenDb(sut.fs.get());
   const Model initial;
   const auto commands = *rc::state::gen::commands(
-      initial, rc::state::gen::execOneOfWithArgs<
-                   PutCmd, PutCmd, PutCmd, PutCmd, DeleteCmd, DeleteCmd, PutBadKeyCmd, BatchCmd,
-                   BatchCmd, BatchCmd, GetCmd, GetCmd, CreateCfCmd, CreateCfCmd, DropCfCmd,
-                   BeginTxnCmd, TxnPutCmd, TxnPutCmd, TxnDeleteCmd, TxnGetCmd, TxnCommitCmd,
-                   TxnAbortCmd, TakeSnapshotCmd, ReleaseSnapshotCmd, SnapshotReadCmd, ScanCmd,
-                   ScanCmd, OpenIterCmd, WalkIterCmd, CloseIterCmd, ReopenCmd, VerifyCmd>());
+      initial,
+      rc::state::gen::execOneOfWithArgs<
+          PutCmd, PutCmd, PutCmd, PutCmd, DeleteCmd, DeleteCmd, PutBadKeyCmd, BatchCmd, BatchCmd,
+          BatchCmd, GetCmd, GetCmd, CreateCfCmd, CreateCfCmd, DropCfCmd, BeginTxnCmd, TxnPutCmd,
+          TxnPutCmd, TxnDeleteCmd, TxnGetCmd, TxnCommitCmd, TxnAbortCmd, TakeSnapshotCmd,
+          ReleaseSnapshotCmd, SnapshotReadCmd, ScanCmd, ScanCmd, OpenIterCmd, WalkIterCmd,
+          CloseIterCmd, ReopenCmd, CheckpointCmd, VerifyCmd>());
   RC_CLASSIFY(commands.size() >= 50, "50+ commands");
   rc::state::runAll(commands, initial, sut);
 

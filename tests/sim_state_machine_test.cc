@@ -66,14 +66,19 @@ struct Sut {
 
 using Cmd = rc::state::Command<Model, Sut>;
 
+// Sometimes the empty key (allowed, see docs/limits.md).
 rc::Gen<std::string> GenKey() {
-  return rc::gen::map(rc::gen::inRange(0, 40), [](int i) { return "k" + std::to_string(i); });
+  return rc::gen::weightedOneOf<std::string>(
+      {{20, rc::gen::map(rc::gen::inRange(0, 40), [](int i) { return "k" + std::to_string(i); })},
+       {1, rc::gen::just(std::string())}});
 }
 
 rc::Gen<std::string> GenValue() {
-  // Mostly small, sometimes larger than a page (overflow pages).
+  // Mostly small, sometimes empty (a null data pointer: issue 11 item 7), sometimes larger than a
+  // page (overflow pages).
   return rc::gen::weightedOneOf<std::string>(
-      {{6, rc::gen::container<std::string>(rc::gen::inRange<char>('a', 'z'))},
+      {{1, rc::gen::just(std::string())},
+       {6, rc::gen::container<std::string>(rc::gen::inRange<char>('a', 'z'))},
        {1, rc::gen::map(rc::gen::inRange(1025, 5000),
                         [](int n) { return std::string(static_cast<size_t>(n), 'L'); })}});
 }
@@ -112,7 +117,9 @@ struct WriteCmd : Cmd {
 
 // Power cut between operations: every acknowledged commit must be there, exactly.
 struct CrashCmd : Cmd {
-  void run(const Model& m, Sut& sut) const override {
+  void run(const Model& m, Sut& sut) const override { Run(m, sut); }
+  // Also the second half of CheckpointCmd.
+  static void Run(const Model& m, Sut& sut) {
     sut.db.reset();
     sut.fs.CrashNow();
     RC_ASSERT(sut.fs.Restart().ok());
@@ -203,6 +210,17 @@ struct ReopenCmd : Cmd {
   void show(std::ostream& os) const override { os << "Reopen"; }
 };
 
+// Writes the state into the data file (the page encoder sees every value, empty ones too), then
+// cuts the power: recovery starts from that checkpoint.
+struct CheckpointCmd : Cmd {
+  void run(const Model& m, Sut& sut) const override {
+    RC_ASSERT(sut.db->Checkpoint().ok());
+    RC_ASSERT(sut.ReadAll() == m.state);
+    CrashCmd::Run(m, sut);
+  }
+  void show(std::ostream& os) const override { os << "CheckpointAndCrash"; }
+};
+
 struct GetCmd : Cmd {
   std::string cf = *GenCf();
   std::string key = *GenKey();
@@ -231,7 +249,8 @@ RC_GTEST_PROP(SimStateMachine, CrashesNeverLoseOrInventData, ()) {
   rc::state::check(initial, sut,
                    rc::state::gen::execOneOfWithArgs<WriteCmd, WriteCmd, WriteCmd, GetCmd, CrashCmd,
                                                      CrashDuringWriteCmd, CrashDuringWriteCmd,
-                                                     ReopenCmd, ReadOnlyAfterCrashCmd>());
+                                                     ReopenCmd, ReadOnlyAfterCrashCmd,
+                                                     CheckpointCmd>());
   sut.db.reset();
 }
 

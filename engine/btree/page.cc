@@ -223,7 +223,7 @@ void EncodeNodeBody(const Node& node, const Layout& layout, char* page) {
   auto put16 = [&p](uint16_t v) { EncodeFixed16(p, v), p += 2; };
   auto put32 = [&p](uint32_t v) { EncodeFixed32(p, v), p += 4; };
   auto put64 = [&p](uint64_t v) { EncodeFixed64(p, v), p += 8; };
-  auto put_bytes = [&p](std::string_view s) { std::memcpy(p, s.data(), s.size()), p += s.size(); };
+  auto put_bytes = [&p](std::string_view s) { p = CopyBytes(p, s); };
   if (node.leaf) {
     for (size_t i = 0; i < node.keys.size(); ++i) {
       const LeafValue& value = node.values[i];

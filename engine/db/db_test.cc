@@ -10,6 +10,7 @@
 #include "engine/util/fault_point.h"
 #include "manifold/env.h"
 #include "manifold/logger.h"
+#include "manifold/write_batch.h"
 
 #if defined(MANIFOLD_FAULT_POINTS)
 #include <fiu-control.h>
@@ -63,6 +64,37 @@ TEST_F(DBTest, PutGetDeleteSurviveReopen) {
   EXPECT_EQ(Get("a"), "NOT_FOUND");
   EXPECT_EQ(Get("b"), "2");
   EXPECT_EQ(db_->GetStats().sequence, 3u);
+}
+
+// Issue 11 item 7: an empty value (and the empty key, which Limits allows) has a null data
+// pointer; encoding it into a leaf at a checkpoint once passed that null to memcpy (UBSan).
+TEST_F(DBTest, EmptyKeyAndEmptyValuesSurviveCheckpointAndReopen) {
+  ASSERT_TRUE(db_->Put({}, "default", "", "").ok());
+  ASSERT_TRUE(db_->Put({}, "default", "e", std::string_view()).ok());
+  ASSERT_TRUE(db_->Put({}, "default", "f", "x").ok());
+  ASSERT_TRUE(db_->Put({}, "default", "f", "").ok());  // Overwrite with empty.
+  WriteBatch batch;
+  batch.Put("default", "g", "");
+  ASSERT_TRUE(db_->Write({}, batch).ok());
+  ASSERT_TRUE(db_->Checkpoint().ok());
+  Reopen();
+  for (const char* key : {"", "e", "f", "g"}) EXPECT_EQ(Get(key), "") << "key '" << key << "'";
+  auto it = db_->NewIterator({}, "default");
+  ASSERT_TRUE(it.ok());
+  int count = 0;
+  for ((*it)->SeekToFirst(); (*it)->Valid(); (*it)->Next(), ++count) {
+    EXPECT_TRUE((*it)->value().empty());
+  }
+  EXPECT_EQ(count, 4);
+  // Overwrite an empty value with a large one and back, across checkpoints.
+  ASSERT_TRUE(db_->Put({}, "default", "e", std::string(900, 'v')).ok());
+  ASSERT_TRUE(db_->Checkpoint().ok());
+  ASSERT_TRUE(db_->Put({}, "default", "e", "").ok());
+  ASSERT_TRUE(db_->Checkpoint().ok());
+  Reopen();
+  EXPECT_EQ(Get("e"), "");
+  IntegrityReport report;
+  EXPECT_TRUE(db_->VerifyIntegrity(&report).ok()) << report.problems.front();
 }
 
 TEST_F(DBTest, SurvivesPowerLossAfterEveryAcknowledgedCommit) {

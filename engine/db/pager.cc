@@ -462,7 +462,7 @@ Status CommitWriter::WriteLargeValue(uint64_t first_page, std::string_view value
   for (uint64_t i = 0; i < count; ++i) {
     std::string_view chunk = value.substr(std::min<size_t>(i * per_page, value.size()), per_page);
     std::string& page = NewPage(first_page + i);
-    std::memcpy(page.data() + kPageHeaderBytes, chunk.data(), chunk.size());
+    CopyBytes(page.data() + kPageHeaderBytes, chunk);
     btree::SealPage(page.data(), layout_.page_bytes, btree::PageType::kOverflow,
                     static_cast<uint16_t>(chunk.size()), first_page + i, sequence_);
   }

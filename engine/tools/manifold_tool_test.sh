@@ -123,6 +123,13 @@ run 2 "$db" put q v --value-file "$tmp/value"
 run 2 "$db" put q
 run 3 "$db" put q --value-file "$tmp/no-such-file"
 
+# An empty value: the close's checkpoint writes it into a leaf (issue 11 item 7: that once passed
+# a null pointer to memcpy, fatal under --config=ubsan).
+run 0 "$db" put e ''
+run 0 "$db" get --json e
+out_is '{"key":"e","value":""}'
+run 0 "$db" delete e
+
 # Arguments starting with '-' after '--'.
 run 0 "$db" put -- -k -v
 run 0 "$db" get -- -k

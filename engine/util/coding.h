@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <cstring>
 #include <string>
+#include <string_view>
 
 namespace manifold {
 
@@ -37,6 +38,14 @@ inline uint64_t DecodeFixed64(const char* src) {
   uint64_t value;
   std::memcpy(&value, src, sizeof(value));
   return value;
+}
+
+// Copies `src` to `dst` and returns the end of the copy. An empty std::string_view may have a null
+// data(), and memcpy's pointers must be valid even for zero bytes (UBSan reports a null one), so
+// every copy of a possibly empty key or value goes through here.
+inline char* CopyBytes(char* dst, std::string_view src) {
+  if (!src.empty()) std::memcpy(dst, src.data(), src.size());
+  return dst + src.size();
 }
 
 inline void PutFixed16(std::string* dst, uint16_t value) {

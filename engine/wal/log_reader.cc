@@ -427,6 +427,15 @@ Status ReplayLog(const ReplayOptions& options, const ReplayApplyFunction& apply,
     proven = ShortenedSegment(data, segments[end_index].path, end_offset,
                               segments[end_index].number);
   }
+  if (custody && proven.empty() && data.empty() && handed_over &&
+      handed_over->first + 1 == end_index) {
+    // I20 + I22: the writer preallocates a segment and syncs its length before it writes the roll
+    // record naming it (both in one group), so a segment a surviving roll record leads to is never
+    // empty: this one was truncated to nothing.
+    proven = segments[end_index].path +
+             " is empty, but the roll record before it names it, and a segment's length is durable "
+             "before the roll record naming it is written (I20, I22), so the file was truncated";
+  }
   assert(next == result->last_lsn + 1);
   assert(result->records_applied == result->last_lsn - options.checkpoint_lsn);
 

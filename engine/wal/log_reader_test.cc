@@ -472,6 +472,25 @@ TEST_F(ReplayTest, RollToALostNewestSegmentIsCorruption) {
   ExpectCorruptionAndSalvage(0, {SegmentFileName(2), "no later segment exists"}, 2, 0);
 }
 
+// I20 + I22: a segment is preallocated and its length synced before the roll record naming it is
+// written, so the segment a roll record leads to is never empty; one that is was truncated, even
+// though nothing after the cut is left to vouch for what it held.
+TEST_F(ReplayTest, EmptySegmentARollRecordLeadsToIsCorruption) {
+  SegmentImage a(1);
+  a.Add(1, 0);
+  a.Add(2, 0);
+  a.AddRoll(3, 0, 2);
+  Write(a);
+  WriteFile(SegmentPath(2), "");  // Truncated to nothing.
+  ExpectCorruptionAndSalvage(0, {SegmentFileName(2), "is empty", "truncated"}, 2, 0);
+
+  // Preallocated and never written (a crash before the group's writes): a clean end.
+  SegmentImage b(2);
+  Write(b);
+  ASSERT_TRUE(Replay(0).ok()) << result_.end_note;
+  EXPECT_EQ(applied_, Range(1, 2));
+}
+
 // A segment that is not the newest must end with a roll record. One that does not was cut short
 // (or its roll record never reached the disk): the chain ends there, and the later records decide
 // like any evidence: here they vouch for lsn 4, so it is Corruption.
