@@ -1009,7 +1009,10 @@ Status DBImpl::WriteSyncMarker(uint64_t target) {
   if (buffered_lsn_ != target || !log_buffer_.empty()) return Status::OK();
   LogChunk chunk{segment_, segment_offset_, {}};
   wal::AppendSyncMarker(&chunk.bytes, segment_, target + 1, synced_lsn_);
-  segment_offset_ += wal::kSyncMarkerRecordBytes;
+  // segment_offset_ stays where the marker starts: the next group is written over it (its
+  // records vouch for this group themselves). The marker is not read back, so if its write was
+  // lost or landed elsewhere, leaving room for it would leave a hole in front of the next
+  // group's acknowledged records, and recovery would stop at the hole (chaos seed 219).
   log_mu_.Unlock();
   Status status = log_files_->Write(chunk.segment, chunk.offset, chunk.bytes);
   log_mu_.Lock();

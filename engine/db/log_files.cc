@@ -59,6 +59,15 @@ Status LogFiles::Create(uint64_t number) {
   }
   MANIFOLD_ASSIGN_OR_RETURN(std::shared_ptr<File> opened, OpenSegment(number, recycled));
   MANIFOLD_ASSIGN_OR_RETURN(uint64_t size, opened->Size());
+  const uint64_t granule = wal::kSegmentGranuleBytes;
+  if (size % granule != 0) {
+    // I22 for a recycled file whose length is not whole granules (one cut short while it held
+    // only checkpointed records, found by the simulator's at-rest truncation: chaos seed 1654):
+    // extend it before any record goes in, or recovery would take it for a truncated segment.
+    const uint64_t legal = (size + granule - 1) / granule * granule;
+    MANIFOLD_RETURN_IF_ERROR(Preallocate(opened.get(), number, size, legal - size));
+    size = legal;
+  }
   port::MutexLock lock(&mu_);
   open_[number] = std::move(opened);
   allocated_bytes_[number] = size;
