@@ -259,12 +259,7 @@ StatusOr<bool> IsUnwrittenFirstSegment(FileSystem* fs, const std::string& path,
   if (contents.log_segments.size() != 1 || contents.log_segments[0] != wal::SegmentFileName(1)) {
     return false;
   }
-  OpenFileOptions read_only;
-  read_only.read_only = true;
-  MANIFOLD_ASSIGN_OR_RETURN(std::unique_ptr<File> file,
-                            fs->OpenFile(path + "/" + contents.log_segments[0], read_only));
-  MANIFOLD_ASSIGN_OR_RETURN(const uint64_t size, file->Size());
-  return size == 0;
+  return SegmentIsEmpty(fs, path, 1);
 }
 
 StatusOr<bool> CheckDirectory(FileSystem* fs, const std::string& path, const Options& options) {

@@ -59,12 +59,10 @@ Status LogFiles::Create(uint64_t number) {
   }
   MANIFOLD_ASSIGN_OR_RETURN(std::shared_ptr<File> opened, OpenSegment(number, recycled));
   MANIFOLD_ASSIGN_OR_RETURN(uint64_t size, opened->Size());
-  const uint64_t granule = wal::kSegmentGranuleBytes;
-  if (size % granule != 0) {
+  if (const uint64_t legal = wal::RoundUpToGranule(size); legal != size) {
     // I22 for a recycled file whose length is not whole granules (one cut short while it held
     // only checkpointed records, found by the simulator's at-rest truncation: chaos seed 1654):
     // extend it before any record goes in, or recovery would take it for a truncated segment.
-    const uint64_t legal = (size + granule - 1) / granule * granule;
     MANIFOLD_RETURN_IF_ERROR(Preallocate(opened.get(), number, size, legal - size));
     size = legal;
   }
@@ -87,9 +85,8 @@ Status LogFiles::Prepare(uint64_t number, uint64_t end_offset) {
   // Whole granules (I22), a step at a time up to the segment size, or all a longer record (with
   // the control records after it) needs. Preallocated ahead of the writes, so a record's sync is a
   // data sync, not a size change.
-  const uint64_t granule = wal::kSegmentGranuleBytes;
   const uint64_t step_end = std::min(segment_bytes_, allocated + kPreallocateStepBytes);
-  const uint64_t target = (std::max(end_offset, step_end) + granule - 1) / granule * granule;
+  const uint64_t target = wal::RoundUpToGranule(std::max(end_offset, step_end));
   // Counted only once it succeeded: after a NoSpace the next attempt preallocates again (I26).
   MANIFOLD_RETURN_IF_ERROR(Preallocate(file.get(), number, allocated, target - allocated));
   port::MutexLock lock(&mu_);
@@ -97,13 +94,7 @@ Status LogFiles::Prepare(uint64_t number, uint64_t end_offset) {
   return Status::OK();
 }
 
-StatusOr<bool> LogFiles::IsEmpty(uint64_t number) {
-  OpenFileOptions read_only;
-  read_only.read_only = true;
-  MANIFOLD_ASSIGN_OR_RETURN(std::unique_ptr<File> file, fs_->OpenFile(PathOf(number), read_only));
-  MANIFOLD_ASSIGN_OR_RETURN(uint64_t size, file->Size());
-  return size == 0;
-}
+StatusOr<bool> LogFiles::IsEmpty(uint64_t number) { return SegmentIsEmpty(fs_, dir_, number); }
 
 // I22: the new length is durable before any record is written into it, so a legal crash never
 // leaves a segment shorter than its records, and recovery may call a record cut by the end of its
@@ -191,6 +182,15 @@ Status LogFiles::Remove(const std::vector<uint64_t>& numbers) {
     MANIFOLD_RETURN_IF_ERROR(fs_->Remove(PathOf(number)));
   }
   return fs_->SyncDir(dir_);
+}
+
+StatusOr<bool> SegmentIsEmpty(FileSystem* fs, const std::string& dir, uint64_t number) {
+  OpenFileOptions read_only;
+  read_only.read_only = true;
+  MANIFOLD_ASSIGN_OR_RETURN(std::unique_ptr<File> file,
+                            fs->OpenFile(dir + "/" + wal::SegmentFileName(number), read_only));
+  MANIFOLD_ASSIGN_OR_RETURN(uint64_t size, file->Size());
+  return size == 0;
 }
 
 Status CreateFirstSegment(FileSystem* fs, const std::string& dir, uint64_t number) {

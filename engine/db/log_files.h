@@ -93,6 +93,11 @@ class LogFiles {
   port::Atomic<uint64_t> syncs_{0};
 };
 
+// True if segment `number`'s file in `dir` exists and holds no byte at all (read-only: usable
+// before a database is opened or locked).
+[[nodiscard]] StatusOr<bool> SegmentIsEmpty(FileSystem* fs, const std::string& dir,
+                                            uint64_t number);
+
 // Creates the empty first segment of a new database (the log head its creation header names,
 // I21) and syncs the directory.
 [[nodiscard]] Status CreateFirstSegment(FileSystem* fs, const std::string& dir, uint64_t number);

@@ -88,6 +88,10 @@ inline constexpr size_t kSegmentReserveBytes = kSyncMarkerRecordBytes + kRollRec
 // Segment files are preallocated in whole granules (I22): every length the writer leaves a segment
 // file at is a multiple of this, and the length is durable before records are written into it.
 inline constexpr uint64_t kSegmentGranuleBytes = uint64_t{64} << 10;
+// The smallest legal segment length (whole granules, I22) that holds `bytes`.
+inline constexpr uint64_t RoundUpToGranule(uint64_t bytes) {
+  return (bytes + kSegmentGranuleBytes - 1) / kSegmentGranuleBytes * kSegmentGranuleBytes;
+}
 
 enum class RecordKind {
   kData,        // A commit (payload format version 1, or bytes DecodePayload will reject).

@@ -92,9 +92,9 @@ class ReplayTest : public ::testing::Test {
     segment.PadTo(RoundUpToGranule(segment.bytes().size()));
     WriteFile(SegmentPath(segment.number()), segment.bytes());
   }
+  // A segment is never written shorter than one granule.
   static size_t RoundUpToGranule(size_t bytes) {
-    const size_t granule = kSegmentGranuleBytes;
-    return std::max(granule, (bytes + granule - 1) / granule * granule);
+    return std::max<uint64_t>(kSegmentGranuleBytes, wal::RoundUpToGranule(bytes));
   }
 
   // Replays into applied_, checking every payload against the LSN it came with.
