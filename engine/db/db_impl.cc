@@ -927,6 +927,7 @@ Status DBImpl::CommitCounted(CommitRequest request) {
     }
     last_sequence_ = sequence;
     latest_ = next;
+    if (request.assigned_sequence != nullptr) *request.assigned_sequence = sequence;
     AppendRecord(sequence, request.payload);
     if (dirty_bytes_ == 0) oldest_dirty_us_ = clock_->NowMicros();
     dirty_bytes_ += dirty_bytes;
@@ -1741,6 +1742,7 @@ Status DBImpl::WriteBatchHeld(const WriteOptions& options, const WriteBatch& bat
   std::map<std::string, std::unique_ptr<btree::WriteTree>, std::less<>> trees;
   CommitRequest request;
   request.sync = options.sync;
+  request.assigned_sequence = options.assigned_sequence;
   for (const std::string& name : names) {
     const ColumnFamilyState* state = base->Find(name);
     if (state == nullptr) {
@@ -1764,6 +1766,7 @@ Status DBImpl::WriteBatchHeld(const WriteOptions& options, const WriteBatch& bat
     for (TreeUpdate& update : request.updates) {
       CommitRequest part;
       part.sync = options.sync;
+      part.assigned_sequence = options.assigned_sequence;
       part.updates = {update};
       wal::PayloadBuilder part_payload;
       for (const WriteBatch::Op& op : batch.ops()) {

@@ -68,6 +68,7 @@ class DBImpl : public DB {
     // the payload. A failure leaves no trace (no sequence number is taken).
     std::function<Status(Version* next, std::string* payload)> edit;
     bool sync = true;
+    uint64_t* assigned_sequence = nullptr;  // WriteOptions::assigned_sequence.
   };
   [[nodiscard]] Status CheckPut(std::string_view key, std::string_view value) const;
   [[nodiscard]] Status CheckKey(std::string_view key) const;

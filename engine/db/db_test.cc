@@ -68,6 +68,30 @@ TEST_F(DBTest, PutGetDeleteSurviveReopen) {
 
 // Issue 11 item 7: an empty value (and the empty key, which Limits allows) has a null data
 // pointer; encoding it into a leaf at a checkpoint once passed that null to memcpy (UBSan).
+TEST_F(DBTest, AssignedSequenceNumbersFollowCommitOrder) {
+  uint64_t first = 0, second = 0, txn_sequence = 0, refused = 77;
+  WriteOptions options;
+  options.assigned_sequence = &first;
+  ASSERT_TRUE(db_->Put(options, "default", "a", "1").ok());
+  options.assigned_sequence = &second;
+  options.sync = false;
+  ASSERT_TRUE(db_->Delete(options, "default", "a").ok());
+  EXPECT_EQ(second, first + 1);
+  EXPECT_EQ(db_->GetStats().sequence, second);
+  auto txn = db_->BeginTransaction("default");
+  ASSERT_TRUE(txn.ok());
+  ASSERT_TRUE((*txn)->Put("b", "2").ok());
+  options.assigned_sequence = &txn_sequence;
+  ASSERT_TRUE((*txn)->Commit(options).ok());
+  EXPECT_EQ(txn_sequence, second + 1);
+  // A commit refused before it takes a number leaves the output alone.
+  options.assigned_sequence = &refused;
+  EXPECT_TRUE(db_->Put(options, "missing", "k", "v").IsNotFound());
+  EXPECT_EQ(refused, 77u);
+  const auto snapshot = db_->GetSnapshot();
+  EXPECT_EQ(snapshot->sequence(), txn_sequence);
+}
+
 TEST_F(DBTest, EmptyKeyAndEmptyValuesSurviveCheckpointAndReopen) {
   ASSERT_TRUE(db_->Put({}, "default", "", "").ok());
   ASSERT_TRUE(db_->Put({}, "default", "e", std::string_view()).ok());

@@ -67,6 +67,7 @@ Status TransactionImpl::Commit(const WriteOptions& options) {
   request.payload = payload_.Finish();
   request.updates = {DBImpl::TreeUpdate{column_family_, &tree_}};
   request.sync = options.sync;
+  request.assigned_sequence = options.assigned_sequence;
   status = db_->Commit(std::move(request));
   Finish();
   return status;

@@ -281,6 +281,12 @@ RunResult Run(const std::function<void()>& body, Strategy* strategy, const RunOp
 
 bool InRun() { return g_run != nullptr && t_id >= 0; }
 
+uint64_t CurrentStep() {
+  Runtime& rt = Active();
+  Lock lock(rt.mu);
+  return rt.steps;
+}
+
 void Fail(const std::string& message) {
   if (!InRun()) {
     std::fprintf(stderr, "sched::Fail outside a run: %s\n", message.c_str());

@@ -83,6 +83,11 @@ RunResult Run(const std::function<void()>& body, Strategy* strategy,
 // production (std) ones.
 bool InRun();
 
+// The number of scheduling points the active run has passed: its real-time order. An operation
+// that began after another's CurrentStep() was read began after that point. Not a scheduling
+// point itself. Only on a managed thread.
+uint64_t CurrentStep();
+
 // Ends the run as kFailed with `message` (a property the harness checks did not hold). Does not
 // return on a managed thread.
 [[noreturn]] void Fail(const std::string& message);

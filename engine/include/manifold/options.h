@@ -154,6 +154,12 @@ struct WriteOptions {
   // a suffix of such commits (never a hole, never a durable commit after it). Both are visible
   // to reads as soon as they return.
   bool sync = true;
+  // If not null, receives this commit's sequence number as soon as the commit takes one (in
+  // commit order, before it is durable or visible). Left unchanged when the commit fails before
+  // taking one (bad input, Busy, ReadOnly). A commit that takes a number and then fails with
+  // IOError may still be recovered after a crash; one that fails with NoSpace was undone and its
+  // number is reused by a later commit (docs/errors.md). Written by the committing thread only.
+  uint64_t* assigned_sequence = nullptr;
 };
 
 }  // namespace manifold
