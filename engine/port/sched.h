@@ -121,6 +121,10 @@ int CurrentId();
 void Point(const char* op, const void* object, const char* name, std::source_location where,
            bool progress);
 
+// Point for operations that give something up (Unlock, Signal): it never throws, because guards'
+// destructors call them, also while the run fails.
+void ReleasePoint(const char* op, const void* object, const char* name, std::source_location where);
+
 // Counts as progress for the livelock bound without being a scheduling point.
 void Progress();
 
@@ -129,7 +133,21 @@ void Progress();
 bool Block(const char* op, const void* object, const char* name, std::source_location where,
            uint64_t deadline_us);
 
-// Like Block, for destructors: during a failing run's unwinding it waits instead of throwing.
+// While a run fails, Block throws the internal unwinding exception, except on a thread that
+// already unwinds (std::uncaught_exceptions() > 0: a destructor running during the unwinding,
+// where a throw would terminate): there it returns at once, as a spurious wake-up (as a timeout
+// when `deadline_us` is set), and the caller's loop re-checks.
+
+// Blocks on a lock `object` whose holder must let go. While a run fails it does not throw at
+// once: holders let go as they unwind through their guards, so the waiter hands the baton on and
+// returns to re-check (and a destructor that takes a lock completes). `*abort_waits` (0 before
+// the caller's first call) counts those rounds; after 1,000 (a lock never let go: two threads
+// each holding what the other waits for) the waiter is unwound, unless it already unwinds.
+void BlockOnLock(const char* op, const void* object, const char* name, std::source_location where,
+                 int* abort_waits);
+
+// Like Block, for waits that always end while a run fails (a thread's end: every managed thread
+// unwinds): it waits instead of throwing.
 void BlockNoThrow(const char* op, const void* object, std::source_location where);
 
 // Makes every thread blocked on `object` (or the one that blocked first) runnable again.

@@ -194,6 +194,13 @@ class Thread {
  private:
   std::thread thread_;
 };
+
+// A scheduling point named `op` ("SimFile::Write") on `object`, for code whose calls the scheduler
+// should be able to interleave at although they take no port lock of their own on every path (a
+// file system's calls: each is a point where another thread may run first). Nothing here; under
+// the scheduler (sched_sync.h) a point of the active run, and nothing off managed threads.
+inline void SchedulingPoint([[maybe_unused]] const char* op, [[maybe_unused]] const void* object,
+                            [[maybe_unused]] Where where = Where::current()) {}
 #endif  // !MANIFOLD_SIM_SCHEDULER
 
 }  // namespace manifold::port
