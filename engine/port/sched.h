@@ -73,12 +73,13 @@ struct RunResult {
 };
 
 // Runs `body` as managed thread 0 under `strategy` and returns once every managed thread has
-// finished or the run failed. On failure the runtime unwinds the remaining threads (blocking
-// calls throw an internal exception that the thread wrapper catches), so Run never hangs and
-// leaks no thread, provided no thread spins without end on atomics. Each run has its own runtime,
-// reached from its managed threads only, so runs on different OS threads proceed at once and do not
-// affect one another (the objects each run's harness uses must be its own). Must not be called on a
-// managed thread (no run inside a run).
+// finished or the run failed. On failure the runtime unwinds the remaining threads (condition-
+// variable waits throw an internal exception that the thread wrapper catches; lock waits, joins
+// and sleeps wait or return instead, so destructors complete: see internal::Block*), so Run never
+// hangs and leaks no thread, provided no thread spins without end on atomics. Each run has its own
+// runtime, reached from its managed threads only, so runs on different OS threads proceed at once
+// and do not affect one another (the objects each run's harness uses must be its own). Must not be
+// called on a managed thread (no run inside a run).
 RunResult Run(const std::function<void()>& body, Strategy* strategy,
               const RunOptions& options = {});
 
@@ -129,14 +130,13 @@ void ReleasePoint(const char* op, const void* object, const char* name, std::sou
 void Progress();
 
 // Blocks the calling thread on `object` until Wake*(object) or until simulated time reaches
-// `deadline_us`. Returns false if it woke because of the deadline.
+// `deadline_us`. Returns false if it woke because of the deadline. While a run fails it throws
+// the internal unwinding exception, except on a thread that already unwinds
+// (std::uncaught_exceptions() > 0: a destructor running during the unwinding, where a throw would
+// terminate): there it returns at once, as a spurious wake-up (as a timeout when `deadline_us` is
+// set), and the caller's loop re-checks.
 bool Block(const char* op, const void* object, const char* name, std::source_location where,
            uint64_t deadline_us);
-
-// While a run fails, Block throws the internal unwinding exception, except on a thread that
-// already unwinds (std::uncaught_exceptions() > 0: a destructor running during the unwinding,
-// where a throw would terminate): there it returns at once, as a spurious wake-up (as a timeout
-// when `deadline_us` is set), and the caller's loop re-checks.
 
 // Blocks on a lock `object` whose holder must let go. While a run fails it does not throw at
 // once: holders let go as they unwind through their guards, so the waiter hands the baton on and
