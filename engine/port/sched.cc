@@ -15,7 +15,12 @@
 #include <utility>
 
 namespace manifold::port::sched {
+namespace internal {
+struct Runtime;
+}  // namespace internal
 namespace {
+
+using internal::Runtime;
 
 // Thrown from blocking calls while a failed run unwinds its threads; caught by RunManaged.
 struct RunAborted {};
@@ -46,7 +51,11 @@ constexpr uint64_t kAbortStepsMax = 10'000'000;
 constexpr uint64_t kAbortSpinsMax = 1000;
 constexpr uint64_t kAbortPointsMax = 100'000;
 
-struct Runtime {
+}  // namespace
+
+// One run's whole state. Each run owns one (on Run's stack); its managed threads reach it through
+// t_run, so several runs can proceed at once on different OS threads without sharing anything.
+struct internal::Runtime {
   std::mutex mu;
   Strategy* strategy = nullptr;
   RunOptions options;
@@ -68,7 +77,12 @@ struct Runtime {
   std::condition_variable done;
 };
 
-Runtime* g_run = nullptr;
+namespace {
+
+// The run the calling OS thread is a managed thread of (null elsewhere), and its id in that run.
+// Set by RunManaged before the thread's body starts; a thread spawned inside the run is handed
+// the pointer by Spawn, so it never depends on which run another OS thread belongs to.
+thread_local Runtime* t_run = nullptr;
 thread_local int t_id = -1;
 
 using Lock = std::unique_lock<std::mutex>;
@@ -215,8 +229,27 @@ void Reschedule(Runtime& rt, Lock& lock, ThreadState* self) {
 }
 
 Runtime& Active() {
-  assert(g_run != nullptr && t_id >= 0 && "sched: not on a managed thread of a run");
-  return *g_run;
+  assert(t_run != nullptr && t_id >= 0 && "sched: not on a managed thread of a run");
+  return *t_run;
+}
+
+// Registers a managed thread of `rt` and has `start` launch its OS thread.
+int SpawnIn(Runtime& rt, const char* name, const std::function<void(Runtime*, int)>& start) {
+  int id;
+  {
+    Lock lock(rt.mu);
+    id = static_cast<int>(rt.threads.size());
+    auto state = std::make_unique<ThreadState>();
+    state->id = id;
+    state->name = name != nullptr ? name : "thread-" + std::to_string(id);
+    rt.threads.push_back(std::move(state));
+    ++rt.unfinished;
+    rt.names[rt.threads.back().get()] =
+        "thread#" + std::to_string(id) + " '" + rt.threads.back()->name + "'";
+    rt.strategy->OnThreadCreated(id);
+  }
+  start(&rt, id);
+  return id;
 }
 
 void Finish(Runtime& rt, ThreadState* self) {
@@ -253,23 +286,22 @@ const char* OutcomeName(Outcome outcome) {
 }
 
 RunResult Run(const std::function<void()>& body, Strategy* strategy, const RunOptions& options) {
-  assert(g_run == nullptr && "sched: one run at a time");
+  // A run inside a run would make the outer thread wait in the OS, holding the outer baton.
+  assert(!InRun() && "sched: Run called on a managed thread");
   Runtime rt;
   rt.strategy = strategy;
   rt.options = options;
   rt.now_us = options.start_us;
-  g_run = &rt;
   std::thread main_thread;
-  internal::Spawn("main", [&](int id) {
+  SpawnIn(rt, "main", [&](Runtime* run, int id) {
     rt.active = id;
-    main_thread = std::thread([&body, id] { internal::RunManaged(id, body); });
+    main_thread = std::thread([&body, run, id] { internal::RunManaged(run, id, body); });
   });
   {
     Lock lock(rt.mu);
     rt.done.wait(lock, [&] { return rt.unfinished == 0; });
   }
   main_thread.join();
-  g_run = nullptr;
   RunResult result;
   result.outcome = rt.outcome;
   result.report = std::move(rt.report);
@@ -279,7 +311,7 @@ RunResult Run(const std::function<void()>& body, Strategy* strategy, const RunOp
   return result;
 }
 
-bool InRun() { return g_run != nullptr && t_id >= 0; }
+bool InRun() { return t_run != nullptr && t_id >= 0; }
 
 uint64_t CurrentStep() {
   Runtime& rt = Active();
@@ -307,28 +339,20 @@ uint64_t NowMicros(std::source_location where) {
   return rt.now_us;
 }
 
-void SleepForMicros(uint64_t duration_us, std::source_location where) {
-  Runtime& rt = Active();
-  uint64_t deadline_us;
-  {
-    Lock lock(rt.mu);
-    deadline_us = rt.now_us + duration_us < rt.now_us ? kNoDeadline - 1 : rt.now_us + duration_us;
-  }
-  // Nothing wakes a sleeper but time: block on no object.
-  while (internal::Block("Clock::SleepForMicros", nullptr, nullptr, where, deadline_us)) {
-  }
-}
-
 void Yield(std::source_location where) { internal::Point("Yield", nullptr, nullptr, where, false); }
 
 namespace internal {
 
 int CurrentId() { return InRun() ? t_id : -1; }
 
-void Point(const char* op, const void* object, const char* name, std::source_location where,
-           bool progress) {
+namespace {
+
+// A scheduling point; while a failed run unwinds, a thread that keeps looping is unwound here
+// unless `may_throw` is false or it already unwinds.
+void PointImpl(const char* op, const void* object, const char* name, std::source_location where,
+               bool progress, bool may_throw) {
   if (!InRun()) return;
-  Runtime& rt = *g_run;
+  Runtime& rt = *t_run;
   Lock lock(rt.mu);
   NameOnFirstUse(rt, op, object, name);
   ThreadState* self = rt.threads[t_id].get();
@@ -340,19 +364,38 @@ void Point(const char* op, const void* object, const char* name, std::source_loc
   if (!rt.aborting) return;
   self->abort_spins = progress ? 0 : self->abort_spins + 1;
   const bool looping = self->abort_spins > kAbortSpinsMax || ++self->abort_points > kAbortPointsMax;
-  if (looping && std::uncaught_exceptions() == 0) {
+  if (looping && may_throw && std::uncaught_exceptions() == 0) {
     lock.unlock();
     throw RunAborted{};
   }
 }
 
+}  // namespace
+
+void Point(const char* op, const void* object, const char* name, std::source_location where,
+           bool progress) {
+  PointImpl(op, object, name, where, progress, /*may_throw=*/true);
+}
+
+void ReleasePoint(const char* op, const void* object, const char* name,
+                  std::source_location where) {
+  PointImpl(op, object, name, where, /*progress=*/true, /*may_throw=*/false);
+}
+
 void Progress() {
   if (!InRun()) return;
-  Lock lock(g_run->mu);
-  g_run->spin_steps = 0;
+  Lock lock(t_run->mu);
+  t_run->spin_steps = 0;
 }
 
 namespace {
+
+// While the run fails: passes the baton round-robin so the others unwind, then continues.
+void AbortHandOffSelf() {
+  Runtime& rt = *t_run;
+  Lock lock(rt.mu);
+  AbortHandOff(rt, lock, rt.threads[t_id].get());
+}
 
 // Blocks; returns true if the thread must unwind (the run is failing).
 bool BlockImpl(const char* op, const void* object, const char* name, std::source_location where,
@@ -382,22 +425,42 @@ bool BlockImpl(const char* op, const void* object, const char* name, std::source
 bool Block(const char* op, const void* object, const char* name, std::source_location where,
            uint64_t deadline_us) {
   bool timed_out = false;
-  if (BlockImpl(op, object, name, where, deadline_us, &timed_out)) throw RunAborted{};
-  return !timed_out;
+  if (!BlockImpl(op, object, name, where, deadline_us, &timed_out)) return !timed_out;
+  // The run is failing. A thread that already unwinds (a destructor waiting during the unwinding)
+  // must not throw again, which would terminate the process: it lets the others run and returns
+  // as a spurious wake-up, or as a timeout for a timed wait, so its loop re-checks and moves on.
+  if (std::uncaught_exceptions() > 0) {
+    AbortHandOffSelf();
+    return deadline_us == kNoDeadline;
+  }
+  throw RunAborted{};
+}
+
+void BlockOnLock(const char* op, const void* object, const char* name, std::source_location where,
+                 int* abort_waits) {
+  bool timed_out = false;
+  if (!BlockImpl(op, object, name, where, kNoDeadline, &timed_out)) return;
+  // The run is failing. The holder normally lets go within a few rounds (it unwinds through its
+  // guards or finishes its critical section), so the waiter keeps waiting without throwing: a
+  // destructor that takes a lock then completes. Locks that are never let go (two threads that
+  // each hold what the other waits for) are broken up by unwinding the waiter after that many
+  // rounds, unless it already unwinds.
+  if (++*abort_waits > static_cast<int>(kAbortSpinsMax) && std::uncaught_exceptions() == 0) {
+    throw RunAborted{};
+  }
+  AbortHandOffSelf();
 }
 
 void BlockNoThrow(const char* op, const void* object, std::source_location where) {
   bool timed_out = false;
   if (!BlockImpl(op, object, nullptr, where, kNoDeadline, &timed_out)) return;
   // Unwinding: let the others run (and finish) instead of throwing from a destructor.
-  Runtime& rt = *g_run;
-  Lock lock(rt.mu);
-  AbortHandOff(rt, lock, rt.threads[t_id].get());
+  AbortHandOffSelf();
 }
 
 void WakeAll(const void* object) {
   if (!InRun()) return;
-  Runtime& rt = *g_run;
+  Runtime& rt = *t_run;
   Lock lock(rt.mu);
   for (const auto& t : rt.threads) {
     if (t->state == State::kBlocked && t->blocked_on == object) t->state = State::kRunnable;
@@ -406,7 +469,7 @@ void WakeAll(const void* object) {
 
 void WakeOne(const void* object) {
   if (!InRun()) return;
-  Runtime& rt = *g_run;
+  Runtime& rt = *t_run;
   Lock lock(rt.mu);
   ThreadState* first = nullptr;
   for (const auto& t : rt.threads) {
@@ -419,38 +482,25 @@ void WakeOne(const void* object) {
 }
 
 void Forget(const void* object) {
-  if (g_run == nullptr) return;
-  Lock lock(g_run->mu);
-  g_run->names.erase(object);
+  if (!InRun()) return;
+  Lock lock(t_run->mu);
+  t_run->names.erase(object);
 }
 
 bool Aborting() {
   if (!InRun()) return false;
-  Lock lock(g_run->mu);
-  return g_run->aborting;
+  Lock lock(t_run->mu);
+  return t_run->aborting;
 }
 
-int Spawn(const char* name, const std::function<void(int)>& start) {
-  Runtime& rt = *g_run;
-  int id;
-  {
-    Lock lock(rt.mu);
-    id = static_cast<int>(rt.threads.size());
-    auto state = std::make_unique<ThreadState>();
-    state->id = id;
-    state->name = name != nullptr ? name : "thread-" + std::to_string(id);
-    rt.threads.push_back(std::move(state));
-    ++rt.unfinished;
-    rt.names[rt.threads.back().get()] =
-        "thread#" + std::to_string(id) + " '" + rt.threads.back()->name + "'";
-    rt.strategy->OnThreadCreated(id);
-  }
-  start(id);
-  return id;
+int Spawn(const char* name, const std::function<void(Runtime*, int)>& start) {
+  return SpawnIn(Active(), name, start);
 }
 
-void RunManaged(int id, const std::function<void()>& body) {
-  Runtime& rt = *g_run;
+void RunManaged(Runtime* run, int id, const std::function<void()>& body) {
+  assert(run != nullptr && t_run == nullptr && "sched: an OS thread is managed by one run only");
+  Runtime& rt = *run;
+  t_run = run;
   t_id = id;
   ThreadState* self;
   bool aborting;
@@ -474,19 +524,47 @@ void RunManaged(int id, const std::function<void()>& body) {
     }
   }
   Finish(rt, self);
+  // The run (and `rt`) may be gone once Finish handed the baton on; forget it before anything
+  // else on this OS thread could look.
+  t_run = nullptr;
   t_id = -1;
 }
 
 bool Finished(int id) {
-  if (g_run == nullptr) return true;  // The run is over: every managed thread finished.
-  Lock lock(g_run->mu);
-  return g_run->threads[id]->state == State::kFinished;
+  // Off a managed thread the run that started `id` is over (a Thread of a run must not be
+  // joined or destroyed by another thread while the run lasts): every managed thread finished.
+  if (!InRun()) return true;
+  Lock lock(t_run->mu);
+  return t_run->threads[id]->state == State::kFinished;
 }
 
 const void* ThreadObject(int id) {
-  Lock lock(g_run->mu);
-  return g_run->threads[id].get();
+  Runtime& rt = Active();
+  Lock lock(rt.mu);
+  return rt.threads[id].get();
 }
 
 }  // namespace internal
+
+void SleepForMicros(uint64_t duration_us, std::source_location where) {
+  Runtime& rt = Active();
+  uint64_t deadline_us;
+  {
+    Lock lock(rt.mu);
+    deadline_us = rt.now_us + duration_us < rt.now_us ? kNoDeadline - 1 : rt.now_us + duration_us;
+  }
+  // Nothing wakes a sleeper but time: block on no object. A failing run does not move time, and a
+  // sleep ends by itself, so a sleeper is not unwound: it returns (as if its time had come) and
+  // goes on to its next blocking call, so a destructor that sleeps still completes.
+  for (;;) {
+    bool timed_out = false;
+    if (internal::BlockImpl("Clock::SleepForMicros", nullptr, nullptr, where, deadline_us,
+                            &timed_out)) {
+      internal::AbortHandOffSelf();
+      return;
+    }
+    if (timed_out) return;
+  }
+}
+
 }  // namespace manifold::port::sched
