@@ -319,12 +319,24 @@ class Checker {
     // the fitting commit that must return first, acknowledged ones before uncertain ones.
     // A commit fits gap g when every kept commit that returned before it was invoked is below g
     // and every one invoked after it returned is above g.
+    // Above the highest recorded number only commits that must have (acknowledged) or may
+    // have (cut off) taken one go on, one number each, while they fit.
     std::vector<bool> used(unsequenced.size(), false);
-    for (uint64_t g = h_.base_sequence + 1; g <= top && !unsequenced.empty(); ++g) {
+    auto may_go_above = [&](size_t i) {
+      return Acknowledged(unsequenced[i]->commit.outcome) || !unsequenced[i]->commit.returned;
+    };
+    for (uint64_t g = h_.base_sequence + 1; !unsequenced.empty(); ++g) {
+      const bool above = g > top;
+      if (above) {
+        bool wanted = false;
+        for (size_t i = 0; i < unsequenced.size(); ++i)
+          wanted = wanted || (!used[i] && may_go_above(i));
+        if (!wanted) break;
+      }
       if (kept.count(g) != 0) continue;
       size_t best = unsequenced.size();
       for (size_t i = 0; i < unsequenced.size(); ++i) {
-        if (used[i] || !Fits(*unsequenced[i], g, kept)) continue;
+        if (used[i] || (above && !may_go_above(i)) || !Fits(*unsequenced[i], g, kept)) continue;
         if (best == unsequenced.size()) {
           best = i;
           continue;
@@ -335,7 +347,10 @@ class Checker {
         const bool b_ack = Acknowledged(b.commit.outcome);
         if (a_ack != b_ack ? a_ack : a.return_step < b.return_step) best = i;
       }
-      if (best == unsequenced.size()) continue;
+      if (best == unsequenced.size()) {
+        if (above) break;
+        continue;
+      }
       used[best] = true;
       kept.emplace(g, unsequenced[best]);
       inferred_.insert(unsequenced[best]);
@@ -538,6 +553,22 @@ class Checker {
     return out;
   }
 
+  // The commits that set the window: the one at lo and those in (lo, hi + 1].
+  std::string CommitsAround(uint64_t lo, uint64_t hi) const {
+    std::string out = "\n  commits:";
+    size_t listed = 0;
+    for (uint64_t s = lo; s <= hi + 1; ++s) {
+      const Placed* p = AtSequence(s);
+      if (p == nullptr) continue;
+      if (listed++ == kListedMax) {
+        out += "\n    ...";
+        break;
+      }
+      out += "\n    " + Name(*p->event) + (s > hi ? " (above the window)" : "");
+    }
+    return listed == 0 ? "" : out;
+  }
+
   std::string WindowText(uint64_t lo, uint64_t hi) const {
     return "window [" + std::to_string(lo) + ", " + std::to_string(hi) + "]";
   }
@@ -597,8 +628,9 @@ class Checker {
     const std::vector<bool> ok = Explains(e.read, lo, hi);
     if (std::find(ok.begin(), ok.end(), true) == ok.end()) {
       return Fail("history: read matches no state in its window\n  " + Name(e) + "\n  " +
-                  ReadText(e.read) + ", " + WindowText(lo, hi) + "\n  observed: " +
-                  ObservedText(e.read) + "\n  states in the window:" + Candidates(e.read, lo, hi));
+                  ReadText(e.read) + ", " + WindowText(lo, hi) +
+                  "\n  observed: " + ObservedText(e.read) +
+                  "\n  states in the window:" + Candidates(e.read, lo, hi) + CommitsAround(lo, hi));
     }
     Observe(e, lo, ok);
     return true;
@@ -645,7 +677,7 @@ class Checker {
                "\n    observed: " + ObservedText(reads[j]->read) +
                "\n    states:" + Candidates(reads[j]->read, lo, hi);
       }
-      return Fail(msg);
+      return Fail(msg + CommitsAround(lo, hi));
     }
     Observe(e, lo, all);
     return true;
@@ -700,7 +732,7 @@ class Checker {
                Candidates(c.txn_reads[j], lo, hi, &c.commit.ops, c.txn_read_after[j],
                           missing_as_empty);
       }
-      return Fail(msg);
+      return Fail(msg + CommitsAround(lo, hi));
     }
     return true;
   }

@@ -265,6 +265,30 @@ TEST(HistoryTest, CreateAndDropWithoutSequenceFillTheGaps) {
   EXPECT_EQ(v.commits_ordered, 4u);
 }
 
+TEST(HistoryTest, CreateWithoutSequenceAboveEveryRecordedNumber) {
+  Builder b;
+  b.Write(1, 1, 2, Put("y", "1"), kDurable, 1);
+  b.Write(1, 3, 4, Commit::CreateCf("x"), kDurable, std::nullopt);
+  b.Get(2, 5, 6, "k", std::nullopt, 0, "x");
+  RecoveredState r;
+  r.sequence = 2;
+  r.state = {{"default", {{"y", "1"}}}, {"x", {}}};
+  EXPECT_PASSES(b.Check(&r));
+  r.sequence = 1;  // The create was acknowledged durable.
+  EXPECT_FAILS(b.Check(&r), "history: recovery lost an acknowledged durable commit");
+}
+
+TEST(HistoryTest, CommitCutOffWithoutSequenceExplainsAGap) {
+  Builder b;
+  b.Write(1, 1, 30, Put("a", "1"), kUncertain, std::nullopt).commit.returned = false;
+  b.Write(2, 3, 4, Put("b", "1"), kDurable, 2);
+  b.Get(3, 5, 6, "a", "1");
+  EXPECT_PASSES(b.Check());
+  // A batch that returned an error without a number took none: the gap stays unexplained.
+  b.h.events[0].commit.returned = true;
+  EXPECT_FAILS(b.Check(), "history: gap in the sequence order");
+}
+
 TEST(HistoryTest, InvalidCommitAtItsPlaceFails) {
   Builder b;
   b.Write(1, 1, 2, Commit::Batch({Op::Put("x", "k", "v")}), kDurable, 1);
