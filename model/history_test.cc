@@ -544,10 +544,42 @@ Generated Generate(std::mt19937_64& rng) {
               Op::Put("default", key, "v" + std::to_string(i) + "." + std::to_string(j)));
         }
       }
+      // A transaction reads the newest state in commit order plus its own earlier writes.
+      const bool txn = pick(3) == 0;
+      std::vector<HistoryRead> txn_reads;
+      std::vector<uint32_t> txn_read_after;
+      if (txn) {
+        for (uint32_t k = 0; k <= batch.size(); ++k) {
+          if (pick(2) == 0) continue;
+          HistoryRead r;
+          r.cf = "default";
+          r.key = keys[pick(keys.size())];
+          KeyMap cf = states.back().at("default");
+          for (uint32_t j = 0; j < k; ++j) {
+            if (batch[j].kind == Op::kPut) {
+              cf[batch[j].key] = batch[j].value;
+            } else {
+              cf.erase(batch[j].key);
+            }
+          }
+          if (cf.count(r.key) != 0) r.value = cf.at(r.key);
+          txn_reads.push_back(r);
+          txn_read_after.push_back(k);
+        }
+      }
+      auto write = [&](Outcome o, std::optional<uint64_t> sequence, bool sync) {
+        HistoryEvent& e = b.Write(thread, t - slack_before, t + slack_after, Commit::Batch(batch),
+                                  o, sequence, sync);
+        e.commit.txn_reads = txn_reads;
+        e.commit.txn_read_after = txn_read_after;
+      };
       const uint64_t roll = pick(20);
+      if (txn && roll == 2) {
+        write(kFailed, std::nullopt, true);  // Aborted.
+        continue;
+      }
       if (!failed && roll == 0) {
-        // NoSpace: rolled back; its number is reused.
-        b.Write(thread, t - slack_before, t + slack_after, Commit::Batch(batch), kFailed, seq + 1);
+        write(kFailed, seq + 1, true);  // NoSpace: rolled back; its number is reused.
         continue;
       }
       StateMap next = states.back();
@@ -562,12 +594,11 @@ Generated Generate(std::mt19937_64& rng) {
       states.push_back(next);
       if (failed || roll == 1) {
         failed = true;
-        b.Write(thread, t - slack_before, t + slack_after, Commit::Batch(batch), kUncertain, seq);
+        write(kUncertain, seq, true);
         continue;
       }
       const bool sync = pick(2) == 0;
-      b.Write(thread, t - slack_before, t + slack_after, Commit::Batch(batch),
-              sync ? kDurable : kNonDurable, seq, sync);
+      write(sync ? kDurable : kNonDurable, seq, sync);
       visible_top = seq;
       acked_top = seq;
       if (sync) durable_top = seq;
@@ -632,12 +663,13 @@ TEST(HistoryPropertyTest, LegalHistoriesPassAndImpossibleObservationsFail) {
     const HistoryVerdict v = g.b.Check(&g.recovered);
     ASSERT_TRUE(v.ok) << "round " << round << ": " << v.failure;
     // One observation changed to a value no state holds.
-    std::vector<size_t> reads;
-    for (size_t i = 0; i < g.b.h.events.size(); ++i) {
-      if (g.b.h.events[i].kind == HistoryEvent::kRead) reads.push_back(i);
+    std::vector<HistoryRead*> reads;
+    for (HistoryEvent& e : g.b.h.events) {
+      if (e.kind == HistoryEvent::kRead) reads.push_back(&e.read);
+      for (HistoryRead& r : e.commit.txn_reads) reads.push_back(&r);
     }
     if (reads.empty()) continue;
-    HistoryRead& r = g.b.h.events[reads[rng() % reads.size()]].read;
+    HistoryRead& r = *reads[rng() % reads.size()];
     if (r.kind == HistoryRead::kGet) {
       r.value = "impossible";
     } else if (r.entries.empty()) {
