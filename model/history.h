@@ -99,9 +99,9 @@ struct HistoryCommit {
   // A transaction's reads (kGet on its column family), interleaved with its writes. An aborted
   // transaction is a commit with outcome kFailedClean and no sequence; its window runs from
   // BeginTransaction's invocation to the Abort's (or failed Commit's) return.
-  std::vector<HistoryRead> txn_reads;    // A transaction's reads, interleaved with its writes:
-  std::vector<uint32_t> txn_read_after;  //   txn_reads[i] came after the first txn_read_after[i]
-                                         //   of commit.ops were applied.
+  // txn_reads[i] came after the first txn_read_after[i] of commit.ops were applied.
+  std::vector<HistoryRead> txn_reads;
+  std::vector<uint32_t> txn_read_after;
 };
 
 // One operation of the history.
@@ -143,9 +143,9 @@ struct RecoveredState {
 
 struct HistoryVerdict {
   bool ok = true;
-  std::string failure;  // First line a short signature, then the operations involved.
-  uint64_t reads_checked = 0;
-  uint64_t commits_ordered = 0;
+  std::string failure;           // First line a short signature, then the operations involved.
+  uint64_t reads_checked = 0;    // Reads judged (plain, through views, in transactions).
+  uint64_t commits_ordered = 0;  // Commits in the sequence order (inferred ones included).
 };
 
 // Checks (a) to (c), and (d) when `recovered` is given. A malformed history (an event returning
