@@ -13,9 +13,13 @@ namespace manifold::model {
 
 // ---- ApplyScan ----------------------------------------------------------------------------------
 
-Entries ApplyScan(const KeyMap& cf, const ScanSpec& spec) {
-  Entries out;
-  const size_t limit = spec.limit == 0 ? std::numeric_limits<size_t>::max() : spec.limit;
+namespace {
+
+// Calls visit(key, value) for each entry a scan of `cf` returns, in order, until it returns
+// false or the scan ends.
+template <typename Visit>
+void VisitScan(const KeyMap& cf, const ScanSpec& spec, Visit visit) {
+  size_t left = spec.limit == 0 ? std::numeric_limits<size_t>::max() : spec.limit;
   if (!spec.reverse) {
     KeyMap::const_iterator it = cf.begin();
     if (spec.start.has_value()) {
@@ -25,11 +29,11 @@ Entries ApplyScan(const KeyMap& cf, const ScanSpec& spec) {
     if (spec.lower.has_value() && it != cf.end() && it->first < *spec.lower) {
       it = cf.lower_bound(*spec.lower);
     }
-    for (; it != cf.end() && out.size() < limit; ++it) {
+    for (; it != cf.end() && left > 0; ++it, --left) {
       if (spec.upper.has_value() && it->first >= *spec.upper) break;
-      out.emplace_back(it->first, it->second);
+      if (!visit(it->first, it->second)) return;
     }
-    return out;
+    return;
   }
   // Reverse: `it` is one past the first entry returned.
   KeyMap::const_iterator it = cf.end();
@@ -40,11 +44,33 @@ Entries ApplyScan(const KeyMap& cf, const ScanSpec& spec) {
     const KeyMap::const_iterator u = cf.lower_bound(*spec.upper);
     if (u != cf.end() && (it == cf.end() || u->first < it->first)) it = u;
   }
-  while (it != cf.begin() && out.size() < limit) {
+  for (; it != cf.begin() && left > 0; --left) {
     --it;
     if (spec.lower.has_value() && it->first < *spec.lower) break;
-    out.emplace_back(it->first, it->second);
+    if (!visit(it->first, it->second)) return;
   }
+}
+
+// Whether a scan of `cf` returns exactly `want`; stops at the first difference.
+bool ScanReturns(const KeyMap& cf, const ScanSpec& spec, const Entries& want) {
+  size_t i = 0;
+  bool same = true;
+  VisitScan(cf, spec, [&](const std::string& key, const std::string& value) {
+    same = i < want.size() && want[i].first == key && want[i].second == value;
+    ++i;
+    return same;
+  });
+  return same && i == want.size();
+}
+
+}  // namespace
+
+Entries ApplyScan(const KeyMap& cf, const ScanSpec& spec) {
+  Entries out;
+  VisitScan(cf, spec, [&](const std::string& key, const std::string& value) {
+    out.emplace_back(key, value);
+    return true;
+  });
   return out;
 }
 
@@ -157,6 +183,16 @@ Result Evaluate(const KeyMap* cf, const HistoryRead& read, const std::vector<Op>
   }
   r.entries = ApplyScan(copy, read.scan);
   return r;
+}
+
+// Evaluate(...).Matches(read), without building a scan's entries when there is no overlay.
+bool Explained(const KeyMap* cf, const HistoryRead& read, const std::vector<Op>* overlay,
+               size_t overlay_n) {
+  if (cf != nullptr && !read.cf_missing && read.kind == HistoryRead::kScan &&
+      (overlay == nullptr || overlay_n == 0)) {
+    return ScanReturns(*cf, read.scan, read.entries);
+  }
+  return Evaluate(cf, read, overlay, overlay_n).Matches(read);
 }
 
 const KeyMap* FindCf(const Snap& s, std::string_view cf) {
@@ -512,7 +548,9 @@ class Checker {
   // Which states s in [lo, hi] explain `read`; `missing_as_empty` treats an absent column family
   // as empty. States sharing the column family's entries give the same answer, so each distinct
   // version of the column family is evaluated once: O(window) lookups plus one evaluation per
-  // version (no cap on the window: it is at most the epoch's commits).
+  // version, a scan compared entry by entry up to its first difference (no cap on the window:
+  // it is at most the epoch's commits; 3,000 scans of 200 entries, each overlapping all of 300
+  // commits, take about 0.2 s at -O1).
   std::vector<bool> Explains(const HistoryRead& read, uint64_t lo, uint64_t hi,
                              const std::vector<model::Op>* overlay = nullptr, size_t overlay_n = 0,
                              bool missing_as_empty = false) const {
@@ -526,7 +564,7 @@ class Checker {
       if (!last_valid || cf != last) {
         last = cf;
         last_valid = true;
-        last_match = Evaluate(cf, read, overlay, overlay_n).Matches(read);
+        last_match = Explained(cf, read, overlay, overlay_n);
       }
       out.push_back(last_match);
     }
