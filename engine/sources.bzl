@@ -4,6 +4,6 @@ def engine_sources(srcs = None):
     """Declares :sources, the package's C++ files (default: every *.cc and *.h here)."""
     native.filegroup(
         name = "sources",
-        srcs = srcs if srcs != None else native.glob(["*.cc", "*.h"]),
-        visibility = ["//engine/port:__pkg__"],
+        srcs = srcs if srcs != None else native.glob(["*.cc", "*.h", "*.sh"]),
+        visibility = ["//docs:__pkg__", "//engine/port:__pkg__"],
     )

@@ -10,8 +10,9 @@
 #define MANIFOLD_PORT_ATOMIC_H_
 
 #include <atomic>
-#include <source_location>
 #include <type_traits>
+
+#include "engine/port/source_location.h"
 
 #if MANIFOLD_SIM_SCHEDULER
 #include "engine/port/sched.h"
@@ -22,7 +23,7 @@ namespace manifold::port {
 template <typename T>
 class Atomic {
  public:
-  using Where = std::source_location;
+  using Where = port::SourceLocation;
 
   constexpr Atomic() noexcept : value_(T()) {}
   constexpr explicit Atomic(T value) noexcept : value_(value) {}

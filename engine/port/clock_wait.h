@@ -4,8 +4,8 @@
 #define MANIFOLD_PORT_CLOCK_WAIT_H_
 
 #include <cstdint>
-#include <source_location>
 
+#include "engine/port/source_location.h"
 #include "manifold/env.h"
 
 namespace manifold::port::internal {
@@ -19,7 +19,7 @@ inline constexpr uint64_t kClockPollUs = 10'000;
 // (determinism): the underlying timed wait merely bounds how long to sleep before looking again.
 template <typename CondVarType>
 bool WaitUntilOnClock(CondVarType* cv, Clock* clock, uint64_t deadline_us,
-                      std::source_location where) {
+                      port::SourceLocation where) {
   const uint64_t now_us = clock->NowMicros();
   if (now_us >= deadline_us) return false;
   const uint64_t remaining_us = deadline_us - now_us;

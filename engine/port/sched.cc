@@ -34,7 +34,7 @@ struct ThreadState {
   // While blocked: on what, in which call, from where, until when.
   const void* blocked_on = nullptr;
   const char* op = "start";
-  std::source_location where;
+  port::SourceLocation where;
   uint64_t deadline_us = kNoDeadline;
   bool timed_out = false;
   uint64_t block_order = 0;   // WakeOne wakes the thread that blocked first.
@@ -87,7 +87,7 @@ thread_local int t_id = -1;
 
 using Lock = std::unique_lock<std::mutex>;
 
-std::string Where(const std::source_location& where) {
+std::string Where(const port::SourceLocation& where) {
   std::string file = where.file_name();
   const size_t slash = file.rfind('/');
   if (slash != std::string::npos) file = file.substr(slash + 1);
@@ -332,14 +332,14 @@ void Fail(const std::string& message) {
   throw RunAborted{};
 }
 
-uint64_t NowMicros(std::source_location where) {
+uint64_t NowMicros(port::SourceLocation where) {
   Runtime& rt = Active();
   internal::Point("Clock::NowMicros", nullptr, nullptr, where, true);
   Lock lock(rt.mu);
   return rt.now_us;
 }
 
-void Yield(std::source_location where) { internal::Point("Yield", nullptr, nullptr, where, false); }
+void Yield(port::SourceLocation where) { internal::Point("Yield", nullptr, nullptr, where, false); }
 
 namespace internal {
 
@@ -349,7 +349,7 @@ namespace {
 
 // A scheduling point; while a failed run unwinds, a thread that keeps looping is unwound here
 // unless `may_throw` is false or it already unwinds.
-void PointImpl(const char* op, const void* object, const char* name, std::source_location where,
+void PointImpl(const char* op, const void* object, const char* name, port::SourceLocation where,
                bool progress, bool may_throw) {
   if (!InRun()) return;
   Runtime& rt = *t_run;
@@ -372,13 +372,13 @@ void PointImpl(const char* op, const void* object, const char* name, std::source
 
 }  // namespace
 
-void Point(const char* op, const void* object, const char* name, std::source_location where,
+void Point(const char* op, const void* object, const char* name, port::SourceLocation where,
            bool progress) {
   PointImpl(op, object, name, where, progress, /*may_throw=*/true);
 }
 
 void ReleasePoint(const char* op, const void* object, const char* name,
-                  std::source_location where) {
+                  port::SourceLocation where) {
   PointImpl(op, object, name, where, /*progress=*/true, /*may_throw=*/false);
 }
 
@@ -398,7 +398,7 @@ void AbortHandOffSelf() {
 }
 
 // Blocks; returns true if the thread must unwind (the run is failing).
-bool BlockImpl(const char* op, const void* object, const char* name, std::source_location where,
+bool BlockImpl(const char* op, const void* object, const char* name, port::SourceLocation where,
                uint64_t deadline_us, bool* timed_out) {
   Runtime& rt = Active();
   Lock lock(rt.mu);
@@ -422,7 +422,7 @@ bool BlockImpl(const char* op, const void* object, const char* name, std::source
 
 }  // namespace
 
-bool Block(const char* op, const void* object, const char* name, std::source_location where,
+bool Block(const char* op, const void* object, const char* name, port::SourceLocation where,
            uint64_t deadline_us) {
   bool timed_out = false;
   if (!BlockImpl(op, object, name, where, deadline_us, &timed_out)) return !timed_out;
@@ -436,7 +436,7 @@ bool Block(const char* op, const void* object, const char* name, std::source_loc
   throw RunAborted{};
 }
 
-void BlockOnLock(const char* op, const void* object, const char* name, std::source_location where,
+void BlockOnLock(const char* op, const void* object, const char* name, port::SourceLocation where,
                  int* abort_waits) {
   bool timed_out = false;
   if (!BlockImpl(op, object, name, where, kNoDeadline, &timed_out)) return;
@@ -451,7 +451,7 @@ void BlockOnLock(const char* op, const void* object, const char* name, std::sour
   AbortHandOffSelf();
 }
 
-void BlockNoThrow(const char* op, const void* object, std::source_location where) {
+void BlockNoThrow(const char* op, const void* object, port::SourceLocation where) {
   bool timed_out = false;
   if (!BlockImpl(op, object, nullptr, where, kNoDeadline, &timed_out)) return;
   // Unwinding: let the others run (and finish) instead of throwing from a destructor.
@@ -546,7 +546,7 @@ const void* ThreadObject(int id) {
 
 }  // namespace internal
 
-void SleepForMicros(uint64_t duration_us, std::source_location where) {
+void SleepForMicros(uint64_t duration_us, port::SourceLocation where) {
   Runtime& rt = Active();
   uint64_t deadline_us;
   {

@@ -12,9 +12,10 @@
 
 #include <cstdint>
 #include <functional>
-#include <source_location>
 #include <string>
 #include <vector>
+
+#include "engine/port/source_location.h"
 
 namespace manifold::port::sched {
 
@@ -97,14 +98,14 @@ uint64_t CurrentStep();
 [[noreturn]] void Fail(const std::string& message);
 
 // The simulated time of the active run, in microseconds. A scheduling point.
-uint64_t NowMicros(std::source_location where = std::source_location::current());
+uint64_t NowMicros(port::SourceLocation where = port::SourceLocation::current());
 
 // Blocks the calling managed thread until simulated time has advanced by `duration_us`.
 void SleepForMicros(uint64_t duration_us,
-                    std::source_location where = std::source_location::current());
+                    port::SourceLocation where = port::SourceLocation::current());
 
 // A scheduling point that makes no progress (for spin loops).
-void Yield(std::source_location where = std::source_location::current());
+void Yield(port::SourceLocation where = port::SourceLocation::current());
 
 // ---- Used by the scheduled port primitives (engine/port/sched_sync.h) ----------------------
 
@@ -119,12 +120,12 @@ int CurrentId();
 // A scheduling point in `op` ("Mutex::Lock") on `object`. The first use of an object names it
 // in reports after the op's class and a counter ("mutex#2"), plus `name` if not null. `progress`
 // is false for operations a spin loop repeats without changing anything.
-void Point(const char* op, const void* object, const char* name, std::source_location where,
+void Point(const char* op, const void* object, const char* name, port::SourceLocation where,
            bool progress);
 
 // Point for operations that give something up (Unlock, Signal): it never throws, because guards'
 // destructors call them, also while the run fails.
-void ReleasePoint(const char* op, const void* object, const char* name, std::source_location where);
+void ReleasePoint(const char* op, const void* object, const char* name, port::SourceLocation where);
 
 // Counts as progress for the livelock bound without being a scheduling point.
 void Progress();
@@ -135,7 +136,7 @@ void Progress();
 // (std::uncaught_exceptions() > 0: a destructor running during the unwinding, where a throw would
 // terminate): there it returns at once, as a spurious wake-up (as a timeout when `deadline_us` is
 // set), and the caller's loop re-checks.
-bool Block(const char* op, const void* object, const char* name, std::source_location where,
+bool Block(const char* op, const void* object, const char* name, port::SourceLocation where,
            uint64_t deadline_us);
 
 // Blocks on a lock `object` whose holder must let go. While a run fails it does not throw at
@@ -143,12 +144,12 @@ bool Block(const char* op, const void* object, const char* name, std::source_loc
 // returns to re-check (and a destructor that takes a lock completes). `*abort_waits` (0 before
 // the caller's first call) counts those rounds; after 1,000 (a lock never let go: two threads
 // each holding what the other waits for) the waiter is unwound, unless it already unwinds.
-void BlockOnLock(const char* op, const void* object, const char* name, std::source_location where,
+void BlockOnLock(const char* op, const void* object, const char* name, port::SourceLocation where,
                  int* abort_waits);
 
 // Like Block, for waits that always end while a run fails (a thread's end: every managed thread
 // unwinds): it waits instead of throwing.
-void BlockNoThrow(const char* op, const void* object, std::source_location where);
+void BlockNoThrow(const char* op, const void* object, port::SourceLocation where);
 
 // Makes every thread blocked on `object` (or the one that blocked first) runnable again.
 void WakeAll(const void* object);

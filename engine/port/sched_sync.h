@@ -16,18 +16,18 @@
 #include <functional>
 #include <mutex>
 #include <shared_mutex>
-#include <source_location>
 #include <thread>
 #include <utility>
 
 #include "engine/port/clock_wait.h"
 #include "engine/port/sched.h"
+#include "engine/port/source_location.h"
 #include "engine/port/std_timeout.h"
 #include "engine/port/thread_annotations.h"
 
 namespace manifold::port {
 
-using Where = std::source_location;
+using Where = port::SourceLocation;
 
 class CondVar;
 

@@ -11,7 +11,7 @@
 #ifndef MANIFOLD_PORT_SYNC_H_
 #define MANIFOLD_PORT_SYNC_H_
 
-#include <source_location>
+#include "engine/port/source_location.h"
 
 #if MANIFOLD_SIM_SCHEDULER
 #include "engine/port/sched_sync.h"
@@ -35,7 +35,7 @@
 
 namespace manifold::port {
 
-using Where = std::source_location;
+using Where = port::SourceLocation;
 
 #if !MANIFOLD_SIM_SCHEDULER
 class CondVar;
@@ -84,10 +84,13 @@ class MANIFOLD_SCOPED_CAPABILITY MutexUnlock {
   explicit MutexUnlock(Mutex* mu, Where where = Where::current()) MANIFOLD_RELEASE(mu) : mu_(mu) {
     mu_->Unlock(where);
   }
-  ~MutexUnlock() MANIFOLD_ACQUIRE() {
+  // Clang's analysis treats a scoped capability whose constructor releases as a "reverse" scope:
+  // ending it (the destructor, or Relock) is annotated as a release of the scope, and re-acquires
+  // the mutex (//engine:thread_safety_test).
+  ~MutexUnlock() MANIFOLD_RELEASE() {
     if (!relocked_) mu_->Lock();
   }
-  void Relock(Where where = Where::current()) MANIFOLD_ACQUIRE() {
+  void Relock(Where where = Where::current()) MANIFOLD_RELEASE() {
     assert(!relocked_ && "MutexUnlock::Relock twice");
     relocked_ = true;
     mu_->Lock(where);
