@@ -64,6 +64,11 @@ struct HistoryRead {
   // kGet: the value, or none for NotFound. kScan: the entries returned.
   std::optional<std::string> value;
   Entries entries;
+  // The read (or the NewIterator it went through) failed with NotFound because `cf` does not
+  // exist: matches exactly the states without `cf`. When false, the state must have `cf` (a
+  // NotFound for a missing key is `value` = none with `cf_missing` = false). A NewIterator that
+  // failed this way is recorded as one kScan read outside any view.
+  bool cf_missing = false;
 };
 
 struct HistoryCommit {
