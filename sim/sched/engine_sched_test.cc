@@ -1,9 +1,8 @@
 // The real engine under the deterministic scheduler: writer threads, a reader holding a snapshot
 // and the background checkpoint thread, one at a time, every lock, wait, atomic access and clock
-// read a scheduling point. Runs only in a build whose whole port layer is scheduled:
-//   ./bazelw test --define=manifold_sim_scheduler=1 //sim/sched:engine_sched_test
-// (in the default build it reports itself skipped; wiring this into the runner and into
-// `bazel test //...` is the next step of docs/simulator.md).
+// read a scheduling point. Built on the scheduled engine in every build (sim_cc_test in
+// sim/defs.bzl turns the scheduler on for this binary and everything it links), so
+// `./bazelw test //sim/sched:engine_sched_test` and `bazel test //...` run it.
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -18,6 +17,11 @@
 #include "sim/sched/explore.h"
 #include "sim/sched/sched_clock.h"
 #include "sim/sched/strategies.h"
+
+// On the std port layer the engine's threads would run freely: the test would prove nothing.
+#if !MANIFOLD_SIM_SCHEDULER
+#error "engine_sched_test needs the scheduled engine: build //sim/sched:engine_sched_test"
+#endif
 
 namespace manifold::sim::sched {
 namespace {
@@ -95,9 +99,6 @@ void ConcurrentEngine() {
 }
 
 TEST(EngineUnderSchedulerTest, WritersReaderAndBackgroundCheckpointer) {
-#if !MANIFOLD_SIM_SCHEDULER
-  GTEST_SKIP() << "needs --define=manifold_sim_scheduler=1 (the whole engine on the scheduler)";
-#else
   g_runs_with_checkpoints = 0;
   const ExploreResult random = ExploreRandom(ConcurrentEngine, 1, 30);
   EXPECT_FALSE(random.found) << Describe(random);
@@ -117,7 +118,6 @@ TEST(EngineUnderSchedulerTest, WritersReaderAndBackgroundCheckpointer) {
     EXPECT_EQ(a.decisions, b.decisions) << "seed " << seed << " is not deterministic";
     EXPECT_EQ(a.end_us, b.end_us);
   }
-#endif
 }
 
 }  // namespace
