@@ -15,7 +15,12 @@
 #include <utility>
 
 namespace manifold::port::sched {
+namespace internal {
+struct Runtime;
+}  // namespace internal
 namespace {
+
+using internal::Runtime;
 
 // Thrown from blocking calls while a failed run unwinds its threads; caught by RunManaged.
 struct RunAborted {};
@@ -46,7 +51,11 @@ constexpr uint64_t kAbortStepsMax = 10'000'000;
 constexpr uint64_t kAbortSpinsMax = 1000;
 constexpr uint64_t kAbortPointsMax = 100'000;
 
-struct Runtime {
+}  // namespace
+
+// One run's whole state. Each run owns one (on Run's stack); its managed threads reach it through
+// t_run, so several runs can proceed at once on different OS threads without sharing anything.
+struct internal::Runtime {
   std::mutex mu;
   Strategy* strategy = nullptr;
   RunOptions options;
@@ -68,7 +77,12 @@ struct Runtime {
   std::condition_variable done;
 };
 
-Runtime* g_run = nullptr;
+namespace {
+
+// The run the calling OS thread is a managed thread of (null elsewhere), and its id in that run.
+// Set by RunManaged before the thread's body starts; a thread spawned inside the run is handed
+// the pointer by Spawn, so it never depends on which run another OS thread belongs to.
+thread_local Runtime* t_run = nullptr;
 thread_local int t_id = -1;
 
 using Lock = std::unique_lock<std::mutex>;
@@ -215,8 +229,27 @@ void Reschedule(Runtime& rt, Lock& lock, ThreadState* self) {
 }
 
 Runtime& Active() {
-  assert(g_run != nullptr && t_id >= 0 && "sched: not on a managed thread of a run");
-  return *g_run;
+  assert(t_run != nullptr && t_id >= 0 && "sched: not on a managed thread of a run");
+  return *t_run;
+}
+
+// Registers a managed thread of `rt` and has `start` launch its OS thread.
+int SpawnIn(Runtime& rt, const char* name, const std::function<void(Runtime*, int)>& start) {
+  int id;
+  {
+    Lock lock(rt.mu);
+    id = static_cast<int>(rt.threads.size());
+    auto state = std::make_unique<ThreadState>();
+    state->id = id;
+    state->name = name != nullptr ? name : "thread-" + std::to_string(id);
+    rt.threads.push_back(std::move(state));
+    ++rt.unfinished;
+    rt.names[rt.threads.back().get()] =
+        "thread#" + std::to_string(id) + " '" + rt.threads.back()->name + "'";
+    rt.strategy->OnThreadCreated(id);
+  }
+  start(&rt, id);
+  return id;
 }
 
 void Finish(Runtime& rt, ThreadState* self) {
@@ -253,23 +286,22 @@ const char* OutcomeName(Outcome outcome) {
 }
 
 RunResult Run(const std::function<void()>& body, Strategy* strategy, const RunOptions& options) {
-  assert(g_run == nullptr && "sched: one run at a time");
+  // A run inside a run would make the outer thread wait in the OS, holding the outer baton.
+  assert(!InRun() && "sched: Run called on a managed thread");
   Runtime rt;
   rt.strategy = strategy;
   rt.options = options;
   rt.now_us = options.start_us;
-  g_run = &rt;
   std::thread main_thread;
-  internal::Spawn("main", [&](int id) {
+  SpawnIn(rt, "main", [&](Runtime* run, int id) {
     rt.active = id;
-    main_thread = std::thread([&body, id] { internal::RunManaged(id, body); });
+    main_thread = std::thread([&body, run, id] { internal::RunManaged(run, id, body); });
   });
   {
     Lock lock(rt.mu);
     rt.done.wait(lock, [&] { return rt.unfinished == 0; });
   }
   main_thread.join();
-  g_run = nullptr;
   RunResult result;
   result.outcome = rt.outcome;
   result.report = std::move(rt.report);
@@ -279,7 +311,7 @@ RunResult Run(const std::function<void()>& body, Strategy* strategy, const RunOp
   return result;
 }
 
-bool InRun() { return g_run != nullptr && t_id >= 0; }
+bool InRun() { return t_run != nullptr && t_id >= 0; }
 
 uint64_t CurrentStep() {
   Runtime& rt = Active();
@@ -328,7 +360,7 @@ int CurrentId() { return InRun() ? t_id : -1; }
 void Point(const char* op, const void* object, const char* name, std::source_location where,
            bool progress) {
   if (!InRun()) return;
-  Runtime& rt = *g_run;
+  Runtime& rt = *t_run;
   Lock lock(rt.mu);
   NameOnFirstUse(rt, op, object, name);
   ThreadState* self = rt.threads[t_id].get();
@@ -348,8 +380,8 @@ void Point(const char* op, const void* object, const char* name, std::source_loc
 
 void Progress() {
   if (!InRun()) return;
-  Lock lock(g_run->mu);
-  g_run->spin_steps = 0;
+  Lock lock(t_run->mu);
+  t_run->spin_steps = 0;
 }
 
 namespace {
@@ -390,14 +422,14 @@ void BlockNoThrow(const char* op, const void* object, std::source_location where
   bool timed_out = false;
   if (!BlockImpl(op, object, nullptr, where, kNoDeadline, &timed_out)) return;
   // Unwinding: let the others run (and finish) instead of throwing from a destructor.
-  Runtime& rt = *g_run;
+  Runtime& rt = *t_run;
   Lock lock(rt.mu);
   AbortHandOff(rt, lock, rt.threads[t_id].get());
 }
 
 void WakeAll(const void* object) {
   if (!InRun()) return;
-  Runtime& rt = *g_run;
+  Runtime& rt = *t_run;
   Lock lock(rt.mu);
   for (const auto& t : rt.threads) {
     if (t->state == State::kBlocked && t->blocked_on == object) t->state = State::kRunnable;
@@ -406,7 +438,7 @@ void WakeAll(const void* object) {
 
 void WakeOne(const void* object) {
   if (!InRun()) return;
-  Runtime& rt = *g_run;
+  Runtime& rt = *t_run;
   Lock lock(rt.mu);
   ThreadState* first = nullptr;
   for (const auto& t : rt.threads) {
@@ -419,38 +451,25 @@ void WakeOne(const void* object) {
 }
 
 void Forget(const void* object) {
-  if (g_run == nullptr) return;
-  Lock lock(g_run->mu);
-  g_run->names.erase(object);
+  if (!InRun()) return;
+  Lock lock(t_run->mu);
+  t_run->names.erase(object);
 }
 
 bool Aborting() {
   if (!InRun()) return false;
-  Lock lock(g_run->mu);
-  return g_run->aborting;
+  Lock lock(t_run->mu);
+  return t_run->aborting;
 }
 
-int Spawn(const char* name, const std::function<void(int)>& start) {
-  Runtime& rt = *g_run;
-  int id;
-  {
-    Lock lock(rt.mu);
-    id = static_cast<int>(rt.threads.size());
-    auto state = std::make_unique<ThreadState>();
-    state->id = id;
-    state->name = name != nullptr ? name : "thread-" + std::to_string(id);
-    rt.threads.push_back(std::move(state));
-    ++rt.unfinished;
-    rt.names[rt.threads.back().get()] =
-        "thread#" + std::to_string(id) + " '" + rt.threads.back()->name + "'";
-    rt.strategy->OnThreadCreated(id);
-  }
-  start(id);
-  return id;
+int Spawn(const char* name, const std::function<void(Runtime*, int)>& start) {
+  return SpawnIn(Active(), name, start);
 }
 
-void RunManaged(int id, const std::function<void()>& body) {
-  Runtime& rt = *g_run;
+void RunManaged(Runtime* run, int id, const std::function<void()>& body) {
+  assert(run != nullptr && t_run == nullptr && "sched: an OS thread is managed by one run only");
+  Runtime& rt = *run;
+  t_run = run;
   t_id = id;
   ThreadState* self;
   bool aborting;
@@ -474,18 +493,24 @@ void RunManaged(int id, const std::function<void()>& body) {
     }
   }
   Finish(rt, self);
+  // The run (and `rt`) may be gone once Finish handed the baton on; forget it before anything
+  // else on this OS thread could look.
+  t_run = nullptr;
   t_id = -1;
 }
 
 bool Finished(int id) {
-  if (g_run == nullptr) return true;  // The run is over: every managed thread finished.
-  Lock lock(g_run->mu);
-  return g_run->threads[id]->state == State::kFinished;
+  // Off a managed thread the run that started `id` is over (a Thread of a run must not be
+  // joined or destroyed by another thread while the run lasts): every managed thread finished.
+  if (!InRun()) return true;
+  Lock lock(t_run->mu);
+  return t_run->threads[id]->state == State::kFinished;
 }
 
 const void* ThreadObject(int id) {
-  Lock lock(g_run->mu);
-  return g_run->threads[id].get();
+  Runtime& rt = Active();
+  Lock lock(rt.mu);
+  return rt.threads[id].get();
 }
 
 }  // namespace internal

@@ -75,12 +75,15 @@ struct RunResult {
 // Runs `body` as managed thread 0 under `strategy` and returns once every managed thread has
 // finished or the run failed. On failure the runtime unwinds the remaining threads (blocking
 // calls throw an internal exception that the thread wrapper catches), so Run never hangs and
-// leaks no thread, provided no thread spins without end on atomics. One run at a time per process.
+// leaks no thread, provided no thread spins without end on atomics. Each run has its own runtime,
+// reached from its managed threads only, so runs on different OS threads proceed at once and do not
+// affect one another (the objects each run's harness uses must be its own). Must not be called on a
+// managed thread (no run inside a run).
 RunResult Run(const std::function<void()>& body, Strategy* strategy,
               const RunOptions& options = {});
 
-// True on a managed thread of the active run. Port primitives used elsewhere behave like the
-// production (std) ones.
+// True on a managed thread of a run (of the run the calling thread belongs to; every function
+// below acts on that run). Port primitives used elsewhere behave like the production (std) ones.
 bool InRun();
 
 // The number of scheduling points the active run has passed: its real-time order. An operation
@@ -105,6 +108,9 @@ void Yield(std::source_location where = std::source_location::current());
 // ---- Used by the scheduled port primitives (engine/port/sched_sync.h) ----------------------
 
 namespace internal {
+
+// One run's state (engine/port/sched.cc); opaque here.
+struct Runtime;
 
 // Id of the calling managed thread, or -1.
 int CurrentId();
@@ -136,10 +142,11 @@ void Forget(const void* object);
 // True while a failed run unwinds its threads: release operations then skip their checks.
 bool Aborting();
 
-// Registers a managed thread running `body`; returns its id. The caller then hits a scheduling
-// point. `start` is given the id and must start the OS thread that calls RunManaged(id, body).
-int Spawn(const char* name, const std::function<void(int)>& start);
-void RunManaged(int id, const std::function<void()>& body);
+// Registers a managed thread of the caller's run; returns its id. The caller then hits a
+// scheduling point. `start` is given the run and the id and must start the OS thread that calls
+// RunManaged(run, id, body): the new thread inherits its run from its creator this way.
+int Spawn(const char* name, const std::function<void(Runtime* run, int id)>& start);
+void RunManaged(Runtime* run, int id, const std::function<void()>& body);
 bool Finished(int id);
 // The object a joiner blocks on for thread `id`.
 const void* ThreadObject(int id);

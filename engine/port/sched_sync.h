@@ -208,8 +208,9 @@ class Thread {
       thread_ = std::thread(std::move(body));
       return;
     }
-    id_ = sched::internal::Spawn(name, [&](int id) {
-      thread_ = std::thread([id, run = std::move(body)] { sched::internal::RunManaged(id, run); });
+    id_ = sched::internal::Spawn(name, [&](sched::internal::Runtime* run, int id) {
+      thread_ = std::thread(
+          [run, id, managed = std::move(body)] { sched::internal::RunManaged(run, id, managed); });
     });
     sched::internal::Point("Thread::Start", sched::internal::ThreadObject(id_), nullptr,
                            Where::current(), true);

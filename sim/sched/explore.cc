@@ -1,6 +1,7 @@
 #include "sim/sched/explore.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <memory>
 
 #include "sim/sched/strategies.h"
@@ -63,6 +64,26 @@ RunResult Replay(const Harness& harness, const std::vector<port::sched::Decision
                  const RunOptions& options) {
   ReplayStrategy strategy(decisions);
   return port::sched::Run(harness, &strategy, options);
+}
+
+uint64_t DecisionsHash(const std::vector<port::sched::Decision>& decisions) {
+  constexpr uint64_t kOffsetBasis = 14695981039346656037ull;
+  constexpr uint64_t kPrime = 1099511628211ull;
+  uint64_t hash = kOffsetBasis;
+  const auto mix_word = [&](uint32_t word) {
+    for (int byte = 0; byte < 4; ++byte) {
+      hash ^= (word >> (8 * byte)) & 0xffu;
+      hash *= kPrime;
+    }
+  };
+  const uint64_t count = decisions.size();
+  mix_word(static_cast<uint32_t>(count));
+  mix_word(static_cast<uint32_t>(count >> 32));
+  for (const port::sched::Decision& d : decisions) {
+    mix_word(static_cast<uint32_t>(d.chosen));
+    mix_word(static_cast<uint32_t>(d.candidates));
+  }
+  return hash;
 }
 
 std::string Describe(const ExploreResult& result) {

@@ -43,6 +43,12 @@ ExploreResult ExploreExhaustive(const Harness& harness, int preemptions_max, uin
 RunResult Replay(const Harness& harness, const std::vector<port::sched::Decision>& decisions,
                  const RunOptions& options = {});
 
+// A stable 64-bit digest of a decision sequence, for traces and determinism checks: two runs
+// made the same choices iff (barring a collision) their hashes are equal. FNV-1a over each
+// decision's chosen id and candidate count as 32-bit little-endian words, after the count, so the
+// value depends on nothing but the decisions (not the platform, build or run).
+uint64_t DecisionsHash(const std::vector<port::sched::Decision>& decisions);
+
 // One line for a test or log: "found deadlock at seed 7 after 8 runs" / "no failure in 200 runs".
 std::string Describe(const ExploreResult& result);
 

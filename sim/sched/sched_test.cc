@@ -6,9 +6,11 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <latch>
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -315,6 +317,113 @@ TEST(SchedDeterminismTest, DivergingReplayIsNondeterminism) {
       },
       recorded.decisions);
   EXPECT_EQ(diverged.outcome, Outcome::kNondeterminism) << diverged.report;
+}
+
+// The hash is a function of the decisions alone: fixed values pin it across builds and platforms
+// (a trace printed today must match one printed after a rebuild), and any change to a choice, a
+// candidate count or the length changes it.
+TEST(SchedDeterminismTest, DecisionsHashIsStableAndSeesEveryDecision) {
+  using port::sched::Decision;
+  EXPECT_EQ(DecisionsHash({}), 0xa8c7f832281a39c5ull);  // FNV-1a of eight zero bytes (the count).
+  const std::vector<Decision> base = {{0, 1}, {1, 2}, {2, 3}, {1, 2}};
+  EXPECT_EQ(DecisionsHash(base), 0x90f35e49997aaa01ull);
+  EXPECT_EQ(DecisionsHash(base), DecisionsHash(std::vector<Decision>(base)));
+  std::vector<Decision> other_choice = base;
+  other_choice[2].chosen = 1;
+  std::vector<Decision> other_count = base;
+  other_count[1].candidates = 3;
+  std::vector<Decision> longer = base;
+  longer.push_back({0, 1});
+  EXPECT_NE(DecisionsHash(base), DecisionsHash(other_choice));
+  EXPECT_NE(DecisionsHash(base), DecisionsHash(other_count));
+  EXPECT_NE(DecisionsHash(base), DecisionsHash(longer));
+  RandomStrategy first(5);
+  RandomStrategy second(5);
+  RandomStrategy third(6);
+  const RunResult a = port::sched::Run(Busy, &first);
+  EXPECT_EQ(DecisionsHash(a.decisions), DecisionsHash(port::sched::Run(Busy, &second).decisions));
+  EXPECT_NE(DecisionsHash(a.decisions), DecisionsHash(port::sched::Run(Busy, &third).decisions));
+}
+
+// ---- Several runs at once ----------------------------------------------------------------------
+
+constexpr uint64_t kConcurrentSeeds = 12;
+
+// The random and PCT decisions of `harness` for seeds 1..kConcurrentSeeds, in that order, each
+// with its outcome and report.
+std::vector<RunResult> RunAllSeeds(const Harness& harness) {
+  std::vector<RunResult> results;
+  for (uint64_t seed = 1; seed <= kConcurrentSeeds; ++seed) {
+    results.push_back(RunSeed(harness, seed));
+    PctStrategy pct(seed, 3, 400);
+    results.push_back(port::sched::Run(harness, &pct));
+  }
+  return results;
+}
+
+void ExpectSameRuns(const std::vector<RunResult>& expected, const std::vector<RunResult>& actual) {
+  ASSERT_EQ(expected.size(), actual.size());
+  for (size_t i = 0; i < expected.size(); ++i) {
+    EXPECT_EQ(expected[i].outcome, actual[i].outcome) << "run " << i << ": " << actual[i].report;
+    EXPECT_EQ(expected[i].report, actual[i].report) << "run " << i;
+    EXPECT_EQ(expected[i].decisions, actual[i].decisions) << "run " << i;
+    EXPECT_EQ(expected[i].steps, actual[i].steps) << "run " << i;
+  }
+}
+
+// Runs `first` and `second` over the seeds on two OS threads at once (released together, so
+// their runs overlap) and returns both result lists.
+std::pair<std::vector<RunResult>, std::vector<RunResult>> RunAllSeedsAtOnce(const Harness& first,
+                                                                            const Harness& second) {
+  std::vector<RunResult> a;
+  std::vector<RunResult> b;
+  std::latch start(2);
+  std::thread one([&] {
+    start.arrive_and_wait();
+    a = RunAllSeeds(first);
+  });
+  std::thread two([&] {
+    start.arrive_and_wait();
+    b = RunAllSeeds(second);
+  });
+  one.join();
+  two.join();
+  return {std::move(a), std::move(b)};
+}
+
+// Each run has its own runtime (sched.h): the same harness and seeds on two OS threads at once
+// make exactly the decisions they make one after the other.
+TEST(SchedConcurrentRunsTest, TwoRunsAtOnceDecideAsSequentialRuns) {
+  const std::vector<RunResult> sequential = RunAllSeeds(Busy);
+  for (const RunResult& run : sequential) ASSERT_TRUE(run.ok()) << run.report;
+  const auto [a, b] = RunAllSeedsAtOnce(Busy, Busy);
+  ExpectSameRuns(sequential, a);
+  ExpectSameRuns(sequential, b);
+  EXPECT_FALSE(port::sched::InRun());
+}
+
+// A run that fails (a deadlock, a Fail, a throwing thread) unwinds only its own threads: the run
+// beside it on another OS thread goes on undisturbed, and the failing one reports exactly what it
+// reports alone.
+TEST(SchedConcurrentRunsTest, AFailingRunDoesNotDisturbTheOtherRun) {
+  const Harness failing = [] {
+    LostWakeup(true);  // A deadlock for some seeds.
+    Counter(true);     // A Fail for others.
+    Thread t("thrower", [] { throw std::runtime_error("boom"); });
+  };
+  const std::vector<RunResult> busy = RunAllSeeds(Busy);
+  const std::vector<RunResult> failures = RunAllSeeds(failing);
+  bool deadlocked = false;
+  bool failed = false;
+  for (const RunResult& run : failures) {
+    ASSERT_FALSE(run.ok());
+    deadlocked = deadlocked || run.outcome == Outcome::kDeadlock;
+    failed = failed || run.outcome == Outcome::kFailed;
+  }
+  EXPECT_TRUE(deadlocked && failed);
+  const auto [a, b] = RunAllSeedsAtOnce(Busy, failing);
+  ExpectSameRuns(busy, a);
+  ExpectSameRuns(failures, b);
 }
 
 // ---- Simulated time ----------------------------------------------------------------------------
