@@ -15,6 +15,7 @@
 #include "model/model.h"
 #include "sim/concurrent_workload.h"
 #include "sim/fault_points.h"
+#include "sim/sched/explore.h"
 #include "sim/sched/strategies.h"
 #include "sim/sim_clock.h"
 #include "sim/sim_fs.h"
@@ -107,7 +108,7 @@ class ConcurrentRun final : public FaultPointSink {
       Fail(std::string("scheduler ") + sched::OutcomeName(run.outcome) + ": " + run.report);
     }
     result_.decisions = strategy.decisions();
-    result_.decisions_hash = strategy.hash();
+    result_.decisions_hash = sim::sched::DecisionsHash(run.decisions);
     result_.schedule = strategy.schedule();
     result_.steps = run.steps;
     Trace("decisions " + std::to_string(result_.decisions) + " hash " +

@@ -86,7 +86,7 @@ struct RunResult {
   uint64_t trace_hash = 0;         // Every operation, outcome and fault decision, in order.
   std::vector<std::string> trace;  // Filled when config.trace is set.
   // Concurrent workload: the scheduler's decisions (count, FNV-1a hash over chosen thread and
-  // candidates), steps, and the run written as its preemptions (sim/schedule_strategy.h).
+  // candidates; sim/sched/explore.h DecisionsHash), steps, and the run written as its preemptions (sim/schedule_strategy.h).
   uint64_t decisions = 0;
   uint64_t decisions_hash = 0;
   uint64_t steps = 0;

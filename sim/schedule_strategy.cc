@@ -54,8 +54,6 @@ bool ParseSchedule(const std::string& text, Schedule* schedule, std::string* err
 int RecordingStrategy::Pick(const std::vector<int>& runnable, int current) {
   const int chosen = inner_->Pick(runnable, current);
   if (chosen != DefaultChoice(runnable, current)) schedule_.push_back({decisions_, chosen});
-  hash_ = (hash_ ^ static_cast<uint64_t>(chosen)) * 0x100000001b3ull;
-  hash_ = (hash_ ^ static_cast<uint64_t>(runnable.size())) * 0x100000001b3ull;
   ++decisions_;
   return chosen;
 }

@@ -29,8 +29,8 @@ std::string FormatSchedule(const Schedule& schedule);
 // False (with `error` set) on anything but ascending "DECISION:THREAD" pairs separated by commas.
 [[nodiscard]] bool ParseSchedule(const std::string& text, Schedule* schedule, std::string* error);
 
-// Wraps the strategy that really decides (random, PCT, or a schedule) and records every
-// decision: their count, an FNV-1a hash over (chosen, candidates), and the run as preemptions.
+// Wraps the strategy that really decides (random, PCT, or a schedule) and records the run as
+// its preemptions.
 class RecordingStrategy final : public port::sched::Strategy {
  public:
   explicit RecordingStrategy(port::sched::Strategy* inner) : inner_(inner) {}
@@ -38,13 +38,11 @@ class RecordingStrategy final : public port::sched::Strategy {
   int Pick(const std::vector<int>& runnable, int current) override;
 
   uint64_t decisions() const { return decisions_; }
-  uint64_t hash() const { return hash_; }
   const Schedule& schedule() const { return schedule_; }
 
  private:
   port::sched::Strategy* const inner_;
   uint64_t decisions_ = 0;
-  uint64_t hash_ = 0xcbf29ce484222325ull;
   Schedule schedule_;
 };
 
