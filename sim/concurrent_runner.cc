@@ -85,7 +85,8 @@ class ConcurrentRun final : public FaultPointSink {
     }
     std::unique_ptr<sched::Strategy> inner;
     if (config_.has_replay_schedule) {
-      inner = std::make_unique<ScheduleStrategy>(config_.replay_schedule, !config_.lenient_schedule);
+      inner =
+          std::make_unique<ScheduleStrategy>(config_.replay_schedule, !config_.lenient_schedule);
     } else if (config_.schedule == "pct") {
       inner = std::make_unique<sim::sched::PctStrategy>(
           config_.seed ^ 0x5c4edull, static_cast<int>(config_.pct_depth),
@@ -142,7 +143,7 @@ class ConcurrentRun final : public FaultPointSink {
   struct HeldIterator {
     std::unique_ptr<Iterator> engine;
     uint32_t view = 0;
-    WorkloadOp open;                   // The kOpenIterator op (cf, bounds, direction, start).
+    WorkloadOp open;                  // The kOpenIterator op (cf, bounds, direction, start).
     std::optional<std::string> last;  // Last key returned.
     bool ended = false;
   };
@@ -211,8 +212,8 @@ class ConcurrentRun final : public FaultPointSink {
   // --- The controlling thread ----------------------------------------------------------------
 
   void Controller() {
-    Trace("seed " + std::to_string(config_.seed) + " profile " + config_.profile +
-          " page_bytes " + std::to_string(options_.page_bytes) + " workload concurrent, " +
+    Trace("seed " + std::to_string(config_.seed) + " profile " + config_.profile + " page_bytes " +
+          std::to_string(options_.page_bytes) + " workload concurrent, " +
           std::to_string(workload_.epochs.size()) + " epochs, schedule " +
           (config_.has_replay_schedule ? "replayed" : config_.schedule) +
           (config_.planted_bug.empty() ? "" : " planted bug " + config_.planted_bug));
@@ -349,8 +350,8 @@ class ConcurrentRun final : public FaultPointSink {
     event.return_step = sched::CurrentStep();
     Trace(Line(0, event.invoke_step, event.return_step, op.Describe()) + " -> " +
           status.ToString());
-    const bool refused = op.kind == OpKind::kCreateCf ? CfExists(op.cf)
-                                                      : (!CfExists(op.cf) || op.cf == "default");
+    const bool refused =
+        op.kind == OpKind::kCreateCf ? CfExists(op.cf) : (!CfExists(op.cf) || op.cf == "default");
     if (status.ok()) {
       if (refused) {
         Fail(op.Describe() + ": accepted, but the column family " +
@@ -425,8 +426,9 @@ class ConcurrentRun final : public FaultPointSink {
     std::vector<model::Op> ops;
     for (uint32_t i = 0; i < op.writes.size(); ++i) {
       const KeyOp& k = op.writes[i];
-      ops.push_back(k.is_delete ? model::Op::Delete(k.cf, k.key)
-                                : model::Op::Put(k.cf, k.key, ValueFor(op.index, i, k.value_bytes)));
+      ops.push_back(k.is_delete
+                        ? model::Op::Delete(k.cf, k.key)
+                        : model::Op::Put(k.cf, k.key, ValueFor(op.index, i, k.value_bytes)));
     }
     return model::Commit::Batch(std::move(ops));
   }
@@ -547,7 +549,8 @@ class ConcurrentRun final : public FaultPointSink {
       }
       if (i == event.commit.commit.ops.size()) break;
       const model::Op& m = event.commit.commit.ops[i];
-      Status status = m.kind == model::Op::kPut ? (*txn)->Put(m.key, m.value) : (*txn)->Delete(m.key);
+      Status status =
+          m.kind == model::Op::kPut ? (*txn)->Put(m.key, m.value) : (*txn)->Delete(m.key);
       if (!status.ok()) {
         if (!FaultExplains()) return Fail("transaction write: " + status.ToString());
         abandoned = true;
@@ -747,8 +750,7 @@ class ConcurrentRun final : public FaultPointSink {
   void DoCheckpoint(Worker& w, const WorkloadOp& op) {
     const uint64_t invoke = sched::CurrentStep();
     Status status = db_->Checkpoint();
-    Trace(Line(w.number, invoke, sched::CurrentStep(), op.Describe()) + " -> " +
-          status.ToString());
+    Trace(Line(w.number, invoke, sched::CurrentStep(), op.Describe()) + " -> " + status.ToString());
     if (status.ok() || status.IsBusy()) return;
     (void)ReadError("Checkpoint", status);
   }

@@ -13,14 +13,14 @@ struct Weighted {
 
 // Writers: commits of every shape, now and then an explicit checkpoint beside them.
 constexpr Weighted kWriterMix[] = {
-    {OpKind::kPut, 30},        {OpKind::kDelete, 8},    {OpKind::kBatch, 16},
+    {OpKind::kPut, 30},         {OpKind::kDelete, 8},     {OpKind::kBatch, 16},
     {OpKind::kTransaction, 10}, {OpKind::kCheckpoint, 2},
 };
 
 // Readers: point reads and scans of the newest state, snapshots and iterators held across other
 // threads' commits.
 constexpr Weighted kReaderMix[] = {
-    {OpKind::kGet, 20},         {OpKind::kScan, 10},        {OpKind::kTakeSnapshot, 6},
+    {OpKind::kGet, 20},          {OpKind::kScan, 10},           {OpKind::kTakeSnapshot, 6},
     {OpKind::kReadSnapshot, 10}, {OpKind::kReleaseSnapshot, 3}, {OpKind::kOpenIterator, 5},
     {OpKind::kStepIterator, 12}, {OpKind::kCheckpoint, 1},
 };
@@ -108,7 +108,7 @@ ConcurrentWorkload GenerateConcurrentWorkload(uint64_t seed, const WorkloadOptio
       default:
         epoch.end = EpochEnd::kPowerCutAt;
         // Spread over the epoch: a few hundred mutations in a busy one.
-        epoch.cut_at_mutation = 1 + static_cast<uint32_t>(rng.Uniform(budget * 4));
+        epoch.cut_at_mutation = 1 + static_cast<uint32_t>(rng.Uniform(std::max(1u, budget * 4)));
         break;
     }
     workload.epochs.push_back(std::move(epoch));

@@ -194,6 +194,10 @@ int RunOne(const Flags& flags, uint64_t seed) {
     for (const std::string& name : min.faults_removed) removed += " " + name;
     std::printf(" (fault classes not needed:%s)", removed.c_str());
   }
+  if (config.workload_kind == manifold::sim::WorkloadKind::kConcurrent) {
+    std::printf(", %zu threads dropped, preemptions %zu -> %zu", min.threads_dropped,
+                min.preemptions_before, min.preemptions_after);
+  }
   std::printf("\nfailure: %s\nreplay: %s\n", min.result.failure.c_str(),
               manifold::sim::ReplayCommand(min.config).c_str());
   RunConfig traced = min.config;

@@ -12,12 +12,11 @@
 #include "engine/wal/log_format.h"
 #include "manifold/db.h"
 #include "model/model.h"
-#include "sim/sim_clock.h"
 #include "sim/concurrent_runner.h"
 #include "sim/fault_points.h"
+#include "sim/sim_clock.h"
 #include "sim/sim_fs.h"
 #include "sim/turnstile_fs.h"
-
 
 namespace manifold::sim {
 namespace {
@@ -936,7 +935,6 @@ class Run final : public FaultPointSink {
   // A log segment was damaged at rest and no open has succeeded since (DamageLogAtRest).
   bool segment_damage_ = false;
 };
-
 
 }  // namespace
 

@@ -41,9 +41,9 @@ struct RunConfig {
   std::string schedule = "random";
   uint32_t pct_depth = 3;
   bool has_replay_schedule = false;
-  Schedule replay_schedule;               // Followed exactly (--replay-schedule).
-  bool lenient_schedule = false;          // --minimize's candidates: skip entries that no longer fit.
-  std::set<uint32_t> skip_threads;        // ThreadNumber()s whose op lists are left out.
+  Schedule replay_schedule;         // Followed exactly (--replay-schedule).
+  bool lenient_schedule = false;    // --minimize's candidates: skip entries that no longer fit.
+  std::set<uint32_t> skip_threads;  // ThreadNumber()s whose op lists are left out.
 };
 
 // Short names of the planted bugs (for --plant-bug), and whether this build has them.
@@ -64,7 +64,7 @@ struct RunStats {
   uint64_t reopens = 0;            // Opens after a crash or clean close.
   uint64_t recoveries_checked = 0;
   uint64_t fault_points_fired = 0;
-  uint64_t damage_detected = 0;  // Runs ended by Corruption after a misdirected write.
+  uint64_t damage_detected = 0;     // Runs ended by Corruption after a misdirected write.
   uint64_t segments_lost = 0;       // Log segments deleted at rest before a recovery.
   uint64_t segments_truncated = 0;  // Log segments cut at rest before a recovery.
   // Recoveries after such damage that reported Corruption (the run ends there), and that opened
@@ -86,7 +86,8 @@ struct RunResult {
   uint64_t trace_hash = 0;         // Every operation, outcome and fault decision, in order.
   std::vector<std::string> trace;  // Filled when config.trace is set.
   // Concurrent workload: the scheduler's decisions (count, FNV-1a hash over chosen thread and
-  // candidates; sim/sched/explore.h DecisionsHash), steps, and the run written as its preemptions (sim/schedule_strategy.h).
+  // candidates; sim/sched/explore.h DecisionsHash), steps, and the run written as its preemptions
+  // (sim/schedule_strategy.h).
   uint64_t decisions = 0;
   uint64_t decisions_hash = 0;
   uint64_t steps = 0;

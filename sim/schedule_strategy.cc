@@ -34,8 +34,8 @@ bool ParseSchedule(const std::string& text, Schedule* schedule, std::string* err
     if (ok) {
       auto [a, ea] = std::from_chars(first, first + colon, p.decision);
       auto [b, eb] = std::from_chars(first + colon + 1, last, p.thread);
-      ok = ea == std::errc() && a == first + colon && eb == std::errc() && b == last &&
-           colon > 0 && p.thread >= 0;
+      ok = ea == std::errc() && a == first + colon && eb == std::errc() && b == last && colon > 0 &&
+           p.thread >= 0;
     }
     if (!ok) {
       *error = "--replay-schedule: '" + part + "' is not DECISION:THREAD";
