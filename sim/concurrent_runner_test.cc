@@ -112,5 +112,24 @@ TEST(ConcurrentRunnerTest, PlantedSyncCoversLateRecordsIsCaught) {
   EXPECT_GT(caught, 0) << "sync_covers_late_records went unseen in 30 concurrent seeds";
 }
 
+// Engine bugs the concurrent workload found, each a seed that failed before its fix:
+// - seeds 4 and 14 (random, storage): a power cut on the sync marker after a durable, published
+//   group failed the leader's commit although later commits were acknowledged after it;
+// - seeds 50 and 162 (PCT, no faults): a checkpoint retired a segment whose roll record a group
+//   leader was still writing, so the write landed in the recycled file.
+TEST(ConcurrentRunnerTest, SeedsThatFoundEngineBugsPass) {
+  for (uint64_t seed : {4, 14}) {
+    RunConfig config = Config(seed, "storage", 300);
+    const RunResult result = RunSeed(config);
+    EXPECT_TRUE(result.passed) << "seed " << seed << ": " << result.failure;
+  }
+  for (uint64_t seed : {50, 162}) {
+    RunConfig config = Config(seed, "none", 300);
+    config.schedule = "pct";
+    const RunResult result = RunSeed(config);
+    EXPECT_TRUE(result.passed) << "pct seed " << seed << ": " << result.failure;
+  }
+}
+
 }  // namespace
 }  // namespace manifold::sim

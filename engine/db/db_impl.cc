@@ -976,6 +976,12 @@ void DBImpl::AppendRecord(uint64_t sequence, std::string_view payload) {
     wal::AppendRollRecord(&chunk.bytes, segment_, sequence, synced_lsn_, segment_ + 1);
     chunk.rolls_to = segment_ + 1;
     log_buffer_bytes_ += wal::kRollRecordBytes;
+    // The roll record is this segment's last write: until the record it names is written (and
+    // checkpointed), a checkpoint must not retire the segment, or the leader's write of the roll
+    // record lands in a file already recycled under another name (I20, I21; found by the
+    // concurrent simulator under PCT, seeds 50 and 162 with --faults none: "log bytes ... do not
+    // read back as written").
+    segment_last_lsn_[segment_] = sequence;
     ++segment_;
     segment_offset_ = 0;
   }
