@@ -11,23 +11,39 @@
 // base) to the next crash or clean close. The checks, each failure naming the operations
 // involved:
 //   (a) Real-time order: a commit that returned before another was invoked has the smaller
-//       sequence number. Sequence numbers of commits that kept theirs are distinct and above the
-//       base.
+//       sequence number. Sequence numbers of commits that kept theirs (every outcome but
+//       kFailedClean) are distinct and above the base, and every number from base + 1 to the top
+//       (the highest kept number, or the recovered one if higher) belongs to one commit: a gap
+//       is a failure. Commits without a recorded number that may have taken one (create/drop,
+//       which report none, and commits cut off) are placed into gaps, or above the top when
+//       acknowledged or cut off, where their real-time window allows, in ascending order of
+//       number, acknowledged ones first, then by return step ("(inferred)" in messages). A
+//       kept commit must be valid where it stands (its column families exist, a create's does
+//       not). No commit after one that returned an error is acknowledged (I8, I19).
 //   (b) A read outside a snapshot sees the state at one sequence number s with
 //       lo <= s <= hi, where lo is the highest sequence number of a commit acknowledged before
-//       the read was invoked and hi the highest of a commit invoked before the read returned.
-//       A commit that returned an error (kUncertain with `returned`) is never visible (I19:
-//       a sync commit is visible only once durable, and a failed log write fails every later
-//       commit too).
+//       the read was invoked and hi the highest below every commit invoked after the read
+//       returned. A commit that returned an error (kUncertain with `returned`) is never visible,
+//       nor anything after it (I19: a sync commit is visible only once durable, and a failed log
+//       write fails every later commit too), so hi is also below it. Reads, snapshots and
+//       iterators are linearizable together: one that returned before another was invoked saw
+//       a state no newer than the other's.
 //   (c) Reads through one view (a snapshot, an iterator, a transaction's reads) are explained
 //       by a single s: for a snapshot, exactly its reported sequence number, which itself lies
 //       in the window of the GetSnapshot call; for an iterator, one s in the window of its
-//       creation; for a transaction that committed with sequence number c, the state at c - 1
+//       creation; for a transaction that kept sequence number c, the state at c - 1
 //       of its column family with its own earlier writes applied (it held the column family);
-//       for one that aborted or failed, one s in the window from its begin to its end.
+//       for one that aborted or failed, one s in the window from its begin to its end, not cut
+//       at a failed commit (a transaction starts from the newest version in commit order), and
+//       for a failed-clean one a column family absent from that state reads as empty (its
+//       creation may have been rolled back, I26).
 //   (d) A recovery (the state the next open found, and its sequence number) is the state at
 //       exactly that sequence number of this epoch's order, and that number is at least that
-//       of every commit acknowledged durable.
+//       of every commit acknowledged durable (every acknowledged commit after a clean close).
+// The first failure found is reported: its first line a stable signature ("history: read matches
+// no state in its window"), then the operations involved, the window, what was observed and
+// what each candidate state held. Cost: O(events * window) lookups, scans evaluated once per
+// distinct version of their column family in the window.
 #ifndef MANIFOLD_MODEL_HISTORY_H_
 #define MANIFOLD_MODEL_HISTORY_H_
 
@@ -78,11 +94,14 @@ struct HistoryCommit {
   // error that guarantees nothing was written; its sequence number, if it took one, is
   // ignored), kUncertain (returned another error, or never returned because the run was cut).
   Outcome outcome = Outcome::kUncertain;
-  bool returned = true;                  // false: the thread was cut off before it returned.
-  std::optional<uint64_t> sequence;      // WriteOptions::assigned_sequence, if it took one.
-  std::vector<HistoryRead> txn_reads;    // A transaction's reads, interleaved with its writes:
-  std::vector<uint32_t> txn_read_after;  //   txn_reads[i] came after the first txn_read_after[i]
-                                         //   of commit.ops were applied.
+  bool returned = true;              // false: the thread was cut off before it returned.
+  std::optional<uint64_t> sequence;  // WriteOptions::assigned_sequence, if it took one.
+  // A transaction's reads (kGet on its column family), interleaved with its writes. An aborted
+  // transaction is a commit with outcome kFailedClean and no sequence; its window runs from
+  // BeginTransaction's invocation to the Abort's (or failed Commit's) return.
+  // txn_reads[i] came after the first txn_read_after[i] of commit.ops were applied.
+  std::vector<HistoryRead> txn_reads;
+  std::vector<uint32_t> txn_read_after;
 };
 
 // One operation of the history.
@@ -124,12 +143,14 @@ struct RecoveredState {
 
 struct HistoryVerdict {
   bool ok = true;
-  std::string failure;  // First line a short signature, then the operations involved.
-  uint64_t reads_checked = 0;
-  uint64_t commits_ordered = 0;
+  std::string failure;           // First line a short signature, then the operations involved.
+  uint64_t reads_checked = 0;    // Reads judged (plain, through views, in transactions).
+  uint64_t commits_ordered = 0;  // Commits in the sequence order (inferred ones included).
 };
 
-// Checks (a) to (c), and (d) when `recovered` is given.
+// Checks (a) to (c), and (d) when `recovered` is given. A malformed history (an event returning
+// before it is invoked, an acknowledged commit that never returned, a read through a view no
+// event opened, ...) fails with "history: malformed event".
 HistoryVerdict CheckHistory(const History& history, const RecoveredState* recovered);
 
 }  // namespace manifold::model

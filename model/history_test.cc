@@ -265,6 +265,30 @@ TEST(HistoryTest, CreateAndDropWithoutSequenceFillTheGaps) {
   EXPECT_EQ(v.commits_ordered, 4u);
 }
 
+TEST(HistoryTest, CreateWithoutSequenceAboveEveryRecordedNumber) {
+  Builder b;
+  b.Write(1, 1, 2, Put("y", "1"), kDurable, 1);
+  b.Write(1, 3, 4, Commit::CreateCf("x"), kDurable, std::nullopt);
+  b.Get(2, 5, 6, "k", std::nullopt, 0, "x");
+  RecoveredState r;
+  r.sequence = 2;
+  r.state = {{"default", {{"y", "1"}}}, {"x", {}}};
+  EXPECT_PASSES(b.Check(&r));
+  r.sequence = 1;  // The create was acknowledged durable.
+  EXPECT_FAILS(b.Check(&r), "history: recovery lost an acknowledged durable commit");
+}
+
+TEST(HistoryTest, CommitCutOffWithoutSequenceExplainsAGap) {
+  Builder b;
+  b.Write(1, 1, 30, Put("a", "1"), kUncertain, std::nullopt).commit.returned = false;
+  b.Write(2, 3, 4, Put("b", "1"), kDurable, 2);
+  b.Get(3, 5, 6, "a", "1");
+  EXPECT_PASSES(b.Check());
+  // A batch that returned an error without a number took none: the gap stays unexplained.
+  b.h.events[0].commit.returned = true;
+  EXPECT_FAILS(b.Check(), "history: gap in the sequence order");
+}
+
 TEST(HistoryTest, InvalidCommitAtItsPlaceFails) {
   Builder b;
   b.Write(1, 1, 2, Commit::Batch({Op::Put("x", "k", "v")}), kDurable, 1);
@@ -520,10 +544,42 @@ Generated Generate(std::mt19937_64& rng) {
               Op::Put("default", key, "v" + std::to_string(i) + "." + std::to_string(j)));
         }
       }
+      // A transaction reads the newest state in commit order plus its own earlier writes.
+      const bool txn = pick(3) == 0;
+      std::vector<HistoryRead> txn_reads;
+      std::vector<uint32_t> txn_read_after;
+      if (txn) {
+        for (uint32_t k = 0; k <= batch.size(); ++k) {
+          if (pick(2) == 0) continue;
+          HistoryRead r;
+          r.cf = "default";
+          r.key = keys[pick(keys.size())];
+          KeyMap cf = states.back().at("default");
+          for (uint32_t j = 0; j < k; ++j) {
+            if (batch[j].kind == Op::kPut) {
+              cf[batch[j].key] = batch[j].value;
+            } else {
+              cf.erase(batch[j].key);
+            }
+          }
+          if (cf.count(r.key) != 0) r.value = cf.at(r.key);
+          txn_reads.push_back(r);
+          txn_read_after.push_back(k);
+        }
+      }
+      auto write = [&](Outcome o, std::optional<uint64_t> sequence, bool sync) {
+        HistoryEvent& e = b.Write(thread, t - slack_before, t + slack_after, Commit::Batch(batch),
+                                  o, sequence, sync);
+        e.commit.txn_reads = txn_reads;
+        e.commit.txn_read_after = txn_read_after;
+      };
       const uint64_t roll = pick(20);
+      if (txn && roll == 2) {
+        write(kFailed, std::nullopt, true);  // Aborted.
+        continue;
+      }
       if (!failed && roll == 0) {
-        // NoSpace: rolled back; its number is reused.
-        b.Write(thread, t - slack_before, t + slack_after, Commit::Batch(batch), kFailed, seq + 1);
+        write(kFailed, seq + 1, true);  // NoSpace: rolled back; its number is reused.
         continue;
       }
       StateMap next = states.back();
@@ -538,12 +594,11 @@ Generated Generate(std::mt19937_64& rng) {
       states.push_back(next);
       if (failed || roll == 1) {
         failed = true;
-        b.Write(thread, t - slack_before, t + slack_after, Commit::Batch(batch), kUncertain, seq);
+        write(kUncertain, seq, true);
         continue;
       }
       const bool sync = pick(2) == 0;
-      b.Write(thread, t - slack_before, t + slack_after, Commit::Batch(batch),
-              sync ? kDurable : kNonDurable, seq, sync);
+      write(sync ? kDurable : kNonDurable, seq, sync);
       visible_top = seq;
       acked_top = seq;
       if (sync) durable_top = seq;
@@ -608,12 +663,13 @@ TEST(HistoryPropertyTest, LegalHistoriesPassAndImpossibleObservationsFail) {
     const HistoryVerdict v = g.b.Check(&g.recovered);
     ASSERT_TRUE(v.ok) << "round " << round << ": " << v.failure;
     // One observation changed to a value no state holds.
-    std::vector<size_t> reads;
-    for (size_t i = 0; i < g.b.h.events.size(); ++i) {
-      if (g.b.h.events[i].kind == HistoryEvent::kRead) reads.push_back(i);
+    std::vector<HistoryRead*> reads;
+    for (HistoryEvent& e : g.b.h.events) {
+      if (e.kind == HistoryEvent::kRead) reads.push_back(&e.read);
+      for (HistoryRead& r : e.commit.txn_reads) reads.push_back(&r);
     }
     if (reads.empty()) continue;
-    HistoryRead& r = g.b.h.events[reads[rng() % reads.size()]].read;
+    HistoryRead& r = *reads[rng() % reads.size()];
     if (r.kind == HistoryRead::kGet) {
       r.value = "impossible";
     } else if (r.entries.empty()) {
