@@ -3,16 +3,20 @@
 `sim_cc_binary` and `sim_cc_test` take the attributes of `cc_binary` / `cc_test`. Each emits the
 plain rule as `<name>_impl` (tagged `manual`, so `bazel build //...` never builds it in the
 default configuration) and a wrapper `<name>` whose dependency edge to it is a configuration
-transition adding `--define=manifold_sim_scheduler=1`. Everything the binary links (engine,
+transition setting the build setting `//engine/port:scheduled` to true. Everything the binary links (engine,
 simulator, third-party code) is therefore compiled in one configuration, on the scheduled port
 layer (//engine/port selects it; docs/simulator.md "Build-time selection"), so `:port` and
 `:port_sim` objects never meet in one binary. Production targets stay in the default
-configuration and never see the define.
+configuration and never see the setting.
 
 The wrapper's executable is a symlink to the binary (the test runner's environment, e.g.
 TEST_TOTAL_SHARDS / TEST_SHARD_INDEX, reaches it unchanged), and its runfiles are the binary's.
-`args`, `size`, `timeout`, `shard_count`, `tags`, `flaky` and `env`-free test attributes belong
-to the wrapper, since that is the target `bazel run` / `bazel test` executes.
+`args`, `size`, `timeout`, `shard_count`, `flaky` and `local` belong to the wrapper, since that is
+the target `bazel run` / `bazel test` executes; `tags`, `testonly` and `visibility` go on both
+(the `_impl` rule also gets `manual`); everything else (`srcs`, `deps`, `data`, `copts`, ...) goes
+on the `_impl` rule, whose runfiles (`data` included) the wrapper forwards. Bazel 4.2.3 refuses
+a transition on `--define`, hence the build setting rather than
+`--define=manifold_sim_scheduler=1` (which //engine/port:sim_scheduler also accepts).
 
     load("//sim:defs.bzl", "sim_cc_binary", "sim_cc_test")
     sim_cc_test(name = "runner_test", size = "medium", srcs = [...], deps = [":sim_lib", ...])
@@ -44,7 +48,11 @@ def _forward_impl(ctx):
         is_executable = True,
     )
     runfiles = ctx.runfiles(files = [executable]).merge(info.default_runfiles)
-    return [DefaultInfo(executable = executable, runfiles = runfiles)]
+    return [
+        DefaultInfo(executable = executable, runfiles = runfiles),
+        # `bazel coverage` instruments the binary's sources through the wrapper.
+        coverage_common.instrumented_files_info(ctx, dependency_attributes = ["binary"]),
+    ]
 
 _ATTRS = {
     "binary": attr.label(cfg = _scheduler_on, executable = True, mandatory = True),
