@@ -533,6 +533,7 @@ class SimFile final : public File {
         generation_(generation) {}
 
   StatusOr<size_t> Read(uint64_t offset, size_t n, char* scratch) const override {
+    port::SchedulingPoint("SimFile::Read", this);
     port::MutexLock lock(&state_->mu);
     const std::string what = AtOffset("read", path_, offset);
     MANIFOLD_RETURN_IF_ERROR(state_->CheckLive(what, &generation_));
@@ -552,16 +553,19 @@ class SimFile final : public File {
   }
 
   Status Write(uint64_t offset, std::string_view data) override {
+    port::SchedulingPoint("SimFile::Write", this);
     port::MutexLock lock(&state_->mu);
     return WriteLocked("write", offset, data);
   }
 
   Status Append(std::string_view data) override {
+    port::SchedulingPoint("SimFile::Append", this);
     port::MutexLock lock(&state_->mu);
     return WriteLocked("append", inode_->current.size(), data);
   }
 
   Status Sync() override {
+    port::SchedulingPoint("SimFile::Sync", this);
     port::MutexLock lock(&state_->mu);
     const std::string what = "sync " + path_;
     MANIFOLD_RETURN_IF_ERROR(state_->CheckLive(what, &generation_));
@@ -587,6 +591,7 @@ class SimFile final : public File {
   }
 
   Status Truncate(uint64_t size_bytes) override {
+    port::SchedulingPoint("SimFile::Truncate", this);
     port::MutexLock lock(&state_->mu);
     const std::string what = "truncate " + path_ + " to " + std::to_string(size_bytes) + " bytes";
     MANIFOLD_RETURN_IF_ERROR(state_->CheckLive(what, &generation_));
@@ -598,6 +603,7 @@ class SimFile final : public File {
   }
 
   Status Preallocate(uint64_t offset, uint64_t len) override {
+    port::SchedulingPoint("SimFile::Preallocate", this);
     port::MutexLock lock(&state_->mu);
     const std::string what =
         AtOffset("preallocate", path_, offset) + " (" + std::to_string(len) + " bytes)";
@@ -611,6 +617,7 @@ class SimFile final : public File {
   }
 
   StatusOr<uint64_t> Size() const override {
+    port::SchedulingPoint("SimFile::Size", this);
     port::MutexLock lock(&state_->mu);
     MANIFOLD_RETURN_IF_ERROR(state_->CheckLive("size " + path_, &generation_));
     return static_cast<uint64_t>(inode_->current.size());
@@ -732,6 +739,7 @@ SimFileSystem::~SimFileSystem() = default;
 
 StatusOr<std::unique_ptr<File>> SimFileSystem::OpenFile(const std::string& path,
                                                         const OpenFileOptions& options) {
+  port::SchedulingPoint("SimFileSystem::OpenFile", state_.get());
   port::MutexLock lock(&state_->mu);
   const std::string what = "open " + path;
   MANIFOLD_RETURN_IF_ERROR(state_->CheckLive(what, nullptr));
@@ -758,6 +766,7 @@ StatusOr<std::unique_ptr<File>> SimFileSystem::OpenFile(const std::string& path,
 }
 
 Status SimFileSystem::Rename(const std::string& from, const std::string& to) {
+  port::SchedulingPoint("SimFileSystem::Rename", state_.get());
   port::MutexLock lock(&state_->mu);
   const std::string shown = from + " to " + to;
   const std::string what = "rename " + shown;
@@ -794,6 +803,7 @@ Status SimFileSystem::Rename(const std::string& from, const std::string& to) {
 }
 
 Status SimFileSystem::Remove(const std::string& path) {
+  port::SchedulingPoint("SimFileSystem::Remove", state_.get());
   port::MutexLock lock(&state_->mu);
   const std::string what = "remove " + path;
   MANIFOLD_RETURN_IF_ERROR(state_->CheckLive(what, nullptr));
@@ -812,6 +822,7 @@ Status SimFileSystem::Remove(const std::string& path) {
 }
 
 Status SimFileSystem::CreateDir(const std::string& path) {
+  port::SchedulingPoint("SimFileSystem::CreateDir", state_.get());
   port::MutexLock lock(&state_->mu);
   const std::string what = "create dir " + path;
   MANIFOLD_RETURN_IF_ERROR(state_->CheckLive(what, nullptr));
@@ -829,6 +840,7 @@ Status SimFileSystem::CreateDir(const std::string& path) {
 }
 
 Status SimFileSystem::SyncDir(const std::string& path) {
+  port::SchedulingPoint("SimFileSystem::SyncDir", state_.get());
   port::MutexLock lock(&state_->mu);
   const std::string what = "sync dir " + path;
   MANIFOLD_RETURN_IF_ERROR(state_->CheckLive(what, nullptr));
@@ -845,6 +857,7 @@ Status SimFileSystem::SyncDir(const std::string& path) {
 }
 
 StatusOr<std::vector<std::string>> SimFileSystem::ListDir(const std::string& path) {
+  port::SchedulingPoint("SimFileSystem::ListDir", state_.get());
   port::MutexLock lock(&state_->mu);
   MANIFOLD_RETURN_IF_ERROR(state_->CheckLive("list dir " + path, nullptr));
   MANIFOLD_ASSIGN_OR_RETURN(const std::string p, Normalize("list dir", path));
@@ -855,6 +868,7 @@ StatusOr<std::vector<std::string>> SimFileSystem::ListDir(const std::string& pat
 }
 
 StatusOr<bool> SimFileSystem::Exists(const std::string& path) {
+  port::SchedulingPoint("SimFileSystem::Exists", state_.get());
   port::MutexLock lock(&state_->mu);
   MANIFOLD_RETURN_IF_ERROR(state_->CheckLive("exists " + path, nullptr));
   MANIFOLD_ASSIGN_OR_RETURN(const std::string p, Normalize("exists", path));
@@ -862,6 +876,7 @@ StatusOr<bool> SimFileSystem::Exists(const std::string& path) {
 }
 
 StatusOr<std::unique_ptr<FileLock>> SimFileSystem::LockFile(const std::string& path) {
+  port::SchedulingPoint("SimFileSystem::LockFile", state_.get());
   port::MutexLock lock(&state_->mu);
   const std::string what = "lock " + path;
   MANIFOLD_RETURN_IF_ERROR(state_->CheckLive(what, nullptr));
@@ -883,6 +898,7 @@ StatusOr<std::unique_ptr<FileLock>> SimFileSystem::LockFile(const std::string& p
 
 // Not a mutation (nothing is created or written), so it never draws a power cut.
 StatusOr<std::unique_ptr<FileLock>> SimFileSystem::LockFileShared(const std::string& path) {
+  port::SchedulingPoint("SimFileSystem::LockFileShared", state_.get());
   port::MutexLock lock(&state_->mu);
   const std::string what = "lock shared " + path;
   MANIFOLD_RETURN_IF_ERROR(state_->CheckLive(what, nullptr));

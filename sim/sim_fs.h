@@ -44,7 +44,13 @@
 // only within one directory (the engine needs neither; both are NotSupported).
 //
 // Thread-safe: one mutex guards all state. Decisions are reproducible when the calls arrive in a
-// reproducible order (the simulator's scheduler provides that).
+// reproducible order (the simulator's scheduler provides that). The mutex is a port::Mutex, so
+// under the scheduler it is a scheduled lock (never an OS lock held across a scheduling point);
+// it is still needed off managed threads and because the trace callback may reach a scheduling
+// point. Every File and directory call is a scheduling point named after it ("SimFile::Write",
+// "SimFileSystem::Rename") on a managed thread, taken before that mutex, so the scheduler can let
+// another thread run before any file-system call. The harness-side controls (crashes, Restart,
+// counters, options) are not.
 #ifndef MANIFOLD_SIM_SIM_FS_H_
 #define MANIFOLD_SIM_SIM_FS_H_
 

@@ -877,6 +877,8 @@ Status DBImpl::CheckRecordFits(size_t payload_bytes) const {
 
 Status DBImpl::Commit(CommitRequest request) {
   committers_.fetch_add(1, std::memory_order_relaxed);
+  // A committer unwound from a wait (scheduler only) is no longer on its way to the log.
+  port::OnUnwind uncount([this] { committers_.fetch_sub(1, std::memory_order_relaxed); });
   Status status = CommitCounted(std::move(request));
   committers_.fetch_sub(1, std::memory_order_relaxed);
   return status;
@@ -1015,9 +1017,9 @@ Status DBImpl::WriteSyncMarker(uint64_t target) {
   // records vouch for this group themselves). The marker is not read back, so if its write was
   // lost or landed elsewhere, leaving room for it would leave a hole in front of the next
   // group's acknowledged records, and recovery would stop at the hole (chaos seed 219).
-  log_mu_.Unlock();
+  port::MutexUnlock unlocked(&log_mu_);
   Status status = log_files_->Write(chunk.segment, chunk.offset, chunk.bytes);
-  log_mu_.Lock();
+  unlocked.Relock();
   if (!status.ok()) FailLog(status);
   return status;
 }
@@ -1065,25 +1067,32 @@ Status DBImpl::WaitPublished(uint64_t sequence, const Status& rolled_back) {
 Status DBImpl::LeadGroup(bool sync) {
   assert(!leader_active_);
   leader_active_ = true;
+  // A leader unwound part way (scheduler only: a failing run) took the buffered records with it:
+  // the log has a hole now, so it fails as after a failed write (I8), and nobody waits for this
+  // leader any more. Runs with log_mu_ held again (the MutexUnlocks below end first).
+  port::OnUnwind abandoned([this] {
+    leader_active_ = false;
+    FailLog(Status::IOError("log group abandoned: its leader stopped part way"));
+  });
   // The window only helps when another committer is on its way to the log: a lone writer never
   // waits for company that cannot come.
   const uint64_t waiting = buffered_lsn_ - synced_lsn_;  // Appended, not yet synced.
   if (sync && options_.group_commit_window_us > 0 &&
       committers_.load(std::memory_order_relaxed) > waiting) {
-    log_mu_.Unlock();
+    port::MutexUnlock window(&log_mu_);
     clock_->SleepForMicros(options_.group_commit_window_us);
-    log_mu_.Lock();
+    window.Relock();
   }
   std::deque<LogChunk> chunks;
   chunks.swap(log_buffer_);
   log_buffer_bytes_ = 0;
   const uint64_t target = buffered_lsn_;
-  log_mu_.Unlock();
+  port::MutexUnlock unlocked(&log_mu_);
   // I26: the space for the whole group is taken before its first byte is written, so running
   // out of it fails the group cleanly instead of making the database refuse writes.
   Status status = PrepareChunks(chunks);
   if (status.IsNoSpace()) {
-    log_mu_.Lock();
+    unlocked.Relock();
     leader_active_ = false;
     log_cv_.SignalAll();
     return FailUnwritten(chunks.front(), status);
@@ -1099,7 +1108,7 @@ Status DBImpl::LeadGroup(bool sync) {
     if (!status.ok()) break;
     status = log_files_->VerifyWritten(chunk.segment, chunk.offset, chunk.bytes);
   }
-  log_mu_.Lock();
+  unlocked.Relock();
   if (!status.ok()) {
     leader_active_ = false;
     FailLog(status);
@@ -1269,9 +1278,9 @@ Status DBImpl::ThrottleWriterHeld(std::string* stall) {
   ++stalls_;
   Status status;
   if (!options_.background_checkpoints) {
-    log_mu_.Unlock();
+    port::MutexUnlock unlocked(&log_mu_);
     status = RunCheckpoint(/*forced=*/false);
-    log_mu_.Lock();
+    unlocked.Relock();
   } else {
     checkpoint_requested_ = true;
     log_cv_.SignalAll();
@@ -1380,6 +1389,15 @@ Status DBImpl::RunCheckpoint(bool forced) {
 Status DBImpl::CheckpointOnce(bool forced) {
   (void)forced;
   port::MutexLock checkpoint_lock(&checkpoint_mu_);
+  // A checkpoint unwound part way (scheduler only: a failing run) may have written some pages and
+  // left its frees and allocations half done: as after a failed write, only a reopen is safe (I8).
+  port::OnUnwind abandoned([this] {
+    const Status failed = Status::IOError("checkpoint abandoned: its thread stopped part way");
+    SetBackgroundError(failed);
+    port::MutexLock lock(&log_mu_);
+    checkpoint_error_ = failed;
+    log_cv_.SignalAll();
+  });
   {
     port::MutexLock state_lock(&state_mu_);
     if (!background_error_.ok()) {
@@ -1660,6 +1678,8 @@ Status DBImpl::DropColumnFamily(std::string_view name) {
   }
   std::vector<std::string> held = {std::string(name)};
   MANIFOLD_RETURN_IF_ERROR(AcquireColumnFamilies(held));
+  // I7: a writer unwound from a wait (scheduler only) gives its column families back.
+  port::OnUnwind release([&] { ReleaseColumnFamilies(held); });
   CommitRequest request;
   request.edit = [&](Version* next, std::string* payload) -> Status {
     auto it = next->column_families.find(name);
@@ -1735,6 +1755,8 @@ Status DBImpl::Write(const WriteOptions& options, const WriteBatch& batch) {
   names.erase(std::unique(names.begin(), names.end()), names.end());
   if (names.empty()) return Status::OK();
   MANIFOLD_RETURN_IF_ERROR(AcquireColumnFamilies(names));
+  // I7: a writer unwound from a wait (scheduler only) gives its column families back.
+  port::OnUnwind release([&] { ReleaseColumnFamilies(names); });
   Status status = WriteBatchHeld(options, batch, names);
   ReleaseColumnFamilies(names);
   return status;

@@ -177,6 +177,7 @@ class MemFile final : public File {
         read_only_(read_only) {}
 
   StatusOr<size_t> Read(uint64_t offset, size_t n, char* scratch) const override {
+    port::SchedulingPoint("MemFile::Read", this);
     port::MutexLock lock(&state_->mu);
     const std::string& bytes = data_->bytes;
     if (offset >= bytes.size()) return size_t{0};
@@ -186,16 +187,19 @@ class MemFile final : public File {
   }
 
   Status Write(uint64_t offset, std::string_view data) override {
+    port::SchedulingPoint("MemFile::Write", this);
     port::MutexLock lock(&state_->mu);
     return WriteLocked(offset, data);
   }
 
   Status Append(std::string_view data) override {
+    port::SchedulingPoint("MemFile::Append", this);
     port::MutexLock lock(&state_->mu);
     return WriteLocked(data_->bytes.size(), data);
   }
 
   Status Sync() override {
+    port::SchedulingPoint("MemFile::Sync", this);
     port::MutexLock lock(&state_->mu);
     data_->MakeDurable();
     ++state_->sync_count;
@@ -203,6 +207,7 @@ class MemFile final : public File {
   }
 
   Status Truncate(uint64_t size_bytes) override {
+    port::SchedulingPoint("MemFile::Truncate", this);
     port::MutexLock lock(&state_->mu);
     MANIFOLD_RETURN_IF_ERROR(CheckWritable("truncate", size_bytes, 0));
     if (size_bytes < data_->bytes.size()) {
@@ -215,6 +220,7 @@ class MemFile final : public File {
   }
 
   Status Preallocate(uint64_t offset, uint64_t len) override {
+    port::SchedulingPoint("MemFile::Preallocate", this);
     port::MutexLock lock(&state_->mu);
     MANIFOLD_RETURN_IF_ERROR(CheckWritable("preallocate", offset, len));
     if (len == 0) return Status::OK();  // As in PosixFileSystem.
@@ -224,6 +230,7 @@ class MemFile final : public File {
   }
 
   StatusOr<uint64_t> Size() const override {
+    port::SchedulingPoint("MemFile::Size", this);
     port::MutexLock lock(&state_->mu);
     return static_cast<uint64_t>(data_->bytes.size());
   }
@@ -282,6 +289,7 @@ class MemFs final : public MemFileSystem {
   StatusOr<std::unique_ptr<File>> OpenFile(const std::string& path,
                                            const OpenFileOptions& options) override {
     const std::string p = Normalize(path);
+    port::SchedulingPoint("MemFileSystem::OpenFile", state_.get());
     port::MutexLock lock(&state_->mu);
     if (p.empty()) return Status::NotFound(Message("open", path, kNoEntry));
     if (state_->IsDir(p)) return Status::IOError(Message("open", path, kIsDir));
@@ -305,6 +313,7 @@ class MemFs final : public MemFileSystem {
     const std::string f = Normalize(from);
     const std::string t = Normalize(to);
     const std::string shown = from + " to " + to;
+    port::SchedulingPoint("MemFileSystem::Rename", state_.get());
     port::MutexLock lock(&state_->mu);
     if (IsRoot(f) || IsRoot(t)) return Status::IOError(Message("rename", shown, kIsDir));
     auto from_it = state_->live.find(f);
@@ -326,6 +335,7 @@ class MemFs final : public MemFileSystem {
 
   Status Remove(const std::string& path) override {
     const std::string p = Normalize(path);
+    port::SchedulingPoint("MemFileSystem::Remove", state_.get());
     port::MutexLock lock(&state_->mu);
     if (IsRoot(p)) return Status::IOError(Message("remove", path, kIsDir));
     auto it = state_->live.find(p);
@@ -338,6 +348,7 @@ class MemFs final : public MemFileSystem {
 
   Status CreateDir(const std::string& path) override {
     const std::string p = Normalize(path);
+    port::SchedulingPoint("MemFileSystem::CreateDir", state_.get());
     port::MutexLock lock(&state_->mu);
     if (p.empty()) return Status::NotFound(Message("create dir", path, kNoEntry));
     if (IsRoot(p)) return Status::OK();
@@ -353,6 +364,7 @@ class MemFs final : public MemFileSystem {
 
   Status SyncDir(const std::string& path) override {
     const std::string p = Normalize(path);
+    port::SchedulingPoint("MemFileSystem::SyncDir", state_.get());
     port::MutexLock lock(&state_->mu);
     MANIFOLD_RETURN_IF_ERROR(CheckIsDir("sync dir", path, p));
     // Entries directly inside `p`: newly live ones become durable, durable ones no longer live
@@ -373,6 +385,7 @@ class MemFs final : public MemFileSystem {
 
   StatusOr<std::vector<std::string>> ListDir(const std::string& path) override {
     const std::string p = Normalize(path);
+    port::SchedulingPoint("MemFileSystem::ListDir", state_.get());
     port::MutexLock lock(&state_->mu);
     MANIFOLD_RETURN_IF_ERROR(CheckIsDir("list dir", path, p));
     std::vector<std::string> names;
@@ -385,12 +398,14 @@ class MemFs final : public MemFileSystem {
 
   StatusOr<bool> Exists(const std::string& path) override {
     const std::string p = Normalize(path);
+    port::SchedulingPoint("MemFileSystem::Exists", state_.get());
     port::MutexLock lock(&state_->mu);
     return IsRoot(p) || state_->live.count(p) != 0;
   }
 
   StatusOr<std::unique_ptr<FileLock>> LockFile(const std::string& path) override {
     const std::string p = Normalize(path);
+    port::SchedulingPoint("MemFileSystem::LockFile", state_.get());
     port::MutexLock lock(&state_->mu);
     if (state_->locked.count(p) != 0) {
       return Status::Busy("database " + path + " is already locked by this process");
@@ -407,6 +422,7 @@ class MemFs final : public MemFileSystem {
 
   StatusOr<std::unique_ptr<FileLock>> LockFileShared(const std::string& path) override {
     const std::string p = Normalize(path);
+    port::SchedulingPoint("MemFileSystem::LockFileShared", state_.get());
     port::MutexLock lock(&state_->mu);
     auto held = state_->locked.find(p);
     if (held != state_->locked.end() && held->second < 0) {

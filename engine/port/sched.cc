@@ -339,26 +339,18 @@ uint64_t NowMicros(std::source_location where) {
   return rt.now_us;
 }
 
-void SleepForMicros(uint64_t duration_us, std::source_location where) {
-  Runtime& rt = Active();
-  uint64_t deadline_us;
-  {
-    Lock lock(rt.mu);
-    deadline_us = rt.now_us + duration_us < rt.now_us ? kNoDeadline - 1 : rt.now_us + duration_us;
-  }
-  // Nothing wakes a sleeper but time: block on no object.
-  while (internal::Block("Clock::SleepForMicros", nullptr, nullptr, where, deadline_us)) {
-  }
-}
-
 void Yield(std::source_location where) { internal::Point("Yield", nullptr, nullptr, where, false); }
 
 namespace internal {
 
 int CurrentId() { return InRun() ? t_id : -1; }
 
-void Point(const char* op, const void* object, const char* name, std::source_location where,
-           bool progress) {
+namespace {
+
+// A scheduling point; while a failed run unwinds, a thread that keeps looping is unwound here
+// unless `may_throw` is false or it already unwinds.
+void PointImpl(const char* op, const void* object, const char* name, std::source_location where,
+               bool progress, bool may_throw) {
   if (!InRun()) return;
   Runtime& rt = *t_run;
   Lock lock(rt.mu);
@@ -372,10 +364,22 @@ void Point(const char* op, const void* object, const char* name, std::source_loc
   if (!rt.aborting) return;
   self->abort_spins = progress ? 0 : self->abort_spins + 1;
   const bool looping = self->abort_spins > kAbortSpinsMax || ++self->abort_points > kAbortPointsMax;
-  if (looping && std::uncaught_exceptions() == 0) {
+  if (looping && may_throw && std::uncaught_exceptions() == 0) {
     lock.unlock();
     throw RunAborted{};
   }
+}
+
+}  // namespace
+
+void Point(const char* op, const void* object, const char* name, std::source_location where,
+           bool progress) {
+  PointImpl(op, object, name, where, progress, /*may_throw=*/true);
+}
+
+void ReleasePoint(const char* op, const void* object, const char* name,
+                  std::source_location where) {
+  PointImpl(op, object, name, where, /*progress=*/true, /*may_throw=*/false);
 }
 
 void Progress() {
@@ -385,6 +389,13 @@ void Progress() {
 }
 
 namespace {
+
+// While the run fails: passes the baton round-robin so the others unwind, then continues.
+void AbortHandOffSelf() {
+  Runtime& rt = *t_run;
+  Lock lock(rt.mu);
+  AbortHandOff(rt, lock, rt.threads[t_id].get());
+}
 
 // Blocks; returns true if the thread must unwind (the run is failing).
 bool BlockImpl(const char* op, const void* object, const char* name, std::source_location where,
@@ -414,17 +425,37 @@ bool BlockImpl(const char* op, const void* object, const char* name, std::source
 bool Block(const char* op, const void* object, const char* name, std::source_location where,
            uint64_t deadline_us) {
   bool timed_out = false;
-  if (BlockImpl(op, object, name, where, deadline_us, &timed_out)) throw RunAborted{};
-  return !timed_out;
+  if (!BlockImpl(op, object, name, where, deadline_us, &timed_out)) return !timed_out;
+  // The run is failing. A thread that already unwinds (a destructor waiting during the unwinding)
+  // must not throw again, which would terminate the process: it lets the others run and returns
+  // as a spurious wake-up, or as a timeout for a timed wait, so its loop re-checks and moves on.
+  if (std::uncaught_exceptions() > 0) {
+    AbortHandOffSelf();
+    return deadline_us == kNoDeadline;
+  }
+  throw RunAborted{};
+}
+
+void BlockOnLock(const char* op, const void* object, const char* name, std::source_location where,
+                 int* abort_waits) {
+  bool timed_out = false;
+  if (!BlockImpl(op, object, name, where, kNoDeadline, &timed_out)) return;
+  // The run is failing. The holder normally lets go within a few rounds (it unwinds through its
+  // guards or finishes its critical section), so the waiter keeps waiting without throwing: a
+  // destructor that takes a lock then completes. Locks that are never let go (two threads that
+  // each hold what the other waits for) are broken up by unwinding the waiter after that many
+  // rounds, unless it already unwinds.
+  if (++*abort_waits > static_cast<int>(kAbortSpinsMax) && std::uncaught_exceptions() == 0) {
+    throw RunAborted{};
+  }
+  AbortHandOffSelf();
 }
 
 void BlockNoThrow(const char* op, const void* object, std::source_location where) {
   bool timed_out = false;
   if (!BlockImpl(op, object, nullptr, where, kNoDeadline, &timed_out)) return;
   // Unwinding: let the others run (and finish) instead of throwing from a destructor.
-  Runtime& rt = *t_run;
-  Lock lock(rt.mu);
-  AbortHandOff(rt, lock, rt.threads[t_id].get());
+  AbortHandOffSelf();
 }
 
 void WakeAll(const void* object) {
@@ -514,4 +545,26 @@ const void* ThreadObject(int id) {
 }
 
 }  // namespace internal
+
+void SleepForMicros(uint64_t duration_us, std::source_location where) {
+  Runtime& rt = Active();
+  uint64_t deadline_us;
+  {
+    Lock lock(rt.mu);
+    deadline_us = rt.now_us + duration_us < rt.now_us ? kNoDeadline - 1 : rt.now_us + duration_us;
+  }
+  // Nothing wakes a sleeper but time: block on no object. A failing run does not move time, and a
+  // sleep ends by itself, so a sleeper is not unwound: it returns (as if its time had come) and
+  // goes on to its next blocking call, so a destructor that sleeps still completes.
+  for (;;) {
+    bool timed_out = false;
+    if (internal::BlockImpl("Clock::SleepForMicros", nullptr, nullptr, where, deadline_us,
+                            &timed_out)) {
+      internal::AbortHandOffSelf();
+      return;
+    }
+    if (timed_out) return;
+  }
+}
+
 }  // namespace manifold::port::sched

@@ -73,12 +73,13 @@ struct RunResult {
 };
 
 // Runs `body` as managed thread 0 under `strategy` and returns once every managed thread has
-// finished or the run failed. On failure the runtime unwinds the remaining threads (blocking
-// calls throw an internal exception that the thread wrapper catches), so Run never hangs and
-// leaks no thread, provided no thread spins without end on atomics. Each run has its own runtime,
-// reached from its managed threads only, so runs on different OS threads proceed at once and do not
-// affect one another (the objects each run's harness uses must be its own). Must not be called on a
-// managed thread (no run inside a run).
+// finished or the run failed. On failure the runtime unwinds the remaining threads (condition-
+// variable waits throw an internal exception that the thread wrapper catches; lock waits, joins
+// and sleeps wait or return instead, so destructors complete: see internal::Block*), so Run never
+// hangs and leaks no thread, provided no thread spins without end on atomics. Each run has its own
+// runtime, reached from its managed threads only, so runs on different OS threads proceed at once
+// and do not affect one another (the objects each run's harness uses must be its own). Must not be
+// called on a managed thread (no run inside a run).
 RunResult Run(const std::function<void()>& body, Strategy* strategy,
               const RunOptions& options = {});
 
@@ -121,15 +122,32 @@ int CurrentId();
 void Point(const char* op, const void* object, const char* name, std::source_location where,
            bool progress);
 
+// Point for operations that give something up (Unlock, Signal): it never throws, because guards'
+// destructors call them, also while the run fails.
+void ReleasePoint(const char* op, const void* object, const char* name, std::source_location where);
+
 // Counts as progress for the livelock bound without being a scheduling point.
 void Progress();
 
 // Blocks the calling thread on `object` until Wake*(object) or until simulated time reaches
-// `deadline_us`. Returns false if it woke because of the deadline.
+// `deadline_us`. Returns false if it woke because of the deadline. While a run fails it throws
+// the internal unwinding exception, except on a thread that already unwinds
+// (std::uncaught_exceptions() > 0: a destructor running during the unwinding, where a throw would
+// terminate): there it returns at once, as a spurious wake-up (as a timeout when `deadline_us` is
+// set), and the caller's loop re-checks.
 bool Block(const char* op, const void* object, const char* name, std::source_location where,
            uint64_t deadline_us);
 
-// Like Block, for destructors: during a failing run's unwinding it waits instead of throwing.
+// Blocks on a lock `object` whose holder must let go. While a run fails it does not throw at
+// once: holders let go as they unwind through their guards, so the waiter hands the baton on and
+// returns to re-check (and a destructor that takes a lock completes). `*abort_waits` (0 before
+// the caller's first call) counts those rounds; after 1,000 (a lock never let go: two threads
+// each holding what the other waits for) the waiter is unwound, unless it already unwinds.
+void BlockOnLock(const char* op, const void* object, const char* name, std::source_location where,
+                 int* abort_waits);
+
+// Like Block, for waits that always end while a run fails (a thread's end: every managed thread
+// unwinds): it waits instead of throwing.
 void BlockNoThrow(const char* op, const void* object, std::source_location where);
 
 // Makes every thread blocked on `object` (or the one that blocked first) runnable again.

@@ -47,7 +47,7 @@ class MANIFOLD_CAPABILITY("mutex") Mutex {
   void Unlock(Where where = Where::current()) MANIFOLD_RELEASE() {
     if (!sched::InRun()) return mu_.unlock();
     Release();
-    sched::internal::Point("Mutex::Unlock", this, name_, where, true);
+    sched::internal::ReleasePoint("Mutex::Unlock", this, name_, where);
   }
   // Checks, on a managed thread, that the caller holds the lock.
   void AssertHeld() const MANIFOLD_ASSERT_CAPABILITY(this) {
@@ -61,8 +61,9 @@ class MANIFOLD_CAPABILITY("mutex") Mutex {
   static constexpr int kNoOwner = -1;
 
   void Acquire(Where where) {
+    int abort_waits = 0;
     while (owner_ != kNoOwner) {
-      sched::internal::Block("Mutex::Lock", this, name_, where, sched::kNoDeadline);
+      sched::internal::BlockOnLock("Mutex::Lock", this, name_, where, &abort_waits);
     }
     owner_ = sched::internal::CurrentId();
   }
@@ -91,8 +92,9 @@ class MANIFOLD_CAPABILITY("shared_mutex") SharedMutex {
   void Lock(Where where = Where::current()) MANIFOLD_ACQUIRE() {
     if (!sched::InRun()) return mu_.lock();
     sched::internal::Point("SharedMutex::Lock", this, name_, where, true);
+    int abort_waits = 0;
     while (writer_ != kNoOwner || readers_ > 0) {
-      sched::internal::Block("SharedMutex::Lock", this, name_, where, sched::kNoDeadline);
+      sched::internal::BlockOnLock("SharedMutex::Lock", this, name_, where, &abort_waits);
     }
     writer_ = sched::internal::CurrentId();
   }
@@ -101,13 +103,14 @@ class MANIFOLD_CAPABILITY("shared_mutex") SharedMutex {
     assert(writer_ == sched::internal::CurrentId() && "SharedMutex::Unlock: not the writer");
     writer_ = kNoOwner;
     sched::internal::WakeAll(this);
-    sched::internal::Point("SharedMutex::Unlock", this, name_, where, true);
+    sched::internal::ReleasePoint("SharedMutex::Unlock", this, name_, where);
   }
   void LockShared(Where where = Where::current()) MANIFOLD_ACQUIRE_SHARED() {
     if (!sched::InRun()) return mu_.lock_shared();
     sched::internal::Point("SharedMutex::LockShared", this, name_, where, true);
+    int abort_waits = 0;
     while (writer_ != kNoOwner) {
-      sched::internal::Block("SharedMutex::LockShared", this, name_, where, sched::kNoDeadline);
+      sched::internal::BlockOnLock("SharedMutex::LockShared", this, name_, where, &abort_waits);
     }
     ++readers_;
   }
@@ -115,7 +118,7 @@ class MANIFOLD_CAPABILITY("shared_mutex") SharedMutex {
     if (!sched::InRun()) return mu_.unlock_shared();
     assert(readers_ > 0 && "SharedMutex::UnlockShared: no reader");
     if (--readers_ == 0) sched::internal::WakeAll(this);
-    sched::internal::Point("SharedMutex::UnlockShared", this, name_, where, true);
+    sched::internal::ReleasePoint("SharedMutex::UnlockShared", this, name_, where);
   }
   // Checks, on a managed thread, that the caller holds the lock exclusively.
   void AssertHeld() const MANIFOLD_ASSERT_CAPABILITY(this) {
@@ -175,12 +178,12 @@ class CondVar {
   void Signal(Where where = Where::current()) {
     if (!sched::InRun()) return cv_.notify_one();
     sched::internal::WakeOne(this);
-    sched::internal::Point("CondVar::Signal", this, name_, where, true);
+    sched::internal::ReleasePoint("CondVar::Signal", this, name_, where);
   }
   void SignalAll(Where where = Where::current()) {
     if (!sched::InRun()) return cv_.notify_all();
     sched::internal::WakeAll(this);
-    sched::internal::Point("CondVar::SignalAll", this, name_, where, true);
+    sched::internal::ReleasePoint("CondVar::SignalAll", this, name_, where);
   }
 
  private:
@@ -231,8 +234,10 @@ class Thread {
     if (id_ >= 0) {
       const void* object = sched::internal::ThreadObject(id_);
       sched::internal::Point("Thread::Join", object, nullptr, where, true);
+      // A failing run unwinds every managed thread, so the wait ends without throwing (also in
+      // a destructor that joins, such as a database's close).
       while (!sched::internal::Finished(id_)) {
-        sched::internal::Block("Thread::Join", object, nullptr, where, sched::kNoDeadline);
+        sched::internal::BlockNoThrow("Thread::Join", object, where);
       }
     }
     thread_.join();
@@ -242,6 +247,13 @@ class Thread {
   int id_ = -1;  // The managed thread's id; -1 for a thread started outside a run.
   std::thread thread_;
 };
+
+// A scheduling point named `op` on `object` (see sync.h); nothing off managed threads. Never take
+// a non-port (std) mutex before one: the baton would then pass while the OS lock is held, and a
+// thread that runs next and wants that lock would block in the OS, where the runtime cannot see it.
+inline void SchedulingPoint(const char* op, const void* object, Where where = Where::current()) {
+  sched::internal::Point(op, object, nullptr, where, true);
+}
 
 }  // namespace manifold::port
 

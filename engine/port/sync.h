@@ -17,9 +17,11 @@
 #include "engine/port/sched_sync.h"
 #endif
 
+#include <cassert>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <exception>
 #include <functional>
 #include <mutex>
 #include <shared_mutex>
@@ -71,6 +73,54 @@ class MANIFOLD_SCOPED_CAPABILITY MutexLock {
 
  private:
   Mutex* const mu_;
+};
+
+// Releases `mu`, which the caller holds, until Relock() or the end of the scope, whichever comes
+// first; the end of the scope takes it back also when the scope is left by an exception (under
+// the scheduler, a failing run unwinding a thread from a blocking call), so the caller's
+// MutexLock never releases a lock it does not hold and the code between sees the lock held.
+class MANIFOLD_SCOPED_CAPABILITY MutexUnlock {
+ public:
+  explicit MutexUnlock(Mutex* mu, Where where = Where::current()) MANIFOLD_RELEASE(mu) : mu_(mu) {
+    mu_->Unlock(where);
+  }
+  ~MutexUnlock() MANIFOLD_ACQUIRE() {
+    if (!relocked_) mu_->Lock();
+  }
+  void Relock(Where where = Where::current()) MANIFOLD_ACQUIRE() {
+    assert(!relocked_ && "MutexUnlock::Relock twice");
+    relocked_ = true;
+    mu_->Lock(where);
+  }
+  MutexUnlock(const MutexUnlock&) = delete;
+  MutexUnlock& operator=(const MutexUnlock&) = delete;
+
+ private:
+  Mutex* const mu_;
+  bool relocked_ = false;
+};
+
+// Runs `undo` when the scope is left by an exception, to leave shared state consistent for the
+// threads and destructors that run after. Under the scheduler a failing run unwinds its managed
+// threads with one, thrown from a blocking call (sched.h); production engine code throws none,
+// so there this is empty and `undo` never runs (and costs nothing).
+template <typename Undo>
+class OnUnwind {
+ public:
+  explicit OnUnwind(Undo undo) : undo_(std::move(undo)) {}
+  ~OnUnwind() {
+#if MANIFOLD_SIM_SCHEDULER
+    if (std::uncaught_exceptions() > exceptions_) undo_();
+#endif
+  }
+  OnUnwind(const OnUnwind&) = delete;
+  OnUnwind& operator=(const OnUnwind&) = delete;
+
+ private:
+#if MANIFOLD_SIM_SCHEDULER
+  const int exceptions_ = std::uncaught_exceptions();
+#endif
+  Undo undo_;
 };
 
 #if !MANIFOLD_SIM_SCHEDULER
@@ -194,6 +244,13 @@ class Thread {
  private:
   std::thread thread_;
 };
+
+// A scheduling point named `op` ("SimFile::Write") on `object`, for code whose calls the scheduler
+// should be able to interleave at although they take no port lock of their own on every path (a
+// file system's calls: each is a point where another thread may run first). Nothing here; under
+// the scheduler (sched_sync.h) a point of the active run, and nothing off managed threads.
+inline void SchedulingPoint([[maybe_unused]] const char* op, [[maybe_unused]] const void* object,
+                            [[maybe_unused]] Where where = Where::current()) {}
 #endif  // !MANIFOLD_SIM_SCHEDULER
 
 }  // namespace manifold::port

@@ -4,19 +4,25 @@
 // sim/defs.bzl turns the scheduler on for this binary and everything it links), so
 // `./bazelw test //sim/sched:engine_sched_test` and `bazel test //...` run it.
 #include <cstdint>
+#include <cstdio>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "engine/port/sched.h"
 #include "engine/port/sync.h"
+#include "faults/fault_model.h"
 #include "gtest/gtest.h"
 #include "manifold/db.h"
 #include "manifold/env.h"
+#include "manifold/logger.h"
 #include "manifold/options.h"
 #include "sim/sched/explore.h"
 #include "sim/sched/sched_clock.h"
 #include "sim/sched/strategies.h"
+#include "sim/sim_clock.h"
+#include "sim/sim_fs.h"
 
 // On the std port layer the engine's threads would run freely: the test would prove nothing.
 #if !MANIFOLD_SIM_SCHEDULER
@@ -30,6 +36,10 @@ using port::sched::Fail;
 
 constexpr int kWriters = 2;
 constexpr int kPutsPerWriter = 12;
+
+// Writer w writes to its own column family in the harnesses below, so that the two commit side by
+// side (writers of one column family take turns, I7) and meet in the group commit.
+std::string Family(int writer) { return writer == 0 ? "default" : "cf" + std::to_string(writer); }
 
 std::string Key(int writer, int i) {
   return "w" + std::to_string(writer) + "-" + std::to_string(i);
@@ -118,6 +128,322 @@ TEST(EngineUnderSchedulerTest, WritersReaderAndBackgroundCheckpointer) {
     EXPECT_EQ(a.decisions, b.decisions) << "seed " << seed << " is not deterministic";
     EXPECT_EQ(a.end_us, b.end_us);
   }
+}
+
+// ---- Unwinding the engine, power cuts ----------------------------------------------------------
+
+// The engine's info log in memory: the LOG file would go through the simulated disk, which a power
+// cut takes away, and the harnesses check what the engine reported.
+class LinesLog final : public Logger {
+ public:
+  void Log(LogLevel level, std::string_view message) override {
+    (void)level;
+    port::MutexLock lock(&mu_);
+    lines_.emplace_back(message);
+  }
+  bool Contains(std::string_view text) {
+    port::MutexLock lock(&mu_);
+    for (const std::string& line : lines_) {
+      if (line.find(text) != std::string::npos) return true;
+    }
+    return false;
+  }
+
+ private:
+  port::Mutex mu_{"lines log"};
+  std::vector<std::string> lines_;
+};
+
+// A disk that stalls on demand: once Stall() is called, the first write to the data file (a
+// checkpoint's pages) and then the first log sync (a group-commit leader) never return; the
+// threads making them stay blocked inside the engine's I/O until the run fails and unwinds them.
+class StallFileSystem final : public FileSystem {
+ public:
+  explicit StallFileSystem(FileSystem* base) : base_(base) {}
+
+  void Stall() {
+    port::MutexLock lock(&mu_);
+    stalling_ = true;
+  }
+  // Waits until both a checkpoint and a leader are parked.
+  void AwaitParked() {
+    port::MutexLock lock(&mu_);
+    while (parked_ < 2) parked_cv_.Wait();
+  }
+
+  StatusOr<std::unique_ptr<File>> OpenFile(const std::string& path,
+                                           const OpenFileOptions& options) override {
+    MANIFOLD_ASSIGN_OR_RETURN(std::unique_ptr<File> file, base_->OpenFile(path, options));
+    return std::unique_ptr<File>(std::make_unique<StallFile>(this, std::move(file)));
+  }
+  Status Rename(const std::string& from, const std::string& to) override {
+    return base_->Rename(from, to);
+  }
+  Status Remove(const std::string& path) override { return base_->Remove(path); }
+  Status CreateDir(const std::string& path) override { return base_->CreateDir(path); }
+  Status SyncDir(const std::string& path) override { return base_->SyncDir(path); }
+  StatusOr<std::vector<std::string>> ListDir(const std::string& path) override {
+    return base_->ListDir(path);
+  }
+  StatusOr<bool> Exists(const std::string& path) override { return base_->Exists(path); }
+  StatusOr<std::unique_ptr<FileLock>> LockFile(const std::string& path) override {
+    return base_->LockFile(path);
+  }
+  StatusOr<std::unique_ptr<FileLock>> LockFileShared(const std::string& path) override {
+    return base_->LockFileShared(path);
+  }
+
+ private:
+  class StallFile final : public File {
+   public:
+    StallFile(StallFileSystem* fs, std::unique_ptr<File> base) : fs_(fs), base_(std::move(base)) {}
+    StatusOr<size_t> Read(uint64_t offset, size_t n, char* scratch) const override {
+      return base_->Read(offset, n, scratch);
+    }
+    Status Write(uint64_t offset, std::string_view data) override {
+      if (EndsWith(path(), "/MANIFOLD")) fs_->MaybePark(/*checkpoint=*/true);
+      return base_->Write(offset, data);
+    }
+    Status Append(std::string_view data) override { return base_->Append(data); }
+    Status Sync() override {
+      if (path().find("/wal-") != std::string::npos) fs_->MaybePark(/*checkpoint=*/false);
+      return base_->Sync();
+    }
+    Status Truncate(uint64_t size_bytes) override { return base_->Truncate(size_bytes); }
+    Status Preallocate(uint64_t offset, uint64_t len) override {
+      return base_->Preallocate(offset, len);
+    }
+    StatusOr<uint64_t> Size() const override { return base_->Size(); }
+    const std::string& path() const override { return base_->path(); }
+
+   private:
+    static bool EndsWith(std::string_view s, std::string_view suffix) {
+      return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
+    }
+    StallFileSystem* const fs_;
+    const std::unique_ptr<File> base_;
+  };
+
+  // The checkpoint parks first (so commits still complete and trigger it), then a leader.
+  void MaybePark(bool checkpoint) {
+    port::MutexLock lock(&mu_);
+    if (!stalling_ || parked_ != (checkpoint ? 0 : 1)) return;
+    ++parked_;
+    parked_cv_.SignalAll();
+    for (;;) never_cv_.Wait();  // Left only by the failing run's unwinding.
+  }
+
+  FileSystem* const base_;
+  port::Mutex mu_{"stall"};
+  port::CondVar parked_cv_{&mu_, "parked"};
+  port::CondVar never_cv_{&mu_, "stalled disk"};
+  bool stalling_ = false;
+  int parked_ = 0;
+};
+
+Options SimOptions(FileSystem* fs, Clock* clock, Logger* log) {
+  Options options;
+  options.file_system = fs;
+  options.clock = clock;
+  options.info_log = log;
+  options.background_checkpoints = true;
+  options.write_buffer_bytes_max = 64 << 10;
+  options.checkpoint_dirty_bytes = 4 << 10;  // Checkpoints run while the writers commit.
+  options.group_commit_window_us = 0;
+  return options;
+}
+
+// Set when a harness's database destructor has returned (also while a failed run unwinds).
+bool g_db_destroyed = false;
+struct DestroyedFlag {
+  ~DestroyedFlag() { g_db_destroyed = true; }
+};
+
+// Item 3 of docs/simulator.md "Next steps": the run fails while the background checkpointer is
+// blocked inside its page writes, one committer inside its log sync (the group-commit leader) and
+// the other behind it, waiting for that sync; every thread then unwinds from where it is, and the
+// database is destroyed on the unwinding thread 0. The destructor must return, touch no freed
+// memory (ASan) and trip no assertion, although a checkpoint and a log group were abandoned part
+// way: the engine then marks itself failed (I8) rather than waiting for them.
+void FailWhileBlocked() {
+  SimClock sim_clock;
+  SimFileSystem disk(7, faults::FaultOptions{}, &sim_clock);
+  StallFileSystem fs(&disk);
+  SchedClock clock;
+  LinesLog log;
+  const DestroyedFlag destroyed;  // Declared before the database: set after its destructor.
+  StatusOr<std::unique_ptr<DB>> opened = DB::Open(SimOptions(&fs, &clock, &log), "/db");
+  Check(opened.status(), "open");
+  std::unique_ptr<DB> db = std::move(*opened);
+  for (int w = 1; w < kWriters; ++w) Check(db->CreateColumnFamily(Family(w)), "create");
+  fs.Stall();
+  std::vector<std::unique_ptr<port::Thread>> writers;
+  for (int w = 0; w < kWriters; ++w) {
+    writers.push_back(std::make_unique<port::Thread>("writer", [&db, w] {
+      for (int i = 0; i < 40; ++i) {
+        WriteOptions write;
+        write.sync = true;
+        Check(db->Put(write, Family(w), Key(w, i), Value(w, i)), "put");
+      }
+    }));
+  }
+  fs.AwaitParked();
+  // Time moves only when no thread can run: once this sleep ends, every other thread is blocked.
+  port::sched::SleepForMicros(1);
+  Fail("failing on purpose while every other thread is blocked");
+}
+
+TEST(EngineUnderSchedulerTest, FailWhileCheckpointAndCommittersBlockedDestroysCleanly) {
+#if !MANIFOLD_SIM_SCHEDULER
+  GTEST_SKIP() << "needs --define=manifold_sim_scheduler=1 (the whole engine on the scheduler)";
+#else
+  for (uint64_t seed = 1; seed <= 20; ++seed) {
+    g_db_destroyed = false;
+    RandomStrategy random(seed);
+    const RunResult run = port::sched::Run(FailWhileBlocked, &random);
+    ASSERT_EQ(run.outcome, port::sched::Outcome::kFailed) << "seed " << seed << ": " << run.report;
+    EXPECT_NE(run.report.find("failed: failing on purpose"), std::string::npos) << run.report;
+    // Which threads were blocked where when the run failed: the checkpointer in the stalled disk,
+    // both writers (one in the stalled log sync, one in the engine: behind that sync, or waiting
+    // for a checkpoint to free the write buffer).
+    EXPECT_NE(run.report.find("'checkpoint': blocked in CondVar::Wait on condvar#"),
+              std::string::npos)
+        << run.report;
+    EXPECT_NE(run.report.find("'writer': blocked in CondVar::Wait on condvar#3 'stalled disk'"),
+              std::string::npos)
+        << run.report;
+    EXPECT_NE(run.report.find("'writer': blocked in CondVar::Wait on condvar#0 (db_impl.cc"),
+              std::string::npos)
+        << run.report;
+    size_t writers_blocked = 0;
+    for (size_t at = run.report.find("'writer': blocked in "); at != std::string::npos;
+         at = run.report.find("'writer': blocked in ", at + 1)) {
+      ++writers_blocked;
+    }
+    EXPECT_EQ(writers_blocked, 2u) << run.report;
+    // Only thread 0, which failed the run, was running.
+    EXPECT_NE(run.report.find("'main': runnable"), std::string::npos) << run.report;
+    EXPECT_EQ(run.report.find("runnable"), run.report.rfind("runnable")) << run.report;
+    EXPECT_TRUE(g_db_destroyed) << "seed " << seed;
+    if (seed == 1) std::printf("seed 1 report:\n%s", run.report.c_str());
+  }
+#endif
+}
+
+// Item 4 of docs/simulator.md "Next steps": a power cut at the k-th file-system mutation while two
+// committers commit durably and the background checkpointer runs. After the cut every commit
+// fails with IOError (none hangs), a checkpoint that meets it fails and says so in the info log,
+// the destructor returns, and no thread is left blocked (the run ends kOk, not kDeadlock). Then
+// Restart() builds a post-crash disk and a reopen recovers every acknowledged commit.
+struct PowerCutStats {
+  bool crashed = false;            // Before the close.
+  bool checkpoint_failed = false;  // A background checkpoint met the cut and logged its failure.
+  int commits_refused = 0;
+  int commits_acknowledged = 0;
+  uint64_t mutations = 0;  // File-system mutations before the cut (all of them without one).
+};
+PowerCutStats g_power_cut;
+
+void PowerCut(uint64_t seed, uint64_t cut_at_mutation) {
+  g_power_cut = PowerCutStats{};
+  SimClock sim_clock;
+  SimFileSystem disk(seed, faults::FaultOptions{}, &sim_clock);
+  SchedClock clock;
+  LinesLog log;
+  const Options options = SimOptions(&disk, &clock, &log);
+  std::vector<std::vector<int>> acknowledged(kWriters);
+  {
+    StatusOr<std::unique_ptr<DB>> opened = DB::Open(options, "/db");
+    Check(opened.status(), "open");
+    std::unique_ptr<DB> db = std::move(*opened);
+    for (int w = 1; w < kWriters; ++w) Check(db->CreateColumnFamily(Family(w)), "create");
+    const uint64_t before = disk.counters().mutations;
+    disk.ScheduleCrashAtMutation(cut_at_mutation);
+    {
+      std::vector<std::unique_ptr<port::Thread>> writers;
+      for (int w = 0; w < kWriters; ++w) {
+        writers.push_back(std::make_unique<port::Thread>("writer", [&, w] {
+          for (int i = 0; i < 30; ++i) {
+            WriteOptions write;
+            write.sync = true;
+            const Status status = db->Put(write, Family(w), Key(w, i), Value(w, i));
+            if (status.ok()) {
+              acknowledged[w].push_back(i);
+              continue;
+            }
+            // The commit that meets the cut gets IOError; one that starts after another failed
+            // is refused as ReadOnly for the same cause (I8).
+            const bool refused =
+                status.IsReadOnly() && status.ToString().find("power cut") != std::string::npos;
+            if (!status.IsIOError() && !refused) {
+              Fail("a commit after the power cut: " + status.ToString());
+            }
+            ++g_power_cut.commits_refused;
+            // Every later commit is refused too, at once.
+            const Status again = db->Put(write, Family(w), Key(w, 100), "x");
+            if (again.ok()) Fail("a commit succeeded after the log failed");
+            return;
+          }
+        }));
+      }
+    }
+    g_power_cut.crashed = disk.crashed();
+    g_power_cut.mutations = disk.counters().mutations - before;
+    // Before the close only the background thread checkpoints (inline checkpoints are off).
+    g_power_cut.checkpoint_failed = log.Contains("checkpoint failed");
+    db.reset();  // Must return: final checkpoint and log sync fail, the checkpointer is joined.
+  }
+  for (const std::vector<int>& keys : acknowledged) {
+    g_power_cut.commits_acknowledged += static_cast<int>(keys.size());
+  }
+  Check(disk.Restart(), "restart");
+  StatusOr<std::unique_ptr<DB>> reopened = DB::Open(options, "/db");
+  Check(reopened.status(), "reopen after the power cut");
+  DB* db = reopened->get();
+  for (int w = 0; w < kWriters; ++w) {
+    for (int i : acknowledged[w]) {
+      StatusOr<std::string> got = db->Get({}, Family(w), Key(w, i));
+      Check(got.status(), "get of an acknowledged commit after recovery");
+      if (*got != Value(w, i)) Fail("acknowledged " + Key(w, i) + " recovered wrong");
+    }
+  }
+  Check(db->VerifyIntegrity(nullptr), "integrity after recovery");
+  reopened->reset();
+}
+
+TEST(EngineUnderSchedulerTest, PowerCutDuringConcurrentCommitsAndCheckpointFailsCleanly) {
+#if !MANIFOLD_SIM_SCHEDULER
+  GTEST_SKIP() << "needs --define=manifold_sim_scheduler=1 (the whole engine on the scheduler)";
+#else
+  // How many mutations a whole run makes without a cut: the cuts are spread over that range.
+  RandomStrategy probe_strategy(1);
+  const RunResult probe = port::sched::Run([] { PowerCut(1, 0); }, &probe_strategy);
+  ASSERT_TRUE(probe.ok()) << probe.report;
+  const uint64_t mutations = g_power_cut.mutations;
+  ASSERT_GT(mutations, 20u);
+  int crashed = 0;
+  int checkpoint_failed = 0;
+  int refused = 0;
+  int runs = 0;
+  for (uint64_t k = 1; k <= mutations; k += (mutations + 39) / 40) {
+    for (uint64_t seed = 1; seed <= 3; ++seed) {
+      RandomStrategy random(seed * 1000 + k);
+      const RunResult run = port::sched::Run([seed, k] { PowerCut(seed, k); }, &random);
+      ASSERT_TRUE(run.ok()) << "cut at mutation " << k << ", seed " << seed << ": " << run.report;
+      ++runs;
+      crashed += g_power_cut.crashed ? 1 : 0;
+      checkpoint_failed += g_power_cut.checkpoint_failed ? 1 : 0;
+      refused += g_power_cut.commits_refused;
+    }
+  }
+  std::printf(
+      "%d runs (cuts spread over %llu mutations): %d cut the power, %d met a checkpoint "
+      "that failed and logged it, %d commits refused\n",
+      runs, static_cast<unsigned long long>(mutations), crashed, checkpoint_failed, refused);
+  EXPECT_GT(crashed, runs / 2);
+  EXPECT_GT(checkpoint_failed, 0);
+  EXPECT_GT(refused, 0);
+#endif
 }
 
 }  // namespace

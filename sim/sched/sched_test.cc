@@ -566,6 +566,46 @@ TEST(SchedFailureTest, ThrowingThreadFailsTheRun) {
   EXPECT_NE(run.report.find("thread thrower threw: boom"), std::string::npos) << run.report;
 }
 
+// While a failed run unwinds, destructors still lock, join and sleep (a database's close does all
+// three): a contended lock is waited for until its holder has unwound through its guard, a join
+// until the thread has unwound, a sleep returns; none throws again (which would terminate).
+TEST(SchedFailureTest, DestructorsThatLockJoinAndSleepCompleteWhileARunFails) {
+  bool completed = false;
+  const RunResult run = RunSeed(
+      [&completed] {
+        Mutex state("state");
+        Mutex gate("gate");
+        CondVar never(&gate, "never");
+        bool holding = false;
+        auto holder = std::make_unique<Thread>("holder", [&] {
+          MutexLock hold(&state);
+          MutexLock wait(&gate);
+          holding = true;
+          for (;;) never.Wait();  // Left only by the unwinding, holding `state` until then.
+        });
+        struct Closer {
+          Mutex* state;
+          std::unique_ptr<Thread>* holder;
+          bool* completed;
+          ~Closer() {
+            { MutexLock lock(state); }
+            holder->reset();
+            port::sched::SleepForMicros(10);
+            *completed = true;
+          }
+        };
+        const Closer closer{&state, &holder, &completed};
+        while (!holding) port::sched::SleepForMicros(1);
+        Fail("on purpose");
+      },
+      1);
+  EXPECT_EQ(run.outcome, Outcome::kFailed) << run.report;
+  EXPECT_NE(run.report.find("'holder': blocked in CondVar::Wait on condvar#0 'never'"),
+            std::string::npos)
+      << run.report;
+  EXPECT_TRUE(completed);
+}
+
 // ---- Outside a run -----------------------------------------------------------------------------
 
 // The scheduled primitives fall back to the standard ones on threads no run manages.
