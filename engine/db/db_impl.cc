@@ -1038,6 +1038,13 @@ Status DBImpl::WaitDurable(uint64_t sequence, const Status& rolled_back) {
       MANIFOLD_RETURN_IF_ERROR(LeadGroup(/*sync=*/true));
       continue;
     }
+    if (MANIFOLD_FAULT(planted_bug::kLostWakeup)) {
+      // The planted bug: the lock is dropped between the check above and the wait (the info log
+      // is never written under it, I16), so the leader's signal can fall in between and is lost.
+      log_mu_.Unlock();
+      Log(LogLevel::kInfo, "commit " + std::to_string(sequence) + " waits for its group's sync");
+      log_mu_.Lock();
+    }
     log_cv_.Wait();
   }
 }
@@ -1101,6 +1108,13 @@ Status DBImpl::LeadGroup(bool sync) {
     if (!status.ok()) break;
     status = log_files_->Write(chunk.segment, chunk.offset, chunk.bytes);
   }
+  if (status.ok() && sync && MANIFOLD_FAULT(planted_bug::kFollowerReleasedBeforeSync)) {
+    // The planted bug: "the group is written, let the followers go while the leader syncs".
+    log_mu_.Lock();
+    synced_lsn_ = std::max(synced_lsn_, target);
+    PublishReady();
+    log_mu_.Unlock();
+  }
   if (status.ok() && sync) status = log_files_->SyncWritten();
   // The log's I11: a record is acknowledged (or vouched for by a later sync) only once its bytes
   // read back where they were written.
@@ -1140,6 +1154,18 @@ Status DBImpl::LeadGroup(bool sync) {
 // durability (I19: readers never see a sync commit before it is durable, nor anything after it).
 void DBImpl::PublishReady() {
   VersionPtr newest;
+  if (MANIFOLD_FAULT(planted_bug::kPublicationOutOfOrder)) {
+    // The planted bug: "a commit that is ready need not wait for one that is not".
+    for (auto it = unpublished_.begin(); it != unpublished_.end();) {
+      if (it->sync && it->sequence > synced_lsn_) {
+        ++it;
+        continue;
+      }
+      newest = it->version;
+      published_sequence_ = it->sequence;
+      it = unpublished_.erase(it);
+    }
+  }
   while (!unpublished_.empty()) {
     const Unpublished& front = unpublished_.front();
     if (front.sync && front.sequence > synced_lsn_) break;
@@ -1409,17 +1435,22 @@ Status DBImpl::CheckpointOnce(bool forced) {
   VersionPtr target;
   std::vector<PendingFree> frees;
   uint64_t log_head;
+  // The planted bug: the version is read without log_mu_ (a data race with Commit), the sequence
+  // that goes with it under log_mu_, later.
+  const bool unlocked = MANIFOLD_FAULT(planted_bug::kCheckpointReadsVersionUnlocked);
+  if (unlocked) target = latest_;
   {
     port::MutexLock lock(&log_mu_);
-    target = latest_;
-    log_head = LogHead(target->sequence);
+    if (!unlocked) target = latest_;
+    const uint64_t covered = unlocked ? last_sequence_ : target->sequence;
+    log_head = LogHead(covered);
     // Nothing new (a recovery that ended at a torn tail still moves the head past the old
     // segments, even when it replayed nothing).
     if (target->sequence == checkpoint_.sequence && !move_log_head_) {
       return Status::OK();
     }
     checkpoint_target_sequence_ = target->sequence;  // I26: no rollback below this now.
-    while (!pending_frees_.empty() && pending_frees_.front().sequence <= target->sequence) {
+    while (!pending_frees_.empty() && pending_frees_.front().sequence <= covered) {
       frees.push_back(std::move(pending_frees_.front()));
       pending_frees_.pop_front();
     }
@@ -1847,6 +1878,8 @@ StatusOr<std::unique_ptr<Iterator>> DBImpl::NewIterator(const ReadOptions& optio
     return Status::NotFound("column family '" + std::string(column_family) + "' does not exist");
   }
   const btree::TreeRoot root = state->tree();
+  // The planted bug: "the iterator has its root, it needs no version".
+  if (MANIFOLD_FAULT(planted_bug::kCheckpointFreesReaderPages)) version = nullptr;
   return std::unique_ptr<Iterator>(new IteratorImpl(pager_.get(), std::move(version), root,
                                                     options.lower_bound, options.upper_bound));
 }
