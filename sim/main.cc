@@ -46,6 +46,12 @@ struct Flags {
   std::string zero_faults;
   std::string plant_bug;
   bool quiet = false;
+  std::string workload = "concurrent";
+  std::string schedule = "random";
+  uint32_t pct_depth = 3;
+  std::string replay_schedule;
+  bool has_replay_schedule = false;
+  std::string skip_threads;
 };
 
 std::vector<std::string> SplitCommas(const std::string& text) {
@@ -96,6 +102,21 @@ bool BuildConfig(const Flags& flags, uint64_t seed, RunConfig* config, std::stri
   config->seed = seed;
   config->trace = flags.trace;
   config->planted_bug = flags.plant_bug;
+  if (!manifold::sim::ParseWorkloadKind(flags.workload, &config->workload_kind)) {
+    *error = "--workload takes sequential or concurrent, not '" + flags.workload + "'";
+    return false;
+  }
+  config->schedule = flags.schedule;
+  config->pct_depth = flags.pct_depth;
+  if (flags.has_replay_schedule) {
+    config->has_replay_schedule = true;
+    if (!manifold::sim::ParseSchedule(flags.replay_schedule, &config->replay_schedule, error)) {
+      return false;
+    }
+  }
+  if (!ParseIndexList(flags.skip_threads, "--skip-threads", &config->skip_threads, error)) {
+    return false;
+  }
   config->workload.ops = flags.ops;
   config->workload.page_bytes =
       flags.page_bytes != 0 ? flags.page_bytes : manifold::sim::PageBytesForSeed(seed);
@@ -131,20 +152,30 @@ int RunOne(const Flags& flags, uint64_t seed) {
   if (flags.trace) PrintTrace(result);
   if (flags.check_determinism) {
     RunResult again = manifold::sim::RunSeed(config);
-    if (again.trace_hash != result.trace_hash || again.state_hash != result.state_hash) {
+    if (again.trace_hash != result.trace_hash || again.state_hash != result.state_hash ||
+        again.decisions_hash != result.decisions_hash || again.decisions != result.decisions) {
       std::printf(
-          "seed %llu is NOT deterministic: trace %016llx vs %016llx, state %016llx vs %016llx\n",
+          "seed %llu is NOT deterministic: trace %016llx vs %016llx, state %016llx vs %016llx, "
+          "decisions %llu (hash %016llx) vs %llu (hash %016llx)\n",
           (unsigned long long)seed, (unsigned long long)result.trace_hash,
           (unsigned long long)again.trace_hash, (unsigned long long)result.state_hash,
-          (unsigned long long)again.state_hash);
+          (unsigned long long)again.state_hash, (unsigned long long)result.decisions,
+          (unsigned long long)result.decisions_hash, (unsigned long long)again.decisions,
+          (unsigned long long)again.decisions_hash);
       return 1;
     }
   }
   if (result.passed) {
-    std::printf("seed %llu passed: %llu ops, %llu commits, %llu crashes, state %016llx\n",
+    std::printf("seed %llu passed: %llu ops, %llu commits, %llu crashes, state %016llx",
                 (unsigned long long)seed, (unsigned long long)result.stats.ops,
                 (unsigned long long)result.stats.commits_acknowledged,
                 (unsigned long long)result.stats.crashes, (unsigned long long)result.state_hash);
+    if (config.workload_kind == manifold::sim::WorkloadKind::kConcurrent) {
+      std::printf(", %llu decisions (hash %016llx), %llu steps, %zu preemptions",
+                  (unsigned long long)result.decisions, (unsigned long long)result.decisions_hash,
+                  (unsigned long long)result.steps, result.schedule.size());
+    }
+    std::printf("\n");
     return 0;
   }
   std::printf("seed %llu FAILED at op %lld: %s\nreplay: %s\n", (unsigned long long)seed,
@@ -162,6 +193,10 @@ int RunOne(const Flags& flags, uint64_t seed) {
     std::string removed;
     for (const std::string& name : min.faults_removed) removed += " " + name;
     std::printf(" (fault classes not needed:%s)", removed.c_str());
+  }
+  if (config.workload_kind == manifold::sim::WorkloadKind::kConcurrent) {
+    std::printf(", %zu threads dropped, preemptions %zu -> %zu", min.threads_dropped,
+                min.preemptions_before, min.preemptions_after);
   }
   std::printf("\nfailure: %s\nreplay: %s\n", min.result.failure.c_str(),
               manifold::sim::ReplayCommand(min.config).c_str());
@@ -228,6 +263,25 @@ int main(int argc, char** argv) {
                  "Seeds run in parallel (default: one per hardware thread; results do not depend "
                  "on it)")
       ->check(CLI::Range(1u, 64u));
+  app.add_option("--workload", flags.workload,
+                 "concurrent: writer and reader threads beside the background checkpointer under "
+                 "the deterministic scheduler; sequential: one operation at a time")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"concurrent", "sequential"}));
+  app.add_option("--schedule", flags.schedule,
+                 "Concurrent workload's scheduling strategy, seeded by the seed: random or pct")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"random", "pct"}));
+  app.add_option("--pct-depth", flags.pct_depth, "PCT's bug depth d (d-1 priority changes)")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 20u));
+  app.add_option("--replay-schedule", flags.replay_schedule,
+                 "Follow this schedule exactly (DECISION:THREAD preemptions, comma-separated, "
+                 "as --minimize prints it; empty: no preemptions)")
+      ->each([&](const std::string&) { flags.has_replay_schedule = true; });
+  app.add_option("--skip-threads", flags.skip_threads,
+                 "Concurrent workload: comma-separated thread numbers (epoch*8+thread) whose "
+                 "operations are left out");
   app.add_option("--skip-ops", flags.skip_ops, "Comma-separated operation indexes to leave out");
   app.add_option("--keep-ops", flags.keep_ops,
                  "Comma-separated operation indexes to keep (all others are left out)");

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "sim/concurrent_workload.h"
+
 namespace manifold::sim {
 namespace {
 
@@ -12,36 +14,98 @@ class Minimizer {
  public:
   Minimizer(const RunConfig& failing, const RunResult& failure, uint64_t runs_max,
             const std::function<void(const std::string&)>& progress)
-      : ops_(GenerateWorkload(failing.seed, failing.workload)),
-        signature_(failure.Signature()),
-        runs_max_(runs_max),
-        progress_(progress) {
+      : signature_(failure.Signature()), runs_max_(runs_max), progress_(progress) {
     best_.config = failing;
     best_.result = failure;
+    if (concurrent()) {
+      const ConcurrentWorkload workload =
+          GenerateConcurrentWorkload(failing.seed, failing.workload);
+      for (uint32_t e = 0; e < workload.epochs.size(); ++e) {
+        for (const WorkloadOp& op : workload.epochs[e].cf_ops) indexes_.push_back(op.index);
+        for (uint32_t t = 0; t < workload.epochs[e].threads.size(); ++t) {
+          threads_.push_back(ThreadNumber(e, t));
+          for (const WorkloadOp& op : workload.epochs[e].threads[t].ops) {
+            indexes_.push_back(op.index);
+          }
+        }
+      }
+      std::sort(indexes_.begin(), indexes_.end());
+    } else {
+      ops_ = GenerateWorkload(failing.seed, failing.workload);
+      for (const WorkloadOp& op : ops_) indexes_.push_back(op.index);
+    }
+    best_.preemptions_before = failure.schedule.size();
   }
 
   MinimizeResult Run() {
     ShrinkOps();
+    if (concurrent()) ShrinkThreads();
     ShrinkFaults();
     ShrinkOps();  // Fewer faults can make more operations removable.
+    if (concurrent()) ShrinkSchedule();
     best_.ops_kept = Kept().size();
+    best_.preemptions_after = best_.result.schedule.size();
     return best_;
   }
 
  private:
+  bool concurrent() const { return best_.config.workload_kind == WorkloadKind::kConcurrent; }
+
   std::vector<uint32_t> Kept() const {
     std::vector<uint32_t> kept;
-    for (const WorkloadOp& op : ops_) {
-      if (best_.config.skip_ops.count(op.index) == 0) kept.push_back(op.index);
+    for (uint32_t index : indexes_) {
+      if (best_.config.skip_ops.count(index) == 0) kept.push_back(index);
     }
     return kept;
+  }
+
+  // Leaves out whole threads' operation lists, one thread at a time.
+  void ShrinkThreads() {
+    for (uint32_t thread : threads_) {
+      if (best_.config.skip_threads.count(thread) > 0) continue;
+      RunConfig candidate = best_.config;
+      candidate.skip_threads.insert(thread);
+      if (Try(candidate)) ++best_.threads_dropped;
+    }
+  }
+
+  // Removes preemptions (sim/schedule_strategy.h): the run becomes its list of preemptions,
+  // replayed leniently; first the shortest prefix of that list that still fails (every later
+  // switch replaced by "the current thread goes on"), then single preemptions of what is left.
+  // The result is recorded back as an exact schedule, so its replay command reproduces it.
+  void ShrinkSchedule() {
+    RunConfig base = best_.config;
+    base.has_replay_schedule = true;
+    base.lenient_schedule = true;
+    base.replay_schedule = best_.result.schedule;
+    if (!Try(base)) return;
+    const Schedule full = best_.config.replay_schedule;
+    size_t lo = 0, hi = full.size();  // The prefix of length hi fails.
+    while (lo < hi && best_.runs < runs_max_) {
+      const size_t mid = lo + (hi - lo) / 2;
+      RunConfig candidate = best_.config;
+      candidate.replay_schedule.assign(full.begin(), full.begin() + mid);
+      if (Try(candidate)) {
+        hi = mid;
+      } else {
+        lo = mid + 1;
+      }
+    }
+    for (size_t i = best_.config.replay_schedule.size(); i-- > 0 && best_.runs < runs_max_;) {
+      RunConfig candidate = best_.config;
+      candidate.replay_schedule.erase(candidate.replay_schedule.begin() + i);
+      (void)Try(candidate);
+    }
+    // The preemptions the last failing run really took: an exact replay of it.
+    best_.config.replay_schedule = best_.result.schedule;
+    best_.config.lenient_schedule = false;
   }
 
   // Runs `candidate`; adopts it when it fails with the same signature.
   bool Try(const RunConfig& candidate) {
     if (best_.runs >= runs_max_) return false;
     ++best_.runs;
-    RunResult result = RunWorkload(candidate, ops_);
+    RunResult result = concurrent() ? RunSeed(candidate) : RunWorkload(candidate, ops_);
     const bool same = !result.passed && result.Signature() == signature_;
     if (same) {
       best_.config = candidate;
@@ -79,7 +143,9 @@ class Minimizer {
     }
   }
 
-  std::vector<WorkloadOp> ops_;
+  std::vector<WorkloadOp> ops_;    // Sequential workload.
+  std::vector<uint32_t> indexes_;  // Every operation index, ascending.
+  std::vector<uint32_t> threads_;  // Concurrent workload: every ThreadNumber().
   std::string signature_;
   uint64_t runs_max_;
   std::function<void(const std::string&)> progress_;

@@ -1,5 +1,6 @@
 // Shrinks a failing run to a smaller one that still fails the same way: delta debugging over
-// the workload's operations, then over the fault classes of its profile.
+// the workload's operations, then (concurrent workload) whole threads, the fault classes of its
+// profile, and last the schedule's preemptions.
 #ifndef MANIFOLD_SIM_MINIMIZE_H_
 #define MANIFOLD_SIM_MINIMIZE_H_
 
@@ -17,6 +18,8 @@ struct MinimizeResult {
   uint64_t runs = 0;    // Runs spent.
   size_t ops_kept = 0;  // Operations left.
   std::vector<std::string> faults_removed;  // Fault classes switched off without losing it.
+  size_t threads_dropped = 0;               // Concurrent: threads whose op lists went.
+  size_t preemptions_before = 0, preemptions_after = 0;
 };
 
 // `failing` must fail. `progress` is called after every run with a one-line status.

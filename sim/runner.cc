@@ -12,13 +12,11 @@
 #include "engine/wal/log_format.h"
 #include "manifold/db.h"
 #include "model/model.h"
+#include "sim/concurrent_runner.h"
+#include "sim/fault_points.h"
 #include "sim/sim_clock.h"
 #include "sim/sim_fs.h"
 #include "sim/turnstile_fs.h"
-
-#if defined(MANIFOLD_FAULT_POINTS)
-#include <fiu-control.h>
-#endif
 
 namespace manifold::sim {
 namespace {
@@ -37,27 +35,6 @@ uint64_t Fnv1a(uint64_t hash, std::string_view bytes) {
   for (unsigned char c : bytes) hash = (hash ^ c) * 0x100000001b3ull;
   return hash;
 }
-
-// The run whose fault points fire on this thread (libfiu's callback is process-wide).
-thread_local class Run* current_run = nullptr;
-
-#if defined(MANIFOLD_FAULT_POINTS)
-int FaultPointCallback(const char* name, int* failnum, void** failinfo, unsigned int* flags);
-
-void EnableFaultPointsOnce() {
-  static const bool enabled = [] {
-    if (fiu_init(0) != 0) return false;
-    for (std::string_view name : kFaultPoints) {
-      fiu_enable_external(std::string(name).c_str(), 1, nullptr, 0, FaultPointCallback);
-    }
-    for (std::string_view name : kPlantedBugs) {
-      fiu_enable_external(std::string(name).c_str(), 1, nullptr, 0, FaultPointCallback);
-    }
-    return true;
-  }();
-  (void)enabled;
-}
-#endif
 
 // What the scan of a workload op should return from one column family of a model state.
 Entries ExpectedScan(const model::KeyMap& cf, const WorkloadOp& op) {
@@ -90,7 +67,7 @@ std::string Show(std::string_view bytes) {
   return "'" + std::string(bytes) + "'";
 }
 
-class Run {
+class Run final : public FaultPointSink {
  public:
   explicit Run(const RunConfig& config)
       : config_(config),
@@ -118,12 +95,10 @@ class Run {
   }
 
   RunResult Execute(const std::vector<WorkloadOp>& ops) {
-    current_run = this;
-#if defined(MANIFOLD_FAULT_POINTS)
+    ScopedFaultPointSink sink(this);
     if (config_.fault_point_probability > 0 || !config_.planted_bug.empty()) {
       EnableFaultPointsOnce();
     }
-#endif
     Trace("seed " + std::to_string(config_.seed) + " profile " + config_.profile + " page_bytes " +
           std::to_string(options_.page_bytes) +
           (config_.planted_bug.empty() ? "" : " planted bug " + config_.planted_bug));
@@ -146,13 +121,12 @@ class Run {
     db_.reset();
     result_.state_hash = model_.Visible().hash() ^ fs_.StateHash();
     Trace("final state hash " + std::to_string(result_.state_hash));
-    current_run = nullptr;
     CollectFsStats();
     return std::move(result_);
   }
 
   // libfiu asks whether a fault point fires.
-  int DecideFaultPoint(const char* name) {
+  int DecideFaultPoint(const char* name) override {
     constexpr std::string_view kBugPrefix = "manifold/bug/";
     if (std::string_view(name).substr(0, kBugPrefix.size()) == kBugPrefix) {
       return name + kBugPrefix.size() == config_.planted_bug ? 1 : 0;
@@ -379,10 +353,10 @@ class Run {
       // Runs on the leader's thread, inside its log sync.
       follower_started = true;
       follower = std::thread([&] {
-        current_run = this;  // Fault points and planted bugs act on this run in this thread too.
+        // Fault points and planted bugs act on this run in this thread too.
+        ScopedFaultPointSink sink(this);
         turnstile_.AwaitTurn();
         run_follower();
-        current_run = nullptr;
       });
       turnstile_.SetTurn(follower.get_id());
       TurnstileFileSystem::Bypass bypass;
@@ -962,12 +936,6 @@ class Run {
   bool segment_damage_ = false;
 };
 
-#if defined(MANIFOLD_FAULT_POINTS)
-int FaultPointCallback(const char* name, int*, void**, unsigned int*) {
-  return current_run == nullptr ? 0 : current_run->DecideFaultPoint(name);
-}
-#endif
-
 }  // namespace
 
 bool ConfigureProfile(const std::string& profile, RunConfig* config, std::string* error) {
@@ -1019,7 +987,41 @@ RunResult RunWorkload(const RunConfig& config, const std::vector<WorkloadOp>& op
 }
 
 RunResult RunSeed(const RunConfig& config) {
+  if (config.workload_kind == WorkloadKind::kConcurrent) {
+    if (!ConcurrentWorkloadAvailable()) {
+      RunResult result;
+      result.passed = false;
+      result.failure =
+          "concurrent workload unavailable: this build's engine is not on the scheduled port "
+          "layer (build with --define=manifold_sim_scheduler=1, or use --workload sequential)";
+      return result;
+    }
+    return RunConcurrentSeed(config);
+  }
   return RunWorkload(config, GenerateWorkload(config.seed, config.workload));
+}
+
+bool ParseWorkloadKind(const std::string& name, WorkloadKind* kind) {
+  if (name == "sequential") {
+    *kind = WorkloadKind::kSequential;
+  } else if (name == "concurrent") {
+    *kind = WorkloadKind::kConcurrent;
+  } else {
+    return false;
+  }
+  return true;
+}
+
+const char* WorkloadKindName(WorkloadKind kind) {
+  return kind == WorkloadKind::kSequential ? "sequential" : "concurrent";
+}
+
+bool ConcurrentWorkloadAvailable() {
+#if MANIFOLD_SIM_SCHEDULER
+  return true;
+#else
+  return false;
+#endif
 }
 
 std::string ReplayCommand(const RunConfig& config) {
@@ -1043,6 +1045,22 @@ std::string ReplayCommand(const RunConfig& config) {
     cmd += " --zero-faults " + zeroed;
   }
   if (!config.planted_bug.empty()) cmd += " --plant-bug " + config.planted_bug;
+  cmd += std::string(" --workload ") + WorkloadKindName(config.workload_kind);
+  if (config.workload_kind == WorkloadKind::kConcurrent) {
+    if (config.has_replay_schedule) {
+      cmd += " --replay-schedule '" + FormatSchedule(config.replay_schedule) + "'";
+    } else {
+      cmd += " --schedule " + config.schedule;
+      if (config.schedule == "pct") cmd += " --pct-depth " + std::to_string(config.pct_depth);
+    }
+    if (!config.skip_threads.empty()) {
+      std::string threads;
+      for (uint32_t t : config.skip_threads) {
+        threads += (threads.empty() ? "" : ",") + std::to_string(t);
+      }
+      cmd += " --skip-threads " + threads;
+    }
+  }
   return cmd + " --trace";
 }
 

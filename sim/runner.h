@@ -11,12 +11,19 @@
 #include <vector>
 
 #include "faults/fault_model.h"
+#include "sim/schedule_strategy.h"
 #include "sim/workload.h"
 
 namespace manifold::sim {
 
+// sequential: one operation at a time on one thread (plus the scripted two-thread commit).
+// concurrent: epochs of writer and reader threads beside the background checkpointer, under
+// the deterministic scheduler (sim/concurrent_runner.h).
+enum class WorkloadKind : uint8_t { kSequential, kConcurrent };
+
 struct RunConfig {
   uint64_t seed = 1;
+  WorkloadKind workload_kind = WorkloadKind::kConcurrent;
   std::string profile = "storage";  // Fault profile name (faults::FaultProfile).
   faults::FaultOptions faults;      // The profile's options, possibly reduced by --minimize.
   // Probability that an enabled engine fault point (engine/util/fault_point.h) fires when
@@ -29,6 +36,14 @@ struct RunConfig {
   // A planted engine bug to switch on for the whole run (engine/util/fault_point.h, the name
   // after "manifold/bug/", e.g. "skip_page_sync"), to show the simulator catches it. Empty: none.
   std::string planted_bug;
+  // Concurrent workload only. The scheduler strategy: "random" or "pct" (PCT of depth
+  // pct_depth), seeded from `seed`; replaced by `replay_schedule` when has_replay_schedule.
+  std::string schedule = "random";
+  uint32_t pct_depth = 3;
+  bool has_replay_schedule = false;
+  Schedule replay_schedule;         // Followed exactly (--replay-schedule).
+  bool lenient_schedule = false;    // --minimize's candidates: skip entries that no longer fit.
+  std::set<uint32_t> skip_threads;  // ThreadNumber()s whose op lists are left out.
 };
 
 // Short names of the planted bugs (for --plant-bug), and whether this build has them.
@@ -49,7 +64,7 @@ struct RunStats {
   uint64_t reopens = 0;            // Opens after a crash or clean close.
   uint64_t recoveries_checked = 0;
   uint64_t fault_points_fired = 0;
-  uint64_t damage_detected = 0;  // Runs ended by Corruption after a misdirected write.
+  uint64_t damage_detected = 0;     // Runs ended by Corruption after a misdirected write.
   uint64_t segments_lost = 0;       // Log segments deleted at rest before a recovery.
   uint64_t segments_truncated = 0;  // Log segments cut at rest before a recovery.
   // Recoveries after such damage that reported Corruption (the run ends there), and that opened
@@ -70,16 +85,32 @@ struct RunResult {
   uint64_t state_hash = 0;         // Final engine state and file-system images.
   uint64_t trace_hash = 0;         // Every operation, outcome and fault decision, in order.
   std::vector<std::string> trace;  // Filled when config.trace is set.
+  // Concurrent workload: the scheduler's decisions (count, FNV-1a hash over chosen thread and
+  // candidates; sim/sched/explore.h DecisionsHash), steps, and the run written as its preemptions
+  // (sim/schedule_strategy.h).
+  uint64_t decisions = 0;
+  uint64_t decisions_hash = 0;
+  uint64_t steps = 0;
+  Schedule schedule;
 
   // The failure's first line, used by --minimize to keep "the same" failure.
   std::string Signature() const;
 };
 
+// Runs the config's workload (sequential or concurrent).
 RunResult RunSeed(const RunConfig& config);
+// The sequential workload with the given operations.
 RunResult RunWorkload(const RunConfig& config, const std::vector<WorkloadOp>& ops);
 
 // The command line that replays `config` exactly.
 std::string ReplayCommand(const RunConfig& config);
+
+// "sequential" / "concurrent"; false for anything else.
+[[nodiscard]] bool ParseWorkloadKind(const std::string& name, WorkloadKind* kind);
+const char* WorkloadKindName(WorkloadKind kind);
+// True when this build runs the engine on the scheduled port layer, which the concurrent
+// workload needs (--define=manifold_sim_scheduler=1, or the //sim targets that build on it).
+bool ConcurrentWorkloadAvailable();
 
 }  // namespace manifold::sim
 

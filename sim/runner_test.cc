@@ -14,6 +14,8 @@ RunConfig Config(uint64_t seed, const std::string& profile, uint32_t ops = 200) 
   config.seed = seed;
   config.workload.ops = ops;
   config.workload.page_bytes = PageBytesForSeed(seed);
+  // These tests cover the sequential workload; concurrent_runner_test the concurrent one.
+  config.workload_kind = WorkloadKind::kSequential;
   return config;
 }
 

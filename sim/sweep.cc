@@ -71,8 +71,9 @@ SweepFailure CheckSeed(const SweepOptions& options, uint64_t seed, RunStats* sta
   if (!result.passed) return {seed, result.failure, ReplayCommand(config)};
   if (options.check_determinism) {
     RunResult again = RunSeed(config);
-    if (again.trace_hash != result.trace_hash || again.state_hash != result.state_hash) {
-      return {seed, "not deterministic: two runs gave different trace or state hashes",
+    if (again.trace_hash != result.trace_hash || again.state_hash != result.state_hash ||
+        again.decisions_hash != result.decisions_hash || again.decisions != result.decisions) {
+      return {seed, "not deterministic: two runs gave different trace, state or decision hashes",
               ReplayCommand(config)};
     }
   }

@@ -1,6 +1,7 @@
 // A seed sweep as a Bazel test, split across shards: shard i of n runs the i-th contiguous slice
 // of the seed range (TEST_TOTAL_SHARDS / TEST_SHARD_INDEX), and touches TEST_SHARD_STATUS_FILE to
-// tell Bazel it honours sharding. Flags: --seeds=N --first-seed=F --faults=PROFILE --ops=N.
+// tell Bazel it honours sharding. Flags: --seeds=N --first-seed=F --faults=PROFILE --ops=N
+// --workload=concurrent|sequential.
 #include "sim/sweep.h"
 
 #include <cstdio>
@@ -27,6 +28,7 @@ int main(int argc, char** argv) {
   uint64_t seeds = 100, first_seed = 1;
   uint32_t ops = 300;
   std::string profile = "storage";
+  std::string workload = "concurrent";
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i], value;
     if (Flag(arg, "seeds", &value)) {
@@ -37,6 +39,8 @@ int main(int argc, char** argv) {
       ops = static_cast<uint32_t>(std::stoul(value));
     } else if (Flag(arg, "faults", &value)) {
       profile = value;
+    } else if (Flag(arg, "workload", &value)) {
+      workload = value;
     } else {
       std::fprintf(stderr, "sweep_test: unknown flag %s\n", arg.c_str());
       return 2;
@@ -55,6 +59,7 @@ int main(int argc, char** argv) {
     std::string error;
     if (!manifold::sim::ConfigureProfile(profile, config, &error)) return false;
     config->seed = seed;
+    if (!manifold::sim::ParseWorkloadKind(workload, &config->workload_kind)) return false;
     config->workload.ops = ops;
     config->workload.page_bytes = manifold::sim::PageBytesForSeed(seed);
     return true;

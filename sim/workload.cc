@@ -80,7 +80,9 @@ KeyOp PickWrite(Rng& rng, const WorkloadOptions& options, const std::string& cf)
   return op;
 }
 
-void FillOp(Rng& rng, const WorkloadOptions& options, WorkloadOp* op) {
+}  // namespace
+
+void FillWorkloadOp(Rng& rng, const WorkloadOptions& options, WorkloadOp* op) {
   switch (op->kind) {
     case OpKind::kPut:
     case OpKind::kDelete: {
@@ -169,8 +171,6 @@ void FillOp(Rng& rng, const WorkloadOptions& options, WorkloadOp* op) {
     op->sync = !rng.OneIn(4);
   }
 }
-
-}  // namespace
 
 uint64_t Rng::Next() {
   uint64_t z = (state_ += 0x9e3779b97f4a7c15ull);
@@ -319,7 +319,7 @@ std::vector<WorkloadOp> GenerateWorkload(uint64_t seed, const WorkloadOptions& o
     WorkloadOp op;
     op.kind = PickKind(rng);
     op.index = static_cast<uint32_t>(ops.size());
-    FillOp(rng, options, &op);
+    FillWorkloadOp(rng, options, &op);
     // Half the snapshots are taken inside a churn script instead (when it fits the budget).
     if (op.kind == OpKind::kTakeSnapshot && rng.OneIn(2) &&
         ops.size() + kSnapshotChurnOps <= options.ops) {

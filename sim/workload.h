@@ -85,6 +85,10 @@ struct WorkloadOptions {
 // traces stay short and replays are exact.
 std::string ValueFor(uint32_t op_index, uint32_t sub, uint32_t bytes);
 
+// Fills the operands of `op` (whose kind is set) from `rng`: keys, values, column families, bounds,
+// slots, sync. Shared by the sequential and the concurrent workload.
+void FillWorkloadOp(Rng& rng, const WorkloadOptions& options, WorkloadOp* op);
+
 std::vector<WorkloadOp> GenerateWorkload(uint64_t seed, const WorkloadOptions& options);
 
 // Column family names the workload uses (besides "default").

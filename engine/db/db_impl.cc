@@ -981,6 +981,12 @@ void DBImpl::AppendRecord(uint64_t sequence, std::string_view payload) {
     wal::AppendRollRecord(&chunk.bytes, segment_, sequence, synced_lsn_, segment_ + 1);
     chunk.rolls_to = segment_ + 1;
     log_buffer_bytes_ += wal::kRollRecordBytes;
+    // The roll record is this segment's last write: until the record it names is written (and
+    // checkpointed), a checkpoint must not retire the segment, or the leader's write of the roll
+    // record lands in a file already recycled under another name (I20, I21; found by the
+    // concurrent simulator under PCT, seeds 50 and 162 with --faults none: "log bytes ... do not
+    // read back as written").
+    segment_last_lsn_[segment_] = sequence;
     ++segment_;
     segment_offset_ = 0;
   }
@@ -1034,6 +1040,13 @@ Status DBImpl::WaitDurable(uint64_t sequence, const Status& rolled_back) {
     if (!leader_active_) {
       MANIFOLD_RETURN_IF_ERROR(LeadGroup(/*sync=*/true));
       continue;
+    }
+    if (MANIFOLD_FAULT(planted_bug::kLostWakeup)) {
+      // The planted bug: the lock is dropped between the check above and the wait (the info log
+      // is never written under it, I16), so the leader's signal can fall in between and is lost.
+      log_mu_.Unlock();
+      Log(LogLevel::kInfo, "commit " + std::to_string(sequence) + " waits for its group's sync");
+      log_mu_.Lock();
     }
     log_cv_.Wait();
   }
@@ -1100,6 +1113,13 @@ Status DBImpl::LeadGroup(bool sync) {
     if (!status.ok()) break;
     status = log_files_->Write(chunk.segment, chunk.offset, chunk.bytes);
   }
+  if (status.ok() && sync && MANIFOLD_FAULT(planted_bug::kFollowerReleasedBeforeSync)) {
+    // The planted bug: "the group is written, let the followers go while the leader syncs".
+    log_mu_.Lock();
+    synced_lsn_ = std::max(synced_lsn_, target);
+    PublishReady();
+    log_mu_.Unlock();
+  }
   if (status.ok() && sync) status = log_files_->SyncWritten();
   // The log's I11: a record is acknowledged (or vouched for by a later sync) only once its bytes
   // read back where they were written.
@@ -1125,7 +1145,11 @@ Status DBImpl::LeadGroup(bool sync) {
     ++sync_histogram_[bucket];
   }
   PublishReady();
-  if (sync && covered > 0) status = WriteSyncMarker(target);
+  // The group is durable and published: a failed marker write fails the log for later commits
+  // (WriteSyncMarker calls FailLog) but not this group's, which readers may already have seen
+  // (I19: an error means not visible). Found by the concurrent simulator (seeds 4 and 14: a power
+  // cut on the marker failed the leader's commit while its follower was acknowledged after it).
+  if (sync && covered > 0) (void)WriteSyncMarker(target);
   leader_active_ = false;
   log_cv_.SignalAll();
   return status;
@@ -1135,6 +1159,18 @@ Status DBImpl::LeadGroup(bool sync) {
 // durability (I19: readers never see a sync commit before it is durable, nor anything after it).
 void DBImpl::PublishReady() {
   VersionPtr newest;
+  if (MANIFOLD_FAULT(planted_bug::kPublicationOutOfOrder)) {
+    // The planted bug: "a commit that is ready need not wait for one that is not".
+    for (auto it = unpublished_.begin(); it != unpublished_.end();) {
+      if (it->sync && it->sequence > synced_lsn_) {
+        ++it;
+        continue;
+      }
+      newest = it->version;
+      published_sequence_ = it->sequence;
+      it = unpublished_.erase(it);
+    }
+  }
   while (!unpublished_.empty()) {
     const Unpublished& front = unpublished_.front();
     if (front.sync && front.sequence > synced_lsn_) break;
@@ -1404,17 +1440,22 @@ Status DBImpl::CheckpointOnce(bool forced) {
   VersionPtr target;
   std::vector<PendingFree> frees;
   uint64_t log_head;
+  // The planted bug: the version is read without log_mu_ (a data race with Commit), the sequence
+  // that goes with it under log_mu_, later.
+  const bool unlocked = MANIFOLD_FAULT(planted_bug::kCheckpointReadsVersionUnlocked);
+  if (unlocked) target = latest_;
   {
     port::MutexLock lock(&log_mu_);
-    target = latest_;
-    log_head = LogHead(target->sequence);
+    if (!unlocked) target = latest_;
+    const uint64_t covered = unlocked ? last_sequence_ : target->sequence;
+    log_head = LogHead(covered);
     // Nothing new (a recovery that ended at a torn tail still moves the head past the old
     // segments, even when it replayed nothing).
     if (target->sequence == checkpoint_.sequence && !move_log_head_) {
       return Status::OK();
     }
     checkpoint_target_sequence_ = target->sequence;  // I26: no rollback below this now.
-    while (!pending_frees_.empty() && pending_frees_.front().sequence <= target->sequence) {
+    while (!pending_frees_.empty() && pending_frees_.front().sequence <= covered) {
       frees.push_back(std::move(pending_frees_.front()));
       pending_frees_.pop_front();
     }
@@ -1843,6 +1884,8 @@ StatusOr<std::unique_ptr<Iterator>> DBImpl::NewIterator(const ReadOptions& optio
     return Status::NotFound("column family '" + std::string(column_family) + "' does not exist");
   }
   const btree::TreeRoot root = state->tree();
+  // The planted bug: "the iterator has its root, it needs no version".
+  if (MANIFOLD_FAULT(planted_bug::kCheckpointFreesReaderPages)) version = nullptr;
   return std::unique_ptr<Iterator>(new IteratorImpl(pager_.get(), std::move(version), root,
                                                     options.lower_bound, options.upper_bound));
 }

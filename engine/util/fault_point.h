@@ -86,9 +86,28 @@ inline constexpr char kSkipRollRecordCheck[] = "manifold/bug/skip_roll_record_ch
 // Records are written into a segment's new preallocation before its length is durable (I22): a
 // power cut can shorten the file below records that were synced.
 inline constexpr char kPreallocateWithoutSync[] = "manifold/bug/preallocate_without_sync";
+// Concurrency bugs, caught by the scheduler's harnesses (sim/sched/planted_concurrency_test.cc).
+// Publication makes every ready commit visible, also past an earlier sync commit still waiting
+// for its sync (I19): readers see sequences out of order, and the earlier one then hides the later.
+inline constexpr char kPublicationOutOfOrder[] = "manifold/bug/publication_out_of_order";
+// An iterator keeps its tree root but not its version, so a checkpoint frees and reuses pages the
+// iterator still reads once newer commits are visible (I4).
+inline constexpr char kCheckpointFreesReaderPages[] = "manifold/bug/checkpoint_frees_reader_pages";
+// The group-commit leader releases its followers once the group is written, before its sync
+// returns (I17): a power cut during the sync loses acknowledged commits.
+inline constexpr char kFollowerReleasedBeforeSync[] = "manifold/bug/follower_released_before_sync";
+// A group-commit follower drops the log mutex between checking for its sync and waiting for the
+// signal (to reach the info log unlocked, I16): the leader's signal can come in between and the
+// follower then sleeps with nobody left to wake it.
+inline constexpr char kLostWakeup[] = "manifold/bug/lost_wakeup";
+// The checkpoint takes the newest version before taking the log mutex, then the sequence its frees
+// and log head go by under it: a commit in between pairs the version with a later commit's frees,
+// so the checkpoint lists as free pages its own trees use (I5).
+inline constexpr char kCheckpointReadsVersionUnlocked[] =
+    "manifold/bug/checkpoint_reads_version_unlocked";
 }  // namespace planted_bug
 
-inline constexpr std::array<std::string_view, 13> kPlantedBugs = {
+inline constexpr std::array<std::string_view, 18> kPlantedBugs = {
     planted_bug::kSkipPageSync,
     planted_bug::kSkipDirSync,
     planted_bug::kAckBeforeHeaderSync,
@@ -102,7 +121,16 @@ inline constexpr std::array<std::string_view, 13> kPlantedBugs = {
     planted_bug::kRollbackKeepsSequence,
     planted_bug::kSkipRollRecordCheck,
     planted_bug::kPreallocateWithoutSync,
+    planted_bug::kPublicationOutOfOrder,
+    planted_bug::kCheckpointFreesReaderPages,
+    planted_bug::kFollowerReleasedBeforeSync,
+    planted_bug::kLostWakeup,
+    planted_bug::kCheckpointReadsVersionUnlocked,
 };
+
+// The planted bugs above that need concurrent threads to show (the last five): the sequential
+// simulator's sweep (tests/planted_bugs_test.cc) cannot catch them; the scheduler's can.
+inline constexpr size_t kPlantedConcurrencyBugsFirst = 13;
 
 }  // namespace manifold
 
