@@ -175,7 +175,7 @@ StatusOr<HeaderSlot> ReadNewestHeader(File* file, const std::string& path,
     if (best.has_value()) break;
     damaged_slot.reset();  // Evidence only counts at the page size the database uses.
   }
-  // A slot holding another page was overwritten by a misdirected write after it was last
+  // I12: a slot holding another page was overwritten by a misdirected write after it was last
   // written: it may have held the newest commit, and opening at the other slot would lose that
   // commit without a word (found by the simulator's long chaos sweep).
   if (best.has_value() && damaged_slot.has_value() && !ignore_damaged_slot) {
