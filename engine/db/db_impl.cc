@@ -6,6 +6,7 @@
 
 #include "engine/db/iterator_impl.h"
 #include "engine/db/transaction_impl.h"
+#include "engine/util/check.h"
 #include "engine/util/coding.h"
 #include "engine/util/fault_point.h"
 #include "engine/wal/log_format.h"
@@ -82,7 +83,7 @@ Status CreateDataFile(FileSystem* fs, const std::string& dir, uint32_t page_byte
   CommitWriter writer(&allocator, pager.layout(), 0);
   btree::WriteTree catalog(&pager, btree::PageRef{});
   MANIFOLD_RETURN_IF_ERROR(
-      catalog.Put(kDefaultColumnFamily, EncodeColumnFamilyRecord(ColumnFamilyState{0, {}})));
+      catalog.Put(kDefaultColumnFamily, EncodeColumnFamilyRecord(ColumnFamilyState{0, {}, nullptr})));
   HeaderSlot slot;
   slot.page_bytes = page_bytes;
   slot.log_head = 1;
@@ -1099,6 +1100,9 @@ Status DBImpl::LeadGroup(bool sync) {
     FailLog(status);
     return status;
   }
+  // I17: the leader vouches only for what it took from the buffer, and never moves backwards.
+  MANIFOLD_CHECK(synced_lsn_ <= target && written_lsn_ <= target && target <= buffered_lsn_,
+                 "I17: a group's target lies between the durable and the buffered LSN");
   written_lsn_ = target;
   const uint64_t covered = target - synced_lsn_;
   if (sync) {
@@ -1124,6 +1128,8 @@ void DBImpl::PublishReady() {
   while (!unpublished_.empty()) {
     const Unpublished& front = unpublished_.front();
     if (front.sync && front.sequence > synced_lsn_) break;
+    MANIFOLD_CHECK(front.sequence > published_sequence_,
+                   "I19: publication never goes back to an older sequence number");
     newest = front.version;
     published_sequence_ = front.sequence;
     unpublished_.pop_front();
