@@ -1,4 +1,8 @@
-"""The `sources` filegroup every engine package exports for //engine/port:engine_uses_port_test."""
+"""The `sources` filegroup every package with C++ code exports for the source checks.
+
+//engine/port:engine_uses_port_test reads the engine's; //docs:invariants_cited_test reads every
+package's (engine, sim, model, faults, tests).
+"""
 
 def engine_sources(srcs = None):
     """Declares :sources, the package's C++ files (default: every *.cc and *.h here)."""

@@ -27,9 +27,6 @@ Commit Put(std::string_view cf, std::string_view key, std::string_view value) {
   return Commit::Batch({Op::Put(cf, key, value)});
 }
 
-Commit Del(std::string_view cf, std::string_view key) {
-  return Commit::Batch({Op::Delete(cf, key)});
-}
 
 void MustRecord(Model& m, Commit c, Outcome o) {
   const Verdict v = m.Record(std::move(c), o);

@@ -571,7 +571,9 @@ void CheckRunAgainstCut(const std::vector<Step>& steps, const SyncMap& map, uint
   size_t first_after_cut = 0;
   if (phase == SyncMap::kOpen) {
     // Open may still succeed in kSyncThenCut, when the cut sync was its last I/O.
-    if (mode != CutMode::kSyncThenCut) EXPECT_FALSE(run.opened);
+    if (mode != CutMode::kSyncThenCut) {
+      EXPECT_FALSE(run.opened);
+    }
   } else {
     EXPECT_TRUE(run.opened);
     const size_t cut_step = static_cast<size_t>(phase);
@@ -817,7 +819,9 @@ TEST(CrashTest, IOErrorMakesDatabaseRefuseWritesUntilReopen) {
       auto txn = (*db)->BeginTransaction("default");
       if (txn.ok()) {
         Status put = (*txn)->Put("k", "v");
-        if (put.ok()) EXPECT_FALSE((*txn)->Commit({}).ok());
+        if (put.ok()) {
+          EXPECT_FALSE((*txn)->Commit({}).ok());
+        }
       }
       txn = Status::Aborted("released");  // Release the transaction before closing.
       // Reads see the acknowledged commits, and nothing of the failed one.

@@ -6,6 +6,7 @@
 
 #include "engine/db/iterator_impl.h"
 #include "engine/db/transaction_impl.h"
+#include "engine/util/check.h"
 #include "engine/util/coding.h"
 #include "engine/util/fault_point.h"
 #include "engine/wal/log_format.h"
@@ -82,7 +83,7 @@ Status CreateDataFile(FileSystem* fs, const std::string& dir, uint32_t page_byte
   CommitWriter writer(&allocator, pager.layout(), 0);
   btree::WriteTree catalog(&pager, btree::PageRef{});
   MANIFOLD_RETURN_IF_ERROR(
-      catalog.Put(kDefaultColumnFamily, EncodeColumnFamilyRecord(ColumnFamilyState{0, {}})));
+      catalog.Put(kDefaultColumnFamily, EncodeColumnFamilyRecord(ColumnFamilyState{0, {}, nullptr})));
   HeaderSlot slot;
   slot.page_bytes = page_bytes;
   slot.log_head = 1;
@@ -175,7 +176,7 @@ StatusOr<HeaderSlot> ReadNewestHeader(File* file, const std::string& path,
     if (best.has_value()) break;
     damaged_slot.reset();  // Evidence only counts at the page size the database uses.
   }
-  // A slot holding another page was overwritten by a misdirected write after it was last
+  // I12: a slot holding another page was overwritten by a misdirected write after it was last
   // written: it may have held the newest commit, and opening at the other slot would lose that
   // commit without a word (found by the simulator's long chaos sweep).
   if (best.has_value() && damaged_slot.has_value() && !ignore_damaged_slot) {
@@ -1133,6 +1134,9 @@ Status DBImpl::LeadGroup(bool sync) {
     FailLog(status);
     return status;
   }
+  // I17: the leader vouches only for what it took from the buffer, and never moves backwards.
+  MANIFOLD_CHECK(synced_lsn_ <= target && written_lsn_ <= target && target <= buffered_lsn_,
+                 "I17: a group's target lies between the durable and the buffered LSN");
   written_lsn_ = target;
   const uint64_t covered = target - synced_lsn_;
   if (sync) {
@@ -1174,6 +1178,8 @@ void DBImpl::PublishReady() {
   while (!unpublished_.empty()) {
     const Unpublished& front = unpublished_.front();
     if (front.sync && front.sequence > synced_lsn_) break;
+    MANIFOLD_CHECK(front.sequence > published_sequence_,
+                   "I19: publication never goes back to an older sequence number");
     newest = front.version;
     published_sequence_ = front.sequence;
     unpublished_.pop_front();

@@ -4,6 +4,7 @@
 #include <cassert>
 #include <cstring>
 
+#include "engine/util/check.h"
 #include "engine/util/coding.h"
 #include "engine/util/crc32c.h"
 #include "engine/util/fault_point.h"
@@ -85,11 +86,10 @@ StatusOr<HeaderSlot> DecodeHeaderSlot(const char* page, uint32_t page_bytes, uin
   MANIFOLD_RETURN_IF_ERROR(
       btree::VerifyPage(page, page_bytes, slot_index, PageType::kHeader, nullptr, where));
   if (DecodeFixed32(page + kVersionOffset) != kFormatVersion) {
-    return Status::NotSupported(at + ": format version " +
-                                std::to_string(DecodeFixed32(page + kVersionOffset)) +
-                                ", but this build reads only version " +
-                                std::to_string(kFormatVersion) +
-                                " (open it with the build that wrote it)");
+    return Status::NotSupported(
+        at + ": format version " + std::to_string(DecodeFixed32(page + kVersionOffset)) +
+        ", but this build reads only version " + std::to_string(kFormatVersion) +
+        " (open it with the build that wrote it)");
   }
   HeaderSlot slot;
   slot.sequence = btree::PageSequenceOf(page);
@@ -196,7 +196,8 @@ std::vector<PageRun> PageAllocator::PersistableRuns() const {
   // once per free-list page a checkpoint allocates, and copying the map each time dominated
   // checkpoints of fragmented files (the bulk-load profile in bench/README.md).
   std::vector<PageRun> pending;
-  for (const auto& [sequence, runs] : pending_) pending.insert(pending.end(), runs.begin(), runs.end());
+  for (const auto& [sequence, runs] : pending_)
+    pending.insert(pending.end(), runs.begin(), runs.end());
   std::sort(pending.begin(), pending.end(),
             [](const PageRun& a, const PageRun& b) { return a.first < b.first; });
   std::vector<PageRun> merged;
@@ -366,6 +367,15 @@ Status Pager::WritePages(const std::map<uint64_t, std::string>& pages) {
   };
   for (const auto& [page_id, image] : pages) {
     assert(image.size() == layout_.page_bytes);
+    // I3, paired with the checksum check on every read: a page leaves memory sealed, with its
+    // own id, so damage found later was done on the way to or on the disk, not before. The one
+    // exception is header slot 1 of a new database, written as zeros (invalid until used).
+    const bool zero_slot = page_id == 1 && image.find_first_not_of('\0') == std::string::npos;
+    MANIFOLD_CHECK(
+        zero_slot || (btree::PageCrcOf(image.data()) ==
+                          btree::MaskCrc(crc32c::Value(image.data() + 4, image.size() - 4)) &&
+                      DecodeFixed64(image.data() + 8) == page_id),
+        "I3: every page written is sealed and carries its own page id");
     if (!run.empty() && (page_id != run_first + run.size() / layout_.page_bytes ||
                          run.size() + image.size() > kWriteRunBytesMax)) {
       MANIFOLD_RETURN_IF_ERROR(flush());

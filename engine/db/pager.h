@@ -19,8 +19,9 @@
 
 namespace manifold {
 
-// The contents of one header slot (pages 0 and 1). The slot with the highest valid sequence
-// number is the database's committed state (invariant I2).
+// The contents of one header slot (pages 0 and 1). The valid slot with the highest
+// checkpoint_count is the database's committed state (invariant I2); the sequence number is not
+// the tie-breaker, because a checkpoint that moves only the log head keeps the sequence.
 struct HeaderSlot {
   uint64_t sequence = 0;          // Sequence number of the last commit the checkpoint holds.
   uint32_t page_bytes = 0;        // Page size, fixed at creation.

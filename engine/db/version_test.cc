@@ -6,19 +6,19 @@ namespace manifold {
 namespace {
 
 TEST(CatalogRecordTest, RoundTrip) {
-  ColumnFamilyState state{7, btree::PageRef{1234, 0xabcdef01}};
+  ColumnFamilyState state{7, btree::PageRef{1234, 0xabcdef01}, nullptr};
   auto decoded = DecodeColumnFamilyRecord(EncodeColumnFamilyRecord(state));
   ASSERT_TRUE(decoded.ok());
   EXPECT_EQ(decoded->id, 7u);
   EXPECT_EQ(decoded->root, state.root);
-  ColumnFamilyState empty{0, {}};
+  ColumnFamilyState empty{0, {}, nullptr};
   EXPECT_TRUE(DecodeColumnFamilyRecord(EncodeColumnFamilyRecord(empty))->root.empty());
 }
 
 TEST(CatalogRecordTest, RejectsBadRecords) {
   EXPECT_TRUE(DecodeColumnFamilyRecord("short").status().IsCorruption());
   // A root pointing at a header slot page is corrupt.
-  std::string record = EncodeColumnFamilyRecord(ColumnFamilyState{1, btree::PageRef{1, 5}});
+  std::string record = EncodeColumnFamilyRecord(ColumnFamilyState{1, btree::PageRef{1, 5}, nullptr});
   EXPECT_TRUE(DecodeColumnFamilyRecord(record).status().IsCorruption());
 }
 
@@ -40,8 +40,8 @@ TEST(VersionRegistryTest, OldestLiveFollowsVersionLifetimes) {
 TEST(VersionTest, FindsColumnFamiliesByName) {
   auto registry = std::make_shared<VersionRegistry>();
   Version version(registry, 1);
-  version.column_families["default"] = ColumnFamilyState{0, {}};
-  version.column_families["users"] = ColumnFamilyState{4, btree::PageRef{9, 1}};
+  version.column_families["default"] = ColumnFamilyState{0, {}, nullptr};
+  version.column_families["users"] = ColumnFamilyState{4, btree::PageRef{9, 1}, nullptr};
   ASSERT_NE(version.Find("users"), nullptr);
   EXPECT_EQ(version.Find("users")->id, 4u);
   EXPECT_EQ(version.Find("nope"), nullptr);

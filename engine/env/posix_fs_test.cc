@@ -141,7 +141,9 @@ TEST_F(PosixFsTest, SharedLockIsAKernelSharedLockOnAReadOnlyDescriptor) {
   StatusOr<std::unique_ptr<FileLock>> lock = fs_->LockFileShared(Path("LOCK"));
   ASSERT_TRUE(lock.ok()) << lock.status().ToString();
   const long flags = OpenFlagsOf(Path("LOCK"));  // Before another descriptor of it exists.
-  if (flags >= 0) EXPECT_EQ(flags & O_ACCMODE, O_RDONLY) << std::oct << flags;
+  if (flags >= 0) {
+    EXPECT_EQ(flags & O_ACCMODE, O_RDONLY) << std::oct << flags;
+  }
   const int fd = ::open(Path("LOCK").c_str(), O_RDWR | O_CLOEXEC);
   ASSERT_GE(fd, 0);
   EXPECT_EQ(::flock(fd, LOCK_EX | LOCK_NB), -1);

@@ -69,7 +69,7 @@ class Transaction {
   // Sees this transaction's own uncommitted writes. NotFound when the key is absent.
   [[nodiscard]] virtual StatusOr<std::string> Get(std::string_view key) = 0;
   // Makes every change durable and visible, or none of them. The transaction is finished either
-  // way, except when `options` are refused (NotSupported), which leaves it open.
+  // way: after an error its changes are discarded and its column family is released.
   [[nodiscard]] virtual Status Commit(const WriteOptions& options) = 0;
   // Discards every change. The transaction is finished.
   virtual void Abort() = 0;
