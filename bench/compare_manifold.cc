@@ -116,10 +116,10 @@ EngineDescription DescribeManifold() {
   d.durable = "WriteOptions.sync = true";
   d.not_durable = "WriteOptions.sync = false";
   d.tables = "8 column families in one database (one WriteBatch per commit)";
-  d.other =
-      "default Options (4 KiB pages, 64 MiB page cache, group_commit_window_us " +
-      std::to_string(ManifoldDefaultWindowUs()) +
-      " unless the row is labelled with another); recovery: checkpoint triggers raised so the log is not checkpointed";
+  d.other = "default Options (4 KiB pages, 64 MiB page cache, group_commit_window_us " +
+            std::to_string(ManifoldDefaultWindowUs()) +
+            " unless the row is labelled with another); recovery: checkpoint triggers raised so "
+            "the log is not checkpointed";
   return d;
 }
 

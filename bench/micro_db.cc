@@ -278,7 +278,8 @@ void Commit_GroupHandoffPosix(benchmark::State& state) {
       threads.emplace_back([&, t] {
         char key[kKeyBytes];
         for (int i = 0; i < kGroupCommitsPerThread; ++i) {
-          if (!(*db)->Put(WriteOptions(), cfs[t], EncodeKey(i, key), kZeroValue).ok()) failed = true;
+          if (!(*db)->Put(WriteOptions(), cfs[t], EncodeKey(i, key), kZeroValue).ok())
+            failed = true;
         }
       });
     }

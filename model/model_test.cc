@@ -27,7 +27,6 @@ Commit Put(std::string_view cf, std::string_view key, std::string_view value) {
   return Commit::Batch({Op::Put(cf, key, value)});
 }
 
-
 void MustRecord(Model& m, Commit c, Outcome o) {
   const Verdict v = m.Record(std::move(c), o);
   ASSERT_TRUE(v.ok) << v.explanation;

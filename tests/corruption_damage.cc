@@ -619,7 +619,8 @@ CaseResult RunCase(uint64_t seed, DamageGroup group) {
   // A bit flipped on disk in the newest durable record is detected through the sync marker the
   // leader writes after the group (I23). After a power cut that marker may be gone with the other
   // unsynced bytes: that case is undetectable by design (docs/design.md, "Damage to the log:
-  // what is detected and what cannot be"), so this damage is applied to what a process crash (or a clean close) leaves.
+  // what is detected and what cannot be"), so this damage is applied to what a process crash (or a
+  // clean close) leaves.
   const bool use_process_crash =
       damage == Damage::kFlipNewestLogRecord && !base.process_crash_image.empty();
   DirImage image = use_process_crash ? base.process_crash_image : base.image;

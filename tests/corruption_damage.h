@@ -42,7 +42,7 @@ const char* BaseKindName(BaseKind kind);
 struct BaseDb {
   BaseKind kind = BaseKind::kCleanClose;
   uint32_t page_bytes = 0;
-  DirImage image;                    // The directory as the close or the power cut left it.
+  DirImage image;  // The directory as the close or the power cut left it.
   // Bases that do not close: the directory as a process crash (kill -9) leaves it, every byte
   // written kept, synced or not (the operating system still has it). Empty for the others.
   DirImage process_crash_image;

@@ -246,11 +246,11 @@ RC_GTEST_PROP(SimStateMachine, CrashesNeverLoseOrInventData, ()) {
     if (std::string(cf) != "default") RC_ASSERT(sut.db->CreateColumnFamily(cf).ok());
   }
   Model initial;
-  rc::state::check(initial, sut,
-                   rc::state::gen::execOneOfWithArgs<WriteCmd, WriteCmd, WriteCmd, GetCmd, CrashCmd,
-                                                     CrashDuringWriteCmd, CrashDuringWriteCmd,
-                                                     ReopenCmd, ReadOnlyAfterCrashCmd,
-                                                     CheckpointCmd>());
+  rc::state::check(
+      initial, sut,
+      rc::state::gen::execOneOfWithArgs<WriteCmd, WriteCmd, WriteCmd, GetCmd, CrashCmd,
+                                        CrashDuringWriteCmd, CrashDuringWriteCmd, ReopenCmd,
+                                        ReadOnlyAfterCrashCmd, CheckpointCmd>());
   sut.db.reset();
 }
 

@@ -74,7 +74,8 @@ std::pair<MutableNodePtr, SmallBytes> SplitInTwo(Node* node, bool append, size_t
     for (size_t i = 0; i < node->keys.size(); ++i) {
       sizes.push_back(LeafEntryBytes(node->keys[i], node->values[i]));
     }
-    size_t cut = append ? FullLeftCut(sizes, 0, body_bytes, false) : BalancedCut(sizes, 0, 0, false);
+    size_t cut =
+        append ? FullLeftCut(sizes, 0, body_bytes, false) : BalancedCut(sizes, 0, 0, false);
     right->keys.assign(std::make_move_iterator(node->keys.begin() + cut),
                        std::make_move_iterator(node->keys.end()));
     right->values.assign(std::make_move_iterator(node->values.begin() + cut),

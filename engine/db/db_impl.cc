@@ -82,8 +82,8 @@ Status CreateDataFile(FileSystem* fs, const std::string& dir, uint32_t page_byte
   PageAllocator allocator(btree::kFirstDataPage, UINT64_MAX);
   CommitWriter writer(&allocator, pager.layout(), 0);
   btree::WriteTree catalog(&pager, btree::PageRef{});
-  MANIFOLD_RETURN_IF_ERROR(
-      catalog.Put(kDefaultColumnFamily, EncodeColumnFamilyRecord(ColumnFamilyState{0, {}, nullptr})));
+  MANIFOLD_RETURN_IF_ERROR(catalog.Put(
+      kDefaultColumnFamily, EncodeColumnFamilyRecord(ColumnFamilyState{0, {}, nullptr})));
   HeaderSlot slot;
   slot.page_bytes = page_bytes;
   slot.log_head = 1;

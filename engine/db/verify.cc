@@ -80,9 +80,11 @@ class Checker {
     if (node.children.size() < 2) Problem(where + ": internal node with fewer than 2 children");
     for (size_t i = 0; i < node.children.size(); ++i) {
       Bounds child_bounds;
-      child_bounds.lower = i == 0 ? bounds.lower : std::optional<std::string>(node.keys[i - 1].ToString());
-      child_bounds.upper =
-          i + 1 == node.children.size() ? bounds.upper : std::optional<std::string>(node.keys[i].ToString());
+      child_bounds.lower =
+          i == 0 ? bounds.lower : std::optional<std::string>(node.keys[i - 1].ToString());
+      child_bounds.upper = i + 1 == node.children.size()
+                               ? bounds.upper
+                               : std::optional<std::string>(node.keys[i].ToString());
       CheckNode(owner, node.children[i].page, child_bounds, depth + 1, entries);
     }
   }

@@ -18,7 +18,8 @@ TEST(CatalogRecordTest, RoundTrip) {
 TEST(CatalogRecordTest, RejectsBadRecords) {
   EXPECT_TRUE(DecodeColumnFamilyRecord("short").status().IsCorruption());
   // A root pointing at a header slot page is corrupt.
-  std::string record = EncodeColumnFamilyRecord(ColumnFamilyState{1, btree::PageRef{1, 5}, nullptr});
+  std::string record =
+      EncodeColumnFamilyRecord(ColumnFamilyState{1, btree::PageRef{1, 5}, nullptr});
   EXPECT_TRUE(DecodeColumnFamilyRecord(record).status().IsCorruption());
 }
 

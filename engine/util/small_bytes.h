@@ -21,8 +21,8 @@ class SmallBytes {
   static constexpr size_t kInlineBytesMax = 28;
 
   SmallBytes() = default;
-  SmallBytes(std::string_view bytes) { Assign(bytes); }        // NOLINT: a string value.
-  SmallBytes(const std::string& bytes) { Assign(bytes); }      // NOLINT: a string value.
+  SmallBytes(std::string_view bytes) { Assign(bytes); }               // NOLINT: a string value.
+  SmallBytes(const std::string& bytes) { Assign(bytes); }             // NOLINT: a string value.
   SmallBytes(const char* bytes) { Assign(std::string_view(bytes)); }  // NOLINT: a string value.
   SmallBytes(const SmallBytes& other) {
     if (other.is_inline()) {

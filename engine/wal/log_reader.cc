@@ -215,9 +215,8 @@ Status DecideEnd(const ReplayOptions& options, const std::vector<Segment>& segme
                  ReplayResult* result) {
   const uint64_t next = evidence.need();
   const std::string needing = "lsn " + std::to_string(next);
-  std::string where = end_kind == EndKind::kHeadMissing
-                          ? "the head of the log"
-                          : Where(segments[end_index], end_offset);
+  std::string where = end_kind == EndKind::kHeadMissing ? "the head of the log"
+                                                        : Where(segments[end_index], end_offset);
   switch (end_kind) {
     case EndKind::kGap:
       assert(evidence.first().offset == end_offset);
@@ -242,15 +241,16 @@ Status DecideEnd(const ReplayOptions& options, const std::vector<Segment>& segme
   std::string damage;
   if (!proven.empty()) {
     damage = proven + "; the log ends there needing " + needing + ", and " +
-             std::to_string(evidence.data_records()) + " valid records with lsn >= " +
-             std::to_string(next) + " follow";
+             std::to_string(evidence.data_records()) +
+             " valid records with lsn >= " + std::to_string(next) + " follow";
   } else if (evidence.has_voucher()) {
     const Found& v = evidence.voucher();
-    damage = "log record " + needing + " is damaged or missing at " + where + ", but the record at " +
-             Where(segments[v.segment_index], v.offset) + " (lsn " + std::to_string(v.lsn) +
-             ") was appended when lsns up to " + std::to_string(v.synced_lsn) + " were durable; " +
-             std::to_string(evidence.data_records()) + " valid records with lsn >= " +
-             std::to_string(next) + " follow the damage";
+    damage = "log record " + needing + " is damaged or missing at " + where +
+             ", but the record at " + Where(segments[v.segment_index], v.offset) + " (lsn " +
+             std::to_string(v.lsn) + ") was appended when lsns up to " +
+             std::to_string(v.synced_lsn) + " were durable; " +
+             std::to_string(evidence.data_records()) +
+             " valid records with lsn >= " + std::to_string(next) + " follow the damage";
   }
   if (!damage.empty()) {
     if (!options.salvage) {
@@ -424,8 +424,8 @@ Status ReplayLog(const ReplayOptions& options, const ReplayApplyFunction& apply,
     }
   }
   if (custody && proven.empty()) {
-    proven = ShortenedSegment(data, segments[end_index].path, end_offset,
-                              segments[end_index].number);
+    proven =
+        ShortenedSegment(data, segments[end_index].path, end_offset, segments[end_index].number);
   }
   if (custody && proven.empty() && data.empty() && handed_over &&
       handed_over->first + 1 == end_index) {

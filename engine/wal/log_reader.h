@@ -47,7 +47,7 @@ struct ReplayResult {
   // continues a cleanly ended log in place). 0, 0 when no segment was read.
   uint64_t end_segment = 0;
   uint64_t end_offset = 0;
-  std::string end_note;            // Where and why the log ended (segment, offset, LSN).
+  std::string end_note;  // Where and why the log ended (segment, offset, LSN).
 };
 
 // Called once per record to redo, in LSN order: checkpoint_lsn + 1, + 2, ... `payload` is valid
@@ -58,8 +58,9 @@ using ReplayApplyFunction = std::function<Status(uint64_t lsn, std::string_view 
 // record continuing the chain after options.checkpoint_lsn. Returns OK for a clean log or a
 // torn tail, Corruption (naming file, offset and LSNs) when a record later records vouch for is
 // damaged or missing, when the head segment or a segment a roll record names is missing (I20,
-// I21), or when the segment the chain ends in was shortened (I22) (unless options.salvage), an I/O error from the file system unchanged, or
-// the first error `apply` returns. `*result` is reset first and filled as far as the scan got.
+// I21), or when the segment the chain ends in was shortened (I22) (unless options.salvage), an I/O
+// error from the file system unchanged, or the first error `apply` returns. `*result` is reset
+// first and filled as far as the scan got.
 [[nodiscard]] Status ReplayLog(const ReplayOptions& options, const ReplayApplyFunction& apply,
                                ReplayResult* result);
 

@@ -301,8 +301,8 @@ TEST_F(ReplayTest, RecordCutByTheEndOfItsFileIsCorruption) {
   const size_t cut = seg.Add(6, 5);
   seg.bytes().resize(cut + kRecordHeaderBytes + 3);
   WriteFile(SegmentPath(1), seg.bytes());
-  ExpectCorruptionAndSalvage(
-      0, {SegmentFileName(1) + " offset " + std::to_string(cut), "cuts off"}, 5, 0);
+  ExpectCorruptionAndSalvage(0, {SegmentFileName(1) + " offset " + std::to_string(cut), "cuts off"},
+                             5, 0);
 }
 
 TEST_F(ReplayTest, HeaderCutByTheEndOfItsFileIsCorruption) {
