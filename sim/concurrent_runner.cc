@@ -74,6 +74,13 @@ class ConcurrentRun final : public FaultPointSink {
     options_.checkpoint_dirty_bytes = 24 * options_.page_bytes;
     options_.checkpoint_interval_us = 5'000;
     options_.group_commit_window_us = 50;
+    // Half the seeds get a page cache of a few pages, so readers holding old versions read their
+    // pages back from the disk after eviction, beside checkpoints that free and reuse pages (I4):
+    // a large cache would keep serving the old contents and hide a page reused too early.
+    Rng cache_rng(config.seed ^ 0xcac4e5eedull);
+    if (cache_rng.OneIn(2)) {
+      options_.cache_bytes_max = (4 + cache_rng.Uniform(29)) * uint64_t{config.workload.page_bytes};
+    }
     fs_.set_trace([this](const std::string& line) { Trace("  fault: " + line); });
   }
 

@@ -49,7 +49,8 @@ std::optional<Caught> Hunt(const std::string& bug) {
 class PlantedBugTest : public ::testing::TestWithParam<std::string> {};
 
 // The concurrency bugs (kPlantedConcurrencyBugsFirst on) need threads the sequential sweep does
-// not run; sim/sched/planted_concurrency_test.cc catches them until the concurrent sweep does.
+// not run: ConcurrentPlantedBugTest below hunts them on the concurrent workload, and
+// sim/sched/planted_concurrency_test.cc on targeted harnesses.
 std::vector<std::string> SequentialBugNames() {
   std::vector<std::string> names = sim::PlantedBugNames();
   names.resize(kPlantedConcurrencyBugsFirst);
@@ -79,6 +80,61 @@ INSTANTIATE_TEST_SUITE_P(AllBugClasses, PlantedBugTest, ::testing::ValuesIn(Sequ
                          [](const ::testing::TestParamInfo<std::string>& info) {
                            return info.param;
                          });
+
+// The concurrency bugs, and the group-commit bug that needs a follower appending during the
+// leader's sync, on the default (concurrent) workload: writers, readers and the background
+// checkpointer under the deterministic scheduler. Each must be caught within kConcurrentSeedsMax
+// seeds of its strategy, replay bit for bit (decisions included) and pass with the bug off.
+constexpr uint64_t kConcurrentSeedsMax = 100;
+
+struct ConcurrentCase {
+  const char* bug;
+  const char* schedule;   // "random" or "pct".
+  const char* signature;  // What the failure's first line must contain.
+};
+
+class ConcurrentPlantedBugTest : public ::testing::TestWithParam<ConcurrentCase> {};
+
+TEST_P(ConcurrentPlantedBugTest, ConcurrentSweepCatchesItAndReplaysIt) {
+  if (!kFaultPointsCompiledIn) GTEST_SKIP() << "fault points are not compiled into this build";
+  const ConcurrentCase& c = GetParam();
+  std::optional<Caught> caught;
+  for (uint64_t seed = 1; seed <= kConcurrentSeedsMax && !caught; ++seed) {
+    sim::RunConfig config = DefaultConfig(seed, c.bug);
+    config.workload_kind = sim::WorkloadKind::kConcurrent;
+    config.schedule = c.schedule;
+    sim::RunResult result = sim::RunSeed(config);
+    if (!result.passed) caught = Caught{seed, config, result};
+  }
+  ASSERT_TRUE(caught.has_value()) << c.bug << " survived " << kConcurrentSeedsMax << " "
+                                  << c.schedule << " seeds of the concurrent workload";
+  EXPECT_NE(caught->result.failure.find(c.signature), std::string::npos) << caught->result.failure;
+  sim::RunResult again = sim::RunSeed(caught->config);
+  EXPECT_FALSE(again.passed);
+  EXPECT_EQ(again.failure, caught->result.failure);
+  EXPECT_EQ(again.decisions_hash, caught->result.decisions_hash);
+  EXPECT_EQ(again.trace_hash, caught->result.trace_hash);
+  sim::RunConfig fixed = caught->config;
+  fixed.planted_bug.clear();
+  sim::RunResult clean = sim::RunSeed(fixed);
+  EXPECT_TRUE(clean.passed) << clean.failure;
+  std::printf("%s (%s): caught at seed %llu: %s\n", c.bug, c.schedule,
+              static_cast<unsigned long long>(caught->seed),
+              caught->result.failure.substr(0, 160).c_str());
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    ConcurrencyBugs, ConcurrentPlantedBugTest,
+    ::testing::Values(ConcurrentCase{"publication_out_of_order", "random", "history"},
+                      ConcurrentCase{"follower_released_before_sync", "random", "history"},
+                      ConcurrentCase{"follower_released_before_sync", "pct", ""},
+                      // A lost wake-up must surface as the scheduler's deadlock report.
+                      ConcurrentCase{"lost_wakeup", "random", "deadlock"},
+                      ConcurrentCase{"checkpoint_reads_version_unlocked", "random", ""},
+                      ConcurrentCase{"sync_covers_late_records", "random", ""}),
+    [](const ::testing::TestParamInfo<ConcurrentCase>& info) {
+      return std::string(info.param.bug) + "_" + info.param.schedule;
+    });
 
 TEST(MinimizeTest, ShrinksAPlantedBugToAFewOperations) {
   if (!kFaultPointsCompiledIn) GTEST_SKIP() << "fault points are not compiled into this build";
