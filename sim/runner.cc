@@ -8,6 +8,8 @@
 #include <optional>
 #include <thread>
 
+#include "engine/port/sched.h"
+#include "engine/util/check.h"
 #include "engine/util/fault_point.h"
 #include "engine/wal/log_format.h"
 #include "manifold/db.h"
@@ -987,7 +989,26 @@ RunResult RunWorkload(const RunConfig& config, const std::vector<WorkloadOp>& op
   return run.Execute(ops);
 }
 
+namespace {
+
+// A failed MANIFOLD_CHECK on a thread of a scheduled run ends that run as a reported failure (the
+// seed fails with the check's text and a replay command) instead of aborting the whole sweep.
+// Elsewhere (the sequential workload, which runs outside the scheduler) the default applies:
+// print and abort.
+void CheckFailedInRun(const char* condition, const char* message, const char* file, int line) {
+  if (!port::sched::InRun()) return;  // check::Failed then prints and aborts.
+  port::sched::Fail(std::string("MANIFOLD_CHECK(") + condition + ") failed: " + message + " (" +
+                    file + ":" + std::to_string(line) + ")");
+}
+
+}  // namespace
+
 RunResult RunSeed(const RunConfig& config) {
+  static const bool handler_installed = [] {
+    check::SetFailureHandler(&CheckFailedInRun);
+    return true;
+  }();
+  (void)handler_installed;
   if (config.workload_kind == WorkloadKind::kConcurrent) {
     if (!ConcurrentWorkloadAvailable()) {
       RunResult result;

@@ -125,8 +125,8 @@ TEST_P(ConcurrentPlantedBugTest, ConcurrentSweepCatchesItAndReplaysIt) {
 
 INSTANTIATE_TEST_SUITE_P(
     ConcurrencyBugs, ConcurrentPlantedBugTest,
-    ::testing::Values(ConcurrentCase{"publication_out_of_order", "random", "history"},
-                      ConcurrentCase{"follower_released_before_sync", "random", "history"},
+    ::testing::Values(ConcurrentCase{"publication_out_of_order", "random", ""},
+                      ConcurrentCase{"follower_released_before_sync", "random", ""},
                       ConcurrentCase{"follower_released_before_sync", "pct", ""},
                       // A lost wake-up must surface as the scheduler's deadlock report.
                       ConcurrentCase{"lost_wakeup", "random", "deadlock"},
