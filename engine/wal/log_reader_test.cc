@@ -673,58 +673,27 @@ TEST_F(ReplayTest, ApplyErrorStopsReplay) {
 }
 
 // Fails every Read of one path; everything else goes to the wrapped file system.
-class FailingReadFileSystem : public FileSystem {
+class FailingReadFileSystem : public FileSystemWrapper {
  public:
   FailingReadFileSystem(FileSystem* base, std::string fail_path)
-      : base_(base), fail_path_(std::move(fail_path)) {}
+      : FileSystemWrapper(base), fail_path_(std::move(fail_path)) {}
 
   StatusOr<std::unique_ptr<File>> OpenFile(const std::string& path,
                                            const OpenFileOptions& options) override {
-    MANIFOLD_ASSIGN_OR_RETURN(std::unique_ptr<File> file, base_->OpenFile(path, options));
+    MANIFOLD_ASSIGN_OR_RETURN(std::unique_ptr<File> file, base()->OpenFile(path, options));
     if (path != fail_path_) return file;
     return std::unique_ptr<File>(std::make_unique<FailingReadFile>(std::move(file)));
   }
-  Status Rename(const std::string& from, const std::string& to) override {
-    return base_->Rename(from, to);
-  }
-  Status Remove(const std::string& path) override { return base_->Remove(path); }
-  Status CreateDir(const std::string& path) override { return base_->CreateDir(path); }
-  Status SyncDir(const std::string& path) override { return base_->SyncDir(path); }
-  StatusOr<std::vector<std::string>> ListDir(const std::string& path) override {
-    return base_->ListDir(path);
-  }
-  StatusOr<bool> Exists(const std::string& path) override { return base_->Exists(path); }
-  StatusOr<std::unique_ptr<FileLock>> LockFile(const std::string& path) override {
-    return base_->LockFile(path);
-  }
-  StatusOr<std::unique_ptr<FileLock>> LockFileShared(const std::string& path) override {
-    return base_->LockFileShared(path);
-  }
 
  private:
-  class FailingReadFile : public File {
+  class FailingReadFile : public FileWrapper {
    public:
-    explicit FailingReadFile(std::unique_ptr<File> base) : base_(std::move(base)) {}
+    explicit FailingReadFile(std::unique_ptr<File> base) : FileWrapper(std::move(base)) {}
     StatusOr<size_t> Read(uint64_t offset, size_t, char*) const override {
       return Status::IOError("read " + path() + " at " + std::to_string(offset) + ": EIO");
     }
-    Status Write(uint64_t offset, std::string_view data) override {
-      return base_->Write(offset, data);
-    }
-    Status Append(std::string_view data) override { return base_->Append(data); }
-    Status Sync() override { return base_->Sync(); }
-    Status Truncate(uint64_t size_bytes) override { return base_->Truncate(size_bytes); }
-    Status Preallocate(uint64_t offset, uint64_t len) override {
-      return base_->Preallocate(offset, len);
-    }
-    StatusOr<uint64_t> Size() const override { return base_->Size(); }
-    const std::string& path() const override { return base_->path(); }
-
-   private:
-    std::unique_ptr<File> base_;
   };
 
-  FileSystem* base_;
   std::string fail_path_;
 };
 

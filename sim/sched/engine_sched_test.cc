@@ -157,9 +157,9 @@ class LinesLog final : public Logger {
 // A disk that stalls on demand: once Stall() is called, the first write to the data file (a
 // checkpoint's pages) and then the first log sync (a group-commit leader) never return; the
 // threads making them stay blocked inside the engine's I/O until the run fails and unwinds them.
-class StallFileSystem final : public FileSystem {
+class StallFileSystem final : public FileSystemWrapper {
  public:
-  explicit StallFileSystem(FileSystem* base) : base_(base) {}
+  explicit StallFileSystem(FileSystem* base) : FileSystemWrapper(base) {}
 
   void Stall() {
     port::MutexLock lock(&mu_);
@@ -173,55 +173,30 @@ class StallFileSystem final : public FileSystem {
 
   StatusOr<std::unique_ptr<File>> OpenFile(const std::string& path,
                                            const OpenFileOptions& options) override {
-    MANIFOLD_ASSIGN_OR_RETURN(std::unique_ptr<File> file, base_->OpenFile(path, options));
+    MANIFOLD_ASSIGN_OR_RETURN(std::unique_ptr<File> file, base()->OpenFile(path, options));
     return std::unique_ptr<File>(std::make_unique<StallFile>(this, std::move(file)));
-  }
-  Status Rename(const std::string& from, const std::string& to) override {
-    return base_->Rename(from, to);
-  }
-  Status Remove(const std::string& path) override { return base_->Remove(path); }
-  Status CreateDir(const std::string& path) override { return base_->CreateDir(path); }
-  Status SyncDir(const std::string& path) override { return base_->SyncDir(path); }
-  StatusOr<std::vector<std::string>> ListDir(const std::string& path) override {
-    return base_->ListDir(path);
-  }
-  StatusOr<bool> Exists(const std::string& path) override { return base_->Exists(path); }
-  StatusOr<std::unique_ptr<FileLock>> LockFile(const std::string& path) override {
-    return base_->LockFile(path);
-  }
-  StatusOr<std::unique_ptr<FileLock>> LockFileShared(const std::string& path) override {
-    return base_->LockFileShared(path);
   }
 
  private:
-  class StallFile final : public File {
+  // Parks the checkpoint's data-file writes and the leader's log syncs; forwards the rest.
+  class StallFile final : public FileWrapper {
    public:
-    StallFile(StallFileSystem* fs, std::unique_ptr<File> base) : fs_(fs), base_(std::move(base)) {}
-    StatusOr<size_t> Read(uint64_t offset, size_t n, char* scratch) const override {
-      return base_->Read(offset, n, scratch);
-    }
+    StallFile(StallFileSystem* fs, std::unique_ptr<File> base)
+        : FileWrapper(std::move(base)), fs_(fs) {}
     Status Write(uint64_t offset, std::string_view data) override {
       if (EndsWith(path(), "/MANIFOLD")) fs_->MaybePark(/*checkpoint=*/true);
-      return base_->Write(offset, data);
+      return base()->Write(offset, data);
     }
-    Status Append(std::string_view data) override { return base_->Append(data); }
     Status Sync() override {
       if (path().find("/wal-") != std::string::npos) fs_->MaybePark(/*checkpoint=*/false);
-      return base_->Sync();
+      return base()->Sync();
     }
-    Status Truncate(uint64_t size_bytes) override { return base_->Truncate(size_bytes); }
-    Status Preallocate(uint64_t offset, uint64_t len) override {
-      return base_->Preallocate(offset, len);
-    }
-    StatusOr<uint64_t> Size() const override { return base_->Size(); }
-    const std::string& path() const override { return base_->path(); }
 
    private:
     static bool EndsWith(std::string_view s, std::string_view suffix) {
       return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
     }
     StallFileSystem* const fs_;
-    const std::unique_ptr<File> base_;
   };
 
   // The checkpoint parks first (so commits still complete and trigger it), then a leader.
@@ -233,7 +208,6 @@ class StallFileSystem final : public FileSystem {
     for (;;) never_cv_.Wait();  // Left only by the failing run's unwinding.
   }
 
-  FileSystem* const base_;
   port::Mutex mu_{"stall"};
   port::CondVar parked_cv_{&mu_, "parked"};
   port::CondVar never_cv_{&mu_, "stalled disk"};

@@ -129,62 +129,29 @@ void MaybeSlowSync() {
   if (g_slow_syncs) port::sched::SleepForMicros(kSyncUs);
 }
 
-class SlowSyncFile final : public File {
+// Syncs (of files and directories) take kSyncUs of simulated time; everything else forwards.
+class SlowSyncFile final : public FileWrapper {
  public:
-  explicit SlowSyncFile(std::unique_ptr<File> base) : base_(std::move(base)) {}
-  StatusOr<size_t> Read(uint64_t offset, size_t n, char* scratch) const override {
-    return base_->Read(offset, n, scratch);
-  }
-  Status Write(uint64_t offset, std::string_view data) override {
-    return base_->Write(offset, data);
-  }
-  Status Append(std::string_view data) override { return base_->Append(data); }
+  explicit SlowSyncFile(std::unique_ptr<File> base) : FileWrapper(std::move(base)) {}
   Status Sync() override {
     MaybeSlowSync();
-    return base_->Sync();
+    return base()->Sync();
   }
-  Status Truncate(uint64_t size_bytes) override { return base_->Truncate(size_bytes); }
-  Status Preallocate(uint64_t offset, uint64_t len) override {
-    return base_->Preallocate(offset, len);
-  }
-  StatusOr<uint64_t> Size() const override { return base_->Size(); }
-  const std::string& path() const override { return base_->path(); }
-
- private:
-  std::unique_ptr<File> base_;
 };
 
-class SlowSyncFileSystem final : public FileSystem {
+class SlowSyncFileSystem final : public FileSystemWrapper {
  public:
-  explicit SlowSyncFileSystem(FileSystem* base) : base_(base) {}
+  explicit SlowSyncFileSystem(FileSystem* base) : FileSystemWrapper(base) {}
   StatusOr<std::unique_ptr<File>> OpenFile(const std::string& path,
                                            const OpenFileOptions& options) override {
-    StatusOr<std::unique_ptr<File>> file = base_->OpenFile(path, options);
+    StatusOr<std::unique_ptr<File>> file = base()->OpenFile(path, options);
     if (!file.ok()) return file.status();
     return std::unique_ptr<File>(new SlowSyncFile(std::move(*file)));
   }
-  Status Rename(const std::string& from, const std::string& to) override {
-    return base_->Rename(from, to);
-  }
-  Status Remove(const std::string& path) override { return base_->Remove(path); }
-  Status CreateDir(const std::string& path) override { return base_->CreateDir(path); }
   Status SyncDir(const std::string& path) override {
     MaybeSlowSync();
-    return base_->SyncDir(path);
+    return base()->SyncDir(path);
   }
-  StatusOr<std::vector<std::string>> ListDir(const std::string& path) override {
-    return base_->ListDir(path);
-  }
-  StatusOr<bool> Exists(const std::string& path) override { return base_->Exists(path); }
-  StatusOr<std::unique_ptr<FileLock>> LockFile(const std::string& path) override {
-    return base_->LockFile(path);
-  }
-  StatusOr<std::unique_ptr<FileLock>> LockFileShared(const std::string& path) override {
-    return base_->LockFileShared(path);
-  }
-
- private:
-  FileSystem* const base_;
 };
 
 Options EngineOptions(FileSystem* fs, Clock* clock) {

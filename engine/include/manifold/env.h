@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "manifold/status.h"
@@ -96,6 +97,66 @@ class FileSystem {
       const std::string& path) {
     return LockFile(path);
   }
+};
+
+// Forwards every call to another File. A fault-injecting or instrumenting layer derives from it
+// and overrides only the calls it changes (like RocksDB's FSWrapper and leveldb's EnvWrapper).
+class FileWrapper : public File {
+ public:
+  explicit FileWrapper(std::unique_ptr<File> base) : base_(std::move(base)) {}
+  StatusOr<size_t> Read(uint64_t offset, size_t n, char* scratch) const override {
+    return base_->Read(offset, n, scratch);
+  }
+  Status Write(uint64_t offset, std::string_view data) override {
+    return base_->Write(offset, data);
+  }
+  Status Append(std::string_view data) override { return base_->Append(data); }
+  Status Sync() override { return base_->Sync(); }
+  Status Truncate(uint64_t size_bytes) override { return base_->Truncate(size_bytes); }
+  Status Preallocate(uint64_t offset, uint64_t len) override {
+    return base_->Preallocate(offset, len);
+  }
+  StatusOr<uint64_t> Size() const override { return base_->Size(); }
+  const std::string& path() const override { return base_->path(); }
+
+ protected:
+  File* base() const { return base_.get(); }
+
+ private:
+  std::unique_ptr<File> base_;
+};
+
+// Forwards every call to another FileSystem (not owned; it must outlive the wrapper). Override
+// OpenFile to wrap the files too (return a FileWrapper subclass around the base's file).
+class FileSystemWrapper : public FileSystem {
+ public:
+  explicit FileSystemWrapper(FileSystem* base) : base_(base) {}
+  StatusOr<std::unique_ptr<File>> OpenFile(const std::string& path,
+                                           const OpenFileOptions& options) override {
+    return base_->OpenFile(path, options);
+  }
+  Status Rename(const std::string& from, const std::string& to) override {
+    return base_->Rename(from, to);
+  }
+  Status Remove(const std::string& path) override { return base_->Remove(path); }
+  Status CreateDir(const std::string& path) override { return base_->CreateDir(path); }
+  Status SyncDir(const std::string& path) override { return base_->SyncDir(path); }
+  StatusOr<std::vector<std::string>> ListDir(const std::string& path) override {
+    return base_->ListDir(path);
+  }
+  StatusOr<bool> Exists(const std::string& path) override { return base_->Exists(path); }
+  StatusOr<std::unique_ptr<FileLock>> LockFile(const std::string& path) override {
+    return base_->LockFile(path);
+  }
+  StatusOr<std::unique_ptr<FileLock>> LockFileShared(const std::string& path) override {
+    return base_->LockFileShared(path);
+  }
+
+ protected:
+  FileSystem* base() const { return base_; }
+
+ private:
+  FileSystem* const base_;
 };
 
 // Time as the engine sees it. The engine never reads the wall clock directly.
