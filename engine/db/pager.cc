@@ -124,7 +124,7 @@ void PageAllocator::Insert(std::map<uint64_t, uint64_t>* runs, PageRun run) {
   auto next = runs->lower_bound(run.first);
   if (next != runs->begin()) {
     auto prev = std::prev(next);
-    assert(prev->first + prev->second <= run.first);  // I5: a page is never freed twice.
+    MANIFOLD_CHECK(prev->first + prev->second <= run.first, "I5: a page is never freed twice");
     if (prev->first + prev->second == run.first) {
       run.first = prev->first;
       run.count += prev->second;
@@ -132,7 +132,7 @@ void PageAllocator::Insert(std::map<uint64_t, uint64_t>* runs, PageRun run) {
     }
   }
   if (next != runs->end()) {
-    assert(run.first + run.count <= next->first);  // I5.
+    MANIFOLD_CHECK(run.first + run.count <= next->first, "I5: a page is never freed twice");
     if (run.first + run.count == next->first) {
       run.count += next->second;
       runs->erase(next);
@@ -144,7 +144,8 @@ void PageAllocator::Insert(std::map<uint64_t, uint64_t>* runs, PageRun run) {
 void PageAllocator::AddFree(const PageRun& run) { Insert(&free_, run); }
 
 void PageAllocator::FreeAt(uint64_t sequence, const PageRun& run) {
-  assert(run.first >= btree::kFirstDataPage && run.first + run.count <= page_count_);
+  MANIFOLD_CHECK(run.first >= btree::kFirstDataPage && run.first + run.count <= page_count_,
+                 "I5: only data pages below the high-water mark are freed");
   pending_[sequence].push_back(run);
 }
 
@@ -205,7 +206,7 @@ std::vector<PageRun> PageAllocator::PersistableRuns() const {
   auto append = [&merged](PageRun run) {
     if (!merged.empty()) {
       PageRun& last = merged.back();
-      assert(last.first + last.count <= run.first);  // I5: a page is never freed twice.
+      MANIFOLD_CHECK(last.first + last.count <= run.first, "I5: a page is never freed twice");
       if (last.first + last.count == run.first) {
         last.count += run.count;
         return;
@@ -448,7 +449,7 @@ StatusOr<uint64_t> CommitWriter::AllocatePages(uint64_t count) {
 
 std::string& CommitWriter::NewPage(uint64_t page_id) {
   std::string& page = pages_[page_id];
-  assert(page.empty());  // I5: one commit writes each page once.
+  MANIFOLD_CHECK(page.empty(), "I5: one commit writes each page once");
   page.assign(layout_.page_bytes, '\0');
   return page;
 }
