@@ -19,6 +19,7 @@
 
 #include "faults/fault_model.h"
 #include "manifold/options.h"
+#include "manifold/version.h"
 #include "sim/minimize.h"
 #include "sim/runner.h"
 #include "sim/sweep.h"
@@ -241,6 +242,8 @@ int main(int argc, char** argv) {
       "recovery is checked against a reference model. A failing seed prints a command that "
       "replays it bit for bit."};
   app.footer(ProfileHelp());
+  app.set_version_flag("--version", std::string("manifold sim ") + MANIFOLD_VERSION,
+                       "Print the library version and exit");
   app.add_option("--seed", flags.seed, "Run one seed (with --trace, --minimize)");
   app.add_option("--seeds", flags.seeds, "Run this many seeds, starting at --first-seed");
   app.add_option("--first-seed", flags.first_seed, "First seed of --seeds")->capture_default_str();

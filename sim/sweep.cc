@@ -11,6 +11,8 @@
 #include <mutex>
 #include <thread>
 
+#include "manifold/version.h"
+
 namespace manifold::sim {
 
 uint32_t PageBytesForSeed(uint64_t seed) { return seed % 2 == 0 ? 4096 : 1024; }
@@ -161,6 +163,7 @@ std::string SweepSummary(const SweepOptions& options, const SweepResult& result)
       static_cast<unsigned long long>(s.segment_damage_detected),
       static_cast<unsigned long long>(s.segment_damage_harmless));
   std::string out = buf;
+  out += "  engine: manifold " MANIFOLD_VERSION "\n";
   for (const SweepFailure& f : result.failures) {
     out += "FAILED seed " + std::to_string(f.seed) + ": " + f.failure + "\n  replay: " + f.replay +
            "\n";

@@ -24,6 +24,7 @@
 #include "manifold/db.h"
 #include "manifold/options.h"
 #include "manifold/status.h"
+#include "manifold/version.h"
 
 namespace manifold::tool {
 namespace {
@@ -611,6 +612,8 @@ void BuildCli(CLI::App& app, Commands& commands, Flags& flags) {
   app.fallthrough();  // Inherited by subcommands: --json is accepted after the command too.
   app.require_subcommand(1);
   app.add_option("db-dir", flags.dir, "Database directory")->required();
+  app.set_version_flag("--version", std::string("manifold ") + MANIFOLD_VERSION,
+                       "Print the library version and exit");
   app.add_flag("--json", flags.json,
                "Machine-readable JSON output (get, scan, cf list, stats, verify, dump)");
   AddDatabaseCommands(app, commands, flags);

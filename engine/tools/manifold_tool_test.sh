@@ -56,6 +56,8 @@ run 0 --help
 out_has "Usage:"
 out_has "Exit codes:"
 out_has '\u00XX'
+run 0 --version
+out_has "manifold 0."
 run 0 "$db" put --help
 out_has "--value-file"
 run 0 "$db" scan --help
