@@ -857,6 +857,24 @@ void DBImpl::ReleaseColumnFamilies(const std::vector<std::string>& names) {
   column_family_released_.SignalAll();
 }
 
+namespace {
+
+// Gives held column families back when the scope ends, however it ends: a return, or (scheduler
+// only) a failing run unwinding the thread from a wait inside the commit (I7).
+class ReleaseOnExit {
+ public:
+  ReleaseOnExit(DBImpl* db, const std::vector<std::string>& names) : db_(db), names_(names) {}
+  ~ReleaseOnExit() { db_->ReleaseColumnFamilies(names_); }
+  ReleaseOnExit(const ReleaseOnExit&) = delete;
+  ReleaseOnExit& operator=(const ReleaseOnExit&) = delete;
+
+ private:
+  DBImpl* const db_;
+  const std::vector<std::string>& names_;
+};
+
+}  // namespace
+
 // --- Commit pipeline ---------------------------------------------------------------------------
 
 VersionPtr DBImpl::latest() {
@@ -1013,8 +1031,8 @@ DBImpl::LogChunk& DBImpl::BufferChunk() {
 // carries synced_lsn = target, so the group's newest record has a record after it that vouches
 // for it (a bit flipped in it on disk is then Corruption, not a torn tail). Written, not synced,
 // by the leader while it still leads, so no other write races it for the offset.
-Status DBImpl::WriteSyncMarker(uint64_t target) {
-  if (buffered_lsn_ != target || !log_buffer_.empty()) return Status::OK();
+void DBImpl::WriteSyncMarker(uint64_t target) {
+  if (buffered_lsn_ != target || !log_buffer_.empty()) return;
   LogChunk chunk{segment_, segment_offset_, {}};
   wal::AppendSyncMarker(&chunk.bytes, segment_, target + 1, synced_lsn_);
   // segment_offset_ stays where the marker starts: the next group is written over it (its
@@ -1025,7 +1043,6 @@ Status DBImpl::WriteSyncMarker(uint64_t target) {
   Status status = log_files_->Write(chunk.segment, chunk.offset, chunk.bytes);
   unlocked.Relock();
   if (!status.ok()) FailLog(status);
-  return status;
 }
 
 Status DBImpl::WaitDurable(uint64_t sequence, const Status& rolled_back) {
@@ -1153,7 +1170,7 @@ Status DBImpl::LeadGroup(bool sync) {
   // (WriteSyncMarker calls FailLog) but not this group's, which readers may already have seen
   // (I19: an error means not visible). Found by the concurrent simulator (seeds 4 and 14: a power
   // cut on the marker failed the leader's commit while its follower was acknowledged after it).
-  if (sync && covered > 0) (void)WriteSyncMarker(target);
+  if (sync && covered > 0) WriteSyncMarker(target);
   leader_active_ = false;
   log_cv_.SignalAll();
   return status;
@@ -1721,8 +1738,7 @@ Status DBImpl::DropColumnFamily(std::string_view name) {
   }
   std::vector<std::string> held = {std::string(name)};
   MANIFOLD_RETURN_IF_ERROR(AcquireColumnFamilies(held));
-  // I7: a writer unwound from a wait (scheduler only) gives its column families back.
-  port::OnUnwind release([&] { ReleaseColumnFamilies(held); });
+  ReleaseOnExit release(this, held);
   CommitRequest request;
   request.edit = [&](Version* next, std::string* payload) -> Status {
     auto it = next->column_families.find(name);
@@ -1735,9 +1751,7 @@ Status DBImpl::DropColumnFamily(std::string_view name) {
     *payload = builder.Finish();
     return Status::OK();
   };
-  Status status = Commit(std::move(request));
-  ReleaseColumnFamilies(held);
-  return status;
+  return Commit(std::move(request));
 }
 
 std::vector<std::string> DBImpl::ListColumnFamilies() {
@@ -1798,11 +1812,8 @@ Status DBImpl::Write(const WriteOptions& options, const WriteBatch& batch) {
   names.erase(std::unique(names.begin(), names.end()), names.end());
   if (names.empty()) return Status::OK();
   MANIFOLD_RETURN_IF_ERROR(AcquireColumnFamilies(names));
-  // I7: a writer unwound from a wait (scheduler only) gives its column families back.
-  port::OnUnwind release([&] { ReleaseColumnFamilies(names); });
-  Status status = WriteBatchHeld(options, batch, names);
-  ReleaseColumnFamilies(names);
-  return status;
+  ReleaseOnExit release(this, names);
+  return WriteBatchHeld(options, batch, names);
 }
 
 namespace {

@@ -138,7 +138,8 @@ class DBImpl : public DB {
   // Commit pipeline.
   void AppendRecord(uint64_t sequence, std::string_view payload) MANIFOLD_REQUIRES(log_mu_);
   LogChunk& BufferChunk() MANIFOLD_REQUIRES(log_mu_);
-  [[nodiscard]] Status WriteSyncMarker(uint64_t target) MANIFOLD_REQUIRES(log_mu_);
+  // A failed write fails the log (FailLog) for later commits; the group before it is durable.
+  void WriteSyncMarker(uint64_t target) MANIFOLD_REQUIRES(log_mu_);
   uint64_t LogHead(uint64_t sequence) MANIFOLD_REQUIRES(log_mu_);
   [[nodiscard]] Status WaitDurable(uint64_t sequence, const Status& rolled_back)
       MANIFOLD_REQUIRES(log_mu_);
