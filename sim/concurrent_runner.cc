@@ -14,6 +14,7 @@
 #include "model/history.h"
 #include "model/model.h"
 #include "sim/concurrent_workload.h"
+#include "sim/engine_options.h"
 #include "sim/fault_points.h"
 #include "sim/sched/explore.h"
 #include "sim/sched/strategies.h"
@@ -62,16 +63,11 @@ class ConcurrentRun final : public FaultPointSink {
         fault_rng_(config.seed ^ 0xfa17ull) {
     options_.file_system = &fs_;
     options_.clock = &clock_;
-    options_.page_bytes = config.workload.page_bytes;
-    options_.file_growth_bytes = 16 * config.workload.page_bytes;
+    SetSmallDatabaseOptions(config.workload.page_bytes, &options_);
     // The configuration users run: checkpoints on the engine's thread, racing the committers;
     // small triggers so it runs many times per epoch. The group-commit window is on: its wait is
     // on simulated time, so it is as deterministic as the rest.
     options_.background_checkpoints = true;
-    options_.wal_segment_bytes = 64 << 10;
-    options_.checkpoint_log_bytes = 96 << 10;
-    options_.write_buffer_bytes_max = std::max<uint64_t>(64 << 10, 96 * options_.page_bytes);
-    options_.checkpoint_dirty_bytes = 24 * options_.page_bytes;
     options_.checkpoint_interval_us = 5'000;
     options_.group_commit_window_us = 50;
     // Half the seeds get a page cache of a few pages, so readers holding old versions read their
@@ -493,13 +489,19 @@ class ConcurrentRun final : public FaultPointSink {
     return line;
   }
 
-  void DoWrite(Worker& w, const WorkloadOp& op) {
+  // The history event of a write or transaction by `w`, before it runs.
+  HistoryEvent CommitEvent(const Worker& w, const WorkloadOp& op) const {
     HistoryEvent event;
     event.kind = HistoryEvent::kCommit;
     event.thread = w.number;
     event.commit.commit = ModelCommit(op);
     event.commit.sync = op.sync;
     event.description = op.Describe();
+    return event;
+  }
+
+  void DoWrite(Worker& w, const WorkloadOp& op) {
+    HistoryEvent event = CommitEvent(w, op);
     WriteBatch batch;
     for (const model::Op& m : event.commit.commit.ops) {
       m.kind == model::Op::kPut ? batch.Put(m.cf, m.key, m.value) : batch.Delete(m.cf, m.key);
@@ -521,12 +523,7 @@ class ConcurrentRun final : public FaultPointSink {
   }
 
   void DoTransaction(Worker& w, const WorkloadOp& op) {
-    HistoryEvent event;
-    event.kind = HistoryEvent::kCommit;
-    event.thread = w.number;
-    event.commit.commit = ModelCommit(op);
-    event.commit.sync = op.sync;
-    event.description = op.Describe();
+    HistoryEvent event = CommitEvent(w, op);
     event.invoke_step = sched::CurrentStep();
     auto txn = db_->BeginTransaction(op.cf);
     if (!txn.ok()) {

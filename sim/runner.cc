@@ -15,6 +15,7 @@
 #include "manifold/db.h"
 #include "model/model.h"
 #include "sim/concurrent_runner.h"
+#include "sim/engine_options.h"
 #include "sim/fault_points.h"
 #include "sim/sim_clock.h"
 #include "sim/sim_fs.h"
@@ -77,16 +78,9 @@ class Run final : public FaultPointSink {
         fault_rng_(config.seed ^ 0xfa17ull) {
     options_.file_system = &turnstile_;
     options_.clock = &clock_;
-    options_.page_bytes = config.workload.page_bytes;
-    options_.file_growth_bytes = 16 * config.workload.page_bytes;
-    // Small log segments and early checkpoints, so a few hundred operations roll, retire and
-    // recycle segments and checkpoint many times; checkpoints run inline on the committing
-    // thread so the I/O order depends on the seed alone.
+    SetSmallDatabaseOptions(config.workload.page_bytes, &options_);
+    // Checkpoints run inline on the committing thread so the I/O order depends on the seed alone.
     options_.background_checkpoints = false;
-    options_.wal_segment_bytes = 64 << 10;
-    options_.checkpoint_log_bytes = 96 << 10;
-    options_.write_buffer_bytes_max = std::max<uint64_t>(64 << 10, 96 * options_.page_bytes);
-    options_.checkpoint_dirty_bytes = 24 * options_.page_bytes;
     options_.checkpoint_interval_us = 0;
     // No group-commit window: whether a leader waits it out depends on how many threads are
     // inside Commit at that instant, which in the two-thread step is a race. The wait advances
