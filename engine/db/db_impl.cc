@@ -898,12 +898,16 @@ Status DBImpl::CheckRecordFits(size_t payload_bytes) const {
 }
 
 Status DBImpl::Commit(CommitRequest request) {
-  committers_.fetch_add(1, std::memory_order_relaxed);
-  // A committer unwound from a wait (scheduler only) is no longer on its way to the log.
-  port::OnUnwind uncount([this] { committers_.fetch_sub(1, std::memory_order_relaxed); });
-  Status status = CommitCounted(std::move(request));
-  committers_.fetch_sub(1, std::memory_order_relaxed);
-  return status;
+  // Counted while on its way to the log, however it leaves (a return, or, scheduler only, a
+  // failing run unwinding it from a wait).
+  struct Counted {
+    port::Atomic<uint64_t>& committers;
+    explicit Counted(port::Atomic<uint64_t>& c) : committers(c) {
+      committers.fetch_add(1, std::memory_order_relaxed);
+    }
+    ~Counted() { committers.fetch_sub(1, std::memory_order_relaxed); }
+  } counted(committers_);
+  return CommitCounted(std::move(request));
 }
 
 Status DBImpl::CommitCounted(CommitRequest request) {
