@@ -295,6 +295,30 @@ void Commit_GroupHandoffPosix(benchmark::State& state) {
 }
 
 void Commit_PutMemFs(benchmark::State& state) { CommitBenchmark(state, false); }
+
+// Single-key puts into one column family of a database holding `column_families` of them (the
+// default included), on the in-memory file system: the per-commit cost must not grow with the
+// number of column families (issue 12 item 4).
+void Commit_PutColumnFamilies(benchmark::State& state) {
+  const auto column_families = static_cast<int>(state.range(0));
+  auto mem = NewMemFileSystem();
+  auto db = OpenDb(mem.get(), "/cfs-" + std::to_string(column_families));
+  if (!db.ok()) return Fail(state, "Open", db.status());
+  for (int i = 1; i < column_families; ++i) {
+    Status status = (*db)->CreateColumnFamily("cf" + std::to_string(i));
+    if (!status.ok()) return Fail(state, "CreateColumnFamily", status);
+  }
+  Random random(kShuffleSeed);
+  char key[kKeyBytes];
+  for (auto _ : state) {
+    Status status = (*db)->Put(WriteOptions(), kDefaultColumnFamily,
+                               EncodeKey(random.Uniform(10'000), key), kZeroValue);
+    if (!status.ok()) return Fail(state, "Put", status);
+  }
+  state.SetItemsProcessed(state.iterations());
+  state.SetLabel("in-memory fs, puts into one of " + std::to_string(column_families) +
+                 " column families");
+}
 void Commit_PutDurablePosix(benchmark::State& state) { CommitBenchmark(state, true); }
 
 }  // namespace
@@ -315,6 +339,12 @@ void RegisterDatabaseBenchmarks(uint64_t keys) {
       ->Args({n, 1000})
       ->ArgNames({"keys", "len"});
   benchmark::RegisterBenchmark("Commit_PutMemFs", Commit_PutMemFs)->Arg(n)->ArgName("keys");
+  benchmark::RegisterBenchmark("Commit_PutColumnFamilies", Commit_PutColumnFamilies)
+      ->Arg(1)
+      ->Arg(64)
+      ->Arg(1024)
+      ->ArgName("cfs")
+      ->Unit(benchmark::kMicrosecond);
   // The database is opened with the default window; the argument names the database only, so
   // that runs with other windows can be compared by rebuilding with another default.
   benchmark::RegisterBenchmark("Commit_GroupHandoffPosix", Commit_GroupHandoffPosix)

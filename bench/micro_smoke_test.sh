@@ -21,6 +21,7 @@ families=(
   Tree_GetRandom
   Tree_Scan
   Commit_PutMemFs
+  Commit_PutColumnFamilies
   Commit_PutDurablePosix
   Commit_GroupHandoffPosix
   Wal_AppendRecord
