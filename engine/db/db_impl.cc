@@ -601,7 +601,7 @@ Status DBImpl::LoadCheckpoint(std::unique_ptr<File> file, const HeaderSlot& slot
   while (cursor.Valid()) {
     MANIFOLD_ASSIGN_OR_RETURN(std::string record, MaterializeValue(pager_.get(), cursor.value()));
     MANIFOLD_ASSIGN_OR_RETURN(ColumnFamilyState state, DecodeColumnFamilyRecord(record));
-    version->column_families.emplace(std::string(cursor.key()), state);
+    version->column_families.Set(cursor.key(), state);
     MANIFOLD_RETURN_IF_ERROR(cursor.Next());
   }
   on_disk_cfs_.clear();
@@ -637,7 +637,7 @@ class ReplayState {
               std::map<uint32_t, std::vector<btree::PageRun>>* freed, uint64_t* dirty_bytes) {
     (void)freed_runs;
     next->next_cf_id = next_cf_id_;
-    next->column_families.clear();
+    next->column_families.Clear();
     for (auto& [name, state] : cfs_) {
       auto tree = trees_.find(name);
       if (tree != trees_.end() && tree->second->modified()) {
@@ -647,7 +647,7 @@ class ReplayState {
         (*freed)[state.id] = tree->second->freed();
         *dirty_bytes += tree->second->dirty_bytes();
       }
-      next->column_families.emplace(name, state);
+      next->column_families.Set(name, state);
     }
   }
 
@@ -947,11 +947,13 @@ Status DBImpl::CommitCounted(CommitRequest request) {
       }
     }
     for (const Published& p : published) {
-      auto it = next->column_families.find(p.name);
-      it->second.root = p.root.node ? btree::PageRef{} : p.root.page;
-      it->second.memory_root = p.root.node;
+      // O(log n) in the number of column families: the catalog is shared, not copied.
+      ColumnFamilyState state = *next->Find(p.name);
+      state.root = p.root.node ? btree::PageRef{} : p.root.page;
+      state.memory_root = p.root.node;
       pending_frees_.push_back(
-          PendingFree{sequence, it->second.id, p.tree->freed(), p.tree->freed_cells()});
+          PendingFree{sequence, state.id, p.tree->freed(), p.tree->freed_cells()});
+      next->column_families.Set(p.name, state);
     }
     last_sequence_ = sequence;
     latest_ = next;
@@ -1640,7 +1642,7 @@ void DBImpl::FinishCheckpoint(const Version& target, const HeaderSlot& slot,
   version->catalog = slot.catalog;
   version->free_list = slot.free_list;
   version->next_cf_id = slot.next_cf_id;
-  for (const auto& [name, state] : on_disk) version->column_families.emplace(name, state);
+  for (const auto& [name, state] : on_disk) version->column_families.Set(name, state);
   checkpoint_ = CheckpointState{slot.sequence, slot.checkpoint_count, slot.log_head, version};
 
   port::MutexLock lock(&log_mu_);
@@ -1671,9 +1673,10 @@ void DBImpl::ShedCheckpointedTrees(const Version& target,
       shed->column_families = latest_->column_families;
       shed->next_cf_id = latest_->next_cf_id;
     }
-    ColumnFamilyState& replaced = shed->column_families[name];
+    ColumnFamilyState replaced = state;
     replaced.root = on_disk.at(name).root;
     replaced.memory_root = nullptr;
+    shed->column_families.Set(name, replaced);
   }
   if (shed == nullptr) return;
   latest_ = shed;
@@ -1726,7 +1729,7 @@ Status DBImpl::CreateColumnFamily(std::string_view name) {
                                      " column families");
     }
     ColumnFamilyState state{next->next_cf_id++, {}, nullptr};
-    next->column_families.emplace(std::string(name), state);
+    next->column_families.Set(name, state);
     wal::PayloadBuilder builder;
     builder.Add(wal::LogOpType::kCreateColumnFamily, name, "", "", state.id);
     *payload = builder.Finish();
@@ -1745,11 +1748,9 @@ Status DBImpl::DropColumnFamily(std::string_view name) {
   ReleaseOnExit release(this, held);
   CommitRequest request;
   request.edit = [&](Version* next, std::string* payload) -> Status {
-    auto it = next->column_families.find(name);
-    if (it == next->column_families.end()) {
+    if (!next->column_families.Erase(name)) {
       return Status::NotFound("column family '" + std::string(name) + "' does not exist");
     }
-    next->column_families.erase(it);
     wal::PayloadBuilder builder;
     builder.Add(wal::LogOpType::kDropColumnFamily, name, "", "");
     *payload = builder.Finish();

@@ -8,6 +8,8 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "engine/btree/page.h"
 #include "engine/btree/tree.h"
@@ -37,6 +39,73 @@ struct ColumnFamilyState {
   btree::TreeRoot tree() const { return btree::TreeRoot{root, memory_root}; }
 };
 
+// The column-family catalog of one version: an immutable sorted map from name to state whose
+// nodes versions share. A change copies only the O(log n) nodes on the path to the changed name
+// (a treap with path copying; priorities come from a hash of the name, so the shape depends on
+// the names alone), which keeps a commit's cost independent of the number of column families.
+// Copying a map copies one pointer; a node is never changed once it is built, so a version that
+// holds a map keeps reading exactly its own catalog (snapshot semantics, I4).
+class ColumnFamilyMap {
+ public:
+  struct Entry {
+    std::string name;
+    ColumnFamilyState state;
+  };
+
+ private:
+  struct Node;
+  using NodeRef = std::shared_ptr<const Node>;
+  struct Node {
+    Node(Entry entry_in, uint64_t priority_in, NodeRef left_in, NodeRef right_in)
+        : entry(std::move(entry_in)),
+          priority(priority_in),
+          left(std::move(left_in)),
+          right(std::move(right_in)) {}
+    Entry entry;
+    uint64_t priority;  // Heap order: a node's priority is at least its children's.
+    NodeRef left;
+    NodeRef right;
+  };
+
+ public:
+  // In-order (name order) traversal. Invalidated by nothing: it holds raw pointers into nodes the
+  // map keeps alive, so the map must outlive it and must not change while it is in use.
+  class const_iterator {
+   public:
+    const Entry& operator*() const { return stack_.back()->entry; }
+    const Entry* operator->() const { return &stack_.back()->entry; }
+    const_iterator& operator++();
+    bool operator==(const const_iterator& other) const { return stack_ == other.stack_; }
+    bool operator!=(const const_iterator& other) const { return !(*this == other); }
+
+   private:
+    friend class ColumnFamilyMap;
+    void PushLeft(const Node* node);
+    std::vector<const Node*> stack_;  // Path to the current node; empty at the end.
+  };
+
+  const_iterator begin() const;
+  const_iterator end() const { return const_iterator(); }
+  size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+
+  const ColumnFamilyState* Find(std::string_view name) const;
+  // Inserts `name` or replaces its state.
+  void Set(std::string_view name, const ColumnFamilyState& state);
+  // Removes `name`; false when it is absent.
+  bool Erase(std::string_view name);
+  void Clear();
+
+ private:
+  static NodeRef Insert(const NodeRef& node, std::string_view name, const ColumnFamilyState& state,
+                        uint64_t priority, bool* added);
+  static NodeRef Remove(const NodeRef& node, std::string_view name, bool* removed);
+  static NodeRef Merge(const NodeRef& left, const NodeRef& right);
+
+  NodeRef root_;
+  size_t size_ = 0;
+};
+
 struct Version {
   Version(std::shared_ptr<VersionRegistry> registry, uint64_t sequence);
   ~Version();
@@ -51,7 +120,7 @@ struct Version {
   btree::PageRef catalog;
   btree::PageRef free_list;
   uint32_t next_cf_id = 1;
-  std::map<std::string, ColumnFamilyState, std::less<>> column_families;
+  ColumnFamilyMap column_families;
 };
 
 using VersionPtr = std::shared_ptr<const Version>;

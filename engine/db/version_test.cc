@@ -2,6 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
 namespace manifold {
 namespace {
 
@@ -41,11 +46,53 @@ TEST(VersionRegistryTest, OldestLiveFollowsVersionLifetimes) {
 TEST(VersionTest, FindsColumnFamiliesByName) {
   auto registry = std::make_shared<VersionRegistry>();
   Version version(registry, 1);
-  version.column_families["default"] = ColumnFamilyState{0, {}, nullptr};
-  version.column_families["users"] = ColumnFamilyState{4, btree::PageRef{9, 1}, nullptr};
+  version.column_families.Set("default", ColumnFamilyState{0, {}, nullptr});
+  version.column_families.Set("users", ColumnFamilyState{4, btree::PageRef{9, 1}, nullptr});
   ASSERT_NE(version.Find("users"), nullptr);
   EXPECT_EQ(version.Find("users")->id, 4u);
   EXPECT_EQ(version.Find("nope"), nullptr);
+}
+
+// The catalog against a std::map model through inserts, replacements and erases, checking that
+// every earlier copy still reads exactly what it held when it was taken.
+TEST(ColumnFamilyMapTest, MatchesModelAndCopiesKeepTheirState) {
+  ColumnFamilyMap map;
+  std::map<std::string, uint32_t> model;
+  std::vector<std::pair<ColumnFamilyMap, std::map<std::string, uint32_t>>> copies;
+  uint64_t x = 12345;
+  for (uint32_t step = 0; step < 3000; ++step) {
+    x = x * 6364136223846793005ull + 1442695040888963407ull;
+    const std::string name = "cf" + std::to_string((x >> 33) % 200);
+    if ((x >> 20) % 4 == 0) {
+      EXPECT_EQ(map.Erase(name), model.erase(name) == 1) << name;
+    } else {
+      map.Set(name, ColumnFamilyState{step, {}, nullptr});
+      model[name] = step;
+    }
+    if (step % 300 == 0) copies.emplace_back(map, model);
+  }
+  copies.emplace_back(map, model);
+  for (const auto& [copy, expected] : copies) {
+    ASSERT_EQ(copy.size(), expected.size());
+    auto want = expected.begin();
+    for (const auto& [name, state] : copy) {
+      ASSERT_NE(want, expected.end());
+      EXPECT_EQ(name, want->first);
+      EXPECT_EQ(state.id, want->second);
+      ++want;
+    }
+    EXPECT_EQ(want, expected.end());
+    for (const auto& [name, id] : expected) {
+      const ColumnFamilyState* found = copy.Find(name);
+      ASSERT_NE(found, nullptr) << name;
+      EXPECT_EQ(found->id, id);
+    }
+    EXPECT_EQ(copy.Find("absent"), nullptr);
+  }
+  map.Clear();
+  EXPECT_TRUE(map.empty());
+  EXPECT_EQ(map.begin(), map.end());
+  EXPECT_FALSE(map.Erase("cf1"));
 }
 
 }  // namespace
