@@ -77,9 +77,11 @@ for flag in $libs_private; do
   esac
 done
 
-install -d "$prefix/include/manifold" "$prefix/lib/pkgconfig" "$prefix/lib/cmake/manifold"
-install -m 0644 "$r"/engine/include/manifold/*.h "$prefix/include/manifold/"
-install -m 0644 "$r/dist/libmanifold.a" "$prefix/lib/libmanifold.a"
+# `command -p`: coreutils install(1), never this script (a test runs it from a directory holding
+# //:install, and PATH may include ".").
+command -p install -d "$prefix/include/manifold" "$prefix/lib/pkgconfig" "$prefix/lib/cmake/manifold"
+command -p install -m 0644 "$r"/engine/include/manifold/*.h "$prefix/include/manifold/"
+command -p install -m 0644 "$r/dist/libmanifold.a" "$prefix/lib/libmanifold.a"
 
 # The headers need C++20 (std::span, concepts): -std=c++20 is part of Cflags.
 cat >"$prefix/lib/pkgconfig/manifold.pc" <<PC
