@@ -17,7 +17,7 @@ if clang-format --dry-run -Werror "${planted}/bad.cc" 2> /dev/null; then
   echo "FAIL: clang-format accepted a badly formatted file"
   exit 1
 fi
-mapfile -t files < <(find engine sim model faults tests bench \( -name '*.cc' -o -name '*.h' \) | sort)
+mapfile -t files < <(find engine sim model faults tests bench examples \( -name '*.cc' -o -name '*.h' \) | sort)
 if [[ "${#files[@]}" -lt 100 ]]; then
   echo "FAIL: expected the project's sources, found ${#files[@]} files"
   exit 1
