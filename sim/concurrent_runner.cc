@@ -16,6 +16,7 @@
 #include "sim/concurrent_workload.h"
 #include "sim/engine_options.h"
 #include "sim/fault_points.h"
+#include "sim/liveness.h"
 #include "sim/sched/explore.h"
 #include "sim/sched/strategies.h"
 #include "sim/sim_clock.h"
@@ -109,7 +110,9 @@ class ConcurrentRun final : public FaultPointSink {
     if (!run.ok()) {
       // The scheduler's report names what each thread was doing or blocked on.
       result_.passed = true;  // The scheduler's verdict comes first.
-      Fail(std::string("scheduler ") + sched::OutcomeName(run.outcome) + ": " + run.report);
+      Fail(liveness_ != nullptr && liveness_->started()
+               ? liveness_->HangFailure(run)
+               : std::string("scheduler ") + sched::OutcomeName(run.outcome) + ": " + run.report);
     }
     result_.decisions = strategy.decisions();
     result_.decisions_hash = sim::sched::DecisionsHash(run.decisions);
@@ -237,6 +240,19 @@ class ConcurrentRun final : public FaultPointSink {
       }
     }
     Close();
+    if (!failed() && config_.liveness) CheckLiveness();
+  }
+
+  // The liveness phase (sim/liveness.h), on the controller, inside this run: a hang ends the run
+  // and Execute reports it through HangFailure. Skipped after a misdirected write.
+  void CheckLiveness() {
+    if (fs_.counters().misdirected > 0) return;
+    liveness_ = std::make_unique<LivenessPhase>(LivenessSetup{
+        &fs_, options_, kDbPath, this, [this](const std::string& line) { Trace(line); }});
+    const std::string failure = liveness_->Run();
+    if (!failure.empty()) return Fail(failure);
+    ++result_.stats.liveness_checked;
+    result_.stats.liveness_writes += liveness_->writes();
   }
 
   void Close() {
@@ -867,6 +883,7 @@ class ConcurrentRun final : public FaultPointSink {
   uint64_t faults_this_epoch_ = 0;
   uint64_t fs_faults_at_epoch_ = 0;
   uint32_t next_view_ = 1;
+  std::unique_ptr<LivenessPhase> liveness_;
   bool armed_ = false;    // Random fault points fire only while the epoch's threads run.
   bool stopped_ = false;  // Ended early by detected storage damage.
 };

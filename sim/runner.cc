@@ -17,6 +17,7 @@
 #include "sim/concurrent_runner.h"
 #include "sim/engine_options.h"
 #include "sim/fault_points.h"
+#include "sim/liveness.h"
 #include "sim/sim_clock.h"
 #include "sim/sim_fs.h"
 #include "sim/turnstile_fs.h"
@@ -113,6 +114,7 @@ class Run final : public FaultPointSink {
       }
     }
     if (result_.passed && !stopped_) Finish();
+    if (result_.passed && !stopped_ && config_.liveness) CheckLiveness();
     ReleaseAll();
     db_.reset();
     result_.state_hash = model_.Visible().hash() ^ fs_.StateHash();
@@ -909,6 +911,19 @@ class Run final : public FaultPointSink {
     db_.reset();
   }
 
+  // The liveness phase (sim/liveness.h), in a scheduled run of its own: the workload ran outside
+  // the scheduler. Skipped after a misdirected write (data may be lost for good).
+  void CheckLiveness() {
+    if (fs_.counters().misdirected > 0) return;
+    LivenessSetup setup{&fs_, options_, kDbPath, this, [this](const std::string& l) { Trace(l); }};
+    setup.options.file_system = &fs_;
+    LivenessPhase phase(std::move(setup));
+    const std::string failure = phase.RunScheduled(config_.seed);
+    if (!failure.empty()) return Fail(failure);
+    ++result_.stats.liveness_checked;
+    result_.stats.liveness_writes += phase.writes();
+  }
+
   const RunConfig& config_;
   SimClock clock_;
   SimFileSystem fs_;
@@ -971,6 +986,8 @@ void RunStats::Add(const RunStats& o) {
   fs_sectors_lost += o.fs_sectors_lost;
   fs_sectors_torn += o.fs_sectors_torn;
   fs_dir_ops_undone += o.fs_dir_ops_undone;
+  liveness_checked += o.liveness_checked;
+  liveness_writes += o.liveness_writes;
 }
 
 std::string RunResult::Signature() const {
@@ -1061,6 +1078,7 @@ std::string ReplayCommand(const RunConfig& config) {
     cmd += " --zero-faults " + zeroed;
   }
   if (!config.planted_bug.empty()) cmd += " --plant-bug " + config.planted_bug;
+  if (!config.liveness) cmd += " --no-liveness";
   cmd += std::string(" --workload ") + WorkloadKindName(config.workload_kind);
   if (config.workload_kind == WorkloadKind::kConcurrent) {
     if (config.has_replay_schedule) {

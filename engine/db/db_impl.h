@@ -207,8 +207,8 @@ class DBImpl : public DB {
   std::shared_ptr<VersionRegistry> registry_ = std::make_shared<VersionRegistry>();
 
   // --- Commit pipeline (I16: one lock per commit, held for bookkeeping only, never for I/O) ---
-  port::Mutex log_mu_;
-  port::CondVar log_cv_{&log_mu_};
+  port::Mutex log_mu_{"log"};
+  port::CondVar log_cv_{&log_mu_, "log"};
   VersionPtr latest_ MANIFOLD_GUARDED_BY(log_mu_);
   uint64_t last_sequence_ MANIFOLD_GUARDED_BY(log_mu_) = 0;
   std::deque<LogChunk> log_buffer_ MANIFOLD_GUARDED_BY(log_mu_);
@@ -256,7 +256,7 @@ class DBImpl : public DB {
   uint64_t records_salvage_dropped_ = 0;
 
   // --- Checkpoints: one at a time; the allocator belongs to them ----------------------------
-  port::Mutex checkpoint_mu_;
+  port::Mutex checkpoint_mu_{"checkpoint"};
   PageAllocator allocator_ MANIFOLD_GUARDED_BY(checkpoint_mu_);
   std::vector<uint64_t> free_list_chain_ MANIFOLD_GUARDED_BY(checkpoint_mu_);
   // Column families as the latest durable checkpoint's catalog holds them.
@@ -267,8 +267,8 @@ class DBImpl : public DB {
   std::unique_ptr<port::Thread> checkpoint_thread_;
 
   // --- Readers and writer slots ---------------------------------------------------------------
-  port::Mutex state_mu_;
-  port::CondVar column_family_released_{&state_mu_};
+  port::Mutex state_mu_{"state"};
+  port::CondVar column_family_released_{&state_mu_, "column family released"};
   VersionPtr current_ MANIFOLD_GUARDED_BY(state_mu_);
   std::set<std::string, std::less<>> busy_column_families_ MANIFOLD_GUARDED_BY(state_mu_);
   Status background_error_ MANIFOLD_GUARDED_BY(state_mu_);

@@ -1,0 +1,88 @@
+// The liveness phase (issue 13): at the end of every seed, once the simulator has stopped
+// injecting faults, the database must make progress. With every fault off the phase reopens it,
+// has writer threads commit a bounded number of durable puts on column families of their own
+// (so that they share log groups), forces a checkpoint and checks that it covers every commit
+// and that the log segments before it were retired, reads everything back, closes, reopens and
+// reads it back again. Every step is bounded in scheduling points and simulated time
+// (port::sched::SetPhaseBound), so a thread that waits forever, or a phase that never ends, ends
+// the run with a report of what every thread is blocked on. Failures start with "liveness: ".
+// TigerBeetle's simulator checks liveness the same way, as a separate phase after the faults.
+#ifndef MANIFOLD_SIM_LIVENESS_H_
+#define MANIFOLD_SIM_LIVENESS_H_
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "engine/port/sched.h"
+#include "manifold/db.h"
+#include "manifold/options.h"
+#include "sim/fault_points.h"
+#include "sim/sim_fs.h"
+
+namespace manifold::sim {
+
+struct LivenessSetup {
+  SimFileSystem* fs = nullptr;  // The run's disk; the phase switches its faults off for good.
+  // The run's engine options; the phase replaces the file system (to count open log segments)
+  // and switches off the automatic checkpoint triggers (so that only its forced checkpoint
+  // retires the log it writes).
+  Options options;
+  std::string path;
+  FaultPointSink* sink = nullptr;  // Decides fault points (planted bugs) on the phase's threads.
+  std::function<void(const std::string&)> trace;  // One line per step; may be empty.
+};
+
+// Bounds of the phase: far above what it takes (measured: under 4,000 scheduling points and a few
+// milliseconds of simulated time), far below the run's own step bound.
+inline constexpr uint64_t kLivenessStepsMax = 200'000;
+inline constexpr uint64_t kLivenessTimeMaxUs = 10'000'000;
+inline constexpr uint32_t kLivenessWriters = 2;
+inline constexpr uint32_t kLivenessWritesPerWriter = 8;
+// 16 durable puts of 16 KiB: at least four 64 KiB log segments, so the checkpoint has segments
+// to retire wherever the recovered log ended.
+inline constexpr uint32_t kLivenessValueBytes = 16 << 10;
+
+class LivenessPhase {
+ public:
+  explicit LivenessPhase(LivenessSetup setup);
+
+  // Runs the phase on a managed thread of a port::sched::Run (the caller's). Returns the failure,
+  // or "" when the database made progress. A hang does not return: the run ends, and the caller
+  // turns its result into a failure with HangFailure.
+  std::string Run();
+
+  // Runs the phase as a port::sched::Run of its own (the sequential workload runs outside the
+  // scheduler), its schedule drawn from `seed`; a hang becomes the returned failure.
+  std::string RunScheduled(uint64_t seed);
+
+  // True once Run() began: a scheduler failure after that is the phase's.
+  bool started() const { return started_; }
+
+  // The failure for a run the scheduler ended (deadlock, step or time bound) during Run(): the
+  // scheduler's report (every thread and what it is blocked on, with the source location) and
+  // what each of the phase's threads was doing.
+  std::string HangFailure(const port::sched::RunResult& run) const;
+
+  uint64_t writes() const { return writes_; }
+
+ private:
+  void Trace(const std::string& line);
+  std::string Writer(uint32_t writer);
+  std::string ReadBack(DB* db, const char* when);
+
+  LivenessSetup setup_;
+  bool started_ = false;
+  DB* db_ = nullptr;  // The phase's open database, for the writers.
+  uint64_t writes_ = 0;
+  // What each thread of the phase is doing (0: the controlling thread; 1...: writers), for
+  // HangFailure. Touched only by the thread holding the scheduler's baton.
+  std::vector<std::string> doing_;
+  // The value each (writer, key) must hold.
+  std::vector<std::vector<std::string>> expected_;
+};
+
+}  // namespace manifold::sim
+
+#endif  // MANIFOLD_SIM_LIVENESS_H_
