@@ -298,8 +298,10 @@ class ConcurrentRun final : public FaultPointSink {
         if (config_.skip_threads.count(ThreadNumber(e, t)) > 0) continue;
         const ConcurrentThread* thread = &epoch.threads[t];
         Worker* worker = &workers[t];
-        threads.push_back(std::make_unique<port::Thread>(
-            thread->writer ? "writer" : "reader", [this, thread, worker] {
+        // `new` here, not std::make_unique: a thread's start is where scheduler reports place waits
+        // for it in its destructor.
+        threads.emplace_back(
+            new port::Thread(thread->writer ? "writer" : "reader", [this, thread, worker] {
               ScopedFaultPointSink sink(this);
               for (const WorkloadOp& op : thread->ops) {
                 if (failed()) break;

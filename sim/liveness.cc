@@ -166,6 +166,11 @@ LivenessPhase::LivenessPhase(LivenessSetup setup)
       doing_(kLivenessWriters + 1),
       expected_(kLivenessWriters + 1, std::vector<std::string>(kKeysPerWriter)) {}
 
+void LivenessPhase::Doing(uint32_t thread, std::string what) {
+  // Once the run fails its threads unwind and move on: keep what they were doing then.
+  if (!psched::Failing()) doing_[thread] = std::move(what);
+}
+
 void LivenessPhase::Trace(const std::string& line) {
   if (setup_.trace) setup_.trace("liveness: " + line);
 }
@@ -192,14 +197,14 @@ std::string LivenessPhase::Run() {
   options.write_buffer_bytes_max = std::max<uint64_t>(options.write_buffer_bytes_max, 16 << 20);
   options.checkpoint_dirty_bytes = options.write_buffer_bytes_max;
   Trace("faults off; reopening");
-  doing_[0] = "DB::Open";
+  Doing(0, "DB::Open");
   StatusOr<std::unique_ptr<DB>> opened = DB::Open(options, setup_.path);
   if (!opened.ok()) {
     return "liveness: DB::Open failed with every fault off: " + opened.status().ToString();
   }
   std::unique_ptr<DB> db = std::move(opened).value();
   for (uint32_t w = 1; w <= kLivenessWriters; ++w) {
-    doing_[0] = "creating column family " + CfName(w);
+    Doing(0, "creating column family " + CfName(w));
     Status created = db->CreateColumnFamily(CfName(w));
     if (!created.ok() && !created.IsAlreadyExists()) {
       return "liveness: CreateColumnFamily(" + CfName(w) +
@@ -212,18 +217,20 @@ std::string LivenessPhase::Run() {
   {
     std::vector<std::unique_ptr<port::Thread>> writers;
     for (uint32_t w = 1; w <= kLivenessWriters; ++w) {
-      writers.push_back(std::make_unique<port::Thread>("liveness-writer", [this, w, &failures] {
+      // `new` here, not std::make_unique: a thread's start is where scheduler reports place waits
+      // for it in its destructor.
+      writers.emplace_back(new port::Thread("liveness-writer", [this, w, &failures] {
         ScopedFaultPointSink writer_sink(setup_.sink);
         failures[w] = Writer(w);
       }));
     }
-    doing_[0] = "joining the writers";
+    Doing(0, "joining the writers");
     writers.clear();
   }
   for (const std::string& failure : failures) {
     if (!failure.empty()) return failure;
   }
-  doing_[0] = "DB::Checkpoint";
+  Doing(0, "DB::Checkpoint");
   Status checkpointed = db->Checkpoint();
   if (!checkpointed.ok()) {
     return "liveness: Checkpoint failed with every fault off: " + checkpointed.ToString();
@@ -238,7 +245,7 @@ std::string LivenessPhase::Run() {
            std::to_string(after.checkpoint_sequence) + ", sequence " +
            std::to_string(after.sequence) + ", no commit in flight";
   }
-  doing_[0] = "checking the log was retired";
+  Doing(0, "checking the log was retired");
   if (std::string failure = CheckRetired(&counting, &fs, setup_.path, after.checkpoint_sequence);
       !failure.empty()) {
     return failure;
@@ -246,13 +253,13 @@ std::string LivenessPhase::Run() {
   if (std::string failure = ReadBack(db.get(), "before the close"); !failure.empty()) {
     return failure;
   }
-  doing_[0] = "DB::Close";
+  Doing(0, "DB::Close");
   db_ = nullptr;
   Status closed = db->Close();
   if (!closed.ok()) return "liveness: Close failed with every fault off: " + closed.ToString();
-  doing_[0] = "destroying the DB";
+  Doing(0, "destroying the DB");
   db.reset();
-  doing_[0] = "DB::Open after the close";
+  Doing(0, "DB::Open after the close");
   opened = DB::Open(options, setup_.path);
   if (!opened.ok()) {
     return "liveness: DB::Open after a clean close failed: " + opened.status().ToString();
@@ -261,10 +268,10 @@ std::string LivenessPhase::Run() {
   if (std::string failure = ReadBack(db.get(), "after a reopen"); !failure.empty()) {
     return failure;
   }
-  doing_[0] = "destroying the DB";
+  Doing(0, "destroying the DB");
   db.reset();
   psched::ClearPhaseBound();
-  doing_[0] = "done";
+  Doing(0, "done");
   Trace("OK: " + std::to_string(writes_) + " durable writes");
   return "";
 }
@@ -274,9 +281,9 @@ std::string LivenessPhase::Writer(uint32_t w) {
   durable.sync = true;
   for (uint32_t i = 0; i < kLivenessWritesPerWriter; ++i) {
     const uint32_t key = i % kKeysPerWriter;
-    doing_[w] = "durable put " + std::to_string(i + 1) + " of " +
-                std::to_string(kLivenessWritesPerWriter) + " (" + CfName(w) + "/" + KeyName(key) +
-                ")";
+    Doing(w, "durable put " + std::to_string(i + 1) + " of " +
+                 std::to_string(kLivenessWritesPerWriter) + " (" + CfName(w) + "/" + KeyName(key) +
+                 ")");
     std::string value = ValueFor(w, i);
     Status status = db_->Put(durable, CfName(w), KeyName(key), value);
     if (!status.ok()) {
@@ -285,12 +292,12 @@ std::string LivenessPhase::Writer(uint32_t w) {
     expected_[w][key] = std::move(value);
     ++writes_;
   }
-  doing_[w] = "done";
+  Doing(w, "done");
   return "";
 }
 
 std::string LivenessPhase::ReadBack(DB* db, const char* when) {
-  doing_[0] = std::string("reading back ") + when;
+  Doing(0, std::string("reading back ") + when);
   for (uint32_t w = 1; w <= kLivenessWriters; ++w) {
     for (uint32_t key = 0; key < kKeysPerWriter; ++key) {
       const std::string& expected = expected_[w][key];

@@ -69,6 +69,7 @@ class LivenessPhase {
 
  private:
   void Trace(const std::string& line);
+  void Doing(uint32_t thread, std::string what);
   std::string Writer(uint32_t writer);
   std::string ReadBack(DB* db, const char* when);
 

@@ -337,6 +337,8 @@ uint64_t CurrentStep() {
   return rt.steps;
 }
 
+bool Failing() { return internal::Aborting(); }
+
 void Fail(const std::string& message) {
   if (!InRun()) {
     std::fprintf(stderr, "sched::Fail outside a run: %s\n", message.c_str());

@@ -93,6 +93,10 @@ bool InRun();
 // point itself. Only on a managed thread.
 uint64_t CurrentStep();
 
+// True while the active run is failing: its threads are being unwound (what they do from then on
+// is not what they were doing when it failed). Not a scheduling point.
+bool Failing();
+
 // Ends the run as kFailed with `message` (a property the harness checks did not hold). Does not
 // return on a managed thread.
 [[noreturn]] void Fail(const std::string& message);
