@@ -252,7 +252,8 @@ class ConcurrentRun final : public FaultPointSink {
   // The liveness phase (sim/liveness.h), on the controller, inside this run: a hang ends the run
   // and Execute reports it through HangFailure. Skipped after a misdirected write.
   void CheckLiveness() {
-    if (fs_.counters().misdirected > 0) return;
+    // A failing run (the scheduler unwinds its threads, the controller goes on) has its verdict.
+    if (fs_.counters().misdirected > 0 || sched::Failing()) return;
     liveness_ = std::make_unique<LivenessPhase>(LivenessSetup{
         &fs_, options_, kDbPath, this, [this](const std::string& line) { Trace(line); }});
     const std::string failure = liveness_->Run();

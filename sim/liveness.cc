@@ -113,12 +113,14 @@ std::string CfName(uint32_t writer) {
 
 std::string KeyName(uint32_t key) { return "live-" + std::to_string(key); }
 
-constexpr uint32_t kKeysPerWriter = 1;
+constexpr uint32_t kKeysPerWriter = 2;  // Key 0 takes the large values, key 1 the small.
 
 // Distinct per writer and write, long enough that the phase rolls several log segments.
 std::string ValueFor(uint32_t writer, uint32_t write) {
   std::string value = "writer " + std::to_string(writer) + " write " + std::to_string(write) + " ";
-  value.resize(kLivenessValueBytes, static_cast<char>('a' + (writer * 7 + write) % 26));
+  value.resize(
+      write < kLivenessLargeWritesPerWriter ? kLivenessValueBytes : kLivenessSmallValueBytes,
+      static_cast<char>('a' + (writer * 7 + write) % 26));
   return value;
 }
 
@@ -179,6 +181,8 @@ void LivenessPhase::Trace(const std::string& line) {
 }
 
 std::string LivenessPhase::Run() {
+  // Not on a failing run: its threads are unwinding, and the failure is not the phase's.
+  if (psched::Failing()) return "liveness: not run: the run had already failed";
   started_ = true;
   ScopedFaultPointSink sink(setup_.sink);
   SimFileSystem& fs = *setup_.fs;
@@ -274,7 +278,7 @@ std::string LivenessPhase::Writer(uint32_t w) {
   WriteOptions durable;
   durable.sync = true;
   for (uint32_t i = 0; i < kLivenessWritesPerWriter; ++i) {
-    const uint32_t key = i % kKeysPerWriter;
+    const uint32_t key = i < kLivenessLargeWritesPerWriter ? 0 : 1;
     Doing(w, "durable put " + std::to_string(i + 1) + " of " +
                  std::to_string(kLivenessWritesPerWriter) + " (" + CfName(w) + "/" + KeyName(key) +
                  ")");

@@ -1,12 +1,12 @@
 // The liveness phase (issue 13): at the end of every seed, once the simulator has stopped
 // injecting faults, the database must make progress. With every fault off the phase reopens it,
 // has two writer threads commit a bounded number of durable puts on column families of their own
-// ("default" and "liveness-2", so that they share log groups), forces a checkpoint and checks that it covers every commit
-// and that the log segments before it were retired, reads everything back and closes. Every step is
-// bounded in scheduling points and simulated time (port::sched::SetPhaseBound), so a thread that
-// waits forever, or a phase that never ends, ends the run with a report of what every thread is
-// blocked on. Failures start with "liveness: ". TigerBeetle's simulator checks liveness the same
-// way, as a separate phase after the faults.
+// ("default" and "liveness-2", so that they share log groups), forces a checkpoint and checks that
+// it covers every commit and that the log segments before it were retired, reads everything back
+// and closes. Every step is bounded in scheduling points and simulated time
+// (port::sched::SetPhaseBound), so a thread that waits forever, or a phase that never ends, ends
+// the run with a report of what every thread is blocked on. Failures start with "liveness: ".
+// TigerBeetle's simulator checks liveness the same way, as a separate phase after the faults.
 #ifndef MANIFOLD_SIM_LIVENESS_H_
 #define MANIFOLD_SIM_LIVENESS_H_
 
@@ -39,7 +39,11 @@ struct LivenessSetup {
 inline constexpr uint64_t kLivenessStepsMax = 200'000;
 inline constexpr uint64_t kLivenessTimeMaxUs = 10'000'000;
 inline constexpr uint32_t kLivenessWriters = 2;
-inline constexpr uint32_t kLivenessWritesPerWriter = 2;
+inline constexpr uint32_t kLivenessWritesPerWriter = 6;
+// The first two of each writer's puts are large (below); the rest small: they only add group
+// commits, where a lost wake-up would show.
+inline constexpr uint32_t kLivenessLargeWritesPerWriter = 2;
+inline constexpr uint32_t kLivenessSmallValueBytes = 100;
 // 4 durable puts of 32 KiB: a 64 KiB log segment holds one, so the log rolls at least three times
 // wherever the recovered log ended, and the checkpoint has segments to retire below the two it may
 // keep open. Each writer overwrites one key, so the checkpoint writes only two values' pages.

@@ -563,15 +563,21 @@ TEST(SchedFailureTest, PhaseBoundEndsAPhaseThatWaitsOnTimeWithoutEnd) {
   const RunResult run = RunSeed(
       [] {
         port::sched::SetPhaseBound(1'000'000, 1'000, "phase");
-        Thread sleeper("sleeper", [] {
-          while (true) port::sched::SleepForMicros(100);
+        Mutex mu("mu");
+        CondVar never(&mu, "never");
+        // A timed wait, not a sleep: a failing run unwinds a thread from its waits, but a sleep
+        // returns, and a loop of them would spin.
+        Thread sleeper("sleeper", [&] {
+          MutexLock lock(&mu);
+          while (true) never.WaitForMicros(100);
         });
       },
       1);
   EXPECT_EQ(run.outcome, Outcome::kLivelock) << run.report;
   EXPECT_EQ(run.report.rfind("phase: every thread waits past the time bound (1000 us)", 0), 0u)
       << run.report;
-  EXPECT_NE(run.report.find("thread 1 'sleeper': blocked in Clock::SleepForMicros"),
+  EXPECT_NE(run.report.find(
+                "thread 1 'sleeper': blocked in CondVar::Wait on condvar#0 'never' until 1100 us"),
             std::string::npos)
       << run.report;
   EXPECT_LE(run.end_us, 1'000u);
