@@ -130,9 +130,10 @@ std::string Numbers(const std::vector<uint64_t>& numbers) {
   return text;
 }
 
-// After a checkpoint with no commit in flight, the engine holds open only the segment it writes
-// next (the log head) and perhaps the one before it (a head whose file was still being created,
-// I21); it keeps at most LogFiles::kRecyclePoolMax retired files for reuse and removes the rest.
+// I28: after a checkpoint with no commit in flight, the engine holds open only the segment it
+// writes next (the log head) and perhaps the one before it (a head whose file was still being
+// created, I21); it keeps at most LogFiles::kRecyclePoolMax retired files for reuse and removes the
+// rest.
 std::string CheckRetired(HandleCountingFileSystem* counting, FileSystem* fs,
                          const std::string& path, uint64_t checkpoint_sequence) {
   StatusOr<std::vector<std::string>> names = fs->ListDir(path);

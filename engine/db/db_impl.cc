@@ -1549,8 +1549,8 @@ Status DBImpl::CheckpointOnce(bool forced) {
     checkpoint_us_max_ = std::max(checkpoint_us_max_, elapsed_us);
     checkpoint_error_ = Status::OK();
   }
-  // The planted bug: DB::Checkpoint's caller does not wait for the retiring; the next automatic
-  // checkpoint was meant to do it.
+  // I28: every checkpoint retires what it covers. The planted bug: DB::Checkpoint's caller does
+  // not wait for the retiring; the next automatic checkpoint was meant to do it.
   if (forced && MANIFOLD_FAULT(planted_bug::kForcedCheckpointKeepsLog)) return Status::OK();
   return RetireCoveredSegments(sequence, log_head);
 }
