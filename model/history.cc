@@ -125,7 +125,7 @@ std::string ReadText(const HistoryRead& r) {
 }
 
 std::string ObservedText(const HistoryRead& r) {
-  if (r.cf_missing) return "column family '" + r.cf + "' does not exist";
+  if (r.cf_missing) return "column family " + Printable(r.cf) + " does not exist";
   return r.kind == HistoryRead::kGet ? ValueText(r.value) : EntriesText(r.entries);
 }
 
@@ -140,7 +140,7 @@ struct Result {
     return r.kind == HistoryRead::kGet ? value == r.value : entries == r.entries;
   }
   std::string Text(const HistoryRead& r) const {
-    if (!cf_exists) return "no column family '" + r.cf + "'";
+    if (!cf_exists) return "no column family " + Printable(r.cf);
     return r.kind == HistoryRead::kGet ? ValueText(value) : EntriesText(entries);
   }
 };
@@ -516,7 +516,8 @@ class Checker {
           std::map<std::string, std::shared_ptr<KeyMap>> edited;
           for (const model::Op& op : c.ops) {
             auto it = s.find(op.cf);
-            if (it == s.end()) return invalid("column family '" + op.cf + "' does not exist");
+            if (it == s.end())
+              return invalid("column family " + Printable(op.cf) + " does not exist");
             auto& mine = edited[op.cf];
             if (mine == nullptr) mine = std::make_shared<KeyMap>(*it->second);
             if (op.kind == model::Op::kPut) {
@@ -529,11 +530,13 @@ class Checker {
           break;
         }
         case Commit::kCreateCf:
-          if (s.count(c.cf) != 0) return invalid("column family '" + c.cf + "' already exists");
+          if (s.count(c.cf) != 0)
+            return invalid("column family " + Printable(c.cf) + " already exists");
           s.emplace(c.cf, std::make_shared<KeyMap>());
           break;
         case Commit::kDropCf:
-          if (s.count(c.cf) == 0) return invalid("column family '" + c.cf + "' does not exist");
+          if (s.count(c.cf) == 0)
+            return invalid("column family " + Printable(c.cf) + " does not exist");
           if (c.cf == kDefaultCf) return invalid("the default column family cannot be dropped");
           s.erase(c.cf);
           break;
@@ -845,8 +848,8 @@ class Checker {
       auto theirs_it = recovered_->state.find(cf);
       const KeyMap* theirs = theirs_it == recovered_->state.end() ? nullptr : &theirs_it->second;
       if ((mine == nullptr) != (theirs == nullptr)) {
-        diffs.push_back("column family '" + cf + "': expected " +
-                        (mine != nullptr ? "present" : "absent") + ", recovered " +
+        diffs.push_back("column family " + Printable(cf) + ": expected " +
+                        (mine != nullptr ? "present" : "absent") + ", got " +
                         (theirs != nullptr ? "present" : "absent") + LastCfChange(cf));
         continue;
       }
@@ -860,8 +863,9 @@ class Checker {
         if (a != mine->end()) x = a->second;
         if (b != theirs->end()) y = b->second;
         if (x == y) continue;
-        diffs.push_back("'" + cf + "' " + Printable(key) + ": expected " + ValueText(x) +
-                        ", recovered " + ValueText(y) + Source(cf, key, y, r));
+        diffs.push_back("column family " + Printable(cf) + " key " + Printable(key) +
+                        ": expected " + ValueText(x) + ", got " + ValueText(y) +
+                        Source(cf, key, y, r));
       }
     }
     if (diffs.empty()) return true;

@@ -179,9 +179,12 @@ int RunOne(const Flags& flags, uint64_t seed) {
     std::printf("\n");
     return 0;
   }
-  std::printf("seed %llu FAILED at op %lld: %s\nreplay: %s\n", (unsigned long long)seed,
-              (long long)result.failed_at_op, result.failure.c_str(),
-              manifold::sim::ReplayCommand(config).c_str());
+  // "op #N" as in the trace and the failure text (docs/simulator.md, "Numbering").
+  const std::string at = result.failed_at_op >= 0
+                             ? "op #" + std::to_string(result.failed_at_op)
+                             : std::string("no operation (the first open or the final checks)");
+  std::printf("seed %llu FAILED at %s: %s\nreplay: %s\n", (unsigned long long)seed, at.c_str(),
+              result.failure.c_str(), manifold::sim::ReplayCommand(config).c_str());
   if (!flags.minimize) return 1;
   manifold::sim::MinimizeResult min =
       manifold::sim::Minimize(config, result, flags.minimize_runs, [&](const std::string& line) {
