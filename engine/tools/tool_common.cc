@@ -147,7 +147,20 @@ StatusOr<std::unique_ptr<DB>> OpenDb(const Flags& flags, Access access) {
   options.page_bytes = flags.page_bytes;
   options.wal_salvage = flags.salvage;
   options.ignore_damaged_header_slot = flags.ignore_damaged_header_slot;
-  return DB::Open(options, flags.dir);
+  StatusOr<std::unique_ptr<DB>> db = DB::Open(options, flags.dir);
+  if (db.ok() || !db.status().IsCorruption()) return db;
+  // The engine's message names the option that would open anyway; name the tool's flag too.
+  const std::string& message = db.status().message();
+  std::string hint;
+  if (!flags.salvage && message.find("Options::wal_salvage") != std::string::npos) {
+    hint = "--salvage";
+  } else if (!flags.ignore_damaged_header_slot &&
+             message.find("Options::ignore_damaged_header_slot") != std::string::npos) {
+    hint = "--ignore-damaged-header-slot";
+  }
+  if (hint.empty()) return db;
+  return Status::Corruption(fmt::format("{}. To open that way with this tool: manifold {} {} ...",
+                                        message, flags.dir, hint));
 }
 
 bool HasColumnFamily(DB& db, std::string_view name) {
