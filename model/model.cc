@@ -848,7 +848,7 @@ CrashVerdict Model::CheckRecovered(const StateMap& recovered, Reopen kind,
       }
     }
     verdict.explanation = Explain(recovered, candidates, min_prefix, kind, below_min, sequence);
-    if (sequence.has_value()) {
+    if (sequence.has_value() && !verdict.sequence_only) {
       verdict.explanation +=
           "\n  (matching the engine's sequence number " + std::to_string(*sequence) + " too)";
     }

@@ -181,9 +181,10 @@ int RunOne(const Flags& flags, uint64_t seed) {
     return 0;
   }
   // "op #N" as in the trace and the failure text (docs/simulator.md, "Numbering").
-  const std::string at = result.failed_at_op >= 0
-                             ? "op #" + std::to_string(result.failed_at_op)
-                             : std::string("no operation (the first open or the final checks)");
+  const std::string at =
+      result.failed_at_op >= 0
+          ? "op #" + std::to_string(result.failed_at_op)
+          : std::string("no single operation (an open, an epoch's end or the final checks)");
   std::printf("seed %llu FAILED at %s: %s\nreplay: %s\n", (unsigned long long)seed, at.c_str(),
               result.failure.c_str(), manifold::sim::ReplayCommand(config).c_str());
   if (!flags.minimize) return 1;
