@@ -305,9 +305,10 @@ class Checker {
       }
     }
     if (recovered_ != nullptr && recovered_->sequence < h_.base_sequence) {
-      return Fail("history: recovered sequence below the base\n  recovered sequence " +
-                  std::to_string(recovered_->sequence) + ", base " +
-                  std::to_string(h_.base_sequence));
+      return Fail(
+          "history: recovered sequence below the base\n  recovered sequence: expected at "
+          "least the base, " +
+          std::to_string(h_.base_sequence) + ", got " + std::to_string(recovered_->sequence));
     }
     return true;
   }
@@ -339,7 +340,8 @@ class Checker {
       const uint64_t s = *c.sequence;
       if (s <= h_.base_sequence) {
         return Fail("history: sequence number not above the base\n  " + Name(e) +
-                    "\n  base sequence " + std::to_string(h_.base_sequence));
+                    "\n  expected a sequence above the base, " + std::to_string(h_.base_sequence) +
+                    ", got " + std::to_string(s));
       }
       auto [it, inserted] = kept.emplace(s, &e);
       if (!inserted) {
@@ -415,9 +417,8 @@ class Checker {
     if (recovered_ != nullptr && recovered_->sequence >= expect) {
       return Fail(
           "history: recovered sequence beyond every commit of the history\n  recovered "
-          "sequence " +
-          std::to_string(recovered_->sequence) + ", highest commit sequence " +
-          std::to_string(expect - 1));
+          "sequence: expected at most the highest commit's, " +
+          std::to_string(expect - 1) + ", got " + std::to_string(recovered_->sequence));
     }
     top_ = expect - 1;
     for (const auto& [s, e] : kept) {
@@ -835,7 +836,8 @@ class Checker {
       if (required && p.sequence > r) {
         return Fail(std::string("history: recovery lost an acknowledged ") +
                     (recovered_->clean_close ? "commit after a clean close" : "durable commit") +
-                    "\n  recovered sequence " + std::to_string(r) + "\n  " + Name(*p.event));
+                    "\n  recovered sequence: expected at least " + std::to_string(p.sequence) +
+                    " (its sequence), got " + std::to_string(r) + "\n  " + Name(*p.event));
       }
     }
     const Snap& expected = StateAt(r);

@@ -640,7 +640,8 @@ Verdict Model::EndCommit(uint64_t id, Outcome outcome) {
         "the engine acknowledged " + what + " (" + OutcomeName(outcome) +
         ") while uncertain commit(s) before it are unresolved: " + DescribeEntryAt(applied) +
         (last - applied > 1 ? " and more" : "") +
-        "; after a failed commit the engine must refuse writes until reopened. "
+        "; expected a refusal (after a failed commit the engine must refuse writes until "
+        "reopened), got OK. "
         "The model now assumes them present (only prefixes are legal).";
     for (size_t i = applied; i < last; ++i) ApplyToVisible(pending_[i]);
   }
@@ -649,7 +650,8 @@ Verdict Model::EndCommit(uint64_t id, Outcome outcome) {
     verdict.ok = false;
     verdict.explanation += "the engine acknowledged " + what + " (" + OutcomeName(outcome) +
                            ") but it must fail with " + StatusCodeName(rejection->code) + ": " +
-                           rejection->reason + ". The model treats it as failed.";
+                           rejection->reason + "; expected " + StatusCodeName(rejection->code) +
+                           ", got OK. The model treats it as failed.";
     pending_.pop_back();
     return verdict;
   }
@@ -1013,7 +1015,8 @@ std::string Model::Explain(const StateMap& recovered, const std::vector<Candidat
   if (below_min.has_value()) {
     out << "recovered state is " << after(*below_min) << ", but a clean reopen must keep every "
         << "acknowledged commit (through " << CommitName(candidates[min_prefix].last_id)
-        << "); lost: ";
+        << "): expected " << after(min_prefix) << " or later, got " << after(*below_min)
+        << "; lost: ";
     for (size_t k = *below_min; k < min_prefix; ++k) {
       out << (k > *below_min ? "; " : "") << DescribeEntryAt(k);
     }

@@ -806,6 +806,7 @@ class ConcurrentRun final : public FaultPointSink {
   // Opens (retrying through injected errors and crashes during recovery) and reads the whole
   // state back. Empty after a failure or detected damage.
   std::optional<model::RecoveredState> OpenAndRead(const std::string& what) {
+    Status last;  // The last attempt's error, for the report.
     for (int attempt = 0; attempt < kOpenAttemptsMax; ++attempt) {
       const uint64_t faults_before = FsFaultCount();
       auto db = DB::Open(options_, kDbPath);
@@ -835,6 +836,7 @@ class ConcurrentRun final : public FaultPointSink {
         return recovered;
       }
       Trace("  open: " + db.status().ToString());
+      last = db.status();
       if (DamageDetected(db.status())) return std::nullopt;
       if (fs_.crashed()) {
         ++result_.stats.crashes;
@@ -848,8 +850,10 @@ class ConcurrentRun final : public FaultPointSink {
         return std::nullopt;
       }
     }
-    Fail(FailureKind::kOpen,
-         what + ": DB::Open kept failing after " + std::to_string(kOpenAttemptsMax) + " attempts");
+    Fail(FailureKind::kOpen, what + ": DB::Open: expected OK within " +
+                                 std::to_string(kOpenAttemptsMax) + " attempts, got " +
+                                 (last.ok() ? std::string("a power cut or failed restart each time")
+                                            : last.ToString()));
     return std::nullopt;
   }
 

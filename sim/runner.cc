@@ -815,6 +815,7 @@ class Run final : public FaultPointSink {
   // Opens the database (retrying through injected errors and crashes during recovery), reads
   // its whole state and asks the model whether that state is legal.
   bool OpenAndCheck(const std::string& what, model::Reopen kind) {
+    Status last;  // The last attempt's error, for the report.
     for (int attempt = 0; attempt < kOpenAttemptsMax; ++attempt) {
       fs_faults_at_step_ = FsFaultCount();
       faults_this_op_ = 0;
@@ -840,6 +841,7 @@ class Run final : public FaultPointSink {
         return CheckRecoveredState(what, kind);
       }
       Trace("  open: " + db.status().ToString());
+      last = db.status();
       if (DamageDetected(db.status())) return false;
       if (fs_.crashed()) {
         ++result_.stats.crashes;
@@ -854,8 +856,10 @@ class Run final : public FaultPointSink {
         return false;
       }
     }
-    Fail(FailureKind::kOpen,
-         what + ": DB::Open kept failing after " + std::to_string(kOpenAttemptsMax) + " attempts");
+    Fail(FailureKind::kOpen, what + ": DB::Open: expected OK within " +
+                                 std::to_string(kOpenAttemptsMax) + " attempts, got " +
+                                 (last.ok() ? std::string("a power cut or failed restart each time")
+                                            : last.ToString()));
     return false;
   }
 
