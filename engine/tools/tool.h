@@ -131,6 +131,19 @@ class EntryPrinter {
   uint64_t count_ = 0;
 };
 
+// ---- Record formats of export and load (record_formats.cc) ------------------------------------
+
+struct Record {
+  std::string key;
+  std::string value;
+};
+
+// One line (without its '\n') of `format` ("jsonl" or "tsv"; docs/tool.md, "export / load"),
+// binary-safe: ParseRecord reads back exactly the bytes FormatRecord was given.
+std::string FormatRecord(std::string_view format, std::string_view key, std::string_view value);
+// An error names the problem and, for tsv, its column.
+StatusOr<Record> ParseRecord(std::string_view format, std::string_view line);
+
 // ---- Commands: each opens the database with the least access it needs ----------------------
 
 // commands.cc: keys, scans, column families, verify, dump.
@@ -146,7 +159,7 @@ int RunVerify(const Flags& flags);
 int RunDump(const Flags& flags);
 // stats.cc.
 int RunStats(const Flags& flags);
-// formats.cc: export and load, jsonl and tsv.
+// load_export.cc: export and load, jsonl and tsv.
 int RunExport(const Flags& flags);
 int RunLoad(const Flags& flags);
 // backup.cc.
