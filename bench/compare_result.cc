@@ -26,6 +26,8 @@ void WriteResult(const PhaseResult& r, std::ostringstream& out) {
       << "io " << r.io.fsync << " " << r.io.fdatasync << " " << r.io.msync << " "
       << r.io.dsync_writes << " " << r.io.sync_file_range << " " << r.io.sync_ns << " "
       << r.io.bytes_written << "\n"
+      << "amp " << r.user_bytes << " " << r.device_bytes << " " << (r.rss_per_phase ? 1 : 0) << "\n"
+      << "device_source " << OneLine(r.device_source) << "\n"
       << "latencies";
   for (double l : r.latencies_us) out << " " << l;
   out << "\nend\n";
@@ -53,6 +55,12 @@ void ParseLine(const std::string& key, const std::string& rest, PhaseResult& r) 
   if (key == "notes") r.notes = rest;
   if (key == "numbers") ParseNumbers(in, r);
   if (key == "io") ParseIo(in, r.io);
+  if (key == "amp") {
+    int per_phase = 0;
+    in >> r.user_bytes >> r.device_bytes >> per_phase;
+    r.rss_per_phase = per_phase != 0;
+  }
+  if (key == "device_source") r.device_source = rest;
   if (key == "latencies") {
     for (double l; in >> l;) r.latencies_us.push_back(l);
   }
