@@ -20,9 +20,8 @@ void WriteResult(const PhaseResult& r, std::ostringstream& out) {
       << "unit " << OneLine(r.unit) << "\n"
       << "error " << OneLine(r.error) << "\n"
       << "notes " << OneLine(r.notes) << "\n"
-      << "numbers " << r.ops << " " << r.commits << " " << r.seconds << " " << r.write_bytes << " "
-      << r.peak_rss_kib << " " << (r.engine_syncs ? 1 : 0) << " " << r.engine_syncs.value_or(0)
-      << "\n"
+      << "numbers " << r.ops << " " << r.commits << " " << r.seconds << " " << r.peak_rss_kib << " "
+      << (r.engine_syncs ? 1 : 0) << " " << r.engine_syncs.value_or(0) << "\n"
       << "io " << r.io.fsync << " " << r.io.fdatasync << " " << r.io.msync << " "
       << r.io.dsync_writes << " " << r.io.sync_file_range << " " << r.io.sync_ns << " "
       << r.io.bytes_written << "\n"
@@ -36,8 +35,7 @@ void WriteResult(const PhaseResult& r, std::ostringstream& out) {
 void ParseNumbers(std::istringstream& in, PhaseResult& r) {
   int has_engine_syncs = 0;
   uint64_t engine_syncs = 0;
-  in >> r.ops >> r.commits >> r.seconds >> r.write_bytes >> r.peak_rss_kib >> has_engine_syncs >>
-      engine_syncs;
+  in >> r.ops >> r.commits >> r.seconds >> r.peak_rss_kib >> has_engine_syncs >> engine_syncs;
   if (has_engine_syncs) r.engine_syncs = engine_syncs;
 }
 

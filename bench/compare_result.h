@@ -24,7 +24,6 @@ struct PhaseResult {
   std::vector<double> latencies_us;      // One per commit, where the phase commits.
   IoCounts io;                           // Interposer counts, delta over the timed region.
   std::optional<uint64_t> engine_syncs;  // The engine's own count, where it keeps one.
-  uint64_t write_bytes = 0;              // /proc/self/io write_bytes delta (see ProcessWriteBytes).
   // Bytes of keys and values the phase asked the engine to write (keys only for deletes): the
   // denominator of write amplification. 0 for phases that only read.
   uint64_t user_bytes = 0;

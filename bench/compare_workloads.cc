@@ -187,7 +187,6 @@ class PhaseTimer {
   void Start() {
     counters_ = engine_.Counters();
     io_ = ReadIoCounts();
-    write_bytes_ = ProcessWriteBytes();
     proc_io_ = ReadProcIo();
     rss_reset_ = ResetPeakRss();
     start_ = Clock::now();
@@ -197,7 +196,6 @@ class PhaseTimer {
   void Stop(PhaseResult& r) {
     r.seconds = SecondsSince(start_);
     r.io = ReadIoCounts() - io_;
-    r.write_bytes = ProcessWriteBytes() - write_bytes_;
     r.device_bytes = DeviceBytes(proc_io_, ReadProcIo(), g_device_source);
     r.device_source = DeviceBytesSourceName(g_device_source);
     if (rss_reset_) {
@@ -213,7 +211,6 @@ class PhaseTimer {
   Engine& engine_;
   std::map<std::string, uint64_t> counters_;
   IoCounts io_;
-  uint64_t write_bytes_ = 0;
   ProcIo proc_io_;
   bool rss_reset_ = false;
   Clock::time_point start_;
@@ -864,7 +861,6 @@ std::vector<PhaseResult> RecoveryWorkload(const Job& job) {
   Status s = CrashWriter(job);
   const std::string size = SizeOnDisk(job.dir);
   const IoCounts io = ReadIoCounts();
-  const uint64_t write_bytes = ProcessWriteBytes();
   const ProcIo proc_io = ReadProcIo();
   r.rss_per_phase = ResetPeakRss();
   const Clock::time_point start = Clock::now();
@@ -872,7 +868,6 @@ std::vector<PhaseResult> RecoveryWorkload(const Job& job) {
   if (s.ok()) s = ReopenAndRead(job, engine, r.notes);
   r.seconds = SecondsSince(start);
   r.io = ReadIoCounts() - io;
-  r.write_bytes = ProcessWriteBytes() - write_bytes;
   r.device_bytes = DeviceBytes(proc_io, ReadProcIo(), g_device_source);
   r.device_source = DeviceBytesSourceName(g_device_source);
   if (r.rss_per_phase) r.peak_rss_kib = PeakRssSinceResetKib();
