@@ -1,5 +1,6 @@
 // //bench:compare: runs the same workloads against Manifold, RocksDB, LevelDB, LMDB and SQLite
-// and reports ops/s, commit latency, syncs per commit, bytes written and peak memory.
+// and reports ops/s, commit latency, syncs per commit, bytes written, write amplification and
+// peak memory per phase.
 //
 //   ./bazelw run -c opt //bench:compare -- --scale 0.02 --runs 1
 //
