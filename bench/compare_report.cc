@@ -25,6 +25,7 @@ struct Summary {
   std::string device_source;             // "write_bytes" or "wchar".
   bool wrote_user_data = false;          // Write amplification is defined.
   double write_amp = 0;                  // Median per run.
+  double calls_write_amp = 0;            // Median per run, of the interposers' bytes.
   double peak_rss_mib = 0;               // Largest of the runs.
   bool rss_per_phase = true;             // Every run measured the phase alone.
   std::string notes;                     // Of the median run.
@@ -42,7 +43,7 @@ void AddIo(IoCounts& total, const IoCounts& s) {
 
 Summary Summarize(const std::vector<PhaseResult>& runs) {
   Summary s;
-  std::vector<double> rates, written, device, amps;
+  std::vector<double> rates, written, device, amps, calls_amps;
   s.engine_syncs = 0;
   for (const PhaseResult& r : runs) {
     if (!r.error.empty() && s.error.empty()) s.error = r.error;
@@ -50,7 +51,10 @@ Summary Summarize(const std::vector<PhaseResult>& runs) {
     rates.push_back(r.OpsPerSecond());
     written.push_back(r.io.bytes_written / 1048576.0);
     device.push_back(r.device_bytes / 1048576.0);
-    if (r.user_bytes > 0) amps.push_back(r.WriteAmplification());
+    if (r.user_bytes > 0) {
+      amps.push_back(r.WriteAmplification());
+      calls_amps.push_back(static_cast<double>(r.io.bytes_written) / r.user_bytes);
+    }
     if (!r.device_source.empty()) s.device_source = r.device_source;
     s.rss_per_phase = s.rss_per_phase && r.rss_per_phase;
     s.latencies_us.insert(s.latencies_us.end(), r.latencies_us.begin(), r.latencies_us.end());
@@ -67,6 +71,7 @@ Summary Summarize(const std::vector<PhaseResult>& runs) {
   s.device_mib = Median(device);
   s.wrote_user_data = !amps.empty();
   s.write_amp = Median(amps);
+  s.calls_write_amp = Median(calls_amps);
   // The notes of the run closest to the median (sizes, sync histograms).
   size_t closest = 0;
   for (size_t i = 1; i < runs.size(); ++i) {
@@ -150,6 +155,7 @@ std::vector<std::string> TableRow(const std::string& row, const std::string& eng
           fmt::format("{:.1f}", s.write_mib),
           fmt::format("{:.1f}{}", s.device_mib, wchar),
           s.wrote_user_data ? fmt::format("{:.2f}{}", s.write_amp, wchar) : "-",
+          s.wrote_user_data ? fmt::format("{:.2f}", s.calls_write_amp) : "-",
           fmt::format("{:.0f}{}", s.peak_rss_mib, s.rss_per_phase ? "" : " (job)"),
           JoinNotes(s.notes, SyncBreakdown(s))};
 }
@@ -269,7 +275,7 @@ std::vector<std::vector<std::string>> ResultTable(const Results& results,
   std::vector<std::vector<std::string>> table = {
       {"workload", "engine", "ops/s", "min - max", "unit", "vs " + baseline, "p50", "p95", "p99",
        "max", "syncs/commit (fs)", "syncs/commit (engine)", "MiB written", "MiB to device",
-       "write amp", "peak RSS MiB", "notes"}};
+       "write amp", "write amp (calls)", "peak RSS MiB", "notes"}};
   for (const std::string& row : results.rows()) {
     const std::vector<PhaseResult>& base_runs = results.Runs(row, baseline);
     const Summary base = Summarize(base_runs);
@@ -343,8 +349,9 @@ std::string RenderMarkdown(const ReportContext& context,
       "cancelled_write_bytes over the phase (median run), which on kernels with large page-cache "
       "folios counts a whole folio per small write, so it can exceed the bytes written several "
       "times over. `write amp`: that / bytes of keys and values the phase wrote (keys only for "
-      "deletes; median run; `-` for phases that write no user data). Peak RSS: largest of the "
-      "runs, each the phase's own peak (one process per engine, workload and run).\n\n",
+      "deletes; median run; `-` for phases that write no user data); `write amp (calls)`: `MiB "
+      "written` / the same user bytes, which the folio effect does not inflate. Peak RSS: largest "
+      "of the runs, each the phase's own peak (one process per engine, workload and run).\n\n",
       context.runs, context.baseline);
   for (const std::string& m : context.methods) out += "- " + m + "\n";
   if (!context.methods.empty()) out += "\n";

@@ -46,7 +46,8 @@ done
 # The report says how bytes to the device and peak RSS were measured on this machine.
 grep -q "^- bytes to device" "$md" || fail "$md does not say where bytes to device come from"
 grep -q "^- peak RSS" "$md" || fail "$md does not say how peak RSS is measured"
-# Columns (awk -F'|' fields): 2 workload, 3 engine, 4 ops/s, 16 write amp, 17 peak RSS MiB.
+# Columns (awk -F'|' fields): 2 workload, 3 engine, 16 write amp, 17 write amp (calls),
+# 18 peak RSS MiB.
 # Rows that write user data have a write amplification; every successful row has a peak RSS.
 for engine in rocksdb leveldb lmdb sqlite; do
   for row in overwrite/random readwhilewriting/write bulk/load cfwrite/durable/seq/be; do
@@ -54,7 +55,8 @@ for engine in rocksdb leveldb lmdb sqlite; do
         $2 == row && $3 == engine {
           found = 1
           if ($16 !~ /^ [0-9]+\.[0-9]+( \(wchar\))? $/ || $16 + 0 <= 0) bad = "write amp" $16
-          if ($17 !~ /^ [0-9]+( \(job\))? $/ || $17 + 0 <= 0) bad = bad " peak RSS" $17
+          if ($17 !~ /^ [0-9]+\.[0-9]+ $/ || $17 + 0 <= 0) bad = bad " write amp (calls)" $17
+          if ($18 !~ /^ [0-9]+( \(job\))? $/ || $18 + 0 <= 0) bad = bad " peak RSS" $18
         }
         END { if (!found || bad != "") { print bad; exit 1 } }' "$md" ||
       fail "$row $engine: missing or bad write amp / peak RSS cell"
