@@ -729,8 +729,11 @@ std::vector<PhaseResult> ReadWhileWritingWorkload(const Job& job, Engine& engine
   return {reads, writes};
 }
 
-std::string Percent(uint64_t part, uint64_t whole) {
-  return whole == 0 ? "0%" : fmt::format("{:.0f}%", 100.0 * part / whole);
+// How much of the files under `dir` is in the OS page cache now, as a percentage of their size
+// now (opening can add files: RocksDB and LevelDB write the replayed log as a table).
+std::string ResidentPercent(const std::string& dir) {
+  const uint64_t size = DiskUsageOf(dir).apparent;
+  return size == 0 ? "0%" : fmt::format("{:.0f}%", 100.0 * PageCacheResidentBytes(dir) / size);
 }
 
 // Loads ratio x the cache of user data, closes the engine, evicts its files from the OS page
@@ -745,17 +748,17 @@ std::vector<PhaseResult> UncachedWorkload(const Job& job, const EngineConfig& co
   }  // Closed: a mapped or open database could keep its pages in the page cache.
   if (!load.error.empty()) return FailedRows(job, load.error);
   const uint64_t on_disk = DiskUsageOf(job.dir).apparent;
-  const uint64_t resident_before = PageCacheResidentBytes(job.dir);
+  const std::string resident_before = ResidentPercent(job.dir);
   EvictFromPageCache(job.dir);
-  const uint64_t resident_evicted = PageCacheResidentBytes(job.dir);
+  const std::string resident_evicted = ResidentPercent(job.dir);
   StatusOr<std::unique_ptr<Engine>> engine = OpenEngine(job.engine, config);
   if (!engine.ok()) return FailedRows(job, "reopen: " + engine.status().ToString());
-  const uint64_t resident_open = PageCacheResidentBytes(job.dir);
+  const std::string resident_open = ResidentPercent(job.dir);
   // Opening can read or write files (RocksDB and LevelDB flush the replayed log into a new
   // table); evicting again leaves the open database's files cold. Pages an engine has mapped
   // and touched stay (LMDB's meta pages).
   EvictFromPageCache(job.dir);
-  const uint64_t resident_start = PageCacheResidentBytes(job.dir);
+  const std::string resident_start = ResidentPercent(job.dir);
   PhaseResult r = PhaseResult::Named("uncached/read", "gets/s");
   RunThreads(
       **engine, kThreads,
@@ -773,17 +776,15 @@ std::vector<PhaseResult> UncachedWorkload(const Job& job, const EngineConfig& co
         return Status::OK();
       },
       r, job.sizes.uncached_reads);
-  const uint64_t resident_after = PageCacheResidentBytes(job.dir);
-  AddNote(r,
-          fmt::format("cache {} for {} keys ({} of user data, {:.1f}x; {} in files); OS page cache "
-                      "held {} of the files after the load, {} after eviction, {} after reopen, {} "
-                      "after evicting again, {} after the reads (not bounded: reads it serves are "
-                      "not device reads)",
-                      Mib(config.cache_bytes), n, Mib(load.user_bytes),
-                      static_cast<double>(load.user_bytes) / config.cache_bytes, Mib(on_disk),
-                      Percent(resident_before, on_disk), Percent(resident_evicted, on_disk),
-                      Percent(resident_open, on_disk), Percent(resident_start, on_disk),
-                      Percent(resident_after, on_disk)));
+  const std::string resident_after = ResidentPercent(job.dir);
+  AddNote(r, fmt::format(
+                 "cache {} for {} keys ({} of user data, {:.1f}x; {} in files); OS page cache "
+                 "held {} of the files after the load, {} after eviction, {} after reopen, {} "
+                 "after evicting again, {} after the reads (not bounded: reads it serves are "
+                 "not device reads)",
+                 Mib(config.cache_bytes), n, Mib(load.user_bytes),
+                 static_cast<double>(load.user_bytes) / config.cache_bytes, Mib(on_disk),
+                 resident_before, resident_evicted, resident_open, resident_start, resident_after));
   return {r};
 }
 
