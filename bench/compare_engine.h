@@ -28,6 +28,13 @@ struct EngineConfig {
   // Recovery workload: keep everything in the log (no checkpoint / memtable flush) so that a
   // reopen after a crash has the most to replay.
   bool hold_log = false;
+  // The engine's own cache of data: Manifold's page cache, RocksDB's and LevelDB's block cache
+  // (LevelDB: split evenly over its per-table databases), SQLite's page cache. LMDB has none: it
+  // reads through the OS page cache, which no setting here bounds.
+  uint64_t cache_bytes = 64ull << 20;
+  // SQLite only: its page cache is per connection; each connection gets cache_bytes divided by
+  // this, so that this many connections together hold at most cache_bytes.
+  int cache_connections = 1;
   // Manifold only: Options::group_commit_window_us.
   uint64_t group_commit_window_us = 0;
 };

@@ -12,6 +12,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <chrono>
@@ -20,6 +21,7 @@
 #include <fstream>
 #include <string>
 #include <system_error>
+#include <vector>
 
 namespace manifold::bench {
 namespace {
@@ -110,6 +112,115 @@ uint64_t ProcessWriteBytes() {
     if (key == "write_bytes:") return value;
   }
   return 0;
+}
+
+ProcIo ReadProcIo() {
+  ProcIo io;
+  std::ifstream in("/proc/self/io");
+  std::string key;
+  uint64_t value = 0;
+  while (in >> key >> value) {
+    if (key == "wchar:") io.wchar = value;
+    if (key == "write_bytes:") io.write_bytes = value;
+    if (key == "cancelled_write_bytes:") io.cancelled_write_bytes = value;
+  }
+  return io;
+}
+
+const char* DeviceBytesSourceName(DeviceBytesSource source) {
+  return source == DeviceBytesSource::kWriteBytes ? "write_bytes" : "wchar";
+}
+
+uint64_t DeviceBytes(const ProcIo& before, const ProcIo& after, DeviceBytesSource source) {
+  if (source == DeviceBytesSource::kWchar) return after.wchar - before.wchar;
+  const uint64_t dirtied = after.write_bytes - before.write_bytes;
+  const uint64_t cancelled = after.cancelled_write_bytes - before.cancelled_write_bytes;
+  // Pages dirtied in an earlier phase can be cancelled (a deleted log) in this one.
+  return dirtied > cancelled ? dirtied - cancelled : 0;
+}
+
+DeviceBytesSource ProbeDeviceBytes(const std::string& dir, std::string* why) {
+  constexpr size_t kProbeBytes = 1 << 20;
+  const std::string path = dir + "/write-bytes-probe";
+  const ProcIo before = ReadProcIo();
+  bool wrote = false;
+  const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  if (fd >= 0) {
+    const std::string block(kProbeBytes, 'p');
+    wrote = write(fd, block.data(), block.size()) == static_cast<ssize_t>(block.size()) &&
+            fdatasync(fd) == 0;
+    close(fd);
+  }
+  const ProcIo after = ReadProcIo();
+  unlink(path.c_str());
+  const uint64_t seen = after.write_bytes - before.write_bytes;
+  char buf[256];
+  snprintf(buf, sizeof(buf),
+           "probe wrote and synced %zu bytes in the data directory: write_bytes grew by %llu, "
+           "wchar by %llu",
+           kProbeBytes, static_cast<unsigned long long>(seen),
+           static_cast<unsigned long long>(after.wchar - before.wchar));
+  *why = buf;
+  if (!wrote) *why += " (the probe write failed)";
+  return wrote && seen >= kProbeBytes ? DeviceBytesSource::kWriteBytes : DeviceBytesSource::kWchar;
+}
+
+bool ResetPeakRss() {
+  std::ofstream out("/proc/self/clear_refs");
+  out << "5";
+  out.flush();
+  return static_cast<bool>(out);
+}
+
+uint64_t PeakRssSinceResetKib() {
+  std::ifstream in("/proc/self/status");
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::stoull(line.substr(6));
+  }
+  return 0;
+}
+
+namespace {
+
+// Calls `fn(path, fd, size)` for every non-empty regular file under `dir`, opened read-only.
+template <typename Fn>
+void ForEachFile(const std::string& dir, Fn fn) {
+  std::error_code ec;
+  for (std::filesystem::recursive_directory_iterator it(dir, ec), end; !ec && it != end;
+       it.increment(ec)) {
+    struct stat st {};
+    if (lstat(it->path().c_str(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_size == 0) continue;
+    const int fd = open(it->path().c_str(), O_RDONLY);
+    if (fd < 0) continue;
+    fn(fd, static_cast<uint64_t>(st.st_size));
+    close(fd);
+  }
+}
+
+}  // namespace
+
+void EvictFromPageCache(const std::string& dir) {
+  ForEachFile(dir, [](int fd, uint64_t) {
+    fdatasync(fd);  // Dirty pages cannot be dropped; write them back first.
+    posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+  });
+}
+
+uint64_t PageCacheResidentBytes(const std::string& dir) {
+  const uint64_t page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+  uint64_t resident = 0;
+  ForEachFile(dir, [&](int fd, uint64_t size) {
+    void* map = mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0);
+    if (map == MAP_FAILED) return;
+    std::vector<unsigned char> in_core((size + page - 1) / page);
+    if (mincore(map, size, in_core.data()) == 0) {
+      for (size_t i = 0; i < in_core.size(); ++i) {
+        if (in_core[i] & 1) resident += std::min<uint64_t>(page, size - i * page);  // Last page.
+      }
+    }
+    munmap(map, size);
+  });
+  return resident;
 }
 
 uint64_t PeakRssKib() {

@@ -15,8 +15,6 @@
 namespace manifold::bench {
 namespace {
 
-constexpr size_t kCacheBytesPerDb = 8 << 20;  // 64 MiB over the 8 databases.
-
 Status FromLevel(const leveldb::Status& s) {
   if (s.ok()) return Status::OK();
   if (s.IsNotFound()) return Status::NotFound(s.ToString());
@@ -100,7 +98,7 @@ StatusOr<std::unique_ptr<leveldb::DB>> OpenOne(const std::string& path, bool hol
 StatusOr<std::unique_ptr<Engine>> OpenLevelDb(const EngineConfig& config) {
   LevelDbs dbs;
   for (int t = 0; t < config.tables; ++t) {
-    dbs.caches.emplace_back(leveldb::NewLRUCache(kCacheBytesPerDb));
+    dbs.caches.emplace_back(leveldb::NewLRUCache(config.cache_bytes / config.tables));
     MANIFOLD_ASSIGN_OR_RETURN(
         std::unique_ptr<leveldb::DB> db,
         OpenOne(config.dir + "/" + TableName(t), config.hold_log, dbs.caches.back().get()));
@@ -118,7 +116,8 @@ EngineDescription DescribeLevelDb() {
   d.not_durable = "WriteOptions.sync = false";
   d.tables = "8 separate databases (no column families; each has its own log and syncs)";
   d.other =
-      "no compression, 8 MiB block cache per database (64 MiB in all); recovery: 1 GiB "
+      "no compression, 8 MiB block cache per database (64 MiB in all; uncached: one database, "
+      "--uncached_cache_mib); recovery: 1 GiB "
       "write buffer";
   return d;
 }

@@ -154,7 +154,9 @@ EngineDescription DescribeLmdb() {
       "transaction at a time";
   d.other =
       "MDB_NOTLS, 256 GiB map; the OS page cache is LMDB's cache (mapped pages count in "
-      "its peak RSS)";
+      "its peak RSS); uncached: no cache of its own to bound, so --uncached_cache_mib does "
+      "not apply and only the eviction of its file from the OS page cache before the reads "
+      "makes them cold";
   return d;
 }
 

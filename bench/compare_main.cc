@@ -1,5 +1,6 @@
 // //bench:compare: runs the same workloads against Manifold, RocksDB, LevelDB, LMDB and SQLite
-// and reports ops/s, commit latency, syncs per commit, bytes written and peak memory.
+// and reports ops/s, commit latency, syncs per commit, bytes written, write amplification and
+// peak memory per phase.
 //
 //   ./bazelw run -c opt //bench:compare -- --scale 0.02 --runs 1
 //
@@ -32,10 +33,10 @@ namespace {
 
 struct Flags {
   std::string engines = "manifold,rocksdb,leveldb,lmdb,sqlite";
-  std::string workloads = "cfwrite,read,commit,bulk,recovery";
+  std::string workloads = "cfwrite,read,commit,bulk,recovery,overwrite,readwhilewriting,uncached";
   int runs = 5;
   double scale = 1.0;
-  uint64_t bulk_keys = 5'000'000;
+  BaseSizes sizes;
   std::string dir;
   bool keep = false;
   std::string out_dir;
@@ -112,8 +113,11 @@ void WriteAll(int fd, const std::string& text) {
 
 [[noreturn]] void ChildMain(const Job& job, int fd) {
   std::vector<PhaseResult> results = RunJob(job);
+  // Phases measure their own peak when the kernel lets them reset it; else the whole job's.
   const uint64_t rss = PeakRssKib();
-  for (PhaseResult& r : results) r.peak_rss_kib = rss;
+  for (PhaseResult& r : results) {
+    if (!r.rss_per_phase) r.peak_rss_kib = rss;
+  }
   WriteAll(fd, SerializeResults(results));
   _exit(0);  // No static destructors or atexit handlers of the parent's state.
 }
@@ -172,7 +176,7 @@ std::string ProgressLine(const Job& job, int run, int runs, const std::vector<Ph
 }
 
 Results RunAll(const std::vector<Job>& jobs, const std::vector<EngineKind>& kinds,
-               const Flags& flags, const std::string& root) {
+               const Flags& flags, const std::string& root, DeviceBytesSource source) {
   Results results;
   const size_t total = jobs.size() * kinds.size() * flags.runs;
   size_t done = 0;
@@ -182,6 +186,7 @@ Results RunAll(const std::vector<Job>& jobs, const std::vector<EngineKind>& kind
       for (const EngineKind& kind : kinds) {
         Job job = base;
         job.engine = kind;
+        job.device_source = source;
         job.dir = fmt::format("{}/{}-{}-run{}", root, Sanitize(job.Name()), Sanitize(kind.label),
                               run + 1);
         std::filesystem::remove_all(job.dir);
@@ -232,8 +237,32 @@ std::string Baseline(const std::vector<EngineKind>& kinds) {
   return kinds[0].label;
 }
 
+// How bytes to the device and peak RSS are measured on this machine, found out now.
+std::vector<std::string> Methods(DeviceBytesSource source, const std::string& probe) {
+  std::vector<std::string> out;
+  if (source == DeviceBytesSource::kWriteBytes) {
+    out.push_back(
+        "bytes to device (`MiB to device`, `write amp`): /proc/self/io write_bytes - "
+        "cancelled_write_bytes over the phase (" +
+        probe + ")");
+  } else {
+    out.push_back("bytes to device: /proc/self/io write_bytes does not count writes here (" +
+                  probe +
+                  "), so `MiB to device` and `write amp` use wchar (bytes passed to write calls, "
+                  "i.e. to the page cache), marked `(wchar)`");
+  }
+  // The parent probes the reset once; each child resets again per phase and falls back alone.
+  out.push_back(ResetPeakRss()
+                    ? "peak RSS: per phase (VmHWM of the process after resetting it through "
+                      "/proc/self/clear_refs at the phase start)"
+                    : "peak RSS: /proc/self/clear_refs refuses resets here, so each row shows "
+                      "the peak of the whole job's process (ru_maxrss), marked `(job)`");
+  return out;
+}
+
 ReportContext Context(const std::vector<EngineKind>& kinds, const Flags& flags,
-                      const std::string& root, const std::string& command) {
+                      const std::string& root, const std::string& command,
+                      std::vector<std::string> methods) {
   ReportContext c;
   c.command = command;
   c.runs = flags.runs;
@@ -243,7 +272,8 @@ ReportContext Context(const std::vector<EngineKind>& kinds, const Flags& flags,
   for (const EngineKind& k : kinds) {
     if (seen.insert(k.family).second) c.engines.push_back({k.family, DescribeEngine(k.family)});
   }
-  c.workloads = DescribeWorkloads(ScaledSizes(flags.scale, flags.bulk_keys));
+  c.workloads = DescribeWorkloads(ScaledSizes(flags.scale, flags.sizes));
+  c.methods = std::move(methods);
   return c;
 }
 
@@ -278,16 +308,18 @@ int Run(const Flags& flags, const std::string& command) {
     fmt::print(stderr, "compare: cannot create a data directory\n");
     return 1;
   }
-  const ReportContext context = Context(*kinds, flags, root, command);
+  std::string probe;
+  const DeviceBytesSource source = ProbeDeviceBytes(root, &probe);
+  const ReportContext context = Context(*kinds, flags, root, command, Methods(source, probe));
   fmt::print("{}\n", RenderSetupText(context));
   std::vector<Job> jobs;
   for (const std::string& w : *workloads) {
     for (Job job : JobsFor(w)) {
-      job.sizes = ScaledSizes(flags.scale, flags.bulk_keys);
+      job.sizes = ScaledSizes(flags.scale, flags.sizes);
       jobs.push_back(job);
     }
   }
-  const Results results = RunAll(jobs, *kinds, flags, root);
+  const Results results = RunAll(jobs, *kinds, flags, root, source);
   if (temporary && !flags.keep) std::filesystem::remove_all(root);
   const auto table = ResultTable(results, context.baseline);
   fmt::print("{}", RenderText(table));
@@ -316,7 +348,8 @@ int main(int argc, char** argv) {
   app.add_option("--engines", flags.engines, "Comma-separated engines to run")
       ->capture_default_str();
   app.add_option("--workloads", flags.workloads,
-                 "Comma-separated workloads: cfwrite, read, commit, bulk, recovery")
+                 "Comma-separated workloads: cfwrite, read, commit, bulk, recovery, overwrite, "
+                 "readwhilewriting, uncached")
       ->capture_default_str();
   app.add_option("--runs", flags.runs, "Runs per cell; the table shows the median")
       ->check(CLI::PositiveNumber)
@@ -324,7 +357,20 @@ int main(int argc, char** argv) {
   app.add_option("--scale", flags.scale, "Multiplies every key count (e.g. 0.01 for a smoke run)")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
-  app.add_option("--bulk_keys", flags.bulk_keys, "Keys of the bulk workload (before --scale)")
+  app.add_option("--bulk_keys", flags.sizes.bulk_keys, "Keys of the bulk workload (before --scale)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--overwrite_keys", flags.sizes.overwrite_keys,
+                 "Keys loaded by overwrite and readwhilewriting (before --scale); overwrite then "
+                 "overwrites twice as many")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--uncached_cache_mib", flags.sizes.uncached_cache_mib,
+                 "Cache of every engine in the uncached workload, MiB (before --scale)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--uncached_ratio", flags.sizes.uncached_ratio,
+                 "User data loaded by the uncached workload, as a multiple of its cache")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   app.add_option("--dir", flags.dir,

@@ -98,6 +98,7 @@ void HoldLog(Options& options) {
 StatusOr<std::unique_ptr<Engine>> OpenManifold(const EngineConfig& config) {
   Options options;
   options.group_commit_window_us = config.group_commit_window_us;
+  options.cache_bytes_max = config.cache_bytes;
   if (config.hold_log) HoldLog(options);
   MANIFOLD_ASSIGN_OR_RETURN(std::unique_ptr<DB> db, DB::Open(options, config.dir));
   for (int t = 0; t < config.tables; ++t) {
@@ -116,10 +117,12 @@ EngineDescription DescribeManifold() {
   d.durable = "WriteOptions.sync = true";
   d.not_durable = "WriteOptions.sync = false";
   d.tables = "8 column families in one database (one WriteBatch per commit)";
-  d.other = "default Options (4 KiB pages, 64 MiB page cache, group_commit_window_us " +
-            std::to_string(ManifoldDefaultWindowUs()) +
-            " unless the row is labelled with another); recovery: checkpoint triggers raised so "
-            "the log is not checkpointed";
+  d.other =
+      "default Options (4 KiB pages, 64 MiB page cache (uncached: --uncached_cache_mib), "
+      "group_commit_window_us " +
+      std::to_string(ManifoldDefaultWindowUs()) +
+      " unless the row is labelled with another); recovery: checkpoint triggers raised so "
+      "the log is not checkpointed";
   return d;
 }
 

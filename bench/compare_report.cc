@@ -21,8 +21,13 @@ struct Summary {
   IoCounts io;                           // Summed over the runs.
   std::optional<uint64_t> engine_syncs;  // Summed, when every run has it.
   double write_mib = 0;                  // Median per run (interposers).
-  double dirtied_mib = 0;                // Median per run (/proc/self/io).
+  double device_mib = 0;                 // Median per run (/proc/self/io, see DeviceBytes).
+  std::string device_source;             // "write_bytes" or "wchar".
+  bool wrote_user_data = false;          // Write amplification is defined.
+  double write_amp = 0;                  // Median per run.
+  double calls_write_amp = 0;            // Median per run, of the interposers' bytes.
   double peak_rss_mib = 0;               // Largest of the runs.
+  bool rss_per_phase = true;             // Every run measured the phase alone.
   std::string notes;                     // Of the median run.
 };
 
@@ -38,14 +43,20 @@ void AddIo(IoCounts& total, const IoCounts& s) {
 
 Summary Summarize(const std::vector<PhaseResult>& runs) {
   Summary s;
-  std::vector<double> rates, written, dirtied;
+  std::vector<double> rates, written, device, amps, calls_amps;
   s.engine_syncs = 0;
   for (const PhaseResult& r : runs) {
     if (!r.error.empty() && s.error.empty()) s.error = r.error;
     s.unit = r.unit;
     rates.push_back(r.OpsPerSecond());
     written.push_back(r.io.bytes_written / 1048576.0);
-    dirtied.push_back(r.write_bytes / 1048576.0);
+    device.push_back(r.device_bytes / 1048576.0);
+    if (r.user_bytes > 0) {
+      amps.push_back(r.WriteAmplification());
+      calls_amps.push_back(static_cast<double>(r.io.bytes_written) / r.user_bytes);
+    }
+    if (!r.device_source.empty()) s.device_source = r.device_source;
+    s.rss_per_phase = s.rss_per_phase && r.rss_per_phase;
     s.latencies_us.insert(s.latencies_us.end(), r.latencies_us.begin(), r.latencies_us.end());
     s.commits += r.commits;
     AddIo(s.io, r.io);
@@ -57,7 +68,10 @@ Summary Summarize(const std::vector<PhaseResult>& runs) {
   s.min = rates.empty() ? 0 : *std::min_element(rates.begin(), rates.end());
   s.max = rates.empty() ? 0 : *std::max_element(rates.begin(), rates.end());
   s.write_mib = Median(written);
-  s.dirtied_mib = Median(dirtied);
+  s.device_mib = Median(device);
+  s.wrote_user_data = !amps.empty();
+  s.write_amp = Median(amps);
+  s.calls_write_amp = Median(calls_amps);
   // The notes of the run closest to the median (sizes, sync histograms).
   size_t closest = 0;
   for (size_t i = 1; i < runs.size(); ++i) {
@@ -120,6 +134,8 @@ std::vector<std::string> TableRow(const std::string& row, const std::string& eng
   if (!s.error.empty()) return {row, engine, "error: " + s.error};
   const bool has_latency = !s.latencies_us.empty();
   auto pct = [&](double p) { return has_latency ? Latency(Percentile(s.latencies_us, p)) : "-"; };
+  // The fallback source is named in the cell, so a number is never read as the other kind.
+  const std::string wchar = s.device_source == "wchar" ? " (wchar)" : "";
   std::string ratio = "-";
   if (base != nullptr && base->error.empty() && base->median > 0) {
     ratio = fmt::format("{:.2f}x", s.median / base->median);
@@ -137,8 +153,10 @@ std::vector<std::string> TableRow(const std::string& row, const std::string& eng
           PerCommit(s.io.Durable(), s.commits),
           s.engine_syncs ? PerCommit(*s.engine_syncs, s.commits) : "n/a",
           fmt::format("{:.1f}", s.write_mib),
-          fmt::format("{:.1f}", s.dirtied_mib),
-          fmt::format("{:.0f}", s.peak_rss_mib),
+          fmt::format("{:.1f}{}", s.device_mib, wchar),
+          s.wrote_user_data ? fmt::format("{:.2f}{}", s.write_amp, wchar) : "-",
+          s.wrote_user_data ? fmt::format("{:.2f}", s.calls_write_amp) : "-",
+          fmt::format("{:.0f}{}", s.peak_rss_mib, s.rss_per_phase ? "" : " (job)"),
           JoinNotes(s.notes, SyncBreakdown(s))};
 }
 
@@ -256,8 +274,8 @@ std::vector<std::vector<std::string>> ResultTable(const Results& results,
                                                   const std::string& baseline) {
   std::vector<std::vector<std::string>> table = {
       {"workload", "engine", "ops/s", "min - max", "unit", "vs " + baseline, "p50", "p95", "p99",
-       "max", "syncs/commit (fs)", "syncs/commit (engine)", "MiB written", "MiB dirtied (/proc)",
-       "peak RSS MiB", "notes"}};
+       "max", "syncs/commit (fs)", "syncs/commit (engine)", "MiB written", "MiB to device",
+       "write amp", "write amp (calls)", "peak RSS MiB", "notes"}};
   for (const std::string& row : results.rows()) {
     const std::vector<PhaseResult>& base_runs = results.Runs(row, baseline);
     const Summary base = Summarize(base_runs);
@@ -303,6 +321,7 @@ std::string RenderSetupText(const ReportContext& context) {
       "ops/s: median of {} run(s), each in a fresh directory and a fresh forked "
       "process; latencies pooled over the runs.\n",
       context.runs);
+  for (const std::string& m : context.methods) out += m + "\n";
   return out;
 }
 
@@ -326,11 +345,16 @@ std::string RenderMarkdown(const ReportContext& context,
       "msync(MS_SYNC) + writes to O_SYNC/O_DSYNC files, counted by linker-level interposers; "
       "`(engine)`: the engine's own count (Manifold `Stats::syncs`, RocksDB "
       "`rocksdb.wal.synced`). `MiB written`: bytes the engine passed to write/pwrite/writev "
-      "(interposers; median run). `MiB dirtied (/proc)`: /proc/self/io write_bytes, which on "
-      "kernels with large page-cache folios counts a whole folio per small write, so it can exceed "
-      "the bytes written several times over. Peak RSS: "
-      "largest ru_maxrss of the runs' processes (one process per engine, workload and run).\n\n",
+      "(interposers; median run). `MiB to device`: /proc/self/io write_bytes - "
+      "cancelled_write_bytes over the phase (median run), which on kernels with large page-cache "
+      "folios counts a whole folio per small write, so it can exceed the bytes written several "
+      "times over. `write amp`: that / bytes of keys and values the phase wrote (keys only for "
+      "deletes; median run; `-` for phases that write no user data); `write amp (calls)`: `MiB "
+      "written` / the same user bytes, which the folio effect does not inflate. Peak RSS: largest "
+      "of the runs, each the phase's own peak (one process per engine, workload and run).\n\n",
       context.runs, context.baseline);
+  for (const std::string& m : context.methods) out += "- " + m + "\n";
+  if (!context.methods.empty()) out += "\n";
   for (size_t i = 0; i < table.size(); ++i) {
     std::string line = "|";
     for (const std::string& cell : table[i]) line += " " + Escape(cell) + " |";

@@ -38,6 +38,7 @@ struct ReportContext {
   std::vector<std::pair<std::string, std::string>> machine;
   std::vector<std::pair<std::string, EngineDescription>> engines;  // By family.
   std::vector<std::string> workloads;                              // Markdown bullets.
+  std::vector<std::string> methods;  // How device bytes and peak RSS were measured here.
 };
 
 // The table as cells (first row: header), shared by the text and Markdown forms.

@@ -20,12 +20,13 @@ void WriteResult(const PhaseResult& r, std::ostringstream& out) {
       << "unit " << OneLine(r.unit) << "\n"
       << "error " << OneLine(r.error) << "\n"
       << "notes " << OneLine(r.notes) << "\n"
-      << "numbers " << r.ops << " " << r.commits << " " << r.seconds << " " << r.write_bytes << " "
-      << r.peak_rss_kib << " " << (r.engine_syncs ? 1 : 0) << " " << r.engine_syncs.value_or(0)
-      << "\n"
+      << "numbers " << r.ops << " " << r.commits << " " << r.seconds << " " << r.peak_rss_kib << " "
+      << (r.engine_syncs ? 1 : 0) << " " << r.engine_syncs.value_or(0) << "\n"
       << "io " << r.io.fsync << " " << r.io.fdatasync << " " << r.io.msync << " "
       << r.io.dsync_writes << " " << r.io.sync_file_range << " " << r.io.sync_ns << " "
       << r.io.bytes_written << "\n"
+      << "amp " << r.user_bytes << " " << r.device_bytes << " " << (r.rss_per_phase ? 1 : 0) << "\n"
+      << "device_source " << OneLine(r.device_source) << "\n"
       << "latencies";
   for (double l : r.latencies_us) out << " " << l;
   out << "\nend\n";
@@ -34,8 +35,7 @@ void WriteResult(const PhaseResult& r, std::ostringstream& out) {
 void ParseNumbers(std::istringstream& in, PhaseResult& r) {
   int has_engine_syncs = 0;
   uint64_t engine_syncs = 0;
-  in >> r.ops >> r.commits >> r.seconds >> r.write_bytes >> r.peak_rss_kib >> has_engine_syncs >>
-      engine_syncs;
+  in >> r.ops >> r.commits >> r.seconds >> r.peak_rss_kib >> has_engine_syncs >> engine_syncs;
   if (has_engine_syncs) r.engine_syncs = engine_syncs;
 }
 
@@ -53,6 +53,12 @@ void ParseLine(const std::string& key, const std::string& rest, PhaseResult& r) 
   if (key == "notes") r.notes = rest;
   if (key == "numbers") ParseNumbers(in, r);
   if (key == "io") ParseIo(in, r.io);
+  if (key == "amp") {
+    int per_phase = 0;
+    in >> r.user_bytes >> r.device_bytes >> per_phase;
+    r.rss_per_phase = per_phase != 0;
+  }
+  if (key == "device_source") r.device_source = rest;
   if (key == "latencies") {
     for (double l; in >> l;) r.latencies_us.push_back(l);
   }

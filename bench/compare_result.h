@@ -24,11 +24,24 @@ struct PhaseResult {
   std::vector<double> latencies_us;      // One per commit, where the phase commits.
   IoCounts io;                           // Interposer counts, delta over the timed region.
   std::optional<uint64_t> engine_syncs;  // The engine's own count, where it keeps one.
-  uint64_t write_bytes = 0;              // /proc/self/io write_bytes delta (see ProcessWriteBytes).
-  uint64_t peak_rss_kib = 0;             // Of the process that ran the phase (its whole job).
-  std::string notes;                     // Free text for the report.
+  // Bytes of keys and values the phase asked the engine to write (keys only for deletes): the
+  // denominator of write amplification. 0 for phases that only read.
+  uint64_t user_bytes = 0;
+  // Bytes the phase sent towards the device (DeviceBytes() delta over the timed region, of the
+  // source named by device_source: "write_bytes" or "wchar").
+  uint64_t device_bytes = 0;
+  std::string device_source;
+  // Peak RSS over the phase alone (rss_per_phase: VmHWM after a reset at its start) or, when
+  // the kernel refused the reset, of the process that ran the phase (its whole job).
+  uint64_t peak_rss_kib = 0;
+  bool rss_per_phase = false;
+  std::string notes;  // Free text for the report.
 
   double OpsPerSecond() const { return seconds > 0 ? ops / seconds : 0; }
+  // Device bytes per user byte; 0 when the phase wrote no user data.
+  double WriteAmplification() const {
+    return user_bytes > 0 ? static_cast<double>(device_bytes) / user_bytes : 0;
+  }
 
   static PhaseResult Named(std::string row, std::string unit) {
     PhaseResult r;

@@ -17,8 +17,6 @@
 namespace manifold::bench {
 namespace {
 
-constexpr size_t kBlockCacheBytes = 64 << 20;
-
 Status FromRocks(const rocksdb::Status& s) {
   if (s.ok()) return Status::OK();
   if (s.IsNotFound()) return Status::NotFound(s.ToString());
@@ -132,7 +130,7 @@ rocksdb::DBOptions DbOptions(const EngineConfig& config) {
 }  // namespace
 
 StatusOr<std::unique_ptr<Engine>> OpenRocksDb(const EngineConfig& config) {
-  std::shared_ptr<rocksdb::Cache> cache = rocksdb::NewLRUCache(kBlockCacheBytes);
+  std::shared_ptr<rocksdb::Cache> cache = rocksdb::NewLRUCache(config.cache_bytes);
   rocksdb::DBOptions db_options = DbOptions(config);
   db_options.statistics = rocksdb::CreateDBStatistics();
   const rocksdb::ColumnFamilyOptions cf_options = TableOptions(config, cache);
@@ -157,7 +155,8 @@ EngineDescription DescribeRocksDb() {
   d.not_durable = "WriteOptions.sync = false (WAL written, not synced)";
   d.tables = "8 column families in one database (one WriteBatch per commit)";
   d.other =
-      "no compression, 64 MiB LRU block cache, max_background_jobs = 2, statistics on; "
+      "no compression, 64 MiB LRU block cache (uncached: --uncached_cache_mib; index and filter "
+      "blocks outside it, RocksDB's default), max_background_jobs = 2, statistics on; "
       "recovery: 1 GiB write buffer so nothing is flushed before the crash";
   return d;
 }

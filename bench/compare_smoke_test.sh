@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Smoke test of //bench:compare: every engine and workload at a tiny scale, one run. Fails if the
-# binary exits non-zero, the Markdown or SVG is missing, no Manifold row is in the table, or an
-# engine other than Manifold reports an error (Manifold cells may read "error: ..." while its
-# write-ahead log is being built: WriteOptions.sync = false is NotSupported until then).
+# binary exits non-zero, the Markdown or SVG is missing, no Manifold row is in the table, a row
+# that writes lacks its write amplification or peak RSS, or an engine other than Manifold
+# reports an error (the overwrite, readwhilewriting and uncached workloads check the values they
+# read, so a wrong read is an error). Manifold cells may read "error: ..." while its write-ahead
+# log is being built: WriteOptions.sync = false is NotSupported until then.
 # Usage: compare_smoke_test.sh [path/to/compare]
 set -euo pipefail
 
@@ -14,7 +16,9 @@ out="$tmp/out"
 fail() { echo "compare_smoke_test: FAIL: $*" >&2; exit 1; }
 
 "$compare" --help >"$tmp/help.txt" || fail "--help exited $?"
-grep -q -- "--group_commit_window_us" "$tmp/help.txt" || fail "--help lacks the flags"
+for flag in --group_commit_window_us --overwrite_keys --uncached_cache_mib --uncached_ratio; do
+  grep -q -- "$flag" "$tmp/help.txt" || fail "--help lacks $flag"
+done
 
 status=0
 "$compare" --scale 0.002 --bulk_keys 1000000 --runs 1 --dir "$tmp/data" --out_dir "$out" \
@@ -35,8 +39,28 @@ for engine in rocksdb leveldb lmdb sqlite; do
   grep -Eq "^\| [a-z0-9/-]+ \| $engine \|" "$md" || fail "no $engine row in $md"
   if grep -E "^\| [a-z0-9/-]+ \| $engine \| error" "$md"; then fail "$engine reported an error"; fi
 done
-for row in cfwrite/durable/seq/be read/point commit/8-threads bulk/load recovery/reopen; do
+for row in cfwrite/durable/seq/be read/point commit/8-threads bulk/load recovery/reopen \
+    overwrite/random readwhilewriting/read readwhilewriting/write uncached/read; do
   grep -q "^| $row |" "$md" || fail "workload row $row missing from $md"
+done
+# The report says how bytes to the device and peak RSS were measured on this machine.
+grep -q "^- bytes to device" "$md" || fail "$md does not say where bytes to device come from"
+grep -q "^- peak RSS" "$md" || fail "$md does not say how peak RSS is measured"
+# Columns (awk -F'|' fields): 2 workload, 3 engine, 16 write amp, 17 write amp (calls),
+# 18 peak RSS MiB.
+# Rows that write user data have a write amplification; every successful row has a peak RSS.
+for engine in rocksdb leveldb lmdb sqlite; do
+  for row in overwrite/random readwhilewriting/write bulk/load cfwrite/durable/seq/be; do
+    awk -F'|' -v row=" $row " -v engine=" $engine " '
+        $2 == row && $3 == engine {
+          found = 1
+          if ($16 !~ /^ [0-9]+\.[0-9]+( \(wchar\))? $/ || $16 + 0 <= 0) bad = "write amp" $16
+          if ($17 !~ /^ [0-9]+\.[0-9]+ $/ || $17 + 0 <= 0) bad = bad " write amp (calls)" $17
+          if ($18 !~ /^ [0-9]+( \(job\))? $/ || $18 + 0 <= 0) bad = bad " peak RSS" $18
+        }
+        END { if (!found || bad != "") { print bad; exit 1 } }' "$md" ||
+      fail "$row $engine: missing or bad write amp / peak RSS cell"
+  done
 done
 # The data directory's databases are removed after each run.
 [[ -z "$(ls -A "$tmp/data" 2>/dev/null)" ]] || fail "databases left behind in $tmp/data"

@@ -43,7 +43,8 @@ StatusOr<sqlite3*> Connect(const EngineConfig& config) {
   std::vector<std::string> pragmas = {
       "PRAGMA journal_mode=WAL",
       config.durable ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=OFF",
-      "PRAGMA cache_size=-65536",  // 64 MiB.
+      // Negative: KiB rather than pages.
+      "PRAGMA cache_size=-" + std::to_string(config.cache_bytes / 1024 / config.cache_connections),
   };
   if (config.hold_log) pragmas.push_back("PRAGMA wal_autocheckpoint=0");
   for (const std::string& pragma : pragmas) {
@@ -206,7 +207,8 @@ EngineDescription DescribeSqlite() {
       "8 WITHOUT ROWID tables in one database file; one connection per thread, one "
       "writer at a time (in-process mutex + 60 s busy timeout)";
   d.other =
-      "64 MiB page cache per connection, default automatic checkpoints (every 1000 WAL "
+      "64 MiB page cache per connection (uncached: --uncached_cache_mib shared by the 8 reader "
+      "connections, each an eighth), default automatic checkpoints (every 1000 WAL "
       "pages); recovery: wal_autocheckpoint=0";
   return d;
 }

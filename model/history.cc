@@ -125,7 +125,7 @@ std::string ReadText(const HistoryRead& r) {
 }
 
 std::string ObservedText(const HistoryRead& r) {
-  if (r.cf_missing) return "column family '" + r.cf + "' does not exist";
+  if (r.cf_missing) return "column family " + Printable(r.cf) + " does not exist";
   return r.kind == HistoryRead::kGet ? ValueText(r.value) : EntriesText(r.entries);
 }
 
@@ -140,7 +140,7 @@ struct Result {
     return r.kind == HistoryRead::kGet ? value == r.value : entries == r.entries;
   }
   std::string Text(const HistoryRead& r) const {
-    if (!cf_exists) return "no column family '" + r.cf + "'";
+    if (!cf_exists) return "no column family " + Printable(r.cf);
     return r.kind == HistoryRead::kGet ? ValueText(value) : EntriesText(entries);
   }
 };
@@ -305,9 +305,10 @@ class Checker {
       }
     }
     if (recovered_ != nullptr && recovered_->sequence < h_.base_sequence) {
-      return Fail("history: recovered sequence below the base\n  recovered sequence " +
-                  std::to_string(recovered_->sequence) + ", base " +
-                  std::to_string(h_.base_sequence));
+      return Fail(
+          "history: recovered sequence below the base\n  recovered sequence: expected at "
+          "least the base, " +
+          std::to_string(h_.base_sequence) + ", got " + std::to_string(recovered_->sequence));
     }
     return true;
   }
@@ -339,7 +340,8 @@ class Checker {
       const uint64_t s = *c.sequence;
       if (s <= h_.base_sequence) {
         return Fail("history: sequence number not above the base\n  " + Name(e) +
-                    "\n  base sequence " + std::to_string(h_.base_sequence));
+                    "\n  expected a sequence above the base, " + std::to_string(h_.base_sequence) +
+                    ", got " + std::to_string(s));
       }
       auto [it, inserted] = kept.emplace(s, &e);
       if (!inserted) {
@@ -415,9 +417,8 @@ class Checker {
     if (recovered_ != nullptr && recovered_->sequence >= expect) {
       return Fail(
           "history: recovered sequence beyond every commit of the history\n  recovered "
-          "sequence " +
-          std::to_string(recovered_->sequence) + ", highest commit sequence " +
-          std::to_string(expect - 1));
+          "sequence: expected at most the highest commit's, " +
+          std::to_string(expect - 1) + ", got " + std::to_string(recovered_->sequence));
     }
     top_ = expect - 1;
     for (const auto& [s, e] : kept) {
@@ -516,7 +517,8 @@ class Checker {
           std::map<std::string, std::shared_ptr<KeyMap>> edited;
           for (const model::Op& op : c.ops) {
             auto it = s.find(op.cf);
-            if (it == s.end()) return invalid("column family '" + op.cf + "' does not exist");
+            if (it == s.end())
+              return invalid("column family " + Printable(op.cf) + " does not exist");
             auto& mine = edited[op.cf];
             if (mine == nullptr) mine = std::make_shared<KeyMap>(*it->second);
             if (op.kind == model::Op::kPut) {
@@ -529,11 +531,13 @@ class Checker {
           break;
         }
         case Commit::kCreateCf:
-          if (s.count(c.cf) != 0) return invalid("column family '" + c.cf + "' already exists");
+          if (s.count(c.cf) != 0)
+            return invalid("column family " + Printable(c.cf) + " already exists");
           s.emplace(c.cf, std::make_shared<KeyMap>());
           break;
         case Commit::kDropCf:
-          if (s.count(c.cf) == 0) return invalid("column family '" + c.cf + "' does not exist");
+          if (s.count(c.cf) == 0)
+            return invalid("column family " + Printable(c.cf) + " does not exist");
           if (c.cf == kDefaultCf) return invalid("the default column family cannot be dropped");
           s.erase(c.cf);
           break;
@@ -832,7 +836,8 @@ class Checker {
       if (required && p.sequence > r) {
         return Fail(std::string("history: recovery lost an acknowledged ") +
                     (recovered_->clean_close ? "commit after a clean close" : "durable commit") +
-                    "\n  recovered sequence " + std::to_string(r) + "\n  " + Name(*p.event));
+                    "\n  recovered sequence: expected at least " + std::to_string(p.sequence) +
+                    " (its sequence), got " + std::to_string(r) + "\n  " + Name(*p.event));
       }
     }
     const Snap& expected = StateAt(r);
@@ -845,8 +850,8 @@ class Checker {
       auto theirs_it = recovered_->state.find(cf);
       const KeyMap* theirs = theirs_it == recovered_->state.end() ? nullptr : &theirs_it->second;
       if ((mine == nullptr) != (theirs == nullptr)) {
-        diffs.push_back("column family '" + cf + "': expected " +
-                        (mine != nullptr ? "present" : "absent") + ", recovered " +
+        diffs.push_back("column family " + Printable(cf) + ": expected " +
+                        (mine != nullptr ? "present" : "absent") + ", got " +
                         (theirs != nullptr ? "present" : "absent") + LastCfChange(cf));
         continue;
       }
@@ -860,8 +865,9 @@ class Checker {
         if (a != mine->end()) x = a->second;
         if (b != theirs->end()) y = b->second;
         if (x == y) continue;
-        diffs.push_back("'" + cf + "' " + Printable(key) + ": expected " + ValueText(x) +
-                        ", recovered " + ValueText(y) + Source(cf, key, y, r));
+        diffs.push_back("column family " + Printable(cf) + " key " + Printable(key) +
+                        ": expected " + ValueText(x) + ", got " + ValueText(y) +
+                        Source(cf, key, y, r));
       }
     }
     if (diffs.empty()) return true;

@@ -446,7 +446,8 @@ TEST(HistoryTest, RecoveryWithAHoleFails) {
   r.state = {{"default", {{"b", "2"}}}};  // The later commit without the earlier one.
   HistoryVerdict v = b.Check(&r);
   EXPECT_FAILS(v, "history: recovered state is not the state at the recovered sequence");
-  EXPECT_THAT(v.failure, HasSubstr("'default' \"a\": expected \"1\", recovered NotFound"));
+  EXPECT_THAT(v.failure,
+              HasSubstr("column family \"default\" key \"a\": expected \"1\", got NotFound"));
   r.sequence = 1;
   v = b.Check(&r);
   EXPECT_FAILS(v, "history: recovered state is not the state at the recovered sequence");

@@ -61,7 +61,14 @@ std::string Hex(uint64_t v) {
   return buf;
 }
 
-std::string CfName(std::string_view cf) { return "'" + std::string(cf) + "'"; }
+// Printable() in single quotes (column family names print as 'name').
+std::string CfName(std::string_view cf) {
+  std::string out = Printable(cf);
+  out.front() = '\'';
+  const size_t close = out.rfind('"');
+  out[close] = '\'';
+  return out;
+}
 
 std::string ValueText(const std::optional<std::string>& v) {
   return v.has_value() ? Printable(*v) : std::string("absent");
@@ -112,7 +119,11 @@ std::string Printable(std::string_view s) {
     }
   }
   out += '"';
-  if (shown < s.size()) out += "...(" + std::to_string(s.size()) + " bytes)";
+  // Two long values that share their first bytes must still print differently: name the length
+  // and a hash of all of it.
+  if (shown < s.size()) {
+    out += "...(" + std::to_string(s.size()) + " bytes, fnv " + Hex(FnvBytes(kFnvOffset, s)) + ")";
+  }
   return out;
 }
 
@@ -597,6 +608,7 @@ void Model::CollapsePending(size_t count) {
   if (count == 0) return;
   for (size_t i = 0; i < count; ++i) Remember(pending_[i]);
   base_last_id_ = pending_[count - 1].id;
+  base_name_ = Label(base_last_id_, *pending_[count - 1].commit);
   pending_.erase(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(count));
 }
 
@@ -619,7 +631,7 @@ Verdict Model::EndCommit(uint64_t id, Outcome outcome) {
       break;
   }
   Verdict verdict;
-  std::string what = "#" + std::to_string(id) + " " + entry.commit->Describe();
+  std::string what = Label(id, *entry.commit) + " " + entry.commit->Describe();
   const size_t last = pending_.size() - 1;
   const size_t applied = AppliedCount();
   if (applied < last) {
@@ -628,7 +640,8 @@ Verdict Model::EndCommit(uint64_t id, Outcome outcome) {
         "the engine acknowledged " + what + " (" + OutcomeName(outcome) +
         ") while uncertain commit(s) before it are unresolved: " + DescribeEntryAt(applied) +
         (last - applied > 1 ? " and more" : "") +
-        "; after a failed commit the engine must refuse writes until reopened. "
+        "; expected a refusal (after a failed commit the engine must refuse writes until "
+        "reopened), got OK. "
         "The model now assumes them present (only prefixes are legal).";
     for (size_t i = applied; i < last; ++i) ApplyToVisible(pending_[i]);
   }
@@ -637,7 +650,8 @@ Verdict Model::EndCommit(uint64_t id, Outcome outcome) {
     verdict.ok = false;
     verdict.explanation += "the engine acknowledged " + what + " (" + OutcomeName(outcome) +
                            ") but it must fail with " + StatusCodeName(rejection->code) + ": " +
-                           rejection->reason + ". The model treats it as failed.";
+                           rejection->reason + "; expected " + StatusCodeName(rejection->code) +
+                           ", got OK. The model treats it as failed.";
     pending_.pop_back();
     return verdict;
   }
@@ -829,8 +843,14 @@ CrashVerdict Model::CheckRecovered(const StateMap& recovered, Reopen kind,
         break;
       }
     }
-    verdict.explanation = Explain(recovered, candidates, min_prefix, kind, below_min);
     if (sequence.has_value()) {
+      for (size_t j = min_prefix; j <= n && !verdict.sequence_only; ++j) {
+        verdict.sequence_only =
+            candidates[j].hash == recovered_hash && Materialize(j, nullptr).Equals(recovered);
+      }
+    }
+    verdict.explanation = Explain(recovered, candidates, min_prefix, kind, below_min, sequence);
+    if (sequence.has_value() && !verdict.sequence_only) {
       verdict.explanation +=
           "\n  (matching the engine's sequence number " + std::to_string(*sequence) + " too)";
     }
@@ -872,7 +892,35 @@ std::string Model::DescribeEntryAt(size_t index) const {
     status = OutcomeName(e.outcome);
   }
   if (e.applied && !e.took_effect) status += ", had no effect";
-  return "#" + std::to_string(e.id) + " " + e.commit->Describe() + " (" + status + ")";
+  return Label(e.id, *e.commit) + " " + e.commit->Describe() + " (" + status + ")";
+}
+
+std::string Model::Label(uint64_t id, const Commit& commit) {
+  return commit.name.empty() ? "#" + std::to_string(id) : commit.name;
+}
+
+std::string Model::CommitName(uint64_t id) const {
+  for (const Entry& e : pending_) {
+    if (e.id == id) return Label(id, *e.commit);
+  }
+  for (const Remembered& r : history_) {
+    if (r.id == id) return Label(id, *r.commit);
+  }
+  if (id == base_last_id_ && !base_name_.empty()) return base_name_;
+  return "#" + std::to_string(id);
+}
+
+std::string Model::PendingList() const {
+  const size_t n = pending_.size();
+  std::string out;
+  for (size_t k = 0; k < n; ++k) {
+    if (n > 10 && k == 5) {
+      out += " ... (" + std::to_string(n - 10) + " more)";
+      k = n - 5;
+    }
+    out += (k > 0 ? "; " : " ") + DescribeEntryAt(k);
+  }
+  return out;
 }
 
 std::string Model::DescribeCommit(uint64_t id) const {
@@ -885,10 +933,10 @@ std::string Model::DescribeCommit(uint64_t id) const {
                            : r.outcome == Outcome::kAcknowledgedNonDurable
                                ? "acknowledged non-durable, durable since"
                                : "uncertain, recovered present, durable since";
-      return "#" + std::to_string(id) + " " + r.commit->Describe() + " (" + status + ")";
+      return Label(id, *r.commit) + " " + r.commit->Describe() + " (" + status + ")";
     }
   }
-  return "#" + std::to_string(id) + " (not remembered)";
+  return CommitName(id) + " (not remembered)";
 }
 
 namespace {
@@ -933,7 +981,7 @@ std::string Model::Writer(std::string_view cf, std::optional<std::string_view> k
     return key.has_value() ? "no commit (never written)" : "the initial state";
   }
   return "a commit older than the remembered history (everything through #" +
-         std::to_string(base_last_id_) + " is durable)";
+         CommitName(base_last_id_) + " is durable)";
 }
 
 // Which commit would leave (cf, key) at `value`, searching every pending commit (noting whether it
@@ -955,21 +1003,49 @@ std::string Model::Source(std::string_view cf, std::string_view key,
 }
 
 std::string Model::Explain(const StateMap& recovered, const std::vector<Candidate>& candidates,
-                           size_t min_prefix, Reopen kind, std::optional<size_t> below_min) const {
+                           size_t min_prefix, Reopen kind, std::optional<size_t> below_min,
+                           std::optional<uint64_t> sequence) const {
   const size_t n = pending_.size();
   std::ostringstream out;
   auto after = [&](size_t j) {
     return candidates[j].last_id == 0 ? std::string("the initial state")
-                                      : "the state after #" + std::to_string(candidates[j].last_id);
+                                      : "the state after " + CommitName(candidates[j].last_id);
   };
 
   if (below_min.has_value()) {
     out << "recovered state is " << after(*below_min) << ", but a clean reopen must keep every "
-        << "acknowledged commit (through #" << candidates[min_prefix].last_id << "); lost: ";
+        << "acknowledged commit (through " << CommitName(candidates[min_prefix].last_id)
+        << "): expected " << after(min_prefix) << " or later, got " << after(*below_min)
+        << "; lost: ";
     for (size_t k = *below_min; k < min_prefix; ++k) {
       out << (k > *below_min ? "; " : "") << DescribeEntryAt(k);
     }
     return out.str();
+  }
+
+  // The entries equal a legal prefix, and only the engine's sequence number disagrees: say which
+  // numbers would have been right, rather than listing zero differences.
+  if (sequence.has_value()) {
+    const uint64_t recovered_hash = model::StateHash(recovered);
+    std::vector<size_t> equal;
+    for (size_t j = min_prefix; j <= n; ++j) {
+      if (candidates[j].hash == recovered_hash && Materialize(j, nullptr).Equals(recovered)) {
+        equal.push_back(j);
+      }
+    }
+    if (!equal.empty()) {
+      out << "recovered sequence number: expected ";
+      for (size_t i = 0; i < equal.size(); ++i) {
+        out << (i == 0                  ? ""
+                : i + 1 == equal.size() ? " or "
+                                        : ", ")
+            << candidates[equal[i]].sequence << " (" << after(equal[i]) << ")";
+      }
+      out << ", got " << *sequence << "; the recovered entries equal "
+          << (equal.size() == 1 ? "that state" : "those states");
+      if (n > 0) out << ". Pending commits:" << PendingList();
+      return out.str();
+    }
   }
 
   out << "recovered state (hash " << Hex(model::StateHash(recovered))
@@ -982,17 +1058,7 @@ std::string Model::Explain(const StateMap& recovered, const std::vector<Candidat
         << " prefixes)";
   }
   out << "; durable base: " << after(0) << ".";
-  if (n > 0) {
-    out << " Pending commits:";
-    for (size_t k = 0; k < n; ++k) {
-      if (n > 10 && k == 5) {
-        out << " ... (" << (n - 10) << " more)";
-        k = n - 5;
-      }
-      out << (k > 0 ? ";" : "") << " " << DescribeEntryAt(k);
-    }
-    out << ".";
-  }
+  if (n > 0) out << " Pending commits:" << PendingList() << ".";
 
   // Differences from each prefix, walking forward from the base one commit at a time.
   auto item = [&](const State& s, const std::string& cf, const std::string& key) -> int {

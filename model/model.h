@@ -85,6 +85,10 @@ struct Commit {
   Kind kind = kBatch;
   std::vector<Op> ops;  // kBatch: applied in order, later ones win on the same key.
   std::string cf;       // kCreateCf / kDropCf: the column family.
+  // How explanations name it, e.g. "op #12" (the simulator names a commit by the operation that
+  // made it, so its report and trace use one numbering). Empty: "#<id>", its number in attempt
+  // order.
+  std::string name;
 
   static Commit Batch(std::vector<Op> ops);
   // A WriteBatch, or a transaction's writes (all on one column family), in order.
@@ -117,7 +121,8 @@ uint64_t HashColumnFamily(std::string_view cf);
 uint64_t HashEntry(std::string_view cf, std::string_view key, std::string_view value);
 uint64_t StateHash(const StateMap& state);
 
-// Printable form of a key or value: quoted, escaped, long ones abbreviated.
+// Printable form of a key or value, binary-safe: quoted, bytes outside printable ASCII (and " \)
+// as \xNN; one over 40 bytes shows its first 32, its length and an FNV-1a hash of all of it.
 std::string Printable(std::string_view bytes);
 
 // ---- State --------------------------------------------------------------------------------------
@@ -228,6 +233,9 @@ struct CrashVerdict {
   uint64_t min_last_id = 0;
   uint64_t max_last_id = 0;
   size_t candidates = 0;
+  // Not legal only because of the sequence number: the entries equal a legal prefix's, but that
+  // prefix has a different number of commits than the engine reports.
+  bool sequence_only = false;
   std::string explanation;  // When not legal: what is missing or unexpected, and where.
 };
 
@@ -309,6 +317,8 @@ class Model {
   size_t pending_commits() const { return pending_.size(); }
   // E.g. "#13 batch of 4 ops on 'a' (acknowledged durable)", from pending or recent history.
   std::string DescribeCommit(uint64_t id) const;
+  // The commit's name alone: Commit::name if it has one, else "#<id>".
+  std::string CommitName(uint64_t id) const;
 
  private:
   friend class StateEditor;
@@ -355,8 +365,12 @@ class Model {
   std::vector<Candidate> Candidates() const;
   State Materialize(size_t prefix, std::vector<std::vector<UndoRecord>>* forward_undo) const;
   std::string Explain(const StateMap& recovered, const std::vector<Candidate>& candidates,
-                      size_t min_prefix, Reopen kind, std::optional<size_t> below_min) const;
+                      size_t min_prefix, Reopen kind, std::optional<size_t> below_min,
+                      std::optional<uint64_t> sequence) const;
   std::string DescribeEntryAt(size_t index) const;
+  // " #1 ...; #2 ...": the pending commits, the middle elided when there are more than 10.
+  std::string PendingList() const;
+  static std::string Label(uint64_t id, const Commit& commit);
   std::string Writer(std::string_view cf, std::optional<std::string_view> key, size_t prefix) const;
   std::string Source(std::string_view cf, std::string_view key,
                      const std::optional<std::string>& value, size_t prefix) const;
@@ -366,6 +380,7 @@ class Model {
   uint64_t visible_sequence_ = 0;
   uint64_t visible_last_id_ = 0;
   uint64_t base_last_id_ = 0;       // Last commit before pending_ (everything up to it is durable).
+  std::string base_name_;           // Its CommitName(), kept after history_ forgets it.
   std::vector<Entry> pending_;      // Applied entries first, then uncertain/open ones.
   std::deque<Remembered> history_;  // Recent commits before pending_, oldest first.
   bool history_truncated_ = false;  // Some commit before history_ was forgotten.

@@ -17,6 +17,7 @@ namespace manifold::model {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 constexpr Outcome kDurable = Outcome::kAcknowledgedDurable;
 constexpr Outcome kNonDurable = Outcome::kAcknowledgedNonDurable;
@@ -117,6 +118,22 @@ TEST(ModelTest, FromWriteBatch) {
 }
 
 // ---- Prefix rules -------------------------------------------------------------------------------
+
+// A recovered state whose entries are legal but whose sequence number is not: the explanation
+// names the sequence numbers that would have been right, not "0 differences".
+TEST(ModelTest, SequenceMismatchNamesExpectedAndGot) {
+  Model m;
+  MustRecord(m, Put("default", "a", "1"), kDurable);
+  MustRecord(m, Put("default", "a", "1"), kUncertain);  // Changes no entry.
+  const CrashVerdict v = m.CheckRecovered(StateMap{{"default", {{"a", "1"}}}}, Reopen::kCrash, 7);
+  EXPECT_FALSE(v.legal);
+  EXPECT_THAT(v.explanation,
+              HasSubstr("recovered sequence number: expected 1 (the state after #1) or 2 (the "
+                        "state after #2), got 7"));
+  EXPECT_THAT(v.explanation, Not(HasSubstr("differences")));
+  EXPECT_TRUE(v.sequence_only);
+  EXPECT_TRUE(m.CheckRecovered(StateMap{{"default", {{"a", "1"}}}}, Reopen::kCrash, 2).legal);
+}
 
 TEST(ModelTest, DurableCommitIsNeverLost) {
   Model m;

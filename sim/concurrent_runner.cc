@@ -43,13 +43,8 @@ uint64_t Fnv1a(uint64_t hash, std::string_view bytes) {
   return hash;
 }
 
-std::string Show(std::string_view bytes) {
-  if (bytes.size() > 24) {
-    return "<" + std::to_string(bytes.size()) + " bytes, hash " +
-           std::to_string(Fnv1a(0xcbf29ce484222325ull, bytes) % 100000) + ">";
-  }
-  return "'" + std::string(bytes) + "'";
-}
+// Keys and values in traces and failure reports, binary-safe (model::Printable).
+std::string Show(std::string_view bytes) { return model::Printable(bytes); }
 
 std::optional<std::string> Bound(const std::string& key) {
   return key.empty() ? std::nullopt : std::optional<std::string>(key);
@@ -110,9 +105,13 @@ class ConcurrentRun final : public FaultPointSink {
     if (!run.ok()) {
       // The scheduler's report names what each thread was doing or blocked on.
       result_.passed = true;  // The scheduler's verdict comes first.
-      Fail(liveness_ != nullptr && liveness_->started()
-               ? liveness_->HangFailure(run)
-               : std::string("scheduler ") + sched::OutcomeName(run.outcome) + ": " + run.report);
+      if (liveness_ != nullptr && liveness_->started()) {
+        Fail(FailureKind::kLiveness, liveness_->HangFailure(run), LivenessDetail(run));
+      } else {
+        Fail(FailureKind::kScheduler,
+             std::string("scheduler ") + sched::OutcomeName(run.outcome) + ": " + run.report,
+             sched::OutcomeName(run.outcome));
+      }
     }
     result_.decisions = strategy.decisions();
     result_.decisions_hash = sim::sched::DecisionsHash(run.decisions);
@@ -167,9 +166,13 @@ class ConcurrentRun final : public FaultPointSink {
     if (config_.trace) result_.trace.push_back(line);
   }
 
-  void Fail(const std::string& what) {
+  // `detail`: what splits the kind further for the minimizer (the history rule, the scheduler's
+  // outcome), see RunResult::kind_detail.
+  void Fail(FailureKind kind, const std::string& what, const std::string& detail = "") {
     if (!result_.passed) return;
     result_.passed = false;
+    result_.kind = kind;
+    result_.kind_detail = detail;
     result_.failed_at_op = current_op_;
     result_.failure = what;
     Trace("FAILURE: " + what);
@@ -203,15 +206,19 @@ class ConcurrentRun final : public FaultPointSink {
     s.fs_dir_ops_undone = c.dir_ops_undone;
   }
 
+  // `event.id` is already its operation's index (WorkloadOp::index), so the history's messages
+  // and the trace name operations alike ("op #12"); a snapshot read records two events under one.
   HistoryEvent& Record(HistoryEvent event) {
-    event.id = static_cast<uint32_t>(history_.events.size());
     history_.events.push_back(std::move(event));
     return history_.events.back();
   }
 
-  std::string Line(uint32_t thread, uint64_t invoke, uint64_t ret, const std::string& what) {
+  // One trace line: thread, scheduler steps, the operation's number (as in the report and the
+  // history's messages) and what it did.
+  std::string Line(uint32_t thread, uint32_t op, uint64_t invoke, uint64_t ret,
+                   const std::string& what) {
     return "t" + std::to_string(thread) + " @" + std::to_string(invoke) + "-" +
-           std::to_string(ret) + " " + what;
+           std::to_string(ret) + " op #" + std::to_string(op) + " " + what;
   }
 
   bool CfExists(const std::string& cf) const { return cfs_.count(cf) > 0; }
@@ -237,7 +244,7 @@ class ConcurrentRun final : public FaultPointSink {
       // point such as a short read that fails its retry too (chaos seeds 688, 1201, 2295).
       if (!verified.ok() && fs_.counters().misdirected == 0 && FsFaultCount() == faults_before &&
           result_.stats.fault_points_fired == points_before && !fs_.crashed()) {
-        Fail("VerifyIntegrity: " + verified.ToString());
+        Fail(FailureKind::kIntegrity, "VerifyIntegrity: expected OK, got " + verified.ToString());
       }
     }
     Close();
@@ -257,7 +264,7 @@ class ConcurrentRun final : public FaultPointSink {
     liveness_ = std::make_unique<LivenessPhase>(LivenessSetup{
         &fs_, options_, kDbPath, this, [this](const std::string& line) { Trace(line); }});
     const std::string failure = liveness_->Run();
-    if (!failure.empty()) return Fail(failure);
+    if (!failure.empty()) return Fail(FailureKind::kLiveness, failure, LivenessDetail(failure));
     ++result_.stats.liveness_checked;
     result_.stats.liveness_writes += liveness_->writes();
   }
@@ -342,7 +349,8 @@ class ConcurrentRun final : public FaultPointSink {
       ++result_.stats.crashes;
       Trace("power cut; restarting the file system");
       Status restarted = fs_.Restart();
-      if (!restarted.ok()) return Fail("SimFileSystem::Restart: " + restarted.ToString());
+      if (!restarted.ok())
+        return Fail(FailureKind::kHarness, "SimFileSystem::Restart: " + restarted.ToString());
     }
     const bool clean = !crashed && !lossy && FsFaultCount() == faults_before &&
                        FsFaultCount() == fs_faults_at_epoch_ && faults_this_epoch_ == 0;
@@ -355,7 +363,10 @@ class ConcurrentRun final : public FaultPointSink {
     const model::HistoryVerdict verdict = model::CheckHistory(history_, &*recovered);
     result_.stats.reads_checked += verdict.reads_checked;
     if (!verdict.ok) {
-      return Fail("history of epoch " + std::to_string(e) + ": " + verdict.failure);
+      // The history's first line names the rule broken ("history: gap in the sequence order").
+      return Fail(FailureKind::kHistory,
+                  "history of epoch " + std::to_string(e) + ": " + verdict.failure,
+                  verdict.failure.substr(0, verdict.failure.find('\n')));
     }
     Trace("  epoch " + std::to_string(e) + " OK: " + std::to_string(verdict.commits_ordered) +
           " commits ordered, " + std::to_string(verdict.reads_checked) +
@@ -369,6 +380,7 @@ class ConcurrentRun final : public FaultPointSink {
     current_op_ = op.index;
     ++result_.stats.ops;
     HistoryEvent event;
+    event.id = op.index;
     event.kind = HistoryEvent::kCommit;
     event.thread = 0;
     event.commit.commit = op.kind == OpKind::kCreateCf ? model::Commit::CreateCf(op.cf)
@@ -379,14 +391,18 @@ class ConcurrentRun final : public FaultPointSink {
     Status status = op.kind == OpKind::kCreateCf ? db_->CreateColumnFamily(op.cf)
                                                  : db_->DropColumnFamily(op.cf);
     event.return_step = sched::CurrentStep();
-    Trace(Line(0, event.invoke_step, event.return_step, op.Describe()) + " -> " +
+    Trace(Line(0, op.index, event.invoke_step, event.return_step, op.What()) + " -> " +
           status.ToString());
     const bool refused =
         op.kind == OpKind::kCreateCf ? CfExists(op.cf) : (!CfExists(op.cf) || op.cf == "default");
     if (status.ok()) {
       if (refused) {
-        Fail(op.Describe() + ": accepted, but the column family " +
-             (op.kind == OpKind::kCreateCf ? "exists" : "cannot be dropped"));
+        Fail(FailureKind::kWriteAccepted,
+             op.Describe() + ": expected " +
+                 (op.kind == OpKind::kCreateCf ? "AlreadyExists (the column family exists)"
+                  : op.cf == "default"         ? "InvalidArgument (\"default\" cannot be dropped)"
+                                               : "NotFound (no such column family)") +
+                 ", got OK");
         return false;
       }
       ++result_.stats.commits_acknowledged;
@@ -403,7 +419,9 @@ class ConcurrentRun final : public FaultPointSink {
       return true;
     }
     if (!FaultExplains()) {
-      Fail(op.Describe() + ": unexpected error " + status.ToString());
+      Fail(FailureKind::kWriteError,
+           op.Describe() + ": expected OK (no injected fault explains an error), got " +
+               status.ToString());
       return false;
     }
     ++result_.stats.commits_uncertain;
@@ -449,7 +467,8 @@ class ConcurrentRun final : public FaultPointSink {
       case OpKind::kCheckpoint:
         return DoCheckpoint(w, op);
       default:
-        return Fail(std::string("concurrent workload has no ") + OpKindName(op.kind) + " op");
+        return Fail(FailureKind::kHarness,
+                    std::string("concurrent workload has no ") + OpKindName(op.kind) + " op");
     }
   }
 
@@ -494,7 +513,10 @@ class ConcurrentRun final : public FaultPointSink {
       return true;
     }
     if (!FaultExplains()) {
-      Fail("unexpected write error in " + event->description + ": " + status.ToString());
+      Fail(FailureKind::kWriteError, "write op #" + std::to_string(event->id) + " " +
+                                         event->description +
+                                         ": expected OK (no injected fault explains an error), " +
+                                         "got " + status.ToString());
       return false;
     }
     if (status.IsNoSpace() && status.message().find(" were not applied: ") != std::string::npos) {
@@ -508,8 +530,9 @@ class ConcurrentRun final : public FaultPointSink {
   }
 
   std::string CommitLine(const HistoryEvent& event, const Status& status) {
-    std::string line = Line(event.thread, event.invoke_step, event.return_step, event.description) +
-                       " -> " + (status.ok() ? std::string("OK") : status.ToString());
+    std::string line =
+        Line(event.thread, event.id, event.invoke_step, event.return_step, event.description) +
+        " -> " + (status.ok() ? std::string("OK") : status.ToString());
     if (event.commit.sequence) line += " seq " + std::to_string(*event.commit.sequence);
     return line;
   }
@@ -517,11 +540,12 @@ class ConcurrentRun final : public FaultPointSink {
   // The history event of a write or transaction by `w`, before it runs.
   HistoryEvent CommitEvent(const Worker& w, const WorkloadOp& op) const {
     HistoryEvent event;
+    event.id = op.index;
     event.kind = HistoryEvent::kCommit;
     event.thread = w.number;
     event.commit.commit = ModelCommit(op);
     event.commit.sync = op.sync;
-    event.description = op.Describe();
+    event.description = op.What();
     return event;
   }
 
@@ -553,13 +577,16 @@ class ConcurrentRun final : public FaultPointSink {
     auto txn = db_->BeginTransaction(op.cf);
     if (!txn.ok()) {
       const uint64_t ret = sched::CurrentStep();
-      Trace(Line(w.number, event.invoke_step, ret, op.Describe()) + " -> begin " +
+      Trace(Line(w.number, op.index, event.invoke_step, ret, op.What()) + " -> begin " +
             txn.status().ToString());
       if (txn.status().IsNotFound() && (!CfExists(op.cf) || uncertain_cfs_.count(op.cf) > 0)) {
         return;
       }
       if (txn.status().IsBusy() || FaultExplains()) return;
-      return Fail("BeginTransaction(" + op.cf + "): " + txn.status().ToString());
+      return Fail(FailureKind::kWriteError,
+                  op.Describe() + ": BeginTransaction(" + Show(op.cf) +
+                      "): expected OK (no injected fault explains an error), got " +
+                      txn.status().ToString());
     }
     const size_t read_after = event.commit.commit.ops.size() / 2;
     bool abandoned = false;
@@ -575,8 +602,9 @@ class ConcurrentRun final : public FaultPointSink {
           event.commit.txn_reads.push_back(std::move(read));
           event.commit.txn_read_after.push_back(static_cast<uint32_t>(read_after));
         } else if (!FaultExplains()) {
-          return Fail("transaction get " + op.cf + "/" + Show(op.key) + ": " +
-                      got.status().ToString());
+          return Fail(FailureKind::kReadError,
+                      op.Describe() + ": transaction get " + Show(op.cf) + "/" + Show(op.key) +
+                          ": expected a value or NotFound, got " + got.status().ToString());
         }
       }
       if (i == event.commit.commit.ops.size()) break;
@@ -584,7 +612,11 @@ class ConcurrentRun final : public FaultPointSink {
       Status status =
           m.kind == model::Op::kPut ? (*txn)->Put(m.key, m.value) : (*txn)->Delete(m.key);
       if (!status.ok()) {
-        if (!FaultExplains()) return Fail("transaction write: " + status.ToString());
+        if (!FaultExplains()) {
+          return Fail(FailureKind::kWriteError, op.Describe() + ": transaction write " +
+                                                    Show(m.cf) + "/" + Show(m.key) +
+                                                    ": expected OK, got " + status.ToString());
+        }
         abandoned = true;
       }
     }
@@ -609,9 +641,11 @@ class ConcurrentRun final : public FaultPointSink {
   }
 
   // A read error: fine if a fault explains it (the read is left out of the history).
-  bool ReadError(const std::string& what, const Status& status) {
+  bool ReadError(uint32_t op, const std::string& what, const Status& status) {
     if (FaultExplains()) return true;
-    Fail(what + ": " + status.ToString());
+    Fail(FailureKind::kReadError, "op #" + std::to_string(op) + " " + what +
+                                      ": expected OK (no injected fault explains an error), got " +
+                                      status.ToString());
     return false;
   }
 
@@ -619,18 +653,20 @@ class ConcurrentRun final : public FaultPointSink {
     ReadOptions read;
     read.snapshot = snapshot;
     HistoryEvent event;
+    event.id = op.index;
     event.kind = HistoryEvent::kRead;
     event.thread = w.number;
     event.view = view;
-    event.description = std::string(view ? "snapshot " : "") + "get " + op.cf + "/" + Show(op.key);
+    event.description =
+        std::string(view ? "snapshot " : "") + "get " + Show(op.cf) + "/" + Show(op.key);
     event.invoke_step = sched::CurrentStep();
     auto got = db_->Get(read, op.cf, op.key);
     event.return_step = sched::CurrentStep();
-    Trace(Line(w.number, event.invoke_step, event.return_step, event.description) + " -> " +
-          (got.ok() ? Show(*got) : got.status().ToString()));
+    Trace(Line(w.number, event.id, event.invoke_step, event.return_step, event.description) +
+          " -> " + (got.ok() ? Show(*got) : got.status().ToString()));
     if (!CfExists(op.cf)) return;  // Not judged: the engine's answer for a missing cf.
     if (!got.ok() && !got.status().IsNotFound()) {
-      (void)ReadError(event.description, got.status());
+      (void)ReadError(op.index, event.description, got.status());
       return;
     }
     event.read.kind = HistoryRead::kGet;
@@ -656,16 +692,17 @@ class ConcurrentRun final : public FaultPointSink {
     read.lower_bound = Bound(op.lower);
     read.upper_bound = Bound(op.upper);
     HistoryEvent event;
+    event.id = op.index;
     event.kind = HistoryEvent::kRead;
     event.thread = w.number;
     event.view = view;
     event.description = std::string(view ? "snapshot " : "") + (op.reverse ? "reverse " : "") +
-                        "scan " + op.cf + " from " + Show(op.key);
+                        "scan " + Show(op.cf) + " from " + Show(op.key);
     event.invoke_step = sched::CurrentStep();
     auto it = db_->NewIterator(read, op.cf);
     if (!it.ok()) {
       if (it.status().IsNotFound() && !CfExists(op.cf)) return;
-      (void)ReadError("NewIterator " + op.cf, it.status());
+      (void)ReadError(op.index, "NewIterator(" + Show(op.cf) + ")", it.status());
       return;
     }
     if (!CfExists(op.cf)) return;
@@ -679,10 +716,10 @@ class ConcurrentRun final : public FaultPointSink {
     const Status status = iter.status();
     it->reset();
     event.return_step = sched::CurrentStep();
-    Trace(Line(w.number, event.invoke_step, event.return_step, event.description) + " -> " +
-          std::to_string(event.read.entries.size()) + " entries " + status.ToString());
+    Trace(Line(w.number, event.id, event.invoke_step, event.return_step, event.description) +
+          " -> " + std::to_string(event.read.entries.size()) + " entries " + status.ToString());
     if (!status.ok()) {
-      (void)ReadError(event.description, status);
+      (void)ReadError(op.index, event.description, status);
       return;
     }
     event.read.kind = HistoryRead::kScan;
@@ -695,6 +732,7 @@ class ConcurrentRun final : public FaultPointSink {
     HeldSnapshot& held = w.snapshots[op.snapshot_slot];
     held.engine.reset();
     HistoryEvent event;
+    event.id = op.index;
     event.kind = HistoryEvent::kSnapshot;
     event.thread = w.number;
     event.invoke_step = sched::CurrentStep();
@@ -704,8 +742,8 @@ class ConcurrentRun final : public FaultPointSink {
     event.view = held.view;
     event.snapshot_sequence = held.engine->sequence();
     event.description = "snapshot view " + std::to_string(held.view);
-    Trace(Line(w.number, event.invoke_step, event.return_step, event.description) + " at " +
-          std::to_string(event.snapshot_sequence));
+    Trace(Line(w.number, event.id, event.invoke_step, event.return_step, event.description) +
+          " at " + std::to_string(event.snapshot_sequence));
     Record(std::move(event));
   }
 
@@ -716,6 +754,7 @@ class ConcurrentRun final : public FaultPointSink {
     read.lower_bound = Bound(op.lower);
     read.upper_bound = Bound(op.upper);
     HistoryEvent event;
+    event.id = op.index;
     event.kind = HistoryEvent::kIterator;
     event.thread = w.number;
     event.invoke_step = sched::CurrentStep();
@@ -723,21 +762,21 @@ class ConcurrentRun final : public FaultPointSink {
     event.return_step = sched::CurrentStep();
     if (!it.ok()) {
       if (it.status().IsNotFound() && !CfExists(op.cf)) return;
-      (void)ReadError("NewIterator " + op.cf, it.status());
+      (void)ReadError(op.index, "NewIterator(" + Show(op.cf) + ")", it.status());
       return;
     }
     if (!CfExists(op.cf)) return;
     op.reverse ? (*it)->SeekForPrev(op.key) : (*it)->Seek(op.key);
     if (!(*it)->Valid() && !(*it)->status().ok()) {
-      (void)ReadError("kept iterator on " + op.cf, (*it)->status());
+      (void)ReadError(op.index, "kept iterator on " + Show(op.cf), (*it)->status());
       return;
     }
     held.engine = std::move(it).value();
     held.view = next_view_++;
     held.open = op;
     event.view = held.view;
-    event.description = "iterator view " + std::to_string(held.view) + " on " + op.cf;
-    Trace(Line(w.number, event.invoke_step, event.return_step, event.description));
+    event.description = "iterator view " + std::to_string(held.view) + " on " + Show(op.cf);
+    Trace(Line(w.number, event.id, event.invoke_step, event.return_step, event.description));
     Record(std::move(event));
   }
 
@@ -748,6 +787,7 @@ class ConcurrentRun final : public FaultPointSink {
     if (held.engine == nullptr || held.ended) return;
     Iterator& iter = *held.engine;
     HistoryEvent event;
+    event.id = op.index;
     event.kind = HistoryEvent::kRead;
     event.thread = w.number;
     event.view = held.view;
@@ -767,10 +807,10 @@ class ConcurrentRun final : public FaultPointSink {
       held.open.reverse ? iter.Prev() : iter.Next();
     }
     event.return_step = sched::CurrentStep();
-    Trace(Line(w.number, event.invoke_step, event.return_step, event.description) + " -> " +
-          std::to_string(event.read.entries.size()) + " entries");
+    Trace(Line(w.number, event.id, event.invoke_step, event.return_step, event.description) +
+          " -> " + std::to_string(event.read.entries.size()) + " entries");
     if (!iter.Valid() && !iter.status().ok()) {
-      (void)ReadError("kept iterator on " + held.open.cf, iter.status());
+      (void)ReadError(op.index, "kept iterator on " + Show(held.open.cf), iter.status());
       held = HeldIterator{};
       return;
     }
@@ -782,9 +822,10 @@ class ConcurrentRun final : public FaultPointSink {
   void DoCheckpoint(Worker& w, const WorkloadOp& op) {
     const uint64_t invoke = sched::CurrentStep();
     Status status = db_->Checkpoint();
-    Trace(Line(w.number, invoke, sched::CurrentStep(), op.Describe()) + " -> " + status.ToString());
+    Trace(Line(w.number, op.index, invoke, sched::CurrentStep(), op.What()) + " -> " +
+          status.ToString());
     if (status.ok() || status.IsBusy()) return;
-    (void)ReadError("Checkpoint", status);
+    (void)ReadError(op.index, "Checkpoint", status);
   }
 
   // --- Opens and recovery --------------------------------------------------------------------
@@ -792,6 +833,7 @@ class ConcurrentRun final : public FaultPointSink {
   // Opens (retrying through injected errors and crashes during recovery) and reads the whole
   // state back. Empty after a failure or detected damage.
   std::optional<model::RecoveredState> OpenAndRead(const std::string& what) {
+    Status last;  // The last attempt's error, for the report.
     for (int attempt = 0; attempt < kOpenAttemptsMax; ++attempt) {
       const uint64_t faults_before = FsFaultCount();
       auto db = DB::Open(options_, kDbPath);
@@ -807,7 +849,9 @@ class ConcurrentRun final : public FaultPointSink {
         StatusOr<StateMap> state = ReadWholeState();
         if (!state.ok()) {
           if (!DamageDetected(state.status())) {
-            Fail(what + ": reading the recovered state: " + state.status().ToString());
+            Fail(FailureKind::kRecoveryRead,
+                 what + ": reading the recovered state: expected OK, got " +
+                     state.status().ToString());
           }
           return std::nullopt;
         }
@@ -819,6 +863,7 @@ class ConcurrentRun final : public FaultPointSink {
         return recovered;
       }
       Trace("  open: " + db.status().ToString());
+      last = db.status();
       if (DamageDetected(db.status())) return std::nullopt;
       if (fs_.crashed()) {
         ++result_.stats.crashes;
@@ -826,11 +871,16 @@ class ConcurrentRun final : public FaultPointSink {
         continue;
       }
       if (FsFaultCount() == faults_before) {
-        Fail(what + ": DB::Open failed without an injected fault: " + db.status().ToString());
+        Fail(FailureKind::kOpen,
+             what + ": DB::Open: expected OK (no injected fault explains an error), got " +
+                 db.status().ToString());
         return std::nullopt;
       }
     }
-    Fail(what + ": DB::Open kept failing after " + std::to_string(kOpenAttemptsMax) + " attempts");
+    Fail(FailureKind::kOpen, what + ": DB::Open: expected OK within " +
+                                 std::to_string(kOpenAttemptsMax) + " attempts, got " +
+                                 (last.ok() ? std::string("a power cut or failed restart each time")
+                                            : last.ToString()));
     return std::nullopt;
   }
 

@@ -167,6 +167,20 @@ std::string CheckRetired(HandleCountingFileSystem* counting, FileSystem* fs,
 
 }  // namespace
 
+std::string LivenessDetail(const std::string& failure) {
+  if (failure.find("the log was not retired") != std::string::npos) {
+    return "the log was not retired";
+  }
+  if (failure.find("does not cover every commit") != std::string::npos) {
+    return "the checkpoint left commits uncovered";
+  }
+  return "a call failed with every fault off";
+}
+
+std::string LivenessDetail(const psched::RunResult& hang) {
+  return std::string("hang: ") + psched::OutcomeName(hang.outcome);
+}
+
 LivenessPhase::LivenessPhase(LivenessSetup setup)
     : setup_(std::move(setup)),
       doing_(kLivenessWriters + 1),

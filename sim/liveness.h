@@ -49,6 +49,12 @@ inline constexpr uint32_t kLivenessSmallValueBytes = 100;
 // keep open. Each writer overwrites one key, so the checkpoint writes only two values' pages.
 inline constexpr uint32_t kLivenessValueBytes = 32 << 10;
 
+// What a failure of the phase is about, without its figures (RunResult::kind_detail, which
+// --minimize keeps): "the log was not retired", "the checkpoint left commits uncovered", "a call
+// failed with every fault off", or for a hang "hang: deadlock" / "hang: livelock".
+std::string LivenessDetail(const std::string& failure);
+std::string LivenessDetail(const port::sched::RunResult& hang);
+
 class LivenessPhase {
  public:
   explicit LivenessPhase(LivenessSetup setup);

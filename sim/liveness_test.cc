@@ -74,7 +74,7 @@ TEST(LivenessTest, PlantedForcedCheckpointKeepsLogIsCaughtByThePhaseOnly) {
                              "checkpoint at sequence"))
           << caught.failure;
       EXPECT_NE(caught.failure.find("are still open"), std::string::npos) << caught.failure;
-      EXPECT_EQ(caught.Signature(), "liveness");
+      EXPECT_EQ(caught.Signature(), "liveness: the log was not retired");
       // The same seed with the bug and without the phase: every other check passes.
       config.liveness = false;
       const RunResult missed = RunSeed(config);
@@ -110,6 +110,7 @@ TEST(LivenessTest, AHangNamesEveryThreadAndWhereItWaits) {
     EXPECT_NE(report.find("the phase: controller joining the writers; writer 1 "),
               std::string::npos)
         << report;
+    EXPECT_EQ(result.Signature(), "liveness: hang: deadlock");
     // The replay gives the same report.
     EXPECT_EQ(RunSeed(config).failure, report);
     return;

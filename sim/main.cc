@@ -21,6 +21,7 @@
 #include "manifold/options.h"
 #include "manifold/version.h"
 #include "sim/minimize.h"
+#include "sim/progress.h"
 #include "sim/runner.h"
 #include "sim/sweep.h"
 
@@ -181,15 +182,21 @@ int RunOne(const Flags& flags, uint64_t seed) {
     std::printf("\n");
     return 0;
   }
-  std::printf("seed %llu FAILED at op %lld: %s\nreplay: %s\n", (unsigned long long)seed,
-              (long long)result.failed_at_op, result.failure.c_str(),
-              manifold::sim::ReplayCommand(config).c_str());
+  // "op #N" as in the trace and the failure text (docs/simulator.md, "Numbering").
+  const std::string at =
+      result.failed_at_op >= 0
+          ? "op #" + std::to_string(result.failed_at_op)
+          : std::string("no single operation (an open, an epoch's end or the final checks)");
+  std::printf("seed %llu FAILED at %s: %s\nreplay: %s\n", (unsigned long long)seed, at.c_str(),
+              result.failure.c_str(), manifold::sim::ReplayCommand(config).c_str());
   if (!flags.minimize) return 1;
+  // Redrawn on a terminal, one whole line per interval in a log (sim/progress.h, as sweeps).
+  manifold::sim::ProgressLine progress(stderr);
   manifold::sim::MinimizeResult min =
       manifold::sim::Minimize(config, result, flags.minimize_runs, [&](const std::string& line) {
-        if (!flags.quiet) std::fprintf(stderr, "\r%s   ", line.c_str());
+        if (!flags.quiet) progress.Update(line);
       });
-  std::fprintf(stderr, "\n");
+  progress.Finish();
   std::printf("minimized in %llu runs to %zu operations", (unsigned long long)min.runs,
               min.ops_kept);
   if (!min.faults_removed.empty()) {

@@ -13,8 +13,8 @@ constexpr const char* kFaultClasses[] = {"points", "segment", "misdirect", "flip
 class Minimizer {
  public:
   Minimizer(const RunConfig& failing, const RunResult& failure, uint64_t runs_max,
-            const std::function<void(const std::string&)>& progress)
-      : signature_(failure.Signature()), runs_max_(runs_max), progress_(progress) {
+            const std::function<void(const std::string&)>& progress, const RunFunction& run)
+      : signature_(failure.Signature()), runs_max_(runs_max), progress_(progress), run_(run) {
     best_.config = failing;
     best_.result = failure;
     if (concurrent()) {
@@ -101,11 +101,14 @@ class Minimizer {
     best_.config.lenient_schedule = false;
   }
 
-  // Runs `candidate`; adopts it when it fails with the same signature.
+  // Runs `candidate`; adopts it when it fails with the same kind (RunResult::Signature: the
+  // FailureKind and its detail), never for a different failure in the same phase.
   bool Try(const RunConfig& candidate) {
     if (best_.runs >= runs_max_) return false;
     ++best_.runs;
-    RunResult result = concurrent() ? RunSeed(candidate) : RunWorkload(candidate, ops_);
+    RunResult result = run_           ? run_(candidate)
+                       : concurrent() ? RunSeed(candidate)
+                                      : RunWorkload(candidate, ops_);
     const bool same = !result.passed && result.Signature() == signature_;
     if (same) {
       best_.config = candidate;
@@ -149,6 +152,7 @@ class Minimizer {
   std::string signature_;
   uint64_t runs_max_;
   std::function<void(const std::string&)> progress_;
+  RunFunction run_;  // Null: the real runner.
   MinimizeResult best_;
 };
 
@@ -185,8 +189,9 @@ bool ZeroFaultClass(const std::string& name, RunConfig* config) {
 }
 
 MinimizeResult Minimize(const RunConfig& failing, const RunResult& failure, uint64_t runs_max,
-                        const std::function<void(const std::string&)>& progress) {
-  Minimizer minimizer(failing, failure, runs_max, progress);
+                        const std::function<void(const std::string&)>& progress,
+                        const RunFunction& run) {
+  Minimizer minimizer(failing, failure, runs_max, progress, run);
   return minimizer.Run();
 }
 

@@ -22,9 +22,15 @@ struct MinimizeResult {
   size_t preemptions_before = 0, preemptions_after = 0;
 };
 
-// `failing` must fail. `progress` is called after every run with a one-line status.
+// Runs one candidate configuration (tests stand in for the runner with one).
+using RunFunction = std::function<RunResult(const RunConfig&)>;
+
+// `failing` must fail. `progress` is called after every run with a one-line status. A candidate
+// counts as still failing only with the same RunResult::Signature() (its FailureKind and detail).
+// `run` replaces the real runner (RunSeed, or the sequential workload) when set.
 MinimizeResult Minimize(const RunConfig& failing, const RunResult& failure, uint64_t runs_max,
-                        const std::function<void(const std::string&)>& progress);
+                        const std::function<void(const std::string&)>& progress,
+                        const RunFunction& run = nullptr);
 
 // Switches off one named fault class of `options` ("crash", "lost", "torn", "dir", "delay",
 // "eio", "enospc", "flip", "misdirect", "segment", "points"). False for an unknown name.

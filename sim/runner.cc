@@ -63,13 +63,13 @@ Entries ExpectedScan(const model::KeyMap& cf, const WorkloadOp& op) {
   return out;
 }
 
-std::string Show(std::string_view bytes) {
-  if (bytes.size() > 24) {
-    return "<" + std::to_string(bytes.size()) + " bytes, hash " +
-           std::to_string(Fnv1a(0xcbf29ce484222325ull, bytes) % 100000) + ">";
-  }
-  return "'" + std::string(bytes) + "'";
-}
+// Keys and values in failure reports, binary-safe (model::Printable: escaped, long ones shortened
+// with their length and a hash).
+std::string Show(std::string_view bytes) { return model::Printable(bytes); }
+
+// A commit is named after the operation that made it, so the model's explanations, the trace and
+// the report number them alike (docs/simulator.md, "Numbering").
+std::string OpName(const WorkloadOp& op) { return "op #" + std::to_string(op.index); }
 
 class Run final : public FaultPointSink {
  public:
@@ -149,9 +149,10 @@ class Run final : public FaultPointSink {
     if (config_.trace) result_.trace.push_back(line);
   }
 
-  void Fail(const std::string& what) {
+  void Fail(FailureKind kind, const std::string& what) {
     if (!result_.passed) return;
     result_.passed = false;
+    result_.kind = kind;
     result_.failed_at_op = current_op_;
     result_.failure = what;
     Trace("FAILURE: " + what);
@@ -264,8 +265,9 @@ class Run final : public FaultPointSink {
                              bool sync) {
     if (status.ok()) {
       if (expected_error != StatusCode::kOk) {
-        Fail("engine accepted a write the model refuses (expected " +
-             std::string(StatusCodeName(expected_error)) + ")");
+        Fail(FailureKind::kWriteAccepted, "write " + model_.DescribeCommit(commit_id) +
+                                              ": expected " + StatusCodeName(expected_error) +
+                                              ", got OK");
         return WriteVerdict::kFailed;
       }
       ++result_.stats.commits_acknowledged;
@@ -297,11 +299,14 @@ class Run final : public FaultPointSink {
       return WriteVerdict::kDone;
     }
     if (!fault_error || !explained) {
+      const std::string described = model_.DescribeCommit(commit_id);
       Judge(model_.EndCommit(commit_id, model::Outcome::kUncertain));
-      Fail("unexpected write error " + status.ToString() + " (model expected " +
-           (expected_error == StatusCode::kOk ? std::string("success")
-                                              : StatusCodeName(expected_error)) +
-           ")");
+      Fail(FailureKind::kWriteError,
+           "write " + described + ": expected " +
+               (expected_error == StatusCode::kOk ? std::string("OK")
+                                                  : StatusCodeName(expected_error)) +
+               (fault_error ? " (no injected fault explains an error)" : "") + ", got " +
+               status.ToString());
       return WriteVerdict::kFailed;
     }
     // An injected fault interrupted the commit: it may or may not be on disk, and the engine
@@ -318,7 +323,11 @@ class Run final : public FaultPointSink {
     Trace("  -> " + status.ToString());
     if (status.ok() || fs_.crashed()) return;
     const bool explained = status.IsReadOnly() ? FaultExplainsReadOnly() : FaultExplains();
-    if (!explained) return Fail("Checkpoint: " + status.ToString());
+    if (!explained) {
+      return Fail(FailureKind::kWriteError,
+                  "Checkpoint: expected OK (no injected fault explains an error), got " +
+                      status.ToString());
+    }
     // A failure before writing leaves the engine writable; after, it refuses writes. Either way
     // a reopen is legal, and it makes the next writes meaningful.
     Reopen(/*after_failure=*/true);
@@ -336,6 +345,7 @@ class Run final : public FaultPointSink {
       const KeyOp& w = op.writes[i];
       commits[i] =
           model::Commit::Batch({model::Op::Put(w.cf, w.key, ValueFor(op.index, i, w.value_bytes))});
+      commits[i].name = OpName(op) + (i == 0 ? " (leader)" : " (follower)");
       expected[i] = ExpectedError(commits[i]);
     }
     Status status[2];
@@ -396,7 +406,7 @@ class Run final : public FaultPointSink {
   }
 
   void Judge(const model::Verdict& verdict) {
-    if (!verdict.ok) Fail("model: " + verdict.explanation);
+    if (!verdict.ok) Fail(FailureKind::kWriteAccepted, "model: " + verdict.explanation);
   }
 
   StatusCode ExpectedError(const model::Commit& commit) const {
@@ -407,6 +417,7 @@ class Run final : public FaultPointSink {
   model::Commit ModelCommit(const WorkloadOp& op) const {
     model::Commit commit;
     commit.kind = model::Commit::kBatch;
+    commit.name = OpName(op);
     for (uint32_t i = 0; i < op.writes.size(); ++i) {
       const KeyOp& w = op.writes[i];
       model::Op m;
@@ -454,10 +465,16 @@ class Run final : public FaultPointSink {
       Trace("  -> " + txn.status().ToString());
       if (!cf_exists && txn.status().IsNotFound()) return;
       if (txn.status().IsReadOnly() && FaultExplainsReadOnly()) return Reopen(true);
-      return Fail("BeginTransaction: " + txn.status().ToString() +
-                  (cf_exists ? " (column family exists)" : " (expected NotFound)"));
+      return Fail(FailureKind::kWriteError, "BeginTransaction(" + Show(op.cf) + "): expected " +
+                                                (cf_exists ? "OK (the column family exists)"
+                                                           : "NotFound (no such column family)") +
+                                                ", got " + txn.status().ToString());
     }
-    if (!cf_exists) return Fail("BeginTransaction on a missing column family succeeded");
+    if (!cf_exists) {
+      return Fail(FailureKind::kWriteAccepted,
+                  "BeginTransaction(" + Show(op.cf) +
+                      "): expected NotFound (no such column family), got OK");
+    }
     model::Commit commit = ModelCommit(op);
     std::map<std::string, std::optional<std::string>> own;  // The transaction's own writes.
     for (const model::Op& m : commit.ops) {
@@ -469,7 +486,9 @@ class Run final : public FaultPointSink {
           Trace("  -> " + status.ToString() + " (transaction abandoned)");
           return;  // Destroying the transaction aborts it; nothing was committed.
         }
-        return Fail("transaction write: " + status.ToString());
+        return Fail(FailureKind::kWriteError, "transaction write " + Show(op.cf) + "/" +
+                                                  Show(m.key) + ": expected OK, got " +
+                                                  status.ToString());
       }
       own[m.key] = m.kind == model::Op::kPut ? std::optional<std::string>(m.value) : std::nullopt;
     }
@@ -505,13 +524,17 @@ class Run final : public FaultPointSink {
     ++result_.stats.reads_checked;
     if (!got.ok() && !got.status().IsNotFound()) {
       if (FaultExplains()) return;  // An injected error, reported as an error: fine.
-      return Fail(what + " " + cf + "/" + Show(key) + ": " + got.status().ToString());
+      return Fail(FailureKind::kReadError,
+                  what + " " + Show(cf) + "/" + Show(key) + ": expected " +
+                      (expected ? Show(*expected) : std::string("NotFound")) + ", got " +
+                      got.status().ToString());
     }
     const bool found = got.ok();
     if (found != expected.has_value() || (found && *got != *expected)) {
-      Fail(what + " " + cf + "/" + Show(key) + ": engine returned " +
-           (found ? Show(*got) : std::string("NotFound")) + ", model expects " +
-           (expected ? Show(*expected) : std::string("NotFound")));
+      Fail(FailureKind::kReadMismatch, what + " " + Show(cf) + "/" + Show(key) + ": expected " +
+                                           (expected ? Show(*expected) : std::string("NotFound")) +
+                                           ", got " +
+                                           (found ? Show(*got) : std::string("NotFound")));
     }
   }
 
@@ -532,9 +555,16 @@ class Run final : public FaultPointSink {
     if (!it.ok()) {
       if (cf == nullptr && it.status().IsNotFound()) return;
       if (FaultExplains()) return;
-      return Fail("NewIterator " + op.cf + ": " + it.status().ToString());
+      return Fail(FailureKind::kReadError,
+                  "NewIterator(" + Show(op.cf) + "): expected " +
+                      (cf == nullptr ? "NotFound (no such column family)" : "OK") + ", got " +
+                      it.status().ToString());
     }
-    if (cf == nullptr) return Fail("NewIterator on missing column family " + op.cf);
+    if (cf == nullptr) {
+      return Fail(
+          FailureKind::kReadMismatch,
+          "NewIterator(" + Show(op.cf) + "): expected NotFound (no such column family), got OK");
+    }
     Entries got;
     Engine([&] {
       Iterator& iter = **it;
@@ -548,7 +578,8 @@ class Run final : public FaultPointSink {
     });
     if (!(*it)->status().ok()) {
       if (FaultExplains()) return;
-      return Fail("scan " + op.cf + ": " + (*it)->status().ToString());
+      return Fail(FailureKind::kReadError,
+                  "scan of " + Show(op.cf) + ": expected OK, got " + (*it)->status().ToString());
     }
     CompareScan(op, got, ExpectedScan(*cf, op));
   }
@@ -560,8 +591,9 @@ class Run final : public FaultPointSink {
       std::string g = i < got.size() ? Show(got[i].first) + "=" + Show(got[i].second) : "end";
       std::string e =
           i < expected.size() ? Show(expected[i].first) + "=" + Show(expected[i].second) : "end";
-      return Fail(std::string(op.reverse ? "reverse " : "") + "scan of " + op.cf + " entry " +
-                  std::to_string(i) + ": engine returned " + g + ", model expects " + e);
+      return Fail(FailureKind::kReadMismatch,
+                  std::string(op.reverse ? "reverse " : "") + "scan of " + Show(op.cf) + " entry " +
+                      std::to_string(i) + ": expected " + e + ", got " + g);
     }
   }
 
@@ -611,16 +643,24 @@ class Run final : public FaultPointSink {
     const model::KeyMap* cf = model_.Visible().Find(op.cf);
     if (!it.ok()) {
       if ((cf == nullptr && it.status().IsNotFound()) || FaultExplains()) return;
-      return Fail("NewIterator " + op.cf + ": " + it.status().ToString());
+      return Fail(FailureKind::kReadError,
+                  "NewIterator(" + Show(op.cf) + "): expected " +
+                      (cf == nullptr ? "NotFound (no such column family)" : "OK") + ", got " +
+                      it.status().ToString());
     }
-    if (cf == nullptr) return Fail("NewIterator on missing column family " + op.cf);
+    if (cf == nullptr) {
+      return Fail(
+          FailureKind::kReadMismatch,
+          "NewIterator(" + Show(op.cf) + "): expected NotFound (no such column family), got OK");
+    }
     Engine([&] {
       op.reverse ? (*it)->SeekForPrev(op.key) : (*it)->Seek(op.key);
       return 0;
     });
     if (!(*it)->Valid() && !(*it)->status().ok()) {
       if (FaultExplains()) return;  // An injected error while positioning: not kept.
-      return Fail("kept iterator on " + op.cf + ": " + (*it)->status().ToString());
+      return Fail(FailureKind::kReadError, "kept iterator on " + Show(op.cf) +
+                                               ": expected OK, got " + (*it)->status().ToString());
     }
     WorkloadOp all = op;
     all.limit = 0;
@@ -637,21 +677,29 @@ class Run final : public FaultPointSink {
       if (!iter.Valid()) {
         if (!iter.status().ok()) {
           if (FaultExplains()) return ReleaseIterator(op.snapshot_slot);
-          return Fail("kept iterator on " + held.cf + ": " + iter.status().ToString());
+          return Fail(FailureKind::kReadError, "kept iterator on " + Show(held.cf) +
+                                                   ": expected OK, got " +
+                                                   iter.status().ToString());
         }
         if (held.next != held.expected.size()) {
-          return Fail("kept iterator on " + held.cf + " ended after " + std::to_string(held.next) +
-                      " entries; its snapshot holds " + std::to_string(held.expected.size()));
+          return Fail(FailureKind::kReadMismatch,
+                      "kept iterator on " + Show(held.cf) + " entry " + std::to_string(held.next) +
+                          ": expected " + Show(held.expected[held.next].first) + "=" +
+                          Show(held.expected[held.next].second) + " (its snapshot holds " +
+                          std::to_string(held.expected.size()) + " entries), got the end");
         }
         return ReleaseIterator(op.snapshot_slot);
       }
       if (held.next >= held.expected.size() || iter.key() != held.expected[held.next].first ||
           iter.value() != held.expected[held.next].second) {
         const std::string expected =
-            held.next < held.expected.size() ? Show(held.expected[held.next].first) : "the end";
-        return Fail("kept iterator on " + held.cf + " entry " + std::to_string(held.next) +
-                    ": engine returned " + Show(iter.key()) + "=" + Show(iter.value()) +
-                    ", its snapshot holds " + expected);
+            held.next < held.expected.size()
+                ? Show(held.expected[held.next].first) + "=" + Show(held.expected[held.next].second)
+                : "the end";
+        return Fail(FailureKind::kReadMismatch, "kept iterator on " + Show(held.cf) + " entry " +
+                                                    std::to_string(held.next) + ": expected " +
+                                                    expected + ", got " + Show(iter.key()) + "=" +
+                                                    Show(iter.value()));
       }
       ++held.next;
       Engine([&] {
@@ -677,6 +725,7 @@ class Run final : public FaultPointSink {
   void DoColumnFamily(const WorkloadOp& op) {
     model::Commit commit = op.kind == OpKind::kCreateCf ? model::Commit::CreateCf(op.cf)
                                                         : model::Commit::DropCf(op.cf);
+    commit.name = OpName(op);
     const StatusCode expected = ExpectedError(commit);
     const uint64_t id = model_.BeginCommit(commit);
     Status status = Engine([&] {
@@ -709,7 +758,8 @@ class Run final : public FaultPointSink {
     ++result_.stats.crashes;
     Trace("power cut (" + why + "); restarting the file system");
     Status restarted = fs_.Restart();
-    if (!restarted.ok()) return Fail("SimFileSystem::Restart: " + restarted.ToString());
+    if (!restarted.ok())
+      return Fail(FailureKind::kHarness, "SimFileSystem::Restart: " + restarted.ToString());
     DamageLogAtRest();
     if (!result_.passed) return;
     ++result_.stats.reopens;
@@ -735,7 +785,8 @@ class Run final : public FaultPointSink {
     fs_.set_options(faults::FaultOptions());
     Status status = DamageOneSegment(lose);
     fs_.set_options(saved);
-    if (!status.ok()) Fail("damaging a log segment at rest: " + status.ToString());
+    if (!status.ok())
+      Fail(FailureKind::kHarness, "damaging a log segment at rest: " + status.ToString());
   }
 
   Status DamageOneSegment(bool lose) {
@@ -769,6 +820,7 @@ class Run final : public FaultPointSink {
   // Opens the database (retrying through injected errors and crashes during recovery), reads
   // its whole state and asks the model whether that state is legal.
   bool OpenAndCheck(const std::string& what, model::Reopen kind) {
+    Status last;  // The last attempt's error, for the report.
     for (int attempt = 0; attempt < kOpenAttemptsMax; ++attempt) {
       fs_faults_at_step_ = FsFaultCount();
       faults_this_op_ = 0;
@@ -794,6 +846,7 @@ class Run final : public FaultPointSink {
         return CheckRecoveredState(what, kind);
       }
       Trace("  open: " + db.status().ToString());
+      last = db.status();
       if (DamageDetected(db.status())) return false;
       if (fs_.crashed()) {
         ++result_.stats.crashes;
@@ -802,11 +855,16 @@ class Run final : public FaultPointSink {
         continue;
       }
       if (!FaultExplains()) {
-        Fail(what + ": DB::Open failed without an injected fault: " + db.status().ToString());
+        Fail(FailureKind::kOpen,
+             what + ": DB::Open: expected OK (no injected fault explains an error), got " +
+                 db.status().ToString());
         return false;
       }
     }
-    Fail(what + ": DB::Open kept failing after " + std::to_string(kOpenAttemptsMax) + " attempts");
+    Fail(FailureKind::kOpen, what + ": DB::Open: expected OK within " +
+                                 std::to_string(kOpenAttemptsMax) + " attempts, got " +
+                                 (last.ok() ? std::string("a power cut or failed restart each time")
+                                            : last.ToString()));
     return false;
   }
 
@@ -848,7 +906,8 @@ class Run final : public FaultPointSink {
     StatusOr<StateMap> state = Engine([&] { return ReadWholeState(); });
     if (!state.ok()) {
       if (!DamageDetected(state.status())) {
-        Fail(what + ": reading the recovered state: " + state.status().ToString());
+        Fail(FailureKind::kRecoveryRead,
+             what + ": reading the recovered state: expected OK, got " + state.status().ToString());
       }
       return false;
     }
@@ -858,16 +917,22 @@ class Run final : public FaultPointSink {
     const uint64_t engine_sequence = db_->GetStats().sequence;
     model::CrashVerdict verdict = model_.CheckRecovered(*state, kind, engine_sequence);
     if (!verdict.legal) {
-      Fail(what + ": illegal recovered state: " + verdict.explanation);
+      Fail(verdict.sequence_only ? FailureKind::kRecoveredSequence : FailureKind::kRecoveredState,
+           what + ": illegal recovered state: " + verdict.explanation);
       return false;
     }
     if (engine_sequence != verdict.matched_sequence) {
-      Fail(what + ": the engine reports sequence " + std::to_string(engine_sequence) +
-           " but its state is the one after " + std::to_string(verdict.matched_sequence) +
-           " commits");
+      Fail(FailureKind::kRecoveredSequence,
+           what + ": recovered sequence number: expected " +
+               std::to_string(verdict.matched_sequence) + " (the state after " +
+               (verdict.matched_last_id == 0 ? std::string("no commit")
+                                             : model_.CommitName(verdict.matched_last_id)) +
+               "), got " + std::to_string(engine_sequence));
       return false;
     }
-    Trace("  " + what + " OK: state after commit #" + std::to_string(verdict.matched_last_id) +
+    Trace("  " + what + " OK: state after " +
+          (verdict.matched_last_id == 0 ? std::string("no commit")
+                                        : model_.CommitName(verdict.matched_last_id)) +
           " (sequence " + std::to_string(verdict.matched_sequence) + ")");
     return true;
   }
@@ -900,7 +965,8 @@ class Run final : public FaultPointSink {
       ++result_.stats.crashes;
       Trace("power cut (during the final close); restarting the file system");
       Status restarted = fs_.Restart();
-      if (!restarted.ok()) return Fail("SimFileSystem::Restart: " + restarted.ToString());
+      if (!restarted.ok())
+        return Fail(FailureKind::kHarness, "SimFileSystem::Restart: " + restarted.ToString());
       kind = model::Reopen::kCrash;
     } else if (FsFaultCount() != faults_before) {
       kind = model::Reopen::kCrash;
@@ -909,7 +975,7 @@ class Run final : public FaultPointSink {
     IntegrityReport report;
     Status verified = Engine([&] { return db_->VerifyIntegrity(&report); });
     if (!verified.ok() && fs_.counters().misdirected == 0 && !FaultExplains()) {
-      Fail("VerifyIntegrity: " + verified.ToString());
+      Fail(FailureKind::kIntegrity, "VerifyIntegrity: expected OK, got " + verified.ToString());
     }
     db_.reset();
   }
@@ -922,7 +988,11 @@ class Run final : public FaultPointSink {
     setup.options.file_system = &fs_;
     LivenessPhase phase(std::move(setup));
     const std::string failure = phase.RunScheduled(config_.seed);
-    if (!failure.empty()) return Fail(failure);
+    if (!failure.empty()) {
+      Fail(FailureKind::kLiveness, failure);
+      result_.kind_detail = LivenessDetail(failure);
+      return;
+    }
     ++result_.stats.liveness_checked;
     result_.stats.liveness_writes += phase.writes();
   }
@@ -993,9 +1063,45 @@ void RunStats::Add(const RunStats& o) {
   liveness_writes += o.liveness_writes;
 }
 
+const char* FailureKindName(FailureKind kind) {
+  switch (kind) {
+    case FailureKind::kNone:
+      return "none";
+    case FailureKind::kReadMismatch:
+      return "read-mismatch";
+    case FailureKind::kReadError:
+      return "read-error";
+    case FailureKind::kWriteAccepted:
+      return "write-accepted";
+    case FailureKind::kWriteError:
+      return "write-error";
+    case FailureKind::kRecoveredState:
+      return "recovered-state";
+    case FailureKind::kRecoveredSequence:
+      return "recovered-sequence";
+    case FailureKind::kRecoveryRead:
+      return "recovery-read";
+    case FailureKind::kOpen:
+      return "open";
+    case FailureKind::kIntegrity:
+      return "integrity";
+    case FailureKind::kHistory:
+      return "history";
+    case FailureKind::kScheduler:
+      return "scheduler";
+    case FailureKind::kLiveness:
+      return "liveness";
+    case FailureKind::kHarness:
+      return "harness";
+  }
+  return "unknown";
+}
+
 std::string RunResult::Signature() const {
-  std::string first = failure.substr(0, failure.find(':'));
-  return first;
+  if (passed) return "";
+  std::string signature = FailureKindName(kind);
+  if (!kind_detail.empty()) signature += ": " + kind_detail;
+  return signature;
 }
 
 RunResult RunWorkload(const RunConfig& config, const std::vector<WorkloadOp>& ops) {
@@ -1027,6 +1133,7 @@ RunResult RunSeed(const RunConfig& config) {
     if (!ConcurrentWorkloadAvailable()) {
       RunResult result;
       result.passed = false;
+      result.kind = FailureKind::kHarness;
       result.failure =
           "concurrent workload unavailable: this build's engine is not on the scheduled port "
           "layer (build with --define=manifold_sim_scheduler=1, or use --workload sequential)";

@@ -81,9 +81,39 @@ struct RunStats {
   void Add(const RunStats& other);
 };
 
+// What kind of check a failed run broke. The minimizer keeps a failure only as the same kind
+// (RunResult::Signature), so a shrink cannot trade, say, a half-applied batch after a recovery
+// (kRecoveredState) for a weaker report such as a wrong sequence number (kRecoveredSequence).
+enum class FailureKind : uint8_t {
+  kNone,
+  kReadMismatch,    // A read returned other data than the model's (get, scan, snapshot, kept
+                    // iterator, transaction read), or an iterator on a missing column family.
+  kReadError,       // A read failed and no injected fault explains it.
+  kWriteAccepted,   // The engine acknowledged a write the model says must fail, or one after an
+                    // uncertain commit it had not yet resolved by a reopen.
+  kWriteError,      // A write, transaction or checkpoint failed and no injected fault explains it.
+  kRecoveredState,  // The recovered entries are the state after no legal prefix (a lost
+                    // acknowledged commit, a hole, a half-applied batch, data never written).
+  kRecoveredSequence,  // The recovered entries are legal, the engine's sequence number is not.
+  kRecoveryRead,       // Reading the recovered state back failed.
+  kOpen,               // DB::Open failed with no injected fault, or kept failing.
+  kIntegrity,          // VerifyIntegrity failed.
+  kHistory,            // Concurrent: the epoch's history (model/history.h); see kind_detail.
+  kScheduler,  // Concurrent: deadlock, livelock or a failed MANIFOLD_CHECK; see kind_detail.
+  kLiveness,   // The liveness phase at the end of the seed (sim/liveness.h); see kind_detail.
+  kHarness,    // The simulator could not do its own part (restart, damage at rest, ...).
+};
+// Stable names: "read-mismatch", "recovered-state", ... (in Signature() and docs/simulator.md).
+const char* FailureKindName(FailureKind kind);
+
 struct RunResult {
   bool passed = true;
-  std::string failure;        // What went wrong, first line a short signature.
+  FailureKind kind = FailureKind::kNone;
+  // Splits kHistory by the rule broken (the history's first line, "history: gap in the sequence
+  // order"), kScheduler by the outcome ("deadlock") and kLiveness by what did not progress
+  // (LivenessDetail: "the log was not retired", "hang: deadlock"); empty for the other kinds.
+  std::string kind_detail;
+  std::string failure;        // What went wrong: expected and got, with the key and operation.
   int64_t failed_at_op = -1;  // Index of the workload operation being run at the failure.
   RunStats stats;
   uint64_t state_hash = 0;         // Final engine state and file-system images.
@@ -97,7 +127,8 @@ struct RunResult {
   uint64_t steps = 0;
   Schedule schedule;
 
-  // The failure's first line, used by --minimize to keep "the same" failure.
+  // "recovered-state", "history: history: gap in the sequence order", ...: the kind and its
+  // detail, which --minimize keeps. Empty when passed.
   std::string Signature() const;
 };
 

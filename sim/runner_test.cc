@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <optional>
+
 #include "sim/sweep.h"
 
 namespace manifold::sim {
@@ -65,6 +67,32 @@ TEST(RunnerTest, TraceNamesOperationsAndReplayCommandIsComplete) {
   EXPECT_NE(replay.find("--seed 11"), std::string::npos);
   EXPECT_NE(replay.find("--skip-ops 3,4"), std::string::npos);
   EXPECT_NE(replay.find("--faults storage"), std::string::npos);
+}
+
+// A planted bug's failure says what was expected beside what the engine did, has a kind, and
+// names operations as the trace does ("op #N").
+TEST(RunnerTest, FailureReportSaysExpectedAndGotInTheTracesNumbering) {
+  if (!PlantedBugsCompiledIn()) GTEST_SKIP() << "fault points are not compiled into this build";
+  std::optional<RunResult> failed;
+  for (uint64_t seed = 1; seed <= 20 && !failed; ++seed) {
+    RunConfig config = Config(seed, "storage", 300);
+    config.planted_bug = "split_batch";
+    config.trace = true;
+    RunResult result = RunSeed(config);
+    if (!result.passed) failed = std::move(result);
+  }
+  ASSERT_TRUE(failed.has_value()) << "split_batch survived 20 sequential seeds";
+  const RunResult& r = *failed;
+  EXPECT_NE(r.kind, FailureKind::kNone);
+  EXPECT_EQ(r.Signature(), FailureKindName(r.kind));
+  EXPECT_NE(r.failure.find("expected "), std::string::npos) << r.failure;
+  EXPECT_NE(r.failure.find(", got "), std::string::npos) << r.failure;
+  EXPECT_EQ(r.failure.find(" 0 differences"), std::string::npos) << r.failure;
+  ASSERT_GE(r.failed_at_op, 0) << r.failure;
+  const std::string op = "op #" + std::to_string(r.failed_at_op) + " ";
+  bool traced = false;
+  for (const std::string& line : r.trace) traced = traced || line.rfind(op, 0) == 0;
+  EXPECT_TRUE(traced) << "no trace line starts with '" << op << "'";
 }
 
 TEST(RunnerTest, UnknownProfileIsRefused) {

@@ -12,15 +12,13 @@
 #include <thread>
 
 #include "manifold/version.h"
+#include "sim/progress.h"
 
 namespace manifold::sim {
 
 uint32_t PageBytesForSeed(uint64_t seed) { return seed % 2 == 0 ? 4096 : 1024; }
 
 namespace {
-
-// How often a sweep whose stderr is not a terminal writes a progress line.
-constexpr double kProgressLogInterval_s = 10.0;
 
 // Seeds being run, one slot per sweep thread, so that a crash of the process (an engine assert,
 // a segfault) still names the seed to replay. 0 means idle.
@@ -92,8 +90,7 @@ SweepResult Sweep(const SweepOptions& options) {
   std::mutex mu;
   std::atomic<uint64_t> next{0};
   const auto start = std::chrono::steady_clock::now();
-  const bool terminal = isatty(STDERR_FILENO) != 0;
-  double next_log_s = kProgressLogInterval_s;  // Guarded by mu, like result.
+  ProgressLine progress(stderr);  // Guarded by mu, like result.
   InstallCrashReporter();
   auto worker = [&](size_t slot) {
     for (uint64_t i = next++; i < options.count; i = next++) {
@@ -111,18 +108,16 @@ SweepResult Sweep(const SweepOptions& options) {
         result.failures.push_back(std::move(failure));
       }
       const bool last = result.seeds_run == options.count;
-      const double elapsed = SecondsSince(start);
-      // A terminal gets one line redrawn every 10 seeds; a log (CI, a pipe) gets one whole line
-      // per kProgressLogInterval_s, so it stays readable instead of one endless \r line.
-      const bool due =
-          terminal ? (result.seeds_run % 10 == 0 || last) : (elapsed >= next_log_s || last);
-      if (options.progress && due) {
-        if (!terminal) next_log_s = elapsed + kProgressLogInterval_s;
-        std::fprintf(stderr, "%s[%llu/%llu] %.1f seeds/s, %zu failed%s", terminal ? "\r" : "",
-                     static_cast<unsigned long long>(result.seeds_run),
-                     static_cast<unsigned long long>(options.count),
-                     elapsed > 0 ? result.seeds_run / elapsed : 0.0, result.failures.size(),
-                     terminal ? "   " : "\n");
+      // A terminal gets the line redrawn every 10 seeds; a log (CI, a pipe) one whole line per
+      // kProgressLogInterval_s (ProgressLine decides), so it stays readable.
+      if (options.progress && (!progress.terminal() || result.seeds_run % 10 == 0 || last)) {
+        const double elapsed = SecondsSince(start);
+        char line[128];
+        std::snprintf(line, sizeof(line), "[%llu/%llu] %.1f seeds/s, %zu failed",
+                      static_cast<unsigned long long>(result.seeds_run),
+                      static_cast<unsigned long long>(options.count),
+                      elapsed > 0 ? result.seeds_run / elapsed : 0.0, result.failures.size());
+        progress.Update(line, last);
       }
     }
   };
@@ -130,7 +125,7 @@ SweepResult Sweep(const SweepOptions& options) {
   const uint32_t jobs = std::clamp<uint32_t>(options.jobs, 1, kSlotsMax);
   for (uint32_t t = 0; t < jobs; ++t) threads.emplace_back(worker, t);
   for (std::thread& thread : threads) thread.join();
-  if (options.progress && terminal) std::fprintf(stderr, "\n");
+  if (options.progress) progress.Finish();
   result.elapsed_s = SecondsSince(start);
   std::sort(result.failures.begin(), result.failures.end(),
             [](const SweepFailure& a, const SweepFailure& b) { return a.seed < b.seed; });

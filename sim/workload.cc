@@ -225,8 +225,10 @@ std::string ShortKey(const std::string& key) {
   return key.size() <= 12 ? key : key.substr(0, 8) + "...(" + std::to_string(key.size()) + ")";
 }
 
-std::string WorkloadOp::Describe() const {
-  std::string out = "#" + std::to_string(index) + " " + OpKindName(kind);
+std::string WorkloadOp::Describe() const { return "op #" + std::to_string(index) + " " + What(); }
+
+std::string WorkloadOp::What() const {
+  std::string out = OpKindName(kind);
   if (!cf.empty()) out += " cf=" + cf;
   if (!key.empty()) out += " key=" + ShortKey(key);
   if (kind == OpKind::kScan || kind == OpKind::kReadSnapshot || kind == OpKind::kOpenIterator) {

@@ -72,7 +72,11 @@ struct WorkloadOp {
   bool sync = true;                    // Put/Delete/Batch/Transaction: WriteOptions::sync.
   bool crash_after = false;            // kConcurrentCommit: power cut right after both return.
 
+  // "op #12 put cf=default key=k3 ...": the number is `index`, which the simulator's report, its
+  // trace, the model's explanations and the concurrent history all use (docs/simulator.md).
   std::string Describe() const;
+  // The same without the number.
+  std::string What() const;
 };
 
 struct WorkloadOptions {
