@@ -12,9 +12,10 @@ namespace manifold {
 // key's bytes, then the value's. Fields other than `aborted` and the links are written once,
 // before the entry is linked in (I28), and never again.
 struct WriteBuffer::Node {
-  Node(uint64_t sequence_in, uint32_t ordinal_in, uint32_t key_bytes_in, uint32_t value_bytes_in,
-       EntryType type_in, uint8_t height_in)
+  Node(uint64_t sequence_in, uint64_t key_prefix_in, uint32_t ordinal_in, uint32_t key_bytes_in,
+       uint32_t value_bytes_in, EntryType type_in, uint8_t height_in)
       : sequence(sequence_in),
+        key_prefix(key_prefix_in),
         ordinal(ordinal_in),
         key_bytes(key_bytes_in),
         value_bytes(value_bytes_in),
@@ -33,6 +34,9 @@ struct WriteBuffer::Node {
   bool IsAborted() const { return aborted.load(std::memory_order_acquire); }
 
   const uint64_t sequence;
+  // The key's first 8 bytes (fewer: zero-padded) as a big-endian number: comparing two of them
+  // orders most keys without touching the key bytes, which may sit in another cache line.
+  const uint64_t key_prefix;
   // Insert order, to order entries of one key and sequence number (newest first) and to make
   // the order total, which Prev needs.
   const uint32_t ordinal;
@@ -48,8 +52,22 @@ namespace {
 constexpr size_t kLinkBytes = sizeof(port::Atomic<void*>);
 constexpr size_t kNodeAlign = alignof(port::Atomic<void*>);
 
+constexpr size_t kNodeHeaderBytes = 32;
+
 size_t NodeBytes(int height, size_t key_bytes, size_t value_bytes) {
-  return 24 + static_cast<size_t>(height) * kLinkBytes + key_bytes + value_bytes;
+  return kNodeHeaderBytes + static_cast<size_t>(height) * kLinkBytes + key_bytes + value_bytes;
+}
+
+// Prefix order agrees with bytewise order wherever it is strict: keys that differ in their first
+// 8 bytes differ there the same way, and a shorter key padded with zeros never exceeds a longer
+// one it is a prefix of. Equal prefixes leave the order to the full comparison.
+uint64_t KeyPrefix(std::string_view key) {
+  uint64_t prefix = 0;
+  const size_t n = key.size() < 8 ? key.size() : 8;
+  for (size_t i = 0; i < n; ++i) {
+    prefix |= uint64_t{static_cast<unsigned char>(key[i])} << (56 - 8 * i);
+  }
+  return prefix;
 }
 
 // splitmix64: a fixed, seedable sequence (no random_device: the simulator replays buffers).
@@ -81,11 +99,12 @@ WriteBuffer::WriteBuffer(const WriteBufferOptions& options)
     : options_(options),
       arena_(ArenaOptions{options.arena_block_bytes, options.bytes_max}),
       random_state_(options.seed) {
-  static_assert(sizeof(Node) == 24, "NodeBytes counts a 24-byte header");
+  static_assert(sizeof(Node) == kNodeHeaderBytes, "NodeBytes counts the header's size");
   static_assert(alignof(Node) <= kNodeAlign && kNodeAlign <= Arena::kAlignMax);
   static_assert(sizeof(port::Atomic<Node*>) == kLinkBytes);
-  static_assert(sizeof(head_storage_) >= 24 + kHeightMax * kLinkBytes, "the head's tower fits");
-  head_ = new (head_storage_) Node(0, 0, 0, 0, EntryType::kPut, kHeightMax);
+  static_assert(sizeof(head_storage_) >= kNodeHeaderBytes + kHeightMax * kLinkBytes,
+                "the head's tower fits");
+  head_ = new (head_storage_) Node(0, 0, 0, 0, 0, EntryType::kPut, kHeightMax);
   for (int level = 0; level < kHeightMax; ++level) {
     new (&head_->tower()[level]) port::Atomic<Node*>(nullptr);
   }
@@ -107,10 +126,12 @@ int WriteBuffer::RandomHeight() {
 
 namespace {
 
-// Whether `node` comes before (key, sequence, ordinal): key ascending, then sequence descending,
-// then ordinal descending.
+// Whether `node` comes before (key, sequence, ordinal), `prefix` being KeyPrefix(key): key
+// ascending, then sequence descending, then ordinal descending.
 template <typename N>
-bool Before(const N* node, std::string_view key, uint64_t sequence, uint32_t ordinal) {
+bool Before(const N* node, std::string_view key, uint64_t prefix, uint64_t sequence,
+            uint32_t ordinal) {
+  if (node->key_prefix != prefix) return node->key_prefix < prefix;
   const int c = node->key().compare(key);
   if (c != 0) return c < 0;
   if (node->sequence != sequence) return node->sequence > sequence;
@@ -122,13 +143,14 @@ bool Before(const N* node, std::string_view key, uint64_t sequence, uint32_t ord
 WriteBuffer::Node* WriteBuffer::FindGreaterOrEqual(std::string_view key, uint64_t sequence,
                                                    uint32_t ordinal, Node** previous) const {
   Node* x = head_;
+  const uint64_t prefix = KeyPrefix(key);
   const int top = height_.load(std::memory_order_relaxed) - 1;
   if (previous != nullptr) {
     for (int level = kHeightMax - 1; level > top; --level) previous[level] = head_;
   }
   for (int level = top;; --level) {
     Node* next = x->Next(level);
-    while (next != nullptr && Before(next, key, sequence, ordinal)) {
+    while (next != nullptr && Before(next, key, prefix, sequence, ordinal)) {
       x = next;
       next = x->Next(level);
     }
@@ -141,7 +163,8 @@ WriteBuffer::Node* WriteBuffer::FindLessThan(const Node* node) const {
   Node* x = head_;
   for (int level = height_.load(std::memory_order_relaxed) - 1; level >= 0; --level) {
     Node* next = x->Next(level);
-    while (next != nullptr && Before(next, node->key(), node->sequence, node->ordinal)) {
+    while (next != nullptr &&
+           Before(next, node->key(), node->key_prefix, node->sequence, node->ordinal)) {
       x = next;
       next = x->Next(level);
     }
@@ -151,9 +174,11 @@ WriteBuffer::Node* WriteBuffer::FindLessThan(const Node* node) const {
 
 WriteBuffer::Node* WriteBuffer::FindLastAtMost(std::string_view key) const {
   Node* x = head_;
+  const uint64_t prefix = KeyPrefix(key);
   for (int level = height_.load(std::memory_order_relaxed) - 1; level >= 0; --level) {
     Node* next = x->Next(level);
-    while (next != nullptr && next->key().compare(key) <= 0) {
+    while (next != nullptr && (next->key_prefix < prefix ||
+                               (next->key_prefix == prefix && next->key().compare(key) <= 0))) {
       x = next;
       next = x->Next(level);
     }
@@ -238,9 +263,9 @@ Status WriteBuffer::Add(uint64_t sequence, EntryType type, std::string_view key,
                            " bytes held, " + std::to_string(node_bytes) + " more needed, limit " +
                            std::to_string(options_.bytes_max) + "; continue in a new buffer");
   }
-  Node* node =
-      new (memory) Node(sequence, static_cast<uint32_t>(count), static_cast<uint32_t>(key.size()),
-                        static_cast<uint32_t>(value.size()), type, static_cast<uint8_t>(height));
+  Node* node = new (memory) Node(
+      sequence, KeyPrefix(key), static_cast<uint32_t>(count), static_cast<uint32_t>(key.size()),
+      static_cast<uint32_t>(value.size()), type, static_cast<uint8_t>(height));
   char* bytes = const_cast<char*>(node->key_data());
   if (!key.empty()) std::memcpy(bytes, key.data(), key.size());
   if (!value.empty()) std::memcpy(bytes + key.size(), value.data(), value.size());
@@ -248,8 +273,9 @@ Status WriteBuffer::Add(uint64_t sequence, EntryType type, std::string_view key,
   Node* previous[kHeightMax];
   Node* successor = FindGreaterOrEqual(key, sequence, node->ordinal, previous);
   // The order is total (the ordinal is new), so nothing equal exists to replace.
-  MANIFOLD_CHECK(successor == nullptr || !Before(successor, key, sequence, node->ordinal),
-                 "I28: a write buffer entry goes before its successor");
+  MANIFOLD_CHECK(
+      successor == nullptr || !Before(successor, key, node->key_prefix, sequence, node->ordinal),
+      "I28: a write buffer entry goes before its successor");
   if (height > height_.load(std::memory_order_relaxed)) {
     // A reader that sees the taller height before the links finds null at the head and steps
     // down: harmless.

@@ -184,8 +184,23 @@ TEST(WriteBufferTest, LaterEntryOfOneKeyAndSequenceShadowsTheEarlier) {
 
 TEST(WriteBufferTest, KeysOrderBytewise) {
   std::unique_ptr<WriteBuffer> buffer = NewBuffer();
-  const std::vector<std::string> keys = {"b", "",   std::string("a\0", 2), "\xff",
-                                         "a", "ab", std::string("\0", 1)};
+  // Keys that share their first 8 bytes (or are shorter, zero-padded) are ordered by the full
+  // comparison, the rest by their 8-byte prefixes.
+  const std::vector<std::string> keys = {"b",
+                                         "",
+                                         std::string("a\0", 2),
+                                         "\xff",
+                                         "a",
+                                         "ab",
+                                         "prefix0",
+                                         std::string("\0", 1),
+                                         "prefix01",
+                                         "prefix01a",
+                                         "prefix02",
+                                         "prefix01\xff",
+                                         std::string("prefix01\0", 9),
+                                         std::string(20, '\xff'),
+                                         std::string(8, '\0')};
   uint64_t s = 1;
   for (const std::string& key : keys) Put(buffer.get(), s++, key, "v");
   std::vector<std::string> sorted = keys;
@@ -413,7 +428,7 @@ TEST(WriteBufferTest, LargeValueGetsItsOwnArenaBlock) {
   // One dedicated block: the entry's header, tower, key and value plus the block header.
   EXPECT_GT(buffer->MemoryBytes(), 4096u + 5000u);
   EXPECT_LE(buffer->MemoryBytes(),
-            4096u + Arena::kBlockHeaderBytes + 24 + WriteBuffer::kHeightMax * 8 + 5 + 5000);
+            4096u + Arena::kBlockHeaderBytes + 32 + WriteBuffer::kHeightMax * 8 + 5 + 5000);
   EXPECT_EQ(buffer->Get("large", 2).value, large);
 }
 
@@ -424,8 +439,8 @@ TEST(WriteBufferTest, SameSeedSameShape) {
     options.arena_block_bytes = 1024;
     options.seed = seed;
     std::unique_ptr<WriteBuffer> buffer = NewBuffer(options);
-    for (uint64_t s = 1; s <= 2000; ++s) {
-      EXPECT_TRUE(buffer->Add(s, EntryType::kPut, std::to_string(s * 7919 % 2003), "v").ok());
+    for (uint64_t s = 1; s <= 20000; ++s) {
+      EXPECT_TRUE(buffer->Add(s, EntryType::kPut, std::to_string(s * 7919 % 20011), "v").ok());
     }
     return buffer->MemoryBytes();
   };
@@ -458,8 +473,14 @@ std::vector<Entry> ModelLive(const std::vector<ModelEntry>& model) {
 }
 
 const std::vector<std::string>& Keys() {
-  static const std::vector<std::string> keys = {
-      "", "a", "aa", "ab", "b", std::string("b\0", 2), "ba", "c", "\x80", "\xff"};
+  static const std::vector<std::string> keys = {"",          "a",
+                                                "aa",        "ab",
+                                                "b",         std::string("b\0", 2),
+                                                "ba",        "c",
+                                                "\x80",      "\xff",
+                                                "longkey1",  "longkey1a",
+                                                "longkey1b", std::string("longkey1\0", 9),
+                                                "longkey2",  "longkey"};
   return keys;
 }
 
