@@ -148,12 +148,16 @@ WriteBuffer::Node* WriteBuffer::FindGreaterOrEqual(std::string_view key, uint64_
   if (previous != nullptr) {
     for (int level = kHeightMax - 1; level > top; --level) previous[level] = head_;
   }
+  // The node a level stopped at is often where the level below stops too: known not to come
+  // before the target, it needs no second comparison (which would touch its memory again).
+  const Node* stopped_at = nullptr;
   for (int level = top;; --level) {
     Node* next = x->Next(level);
-    while (next != nullptr && Before(next, key, prefix, sequence, ordinal)) {
+    while (next != nullptr && next != stopped_at && Before(next, key, prefix, sequence, ordinal)) {
       x = next;
       next = x->Next(level);
     }
+    stopped_at = next;
     if (previous != nullptr) previous[level] = x;
     if (level == 0) return next;
   }
