@@ -66,7 +66,7 @@ class Arena {
   size_t MemoryBytes() const { return memory_bytes_.load(std::memory_order_relaxed); }
   size_t bytes_max() const { return options_.bytes_max; }
   size_t block_bytes() const { return options_.block_bytes; }
-  // Blocks held (ordinary and dedicated).
+  // Blocks held (ordinary and dedicated). Allocating thread only.
   size_t block_count() const { return block_count_; }
 
  private:
