@@ -92,6 +92,7 @@ char* Arena::Allocate(size_t bytes, size_t align) {
     return nullptr;
   }
   char* payload = NewBlock(fresh);
+  MANIFOLD_CHECK(MemoryBytes() <= options_.bytes_max, "I30: an arena never passes bytes_max");
   if (bytes > options_.block_bytes / 4) return payload;  // Dedicated: the current block stays.
   ptr_ = payload + bytes;
   end_ = payload - kBlockHeaderBytes + fresh;
