@@ -13,6 +13,7 @@
 #include "engine/port/atomic.h"
 #include "engine/port/sched.h"
 #include "engine/port/sync.h"
+#include "engine/util/check.h"
 #include "gtest/gtest.h"
 #include "sim/sched/explore.h"
 #include "sim/sched/strategies.h"
@@ -216,6 +217,42 @@ TEST(WriteBufferUnderSchedulerTest, WriterPointReaderAndScanner) {
   const RunResult b = port::sched::Run(WriterAndReaders, &second);
   EXPECT_TRUE(a.ok()) << a.report;
   EXPECT_EQ(a.decisions, b.decisions);
+}
+
+// A failed MANIFOLD_CHECK inside a run ends the run as a failure naming it (as the simulator's
+// runner does), instead of aborting the test binary.
+void CheckFailedInRun(const char* condition, const char* message, const char* file, int line) {
+  if (!port::sched::InRun()) return;  // check::Failed then prints and aborts.
+  Fail(std::string("MANIFOLD_CHECK(") + condition + ") failed: " + message + " (" + file + ":" +
+       std::to_string(line) + ")");
+}
+
+// Two threads adding at once break the caller's side of the contract: the writer check (I28)
+// must catch it rather than let two inserts splice links concurrently.
+void TwoWriters() {
+  StatusOr<std::unique_ptr<WriteBuffer>> created = WriteBuffer::Create(WriteBufferOptions{});
+  if (!created.ok()) Fail("create: " + created.status().ToString());
+  WriteBuffer* buffer = created->get();
+  std::vector<std::unique_ptr<port::Thread>> writers;
+  for (int w = 0; w < 2; ++w) {
+    writers.push_back(std::make_unique<port::Thread>("writer", [buffer, w] {
+      for (int i = 0; i < 4; ++i) {
+        Status status = buffer->Add(1, EntryType::kPut, "w" + std::to_string(w * 10 + i), "v");
+        if (!status.ok()) Fail("add: " + status.ToString());
+      }
+    }));
+  }
+  for (auto& writer : writers) writer->Join();
+}
+
+TEST(WriteBufferUnderSchedulerTest, TwoWritersAtOnceAreCaught) {
+  check::FailureHandler previous = check::SetFailureHandler(&CheckFailedInRun);
+  const ExploreResult random = ExploreRandom(TwoWriters, 1, 200);
+  check::SetFailureHandler(previous);
+  ASSERT_TRUE(random.found) << Describe(random);
+  EXPECT_NE(random.failure.report.find("I28: one writer at a time"), std::string::npos)
+      << random.failure.report;
+  std::printf("two writers: %s\n", Describe(random).c_str());
 }
 
 }  // namespace
