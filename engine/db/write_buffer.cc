@@ -10,7 +10,7 @@ namespace manifold {
 
 // One entry, in one arena allocation: this header, then `height` links (the tower), then the
 // key's bytes, then the value's. Fields other than `aborted` and the links are written once,
-// before the entry is linked in (I28), and never again.
+// before the entry is linked in (I29), and never again.
 struct WriteBuffer::Node {
   Node(uint64_t sequence_in, uint64_t key_prefix_in, uint32_t ordinal_in, uint32_t key_bytes_in,
        uint32_t value_bytes_in, EntryType type_in, uint8_t height_in)
@@ -26,7 +26,7 @@ struct WriteBuffer::Node {
   const port::Atomic<Node*>* tower() const {
     return reinterpret_cast<const port::Atomic<Node*>*>(this + 1);
   }
-  // Acquire: everything written into the next entry before it was linked is visible (I28).
+  // Acquire: everything written into the next entry before it was linked is visible (I29).
   Node* Next(int level) const { return tower()[level].load(std::memory_order_acquire); }
   const char* key_data() const { return reinterpret_cast<const char*>(tower() + height); }
   std::string_view key() const { return std::string_view(key_data(), key_bytes); }
@@ -44,7 +44,7 @@ struct WriteBuffer::Node {
   const uint32_t value_bytes;
   const EntryType type;
   const uint8_t height;
-  port::Atomic<bool> aborted{false};  // I29.
+  port::Atomic<bool> aborted{false};  // I30.
 };
 
 namespace {
@@ -205,12 +205,12 @@ size_t WriteBuffer::EntryCostInEmptyBuffer(std::string_view key, std::string_vie
 
 namespace {
 
-// Marks the one writer inside the buffer (I28); a second one at once is a caller bug.
+// Marks the one writer inside the buffer (I29); a second one at once is a caller bug.
 class WriterScope {
  public:
   explicit WriterScope(port::Atomic<bool>* writing) : writing_(writing) {
     MANIFOLD_CHECK(!writing_->exchange(true, std::memory_order_acquire),
-                   "I28: one writer at a time in a write buffer");
+                   "I29: one writer at a time in a write buffer");
   }
   ~WriterScope() { writing_->store(false, std::memory_order_release); }
   WriterScope(const WriterScope&) = delete;
@@ -279,7 +279,7 @@ Status WriteBuffer::Add(uint64_t sequence, EntryType type, std::string_view key,
   // The order is total (the ordinal is new), so nothing equal exists to replace.
   MANIFOLD_CHECK(
       successor == nullptr || !Before(successor, key, node->key_prefix, sequence, node->ordinal),
-      "I28: a write buffer entry goes before its successor");
+      "I29: a write buffer entry goes before its successor");
   if (height > height_.load(std::memory_order_relaxed)) {
     // A reader that sees the taller height before the links finds null at the head and steps
     // down: harmless.
@@ -288,7 +288,7 @@ Status WriteBuffer::Add(uint64_t sequence, EntryType type, std::string_view key,
   for (int level = 0; level < height; ++level) {
     // The new entry's own links first (nobody sees it yet), then the release store that makes it
     // reachable on this level, bottom level first, so an entry reachable from above is already
-    // in the bottom list (I28).
+    // in the bottom list (I29).
     new (&node->tower()[level])
         port::Atomic<Node*>(previous[level]->tower()[level].load(std::memory_order_relaxed));
     previous[level]->tower()[level].store(node, std::memory_order_release);
@@ -313,7 +313,7 @@ Status WriteBuffer::MarkAborted(uint64_t first, uint64_t last) {
   uint64_t marked = 0;
   for (Node* node = head_->Next(0); node != nullptr; node = node->Next(0)) {
     if (node->sequence >= first && node->sequence <= last && !node->IsAborted()) {
-      // I29: from here on no Get or iterator returns the entry.
+      // I30: from here on no Get or iterator returns the entry.
       node->aborted.store(true, std::memory_order_release);
       ++marked;
     }
@@ -329,7 +329,7 @@ WriteBuffer::Lookup WriteBuffer::Get(std::string_view key, uint64_t read_sequenc
   Lookup lookup;
   for (const Node* node = FindGreaterOrEqual(key, read_sequence, UINT32_MAX, nullptr);
        node != nullptr && node->key() == key; node = node->Next(0)) {
-    if (node->IsAborted()) continue;  // I29.
+    if (node->IsAborted()) continue;  // I30.
     lookup.sequence = node->sequence;
     if (node->type == EntryType::kTombstone) {
       lookup.found = Found::kTombstone;
@@ -345,11 +345,11 @@ WriteBuffer::Lookup WriteBuffer::Get(std::string_view key, uint64_t read_sequenc
 // ---- Iterator ---------------------------------------------------------------------------
 
 void WriteBuffer::Iterator::SkipAbortedForward() {
-  while (node_ != nullptr && node_->IsAborted()) node_ = node_->Next(0);  // I29.
+  while (node_ != nullptr && node_->IsAborted()) node_ = node_->Next(0);  // I30.
 }
 
 void WriteBuffer::Iterator::SkipAbortedBackward() {
-  while (node_ != nullptr && node_->IsAborted()) {  // I29.
+  while (node_ != nullptr && node_->IsAborted()) {  // I30.
     const Node* previous = buffer_->FindLessThan(node_);
     node_ = previous == buffer_->head_ ? nullptr : previous;
   }

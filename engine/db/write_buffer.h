@@ -4,7 +4,7 @@
 // sequence number descending, then newest insert first, so the first entry of a key at or below
 // a reader's sequence number is the one that reader sees.
 //
-// Concurrency (I28): one writer at a time (the caller serializes Add and MarkAborted; checked),
+// Concurrency (I29): one writer at a time (the caller serializes Add and MarkAborted; checked),
 // any number of readers at once without locks. An entry is written completely before a release
 // store links it in; readers follow links with acquire loads, so a reader sees every entry either
 // whole or not at all. Entries are never moved or freed before the buffer is destroyed, so
@@ -125,7 +125,7 @@ class WriteBuffer {
     const Node* node_ = nullptr;  // The current entry, or null.
   };
 
-  // Exact bytes of the buffer's arena (I30); the WriteBuffer object itself (fixed, about
+  // Exact bytes of the buffer's arena (I31); the WriteBuffer object itself (fixed, about
   // sizeof(WriteBuffer)) is not counted. Any thread.
   size_t MemoryBytes() const { return arena_.MemoryBytes(); }
   // Entries added, aborted ones included. Any thread.

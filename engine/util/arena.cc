@@ -70,7 +70,7 @@ char* Arena::NewBlock(size_t block_bytes) {
   header->previous = newest_;
   newest_ = header;
   ++block_count_;
-  // I30: every byte requested from operator new is counted, header and unused tail included.
+  // I31: every byte requested from operator new is counted, header and unused tail included.
   memory_bytes_.store(memory_bytes_.load(std::memory_order_relaxed) + block_bytes,
                       std::memory_order_relaxed);
   return static_cast<char*>(memory) + kBlockHeaderBytes;
@@ -87,12 +87,12 @@ char* Arena::Allocate(size_t bytes, size_t align) {
   }
   const size_t fresh = FreshBlockBytes(bytes, align);
   const size_t held = memory_bytes_.load(std::memory_order_relaxed);
-  // I30: the arena never holds more than bytes_max.
+  // I31: the arena never holds more than bytes_max.
   if (fresh == SIZE_MAX || fresh > options_.bytes_max || held > options_.bytes_max - fresh) {
     return nullptr;
   }
   char* payload = NewBlock(fresh);
-  MANIFOLD_CHECK(MemoryBytes() <= options_.bytes_max, "I30: an arena never passes bytes_max");
+  MANIFOLD_CHECK(MemoryBytes() <= options_.bytes_max, "I31: an arena never passes bytes_max");
   if (bytes > options_.block_bytes / 4) return payload;  // Dedicated: the current block stays.
   ptr_ = payload + bytes;
   end_ = payload - kBlockHeaderBytes + fresh;

@@ -4,7 +4,7 @@
 // previous block, and everything is freed at once when the arena is destroyed.
 //
 // MemoryBytes() is exact: the sum of the sizes of every block requested from operator new,
-// headers and the unused tail of each block included (invariant I30). The allocator's own
+// headers and the unused tail of each block included (invariant I31). The allocator's own
 // bookkeeping inside malloc is the only memory it does not count.
 //
 // One thread allocates at a time (the caller serializes allocations); MemoryBytes() may be read

@@ -1,7 +1,7 @@
 // The write buffer (engine/db/write_buffer.h) under the deterministic scheduler: one writer adds
 // and aborts entries while a point reader and a scanning reader run, every link load and store a
 // scheduling point, so the explored schedules interleave the readers between the steps of each
-// insert (I28) and of an abort (I29). Built on the scheduled port layer (sim_cc_test).
+// insert (I29) and of an abort (I30). Built on the scheduled port layer (sim_cc_test).
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
@@ -167,7 +167,7 @@ void WriterAndReaders() {
       }
       // + 1: the writer may have finished the next step (an add, or the abort) unannounced.
       const size_t after = std::min(steps_done.load(std::memory_order_acquire) + 1, Plan().size());
-      // Order: key ascending, then sequence number and add order descending (I28).
+      // Order: key ascending, then sequence number and add order descending (I29).
       for (size_t i = 1; i < seen.size(); ++i) {
         const PlanOp& a = Plan()[static_cast<size_t>(forward ? seen[i - 1] : seen[i])];
         const PlanOp& b = Plan()[static_cast<size_t>(forward ? seen[i] : seen[i - 1])];
@@ -184,7 +184,7 @@ void WriterAndReaders() {
         if (live_throughout && !found) {
           Fail("a scan missed step " + std::to_string(e.step) + ", added before it began");
         }
-        // Aborted before the scan began: never returned (I29).
+        // Aborted before the scan began: never returned (I30).
         bool aborted_before = false;
         for (const ModelEntry& b : ModelAfter(before)) {
           if (b.step == e.step) aborted_before = b.aborted;
@@ -227,7 +227,7 @@ void CheckFailedInRun(const char* condition, const char* message, const char* fi
        std::to_string(line) + ")");
 }
 
-// Two threads adding at once break the caller's side of the contract: the writer check (I28)
+// Two threads adding at once break the caller's side of the contract: the writer check (I29)
 // must catch it rather than let two inserts splice links concurrently.
 void TwoWriters() {
   StatusOr<std::unique_ptr<WriteBuffer>> created = WriteBuffer::Create(WriteBufferOptions{});
@@ -250,7 +250,7 @@ TEST(WriteBufferUnderSchedulerTest, TwoWritersAtOnceAreCaught) {
   const ExploreResult random = ExploreRandom(TwoWriters, 1, 200);
   check::SetFailureHandler(previous);
   ASSERT_TRUE(random.found) << Describe(random);
-  EXPECT_NE(random.failure.report.find("I28: one writer at a time"), std::string::npos)
+  EXPECT_NE(random.failure.report.find("I29: one writer at a time"), std::string::npos)
       << random.failure.report;
   std::printf("two writers: %s\n", Describe(random).c_str());
 }
