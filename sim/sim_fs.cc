@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "engine/port/sync.h"
+#include "engine/util/random.h"
 #include "faults/fault_model.h"
 #include "manifold/env.h"
 #include "manifold/status.h"
@@ -49,63 +50,8 @@ constexpr char kExists[] = "File exists";
 
 constexpr char kRoot[] = "/";
 
-// xoshiro256** (Blackman & Vigna) seeded through splitmix64: small, fast, and its output is fixed
-// by its definition, unlike std::uniform_*_distribution whose results differ between standard
-// libraries.
-class Prng {
- public:
-  explicit Prng(uint64_t seed) {
-    for (uint64_t& word : s_) word = SplitMix64(&seed);
-  }
-
-  uint64_t Next() {
-    const uint64_t result = Rotl(s_[1] * 5, 7) * 9;
-    const uint64_t t = s_[1] << 17;
-    s_[2] ^= s_[0];
-    s_[3] ^= s_[1];
-    s_[1] ^= s_[2];
-    s_[0] ^= s_[3];
-    s_[2] ^= t;
-    s_[3] = Rotl(s_[3], 45);
-    return result;
-  }
-
-  // Uniform in [0, n). Lemire's multiply-shift with rejection, so it is unbiased.
-  uint64_t Uniform(uint64_t n) {
-    assert(n > 0);
-    unsigned __int128 product = static_cast<unsigned __int128>(Next()) * n;
-    uint64_t low = static_cast<uint64_t>(product);
-    if (low < n) {
-      const uint64_t threshold = (0 - n) % n;
-      while (low < threshold) {
-        product = static_cast<unsigned __int128>(Next()) * n;
-        low = static_cast<uint64_t>(product);
-      }
-    }
-    return static_cast<uint64_t>(product >> 64);
-  }
-
-  // Uniform in [0, 1) with 53 random bits.
-  double Unit() { return static_cast<double>(Next() >> 11) * 0x1.0p-53; }
-
-  // True with probability `p`; no draw when the outcome is certain.
-  bool Chance(double p) {
-    if (p <= 0) return false;
-    if (p >= 1) return true;
-    return Unit() < p;
-  }
-
- private:
-  static uint64_t Rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
-  static uint64_t SplitMix64(uint64_t* state) {
-    uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-  }
-
-  uint64_t s_[4];
-};
+// The simulated disk's stream: xoshiro256** seeded through splitmix64 (engine/util/random.h).
+using Prng = Xoshiro256;
 
 // FNV-1a, 64 bits. Fields are length-prefixed so that ("ab", "c") and ("a", "bc") differ.
 class Fnv1a {
