@@ -283,14 +283,6 @@ struct SimFileSystem::State {
     return Status::OK();
   }
 
-  void MaybeDelaySync(const std::string& what) MANIFOLD_REQUIRES(mu) {
-    if (options.sync_delay_us_max == 0 || !prng.Chance(options.sync_delay_probability)) return;
-    const uint64_t delay_us = 1 + prng.Uniform(options.sync_delay_us_max);
-    clock->Advance(delay_us);
-    ++counters.delayed_syncs;
-    Trace("delayed sync: " + what + " took " + std::to_string(delay_us) + " us");
-  }
-
   bool IsDir(const std::string& path) const MANIFOLD_REQUIRES(mu) { return dirs.count(path) != 0; }
 
   // OK if `path`'s parent is an existing directory, as creating an entry in it requires.
@@ -479,8 +471,7 @@ class SimFile final : public File {
         generation_(generation) {}
 
   StatusOr<size_t> Read(uint64_t offset, size_t n, char* scratch) const override {
-    port::SchedulingPoint("SimFile::Read", this);
-    port::MutexLock lock(&state_->mu);
+    state_->mu.AssertHeld();
     const std::string what = AtOffset("read", path_, offset);
     MANIFOLD_RETURN_IF_ERROR(state_->CheckLive(what, &generation_));
     MANIFOLD_RETURN_IF_ERROR(state_->InjectError(OpClass::kRead, what));
@@ -488,31 +479,21 @@ class SimFile final : public File {
     if (offset >= bytes.size()) return size_t{0};
     const size_t count = static_cast<size_t>(std::min<uint64_t>(n, bytes.size() - offset));
     std::memcpy(scratch, bytes.data() + offset, count);
-    if (count > 0 && state_->prng.Chance(state_->options.read_bit_flip)) {
-      const uint64_t bit = state_->prng.Uniform(uint64_t{count} * 8);
-      scratch[bit / 8] = static_cast<char>(scratch[bit / 8] ^ (1 << (bit % 8)));
-      ++state_->counters.bit_flips;
-      state_->Trace("bit flip: " + what + ": byte " + std::to_string(offset + bit / 8) + " bit " +
-                    std::to_string(bit % 8) + " flipped in the returned buffer only");
-    }
     return count;
   }
 
   Status Write(uint64_t offset, std::string_view data) override {
-    port::SchedulingPoint("SimFile::Write", this);
-    port::MutexLock lock(&state_->mu);
+    state_->mu.AssertHeld();
     return WriteLocked("write", offset, data);
   }
 
   Status Append(std::string_view data) override {
-    port::SchedulingPoint("SimFile::Append", this);
-    port::MutexLock lock(&state_->mu);
+    state_->mu.AssertHeld();
     return WriteLocked("append", inode_->current.size(), data);
   }
 
   Status Sync() override {
-    port::SchedulingPoint("SimFile::Sync", this);
-    port::MutexLock lock(&state_->mu);
+    state_->mu.AssertHeld();
     const std::string what = "sync " + path_;
     MANIFOLD_RETURN_IF_ERROR(state_->CheckLive(what, &generation_));
     MANIFOLD_RETURN_IF_ERROR(state_->Mutate(what));
@@ -529,7 +510,6 @@ class SimFile final : public File {
       }
       return injected;
     }
-    state_->MaybeDelaySync(what);
     inode_->durable = inode_->current;
     inode_->pending.clear();
     ++state_->counters.syncs;
@@ -537,8 +517,7 @@ class SimFile final : public File {
   }
 
   Status Truncate(uint64_t size_bytes) override {
-    port::SchedulingPoint("SimFile::Truncate", this);
-    port::MutexLock lock(&state_->mu);
+    state_->mu.AssertHeld();
     const std::string what = "truncate " + path_ + " to " + std::to_string(size_bytes) + " bytes";
     MANIFOLD_RETURN_IF_ERROR(state_->CheckLive(what, &generation_));
     MANIFOLD_RETURN_IF_ERROR(CheckWritable(what, size_bytes, 0));
@@ -549,8 +528,7 @@ class SimFile final : public File {
   }
 
   Status Preallocate(uint64_t offset, uint64_t len) override {
-    port::SchedulingPoint("SimFile::Preallocate", this);
-    port::MutexLock lock(&state_->mu);
+    state_->mu.AssertHeld();
     const std::string what =
         AtOffset("preallocate", path_, offset) + " (" + std::to_string(len) + " bytes)";
     MANIFOLD_RETURN_IF_ERROR(state_->CheckLive(what, &generation_));
@@ -563,8 +541,7 @@ class SimFile final : public File {
   }
 
   StatusOr<uint64_t> Size() const override {
-    port::SchedulingPoint("SimFile::Size", this);
-    port::MutexLock lock(&state_->mu);
+    state_->mu.AssertHeld();
     MANIFOLD_RETURN_IF_ERROR(state_->CheckLive("size " + path_, &generation_));
     return static_cast<uint64_t>(inode_->current.size());
   }
@@ -672,21 +649,255 @@ class SimFileLock final : public FileLock {
   const uint64_t token_;
 };
 
+// ---- The core: storage with crash semantics ------------------------------------------------
+//
+// The namespace and file images with their durable and pending parts, the power switch (refusal
+// while cut, power cuts at mutations, stale handles), and the injected errors that change what
+// the operation itself does (a partial write before an EIO, dirty pages dropped after a failed
+// sync, a misdirected write's landing). Every call runs with State::mu held by the facade.
+class SimDisk final : public FileSystem {
+ public:
+  explicit SimDisk(std::shared_ptr<State> state) : state_(std::move(state)) {}
+
+  StatusOr<std::unique_ptr<File>> OpenFile(const std::string& path,
+                                           const OpenFileOptions& options) override;
+  Status Rename(const std::string& from, const std::string& to) override;
+  Status Remove(const std::string& path) override;
+  Status CreateDir(const std::string& path) override;
+  Status SyncDir(const std::string& path) override;
+  StatusOr<std::vector<std::string>> ListDir(const std::string& path) override;
+  StatusOr<bool> Exists(const std::string& path) override;
+  StatusOr<std::unique_ptr<FileLock>> LockFile(const std::string& path) override;
+  StatusOr<std::unique_ptr<FileLock>> LockFileShared(const std::string& path) override;
+
+ private:
+  const std::shared_ptr<State> state_;
+};
+
+// ---- Fault layers: each a wrapper that overrides only the calls its fault touches ------------
+//
+// Each draws from the one State::prng, after the layers below it returned, so the order of draws
+// within a call is the core's, then this layer's: the order the simulator has always used, which
+// keeps old seeds replaying bit for bit.
+
+// Delayed syncs: a successful File::Sync or SyncDir advances the SimClock by up to
+// sync_delay_us_max, with probability sync_delay_probability.
+class DelayedSyncFileSystem final : public FileSystemWrapper {
+ public:
+  DelayedSyncFileSystem(FileSystem* base, std::shared_ptr<State> state)
+      : FileSystemWrapper(base), state_(std::move(state)) {}
+
+  StatusOr<std::unique_ptr<File>> OpenFile(const std::string& path,
+                                           const OpenFileOptions& options) override {
+    MANIFOLD_ASSIGN_OR_RETURN(std::unique_ptr<File> file,
+                              FileSystemWrapper::OpenFile(path, options));
+    return std::unique_ptr<File>(std::make_unique<DelayedSyncFile>(std::move(file), state_));
+  }
+  Status SyncDir(const std::string& path) override {
+    MANIFOLD_RETURN_IF_ERROR(FileSystemWrapper::SyncDir(path));
+    MaybeDelay(*state_, "sync dir " + path);
+    return Status::OK();
+  }
+
+ private:
+  class DelayedSyncFile final : public FileWrapper {
+   public:
+    DelayedSyncFile(std::unique_ptr<File> base, std::shared_ptr<State> state)
+        : FileWrapper(std::move(base)), state_(std::move(state)) {}
+    Status Sync() override {
+      MANIFOLD_RETURN_IF_ERROR(FileWrapper::Sync());
+      MaybeDelay(*state_, "sync " + path());
+      return Status::OK();
+    }
+
+   private:
+    const std::shared_ptr<State> state_;
+  };
+
+  static void MaybeDelay(State& state, const std::string& what) {
+    state.mu.AssertHeld();
+    const faults::FaultOptions& options = state.options;
+    if (options.sync_delay_us_max == 0 || !state.prng.Chance(options.sync_delay_probability)) {
+      return;
+    }
+    const uint64_t delay_us = 1 + state.prng.Uniform(options.sync_delay_us_max);
+    state.clock->Advance(delay_us);
+    ++state.counters.delayed_syncs;
+    state.Trace("delayed sync: " + what + " took " + std::to_string(delay_us) + " us");
+  }
+
+  const std::shared_ptr<State> state_;
+};
+
+// Bit flips on read: a successful, non-empty File::Read has one bit of the returned buffer
+// flipped with probability read_bit_flip (the stored bytes stay intact).
+class ReadBitFlipFileSystem final : public FileSystemWrapper {
+ public:
+  ReadBitFlipFileSystem(FileSystem* base, std::shared_ptr<State> state)
+      : FileSystemWrapper(base), state_(std::move(state)) {}
+
+  StatusOr<std::unique_ptr<File>> OpenFile(const std::string& path,
+                                           const OpenFileOptions& options) override {
+    MANIFOLD_ASSIGN_OR_RETURN(std::unique_ptr<File> file,
+                              FileSystemWrapper::OpenFile(path, options));
+    return std::unique_ptr<File>(std::make_unique<BitFlipFile>(std::move(file), state_));
+  }
+
+ private:
+  class BitFlipFile final : public FileWrapper {
+   public:
+    BitFlipFile(std::unique_ptr<File> base, std::shared_ptr<State> state)
+        : FileWrapper(std::move(base)), state_(std::move(state)) {}
+    StatusOr<size_t> Read(uint64_t offset, size_t n, char* scratch) const override {
+      MANIFOLD_ASSIGN_OR_RETURN(const size_t count, FileWrapper::Read(offset, n, scratch));
+      State& state = *state_;
+      state.mu.AssertHeld();
+      if (count > 0 && state.prng.Chance(state.options.read_bit_flip)) {
+        const uint64_t bit = state.prng.Uniform(uint64_t{count} * 8);
+        scratch[bit / 8] = static_cast<char>(scratch[bit / 8] ^ (1 << (bit % 8)));
+        ++state.counters.bit_flips;
+        state.Trace("bit flip: " + AtOffset("read", path(), offset) + ": byte " +
+                    std::to_string(offset + bit / 8) + " bit " + std::to_string(bit % 8) +
+                    " flipped in the returned buffer only");
+      }
+      return count;
+    }
+
+   private:
+    const std::shared_ptr<State> state_;
+  };
+
+  const std::shared_ptr<State> state_;
+};
+
+// ---- The facade's files: one scheduling point and State::mu around every call ----------------
+//
+// The lock is taken once, here, for the whole stack below, so a call is atomic across the layers
+// and adds no lock (and so no scheduling decision) per layer.
+class SerializedFile final : public FileWrapper {
+ public:
+  SerializedFile(std::unique_ptr<File> base, std::shared_ptr<State> state)
+      : FileWrapper(std::move(base)), state_(std::move(state)) {}
+
+  StatusOr<size_t> Read(uint64_t offset, size_t n, char* scratch) const override {
+    port::SchedulingPoint("SimFile::Read", this);
+    port::MutexLock lock(&state_->mu);
+    return FileWrapper::Read(offset, n, scratch);
+  }
+  Status Write(uint64_t offset, std::string_view data) override {
+    port::SchedulingPoint("SimFile::Write", this);
+    port::MutexLock lock(&state_->mu);
+    return FileWrapper::Write(offset, data);
+  }
+  Status Append(std::string_view data) override {
+    port::SchedulingPoint("SimFile::Append", this);
+    port::MutexLock lock(&state_->mu);
+    return FileWrapper::Append(data);
+  }
+  Status Sync() override {
+    port::SchedulingPoint("SimFile::Sync", this);
+    port::MutexLock lock(&state_->mu);
+    return FileWrapper::Sync();
+  }
+  Status Truncate(uint64_t size_bytes) override {
+    port::SchedulingPoint("SimFile::Truncate", this);
+    port::MutexLock lock(&state_->mu);
+    return FileWrapper::Truncate(size_bytes);
+  }
+  Status Preallocate(uint64_t offset, uint64_t len) override {
+    port::SchedulingPoint("SimFile::Preallocate", this);
+    port::MutexLock lock(&state_->mu);
+    return FileWrapper::Preallocate(offset, len);
+  }
+  StatusOr<uint64_t> Size() const override {
+    port::SchedulingPoint("SimFile::Size", this);
+    port::MutexLock lock(&state_->mu);
+    return FileWrapper::Size();
+  }
+
+ private:
+  const std::shared_ptr<State> state_;
+};
+
 }  // namespace
 
 SimFileSystem::SimFileSystem(uint64_t seed, faults::FaultOptions options, SimClock* clock)
     : state_(std::make_shared<State>(seed, std::move(options), clock)) {
   assert(clock != nullptr);
-  port::MutexLock lock(&state_->mu);
-  assert(faults::ValidateFaultOptions(state_->options).ok());
+  {
+    port::MutexLock lock(&state_->mu);
+    assert(faults::ValidateFaultOptions(state_->options).ok());
+  }
+  // Bottom to top: the core, then the layers whose draws follow the core's within a call.
+  layers_.push_back(std::make_unique<SimDisk>(state_));
+  layers_.push_back(std::make_unique<DelayedSyncFileSystem>(layers_.back().get(), state_));
+  layers_.push_back(std::make_unique<ReadBitFlipFileSystem>(layers_.back().get(), state_));
+  top_ = layers_.back().get();
 }
 
-SimFileSystem::~SimFileSystem() = default;
+// The FileSystem calls: a scheduling point and the lock, then the layers.
 
 StatusOr<std::unique_ptr<File>> SimFileSystem::OpenFile(const std::string& path,
                                                         const OpenFileOptions& options) {
   port::SchedulingPoint("SimFileSystem::OpenFile", state_.get());
   port::MutexLock lock(&state_->mu);
+  MANIFOLD_ASSIGN_OR_RETURN(std::unique_ptr<File> file, top_->OpenFile(path, options));
+  return std::unique_ptr<File>(std::make_unique<SerializedFile>(std::move(file), state_));
+}
+
+Status SimFileSystem::Rename(const std::string& from, const std::string& to) {
+  port::SchedulingPoint("SimFileSystem::Rename", state_.get());
+  port::MutexLock lock(&state_->mu);
+  return top_->Rename(from, to);
+}
+
+Status SimFileSystem::Remove(const std::string& path) {
+  port::SchedulingPoint("SimFileSystem::Remove", state_.get());
+  port::MutexLock lock(&state_->mu);
+  return top_->Remove(path);
+}
+
+Status SimFileSystem::CreateDir(const std::string& path) {
+  port::SchedulingPoint("SimFileSystem::CreateDir", state_.get());
+  port::MutexLock lock(&state_->mu);
+  return top_->CreateDir(path);
+}
+
+Status SimFileSystem::SyncDir(const std::string& path) {
+  port::SchedulingPoint("SimFileSystem::SyncDir", state_.get());
+  port::MutexLock lock(&state_->mu);
+  return top_->SyncDir(path);
+}
+
+StatusOr<std::vector<std::string>> SimFileSystem::ListDir(const std::string& path) {
+  port::SchedulingPoint("SimFileSystem::ListDir", state_.get());
+  port::MutexLock lock(&state_->mu);
+  return top_->ListDir(path);
+}
+
+StatusOr<bool> SimFileSystem::Exists(const std::string& path) {
+  port::SchedulingPoint("SimFileSystem::Exists", state_.get());
+  port::MutexLock lock(&state_->mu);
+  return top_->Exists(path);
+}
+
+StatusOr<std::unique_ptr<FileLock>> SimFileSystem::LockFile(const std::string& path) {
+  port::SchedulingPoint("SimFileSystem::LockFile", state_.get());
+  port::MutexLock lock(&state_->mu);
+  return top_->LockFile(path);
+}
+
+StatusOr<std::unique_ptr<FileLock>> SimFileSystem::LockFileShared(const std::string& path) {
+  port::SchedulingPoint("SimFileSystem::LockFileShared", state_.get());
+  port::MutexLock lock(&state_->mu);
+  return top_->LockFileShared(path);
+}
+
+SimFileSystem::~SimFileSystem() = default;
+
+StatusOr<std::unique_ptr<File>> SimDisk::OpenFile(const std::string& path,
+                                                  const OpenFileOptions& options) {
+  state_->mu.AssertHeld();
   const std::string what = "open " + path;
   MANIFOLD_RETURN_IF_ERROR(state_->CheckLive(what, nullptr));
   MANIFOLD_ASSIGN_OR_RETURN(const std::string p, Normalize("open", path));
@@ -711,9 +922,8 @@ StatusOr<std::unique_ptr<File>> SimFileSystem::OpenFile(const std::string& path,
                                                          options.read_only, state_->generation));
 }
 
-Status SimFileSystem::Rename(const std::string& from, const std::string& to) {
-  port::SchedulingPoint("SimFileSystem::Rename", state_.get());
-  port::MutexLock lock(&state_->mu);
+Status SimDisk::Rename(const std::string& from, const std::string& to) {
+  state_->mu.AssertHeld();
   const std::string shown = from + " to " + to;
   const std::string what = "rename " + shown;
   MANIFOLD_RETURN_IF_ERROR(state_->CheckLive(what, nullptr));
@@ -748,9 +958,8 @@ Status SimFileSystem::Rename(const std::string& from, const std::string& to) {
   return Status::OK();
 }
 
-Status SimFileSystem::Remove(const std::string& path) {
-  port::SchedulingPoint("SimFileSystem::Remove", state_.get());
-  port::MutexLock lock(&state_->mu);
+Status SimDisk::Remove(const std::string& path) {
+  state_->mu.AssertHeld();
   const std::string what = "remove " + path;
   MANIFOLD_RETURN_IF_ERROR(state_->CheckLive(what, nullptr));
   MANIFOLD_ASSIGN_OR_RETURN(const std::string p, Normalize("remove", path));
@@ -767,9 +976,8 @@ Status SimFileSystem::Remove(const std::string& path) {
   return Status::OK();
 }
 
-Status SimFileSystem::CreateDir(const std::string& path) {
-  port::SchedulingPoint("SimFileSystem::CreateDir", state_.get());
-  port::MutexLock lock(&state_->mu);
+Status SimDisk::CreateDir(const std::string& path) {
+  state_->mu.AssertHeld();
   const std::string what = "create dir " + path;
   MANIFOLD_RETURN_IF_ERROR(state_->CheckLive(what, nullptr));
   MANIFOLD_ASSIGN_OR_RETURN(const std::string p, Normalize("create dir", path));
@@ -785,16 +993,14 @@ Status SimFileSystem::CreateDir(const std::string& path) {
   return Status::OK();
 }
 
-Status SimFileSystem::SyncDir(const std::string& path) {
-  port::SchedulingPoint("SimFileSystem::SyncDir", state_.get());
-  port::MutexLock lock(&state_->mu);
+Status SimDisk::SyncDir(const std::string& path) {
+  state_->mu.AssertHeld();
   const std::string what = "sync dir " + path;
   MANIFOLD_RETURN_IF_ERROR(state_->CheckLive(what, nullptr));
   MANIFOLD_ASSIGN_OR_RETURN(const std::string p, Normalize("sync dir", path));
   MANIFOLD_RETURN_IF_ERROR(state_->Mutate(what));
   MANIFOLD_RETURN_IF_ERROR(state_->InjectError(OpClass::kDirSync, what));
   MANIFOLD_RETURN_IF_ERROR(state_->CheckIsDir("sync dir", path, p));
-  state_->MaybeDelaySync(what);
   DirState& dir = state_->dirs.at(p);
   dir.durable = state_->LiveChildren(p);
   dir.pending.clear();
@@ -802,9 +1008,8 @@ Status SimFileSystem::SyncDir(const std::string& path) {
   return Status::OK();
 }
 
-StatusOr<std::vector<std::string>> SimFileSystem::ListDir(const std::string& path) {
-  port::SchedulingPoint("SimFileSystem::ListDir", state_.get());
-  port::MutexLock lock(&state_->mu);
+StatusOr<std::vector<std::string>> SimDisk::ListDir(const std::string& path) {
+  state_->mu.AssertHeld();
   MANIFOLD_RETURN_IF_ERROR(state_->CheckLive("list dir " + path, nullptr));
   MANIFOLD_ASSIGN_OR_RETURN(const std::string p, Normalize("list dir", path));
   MANIFOLD_RETURN_IF_ERROR(state_->CheckIsDir("list dir", path, p));
@@ -813,17 +1018,15 @@ StatusOr<std::vector<std::string>> SimFileSystem::ListDir(const std::string& pat
   return names;  // Sorted: LiveChildren is a std::map by name.
 }
 
-StatusOr<bool> SimFileSystem::Exists(const std::string& path) {
-  port::SchedulingPoint("SimFileSystem::Exists", state_.get());
-  port::MutexLock lock(&state_->mu);
+StatusOr<bool> SimDisk::Exists(const std::string& path) {
+  state_->mu.AssertHeld();
   MANIFOLD_RETURN_IF_ERROR(state_->CheckLive("exists " + path, nullptr));
   MANIFOLD_ASSIGN_OR_RETURN(const std::string p, Normalize("exists", path));
   return IsRoot(p) || state_->live.count(p) != 0;
 }
 
-StatusOr<std::unique_ptr<FileLock>> SimFileSystem::LockFile(const std::string& path) {
-  port::SchedulingPoint("SimFileSystem::LockFile", state_.get());
-  port::MutexLock lock(&state_->mu);
+StatusOr<std::unique_ptr<FileLock>> SimDisk::LockFile(const std::string& path) {
+  state_->mu.AssertHeld();
   const std::string what = "lock " + path;
   MANIFOLD_RETURN_IF_ERROR(state_->CheckLive(what, nullptr));
   MANIFOLD_ASSIGN_OR_RETURN(const std::string p, Normalize("lock", path));
@@ -843,9 +1046,8 @@ StatusOr<std::unique_ptr<FileLock>> SimFileSystem::LockFile(const std::string& p
 }
 
 // Not a mutation (nothing is created or written), so it never draws a power cut.
-StatusOr<std::unique_ptr<FileLock>> SimFileSystem::LockFileShared(const std::string& path) {
-  port::SchedulingPoint("SimFileSystem::LockFileShared", state_.get());
-  port::MutexLock lock(&state_->mu);
+StatusOr<std::unique_ptr<FileLock>> SimDisk::LockFileShared(const std::string& path) {
+  state_->mu.AssertHeld();
   const std::string what = "lock shared " + path;
   MANIFOLD_RETURN_IF_ERROR(state_->CheckLive(what, nullptr));
   MANIFOLD_ASSIGN_OR_RETURN(const std::string p, Normalize("lock", path));

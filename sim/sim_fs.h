@@ -141,6 +141,10 @@ class SimFileSystem final : public FileSystem {
 
  private:
   const std::shared_ptr<State> state_;
+  // The core (storage with crash semantics) and the fault layers on it, bottom first; every
+  // FileSystem call above takes the scheduling point and the lock, then goes to top_.
+  std::vector<std::unique_ptr<FileSystem>> layers_;
+  FileSystem* top_ = nullptr;
 };
 
 }  // namespace manifold::sim
