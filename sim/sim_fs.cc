@@ -8,6 +8,11 @@
 // its pending operations replayed. Restart() replays a prefix of each directory's operations and
 // a random subset of each file's pending sectors on top of the durable state.
 //
+// Layers. SimDisk (the core) implements every FileSystem call on that representation; the fault
+// layers above it (DelayedSyncFileSystem, ReadBitFlipFileSystem) are FileSystemWrappers that
+// override one or two calls; SimFileSystem's own calls take the scheduling point and State::mu
+// once and hand the call to the top layer, so the layers and the core run with the lock held.
+//
 // Determinism. Every random decision is a draw from one xoshiro256** generator seeded with the
 // caller's seed, made in an order fixed by the calls and by std::map iteration (never by
 // addresses or hash order). A probability of 0 or 1 consumes no draw, so the fault-free profile

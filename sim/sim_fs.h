@@ -43,12 +43,21 @@
 // the part before its last '/'. Directories cannot be renamed or removed, and files can be renamed
 // only within one directory (the engine needs neither; both are NotSupported).
 //
+// Structure: SimFileSystem is a facade over a stack of FileSystems (sim_fs.cc). At the bottom, the
+// core: the namespace and file images with the durability model above, the power switch and power
+// cuts at mutations, and the injected errors and misdirected writes, whose draws fall between the
+// core's power-cut draw and the operation's effect. On it, FileSystemWrapper layers that each
+// override only the calls their fault touches and draw after the layers below returned: delayed
+// syncs (File::Sync, SyncDir) and read bit flips (File::Read). Every layer draws from the one
+// PRNG, in the order the calls reach it, so splitting them out left every seed's run unchanged.
+//
 // Thread-safe: one mutex guards all state. Decisions are reproducible when the calls arrive in a
 // reproducible order (the simulator's scheduler provides that). The mutex is a port::Mutex, so
 // under the scheduler it is a scheduled lock (never an OS lock held across a scheduling point);
 // it is still needed off managed threads and because the trace callback may reach a scheduling
 // point. Every File and directory call is a scheduling point named after it ("SimFile::Write",
-// "SimFileSystem::Rename") on a managed thread, taken before that mutex, so the scheduler can let
+// "SimFileSystem::Rename") on a managed thread, taken by the facade before that mutex (held once
+// for the whole stack), so the scheduler can let
 // another thread run before any file-system call. The harness-side controls (crashes, Restart,
 // counters, options) are not.
 #ifndef MANIFOLD_SIM_SIM_FS_H_
