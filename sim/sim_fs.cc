@@ -465,21 +465,16 @@ namespace {
 
 using State = SimFileSystem::State;
 
+// The core's file: reads and applies writes and syncs to the inode. The power switch and the
+// argument checks (PowerSwitchFileSystem), refusals (InjectedErrorFileSystem) and a write's
+// device faults (DeviceWriteFaultFileSystem) happened above it.
 class SimFile final : public File {
  public:
-  SimFile(std::shared_ptr<State> state, std::shared_ptr<Inode> inode, std::string path,
-          bool read_only, uint64_t generation)
-      : state_(std::move(state)),
-        inode_(std::move(inode)),
-        path_(std::move(path)),
-        read_only_(read_only),
-        generation_(generation) {}
+  SimFile(std::shared_ptr<State> state, std::shared_ptr<Inode> inode, std::string path)
+      : state_(std::move(state)), inode_(std::move(inode)), path_(std::move(path)) {}
 
   StatusOr<size_t> Read(uint64_t offset, size_t n, char* scratch) const override {
     state_->mu.AssertHeld();
-    const std::string what = AtOffset("read", path_, offset);
-    MANIFOLD_RETURN_IF_ERROR(state_->CheckLive(what, &generation_));
-    MANIFOLD_RETURN_IF_ERROR(state_->InjectError(OpClass::kRead, what));
     const std::string& bytes = inode_->current;
     if (offset >= bytes.size()) return size_t{0};
     const size_t count = static_cast<size_t>(std::min<uint64_t>(n, bytes.size() - offset));
@@ -489,19 +484,20 @@ class SimFile final : public File {
 
   Status Write(uint64_t offset, std::string_view data) override {
     state_->mu.AssertHeld();
-    return WriteLocked("write", offset, data);
+    if (data.empty()) return Status::OK();  // Like pwrite: no bytes, no size change.
+    inode_->Write(offset, data);
+    return Status::OK();
   }
 
   Status Append(std::string_view data) override {
     state_->mu.AssertHeld();
-    return WriteLocked("append", inode_->current.size(), data);
+    return Write(inode_->current.size(), data);
   }
 
+  // A failed sync is storage semantics too (what the page cache keeps), so it stays here.
   Status Sync() override {
     state_->mu.AssertHeld();
     const std::string what = "sync " + path_;
-    MANIFOLD_RETURN_IF_ERROR(state_->CheckLive(what, &generation_));
-    MANIFOLD_RETURN_IF_ERROR(state_->Mutate(what));
     Status injected = state_->InjectError(OpClass::kSync, what);
     if (!injected.ok()) {
       // After a failed fsync Linux may have dropped the dirty pages: model it half of the time.
@@ -523,23 +519,12 @@ class SimFile final : public File {
 
   Status Truncate(uint64_t size_bytes) override {
     state_->mu.AssertHeld();
-    const std::string what = "truncate " + path_ + " to " + std::to_string(size_bytes) + " bytes";
-    MANIFOLD_RETURN_IF_ERROR(state_->CheckLive(what, &generation_));
-    MANIFOLD_RETURN_IF_ERROR(CheckWritable(what, size_bytes, 0));
-    MANIFOLD_RETURN_IF_ERROR(state_->Mutate(what));
-    MANIFOLD_RETURN_IF_ERROR(state_->InjectError(OpClass::kWrite, what));
     if (size_bytes != inode_->current.size()) inode_->Resize(size_bytes);
     return Status::OK();
   }
 
   Status Preallocate(uint64_t offset, uint64_t len) override {
     state_->mu.AssertHeld();
-    const std::string what =
-        AtOffset("preallocate", path_, offset) + " (" + std::to_string(len) + " bytes)";
-    MANIFOLD_RETURN_IF_ERROR(state_->CheckLive(what, &generation_));
-    MANIFOLD_RETURN_IF_ERROR(CheckWritable(what, offset, len));
-    MANIFOLD_RETURN_IF_ERROR(state_->Mutate(what));
-    MANIFOLD_RETURN_IF_ERROR(state_->InjectError(OpClass::kWrite, what));
     // Like fallocate mode 0 (and MemFileSystem): the visible size grows to cover the range.
     if (len > 0 && offset + len > inode_->current.size()) inode_->Resize(offset + len);
     return Status::OK();
@@ -547,90 +532,15 @@ class SimFile final : public File {
 
   StatusOr<uint64_t> Size() const override {
     state_->mu.AssertHeld();
-    MANIFOLD_RETURN_IF_ERROR(state_->CheckLive("size " + path_, &generation_));
     return static_cast<uint64_t>(inode_->current.size());
   }
 
   const std::string& path() const override { return path_; }
 
  private:
-  Status WriteLocked(std::string_view op, uint64_t offset, std::string_view data)
-      MANIFOLD_REQUIRES(state_->mu) {
-    const std::string what =
-        AtOffset(op, path_, offset) + " (" + std::to_string(data.size()) + " bytes)";
-    MANIFOLD_RETURN_IF_ERROR(state_->CheckLive(what, &generation_));
-    MANIFOLD_RETURN_IF_ERROR(CheckWritable(what, offset, data.size()));
-    MANIFOLD_RETURN_IF_ERROR(state_->Mutate(what));
-    const uint64_t sector_bytes = state_->options.sector_bytes;
-    Status injected = state_->InjectError(OpClass::kWrite, what);
-    if (!injected.ok()) {
-      // A device failing part way through a write: a sector-aligned prefix (maybe none) landed.
-      if (injected.IsIOError() && !data.empty()) {
-        const uint64_t end = offset + data.size();
-        const uint64_t first_boundary = (offset / sector_bytes + 1) * sector_bytes;
-        const uint64_t boundaries =
-            first_boundary < end ? (end - 1 - first_boundary) / sector_bytes + 1 : 0;
-        const uint64_t choice = state_->prng.Uniform(boundaries + 1);
-        const uint64_t prefix_end =
-            choice == 0 ? offset : first_boundary + (choice - 1) * sector_bytes;
-        assert(prefix_end >= offset && prefix_end < end);
-        if (prefix_end > offset) {
-          inode_->Write(offset, data.substr(0, prefix_end - offset));
-          state_->Trace("partial write: " + what + ": the first " +
-                        std::to_string(prefix_end - offset) + " bytes landed before the EIO");
-        }
-      }
-      return injected;
-    }
-    if (data.empty()) return Status::OK();  // Like pwrite: no bytes, no size change.
-    uint64_t landing = offset;
-    if (state_->prng.Chance(state_->options.misdirected_write)) {
-      landing = MisdirectedOffset(offset, data.size());
-      if (landing != offset) {
-        ++state_->counters.misdirected;
-        state_->Trace("misdirected write: " + what + " landed at offset " +
-                      std::to_string(landing));
-        // The file system still records the requested size; only the device put the bytes
-        // elsewhere.
-        if (offset + data.size() > inode_->current.size()) {
-          inode_->Resize(offset + data.size());
-        }
-      }
-    }
-    inode_->Write(landing, data);
-    return Status::OK();
-  }
-
-  // A sector-aligned offset other than `offset` where `len` bytes fit inside the current size,
-  // drawn uniformly; `offset` itself if there is none.
-  uint64_t MisdirectedOffset(uint64_t offset, uint64_t len) MANIFOLD_REQUIRES(state_->mu) {
-    const uint64_t sector_bytes = state_->options.sector_bytes;
-    const uint64_t size = inode_->current.size();
-    if (size < len) return offset;
-    const uint64_t positions = (size - len) / sector_bytes + 1;  // 0, sector, 2 sectors...
-    const bool offset_is_one = offset % sector_bytes == 0 && offset <= size - len;
-    const uint64_t choices = positions - (offset_is_one ? 1 : 0);
-    if (choices == 0) return offset;
-    uint64_t landing = state_->prng.Uniform(choices) * sector_bytes;
-    if (offset_is_one && landing >= offset) landing += sector_bytes;
-    assert(landing != offset && landing % sector_bytes == 0 && landing + len <= size);
-    return landing;
-  }
-
-  Status CheckWritable(const std::string& what, uint64_t offset, uint64_t len) const {
-    if (read_only_) return Status::ReadOnly(what + ": file is opened read-only");
-    if (offset > kMaxFileBytes || len > kMaxFileBytes - offset) {
-      return Status::NoSpace(what + ": would exceed the SimFileSystem file size limit of " +
-                             std::to_string(kMaxFileBytes) + " bytes");
-    }
-    return Status::OK();
-  }
-
   const std::shared_ptr<State> state_;
   const std::shared_ptr<Inode> inode_;
   const std::string path_;  // As the caller spelled it, for messages.
-  const bool read_only_;
-  const uint64_t generation_;  // State::generation when opened.
 };
 
 class SimFileLock final : public FileLock {
@@ -681,9 +591,337 @@ class SimDisk final : public FileSystem {
 
 // ---- Fault layers: each a wrapper that overrides only the calls its fault touches ------------
 //
-// Each draws from the one State::prng, after the layers below it returned, so the order of draws
-// within a call is the core's, then this layer's: the order the simulator has always used, which
-// keeps old seeds replaying bit for bit.
+// All draw from the one State::prng. A layer that decides before the call draws before the
+// layers below it, one that decides on the result draws after them; the stack's order makes the
+// draws within a call come in the order the simulator has always used (power cut, injected
+// error, the write's device faults, sync delay or bit flip), which keeps old seeds replaying bit
+// for bit.
+
+// The device write faults of Write and Append: an injected EIO after which a sector-aligned
+// prefix (maybe none) landed, an injected ENOSPC (nothing landed), and misdirected writes that
+// report success with the bytes at another sector-aligned offset inside the current size (the
+// file still grows to the requested end). Directly on the core, whose writes draw nothing, so a
+// partial write's prefix is not misdirected again.
+class DeviceWriteFaultFileSystem final : public FileSystemWrapper {
+ public:
+  DeviceWriteFaultFileSystem(FileSystem* base, std::shared_ptr<State> state)
+      : FileSystemWrapper(base), state_(std::move(state)) {}
+
+  StatusOr<std::unique_ptr<File>> OpenFile(const std::string& path,
+                                           const OpenFileOptions& options) override {
+    MANIFOLD_ASSIGN_OR_RETURN(std::unique_ptr<File> file,
+                              FileSystemWrapper::OpenFile(path, options));
+    return std::unique_ptr<File>(std::make_unique<WriteFaultFile>(std::move(file), state_));
+  }
+
+ private:
+  class WriteFaultFile final : public FileWrapper {
+   public:
+    WriteFaultFile(std::unique_ptr<File> base, std::shared_ptr<State> state)
+        : FileWrapper(std::move(base)), state_(std::move(state)) {}
+
+    Status Write(uint64_t offset, std::string_view data) override {
+      return WriteAt("write", offset, data);
+    }
+    Status Append(std::string_view data) override {
+      MANIFOLD_ASSIGN_OR_RETURN(const uint64_t size, FileWrapper::Size());
+      return WriteAt("append", size, data);
+    }
+
+   private:
+    Status WriteAt(std::string_view op, uint64_t offset, std::string_view data) {
+      State& state = *state_;
+      state.mu.AssertHeld();
+      const std::string what =
+          AtOffset(op, path(), offset) + " (" + std::to_string(data.size()) + " bytes)";
+      const uint64_t sector_bytes = state.options.sector_bytes;
+      Status injected = state.InjectError(OpClass::kWrite, what);
+      if (!injected.ok()) {
+        // A device failing part way through a write: a sector-aligned prefix (maybe none) landed.
+        if (injected.IsIOError() && !data.empty()) {
+          const uint64_t end = offset + data.size();
+          const uint64_t first_boundary = (offset / sector_bytes + 1) * sector_bytes;
+          const uint64_t boundaries =
+              first_boundary < end ? (end - 1 - first_boundary) / sector_bytes + 1 : 0;
+          const uint64_t choice = state.prng.Uniform(boundaries + 1);
+          const uint64_t prefix_end =
+              choice == 0 ? offset : first_boundary + (choice - 1) * sector_bytes;
+          assert(prefix_end >= offset && prefix_end < end);
+          if (prefix_end > offset) {
+            FileWrapper::Write(offset, data.substr(0, prefix_end - offset)).IgnoreError();
+            state.Trace("partial write: " + what + ": the first " +
+                        std::to_string(prefix_end - offset) + " bytes landed before the EIO");
+          }
+        }
+        return injected;
+      }
+      if (data.empty()) return Status::OK();  // Like pwrite: no bytes, no size change.
+      uint64_t landing = offset;
+      if (state.prng.Chance(state.options.misdirected_write)) {
+        MANIFOLD_ASSIGN_OR_RETURN(const uint64_t size, FileWrapper::Size());
+        landing = MisdirectedOffset(offset, data.size(), size);
+        if (landing != offset) {
+          ++state.counters.misdirected;
+          state.Trace("misdirected write: " + what + " landed at offset " +
+                      std::to_string(landing));
+          // The file system still records the requested size; only the device put the bytes
+          // elsewhere.
+          if (offset + data.size() > size) {
+            MANIFOLD_RETURN_IF_ERROR(FileWrapper::Truncate(offset + data.size()));
+          }
+        }
+      }
+      return FileWrapper::Write(landing, data);
+    }
+
+    // A sector-aligned offset other than `offset` where `len` bytes fit inside `size`, drawn
+    // uniformly; `offset` itself if there is none.
+    uint64_t MisdirectedOffset(uint64_t offset, uint64_t len, uint64_t size) {
+      State& state = *state_;
+      state.mu.AssertHeld();
+      const uint64_t sector_bytes = state.options.sector_bytes;
+      if (size < len) return offset;
+      const uint64_t positions = (size - len) / sector_bytes + 1;  // 0, sector, 2 sectors...
+      const bool offset_is_one = offset % sector_bytes == 0 && offset <= size - len;
+      const uint64_t choices = positions - (offset_is_one ? 1 : 0);
+      if (choices == 0) return offset;
+      uint64_t landing = state.prng.Uniform(choices) * sector_bytes;
+      if (offset_is_one && landing >= offset) landing += sector_bytes;
+      assert(landing != offset && landing % sector_bytes == 0 && landing + len <= size);
+      return landing;
+    }
+
+    const std::shared_ptr<State> state_;
+  };
+
+  const std::shared_ptr<State> state_;
+};
+
+// Injected EIO/ENOSPC that refuse a call and change nothing: reads, truncates, preallocations,
+// directory syncs and metadata calls (opens, renames, removes, mkdirs, locks). Messages start
+// with "injected EIO: " / "injected ENOSPC: " and name the call.
+class InjectedErrorFileSystem final : public FileSystemWrapper {
+ public:
+  InjectedErrorFileSystem(FileSystem* base, std::shared_ptr<State> state)
+      : FileSystemWrapper(base), state_(std::move(state)) {}
+
+  StatusOr<std::unique_ptr<File>> OpenFile(const std::string& path,
+                                           const OpenFileOptions& options) override {
+    MANIFOLD_RETURN_IF_ERROR(Inject(OpClass::kMetadata, "open " + path));
+    MANIFOLD_ASSIGN_OR_RETURN(std::unique_ptr<File> file,
+                              FileSystemWrapper::OpenFile(path, options));
+    return std::unique_ptr<File>(std::make_unique<ErrorFile>(std::move(file), state_));
+  }
+  Status Rename(const std::string& from, const std::string& to) override {
+    MANIFOLD_RETURN_IF_ERROR(Inject(OpClass::kMetadata, "rename " + from + " to " + to));
+    return FileSystemWrapper::Rename(from, to);
+  }
+  Status Remove(const std::string& path) override {
+    MANIFOLD_RETURN_IF_ERROR(Inject(OpClass::kMetadata, "remove " + path));
+    return FileSystemWrapper::Remove(path);
+  }
+  Status CreateDir(const std::string& path) override {
+    MANIFOLD_RETURN_IF_ERROR(Inject(OpClass::kMetadata, "create dir " + path));
+    return FileSystemWrapper::CreateDir(path);
+  }
+  Status SyncDir(const std::string& path) override {
+    MANIFOLD_RETURN_IF_ERROR(Inject(OpClass::kDirSync, "sync dir " + path));
+    return FileSystemWrapper::SyncDir(path);
+  }
+  StatusOr<std::unique_ptr<FileLock>> LockFile(const std::string& path) override {
+    MANIFOLD_RETURN_IF_ERROR(Inject(OpClass::kMetadata, "lock " + path));
+    return FileSystemWrapper::LockFile(path);
+  }
+  StatusOr<std::unique_ptr<FileLock>> LockFileShared(const std::string& path) override {
+    MANIFOLD_RETURN_IF_ERROR(Inject(OpClass::kMetadata, "lock shared " + path));
+    return FileSystemWrapper::LockFileShared(path);
+  }
+
+ private:
+  class ErrorFile final : public FileWrapper {
+   public:
+    ErrorFile(std::unique_ptr<File> base, std::shared_ptr<State> state)
+        : FileWrapper(std::move(base)), state_(std::move(state)) {}
+
+    StatusOr<size_t> Read(uint64_t offset, size_t n, char* scratch) const override {
+      state_->mu.AssertHeld();
+      MANIFOLD_RETURN_IF_ERROR(
+          state_->InjectError(OpClass::kRead, AtOffset("read", path(), offset)));
+      return FileWrapper::Read(offset, n, scratch);
+    }
+    Status Truncate(uint64_t size_bytes) override {
+      state_->mu.AssertHeld();
+      MANIFOLD_RETURN_IF_ERROR(state_->InjectError(
+          OpClass::kWrite, "truncate " + path() + " to " + std::to_string(size_bytes) + " bytes"));
+      return FileWrapper::Truncate(size_bytes);
+    }
+    Status Preallocate(uint64_t offset, uint64_t len) override {
+      state_->mu.AssertHeld();
+      MANIFOLD_RETURN_IF_ERROR(state_->InjectError(
+          OpClass::kWrite,
+          AtOffset("preallocate", path(), offset) + " (" + std::to_string(len) + " bytes)"));
+      return FileWrapper::Preallocate(offset, len);
+    }
+
+   private:
+    const std::shared_ptr<State> state_;
+  };
+
+  Status Inject(OpClass op_class, const std::string& what) {
+    state_->mu.AssertHeld();
+    return state_->InjectError(op_class, what);
+  }
+
+  const std::shared_ptr<State> state_;
+};
+
+// The power switch: while the power is cut every call is refused, and so is every call through
+// a file opened before the last Restart(); each mutating call is counted and may be the one a
+// power cut interrupts (random, or scheduled by ScheduleCrashAtMutation). Also the argument
+// checks that come before a mutation is counted (paths, read-only files, the size limit).
+class PowerSwitchFileSystem final : public FileSystemWrapper {
+ public:
+  PowerSwitchFileSystem(FileSystem* base, std::shared_ptr<State> state)
+      : FileSystemWrapper(base), state_(std::move(state)) {}
+
+  StatusOr<std::unique_ptr<File>> OpenFile(const std::string& path,
+                                           const OpenFileOptions& options) override {
+    state_->mu.AssertHeld();
+    const std::string what = "open " + path;
+    MANIFOLD_RETURN_IF_ERROR(state_->CheckLive(what, nullptr));
+    MANIFOLD_RETURN_IF_ERROR(Normalize("open", path).status());
+    // Opening with O_CREAT is a mutation whether or not the file exists: the caller cannot know.
+    if (options.create) MANIFOLD_RETURN_IF_ERROR(state_->Mutate(what));
+    MANIFOLD_ASSIGN_OR_RETURN(std::unique_ptr<File> file,
+                              FileSystemWrapper::OpenFile(path, options));
+    return std::unique_ptr<File>(std::make_unique<PowerFile>(
+        std::move(file), state_, options.read_only, state_->generation));
+  }
+  Status Rename(const std::string& from, const std::string& to) override {
+    state_->mu.AssertHeld();
+    const std::string what = "rename " + from + " to " + to;
+    MANIFOLD_RETURN_IF_ERROR(state_->CheckLive(what, nullptr));
+    MANIFOLD_RETURN_IF_ERROR(Normalize("rename", from).status());
+    MANIFOLD_RETURN_IF_ERROR(Normalize("rename", to).status());
+    MANIFOLD_RETURN_IF_ERROR(state_->Mutate(what));
+    return FileSystemWrapper::Rename(from, to);
+  }
+  Status Remove(const std::string& path) override {
+    MANIFOLD_RETURN_IF_ERROR(BeforeMutation("remove", path));
+    return FileSystemWrapper::Remove(path);
+  }
+  Status CreateDir(const std::string& path) override {
+    MANIFOLD_RETURN_IF_ERROR(BeforeMutation("create dir", path));
+    return FileSystemWrapper::CreateDir(path);
+  }
+  Status SyncDir(const std::string& path) override {
+    MANIFOLD_RETURN_IF_ERROR(BeforeMutation("sync dir", path));
+    return FileSystemWrapper::SyncDir(path);
+  }
+  StatusOr<std::vector<std::string>> ListDir(const std::string& path) override {
+    MANIFOLD_RETURN_IF_ERROR(BeforeRead("list dir", "list dir", path));
+    return FileSystemWrapper::ListDir(path);
+  }
+  StatusOr<bool> Exists(const std::string& path) override {
+    MANIFOLD_RETURN_IF_ERROR(BeforeRead("exists", "exists", path));
+    return FileSystemWrapper::Exists(path);
+  }
+  StatusOr<std::unique_ptr<FileLock>> LockFile(const std::string& path) override {
+    MANIFOLD_RETURN_IF_ERROR(BeforeMutation("lock", path));
+    return FileSystemWrapper::LockFile(path);
+  }
+  // Not a mutation (nothing is created or written), so it never draws a power cut.
+  StatusOr<std::unique_ptr<FileLock>> LockFileShared(const std::string& path) override {
+    MANIFOLD_RETURN_IF_ERROR(BeforeRead("lock shared", "lock", path));
+    return FileSystemWrapper::LockFileShared(path);
+  }
+
+ private:
+  class PowerFile final : public FileWrapper {
+   public:
+    PowerFile(std::unique_ptr<File> base, std::shared_ptr<State> state, bool read_only,
+              uint64_t generation)
+        : FileWrapper(std::move(base)),
+          state_(std::move(state)),
+          read_only_(read_only),
+          generation_(generation) {}
+
+    StatusOr<size_t> Read(uint64_t offset, size_t n, char* scratch) const override {
+      state_->mu.AssertHeld();
+      MANIFOLD_RETURN_IF_ERROR(state_->CheckLive(AtOffset("read", path(), offset), &generation_));
+      return FileWrapper::Read(offset, n, scratch);
+    }
+    Status Write(uint64_t offset, std::string_view data) override {
+      MANIFOLD_RETURN_IF_ERROR(BeforeWrite("write", offset, data.size()));
+      return FileWrapper::Write(offset, data);
+    }
+    Status Append(std::string_view data) override {
+      MANIFOLD_ASSIGN_OR_RETURN(const uint64_t size, FileWrapper::Size());
+      MANIFOLD_RETURN_IF_ERROR(BeforeWrite("append", size, data.size()));
+      return FileWrapper::Append(data);
+    }
+    Status Sync() override {
+      state_->mu.AssertHeld();
+      const std::string what = "sync " + path();
+      MANIFOLD_RETURN_IF_ERROR(state_->CheckLive(what, &generation_));
+      MANIFOLD_RETURN_IF_ERROR(state_->Mutate(what));
+      return FileWrapper::Sync();
+    }
+    Status Truncate(uint64_t size_bytes) override {
+      MANIFOLD_RETURN_IF_ERROR(Before(
+          "truncate " + path() + " to " + std::to_string(size_bytes) + " bytes", size_bytes, 0));
+      return FileWrapper::Truncate(size_bytes);
+    }
+    Status Preallocate(uint64_t offset, uint64_t len) override {
+      MANIFOLD_RETURN_IF_ERROR(
+          Before(AtOffset("preallocate", path(), offset) + " (" + std::to_string(len) + " bytes)",
+                 offset, len));
+      return FileWrapper::Preallocate(offset, len);
+    }
+    StatusOr<uint64_t> Size() const override {
+      state_->mu.AssertHeld();
+      MANIFOLD_RETURN_IF_ERROR(state_->CheckLive("size " + path(), &generation_));
+      return FileWrapper::Size();
+    }
+
+   private:
+    Status BeforeWrite(std::string_view op, uint64_t offset, uint64_t len) {
+      return Before(AtOffset(op, path(), offset) + " (" + std::to_string(len) + " bytes)", offset,
+                    len);
+    }
+    // The checks of a call that changes [offset, offset + len), then its mutation count.
+    Status Before(const std::string& what, uint64_t offset, uint64_t len) {
+      state_->mu.AssertHeld();
+      MANIFOLD_RETURN_IF_ERROR(state_->CheckLive(what, &generation_));
+      if (read_only_) return Status::ReadOnly(what + ": file is opened read-only");
+      if (offset > kMaxFileBytes || len > kMaxFileBytes - offset) {
+        return Status::NoSpace(what + ": would exceed the SimFileSystem file size limit of " +
+                               std::to_string(kMaxFileBytes) + " bytes");
+      }
+      return state_->Mutate(what);
+    }
+
+    const std::shared_ptr<State> state_;
+    const bool read_only_;
+    const uint64_t generation_;  // State::generation when opened.
+  };
+
+  Status BeforeMutation(std::string_view op, const std::string& path) {
+    state_->mu.AssertHeld();
+    const std::string what = std::string(op) + " " + path;
+    MANIFOLD_RETURN_IF_ERROR(state_->CheckLive(what, nullptr));
+    MANIFOLD_RETURN_IF_ERROR(Normalize(op, path).status());
+    return state_->Mutate(what);
+  }
+  // `shown_op` names the call in messages, `op` the path error's operation.
+  Status BeforeRead(std::string_view shown_op, std::string_view op, const std::string& path) {
+    state_->mu.AssertHeld();
+    MANIFOLD_RETURN_IF_ERROR(state_->CheckLive(std::string(shown_op) + " " + path, nullptr));
+    return Normalize(op, path).status();
+  }
+
+  const std::shared_ptr<State> state_;
+};
 
 // Delayed syncs: a successful File::Sync or SyncDir advances the SimClock by up to
 // sync_delay_us_max, with probability sync_delay_probability.
@@ -835,6 +1073,9 @@ SimFileSystem::SimFileSystem(uint64_t seed, faults::FaultOptions options, SimClo
   }
   // Bottom to top: the core, then the layers whose draws follow the core's within a call.
   layers_.push_back(std::make_unique<SimDisk>(state_));
+  layers_.push_back(std::make_unique<DeviceWriteFaultFileSystem>(layers_.back().get(), state_));
+  layers_.push_back(std::make_unique<InjectedErrorFileSystem>(layers_.back().get(), state_));
+  layers_.push_back(std::make_unique<PowerSwitchFileSystem>(layers_.back().get(), state_));
   layers_.push_back(std::make_unique<DelayedSyncFileSystem>(layers_.back().get(), state_));
   layers_.push_back(std::make_unique<ReadBitFlipFileSystem>(layers_.back().get(), state_));
   top_ = layers_.back().get();
@@ -903,12 +1144,7 @@ SimFileSystem::~SimFileSystem() = default;
 StatusOr<std::unique_ptr<File>> SimDisk::OpenFile(const std::string& path,
                                                   const OpenFileOptions& options) {
   state_->mu.AssertHeld();
-  const std::string what = "open " + path;
-  MANIFOLD_RETURN_IF_ERROR(state_->CheckLive(what, nullptr));
   MANIFOLD_ASSIGN_OR_RETURN(const std::string p, Normalize("open", path));
-  // Opening with O_CREAT is a mutation whether or not the file exists: the caller cannot know.
-  if (options.create) MANIFOLD_RETURN_IF_ERROR(state_->Mutate(what));
-  MANIFOLD_RETURN_IF_ERROR(state_->InjectError(OpClass::kMetadata, what));
   if (state_->IsDir(p)) return Status::IOError(Message("open", path, kIsDir));
   std::shared_ptr<Inode> inode;
   auto it = state_->live.find(p);
@@ -923,19 +1159,14 @@ StatusOr<std::unique_ptr<File>> SimDisk::OpenFile(const std::string& path,
     inode = state_->CreateFile(p);
   }
   assert(inode != nullptr);
-  return std::unique_ptr<File>(std::make_unique<SimFile>(state_, std::move(inode), path,
-                                                         options.read_only, state_->generation));
+  return std::unique_ptr<File>(std::make_unique<SimFile>(state_, std::move(inode), path));
 }
 
 Status SimDisk::Rename(const std::string& from, const std::string& to) {
   state_->mu.AssertHeld();
   const std::string shown = from + " to " + to;
-  const std::string what = "rename " + shown;
-  MANIFOLD_RETURN_IF_ERROR(state_->CheckLive(what, nullptr));
   MANIFOLD_ASSIGN_OR_RETURN(const std::string f, Normalize("rename", from));
   MANIFOLD_ASSIGN_OR_RETURN(const std::string t, Normalize("rename", to));
-  MANIFOLD_RETURN_IF_ERROR(state_->Mutate(what));
-  MANIFOLD_RETURN_IF_ERROR(state_->InjectError(OpClass::kMetadata, what));
   if (IsRoot(f) || IsRoot(t)) return Status::IOError(Message("rename", shown, kIsDir));
   auto from_it = state_->live.find(f);
   if (from_it == state_->live.end()) return Status::NotFound(Message("rename", shown, kNoEntry));
@@ -965,11 +1196,7 @@ Status SimDisk::Rename(const std::string& from, const std::string& to) {
 
 Status SimDisk::Remove(const std::string& path) {
   state_->mu.AssertHeld();
-  const std::string what = "remove " + path;
-  MANIFOLD_RETURN_IF_ERROR(state_->CheckLive(what, nullptr));
   MANIFOLD_ASSIGN_OR_RETURN(const std::string p, Normalize("remove", path));
-  MANIFOLD_RETURN_IF_ERROR(state_->Mutate(what));
-  MANIFOLD_RETURN_IF_ERROR(state_->InjectError(OpClass::kMetadata, what));
   if (IsRoot(p)) return Status::IOError(Message("remove", path, kIsDir));
   auto it = state_->live.find(p);
   if (it == state_->live.end()) return Status::NotFound(Message("remove", path, kNoEntry));
@@ -983,11 +1210,7 @@ Status SimDisk::Remove(const std::string& path) {
 
 Status SimDisk::CreateDir(const std::string& path) {
   state_->mu.AssertHeld();
-  const std::string what = "create dir " + path;
-  MANIFOLD_RETURN_IF_ERROR(state_->CheckLive(what, nullptr));
   MANIFOLD_ASSIGN_OR_RETURN(const std::string p, Normalize("create dir", path));
-  MANIFOLD_RETURN_IF_ERROR(state_->Mutate(what));
-  MANIFOLD_RETURN_IF_ERROR(state_->InjectError(OpClass::kMetadata, what));
   if (state_->IsDir(p)) return Status::OK();
   if (state_->live.count(p) != 0) {
     return Status::AlreadyExists("create dir " + path + ": exists and is not a directory");
@@ -1000,11 +1223,7 @@ Status SimDisk::CreateDir(const std::string& path) {
 
 Status SimDisk::SyncDir(const std::string& path) {
   state_->mu.AssertHeld();
-  const std::string what = "sync dir " + path;
-  MANIFOLD_RETURN_IF_ERROR(state_->CheckLive(what, nullptr));
   MANIFOLD_ASSIGN_OR_RETURN(const std::string p, Normalize("sync dir", path));
-  MANIFOLD_RETURN_IF_ERROR(state_->Mutate(what));
-  MANIFOLD_RETURN_IF_ERROR(state_->InjectError(OpClass::kDirSync, what));
   MANIFOLD_RETURN_IF_ERROR(state_->CheckIsDir("sync dir", path, p));
   DirState& dir = state_->dirs.at(p);
   dir.durable = state_->LiveChildren(p);
@@ -1015,7 +1234,6 @@ Status SimDisk::SyncDir(const std::string& path) {
 
 StatusOr<std::vector<std::string>> SimDisk::ListDir(const std::string& path) {
   state_->mu.AssertHeld();
-  MANIFOLD_RETURN_IF_ERROR(state_->CheckLive("list dir " + path, nullptr));
   MANIFOLD_ASSIGN_OR_RETURN(const std::string p, Normalize("list dir", path));
   MANIFOLD_RETURN_IF_ERROR(state_->CheckIsDir("list dir", path, p));
   std::vector<std::string> names;
@@ -1025,18 +1243,13 @@ StatusOr<std::vector<std::string>> SimDisk::ListDir(const std::string& path) {
 
 StatusOr<bool> SimDisk::Exists(const std::string& path) {
   state_->mu.AssertHeld();
-  MANIFOLD_RETURN_IF_ERROR(state_->CheckLive("exists " + path, nullptr));
   MANIFOLD_ASSIGN_OR_RETURN(const std::string p, Normalize("exists", path));
   return IsRoot(p) || state_->live.count(p) != 0;
 }
 
 StatusOr<std::unique_ptr<FileLock>> SimDisk::LockFile(const std::string& path) {
   state_->mu.AssertHeld();
-  const std::string what = "lock " + path;
-  MANIFOLD_RETURN_IF_ERROR(state_->CheckLive(what, nullptr));
   MANIFOLD_ASSIGN_OR_RETURN(const std::string p, Normalize("lock", path));
-  MANIFOLD_RETURN_IF_ERROR(state_->Mutate(what));
-  MANIFOLD_RETURN_IF_ERROR(state_->InjectError(OpClass::kMetadata, what));
   if (state_->locks.count(p) != 0 || state_->shared_locks.count(p) != 0) {
     return Status::Busy("database " + path + " is already locked by this process");
   }
@@ -1050,13 +1263,9 @@ StatusOr<std::unique_ptr<FileLock>> SimDisk::LockFile(const std::string& path) {
   return std::unique_ptr<FileLock>(std::make_unique<SimFileLock>(state_, p, token));
 }
 
-// Not a mutation (nothing is created or written), so it never draws a power cut.
 StatusOr<std::unique_ptr<FileLock>> SimDisk::LockFileShared(const std::string& path) {
   state_->mu.AssertHeld();
-  const std::string what = "lock shared " + path;
-  MANIFOLD_RETURN_IF_ERROR(state_->CheckLive(what, nullptr));
   MANIFOLD_ASSIGN_OR_RETURN(const std::string p, Normalize("lock", path));
-  MANIFOLD_RETURN_IF_ERROR(state_->InjectError(OpClass::kMetadata, what));
   if (state_->locks.count(p) != 0) {
     return Status::Busy("database " + path + " is locked for writing by this process");
   }
