@@ -8,10 +8,14 @@
 // its pending operations replayed. Restart() replays a prefix of each directory's operations and
 // a random subset of each file's pending sectors on top of the durable state.
 //
-// Layers. SimDisk (the core) implements every FileSystem call on that representation; the fault
-// layers above it (DelayedSyncFileSystem, ReadBitFlipFileSystem) are FileSystemWrappers that
-// override one or two calls; SimFileSystem's own calls take the scheduling point and State::mu
-// once and hand the call to the top layer, so the layers and the core run with the lock held.
+// Layers, bottom to top: SimDisk (the core) implements every FileSystem call on that
+// representation; then FileSystemWrappers that override only the calls their fault touches:
+// DeviceWriteFaultFileSystem (Write/Append: partial writes before EIO, ENOSPC, misdirection),
+// InjectedErrorFileSystem (refusals of reads, truncates, preallocations, directory syncs and
+// metadata calls), PowerSwitchFileSystem (refusal while cut, stale handles, argument checks,
+// power cuts at mutations), DelayedSyncFileSystem (Sync/SyncDir) and ReadBitFlipFileSystem
+// (Read). SimFileSystem's own calls take the scheduling point and State::mu once and hand the
+// call to the top layer, so the layers and the core run with the lock held.
 //
 // Determinism. Every random decision is a draw from one xoshiro256** generator seeded with the
 // caller's seed, made in an order fixed by the calls and by std::map iteration (never by
@@ -566,10 +570,11 @@ class SimFileLock final : public FileLock {
 
 // ---- The core: storage with crash semantics ------------------------------------------------
 //
-// The namespace and file images with their durable and pending parts, the power switch (refusal
-// while cut, power cuts at mutations, stale handles), and the injected errors that change what
-// the operation itself does (a partial write before an EIO, dirty pages dropped after a failed
-// sync, a misdirected write's landing). Every call runs with State::mu held by the facade.
+// The namespace and file images with their durable and pending parts, what a power cut keeps of
+// them (State::RestartLocked), and a failed sync's dropped dirty pages. It checks paths and the
+// namespace's rules but draws nothing for the calls it serves except a file sync's injected error:
+// the power switch, refusals and a write's device faults are the layers above. Every call runs
+// with State::mu held by the facade.
 class SimDisk final : public FileSystem {
  public:
   explicit SimDisk(std::shared_ptr<State> state) : state_(std::move(state)) {}

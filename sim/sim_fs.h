@@ -44,12 +44,14 @@
 // only within one directory (the engine needs neither; both are NotSupported).
 //
 // Structure: SimFileSystem is a facade over a stack of FileSystems (sim_fs.cc). At the bottom, the
-// core: the namespace and file images with the durability model above, the power switch and power
-// cuts at mutations, and the injected errors and misdirected writes, whose draws fall between the
-// core's power-cut draw and the operation's effect. On it, FileSystemWrapper layers that each
-// override only the calls their fault touches and draw after the layers below returned: delayed
-// syncs (File::Sync, SyncDir) and read bit flips (File::Read). Every layer draws from the one
-// PRNG, in the order the calls reach it, so splitting them out left every seed's run unchanged.
+// core: the namespace and file images with the durability model above, Restart(), and a failed
+// sync's dropped pages. On it, FileSystemWrapper layers that each override only the calls their
+// fault touches: a write's device faults (partial write before EIO, ENOSPC, misdirection), the
+// other injected errors, the power switch (refusals while cut, stale handles, power cuts at
+// mutations), delayed syncs and read bit flips. All draw from the one PRNG; a layer deciding
+// before a call draws before the layers below it, one deciding on its result after them, and the
+// stack's order keeps the order of draws the simulator always had, so every seed replays as
+// before the split.
 //
 // Thread-safe: one mutex guards all state. Decisions are reproducible when the calls arrive in a
 // reproducible order (the simulator's scheduler provides that). The mutex is a port::Mutex, so
