@@ -964,11 +964,11 @@ class DelayedSyncFileSystem final : public FileSystemWrapper {
 
   static void MaybeDelay(State& state, const std::string& what) {
     state.mu.AssertHeld();
-    const faults::FaultOptions& options = state.options;
-    if (options.sync_delay_us_max == 0 || !state.prng.Chance(options.sync_delay_probability)) {
+    if (state.options.sync_delay_us_max == 0 ||
+        !state.prng.Chance(state.options.sync_delay_probability)) {
       return;
     }
-    const uint64_t delay_us = 1 + state.prng.Uniform(options.sync_delay_us_max);
+    const uint64_t delay_us = 1 + state.prng.Uniform(state.options.sync_delay_us_max);
     state.clock->Advance(delay_us);
     ++state.counters.delayed_syncs;
     state.Trace("delayed sync: " + what + " took " + std::to_string(delay_us) + " us");
