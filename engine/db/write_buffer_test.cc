@@ -89,6 +89,18 @@ TEST(WriteBufferTest, CreateRefusesOptionsOutOfRange) {
   options = {};
   options.bytes_max = 0;
   EXPECT_TRUE(WriteBuffer::Create(options).status().IsInvalidArgument());
+  // A limit below one arena block would accept the buffer and then refuse every Add.
+  options = {};
+  options.arena_block_bytes = 8192;
+  options.bytes_max = 8191;
+  StatusOr<std::unique_ptr<WriteBuffer>> below = WriteBuffer::Create(options);
+  ASSERT_TRUE(below.status().IsInvalidArgument());
+  EXPECT_NE(below.status().message().find("8191"), std::string::npos) << below.status().ToString();
+  EXPECT_NE(below.status().message().find("8192"), std::string::npos) << below.status().ToString();
+  options.bytes_max = 8192;
+  StatusOr<std::unique_ptr<WriteBuffer>> one_block = WriteBuffer::Create(options);
+  ASSERT_TRUE(one_block.ok()) << one_block.status().ToString();
+  EXPECT_TRUE((*one_block)->Add(1, EntryType::kPut, "k", "v").ok());
 }
 
 TEST(WriteBufferTest, EmptyBuffer) {
