@@ -61,6 +61,9 @@ class PhaseTimer {
   // Fills the timing and I/O fields of `r` (ops, commits and latencies are the caller's).
   void Stop(PhaseResult& r);
 
+  // When Start() ran: for a row whose span ends before the region's (readwhilewriting's reads).
+  Clock::time_point start() const { return start_; }
+
  private:
   Engine& engine_;
   std::map<std::string, uint64_t> counters_;
