@@ -1,0 +1,61 @@
+// Post-crash disk images built from a recorded barrier (recording_fs.h).
+//
+// At a barrier the unsynced changes are `units`: every pending file change (write, truncate,
+// preallocation) of every file and every pending directory operation (create, rename, remove),
+// in the order the engine issued them. A crash image is the durable state plus any subset of the
+// units, applied in their original order; a disk gives no ordering between unsynced writes, and
+// a file system none between unsynced directory operations. A selected write may also be torn:
+// everything but its last kSectorBytes sector reaches the disk, that sector keeps its old bytes
+// (zeros past the old end of the file, whose size the write still extends). Sectors themselves
+// are atomic (a sector holds entirely old or entirely new bytes).
+#ifndef MANIFOLD_TESTS_CRASH_STATES_CRASH_IMAGE_H_
+#define MANIFOLD_TESTS_CRASH_STATES_CRASH_IMAGE_H_
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "manifold/env.h"
+#include "manifold/status.h"
+#include "tests/crash_states/recording_fs.h"
+
+namespace manifold::crash_states {
+
+inline constexpr uint64_t kSectorBytes = 512;
+
+// A pending change a crash may keep or lose.
+struct Unit {
+  enum Kind : uint8_t { kFileOp, kDirOp } kind = kFileOp;
+  int64_t inode = -1;  // kFileOp.
+  size_t index = 0;    // Into the inode's pending list, or Shadow::pending_dir_ops.
+  uint64_t order = 0;
+  // A write whose last sector is not its first: tearing it differs from losing it.
+  bool tearable = false;
+};
+
+// The units of `shadow`, in issue order.
+std::vector<Unit> PendingUnits(const Shadow& shadow);
+
+// Which units a crash kept: bit i of `kept` is units[i]; `torn`, if set, is a kept tearable unit
+// whose last sector is lost.
+struct Selection {
+  std::vector<bool> kept;
+  std::optional<size_t> torn;
+};
+
+// path -> nullopt for a directory, else the file's bytes.
+using Image = std::map<std::string, std::optional<std::string>>;
+
+Image BuildImage(const Shadow& shadow, const std::vector<Unit>& units, const Selection& selection);
+
+// 64-bit FNV-1a over paths and contents, to skip images already checked at a barrier.
+uint64_t ImageHash(const Image& image);
+
+// Writes `image` into the empty `fs` (directories first, then files).
+Status Materialize(const Image& image, FileSystem* fs);
+
+}  // namespace manifold::crash_states
+
+#endif  // MANIFOLD_TESTS_CRASH_STATES_CRASH_IMAGE_H_

@@ -1,0 +1,363 @@
+#include "tests/crash_states/enumerate.h"
+
+#include <chrono>
+#include <cstdio>
+#include <memory>
+#include <optional>
+#include <set>
+#include <sstream>
+#include <utility>
+
+#include "engine/util/fault_point.h"
+#include "manifold/db.h"
+#include "manifold/env.h"
+#include "manifold/write_batch.h"
+#include "tests/crash_states/crash_image.h"
+#include "tests/crash_states/recording_fs.h"
+
+#if defined(MANIFOLD_FAULT_POINTS)
+#include <fiu-control.h>
+#endif
+
+namespace manifold::crash_states {
+namespace {
+
+constexpr char kDbPath[] = "/db";
+constexpr size_t kReportsMax = 3;
+
+// Switches a planted bug on for its lifetime (libfiu, as `sim --plant-bug` does).
+class ScopedPlantedBug {
+ public:
+  explicit ScopedPlantedBug(const std::string& name) : name_(name) {
+#if defined(MANIFOLD_FAULT_POINTS)
+    if (name_.empty()) return;
+    static const bool initialized = fiu_init(0) == 0;
+    ok_ = initialized && fiu_enable(name_.c_str(), 1, nullptr, 0) == 0;
+#else
+    ok_ = name_.empty();
+#endif
+  }
+  ~ScopedPlantedBug() {
+#if defined(MANIFOLD_FAULT_POINTS)
+    if (!name_.empty() && ok_) fiu_disable(name_.c_str());
+#endif
+  }
+  bool ok() const { return name_.empty() || ok_; }
+
+ private:
+  const std::string name_;
+  bool ok_ = false;
+};
+
+Options EngineOptions(const Workload& workload, FileSystem* fs) {
+  Options options;
+  options.file_system = fs;
+  options.page_bytes = workload.page_bytes;
+  options.wal_segment_bytes = workload.wal_segment_bytes;
+  // One thread issues every I/O, so the recorded order is the engine's order.
+  options.background_checkpoints = false;
+  options.checkpoint_interval_us = 0;
+  return options;
+}
+
+// splitmix64: the sample is a function of the workload's seed and the barrier.
+uint64_t NextRandom(uint64_t* state) {
+  uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
+struct Barrier {
+  std::string what;
+  Shadow shadow;
+  model::Model model;  // The model as it stood at the barrier (an open commit is uncertain).
+};
+
+StatusOr<model::StateMap> ReadAll(DB* db) {
+  model::StateMap state;
+  for (const std::string& cf : db->ListColumnFamilies()) {
+    model::KeyMap& data = state[cf];
+    auto it = db->NewIterator({}, cf);
+    if (!it.ok()) return it.status();
+    for ((*it)->SeekToFirst(); (*it)->Valid(); (*it)->Next()) {
+      data.emplace(std::string((*it)->key()), std::string((*it)->value()));
+    }
+    MANIFOLD_RETURN_IF_ERROR((*it)->status());
+  }
+  return state;
+}
+
+// Recovers `image` with the engine and judges it; empty when legal, else why not.
+std::string CheckImage(const Workload& workload, const Image& image, const model::Model& before) {
+  std::unique_ptr<MemFileSystem> fs = NewMemFileSystem();
+  Status s = Materialize(image, fs.get());
+  if (!s.ok()) return "materializing the image failed: " + s.ToString();
+  auto db = DB::Open(EngineOptions(workload, fs.get()), kDbPath);
+  if (!db.ok()) return "recovery failed: " + db.status().ToString();
+  auto state = ReadAll(db->get());
+  if (!state.ok()) return "reading the recovered database failed: " + state.status().ToString();
+  model::Model model = before;
+  model::CrashVerdict verdict =
+      model.CheckRecovered(*state, model::Reopen::kCrash, (*db)->GetStats().sequence);
+  if (!verdict.legal) return "illegal recovered state: " + verdict.explanation;
+  return {};
+}
+
+std::string DescribeImage(const Image& image, const std::vector<Unit>& units,
+                          const Selection& selection, const Shadow& shadow) {
+  std::ostringstream os;
+  os << "units kept:";
+  for (size_t u = 0; u < units.size(); ++u) {
+    const Unit& unit = units[u];
+    os << (u ? ", " : " ") << (selection.kept[u] ? "+" : "-");
+    if (selection.torn == u) os << "torn ";
+    if (unit.kind == Unit::kDirOp) {
+      const DirOp& op = shadow.pending_dir_ops[unit.index];
+      static const char* kNames[] = {"create", "mkdir", "rename", "remove"};
+      os << kNames[op.kind] << " " << op.path << (op.kind == DirOp::kRename ? " to " + op.to : "");
+    } else {
+      const FileOp& op = shadow.inodes[static_cast<size_t>(unit.inode)].pending[unit.index];
+      static const char* kNames[] = {"write", "truncate", "grow"};
+      os << kNames[op.kind] << " inode " << unit.inode << " @" << op.offset;
+      if (op.kind == FileOp::kWrite) os << "+" << op.data.size();
+    }
+  }
+  os << "; image:";
+  for (const auto& [path, content] : image) {
+    os << " " << path << (content ? "(" + std::to_string(content->size()) + ")" : "/");
+  }
+  return os.str();
+}
+
+// The subsets of `n` units a barrier checks (see enumerate.h).
+std::vector<std::vector<bool>> Masks(size_t n, const EnumerateOptions& options, uint64_t seed,
+                                     bool* sampled) {
+  std::vector<std::vector<bool>> masks;
+  *sampled = n > options.exhaustive_units_max;
+  if (!*sampled) {
+    for (uint64_t m = 0; m < (uint64_t{1} << n); ++m) {
+      std::vector<bool> mask(n);
+      for (size_t i = 0; i < n; ++i) mask[i] = (m >> i) & 1;
+      masks.push_back(std::move(mask));
+    }
+    return masks;
+  }
+  for (size_t k = 0; k <= n; ++k) {  // Prefixes, the empty and the full one included.
+    std::vector<bool> mask(n, false);
+    for (size_t i = 0; i < k; ++i) mask[i] = true;
+    masks.push_back(std::move(mask));
+  }
+  for (size_t i = 0; i < n; ++i) {
+    std::vector<bool> all_but(n, true), only(n, false);
+    all_but[i] = false;
+    only[i] = true;
+    masks.push_back(std::move(all_but));
+    masks.push_back(std::move(only));
+  }
+  uint64_t state = seed;
+  for (size_t s = 0; s < options.sample_masks; ++s) {
+    std::vector<bool> mask(n);
+    for (size_t i = 0; i < n; ++i) mask[i] = NextRandom(&state) & 1;
+    masks.push_back(std::move(mask));
+  }
+  return masks;
+}
+
+Status RunCommit(DB* db, const Step& step) {
+  const model::Commit& commit = step.commit;
+  switch (commit.kind) {
+    case model::Commit::kCreateCf:
+      return db->CreateColumnFamily(commit.cf);
+    case model::Commit::kDropCf:
+      return db->DropColumnFamily(commit.cf);
+    case model::Commit::kBatch: {
+      WriteBatch batch;
+      for (const model::Op& op : commit.ops) {
+        if (op.kind == model::Op::kPut) {
+          batch.Put(op.cf, op.key, op.value);
+        } else {
+          batch.Delete(op.cf, op.key);
+        }
+      }
+      WriteOptions write;
+      write.sync = step.sync;
+      return db->Write(write, batch);
+    }
+  }
+  return Status::InvalidArgument("unknown commit kind");
+}
+
+std::string StepName(size_t index, const Step& step) {
+  std::ostringstream os;
+  os << "step " << index << " (";
+  switch (step.kind) {
+    case Step::kCommit:
+      os << step.commit.Describe();
+      if (step.commit.kind == model::Commit::kBatch) os << (step.sync ? ", sync" : ", no sync");
+      break;
+    case Step::kCheckpoint:
+      os << "checkpoint";
+      break;
+    case Step::kCloseReopen:
+      os << "close and reopen";
+      break;
+    case Step::kCrashReopen:
+      os << "power cut and recovery";
+      break;
+  }
+  os << ")";
+  return os.str();
+}
+
+// Runs the workload once, recording every barrier. Returns an error message if the workload
+// itself misbehaved (without any crash).
+std::string Record(const Workload& workload, std::vector<Barrier>* barriers,
+                   EnumerateResult* result) {
+  std::unique_ptr<MemFileSystem> mem = NewMemFileSystem();
+  RecordingFileSystem fs(mem.get());
+  model::Model model;
+  std::string phase = "open";
+  fs.set_barrier_callback([&](const Shadow& shadow, const std::string& what) {
+    barriers->push_back(Barrier{phase + ": " + what, shadow, model});
+  });
+  const Options options = EngineOptions(workload, &fs);
+  auto opened = DB::Open(options, kDbPath);
+  if (!opened.ok()) return "open: " + opened.status().ToString();
+  std::unique_ptr<DB> db = std::move(opened).value();
+
+  auto reopen = [&](model::Reopen kind) -> std::string {
+    auto again = DB::Open(options, kDbPath);
+    if (!again.ok()) return "reopen: " + again.status().ToString();
+    db = std::move(again).value();
+    auto state = ReadAll(db.get());
+    if (!state.ok()) return "read after reopen: " + state.status().ToString();
+    model::CrashVerdict verdict = model.CheckRecovered(*state, kind, db->GetStats().sequence);
+    if (!verdict.legal) return "reopen: illegal state: " + verdict.explanation;
+    return {};
+  };
+
+  for (size_t i = 0; i < workload.steps.size(); ++i) {
+    const Step& step = workload.steps[i];
+    phase = StepName(i, step);
+    std::string error;
+    switch (step.kind) {
+      case Step::kCommit: {
+        const uint64_t id = model.BeginCommit(step.commit);
+        Status s = RunCommit(db.get(), step);
+        if (!s.ok()) return phase + ": " + s.ToString();
+        const bool durable = step.sync || step.commit.kind != model::Commit::kBatch;
+        model::Verdict verdict = model.EndCommit(
+            id, durable ? model::Outcome::kAcknowledgedDurable
+                        : model::Outcome::kAcknowledgedNonDurable);
+        if (!verdict.ok) return phase + ": " + verdict.explanation;
+        break;
+      }
+      case Step::kCheckpoint: {
+        Status s = db->Checkpoint();
+        if (!s.ok()) return phase + ": " + s.ToString();
+        break;
+      }
+      case Step::kCloseReopen: {
+        Status s = db->Close();
+        if (!s.ok()) return phase + ": close: " + s.ToString();
+        db.reset();
+        error = reopen(model::Reopen::kClean);
+        break;
+      }
+      case Step::kCrashReopen:
+        fs.set_frozen(true);
+        db.reset();  // Its close fails: the power is off.
+        fs.set_frozen(false);
+        fs.DropUnsyncedData();
+        error = reopen(model::Reopen::kCrash);
+        break;
+    }
+    if (!error.empty()) return phase + ": " + error;
+  }
+  phase = "close";
+  Status s = db->Close();
+  if (!s.ok()) return "close: " + s.ToString();
+  db.reset();
+  // After the close: a crash now must lose nothing acknowledged.
+  barriers->push_back(Barrier{"after close", fs.shadow(), model});
+  result->writes = fs.writes();
+  result->syncs = fs.syncs();
+  result->dir_ops = fs.dir_ops();
+  return {};
+}
+
+}  // namespace
+
+EnumerateResult Enumerate(const Workload& workload, const EnumerateOptions& options) {
+  const auto start = std::chrono::steady_clock::now();
+  EnumerateResult result;
+  result.workload = workload.name;
+  ScopedPlantedBug bug(options.planted_bug);
+  if (!bug.ok()) {
+    result.error = "cannot plant " + options.planted_bug + " (fault points not compiled in?)";
+    return result;
+  }
+  std::vector<Barrier> barriers;
+  result.error = Record(workload, &barriers, &result);
+  result.barriers = barriers.size();
+  for (size_t b = 0; b < barriers.size(); ++b) {
+    const Barrier& barrier = barriers[b];
+    const std::vector<Unit> units = PendingUnits(barrier.shadow);
+    BarrierStats stats;
+    stats.what = barrier.what;
+    stats.units = units.size();
+    result.units_max = std::max(result.units_max, units.size());
+    const std::vector<std::vector<bool>> masks =
+        Masks(units.size(), options, workload.seed * 1000003 + b, &stats.sampled);
+    if (stats.sampled) ++result.barriers_sampled;
+    std::set<uint64_t> seen;
+    for (const std::vector<bool>& mask : masks) {
+      Selection selection{mask, std::nullopt};
+      std::optional<size_t> last_write;
+      for (size_t u = 0; u < units.size(); ++u) {
+        if (!mask[u] || units[u].kind != Unit::kFileOp) continue;
+        const FileOp& op =
+            barrier.shadow.inodes[static_cast<size_t>(units[u].inode)].pending[units[u].index];
+        if (op.kind == FileOp::kWrite) last_write = u;
+      }
+      std::vector<std::optional<size_t>> variants = {std::nullopt};
+      if (last_write && units[*last_write].tearable) variants.push_back(last_write);
+      for (const std::optional<size_t>& torn : variants) {
+        selection.torn = torn;
+        const Image image = BuildImage(barrier.shadow, units, selection);
+        ++result.images_built;
+        if (!seen.insert(ImageHash(image)).second) continue;
+        ++stats.images;
+        ++result.images_checked;
+        const std::string why = CheckImage(workload, image, barrier.model);
+        if (why.empty()) continue;
+        ++result.violations;
+        if (result.violation_reports.size() < kReportsMax) {
+          result.violation_reports.push_back(
+              "crash at " + barrier.what + ": " + why + "\n    " +
+              DescribeImage(image, units, selection, barrier.shadow));
+        }
+        if (options.violations_max != 0 && result.violations >= options.violations_max) break;
+      }
+      if (options.violations_max != 0 && result.violations >= options.violations_max) break;
+    }
+    result.per_barrier.push_back(stats);
+    if (options.violations_max != 0 && result.violations >= options.violations_max) break;
+  }
+  result.seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return result;
+}
+
+std::string Summary(const EnumerateResult& r) {
+  char line[256];
+  std::snprintf(line, sizeof(line),
+                "%-22s barriers %4zu (sampled %3zu, units max %3zu) images built %7zu checked "
+                "%6zu violations %zu  %.2f s",
+                r.workload.c_str(), r.barriers, r.barriers_sampled, r.units_max, r.images_built,
+                r.images_checked, r.violations, r.seconds);
+  return line;
+}
+
+}  // namespace manifold::crash_states
