@@ -13,31 +13,61 @@ std::vector<Unit> PendingUnits(const Shadow& shadow) {
     const std::vector<FileOp>& pending = shadow.inodes[i].pending;
     for (size_t j = 0; j < pending.size(); ++j) {
       const FileOp& op = pending[j];
-      Unit unit{Unit::kFileOp, static_cast<int64_t>(i), j, op.order, false};
-      if (op.kind == FileOp::kWrite && !op.data.empty()) {
-        const uint64_t end = op.offset + op.data.size();
-        unit.tearable = (end - 1) / kSectorBytes > op.offset / kSectorBytes;
+      Unit unit{Unit::kFileOp, static_cast<int64_t>(i), j, op.order, {}};
+      if (op.kind == FileOp::kWrite) {
+        for (Tear tear : {kTearLastSector, kTearFirstEighth, kTearFirstHalf}) {
+          const uint64_t prefix = TearPrefixBytes(op.offset, op.data.size(), tear);
+          if (prefix > 0 && prefix < op.data.size()) unit.tears.push_back(tear);
+        }
       }
       units.push_back(unit);
     }
   }
   for (size_t i = 0; i < shadow.pending_dir_ops.size(); ++i) {
-    units.push_back(Unit{Unit::kDirOp, -1, i, shadow.pending_dir_ops[i].order, false});
+    units.push_back(Unit{Unit::kDirOp, -1, i, shadow.pending_dir_ops[i].order, {}});
   }
   std::sort(units.begin(), units.end(),
             [](const Unit& a, const Unit& b) { return a.order < b.order; });
   return units;
 }
 
+const char* TearName(Tear tear) {
+  switch (tear) {
+    case kTearLastSector:
+      return "last sector lost";
+    case kTearFirstEighth:
+      return "first sector torn at 1/8";
+    case kTearFirstHalf:
+      return "first sector torn at 1/2";
+  }
+  return "?";
+}
+
+uint64_t TearPrefixBytes(uint64_t offset, uint64_t len, Tear tear) {
+  if (len == 0) return 0;
+  const uint64_t in_first_sector = std::min<uint64_t>(len, kSectorBytes - offset % kSectorBytes);
+  switch (tear) {
+    case kTearLastSector: {
+      const uint64_t last_sector = (offset + len - 1) / kSectorBytes * kSectorBytes;
+      return last_sector > offset ? last_sector - offset : 0;
+    }
+    case kTearFirstEighth:
+      return in_first_sector / 8;
+    case kTearFirstHalf:
+      return in_first_sector / 2;
+  }
+  return 0;
+}
+
 namespace {
 
-void ApplyFileOp(const FileOp& op, bool torn, std::string* bytes) {
+void ApplyFileOp(const FileOp& op, std::optional<Tear> tear, std::string* bytes) {
   switch (op.kind) {
     case FileOp::kWrite: {
       const uint64_t end = op.offset + op.data.size();
       if (bytes->size() < end) bytes->resize(end, '\0');
       uint64_t len = op.data.size();
-      if (torn) len = (end - 1) / kSectorBytes * kSectorBytes - op.offset;
+      if (tear) len = TearPrefixBytes(op.offset, len, *tear);
       bytes->replace(op.offset, len, op.data.substr(0, len));
       break;
     }
@@ -56,13 +86,14 @@ Image BuildImage(const Shadow& shadow, const std::vector<Unit>& units, const Sel
   // Directory entries: the durable ones, then the kept directory operations in order (one whose
   // source a lost operation never created does nothing, as it could not have happened first).
   std::map<std::string, Node> entries = shadow.durable;
-  std::vector<std::vector<std::pair<size_t, bool>>> file_ops(shadow.inodes.size());
+  std::vector<std::vector<std::pair<size_t, std::optional<Tear>>>> file_ops(shadow.inodes.size());
   for (size_t u = 0; u < units.size(); ++u) {
     if (!selection.kept[u]) continue;
     const Unit& unit = units[u];
-    const bool torn = selection.torn == u;
+    std::optional<Tear> tear;
+    if (selection.torn == u) tear = selection.tear;
     if (unit.kind == Unit::kFileOp) {
-      file_ops[static_cast<size_t>(unit.inode)].emplace_back(unit.index, torn);
+      file_ops[static_cast<size_t>(unit.inode)].emplace_back(unit.index, tear);
       continue;
     }
     const DirOp& op = shadow.pending_dir_ops[unit.index];
@@ -98,8 +129,8 @@ Image BuildImage(const Shadow& shadow, const std::vector<Unit>& units, const Sel
     }
     const Inode& inode = shadow.inodes[static_cast<size_t>(node.inode)];
     std::string bytes = inode.durable;
-    for (const auto& [index, torn] : file_ops[static_cast<size_t>(node.inode)]) {
-      ApplyFileOp(inode.pending[index], torn, &bytes);
+    for (const auto& [index, tear] : file_ops[static_cast<size_t>(node.inode)]) {
+      ApplyFileOp(inode.pending[index], tear, &bytes);
     }
     image[path] = std::move(bytes);
   }

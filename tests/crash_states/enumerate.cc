@@ -11,6 +11,7 @@
 #include "engine/util/fault_point.h"
 #include "manifold/db.h"
 #include "manifold/env.h"
+#include "manifold/logger.h"
 #include "manifold/write_batch.h"
 #include "tests/crash_states/crash_image.h"
 #include "tests/crash_states/recording_fs.h"
@@ -49,6 +50,16 @@ class ScopedPlantedBug {
   bool ok_ = false;
 };
 
+class NullLogger final : public Logger {
+ public:
+  void Log(LogLevel, std::string_view) override {}
+};
+
+Logger* DiscardLogger() {
+  static NullLogger logger;
+  return &logger;
+}
+
 Options EngineOptions(const Workload& workload, FileSystem* fs) {
   Options options;
   options.file_system = fs;
@@ -57,6 +68,10 @@ Options EngineOptions(const Workload& workload, FileSystem* fs) {
   // One thread issues every I/O, so the recorded order is the engine's order.
   options.background_checkpoints = false;
   options.checkpoint_interval_us = 0;
+  // Grow the data file a few pages at a time (preallocations in the workload, small images).
+  options.file_growth_bytes = 8 * workload.page_bytes;
+  // The info log is not database state: its writes would only multiply the images.
+  options.info_log = DiscardLogger();
   return options;
 }
 
@@ -111,7 +126,7 @@ std::string DescribeImage(const Image& image, const std::vector<Unit>& units,
   for (size_t u = 0; u < units.size(); ++u) {
     const Unit& unit = units[u];
     os << (u ? ", " : " ") << (selection.kept[u] ? "+" : "-");
-    if (selection.torn == u) os << "torn ";
+    if (selection.torn == u) os << "torn (" << TearName(selection.tear) << ") ";
     if (unit.kind == Unit::kDirOp) {
       const DirOp& op = shadow.pending_dir_ops[unit.index];
       static const char* kNames[] = {"create", "mkdir", "rename", "remove"};
@@ -321,10 +336,15 @@ EnumerateResult Enumerate(const Workload& workload, const EnumerateOptions& opti
             barrier.shadow.inodes[static_cast<size_t>(units[u].inode)].pending[units[u].index];
         if (op.kind == FileOp::kWrite) last_write = u;
       }
-      std::vector<std::optional<size_t>> variants = {std::nullopt};
-      if (last_write && units[*last_write].tearable) variants.push_back(last_write);
-      for (const std::optional<size_t>& torn : variants) {
+      std::vector<std::pair<std::optional<size_t>, Tear>> variants = {{std::nullopt, {}}};
+      if (last_write) {
+        for (uint8_t tear : units[*last_write].tears) {
+          variants.emplace_back(last_write, static_cast<Tear>(tear));
+        }
+      }
+      for (const auto& [torn, tear] : variants) {
         selection.torn = torn;
+        selection.tear = tear;
         const Image image = BuildImage(barrier.shadow, units, selection);
         ++result.images_built;
         if (!seen.insert(ImageHash(image)).second) continue;
