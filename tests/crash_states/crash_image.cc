@@ -7,19 +7,14 @@
 
 namespace manifold::crash_states {
 
-std::vector<Unit> PendingUnits(const Shadow& shadow) {
+std::vector<Unit> PendingUnits(const Shadow& shadow, bool fine_tears) {
   std::vector<Unit> units;
   for (size_t i = 0; i < shadow.inodes.size(); ++i) {
     const std::vector<FileOp>& pending = shadow.inodes[i].pending;
     for (size_t j = 0; j < pending.size(); ++j) {
       const FileOp& op = pending[j];
       Unit unit{Unit::kFileOp, static_cast<int64_t>(i), j, op.order, {}};
-      if (op.kind == FileOp::kWrite) {
-        for (Tear tear : {kTearLastSector, kTearFirstEighth, kTearFirstHalf}) {
-          const uint64_t prefix = TearPrefixBytes(op.offset, op.data.size(), tear);
-          if (prefix > 0 && prefix < op.data.size()) unit.tears.push_back(tear);
-        }
-      }
+      if (op.kind == FileOp::kWrite) unit.tears = TearPrefixes(op.offset, op.data.size(), fine_tears);
       units.push_back(unit);
     }
   }
@@ -31,43 +26,33 @@ std::vector<Unit> PendingUnits(const Shadow& shadow) {
   return units;
 }
 
-const char* TearName(Tear tear) {
-  switch (tear) {
-    case kTearLastSector:
-      return "last sector lost";
-    case kTearFirstEighth:
-      return "first sector torn at 1/8";
-    case kTearFirstHalf:
-      return "first sector torn at 1/2";
-  }
-  return "?";
-}
-
-uint64_t TearPrefixBytes(uint64_t offset, uint64_t len, Tear tear) {
-  if (len == 0) return 0;
+std::vector<uint64_t> TearPrefixes(uint64_t offset, uint64_t len, bool fine) {
+  std::set<uint64_t> prefixes;
+  if (len == 0) return {};
+  const uint64_t last_sector = (offset + len - 1) / kSectorBytes * kSectorBytes;
+  if (last_sector > offset) prefixes.insert(last_sector - offset);
   const uint64_t in_first_sector = std::min<uint64_t>(len, kSectorBytes - offset % kSectorBytes);
-  switch (tear) {
-    case kTearLastSector: {
-      const uint64_t last_sector = (offset + len - 1) / kSectorBytes * kSectorBytes;
-      return last_sector > offset ? last_sector - offset : 0;
-    }
-    case kTearFirstEighth:
-      return in_first_sector / 8;
-    case kTearFirstHalf:
-      return in_first_sector / 2;
+  prefixes.insert(in_first_sector / 8);
+  prefixes.insert(in_first_sector / 2);
+  if (fine) {
+    for (uint64_t p = 8; p < in_first_sector; p += 8) prefixes.insert(p);
   }
-  return 0;
+  std::vector<uint64_t> out;
+  for (uint64_t p : prefixes) {
+    if (p > 0 && p < len) out.push_back(p);
+  }
+  return out;
 }
 
 namespace {
 
-void ApplyFileOp(const FileOp& op, std::optional<Tear> tear, std::string* bytes) {
+void ApplyFileOp(const FileOp& op, std::optional<uint64_t> torn_bytes, std::string* bytes) {
   switch (op.kind) {
     case FileOp::kWrite: {
       const uint64_t end = op.offset + op.data.size();
       if (bytes->size() < end) bytes->resize(end, '\0');
       uint64_t len = op.data.size();
-      if (tear) len = TearPrefixBytes(op.offset, len, *tear);
+      if (torn_bytes) len = *torn_bytes;
       bytes->replace(op.offset, len, op.data.substr(0, len));
       break;
     }
@@ -86,12 +71,12 @@ Image BuildImage(const Shadow& shadow, const std::vector<Unit>& units, const Sel
   // Directory entries: the durable ones, then the kept directory operations in order (one whose
   // source a lost operation never created does nothing, as it could not have happened first).
   std::map<std::string, Node> entries = shadow.durable;
-  std::vector<std::vector<std::pair<size_t, std::optional<Tear>>>> file_ops(shadow.inodes.size());
+  std::vector<std::vector<std::pair<size_t, std::optional<uint64_t>>>> file_ops(shadow.inodes.size());
   for (size_t u = 0; u < units.size(); ++u) {
     if (!selection.kept[u]) continue;
     const Unit& unit = units[u];
-    std::optional<Tear> tear;
-    if (selection.torn == u) tear = selection.tear;
+    std::optional<uint64_t> tear;
+    if (selection.torn == u) tear = selection.torn_bytes;
     if (unit.kind == Unit::kFileOp) {
       file_ops[static_cast<size_t>(unit.inode)].emplace_back(unit.index, tear);
       continue;

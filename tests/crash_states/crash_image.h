@@ -5,11 +5,11 @@
 // in the order the engine issued them. A crash image is the durable state plus any subset of the
 // units, applied in their original order; a disk gives no ordering between unsynced writes, and
 // a file system none between unsynced directory operations. A selected write may also be torn
-// (Tear): a proper prefix of its bytes reaches the disk and the rest keeps the old bytes (zeros
-// past the old end of the file, whose size the write still extends). The prefix ends either at
-// the start of the write's last kSectorBytes sector (a disk with atomic sectors that lost the
-// last one), or inside its first sector, after 1/8 or 1/2 of the bytes the write puts there (a
-// sector that tore, as the simulator's non-atomic sectors do).
+// (TearPrefixes): a proper prefix of its bytes reaches the disk and the rest keeps the old bytes
+// (zeros past the old end of the file, whose size the write still extends). The prefix ends
+// either at the start of the write's last kSectorBytes sector (a disk with atomic sectors that
+// lost the last one), or inside its first sector (a sector that tore, as the simulator's
+// non-atomic sectors do).
 #ifndef MANIFOLD_TESTS_CRASH_STATES_CRASH_IMAGE_H_
 #define MANIFOLD_TESTS_CRASH_STATES_CRASH_IMAGE_H_
 
@@ -33,29 +33,27 @@ struct Unit {
   int64_t inode = -1;  // kFileOp.
   size_t index = 0;    // Into the inode's pending list, or Shadow::pending_dir_ops.
   uint64_t order = 0;
-  // The tears that differ from losing the whole write (crash_image.cc, TearPrefixBytes).
-  std::vector<uint8_t> tears;  // Tear values.
+  // Kept-prefix lengths of the write's tears (TearPrefixes), when it is a write.
+  std::vector<uint64_t> tears;
 };
 
-enum Tear : uint8_t {
-  kTearLastSector,    // Everything before the write's last sector.
-  kTearFirstEighth,   // 1/8 of the bytes the write puts in its first sector.
-  kTearFirstHalf,     // 1/2 of them.
-};
-const char* TearName(Tear tear);
-// How many leading bytes of a write of `len` bytes at `offset` reach the disk under `tear`
-// (0 when that tear is the same as losing the write, `len` when it is the same as keeping it).
-uint64_t TearPrefixBytes(uint64_t offset, uint64_t len, Tear tear);
+// The tears of a write of `len` bytes at `offset`: how many leading bytes reach the disk, each
+// strictly between 0 and `len` (a tear equal to losing or keeping the write is left out):
+//   * up to the start of its last sector (atomic sectors, the last one lost);
+//   * 1/8 and 1/2 of the bytes it puts in its first sector (a sector that tore);
+//   * with `fine`, also every multiple of 8 bytes inside its first sector (a tear can split any
+//     field of a page header; the skip_checksum check needs one between two header fields).
+std::vector<uint64_t> TearPrefixes(uint64_t offset, uint64_t len, bool fine);
 
 // The units of `shadow`, in issue order.
-std::vector<Unit> PendingUnits(const Shadow& shadow);
+std::vector<Unit> PendingUnits(const Shadow& shadow, bool fine_tears = false);
 
-// Which units a crash kept: bit i of `kept` is units[i]; `torn`, if set, is a kept write that
-// reached the disk only in part, as `tear` says.
+// Which units a crash kept: bit i of `kept` is units[i]; `torn`, if set, is a kept write of
+// which only the first `torn_bytes` bytes reached the disk.
 struct Selection {
   std::vector<bool> kept;
   std::optional<size_t> torn;
-  Tear tear = kTearLastSector;
+  uint64_t torn_bytes = 0;
 };
 
 // path -> nullopt for a directory, else the file's bytes.

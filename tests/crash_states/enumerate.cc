@@ -126,7 +126,7 @@ std::string DescribeImage(const Image& image, const std::vector<Unit>& units,
   for (size_t u = 0; u < units.size(); ++u) {
     const Unit& unit = units[u];
     os << (u ? ", " : " ") << (selection.kept[u] ? "+" : "-");
-    if (selection.torn == u) os << "torn (" << TearName(selection.tear) << ") ";
+    if (selection.torn == u) os << "torn (first " << selection.torn_bytes << " bytes) ";
     if (unit.kind == Unit::kDirOp) {
       const DirOp& op = shadow.pending_dir_ops[unit.index];
       static const char* kNames[] = {"create", "mkdir", "rename", "remove"};
@@ -318,7 +318,7 @@ EnumerateResult Enumerate(const Workload& workload, const EnumerateOptions& opti
   result.barriers = barriers.size();
   for (size_t b = 0; b < barriers.size(); ++b) {
     const Barrier& barrier = barriers[b];
-    const std::vector<Unit> units = PendingUnits(barrier.shadow);
+    const std::vector<Unit> units = PendingUnits(barrier.shadow, options.fine_tears);
     BarrierStats stats;
     stats.what = barrier.what;
     stats.units = units.size();
@@ -336,15 +336,13 @@ EnumerateResult Enumerate(const Workload& workload, const EnumerateOptions& opti
             barrier.shadow.inodes[static_cast<size_t>(units[u].inode)].pending[units[u].index];
         if (op.kind == FileOp::kWrite) last_write = u;
       }
-      std::vector<std::pair<std::optional<size_t>, Tear>> variants = {{std::nullopt, {}}};
+      std::vector<std::pair<std::optional<size_t>, uint64_t>> variants = {{std::nullopt, 0}};
       if (last_write) {
-        for (uint8_t tear : units[*last_write].tears) {
-          variants.emplace_back(last_write, static_cast<Tear>(tear));
-        }
+        for (uint64_t bytes : units[*last_write].tears) variants.emplace_back(last_write, bytes);
       }
-      for (const auto& [torn, tear] : variants) {
+      for (const auto& [torn, bytes] : variants) {
         selection.torn = torn;
-        selection.tear = tear;
+        selection.torn_bytes = bytes;
         const Image image = BuildImage(barrier.shadow, units, selection);
         ++result.images_built;
         if (!seen.insert(ImageHash(image)).second) continue;

@@ -6,8 +6,8 @@
 // the 2^n subsets; otherwise a documented sample: the empty and the full subset, every prefix in
 // issue order (an ordered disk), the full subset minus each single unit, each single unit alone,
 // and sample_masks subsets drawn from a generator seeded by the workload's seed and the barrier's
-// index. Each subset is checked as is and, when its last kept write (in issue order) spans more
-// than one sector, once more with that write torn. Images equal to one already checked at the
+// index. Each subset is checked as is and once more for each tear of its last kept write (in
+// issue order; crash_image.h, TearPrefixes). Images equal to one already checked at the
 // same barrier are skipped (64-bit FNV-1a of paths and bytes).
 #ifndef MANIFOLD_TESTS_CRASH_STATES_ENUMERATE_H_
 #define MANIFOLD_TESTS_CRASH_STATES_ENUMERATE_H_
@@ -43,6 +43,8 @@ struct Workload {
 struct EnumerateOptions {
   size_t exhaustive_units_max = 12;
   size_t sample_masks = 256;
+  // Also tear writes at every 8 bytes of their first sector (crash_image.h, TearPrefixes).
+  bool fine_tears = false;
   // Full path of a planted bug (engine/util/fault_point.h) switched on for the recording run and
   // every recovery; empty for none.
   std::string planted_bug;
