@@ -14,7 +14,8 @@ std::vector<Unit> PendingUnits(const Shadow& shadow, bool fine_tears) {
     for (size_t j = 0; j < pending.size(); ++j) {
       const FileOp& op = pending[j];
       Unit unit{Unit::kFileOp, static_cast<int64_t>(i), j, op.order, {}};
-      if (op.kind == FileOp::kWrite) unit.tears = TearPrefixes(op.offset, op.data.size(), fine_tears);
+      if (op.kind == FileOp::kWrite)
+        unit.tears = TearPrefixes(op.offset, op.data.size(), fine_tears);
       units.push_back(unit);
     }
   }
@@ -71,7 +72,8 @@ Image BuildImage(const Shadow& shadow, const std::vector<Unit>& units, const Sel
   // Directory entries: the durable ones, then the kept directory operations in order (one whose
   // source a lost operation never created does nothing, as it could not have happened first).
   std::map<std::string, Node> entries = shadow.durable;
-  std::vector<std::vector<std::pair<size_t, std::optional<uint64_t>>>> file_ops(shadow.inodes.size());
+  std::vector<std::vector<std::pair<size_t, std::optional<uint64_t>>>> file_ops(
+      shadow.inodes.size());
   for (size_t u = 0; u < units.size(); ++u) {
     if (!selection.kept[u]) continue;
     const Unit& unit = units[u];
@@ -105,8 +107,8 @@ Image BuildImage(const Shadow& shadow, const std::vector<Unit>& units, const Sel
   Image image;
   for (const auto& [path, node] : entries) {
     const std::string parent = ParentOf(path);
-    const bool parent_ok = parent == "/" || parent == "." ||
-                           (image.count(parent) && !image.at(parent).has_value());
+    const bool parent_ok =
+        parent == "/" || parent == "." || (image.count(parent) && !image.at(parent).has_value());
     if (!parent_ok) continue;  // Its directory did not survive.
     if (node.is_dir()) {
       image[path] = std::nullopt;

@@ -1,7 +1,9 @@
 // Exhaustive crash states of small workloads (docs/simulator.md, "Exhaustive crash states").
 // Every legal post-crash image at every sync barrier is recovered with the real engine and must
 // be a state the reference model allows; each planted bug of the crash-protocol class must be
-// caught. --large runs the larger workload set (the crash_states_large target).
+// caught. Flags: --large runs the larger workload set (the crash_states_large target),
+// --fine_tears tears writes at every 8 bytes of their first sector in that set too, and
+// --per_barrier prints each barrier's units and images.
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -16,9 +18,17 @@ namespace manifold::crash_states {
 namespace {
 
 bool g_large = false;
+bool g_fine_tears = false;
+bool g_per_barrier = false;
 
 void Print(const EnumerateResult& result) {
   std::printf("%s\n", Summary(result).c_str());
+  if (g_per_barrier) {
+    for (const BarrierStats& b : result.per_barrier) {
+      std::printf("    units %3zu%s images %5zu  %s\n", b.units, b.sampled ? " (sampled)" : "",
+                  b.images, b.what.c_str());
+    }
+  }
   for (const std::string& report : result.violation_reports) std::printf("  %s\n", report.c_str());
   std::fflush(stdout);
 }
@@ -27,7 +37,9 @@ TEST(CrashStates, EveryCrashStateOfTheFixedWorkloadsRecoversLegally) {
   size_t images = 0;
   double seconds = 0;
   for (const Workload& workload : g_large ? LargeWorkloads() : SmallWorkloads()) {
-    EnumerateResult result = Enumerate(workload, {});
+    EnumerateOptions options;
+    options.fine_tears = g_fine_tears;
+    EnumerateResult result = Enumerate(workload, options);
     Print(result);
     EXPECT_EQ(result.error, "") << workload.name;
     EXPECT_GT(result.barriers, 5u) << workload.name;
@@ -77,6 +89,8 @@ int main(int argc, char** argv) {
   ::testing::InitGoogleTest(&argc, argv);
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--large") == 0) manifold::crash_states::g_large = true;
+    if (std::strcmp(argv[i], "--fine_tears") == 0) manifold::crash_states::g_fine_tears = true;
+    if (std::strcmp(argv[i], "--per_barrier") == 0) manifold::crash_states::g_per_barrier = true;
   }
   return RUN_ALL_TESTS();
 }

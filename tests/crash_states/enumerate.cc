@@ -262,9 +262,9 @@ std::string Record(const Workload& workload, std::vector<Barrier>* barriers,
         Status s = RunCommit(db.get(), step);
         if (!s.ok()) return phase + ": " + s.ToString();
         const bool durable = step.sync || step.commit.kind != model::Commit::kBatch;
-        model::Verdict verdict = model.EndCommit(
-            id, durable ? model::Outcome::kAcknowledgedDurable
-                        : model::Outcome::kAcknowledgedNonDurable);
+        model::Verdict verdict =
+            model.EndCommit(id, durable ? model::Outcome::kAcknowledgedDurable
+                                        : model::Outcome::kAcknowledgedNonDurable);
         if (!verdict.ok) return phase + ": " + verdict.explanation;
         break;
       }
@@ -363,8 +363,7 @@ EnumerateResult Enumerate(const Workload& workload, const EnumerateOptions& opti
     result.per_barrier.push_back(stats);
     if (options.violations_max != 0 && result.violations >= options.violations_max) break;
   }
-  result.seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return result;
 }
 

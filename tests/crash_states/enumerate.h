@@ -68,8 +68,8 @@ struct EnumerateResult {
   size_t images_built = 0;    // Every selection's image, duplicates included.
   size_t images_checked = 0;  // Distinct per barrier: recovered and judged.
   size_t violations = 0;
-  std::vector<std::string> violation_reports;  // The first few, in full.
-  uint64_t writes = 0, syncs = 0, dir_ops = 0;   // What the recording run issued.
+  std::vector<std::string> violation_reports;   // The first few, in full.
+  uint64_t writes = 0, syncs = 0, dir_ops = 0;  // What the recording run issued.
   double seconds = 0;
   std::vector<BarrierStats> per_barrier;
 };

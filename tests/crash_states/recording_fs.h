@@ -33,10 +33,10 @@ struct FileOp {
 // One unsynced change of a directory.
 struct DirOp {
   enum Kind : uint8_t { kCreateFile, kCreateDir, kRename, kRemove } kind = kCreateFile;
-  std::string path;     // Normalized; for kRename the source.
-  std::string to;       // kRename.
-  std::string parent;   // The directory whose SyncDir makes it durable.
-  int64_t inode = -1;   // kCreateFile.
+  std::string path;    // Normalized; for kRename the source.
+  std::string to;      // kRename.
+  std::string parent;  // The directory whose SyncDir makes it durable.
+  int64_t inode = -1;  // kCreateFile.
   uint64_t order = 0;
 };
 

@@ -96,7 +96,7 @@ Workload Rollover() {
       Put("blobs", "b2", Value(24 << 10, 2), false),
       Put("default", "d1", "small", true),
       Put("blobs", "b3", Value(24 << 10, 3), true),  // Past 64 KiB: a new segment.
-      Do(Step::kCheckpoint),                          // Retires the first segment.
+      Do(Step::kCheckpoint),                         // Retires the first segment.
       Put("blobs", "b1", Value(20 << 10, 4), true),
       Do(Step::kCheckpoint),
   };
@@ -115,14 +115,21 @@ Workload Recovery() {
       Put("users", "u2", "two", true),
       Del("default", "a", false),
       Do(Step::kCrashReopen),
-      Put("default", "c", "3", true),
+      // A run of unsynced commits that the next sync commit's barrier sees all pending.
+      Put("default", "c", "3", false),
+      Put("users", "u3", Value(900, 5), false),
+      Batch({model::Op::Put("default", "d", "4"), model::Op::Delete("users", "u2")}, false),
+      Put("default", "e", Value(40, 6), false),
+      Put("users", "u4", "four", true),
   };
   return w;
 }
 
 }  // namespace
 
-std::vector<Workload> SmallWorkloads() { return {Commits(), Checkpoints(), Rollover(), Recovery()}; }
+std::vector<Workload> SmallWorkloads() {
+  return {Commits(), Checkpoints(), Rollover(), Recovery()};
+}
 
 Workload PlantedBugWorkload() {
   Workload w{"planted_bug", 1024, 64 << 10, 21, {}};
