@@ -169,8 +169,10 @@ std::vector<Workload> LargeWorkloads() {
       w.steps.push_back(Put("default", "d" + std::to_string(i), Value(i * 900, i), sync));
     }
     if (i == 5) w.steps.push_back(Do(Step::kCheckpoint));
-    if (i == 7) w.steps.push_back(DropCf("logs"));
-    if (i == 8) w.steps.push_back(CreateCf("logs"));
+    if (i == 7) {
+      w.steps.push_back(DropCf("logs"));
+      w.steps.push_back(CreateCf("logs"));  // Empty again, under a new id.
+    }
     if (i == 9) w.steps.push_back(Do(Step::kCrashReopen));
   }
   w.steps.push_back(Do(Step::kCheckpoint));
