@@ -179,6 +179,38 @@ std::vector<Workload> LargeWorkloads() {
   w.steps.push_back(Do(Step::kCloseReopen));
   w.steps.push_back(Put("users", "after", "reopen", true));
   all.push_back(w);
+
+  // Segments retired and recycled under new numbers (their stale records still in them): a
+  // checkpoint after every rollover, a power cut while recycled segments are in use.
+  Workload recycle{"segment_recycling", 1024, 64 << 10, 41, {}};
+  recycle.steps.push_back(CreateCf("blobs"));
+  for (int i = 0; i < 10; ++i) {
+    recycle.steps.push_back(
+        Put("blobs", "b" + std::to_string(i % 3), Value(30 << 10, 100 + i), i % 2 == 0));
+    if (i % 2 == 1) recycle.steps.push_back(Do(Step::kCheckpoint));
+    if (i == 6) recycle.steps.push_back(Do(Step::kCrashReopen));
+  }
+  recycle.steps.push_back(Put("default", "end", "x", true));
+  all.push_back(recycle);
+
+  // A wide tree (leaf splits, a second level), then scattered updates: a checkpoint writes
+  // pages that are not contiguous, so its barrier has more units.
+  Workload wide{"wide_tree", 1024, 64 << 10, 51, {}};
+  std::vector<model::Op> fill;
+  for (int i = 0; i < 150; ++i) {
+    fill.push_back(model::Op::Put("default", "k" + std::to_string(1000 + i), Value(60, i)));
+  }
+  wide.steps.push_back(Batch(fill, true));
+  wide.steps.push_back(Do(Step::kCheckpoint));
+  for (int i = 0; i < 6; ++i) {
+    wide.steps.push_back(
+        Put("default", "k" + std::to_string(1000 + i * 29), Value(90, 500 + i), i % 2 == 0));
+  }
+  wide.steps.push_back(Del("default", "k1100", false));
+  wide.steps.push_back(Do(Step::kCheckpoint));
+  wide.steps.push_back(Do(Step::kCrashReopen));
+  wide.steps.push_back(Put("default", "k2000", "last", true));
+  all.push_back(wide);
   return all;
 }
 
