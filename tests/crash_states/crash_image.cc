@@ -78,7 +78,7 @@ Image BuildImage(const Shadow& shadow, const std::vector<Unit>& units, const Sel
     if (!selection.kept[u]) continue;
     const Unit& unit = units[u];
     std::optional<uint64_t> tear;
-    if (selection.torn == u) tear = selection.torn_bytes;
+    if (auto it = selection.torn.find(u); it != selection.torn.end()) tear = it->second;
     if (unit.kind == Unit::kFileOp) {
       file_ops[static_cast<size_t>(unit.inode)].emplace_back(unit.index, tear);
       continue;

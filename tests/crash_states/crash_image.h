@@ -48,12 +48,11 @@ std::vector<uint64_t> TearPrefixes(uint64_t offset, uint64_t len, bool fine);
 // The units of `shadow`, in issue order.
 std::vector<Unit> PendingUnits(const Shadow& shadow, bool fine_tears = false);
 
-// Which units a crash kept: bit i of `kept` is units[i]; `torn`, if set, is a kept write of
-// which only the first `torn_bytes` bytes reached the disk.
+// Which units a crash kept: bit i of `kept` is units[i]; `torn` maps kept writes of which only
+// a prefix reached the disk to the prefix's length in bytes.
 struct Selection {
   std::vector<bool> kept;
-  std::optional<size_t> torn;
-  uint64_t torn_bytes = 0;
+  std::map<size_t, uint64_t> torn;
 };
 
 // path -> nullopt for a directory, else the file's bytes.

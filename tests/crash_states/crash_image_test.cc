@@ -70,11 +70,11 @@ TEST(CrashImage, NothingKeptIsTheDurableStateAndEverythingKeptIsTheLiveOne) {
   const std::vector<Unit> units = PendingUnits(shadow);
   ASSERT_EQ(units.size(), 7u);  // 2 writes and a growth of a, create, write, rename, remove.
   const Image live = Snapshot(&f.fs);
-  EXPECT_EQ(BuildImage(shadow, units, Selection{std::vector<bool>(7, true), {}, 0}), live);
+  EXPECT_EQ(BuildImage(shadow, units, Selection{std::vector<bool>(7, true), {}}), live);
 
   f.fs.DropUnsyncedData();
   const Image durable = Snapshot(f.mem.get());
-  EXPECT_EQ(BuildImage(shadow, units, Selection{std::vector<bool>(7, false), {}, 0}), durable);
+  EXPECT_EQ(BuildImage(shadow, units, Selection{std::vector<bool>(7, false), {}}), durable);
   EXPECT_EQ(durable.at("/d/a"), std::string(1000, 'x'));
   EXPECT_EQ(durable.size(), 2u);
 }
@@ -94,14 +94,14 @@ TEST(CrashImage, SubsetsTearsAndDirectoryOperations) {
   EXPECT_EQ(units[2].tears, (std::vector<uint64_t>{64, 256, 512}));
 
   // The directory kept, the file's creation lost: the rename has no source, nothing survives.
-  Image image = BuildImage(shadow, units, Selection{{true, false, true, true}, {}, 0});
+  Image image = BuildImage(shadow, units, Selection{{true, false, true, true}, {}});
   EXPECT_EQ(image.size(), 1u);
   // Everything but the rename, the write torn after 256 bytes.
-  image = BuildImage(shadow, units, Selection{{true, true, true, false}, 2, 256});
+  image = BuildImage(shadow, units, Selection{{true, true, true, false}, {{2, 256}}});
   ASSERT_EQ(image.size(), 2u);
   EXPECT_EQ(*image.at("/d/a"), std::string(256, 'n') + std::string(768, 'o'));
   // The directory lost: its entries go with it.
-  image = BuildImage(shadow, units, Selection{{false, true, true, true}, {}, 0});
+  image = BuildImage(shadow, units, Selection{{false, true, true, true}, {}});
   EXPECT_TRUE(image.empty());
   // Fine tears add every 8 bytes of the first sector: 8 .. 504, and 512.
   EXPECT_EQ(TearPrefixes(0, 1024, true).size(), 64u);

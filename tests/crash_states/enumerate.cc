@@ -126,7 +126,9 @@ std::string DescribeImage(const Image& image, const std::vector<Unit>& units,
   for (size_t u = 0; u < units.size(); ++u) {
     const Unit& unit = units[u];
     os << (u ? ", " : " ") << (selection.kept[u] ? "+" : "-");
-    if (selection.torn == u) os << "torn (first " << selection.torn_bytes << " bytes) ";
+    if (auto it = selection.torn.find(u); it != selection.torn.end()) {
+      os << "torn (first " << it->second << " bytes) ";
+    }
     if (unit.kind == Unit::kDirOp) {
       const DirOp& op = shadow.pending_dir_ops[unit.index];
       static const char* kNames[] = {"create", "mkdir", "rename", "remove"};
@@ -177,6 +179,62 @@ std::vector<std::vector<bool>> Masks(size_t n, const EnumerateOptions& options, 
     masks.push_back(std::move(mask));
   }
   return masks;
+}
+
+bool IsWrite(const Unit& unit, const Shadow& shadow) {
+  return unit.kind == Unit::kFileOp &&
+         shadow.inodes[static_cast<size_t>(unit.inode)].pending[unit.index].kind == FileOp::kWrite;
+}
+
+// Every mask as is and with each tear of its last kept write; then, when the product is within
+// the bound, every combination of lost, kept and coarse-torn over all units (several writes torn
+// at once). Duplicates are left to the caller's image hash.
+std::vector<Selection> Selections(const std::vector<Unit>& units, const Shadow& shadow,
+                                  const std::vector<std::vector<bool>>& masks,
+                                  const EnumerateOptions& options) {
+  std::vector<Selection> selections;
+  for (const std::vector<bool>& mask : masks) {
+    selections.push_back(Selection{mask, {}});
+    std::optional<size_t> last_write;
+    for (size_t u = 0; u < units.size(); ++u) {
+      if (mask[u] && IsWrite(units[u], shadow)) last_write = u;
+    }
+    if (!last_write) continue;
+    for (uint64_t bytes : units[*last_write].tears) {
+      selections.push_back(Selection{mask, {{*last_write, bytes}}});
+    }
+  }
+  if (!options.tear_every_write) return selections;
+  std::vector<std::vector<uint64_t>> coarse(units.size());
+  uint64_t product = 1;
+  const uint64_t bound = uint64_t{1} << options.exhaustive_units_max;
+  for (size_t u = 0; u < units.size() && product <= bound; ++u) {
+    if (IsWrite(units[u], shadow)) {
+      const FileOp& op = shadow.inodes[static_cast<size_t>(units[u].inode)].pending[units[u].index];
+      coarse[u] = TearPrefixes(op.offset, op.data.size(), /*fine=*/false);
+    }
+    product *= 2 + coarse[u].size();
+  }
+  if (product > bound) return selections;
+  std::vector<size_t> choice(units.size(), 0);  // 0 lost, 1 kept, 2.. torn by coarse[u][c - 2].
+  for (uint64_t n = 0; n < product; ++n) {
+    Selection selection{std::vector<bool>(units.size()), {}};
+    size_t torn = 0;
+    for (size_t u = 0; u < units.size(); ++u) {
+      selection.kept[u] = choice[u] > 0;
+      if (choice[u] >= 2) {
+        selection.torn[u] = coarse[u][choice[u] - 2];
+        ++torn;
+      }
+    }
+    // At most one torn write is already among the selections above.
+    if (torn >= 2) selections.push_back(std::move(selection));
+    for (size_t u = 0; u < units.size(); ++u) {  // Mixed-radix increment.
+      if (++choice[u] < 2 + coarse[u].size()) break;
+      choice[u] = 0;
+    }
+  }
+  return selections;
 }
 
 Status RunCommit(DB* db, const Step& step) {
@@ -327,36 +385,18 @@ EnumerateResult Enumerate(const Workload& workload, const EnumerateOptions& opti
         Masks(units.size(), options, workload.seed * 1000003 + b, &stats.sampled);
     if (stats.sampled) ++result.barriers_sampled;
     std::set<uint64_t> seen;
-    for (const std::vector<bool>& mask : masks) {
-      Selection selection{mask, std::nullopt};
-      std::optional<size_t> last_write;
-      for (size_t u = 0; u < units.size(); ++u) {
-        if (!mask[u] || units[u].kind != Unit::kFileOp) continue;
-        const FileOp& op =
-            barrier.shadow.inodes[static_cast<size_t>(units[u].inode)].pending[units[u].index];
-        if (op.kind == FileOp::kWrite) last_write = u;
-      }
-      std::vector<std::pair<std::optional<size_t>, uint64_t>> variants = {{std::nullopt, 0}};
-      if (last_write) {
-        for (uint64_t bytes : units[*last_write].tears) variants.emplace_back(last_write, bytes);
-      }
-      for (const auto& [torn, bytes] : variants) {
-        selection.torn = torn;
-        selection.torn_bytes = bytes;
-        const Image image = BuildImage(barrier.shadow, units, selection);
-        ++result.images_built;
-        if (!seen.insert(ImageHash(image)).second) continue;
-        ++stats.images;
-        ++result.images_checked;
-        const std::string why = CheckImage(workload, image, barrier.model);
-        if (why.empty()) continue;
-        ++result.violations;
-        if (result.violation_reports.size() < kReportsMax) {
-          result.violation_reports.push_back(
-              "crash at " + barrier.what + ": " + why + "\n    " +
-              DescribeImage(image, units, selection, barrier.shadow));
-        }
-        if (options.violations_max != 0 && result.violations >= options.violations_max) break;
+    for (const Selection& selection : Selections(units, barrier.shadow, masks, options)) {
+      const Image image = BuildImage(barrier.shadow, units, selection);
+      ++result.images_built;
+      if (!seen.insert(ImageHash(image)).second) continue;
+      ++stats.images;
+      ++result.images_checked;
+      const std::string why = CheckImage(workload, image, barrier.model);
+      if (why.empty()) continue;
+      ++result.violations;
+      if (result.violation_reports.size() < kReportsMax) {
+        result.violation_reports.push_back("crash at " + barrier.what + ": " + why + "\n    " +
+                                           DescribeImage(image, units, selection, barrier.shadow));
       }
       if (options.violations_max != 0 && result.violations >= options.violations_max) break;
     }

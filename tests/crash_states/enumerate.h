@@ -7,7 +7,9 @@
 // issue order (an ordered disk), the full subset minus each single unit, each single unit alone,
 // and sample_masks subsets drawn from a generator seeded by the workload's seed and the barrier's
 // index. Each subset is checked as is and once more for each tear of its last kept write (in
-// issue order; crash_image.h, TearPrefixes). Images equal to one already checked at the
+// issue order; crash_image.h, TearPrefixes). With tear_every_write, when the combinations of
+// lost, kept and coarse-torn over all units number at most 2^exhaustive_units_max, those with
+// two or more torn writes are checked too. Images equal to one already checked at the
 // same barrier are skipped (64-bit FNV-1a of paths and bytes).
 #ifndef MANIFOLD_TESTS_CRASH_STATES_ENUMERATE_H_
 #define MANIFOLD_TESTS_CRASH_STATES_ENUMERATE_H_
@@ -45,6 +47,9 @@ struct EnumerateOptions {
   size_t sample_masks = 256;
   // Also tear writes at every 8 bytes of their first sector (crash_image.h, TearPrefixes).
   bool fine_tears = false;
+  // Also every combination of lost, kept and torn (coarse tears) over all units, when there are
+  // at most 2^exhaustive_units_max of them: several writes torn at once.
+  bool tear_every_write = true;
   // Full path of a planted bug (engine/util/fault_point.h) switched on for the recording run and
   // every recovery; empty for none.
   std::string planted_bug;
