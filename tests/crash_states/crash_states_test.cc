@@ -1,7 +1,8 @@
 // Exhaustive crash states of small workloads (docs/simulator.md, "Exhaustive crash states").
 // Every legal post-crash image at every sync barrier is recovered with the real engine and must
 // be a state the reference model allows; each planted bug of the crash-protocol class must be
-// caught. Flags: --large runs the larger workload set (the crash_states_large target), and
+// caught. Flags: --large runs the larger workload set (the crash_states_large target),
+// --crash_during_recovery also crashes each image's recovery at each of its barriers, and
 // --per_barrier prints each barrier's units and images.
 #include <gtest/gtest.h>
 
@@ -18,6 +19,7 @@ namespace {
 
 bool g_large = false;
 bool g_per_barrier = false;
+bool g_recovery = false;
 
 void Print(const EnumerateResult& result) {
   std::printf("%s\n", Summary(result).c_str());
@@ -37,6 +39,7 @@ TEST(CrashStates, EveryCrashStateOfTheFixedWorkloadsRecoversLegally) {
   for (const Workload& workload : g_large ? LargeWorkloads() : SmallWorkloads()) {
     EnumerateOptions options;
     options.fine_tears = true;
+    options.crash_during_recovery = g_recovery;
     EnumerateResult result = Enumerate(workload, options);
     Print(result);
     EXPECT_EQ(result.error, "") << workload.name;
@@ -103,6 +106,9 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--large") == 0) manifold::crash_states::g_large = true;
     if (std::strcmp(argv[i], "--per_barrier") == 0) manifold::crash_states::g_per_barrier = true;
+    if (std::strcmp(argv[i], "--crash_during_recovery") == 0) {
+      manifold::crash_states::g_recovery = true;
+    }
   }
   return RUN_ALL_TESTS();
 }

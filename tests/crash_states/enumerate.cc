@@ -103,12 +103,28 @@ StatusOr<model::StateMap> ReadAll(DB* db) {
   return state;
 }
 
-// Recovers `image` with the engine and judges it; empty when legal, else why not.
-std::string CheckImage(const Workload& workload, const Image& image, const model::Model& before) {
-  std::unique_ptr<MemFileSystem> fs = NewMemFileSystem();
-  Status s = Materialize(image, fs.get());
+// Recovers `image` with the engine and judges it; empty when legal, else why not. With
+// `recovery_barriers`, the recovery's own I/O is recorded too and its barriers appended (each
+// judged by the same model: a crash during recovery must still leave a legal state).
+std::string CheckImage(const Workload& workload, const Image& image, const model::Model& before,
+                       std::vector<Barrier>* recovery_barriers = nullptr) {
+  std::unique_ptr<MemFileSystem> mem = NewMemFileSystem();
+  RecordingFileSystem recording(mem.get());
+  FileSystem* fs = recovery_barriers != nullptr ? static_cast<FileSystem*>(&recording) : mem.get();
+  Status s = Materialize(image, fs);
   if (!s.ok()) return "materializing the image failed: " + s.ToString();
-  auto db = DB::Open(EngineOptions(workload, fs.get()), kDbPath);
+  if (recovery_barriers != nullptr) {
+    // The image is the durable state: make its directory entries durable in the shadow too.
+    for (const auto& [path, content] : image) {
+      if (!content.has_value()) s = recording.SyncDir(path);
+      if (s.ok()) s = recording.SyncDir(ParentOf(path));
+      if (!s.ok()) return "materializing the image failed: " + s.ToString();
+    }
+    recording.set_barrier_callback([&](const Shadow& shadow, const std::string& what) {
+      recovery_barriers->push_back(Barrier{"recovery: " + what, shadow, before});
+    });
+  }
+  auto db = DB::Open(EngineOptions(workload, fs), kDbPath);
   if (!db.ok()) return "recovery failed: " + db.status().ToString();
   auto state = ReadAll(db->get());
   if (!state.ok()) return "reading the recovered database failed: " + state.status().ToString();
@@ -362,6 +378,54 @@ std::string Record(const Workload& workload, std::vector<Barrier>* barriers,
 
 }  // namespace
 
+// Builds, recovers and judges every image of every barrier. Outside `nested`, with
+// crash_during_recovery, the barriers of each legal image's recovery are checked in turn.
+void CheckBarriers(const Workload& workload, const std::vector<Barrier>& barriers,
+                   const EnumerateOptions& options, bool nested, EnumerateResult* result) {
+  auto done = [&] {
+    return options.violations_max != 0 && result->violations >= options.violations_max;
+  };
+  for (size_t b = 0; b < barriers.size() && !done(); ++b) {
+    const Barrier& barrier = barriers[b];
+    // Inside a recovery, coarse tears only: the images multiply with each level.
+    const std::vector<Unit> units = PendingUnits(barrier.shadow, options.fine_tears && !nested);
+    BarrierStats stats;
+    stats.what = barrier.what;
+    stats.units = units.size();
+    const std::vector<std::vector<bool>> masks = Masks(
+        units.size(), options, workload.seed * 1000003 + b + (nested ? 7777 : 0), &stats.sampled);
+    if (nested) {
+      ++result->recovery_barriers;
+    } else {
+      result->units_max = std::max(result->units_max, units.size());
+      if (stats.sampled) ++result->barriers_sampled;
+    }
+    std::set<uint64_t> seen;
+    for (const Selection& selection : Selections(units, barrier.shadow, masks, options)) {
+      if (done()) break;
+      const Image image = BuildImage(barrier.shadow, units, selection);
+      ++result->images_built;
+      if (!seen.insert(ImageHash(image)).second) continue;
+      ++stats.images;
+      ++(nested ? result->recovery_images_checked : result->images_checked);
+      std::vector<Barrier> recovery;
+      const bool record = !nested && options.crash_during_recovery;
+      std::string why = CheckImage(workload, image, barrier.model, record ? &recovery : nullptr);
+      if (why.empty() && !recovery.empty()) {
+        CheckBarriers(workload, recovery, options, /*nested=*/true, result);
+        continue;
+      }
+      if (why.empty()) continue;
+      ++result->violations;
+      if (result->violation_reports.size() < kReportsMax) {
+        result->violation_reports.push_back("crash at " + barrier.what + ": " + why + "\n    " +
+                                            DescribeImage(image, units, selection, barrier.shadow));
+      }
+    }
+    if (!nested) result->per_barrier.push_back(stats);
+  }
+}
+
 EnumerateResult Enumerate(const Workload& workload, const EnumerateOptions& options) {
   const auto start = std::chrono::steady_clock::now();
   EnumerateResult result;
@@ -374,35 +438,7 @@ EnumerateResult Enumerate(const Workload& workload, const EnumerateOptions& opti
   std::vector<Barrier> barriers;
   result.error = Record(workload, &barriers, &result);
   result.barriers = barriers.size();
-  for (size_t b = 0; b < barriers.size(); ++b) {
-    const Barrier& barrier = barriers[b];
-    const std::vector<Unit> units = PendingUnits(barrier.shadow, options.fine_tears);
-    BarrierStats stats;
-    stats.what = barrier.what;
-    stats.units = units.size();
-    result.units_max = std::max(result.units_max, units.size());
-    const std::vector<std::vector<bool>> masks =
-        Masks(units.size(), options, workload.seed * 1000003 + b, &stats.sampled);
-    if (stats.sampled) ++result.barriers_sampled;
-    std::set<uint64_t> seen;
-    for (const Selection& selection : Selections(units, barrier.shadow, masks, options)) {
-      const Image image = BuildImage(barrier.shadow, units, selection);
-      ++result.images_built;
-      if (!seen.insert(ImageHash(image)).second) continue;
-      ++stats.images;
-      ++result.images_checked;
-      const std::string why = CheckImage(workload, image, barrier.model);
-      if (why.empty()) continue;
-      ++result.violations;
-      if (result.violation_reports.size() < kReportsMax) {
-        result.violation_reports.push_back("crash at " + barrier.what + ": " + why + "\n    " +
-                                           DescribeImage(image, units, selection, barrier.shadow));
-      }
-      if (options.violations_max != 0 && result.violations >= options.violations_max) break;
-    }
-    result.per_barrier.push_back(stats);
-    if (options.violations_max != 0 && result.violations >= options.violations_max) break;
-  }
+  CheckBarriers(workload, barriers, options, /*nested=*/false, &result);
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return result;
 }
@@ -414,7 +450,12 @@ std::string Summary(const EnumerateResult& r) {
                 "%6zu violations %zu  %.2f s",
                 r.workload.c_str(), r.barriers, r.barriers_sampled, r.units_max, r.images_built,
                 r.images_checked, r.violations, r.seconds);
-  return line;
+  std::string out = line;
+  if (r.recovery_barriers > 0) {
+    out += "; crashes during recovery: " + std::to_string(r.recovery_barriers) + " barriers, " +
+           std::to_string(r.recovery_images_checked) + " images";
+  }
+  return out;
 }
 
 }  // namespace manifold::crash_states

@@ -50,6 +50,9 @@ struct EnumerateOptions {
   // Also every combination of lost, kept and torn (coarse tears) over all units, when there are
   // at most 2^exhaustive_units_max of them: several writes torn at once.
   bool tear_every_write = true;
+  // Record the recovery of every legal image too, and check every image of its barriers against
+  // the same model (a crash during recovery; one level deep).
+  bool crash_during_recovery = false;
   // Full path of a planted bug (engine/util/fault_point.h) switched on for the recording run and
   // every recovery; empty for none.
   std::string planted_bug;
@@ -72,6 +75,9 @@ struct EnumerateResult {
   size_t units_max = 0;
   size_t images_built = 0;    // Every selection's image, duplicates included.
   size_t images_checked = 0;  // Distinct per barrier: recovered and judged.
+  // With crash_during_recovery: barriers of the images' recoveries, and their images checked.
+  size_t recovery_barriers = 0;
+  size_t recovery_images_checked = 0;
   size_t violations = 0;
   std::vector<std::string> violation_reports;   // The first few, in full.
   uint64_t writes = 0, syncs = 0, dir_ops = 0;  // What the recording run issued.
