@@ -987,10 +987,11 @@ class Run final : public FaultPointSink {
     LivenessSetup setup{&fs_, options_, kDbPath, this, [this](const std::string& l) { Trace(l); }};
     setup.options.file_system = &fs_;
     LivenessPhase phase(std::move(setup));
-    const std::string failure = phase.RunScheduled(config_.seed);
+    std::string detail;
+    const std::string failure = phase.RunScheduled(config_.seed, &detail);
     if (!failure.empty()) {
       Fail(FailureKind::kLiveness, failure);
-      result_.kind_detail = LivenessDetail(failure);
+      result_.kind_detail = detail;
       return;
     }
     ++result_.stats.liveness_checked;
