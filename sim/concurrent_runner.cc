@@ -824,8 +824,12 @@ class ConcurrentRun final : public FaultPointSink {
     Status status = db_->Checkpoint();
     Trace(Line(w.number, op.index, invoke, sched::CurrentStep(), op.What()) + " -> " +
           status.ToString());
-    if (status.ok() || status.IsBusy()) return;
-    (void)ReadError(op.index, "Checkpoint", status);
+    if (status.ok() || status.IsBusy() || FaultExplains()) return;
+    // A checkpoint writes: a write error, as in the sequential runner.
+    Fail(FailureKind::kWriteError, "op #" + std::to_string(op.index) +
+                                       " Checkpoint: expected OK (no injected fault explains an "
+                                       "error), got " +
+                                       status.ToString());
   }
 
   // --- Opens and recovery --------------------------------------------------------------------
