@@ -260,12 +260,14 @@ std::string LivenessPhase::Run() {
   {
     std::vector<std::unique_ptr<port::Thread>> writers;
     for (uint32_t w = 1; w <= kLivenessWriters; ++w) {
-      // `new` here, not std::make_unique: a thread's start is where scheduler reports place waits
-      // for it in its destructor.
-      writers.emplace_back(new port::Thread("liveness-writer", [this, w, &failures] {
+      auto body = [this, w, &failures] {
         ScopedFaultPointSink writer_sink(setup_.sink);
         failures[w] = Writer(w);
-      }));
+      };
+      // `new` here, not std::make_unique: a thread's start is where scheduler reports place waits
+      // for it in its destructor. One line, since the location GCC gives a call is the line its
+      // argument list closes on.
+      writers.emplace_back(new port::Thread("liveness-writer", std::move(body)));
     }
     Doing(0, "joining the writers");
     writers.clear();
