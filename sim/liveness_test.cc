@@ -141,5 +141,23 @@ TEST(LivenessTest, ASequentialHangIsADeadlockNotAFailedCall) {
   }
 }
 
+TEST(LivenessTest, DetailsNameWhatDidNotProgress) {
+  port::sched::RunResult run;
+  run.outcome = port::sched::Outcome::kDeadlock;
+  EXPECT_EQ(LivenessDetail(run), "hang: deadlock");
+  run.outcome = port::sched::Outcome::kLivelock;
+  EXPECT_EQ(LivenessDetail(run), "hang: livelock");
+  // A failed MANIFOLD_CHECK during the phase is not a hang.
+  run.outcome = port::sched::Outcome::kFailed;
+  EXPECT_EQ(LivenessDetail(run), "check failed");
+  // ReadBack's report of an acknowledged durable write that reads back otherwise.
+  EXPECT_EQ(LivenessDetail("liveness: get default/live-0 after the checkpoint returned 100 bytes "
+                           "starting 'writer 1 write 0 aaaaaaa', not the acknowledged "
+                           "'writer 1 write 1 bbbbbbb'"),
+            "an acknowledged write was lost");
+  EXPECT_EQ(LivenessDetail("liveness: DB::Open failed with every fault off: IO error: x"),
+            "a call failed with every fault off");
+}
+
 }  // namespace
 }  // namespace manifold::sim
