@@ -1,0 +1,572 @@
+/*
+ * A Promela model of Manifold's commit, group-commit, publication, checkpoint and recovery
+ * protocols (docs/design.md, "Commit protocol", "Checkpoint protocol", "Recovery"), checked by
+ * spin. model/spin/README.md says what is modelled and what is abstracted away.
+ *
+ * Names: every inline below is named after the engine function it models (engine/db/db_impl.cc,
+ * engine/db/log_files.cc, engine/db/pager.cc), and every assertion message starts with the
+ * invariant of docs/design.md it checks. Each planted bug of engine/util/fault_point.h that
+ * concerns these protocols has a PLANT_<name> switch here with the simulator's short name
+ * (`sim --plant-bug <name>`); model/spin/spin_test.sh requires spin to find each.
+ *
+ * Bounds (cpp macros, set by the test): NCOMMITTERS writer threads, each making one commit (the
+ * first one a batch over two column families), NCHECKPOINTS background checkpoints, SEG_RECS
+ * records per log segment; one power cut at any step (or none), then recovery.
+ */
+
+#ifndef NCOMMITTERS
+#define NCOMMITTERS 2
+#endif
+#ifndef NCHECKPOINTS
+#define NCHECKPOINTS 1
+#endif
+#ifndef SEG_RECS
+#define SEG_RECS 1
+#endif
+
+/* Sequence numbers 1..NSEQ (a split batch takes two). */
+#ifdef PLANT_split_batch
+#define NSEQ (NCOMMITTERS + 1)
+#else
+#define NSEQ NCOMMITTERS
+#endif
+#define NSEG (NSEQ + 2)
+#define NCK (NCHECKPOINTS + 1)
+#define NONE 255
+
+/* ---- DBImpl state under log_mu_ ------------------------------------------------------------ */
+byte log_mu = 0; /* 0: free; otherwise the holder's id (committers 1.., checkpointer 9) */
+byte last_sequence = 0;
+byte buffered_lsn = 0;
+byte written_lsn = 0;
+byte synced_lsn = 0;
+byte published_sequence = 0;
+bool leader_active = false;
+byte latest_bits = 0;         /* the contents of latest_ (newest version in commit order) */
+byte current_sequence = 0;    /* current_: the version readers see */
+byte checkpoint_sequence = 0; /* covered by the newest finished checkpoint */
+byte checkpoint_count = 0;
+byte frees_taken = 0; /* pending_frees_ up to this sequence were taken by a checkpoint */
+bool waiting[NCOMMITTERS + 1]; /* log_cv_ waiters (index: committer id) */
+
+/* ---- Per sequence number --------------------------------------------------------------------- */
+byte ops_of[NSEQ + 2];   /* column-family operations of the commit (bit per operation) */
+bool is_sync[NSEQ + 2];  /* WriteOptions::sync */
+bool published[NSEQ + 2];
+bool acked[NSEQ + 2];    /* Commit returned OK */
+byte seg_of[NSEQ + 2];   /* the segment its record went to */
+byte rec_bits[NSEQ + 2]; /* what its log record carries */
+bool rec_written[NSEQ + 2]; /* LogFiles::Write done (in the page cache) */
+bool rec_durable[NSEQ + 2]; /* on the disk */
+
+/* ---- Log segments (LogFiles) ----------------------------------------------------------------- */
+byte segment = 1; /* segment_: where the next record goes */
+byte segment_records = 0;
+byte segment_last_lsn[NSEG + 1]; /* segment_last_lsn_ (a roll record counts as the last write) */
+bool segment_retired[NSEG + 1];  /* LogFiles::Retire: recycled or removed, its records gone */
+
+/* ---- The data file (Pager): checkpoint n's pages and the two header slots -------------------- */
+byte ck_sequence[NCK];
+byte ck_bits[NCK];
+byte ck_head[NCK]; /* log head (I21) */
+bool pages_written[NCK];
+bool pages_durable[NCK];
+byte slot_written[2]; /* checkpoint number + 1 in the page cache; 0: never written or torn */
+byte slot_durable[2]; /* the same on the disk */
+
+bool crashed = false;
+byte committers_done = 0;
+
+/* ---- Helpers --------------------------------------------------------------------------------- */
+
+/* The checkpoint an open would load now from the disk alone (ReadNewestHeader then
+ * LoadCheckpoint): its number, or NONE when no slot is valid or its pages are not on the disk. */
+inline DurableCheckpoint(ck) {
+  ck = NONE;
+  if
+  :: slot_durable[0] > 0 && (slot_durable[0] - 1) % 2 == 0 -> ck = slot_durable[0] - 1
+  :: else -> skip
+  fi;
+#ifdef PLANT_header_in_place
+  /* The bug also turns off the slot-parity check (pager.cc ReadHeaderSlot). */
+  if
+  :: slot_durable[0] > 0 -> ck = slot_durable[0] - 1
+  :: else -> skip
+  fi;
+#endif
+  if
+  :: slot_durable[1] > 0 && (slot_durable[1] - 1) % 2 == 1 &&
+     (ck == NONE || slot_durable[1] - 1 > ck) -> ck = slot_durable[1] - 1
+  :: else -> skip
+  fi;
+  if
+  :: ck != NONE && !pages_durable[ck] -> ck = NONE
+  :: else -> skip
+  fi
+}
+
+/* A record survives a power cut here: synced (or written back) and its segment not retired. */
+#define RecordOnDisk(s) (rec_durable[s] && !segment_retired[seg_of[s]])
+
+inline Lock(me) { atomic { log_mu == 0 -> log_mu = me } }
+inline Unlock() { log_mu = 0 }
+inline SignalAll() {
+  i = 0;
+  do
+  :: i <= NCOMMITTERS -> waiting[i] = false; i++
+  :: else -> break
+  od
+}
+/* CondVar::Wait: releases log_mu_ and sleeps in one step, wakes on SignalAll, re-locks. */
+inline Wait(me) {
+  atomic { waiting[me] = true; log_mu = 0 };
+  !waiting[me];
+  Lock(me)
+}
+
+/* ---- Commit protocol (DBImpl::CommitCounted and what it calls) ------------------------------- */
+
+/* DBImpl::AppendRecord: the record goes to segment_; a record that does not fit ends the segment
+ * with a roll record naming the next one, which is the old segment's last write (I13, I20). */
+inline AppendRecord(seq, ops) {
+  assert(seq == buffered_lsn + 1); /* I17: records are appended in commit order */
+  if
+  :: segment_records == SEG_RECS ->
+     segment_last_lsn[segment] = seq;
+     segment++;
+     segment_records = 0
+  :: else -> skip
+  fi;
+  seg_of[seq] = segment;
+  segment_records++;
+  segment_last_lsn[segment] = seq;
+  buffered_lsn = seq;
+#ifdef PLANT_log_pages_not_contents
+  rec_bits[seq] = 0;
+#else
+  rec_bits[seq] = ops;
+#endif
+}
+
+/* DBImpl::PublishReady: makes visible, in commit order, every commit that is durable or did not
+ * ask for durability; the I19 assertions compare what becomes visible with the disk. */
+inline PublishReady() {
+  newest = 0;
+#ifdef PLANT_publication_out_of_order
+  j = 1;
+  do
+  :: j <= last_sequence ->
+     if
+     :: !published[j] && !(is_sync[j] && j > synced_lsn) ->
+        published[j] = true; published_sequence = j; newest = j
+     :: else -> skip
+     fi;
+     j++
+  :: else -> break
+  od;
+#endif
+  do
+  :: published_sequence < last_sequence &&
+     !(is_sync[published_sequence + 1] && published_sequence + 1 > synced_lsn) ->
+     published_sequence++;
+     published[published_sequence] = true;
+     newest = published_sequence
+  :: else -> break
+  od;
+  if
+  :: newest > 0 ->
+     assert(newest > current_sequence); /* I19: the visible version never goes back */
+     DurableCheckpoint(ck);
+     j = 1;
+     do
+     :: j <= newest ->
+        /* I19: a visible sync commit (or one under a visible later commit) is durable */
+        assert(!is_sync[j] || RecordOnDisk(j) || (ck != NONE && ck_sequence[ck] >= j));
+        j++
+     :: else -> break
+     od;
+     current_sequence = newest;
+     SignalAll()
+  :: else -> skip
+  fi
+}
+
+/* DBImpl::LeadGroup: takes the whole buffer and its highest LSN `target`, writes and (sync) syncs
+ * it with log_mu_ released, then sets synced_lsn = target (I17). */
+inline LeadGroup(me, sync) {
+  assert(!leader_active);
+  leader_active = true;
+  target = buffered_lsn;
+  from = written_lsn;
+  Unlock();
+  /* LogFiles::Write: one write per segment of the group, into the page cache. */
+  atomic {
+    j = from + 1;
+    do
+    :: j <= target ->
+       assert(!segment_retired[seg_of[j]]); /* I13: never write into a retired segment */
+       rec_written[j] = true;
+       j++
+    :: else -> break
+    od
+  };
+#ifdef PLANT_follower_released_before_sync
+  if
+  :: sync ->
+     Lock(me);
+     if
+     :: synced_lsn < target -> synced_lsn = target
+     :: else -> skip
+     fi;
+     PublishReady();
+     Unlock()
+  :: else -> skip
+  fi;
+#endif
+  /* LogFiles::SyncWritten: every segment written and not yet synced; its writes reach the disk. */
+  if
+  :: sync ->
+     atomic {
+       j = 1;
+       do
+       :: j <= NSEQ -> rec_durable[j] = rec_durable[j] || rec_written[j]; j++
+       :: else -> break
+       od
+     }
+  :: else -> skip
+  fi;
+  Lock(me);
+  assert(synced_lsn <= target && written_lsn <= target && target <= buffered_lsn); /* I17 */
+  written_lsn = target;
+  if
+  :: sync ->
+#ifdef PLANT_sync_covers_late_records
+     synced_lsn = buffered_lsn
+#else
+     synced_lsn = target
+#endif
+  :: else -> skip
+  fi;
+  PublishReady();
+  leader_active = false;
+  SignalAll()
+}
+
+/* DBImpl::WaitDurable: a sync commit waits for synced_lsn, leading a group when nobody does. */
+inline WaitDurable(me, seq) {
+  do
+  :: synced_lsn >= seq -> break
+  :: else ->
+     if
+     :: !leader_active -> LeadGroup(me, true)
+     :: else ->
+#ifdef PLANT_lost_wakeup
+        /* The bug: log_mu_ dropped between the check and the wait (to write the info log). */
+        Unlock();
+        Lock(me);
+#endif
+        Wait(me)
+     fi
+  od
+}
+
+/* DBImpl::WaitPublished: returns once the commit is visible; leads a group for an earlier sync
+ * commit when no leader is active. */
+inline WaitPublished(me, seq) {
+  do
+  :: published_sequence >= seq -> break
+  :: else ->
+     if
+     :: !leader_active -> LeadGroup(me, true)
+     :: else -> Wait(me)
+     fi
+  od
+}
+
+/* DBImpl::CommitCounted: under log_mu_ take the sequence number, build latest_, AppendRecord, then
+ * wait for durability (sync) or publish (no-sync), and return once visible. */
+inline CommitCounted(me, ops, sync) {
+  Lock(me);
+  atomic {
+    last_sequence++;
+    seq = last_sequence;
+    ops_of[seq] = ops;
+    is_sync[seq] = sync;
+    latest_bits = latest_bits | ops;
+    AppendRecord(seq, ops)
+  };
+  if
+  :: sync -> WaitDurable(me, seq)
+  :: else -> PublishReady()
+  fi;
+  WaitPublished(me, seq);
+  acked[seq] = true;
+  DurableCheckpoint(ck);
+  /* What recovery promises: a sync commit that returned OK survives any power cut from now on. */
+  assert(!sync || RecordOnDisk(seq) || (ck != NONE && ck_sequence[ck] >= seq));
+  Unlock()
+}
+
+/* A writer thread: DBImpl::Write of one batch (committer 1: over two column families, bits 1 and
+ * 2; the others one operation each), sync or not. */
+proctype Committer(byte me) {
+  byte seq, target, from, newest, ck, i, j;
+  bool sync;
+  if
+  :: sync = true
+  :: sync = false
+  fi;
+  {
+    if
+    :: me == 1 ->
+#ifdef PLANT_split_batch
+       /* The bug: DBImpl::WriteBatchHeld commits one column family at a time. */
+       CommitCounted(me, 1, sync);
+       CommitCounted(me, 2, sync)
+#else
+       CommitCounted(me, 3, sync)
+#endif
+    :: else -> CommitCounted(me, 1 << me, sync)
+    fi;
+    committers_done++
+  } unless { crashed }
+}
+
+/* ---- Checkpoint protocol (DBImpl::CheckpointOnce) --------------------------------------------- */
+
+/* Pager::Sync: every page and header write so far reaches the disk. */
+inline PagerSync() {
+  atomic {
+    j = 0;
+    do
+    :: j < NCK -> pages_durable[j] = pages_durable[j] || pages_written[j]; j++
+    :: else -> break
+    od;
+    slot_durable[0] = slot_written[0];
+    slot_durable[1] = slot_written[1]
+  }
+}
+
+/* DBImpl::LogHead: the segment holding record `covered` + 1, or the current one. */
+inline LogHead(covered, head) {
+  head = segment;
+  j = NSEG;
+  do
+  :: j >= 1 ->
+     if
+     :: !segment_retired[j] && segment_last_lsn[j] > covered -> head = j
+     :: else -> skip
+     fi;
+     j--
+  :: else -> break
+  od
+}
+
+/* DBImpl::RetireCoveredSegments: segments whose records are all <= the checkpoint's sequence and
+ * written, in order, never the current one nor any from the log head on (I13, I21). */
+inline RetireCoveredSegments(sequence, head) {
+  Lock(9);
+  atomic {
+    covered = (sequence < written_lsn -> sequence : written_lsn);
+    DurableCheckpoint(ck);
+    j = 1;
+    do
+    :: j < NSEG && segment_retired[j] -> j++
+    :: j < NSEG && !segment_retired[j] && j != segment && j < head &&
+       segment_last_lsn[j] <= covered ->
+       /* I13: a durable checkpoint covers every record of the segment before it is retired */
+       assert(ck != NONE && ck_sequence[ck] >= segment_last_lsn[j]);
+       segment_retired[j] = true;
+       j++
+    :: else -> break
+    od
+  };
+  Unlock()
+}
+
+/* DBImpl::WriteHeader: the other slot (I2), sync, read back (I11: always as written here). */
+inline WriteHeader(n) {
+#ifdef PLANT_header_in_place
+  slot_written[0] = n + 1;
+#else
+  slot_written[n % 2] = n + 1;
+#endif
+#ifndef PLANT_ack_before_header_sync
+  PagerSync()
+#endif
+}
+
+proctype Checkpointer() {
+  byte target, bits, covered, head, n, ck, newest, i, j, round;
+  round = 0;
+  {
+    do
+    :: round < NCHECKPOINTS ->
+       round++;
+#ifdef PLANT_checkpoint_reads_version_unlocked
+       /* The bug: latest_ is read before taking log_mu_; the sequence frees and the log head go
+        * by is read under it, later. */
+       atomic { target = last_sequence; bits = latest_bits };
+#endif
+       Lock(9);
+       atomic {
+#ifdef PLANT_checkpoint_reads_version_unlocked
+         covered = last_sequence;
+#else
+         target = last_sequence;
+         bits = latest_bits;
+         covered = target;
+#endif
+         LogHead(covered, head);
+         /* I5 (abstracted): the frees of commits after the version would free pages it uses */
+         assert(covered <= target);
+         frees_taken = covered
+       };
+       if
+       :: target == checkpoint_sequence -> Unlock() /* nothing new */
+       :: else ->
+          Unlock();
+          n = checkpoint_count + 1;
+          ck_sequence[n] = target;
+          ck_bits[n] = bits;
+          ck_head[n] = head;
+          pages_written[n] = true; /* Pager::WritePages */
+#ifndef PLANT_skip_page_sync
+          PagerSync();
+#endif
+#ifdef PLANT_recycle_before_checkpoint
+          RetireCoveredSegments(target, head);
+#endif
+          WriteHeader(n);
+          /* DBImpl::FinishCheckpoint (I14: only now is the checkpoint's work published) */
+          Lock(9);
+          checkpoint_sequence = target;
+          checkpoint_count = n;
+          Unlock();
+          RetireCoveredSegments(target, head)
+       fi
+    :: else -> break
+    od
+  } unless { crashed }
+}
+
+/* ---- Power loss and recovery ----------------------------------------------------------------- */
+
+/* A power cut at any step, or none: every write not synced is lost, reaches the disk, or (a header
+ * slot) is torn. */
+proctype PowerLoss() {
+  byte j;
+  if
+  :: atomic {
+       !crashed;
+       j = 1;
+       do
+       :: j <= NSEQ ->
+          if
+          :: rec_written[j] && !rec_durable[j] -> /* written back before the cut, or lost */
+             if
+             :: rec_durable[j] = true
+             :: skip
+             fi
+          :: else -> skip
+          fi;
+          j++
+       :: else -> break
+       od;
+       j = 0;
+       do
+       :: j < NCK ->
+          if
+          :: pages_written[j] && !pages_durable[j] ->
+             if
+             :: pages_durable[j] = true
+             :: skip
+             fi
+          :: else -> skip
+          fi;
+          j++
+       :: else -> break
+       od;
+       j = 0;
+       do
+       :: j < 2 ->
+          if
+          :: slot_written[j] != slot_durable[j] ->
+             if
+             :: slot_durable[j] = slot_written[j]
+             :: skip
+             :: slot_durable[j] = 0 /* torn: fails its checksum */
+             fi
+          :: else -> skip
+          fi;
+          j++
+       :: else -> break
+       od;
+       crashed = true
+     }
+  :: skip /* no power cut */
+  fi
+}
+
+/* DBImpl::Open after the power cut: ReadNewestHeader (I12), LoadCheckpoint, SyncLogSegments
+ * (I10: nothing unsynced is left to build on after a power cut), ReplayLog. */
+proctype Recovery() {
+  byte ck, bits, last, e, i, expect;
+end_wait:
+  crashed;
+  atomic {
+    DurableCheckpoint(ck);
+    /* I2, I12: some valid header slot names a checkpoint whose pages are durable */
+    assert(ck != NONE);
+    bits = ck_bits[ck];
+    /* I21: the header's log head exists */
+    assert(!segment_retired[ck_head[ck]]);
+    /* ReplayLog: records C+1, C+2, ... from the head on, up to the first one missing */
+    e = ck_sequence[ck] + 1;
+    do
+    :: e <= NSEQ && rec_durable[e] && !segment_retired[seg_of[e]] && seg_of[e] >= ck_head[ck] ->
+       bits = bits | rec_bits[e];
+       e++
+    :: else -> break
+    od;
+    last = e - 1;
+    expect = 0;
+    i = 1;
+    do
+    :: i <= NSEQ ->
+       /* no acknowledged durable commit is lost */
+       assert(!(acked[i] && is_sync[i]) || i <= last);
+       if
+       :: i <= last -> expect = expect | ops_of[i]
+       :: else -> skip
+       fi;
+       i++
+    :: else -> break
+    od;
+    /* the recovered state is the state after a prefix of the commit order */
+    assert(bits == expect);
+    /* a batch is atomic: both of its column families or neither */
+    assert((bits & 3) == 0 || (bits & 3) == 3)
+  }
+}
+
+init {
+  byte k;
+  atomic {
+    /* A new database: checkpoint 0 (empty) in slot 0, durable, naming segment 1 as log head. */
+    ck_sequence[0] = 0;
+    ck_head[0] = 1;
+    pages_written[0] = true;
+    pages_durable[0] = true;
+    slot_written[0] = 1;
+    slot_durable[0] = 1;
+    k = 1;
+    do
+    :: k <= NCOMMITTERS -> run Committer(k); k++
+    :: else -> break
+    od;
+    run Checkpointer();
+    run PowerLoss();
+    run Recovery()
+  }
+}
