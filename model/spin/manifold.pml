@@ -34,6 +34,26 @@
 #define NCK (NCHECKPOINTS + 1)
 #define NONE 255
 
+/* ---- Properties --------------------------------------------------------------------------- */
+/* Check(name, condition) asserts the condition; pan prints the failed assertion starting with the
+ * property's name (a hidden variable, always 0, not part of the state vector), which
+ * spin_test.sh compares with what each planted bug must break. */
+#define Check(name, cond) assert(name || (cond))
+hidden byte I17_appended_in_order;
+hidden byte I19_never_goes_back;
+hidden byte I19_visible_sync_is_durable;
+hidden byte I17_one_leader;
+hidden byte I13_no_write_into_retired;
+hidden byte I17_target;
+hidden byte acked_sync_commit_is_durable;
+hidden byte I13_retired_only_when_covered;
+hidden byte I5_frees_go_with_the_version;
+hidden byte I2_I12_durable_header_and_pages;
+hidden byte I21_log_head_exists;
+hidden byte no_acked_commit_lost;
+hidden byte recovered_state_is_a_prefix;
+hidden byte batch_is_atomic;
+
 /* ---- DBImpl state under log_mu_ ------------------------------------------------------------ */
 byte log_mu = 0; /* 0: free; otherwise the holder's id (committers 1.., checkpointer 9) */
 byte last_sequence = 0;
@@ -107,6 +127,10 @@ inline DurableCheckpoint(ck) {
 
 /* A record survives a power cut here: synced (or written back) and its segment not retired. */
 #define RecordOnDisk(s) (rec_durable[s] && !segment_retired[seg_of[s]])
+/* Commit s survives a power cut here: its record does, or the checkpoint `ck` (from
+ * DurableCheckpoint) covers it. */
+#define Covered(s) (ck != NONE && ck_sequence[ck] >= (s))
+#define Survives(s) (RecordOnDisk(s) || Covered(s))
 
 inline Lock(me) { atomic { log_mu == 0 -> log_mu = me } }
 inline Unlock() { log_mu = 0 }
@@ -129,7 +153,8 @@ inline Wait(me) {
 /* DBImpl::AppendRecord: the record goes to segment_; a record that does not fit ends the segment
  * with a roll record naming the next one, which is the old segment's last write (I13, I20). */
 inline AppendRecord(seq, ops) {
-  assert(seq == buffered_lsn + 1); /* I17: records are appended in commit order */
+  /* I17: records are appended in commit order */
+  Check(I17_appended_in_order, seq == buffered_lsn + 1);
   if
   :: segment_records == SEG_RECS ->
      segment_last_lsn[segment] = seq;
@@ -175,13 +200,14 @@ inline PublishReady() {
   od;
   if
   :: newest > 0 ->
-     assert(newest > current_sequence); /* I19: the visible version never goes back */
+     /* I19: the visible version never goes back */
+     Check(I19_never_goes_back, newest > current_sequence);
      DurableCheckpoint(ck);
      j = 1;
      do
      :: j <= newest ->
         /* I19: a visible sync commit (or one under a visible later commit) is durable */
-        assert(!is_sync[j] || RecordOnDisk(j) || (ck != NONE && ck_sequence[ck] >= j));
+        Check(I19_visible_sync_is_durable, !is_sync[j] || Survives(j));
         j++
      :: else -> break
      od;
@@ -194,7 +220,7 @@ inline PublishReady() {
 /* DBImpl::LeadGroup: takes the whole buffer and its highest LSN `target`, writes and (sync) syncs
  * it with log_mu_ released, then sets synced_lsn = target (I17). */
 inline LeadGroup(me, sync) {
-  assert(!leader_active);
+  Check(I17_one_leader, !leader_active);
   leader_active = true;
   target = buffered_lsn;
   from = written_lsn;
@@ -204,7 +230,8 @@ inline LeadGroup(me, sync) {
     j = from + 1;
     do
     :: j <= target ->
-       assert(!segment_retired[seg_of[j]]); /* I13: never write into a retired segment */
+       /* I13: never write into a retired segment */
+       Check(I13_no_write_into_retired, !segment_retired[seg_of[j]]);
        rec_written[j] = true;
        j++
     :: else -> break
@@ -236,7 +263,8 @@ inline LeadGroup(me, sync) {
   :: else -> skip
   fi;
   Lock(me);
-  assert(synced_lsn <= target && written_lsn <= target && target <= buffered_lsn); /* I17 */
+  /* I17: a group's target lies between the durable and the buffered LSN */
+  Check(I17_target, synced_lsn <= target && target <= buffered_lsn);
   written_lsn = target;
   if
   :: sync ->
@@ -303,7 +331,7 @@ inline CommitCounted(me, ops, sync) {
   acked[seq] = true;
   DurableCheckpoint(ck);
   /* What recovery promises: a sync commit that returned OK survives any power cut from now on. */
-  assert(!sync || RecordOnDisk(seq) || (ck != NONE && ck_sequence[ck] >= seq));
+  Check(acked_sync_commit_is_durable, !sync || Survives(seq));
   Unlock()
 }
 
@@ -332,7 +360,7 @@ proctype Committer(byte me) {
   } unless { crashed }
 }
 
-/* ---- Checkpoint protocol (DBImpl::CheckpointOnce) --------------------------------------------- */
+/* ---- Checkpoint protocol (DBImpl::CheckpointOnce) ----------------------------------------- */
 
 /* Pager::Sync: every page and header write so far reaches the disk. */
 inline PagerSync() {
@@ -375,7 +403,7 @@ inline RetireCoveredSegments(sequence, head) {
     :: j < NSEG && !segment_retired[j] && j != segment && j < head &&
        segment_last_lsn[j] <= covered ->
        /* I13: a durable checkpoint covers every record of the segment before it is retired */
-       assert(ck != NONE && ck_sequence[ck] >= segment_last_lsn[j]);
+       Check(I13_retired_only_when_covered, Covered(segment_last_lsn[j]));
        segment_retired[j] = true;
        j++
     :: else -> break
@@ -384,20 +412,32 @@ inline RetireCoveredSegments(sequence, head) {
   Unlock()
 }
 
-/* DBImpl::WriteHeader: the other slot (I2), sync, read back (I11: always as written here). */
-inline WriteHeader(n) {
+/* DBImpl::WriteHeader: the other slot (I2), sync, read back (I11). The device may lose the write
+ * (a lost or misdirected write: the slot keeps what it held); the read-back then fails the
+ * checkpoint, which makes the database refuse writes (I8): ok is false. */
+inline WriteHeader(n, ok) {
 #ifdef PLANT_header_in_place
-  slot_written[0] = n + 1;
+  slot = 0;
 #else
-  slot_written[n % 2] = n + 1;
+  slot = n % 2;
 #endif
+  if
+  :: slot_written[slot] = n + 1
+  :: skip /* the write is lost */
+  fi;
 #ifndef PLANT_ack_before_header_sync
-  PagerSync()
+  PagerSync();
+#endif
+#ifdef NO_HEADER_READ_BACK
+  ok = true
+#else
+  ok = (slot_written[slot] == n + 1)
 #endif
 }
 
 proctype Checkpointer() {
-  byte target, bits, covered, head, n, ck, newest, i, j, round;
+  byte target, bits, covered, head, n, ck, newest, i, j, round, slot;
+  bool ok;
   round = 0;
   {
     do
@@ -419,7 +459,7 @@ proctype Checkpointer() {
 #endif
          LogHead(covered, head);
          /* I5 (abstracted): the frees of commits after the version would free pages it uses */
-         assert(covered <= target);
+         Check(I5_frees_go_with_the_version, covered <= target);
          frees_taken = covered
        };
        if
@@ -437,13 +477,17 @@ proctype Checkpointer() {
 #ifdef PLANT_recycle_before_checkpoint
           RetireCoveredSegments(target, head);
 #endif
-          WriteHeader(n);
-          /* DBImpl::FinishCheckpoint (I14: only now is the checkpoint's work published) */
-          Lock(9);
-          checkpoint_sequence = target;
-          checkpoint_count = n;
-          Unlock();
-          RetireCoveredSegments(target, head)
+          WriteHeader(n, ok);
+          if
+          :: ok ->
+             /* DBImpl::FinishCheckpoint (I14: only now is the checkpoint's work published) */
+             Lock(9);
+             checkpoint_sequence = target;
+             checkpoint_count = n;
+             Unlock();
+             RetireCoveredSegments(target, head)
+          :: else -> break /* SetBackgroundError: no more checkpoints (I8) */
+          fi
        fi
     :: else -> break
     od
@@ -517,10 +561,10 @@ end_wait:
   atomic {
     DurableCheckpoint(ck);
     /* I2, I12: some valid header slot names a checkpoint whose pages are durable */
-    assert(ck != NONE);
+    Check(I2_I12_durable_header_and_pages, ck != NONE);
     bits = ck_bits[ck];
     /* I21: the header's log head exists */
-    assert(!segment_retired[ck_head[ck]]);
+    Check(I21_log_head_exists, !segment_retired[ck_head[ck]]);
     /* ReplayLog: records C+1, C+2, ... from the head on, up to the first one missing */
     e = ck_sequence[ck] + 1;
     do
@@ -535,7 +579,7 @@ end_wait:
     do
     :: i <= NSEQ ->
        /* no acknowledged durable commit is lost */
-       assert(!(acked[i] && is_sync[i]) || i <= last);
+       Check(no_acked_commit_lost, !(acked[i] && is_sync[i]) || i <= last);
        if
        :: i <= last -> expect = expect | ops_of[i]
        :: else -> skip
@@ -544,9 +588,9 @@ end_wait:
     :: else -> break
     od;
     /* the recovered state is the state after a prefix of the commit order */
-    assert(bits == expect);
+    Check(recovered_state_is_a_prefix, bits == expect);
     /* a batch is atomic: both of its column families or neither */
-    assert((bits & 3) == 0 || (bits & 3) == 3)
+    Check(batch_is_atomic, (bits & 3) == 0 || (bits & 3) == 3)
   }
 }
 
