@@ -30,8 +30,9 @@
 #else
 #define NSEQ NCOMMITTERS
 #endif
+#define NREC (NSEQ + 1) /* and the commit after recovery */
 #define NSEG (NSEQ + 2)
-#define NCK (NCHECKPOINTS + 1)
+#define NCK (NCHECKPOINTS + 2) /* and recovery's checkpoint */
 #define NONE 255
 
 /* ---- Properties --------------------------------------------------------------------------- */
@@ -70,14 +71,14 @@ byte frees_taken = 0; /* pending_frees_ up to this sequence were taken by a chec
 bool waiting[NCOMMITTERS + 1]; /* log_cv_ waiters (index: committer id) */
 
 /* ---- Per sequence number --------------------------------------------------------------------- */
-byte ops_of[NSEQ + 2];   /* column-family operations of the commit (bit per operation) */
-bool is_sync[NSEQ + 2];  /* WriteOptions::sync */
-bool published[NSEQ + 2];
-bool acked[NSEQ + 2];    /* Commit returned OK */
-byte seg_of[NSEQ + 2];   /* the segment its record went to */
-byte rec_bits[NSEQ + 2]; /* what its log record carries */
-bool rec_written[NSEQ + 2]; /* LogFiles::Write done (in the page cache) */
-bool rec_durable[NSEQ + 2]; /* on the disk */
+byte ops_of[NREC + 1];   /* column-family operations of the commit (bit per operation) */
+bool is_sync[NREC + 1];  /* WriteOptions::sync */
+bool published[NREC + 1];
+bool acked[NREC + 1];    /* Commit returned OK */
+byte seg_of[NREC + 1];   /* the segment its record went to */
+byte rec_bits[NREC + 1]; /* what its log record carries */
+bool rec_written[NREC + 1]; /* LogFiles::Write done (in the page cache) */
+bool rec_durable[NREC + 1]; /* on the disk */
 
 /* ---- Log segments (LogFiles) ----------------------------------------------------------------- */
 byte segment = 1; /* segment_: where the next record goes */
@@ -96,6 +97,8 @@ byte slot_durable[2]; /* the same on the disk */
 
 bool crashed = false;
 byte committers_done = 0;
+byte history_end = 0; /* sequence numbers above it were never committed (or were undone by a
+                       * power cut) in the history recovery must match */
 
 /* ---- Helpers --------------------------------------------------------------------------------- */
 
@@ -364,7 +367,7 @@ proctype Committer(byte me) {
 
 /* Pager::Sync: every page and header write so far reaches the disk. */
 inline PagerSync() {
-  atomic {
+  d_step {
     j = 0;
     do
     :: j < NCK -> pages_durable[j] = pages_durable[j] || pages_written[j]; j++
@@ -496,88 +499,84 @@ proctype Checkpointer() {
 
 /* ---- Power loss and recovery ----------------------------------------------------------------- */
 
-/* A power cut at any step, or none: every write not synced is lost, reaches the disk, or (a header
- * slot) is torn. */
-proctype PowerLoss() {
-  byte j;
-  if
-  :: atomic {
-       !crashed;
-       j = 1;
-       do
-       :: j <= NSEQ ->
-          if
-          :: rec_written[j] && !rec_durable[j] -> /* written back before the cut, or lost */
-             if
-             :: rec_durable[j] = true
-             :: skip
-             fi
-          :: else -> skip
-          fi;
-          j++
-       :: else -> break
-       od;
-       j = 0;
-       do
-       :: j < NCK ->
-          if
-          :: pages_written[j] && !pages_durable[j] ->
-             if
-             :: pages_durable[j] = true
-             :: skip
-             fi
-          :: else -> skip
-          fi;
-          j++
-       :: else -> break
-       od;
-       j = 0;
-       do
-       :: j < 2 ->
-          if
-          :: slot_written[j] != slot_durable[j] ->
-             if
-             :: slot_durable[j] = slot_written[j]
-             :: skip
-             :: slot_durable[j] = 0 /* torn: fails its checksum */
-             fi
-          :: else -> skip
-          fi;
-          j++
-       :: else -> break
-       od;
-       crashed = true
-     }
-  :: skip /* no power cut */
-  fi
+/* A power cut: every write not synced is lost or reaches the disk; a header slot may be torn. */
+inline LoseUnsynced() {
+  j = 1;
+  do
+  :: j <= NREC ->
+     if
+     :: rec_written[j] && !rec_durable[j] -> /* written back before the cut, or lost */
+        if
+        :: rec_durable[j] = true
+        :: rec_written[j] = false
+        fi
+     :: else -> skip
+     fi;
+     j++
+  :: else -> break
+  od;
+  j = 0;
+  do
+  :: j < NCK ->
+     if
+     :: pages_written[j] && !pages_durable[j] ->
+        if
+        :: pages_durable[j] = true
+        :: pages_written[j] = false
+        fi
+     :: else -> skip
+     fi;
+     j++
+  :: else -> break
+  od;
+  j = 0;
+  do
+  :: j < 2 ->
+     if
+     :: slot_written[j] != slot_durable[j] ->
+        if
+        :: slot_durable[j] = slot_written[j]
+        :: skip
+        :: slot_durable[j] = 0 /* torn: fails its checksum */
+        fi;
+        slot_written[j] = slot_durable[j]
+     :: else -> skip
+     fi;
+     j++
+  :: else -> break
+  od
 }
 
-/* DBImpl::Open after the power cut: ReadNewestHeader (I12), LoadCheckpoint, SyncLogSegments
- * (I10: nothing unsynced is left to build on after a power cut), ReplayLog. */
-proctype Recovery() {
-  byte ck, bits, last, e, i, expect;
-end_wait:
-  crashed;
-  atomic {
+/* DBImpl::ReplayLog after LoadCheckpoint of checkpoint `ck`: records C+1, C+2, ... from the log
+ * head on, up to the first one missing. */
+inline ReplayLog(ck, bits, last) {
+  bits = ck_bits[ck];
+  e = ck_sequence[ck] + 1;
+  do
+  :: e <= NREC && rec_durable[e] && !segment_retired[seg_of[e]] && seg_of[e] >= ck_head[ck] ->
+     bits = bits | rec_bits[e];
+     e++
+  :: else -> break
+  od;
+  last = e - 1
+}
+
+/* DBImpl::Open from the disk alone: ReadNewestHeader (I12), LoadCheckpoint (I2), the log head
+ * (I21), ReplayLog; then what recovery promises. */
+inline OpenAndCheck(ck, bits, last) {
+  d_step { /* deterministic: one step */
     DurableCheckpoint(ck);
     /* I2, I12: some valid header slot names a checkpoint whose pages are durable */
     Check(I2_I12_durable_header_and_pages, ck != NONE);
-    bits = ck_bits[ck];
     /* I21: the header's log head exists */
     Check(I21_log_head_exists, !segment_retired[ck_head[ck]]);
-    /* ReplayLog: records C+1, C+2, ... from the head on, up to the first one missing */
-    e = ck_sequence[ck] + 1;
-    do
-    :: e <= NSEQ && rec_durable[e] && !segment_retired[seg_of[e]] && seg_of[e] >= ck_head[ck] ->
-       bits = bits | rec_bits[e];
-       e++
-    :: else -> break
-    od;
-    last = e - 1;
+    ReplayLog(ck, bits, last);
+    /* the recovered state holds no commit that was never made (a stale record, I18) */
+    Check(recovered_state_is_a_prefix, last <= history_end);
     expect = 0;
     i = 1;
     do
-    :: i <= NSEQ ->
+    :: i <= NREC ->
        /* no acknowledged durable commit is lost */
        Check(no_acked_commit_lost, !(acked[i] && is_sync[i]) || i <= last);
        if
@@ -592,6 +591,95 @@ end_wait:
     /* a batch is atomic: both of its column families or neither */
     Check(batch_is_atomic, (bits & 3) == 0 || (bits & 3) == 3)
   }
+}
+
+/* A second power cut during recovery's own work, or none there. */
+#define MaybeCut() if :: LoseUnsynced(); goto reopen :: skip fi
+
+/* DBImpl::Open after the power cut (SyncLogSegments, I10: after a power cut nothing unsynced is
+ * left to build on), then DBImpl::Recover's I18 step, one new sync commit, a second power cut at
+ * any of those steps, and a second open. */
+inline Recover() {
+    history_end = last_sequence;
+    OpenAndCheck(ck, bits, last);
+    /* A durable record past the end: the replay stopped at a torn tail. */
+    d_step {
+    torn = false;
+    i = last + 1;
+    do
+    :: i <= NREC -> torn = torn || (rec_durable[i] && !segment_retired[seg_of[i]]); i++
+    :: else -> break
+    od;
+    /* The commits after `last` are gone from the history: the next commit reuses their
+     * sequence numbers. */
+    history_end = last;
+    i = last + 1;
+    do
+    :: i <= NREC -> acked[i] = false; ops_of[i] = 0; is_sync[i] = false; i++
+    :: else -> break
+    od
+    };
+  if
+  :: last > ck_sequence[ck] || torn ->
+#ifndef NO_RECOVERY_CHECKPOINT
+     /* I18: checkpoint everything replayed, naming a new segment after the old ones as the log
+      * head; remove the old segments; only then the first new record. */
+     n = ck + 1;
+     ck_sequence[n] = last;
+     ck_bits[n] = bits;
+     ck_head[n] = segment + 1;
+     pages_durable[n] = false;
+     pages_written[n] = true;
+     MaybeCut();
+     PagerSync();
+     MaybeCut();
+     slot_written[n % 2] = n + 1;
+     MaybeCut();
+     PagerSync();
+     MaybeCut();
+     /* LogFiles::Remove(old_segments) */
+     i = 1;
+     do
+     :: i <= segment -> segment_retired[i] = true; i++
+     :: else -> break
+     od;
+     segment = segment + 1;
+     MaybeCut();
+#endif
+     skip
+  :: else -> skip /* a log that ended cleanly with nothing replayed is continued in place */
+  fi;
+  /* One new sync commit: LSN last + 1, written where that LSN goes (in place: where the first
+   * missing record was), synced, acknowledged. */
+  seq = last + 1;
+  ops_of[seq] = 128;
+  is_sync[seq] = true;
+  if
+  :: seg_of[seq] == 0 || segment_retired[seg_of[seq]] -> seg_of[seq] = segment
+  :: else -> skip
+  fi;
+  rec_bits[seq] = 128;
+  rec_durable[seq] = false;
+  rec_written[seq] = true;
+  history_end = seq;
+  MaybeCut();
+  rec_durable[seq] = true;
+  acked[seq] = true;
+  LoseUnsynced();
+reopen:
+  OpenAndCheck(ck, bits, last)
+}
+
+/* A power cut at any step of the writers and the checkpointer, or none; then recovery. One
+ * atomic sequence: the threads that were cut off do nothing more (they leave through their
+ * `unless { crashed }`), and its intermediate states need not be stored. */
+proctype PowerLoss() {
+  byte ck, bits, last, e, i, j, expect, n, seq;
+  bool torn;
+  if
+  :: atomic { !crashed; LoseUnsynced(); crashed = true; Recover() }
+  :: skip /* no power cut */
+  fi
 }
 
 init {
@@ -610,7 +698,6 @@ init {
     :: else -> break
     od;
     run Checkpointer();
-    run PowerLoss();
-    run Recovery()
+    run PowerLoss()
   }
 }
