@@ -341,24 +341,34 @@ inline CommitCounted(me, ops, sync) {
 /* A writer thread: DBImpl::Write of one batch (committer 1: over two column families, bits 1 and
  * 2; the others one operation each), sync or not. */
 proctype Committer(byte me) {
-  byte seq, target, from, newest, ck, i, j;
+  byte seq, target, from, newest, ck, i, j, ops, parts;
   bool sync;
-  if
-  :: sync = true
-  :: sync = false
-  fi;
-  {
+  atomic {
     if
-    :: me == 1 ->
-#ifdef PLANT_split_batch
-       /* The bug: DBImpl::WriteBatchHeld commits one column family at a time. */
-       CommitCounted(me, 1, sync);
-       CommitCounted(me, 2, sync)
-#else
-       CommitCounted(me, 3, sync)
-#endif
-    :: else -> CommitCounted(me, 1 << me, sync)
+    :: sync = true
+    :: sync = false
     fi;
+    ops = (me == 1 -> 3 : 1 << me);
+    parts = 1;
+#ifdef PLANT_split_batch
+    /* The bug: DBImpl::WriteBatchHeld commits one column family at a time. */
+    if
+    :: me == 1 -> ops = 1; parts = 2
+    :: else -> skip
+    fi;
+#endif
+  };
+  {
+#ifdef PLANT_split_batch
+    do
+    :: parts > 0 ->
+       CommitCounted(me, ops, sync);
+       atomic { ops = ops << 1; parts-- }
+    :: else -> break
+    od;
+#else
+    CommitCounted(me, ops, sync);
+#endif
     committers_done++
   } unless { crashed }
 }
@@ -594,7 +604,7 @@ inline OpenAndCheck(ck, bits, last) {
 }
 
 /* A second power cut during recovery's own work, or none there. */
-#define MaybeCut() if :: LoseUnsynced(); goto reopen :: skip fi
+#define MaybeCut() if :: goto cut :: skip fi
 
 /* DBImpl::Open after the power cut (SyncLogSegments, I10: after a power cut nothing unsynced is
  * left to build on), then DBImpl::Recover's I18 step, one new sync commit, a second power cut at
@@ -665,8 +675,8 @@ inline Recover() {
   MaybeCut();
   rec_durable[seq] = true;
   acked[seq] = true;
+cut: /* one LoseUnsynced in the code for every cut point, so pan.c stays small to compile */
   LoseUnsynced();
-reopen:
   OpenAndCheck(ck, bits, last)
 }
 

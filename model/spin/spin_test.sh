@@ -77,10 +77,10 @@ run_clean() {
 
 case "${mode}" in
   clean | large)
-    cflags="-O2 -DSAFETY -DMEMLIM=4096"
+    cflags="-O1 -DSAFETY -DMEMLIM=4096"
     pan_flags=(-m100000)
     if [[ "${mode}" == "large" ]]; then
-      cflags="-O2 -DSAFETY -DBITSTATE -DMEMLIM=4096"
+      cflags="-O1 -DSAFETY -DBITSTATE -DMEMLIM=4096"
       pan_flags=(-m100000 -w32)
     fi
     build_pan "${cflags}" "${bounds[@]}" || exit 1
