@@ -4,14 +4,17 @@
  * spin. model/spin/README.md says what is modelled and what is abstracted away.
  *
  * Names: every inline below is named after the engine function it models (engine/db/db_impl.cc,
- * engine/db/log_files.cc, engine/db/pager.cc), and every assertion message starts with the
- * invariant of docs/design.md it checks. Each planted bug of engine/util/fault_point.h that
- * concerns these protocols has a PLANT_<name> switch here with the simulator's short name
- * (`sim --plant-bug <name>`); model/spin/spin_test.sh requires spin to find each.
+ * engine/db/log_files.cc, engine/db/pager.cc), and every property is a Check(name, condition)
+ * whose name starts with the invariant of docs/design.md it checks. Each planted bug of
+ * engine/util/fault_point.h that concerns these protocols has a PLANT_<name> switch here with the
+ * simulator's short name (`sim --plant-bug <name>`); model/spin/spin_test.sh requires spin to
+ * find each, as a violation of the property expected of it.
  *
  * Bounds (cpp macros, set by the test): NCOMMITTERS writer threads, each making one commit (the
  * first one a batch over two column families), NCHECKPOINTS background checkpoints, SEG_RECS
- * records per log segment; one power cut at any step (or none), then recovery.
+ * records per log segment; one power cut at any step (or none), then recovery, recovery's own
+ * checkpoint (I18) and one new commit with a second power cut at any of their steps, and a second
+ * recovery.
  */
 
 #ifndef NCOMMITTERS
