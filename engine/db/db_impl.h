@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "engine/btree/tree.h"
+#include "engine/db/commit_stats.h"
 #include "engine/db/info_log.h"
 #include "engine/db/log_files.h"
 #include "engine/db/pager.h"
@@ -261,19 +262,9 @@ class DBImpl : public DB {
   bool checkpoint_requested_ MANIFOLD_GUARDED_BY(log_mu_) = false;
   bool shutting_down_ MANIFOLD_GUARDED_BY(log_mu_) = false;
   Status checkpoint_error_ MANIFOLD_GUARDED_BY(log_mu_);  // Last failure before writing.
-  // Statistics (db_impl_stats.cc), guarded by log_mu_ so GetStats reads them consistently with
-  // published_sequence_ and dirty_bytes_.
-  uint64_t commits_ MANIFOLD_GUARDED_BY(log_mu_) = 0;
-  uint64_t log_records_ MANIFOLD_GUARDED_BY(log_mu_) = 0;
-  uint64_t log_syncs_ MANIFOLD_GUARDED_BY(log_mu_) = 0;
-  uint64_t log_sync_commits_ MANIFOLD_GUARDED_BY(log_mu_) = 0;
-  std::vector<uint64_t> sync_histogram_ MANIFOLD_GUARDED_BY(log_mu_);
-  uint64_t checkpoints_ MANIFOLD_GUARDED_BY(log_mu_) = 0;
-  uint64_t checkpoint_us_total_ MANIFOLD_GUARDED_BY(log_mu_) = 0;
-  uint64_t checkpoint_us_max_ MANIFOLD_GUARDED_BY(log_mu_) = 0;
-  uint64_t stall_us_ MANIFOLD_GUARDED_BY(log_mu_) = 0;
-  uint64_t stalls_ MANIFOLD_GUARDED_BY(log_mu_) = 0;
-  uint64_t stall_logged_at_checkpoint_ MANIFOLD_GUARDED_BY(log_mu_) = 0;  // checkpoints_ + 1.
+  // Statistics (commit_stats.h, read by db_impl_stats.cc), guarded by log_mu_ so GetStats reads
+  // them consistently with published_sequence_ and dirty_bytes_.
+  CommitStats stats_ MANIFOLD_GUARDED_BY(log_mu_);
 
   // --- Recovery results (db_impl_recovery.cc): written by Open before any other thread starts,
   // read-only afterwards, so no lock.

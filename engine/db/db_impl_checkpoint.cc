@@ -37,7 +37,7 @@ Status DBImpl::RunCheckpoint(bool forced) {
   uint64_t checkpoints_before;
   {
     port::MutexLock lock(&log_mu_);
-    checkpoints_before = checkpoints_;
+    checkpoints_before = stats_.checkpoints();
   }
   const uint64_t start_us = clock_->NowMicros();
   Status status = CheckpointOnce(forced);
@@ -65,7 +65,7 @@ Status DBImpl::RunCheckpoint(bool forced) {
     uint64_t checkpoints, sequence;
     {
       port::MutexLock lock(&log_mu_);
-      checkpoints = checkpoints_;
+      checkpoints = stats_.checkpoints();
       sequence = checkpoint_sequence_;
     }
     if (checkpoints != checkpoints_before) {
@@ -179,9 +179,7 @@ Status DBImpl::CheckpointOnce(bool forced) {
   const uint64_t elapsed_us = clock_->NowMicros() - start_us;
   {
     port::MutexLock lock(&log_mu_);
-    ++checkpoints_;
-    checkpoint_us_total_ += elapsed_us;
-    checkpoint_us_max_ = std::max(checkpoint_us_max_, elapsed_us);
+    stats_.AddCheckpoint(elapsed_us);
     checkpoint_error_ = Status::OK();
   }
   return RetireCoveredSegments(sequence, log_head);

@@ -116,7 +116,7 @@ Status DBImpl::CommitCounted(CommitRequest request) {
       if (log_buffer_bytes_ >= kLogBufferBytesMax && !leader_active_) status = LeadGroup(false);
     }
     if (status.ok()) status = WaitPublished(sequence, *rolled_back);
-    if (status.ok()) ++commits_;
+    if (status.ok()) stats_.AddCommit();
     rollbacks = log_rollbacks_;
   }
   if (status.ok()) AfterCommit();
@@ -166,7 +166,7 @@ void DBImpl::AppendRecord(uint64_t sequence, std::string_view payload) {
   buffered_lsn_ = sequence;
   log_buffer_bytes_ += bytes;
   log_bytes_uncovered_ += bytes;
-  ++log_records_;
+  stats_.AddRecord();
 }
 
 // The buffered chunk for the current segment, started at its current offset if needed.
@@ -308,12 +308,7 @@ Status DBImpl::LeadGroup(bool sync) {
   const uint64_t covered = target - synced_lsn_;
   if (sync) {
     synced_lsn_ = MANIFOLD_FAULT(planted_bug::kSyncCoversLateRecords) ? buffered_lsn_ : target;
-    ++log_syncs_;
-    log_sync_commits_ += covered;
-    size_t bucket = 0;
-    while (bucket + 1 < 32 && (covered >> (bucket + 1)) != 0) ++bucket;
-    if (sync_histogram_.size() <= bucket) sync_histogram_.resize(bucket + 1);
-    ++sync_histogram_[bucket];
+    stats_.AddSync(covered);
   }
   PublishReady();
   // The group is durable and published: a failed marker write fails the log for later commits
@@ -414,7 +409,7 @@ void DBImpl::RollBackUnwritten(const LogChunk& first, const Status& error) {
     log_bytes_uncovered_ -= dirty_by_sequence_.back().log_bytes;
     dirty_by_sequence_.pop_back();
   }
-  log_records_ -= buffered_lsn_ - keep;
+  stats_.RemoveRecords(buffered_lsn_ - keep);
   log_buffer_.clear();
   log_buffer_bytes_ = 0;
   // The next record goes where the first undone one was to go.
@@ -479,7 +474,7 @@ Status DBImpl::ThrottleWriterHeld(std::string* stall) {
   port::MutexLock lock(&log_mu_);
   if (dirty_bytes_ < options_.write_buffer_bytes_max) return Status::OK();
   const uint64_t start_us = clock_->NowMicros();
-  ++stalls_;
+  stats_.AddStall();
   Status status;
   if (!options_.background_checkpoints) {
     port::MutexUnlock unlocked(&log_mu_);
@@ -497,10 +492,8 @@ Status DBImpl::ThrottleWriterHeld(std::string* stall) {
     }
   }
   const uint64_t stalled_us = clock_->NowMicros() - start_us;
-  stall_us_ += stalled_us;
   // One line per checkpoint at most: under sustained load every writer stalls.
-  if (stall_logged_at_checkpoint_ != checkpoints_ + 1) {
-    stall_logged_at_checkpoint_ = checkpoints_ + 1;
+  if (stats_.EndStall(stalled_us)) {
     *stall = "writer stalled " + std::to_string(stalled_us) + " us: write buffer full (" +
              std::to_string(dirty_bytes_) + " dirty bytes, write_buffer_bytes_max " +
              std::to_string(options_.write_buffer_bytes_max) + ")" +

@@ -29,19 +29,10 @@ Stats DBImpl::GetStats() {
     stats.pages_free = allocator_.free_pages() + allocator_.pending_pages();
   }
   port::MutexLock lock(&log_mu_);
-  stats.commits = commits_;
+  stats_.CopyTo(&stats);
   stats.sequence = published_sequence_;
-  stats.log_records = log_records_;
-  stats.log_syncs = log_syncs_;
-  stats.log_sync_commits = log_sync_commits_;
-  stats.commits_per_sync_histogram = sync_histogram_;
-  stats.checkpoints = checkpoints_;
-  stats.checkpoint_us_total = checkpoint_us_total_;
-  stats.checkpoint_us_max = checkpoint_us_max_;
   stats.checkpoint_sequence = checkpoint_sequence_;
   stats.dirty_bytes = dirty_bytes_;
-  stats.writer_stall_us = stall_us_;
-  stats.writer_stalls = stalls_;
   return stats;
 }
 
