@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "bench/compare_io.h"
+#include "engine/util/random.h"
 
 namespace manifold::bench {
 namespace {
@@ -49,22 +50,12 @@ double SecondsSince(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-// splitmix64: cheap and deterministic, so key choice costs little and every run is the same.
-uint64_t Mix(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ull;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-  return x ^ (x >> 31);
-}
+// splitmix64 (engine/util/random.h): cheap and deterministic, so key choice costs little and every
+// run is the same.
+using Random = SplitMix64;
 
-class Random {
- public:
-  explicit Random(uint64_t seed) : state_(seed) {}
-  uint64_t Uniform(uint64_t n) { return Mix(state_++) % n; }
-
- private:
-  uint64_t state_;
-};
+// One splitmix64 step from x: the bytes of keys and values as a function of their position.
+uint64_t Mix(uint64_t x) { return Mix64(x + kSplitMix64Gamma); }
 
 // --- Keys and values ---------------------------------------------------------------------------
 

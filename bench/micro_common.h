@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 
+#include "engine/util/random.h"
 #include "manifold/status.h"
 
 namespace manifold::bench {
@@ -31,21 +32,9 @@ inline std::string_view EncodeKey(uint64_t i, char (&out)[kKeyBytes]) {
   return std::string_view(out, kKeyBytes);
 }
 
-// splitmix64: a few cycles per number, so choosing random keys does not weigh on the results.
-class Random {
- public:
-  explicit Random(uint64_t seed) : state_(seed) {}
-  uint64_t Next() {
-    uint64_t z = (state_ += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-  }
-  uint64_t Uniform(uint64_t n) { return Next() % n; }
-
- private:
-  uint64_t state_;
-};
+// splitmix64 (engine/util/random.h): a few cycles per number, so choosing random keys does not
+// weigh on the results.
+using Random = SplitMix64;
 
 // Set when any benchmark fails; main() then exits non-zero (SkipWithError alone does not).
 inline std::atomic<bool> g_failed{false};

@@ -26,10 +26,13 @@ families=(
   Commit_GroupHandoffPosix
   Wal_AppendRecord
   Wal_DecodeBatchRecord
+  WriteBuffer_Insert
+  WriteBuffer_Get
 )
 # One instance of each family (the smallest sizes), which keeps the test short.
 filter='^(Crc32c_(Value|Portable)/4096|PageCodec_.*|Tree_(FillSeq|FillRandom|GetRandom)/.*'
-filter+='|Tree_Scan/.*/len:10|Commit_.*|Wal_AppendRecord/150|Wal_DecodeBatchRecord)$'
+filter+='|Tree_Scan/.*/len:10|Commit_.*|Wal_AppendRecord/150|Wal_DecodeBatchRecord'
+filter+='|WriteBuffer_(Insert|Get)/10000(/.*)?)$'
 flags=(--keys=5000 --benchmark_min_time=0.001 --benchmark_color=false)
 
 fail() { echo "micro_smoke_test: FAIL: $*" >&2; exit 1; }

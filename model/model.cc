@@ -6,6 +6,7 @@
 #include <set>
 #include <sstream>
 
+#include "engine/util/random.h"
 #include "manifold/options.h"
 
 namespace manifold::model {
@@ -46,15 +47,6 @@ uint64_t FnvField(uint64_t h, std::string_view bytes) {
   return FnvBytes(h, bytes);
 }
 
-uint64_t Mix(uint64_t x) {
-  x ^= x >> 30;
-  x *= 0xbf58476d1ce4e5b9ull;
-  x ^= x >> 27;
-  x *= 0x94d049bb133111ebull;
-  x ^= x >> 31;
-  return x;
-}
-
 std::string Hex(uint64_t v) {
   char buf[24];
   std::snprintf(buf, sizeof(buf), "0x%016llx", static_cast<unsigned long long>(v));
@@ -84,7 +76,7 @@ const std::string* Lookup(const StateMap& map, std::string_view cf, std::string_
 }  // namespace
 
 uint64_t HashColumnFamily(std::string_view cf) {
-  return Mix(FnvField(FnvByte(kFnvOffset, 'C'), cf));
+  return Mix64(FnvField(FnvByte(kFnvOffset, 'C'), cf));
 }
 
 uint64_t HashEntry(std::string_view cf, std::string_view key, std::string_view value) {
@@ -92,7 +84,7 @@ uint64_t HashEntry(std::string_view cf, std::string_view key, std::string_view v
   h = FnvField(h, cf);
   h = FnvField(h, key);
   h = FnvField(h, value);
-  return Mix(h);
+  return Mix64(h);
 }
 
 uint64_t StateHash(const StateMap& state) {

@@ -16,6 +16,7 @@
 #include "sim/concurrent_workload.h"
 #include "sim/engine_options.h"
 #include "sim/fault_points.h"
+#include "sim/liveness.h"
 #include "sim/sched/explore.h"
 #include "sim/sched/strategies.h"
 #include "sim/sim_clock.h"
@@ -104,9 +105,13 @@ class ConcurrentRun final : public FaultPointSink {
     if (!run.ok()) {
       // The scheduler's report names what each thread was doing or blocked on.
       result_.passed = true;  // The scheduler's verdict comes first.
-      Fail(FailureKind::kScheduler,
-           std::string("scheduler ") + sched::OutcomeName(run.outcome) + ": " + run.report,
-           sched::OutcomeName(run.outcome));
+      if (liveness_ != nullptr && liveness_->started()) {
+        Fail(FailureKind::kLiveness, liveness_->HangFailure(run), LivenessDetail(run));
+      } else {
+        Fail(FailureKind::kScheduler,
+             std::string("scheduler ") + sched::OutcomeName(run.outcome) + ": " + run.report,
+             sched::OutcomeName(run.outcome));
+      }
     }
     result_.decisions = strategy.decisions();
     result_.decisions_hash = sim::sched::DecisionsHash(run.decisions);
@@ -115,7 +120,8 @@ class ConcurrentRun final : public FaultPointSink {
     Trace("decisions " + std::to_string(result_.decisions) + " hash " +
           std::to_string(result_.decisions_hash) + " steps " + std::to_string(run.steps) +
           " preemptions " + std::to_string(result_.schedule.size()));
-    result_.state_hash = final_state_hash_ ^ fs_.StateHash();
+    result_.state_hash = final_state_hash_ ^
+                         (fs_hash_before_liveness_ ? *fs_hash_before_liveness_ : fs_.StateHash());
     Trace("final state hash " + std::to_string(result_.state_hash));
     CollectFsStats();
     return std::move(result_);
@@ -242,6 +248,25 @@ class ConcurrentRun final : public FaultPointSink {
       }
     }
     Close();
+    if (!failed() && config_.liveness) {
+      // The state the workload left: hashed before the liveness phase, whose writes would double
+      // the hashing (its outcome is in the trace hash, its schedule in the decisions).
+      fs_hash_before_liveness_ = fs_.StateHash();
+      CheckLiveness();
+    }
+  }
+
+  // The liveness phase (sim/liveness.h), on the controller, inside this run: a hang ends the run
+  // and Execute reports it through HangFailure. Skipped after a misdirected write.
+  void CheckLiveness() {
+    // A failing run (the scheduler unwinds its threads, the controller goes on) has its verdict.
+    if (fs_.counters().misdirected > 0 || sched::Failing()) return;
+    liveness_ = std::make_unique<LivenessPhase>(LivenessSetup{
+        &fs_, options_, kDbPath, this, [this](const std::string& line) { Trace(line); }});
+    const std::string failure = liveness_->Run();
+    if (!failure.empty()) return Fail(FailureKind::kLiveness, failure, LivenessDetail(failure));
+    ++result_.stats.liveness_checked;
+    result_.stats.liveness_writes += liveness_->writes();
   }
 
   void Close() {
@@ -287,8 +312,10 @@ class ConcurrentRun final : public FaultPointSink {
         if (config_.skip_threads.count(ThreadNumber(e, t)) > 0) continue;
         const ConcurrentThread* thread = &epoch.threads[t];
         Worker* worker = &workers[t];
-        threads.push_back(std::make_unique<port::Thread>(
-            thread->writer ? "writer" : "reader", [this, thread, worker] {
+        // `new` here, not std::make_unique: a thread's start is where scheduler reports place waits
+        // for it in its destructor.
+        threads.emplace_back(
+            new port::Thread(thread->writer ? "writer" : "reader", [this, thread, worker] {
               ScopedFaultPointSink sink(this);
               for (const WorkloadOp& op : thread->ops) {
                 if (failed()) break;
@@ -915,6 +942,8 @@ class ConcurrentRun final : public FaultPointSink {
   uint64_t faults_this_epoch_ = 0;
   uint64_t fs_faults_at_epoch_ = 0;
   uint32_t next_view_ = 1;
+  std::unique_ptr<LivenessPhase> liveness_;
+  std::optional<uint64_t> fs_hash_before_liveness_;
   bool armed_ = false;    // Random fault points fire only while the epoch's threads run.
   bool stopped_ = false;  // Ended early by detected storage damage.
 };

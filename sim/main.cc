@@ -48,6 +48,7 @@ struct Flags {
   std::string zero_faults;
   std::string plant_bug;
   bool quiet = false;
+  bool no_liveness = false;
   std::string workload = "concurrent";
   std::string schedule = "random";
   uint32_t pct_depth = 3;
@@ -104,6 +105,7 @@ bool BuildConfig(const Flags& flags, uint64_t seed, RunConfig* config, std::stri
   config->seed = seed;
   config->trace = flags.trace;
   config->planted_bug = flags.plant_bug;
+  config->liveness = !flags.no_liveness;
   if (!manifold::sim::ParseWorkloadKind(flags.workload, &config->workload_kind)) {
     *error = "--workload takes sequential or concurrent, not '" + flags.workload + "'";
     return false;
@@ -303,6 +305,9 @@ int main(int argc, char** argv) {
   app.add_option("--plant-bug", flags.plant_bug,
                  "Switch on a planted engine bug, to see the simulator catch it:" + bugs)
       ->check(CLI::IsMember(manifold::sim::PlantedBugNames()));
+  app.add_flag("--no-liveness", flags.no_liveness,
+               "Skip the liveness phase at the end of each seed (faults off: durable writes, a "
+               "forced checkpoint that must retire the log, reads, a reopen; docs/simulator.md)");
   app.add_flag("--quiet", flags.quiet, "No progress line");
   CLI11_PARSE(app, argc, argv);
 

@@ -44,6 +44,8 @@ struct RunConfig {
   Schedule replay_schedule;         // Followed exactly (--replay-schedule).
   bool lenient_schedule = false;    // --minimize's candidates: skip entries that no longer fit.
   std::set<uint32_t> skip_threads;  // ThreadNumber()s whose op lists are left out.
+  // The liveness phase at the end of the seed (sim/liveness.h); off with --no-liveness.
+  bool liveness = true;
 };
 
 // Short names of the planted bugs (for --plant-bug), and whether this build has them.
@@ -73,6 +75,8 @@ struct RunStats {
   uint64_t segment_damage_harmless = 0;
   uint64_t fs_eio = 0, fs_enospc = 0, fs_bit_flips = 0, fs_misdirected = 0, fs_delayed_syncs = 0;
   uint64_t fs_sectors_lost = 0, fs_sectors_torn = 0, fs_dir_ops_undone = 0;
+  uint64_t liveness_checked = 0;  // Liveness phases passed (sim/liveness.h).
+  uint64_t liveness_writes = 0;   // Durable writes they made.
 
   void Add(const RunStats& other);
 };
@@ -96,6 +100,7 @@ enum class FailureKind : uint8_t {
   kIntegrity,          // VerifyIntegrity failed.
   kHistory,            // Concurrent: the epoch's history (model/history.h); see kind_detail.
   kScheduler,  // Concurrent: deadlock, livelock or a failed MANIFOLD_CHECK; see kind_detail.
+  kLiveness,   // The liveness phase at the end of the seed (sim/liveness.h); see kind_detail.
   kHarness,    // The simulator could not do its own part (restart, damage at rest, ...).
 };
 // Stable names: "read-mismatch", "recovered-state", ... (in Signature() and docs/simulator.md).
@@ -105,7 +110,8 @@ struct RunResult {
   bool passed = true;
   FailureKind kind = FailureKind::kNone;
   // Splits kHistory by the rule broken (the history's first line, "history: gap in the sequence
-  // order") and kScheduler by the outcome ("deadlock"); empty for the other kinds.
+  // order"), kScheduler by the outcome ("deadlock") and kLiveness by what did not progress
+  // (LivenessDetail: "the log was not retired", "hang: deadlock"); empty for the other kinds.
   std::string kind_detail;
   std::string failure;        // What went wrong: expected and got, with the key and operation.
   int64_t failed_at_op = -1;  // Index of the workload operation being run at the failure.

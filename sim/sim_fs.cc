@@ -8,6 +8,15 @@
 // its pending operations replayed. Restart() replays a prefix of each directory's operations and
 // a random subset of each file's pending sectors on top of the durable state.
 //
+// Layers, bottom to top: SimDisk (the core) implements every FileSystem call on that
+// representation; then FileSystemWrappers that override only the calls their fault touches:
+// DeviceWriteFaultFileSystem (Write/Append: partial writes before EIO, ENOSPC, misdirection),
+// InjectedErrorFileSystem (refusals of reads, truncates, preallocations, directory syncs and
+// metadata calls), PowerSwitchFileSystem (refusal while cut, stale handles, argument checks,
+// power cuts at mutations), DelayedSyncFileSystem (Sync/SyncDir) and ReadBitFlipFileSystem
+// (Read). SimFileSystem's own calls take the scheduling point and State::mu once and hand the
+// call to the top layer, so the layers and the core run with the lock held.
+//
 // Determinism. Every random decision is a draw from one xoshiro256** generator seeded with the
 // caller's seed, made in an order fixed by the calls and by std::map iteration (never by
 // addresses or hash order). A probability of 0 or 1 consumes no draw, so the fault-free profile
@@ -28,6 +37,7 @@
 #include <vector>
 
 #include "engine/port/sync.h"
+#include "engine/util/random.h"
 #include "faults/fault_model.h"
 #include "manifold/env.h"
 #include "manifold/status.h"
@@ -49,63 +59,8 @@ constexpr char kExists[] = "File exists";
 
 constexpr char kRoot[] = "/";
 
-// xoshiro256** (Blackman & Vigna) seeded through splitmix64: small, fast, and its output is fixed
-// by its definition, unlike std::uniform_*_distribution whose results differ between standard
-// libraries.
-class Prng {
- public:
-  explicit Prng(uint64_t seed) {
-    for (uint64_t& word : s_) word = SplitMix64(&seed);
-  }
-
-  uint64_t Next() {
-    const uint64_t result = Rotl(s_[1] * 5, 7) * 9;
-    const uint64_t t = s_[1] << 17;
-    s_[2] ^= s_[0];
-    s_[3] ^= s_[1];
-    s_[1] ^= s_[2];
-    s_[0] ^= s_[3];
-    s_[2] ^= t;
-    s_[3] = Rotl(s_[3], 45);
-    return result;
-  }
-
-  // Uniform in [0, n). Lemire's multiply-shift with rejection, so it is unbiased.
-  uint64_t Uniform(uint64_t n) {
-    assert(n > 0);
-    unsigned __int128 product = static_cast<unsigned __int128>(Next()) * n;
-    uint64_t low = static_cast<uint64_t>(product);
-    if (low < n) {
-      const uint64_t threshold = (0 - n) % n;
-      while (low < threshold) {
-        product = static_cast<unsigned __int128>(Next()) * n;
-        low = static_cast<uint64_t>(product);
-      }
-    }
-    return static_cast<uint64_t>(product >> 64);
-  }
-
-  // Uniform in [0, 1) with 53 random bits.
-  double Unit() { return static_cast<double>(Next() >> 11) * 0x1.0p-53; }
-
-  // True with probability `p`; no draw when the outcome is certain.
-  bool Chance(double p) {
-    if (p <= 0) return false;
-    if (p >= 1) return true;
-    return Unit() < p;
-  }
-
- private:
-  static uint64_t Rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
-  static uint64_t SplitMix64(uint64_t* state) {
-    uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-  }
-
-  uint64_t s_[4];
-};
+// The simulated disk's stream: xoshiro256** seeded through splitmix64 (engine/util/random.h).
+using Prng = Xoshiro256;
 
 // FNV-1a, 64 bits. Fields are length-prefixed so that ("ab", "c") and ("a", "bc") differ.
 class Fnv1a {
@@ -337,14 +292,6 @@ struct SimFileSystem::State {
     return Status::OK();
   }
 
-  void MaybeDelaySync(const std::string& what) MANIFOLD_REQUIRES(mu) {
-    if (options.sync_delay_us_max == 0 || !prng.Chance(options.sync_delay_probability)) return;
-    const uint64_t delay_us = 1 + prng.Uniform(options.sync_delay_us_max);
-    clock->Advance(delay_us);
-    ++counters.delayed_syncs;
-    Trace("delayed sync: " + what + " took " + std::to_string(delay_us) + " us");
-  }
-
   bool IsDir(const std::string& path) const MANIFOLD_REQUIRES(mu) { return dirs.count(path) != 0; }
 
   // OK if `path`'s parent is an existing directory, as creating an entry in it requires.
@@ -522,54 +469,39 @@ namespace {
 
 using State = SimFileSystem::State;
 
+// The core's file: reads and applies writes and syncs to the inode. The power switch and the
+// argument checks (PowerSwitchFileSystem), refusals (InjectedErrorFileSystem) and a write's
+// device faults (DeviceWriteFaultFileSystem) happened above it.
 class SimFile final : public File {
  public:
-  SimFile(std::shared_ptr<State> state, std::shared_ptr<Inode> inode, std::string path,
-          bool read_only, uint64_t generation)
-      : state_(std::move(state)),
-        inode_(std::move(inode)),
-        path_(std::move(path)),
-        read_only_(read_only),
-        generation_(generation) {}
+  SimFile(std::shared_ptr<State> state, std::shared_ptr<Inode> inode, std::string path)
+      : state_(std::move(state)), inode_(std::move(inode)), path_(std::move(path)) {}
 
   StatusOr<size_t> Read(uint64_t offset, size_t n, char* scratch) const override {
-    port::SchedulingPoint("SimFile::Read", this);
-    port::MutexLock lock(&state_->mu);
-    const std::string what = AtOffset("read", path_, offset);
-    MANIFOLD_RETURN_IF_ERROR(state_->CheckLive(what, &generation_));
-    MANIFOLD_RETURN_IF_ERROR(state_->InjectError(OpClass::kRead, what));
+    state_->mu.AssertHeld();
     const std::string& bytes = inode_->current;
     if (offset >= bytes.size()) return size_t{0};
     const size_t count = static_cast<size_t>(std::min<uint64_t>(n, bytes.size() - offset));
     std::memcpy(scratch, bytes.data() + offset, count);
-    if (count > 0 && state_->prng.Chance(state_->options.read_bit_flip)) {
-      const uint64_t bit = state_->prng.Uniform(uint64_t{count} * 8);
-      scratch[bit / 8] = static_cast<char>(scratch[bit / 8] ^ (1 << (bit % 8)));
-      ++state_->counters.bit_flips;
-      state_->Trace("bit flip: " + what + ": byte " + std::to_string(offset + bit / 8) + " bit " +
-                    std::to_string(bit % 8) + " flipped in the returned buffer only");
-    }
     return count;
   }
 
   Status Write(uint64_t offset, std::string_view data) override {
-    port::SchedulingPoint("SimFile::Write", this);
-    port::MutexLock lock(&state_->mu);
-    return WriteLocked("write", offset, data);
+    state_->mu.AssertHeld();
+    if (data.empty()) return Status::OK();  // Like pwrite: no bytes, no size change.
+    inode_->Write(offset, data);
+    return Status::OK();
   }
 
   Status Append(std::string_view data) override {
-    port::SchedulingPoint("SimFile::Append", this);
-    port::MutexLock lock(&state_->mu);
-    return WriteLocked("append", inode_->current.size(), data);
+    state_->mu.AssertHeld();
+    return Write(inode_->current.size(), data);
   }
 
+  // A failed sync is storage semantics too (what the page cache keeps), so it stays here.
   Status Sync() override {
-    port::SchedulingPoint("SimFile::Sync", this);
-    port::MutexLock lock(&state_->mu);
+    state_->mu.AssertHeld();
     const std::string what = "sync " + path_;
-    MANIFOLD_RETURN_IF_ERROR(state_->CheckLive(what, &generation_));
-    MANIFOLD_RETURN_IF_ERROR(state_->Mutate(what));
     Status injected = state_->InjectError(OpClass::kSync, what);
     if (!injected.ok()) {
       // After a failed fsync Linux may have dropped the dirty pages: model it half of the time.
@@ -583,7 +515,6 @@ class SimFile final : public File {
       }
       return injected;
     }
-    state_->MaybeDelaySync(what);
     inode_->durable = inode_->current;
     inode_->pending.clear();
     ++state_->counters.syncs;
@@ -591,118 +522,29 @@ class SimFile final : public File {
   }
 
   Status Truncate(uint64_t size_bytes) override {
-    port::SchedulingPoint("SimFile::Truncate", this);
-    port::MutexLock lock(&state_->mu);
-    const std::string what = "truncate " + path_ + " to " + std::to_string(size_bytes) + " bytes";
-    MANIFOLD_RETURN_IF_ERROR(state_->CheckLive(what, &generation_));
-    MANIFOLD_RETURN_IF_ERROR(CheckWritable(what, size_bytes, 0));
-    MANIFOLD_RETURN_IF_ERROR(state_->Mutate(what));
-    MANIFOLD_RETURN_IF_ERROR(state_->InjectError(OpClass::kWrite, what));
+    state_->mu.AssertHeld();
     if (size_bytes != inode_->current.size()) inode_->Resize(size_bytes);
     return Status::OK();
   }
 
   Status Preallocate(uint64_t offset, uint64_t len) override {
-    port::SchedulingPoint("SimFile::Preallocate", this);
-    port::MutexLock lock(&state_->mu);
-    const std::string what =
-        AtOffset("preallocate", path_, offset) + " (" + std::to_string(len) + " bytes)";
-    MANIFOLD_RETURN_IF_ERROR(state_->CheckLive(what, &generation_));
-    MANIFOLD_RETURN_IF_ERROR(CheckWritable(what, offset, len));
-    MANIFOLD_RETURN_IF_ERROR(state_->Mutate(what));
-    MANIFOLD_RETURN_IF_ERROR(state_->InjectError(OpClass::kWrite, what));
+    state_->mu.AssertHeld();
     // Like fallocate mode 0 (and MemFileSystem): the visible size grows to cover the range.
     if (len > 0 && offset + len > inode_->current.size()) inode_->Resize(offset + len);
     return Status::OK();
   }
 
   StatusOr<uint64_t> Size() const override {
-    port::SchedulingPoint("SimFile::Size", this);
-    port::MutexLock lock(&state_->mu);
-    MANIFOLD_RETURN_IF_ERROR(state_->CheckLive("size " + path_, &generation_));
+    state_->mu.AssertHeld();
     return static_cast<uint64_t>(inode_->current.size());
   }
 
   const std::string& path() const override { return path_; }
 
  private:
-  Status WriteLocked(std::string_view op, uint64_t offset, std::string_view data)
-      MANIFOLD_REQUIRES(state_->mu) {
-    const std::string what =
-        AtOffset(op, path_, offset) + " (" + std::to_string(data.size()) + " bytes)";
-    MANIFOLD_RETURN_IF_ERROR(state_->CheckLive(what, &generation_));
-    MANIFOLD_RETURN_IF_ERROR(CheckWritable(what, offset, data.size()));
-    MANIFOLD_RETURN_IF_ERROR(state_->Mutate(what));
-    const uint64_t sector_bytes = state_->options.sector_bytes;
-    Status injected = state_->InjectError(OpClass::kWrite, what);
-    if (!injected.ok()) {
-      // A device failing part way through a write: a sector-aligned prefix (maybe none) landed.
-      if (injected.IsIOError() && !data.empty()) {
-        const uint64_t end = offset + data.size();
-        const uint64_t first_boundary = (offset / sector_bytes + 1) * sector_bytes;
-        const uint64_t boundaries =
-            first_boundary < end ? (end - 1 - first_boundary) / sector_bytes + 1 : 0;
-        const uint64_t choice = state_->prng.Uniform(boundaries + 1);
-        const uint64_t prefix_end =
-            choice == 0 ? offset : first_boundary + (choice - 1) * sector_bytes;
-        assert(prefix_end >= offset && prefix_end < end);
-        if (prefix_end > offset) {
-          inode_->Write(offset, data.substr(0, prefix_end - offset));
-          state_->Trace("partial write: " + what + ": the first " +
-                        std::to_string(prefix_end - offset) + " bytes landed before the EIO");
-        }
-      }
-      return injected;
-    }
-    if (data.empty()) return Status::OK();  // Like pwrite: no bytes, no size change.
-    uint64_t landing = offset;
-    if (state_->prng.Chance(state_->options.misdirected_write)) {
-      landing = MisdirectedOffset(offset, data.size());
-      if (landing != offset) {
-        ++state_->counters.misdirected;
-        state_->Trace("misdirected write: " + what + " landed at offset " +
-                      std::to_string(landing));
-        // The file system still records the requested size; only the device put the bytes
-        // elsewhere.
-        if (offset + data.size() > inode_->current.size()) {
-          inode_->Resize(offset + data.size());
-        }
-      }
-    }
-    inode_->Write(landing, data);
-    return Status::OK();
-  }
-
-  // A sector-aligned offset other than `offset` where `len` bytes fit inside the current size,
-  // drawn uniformly; `offset` itself if there is none.
-  uint64_t MisdirectedOffset(uint64_t offset, uint64_t len) MANIFOLD_REQUIRES(state_->mu) {
-    const uint64_t sector_bytes = state_->options.sector_bytes;
-    const uint64_t size = inode_->current.size();
-    if (size < len) return offset;
-    const uint64_t positions = (size - len) / sector_bytes + 1;  // 0, sector, 2 sectors...
-    const bool offset_is_one = offset % sector_bytes == 0 && offset <= size - len;
-    const uint64_t choices = positions - (offset_is_one ? 1 : 0);
-    if (choices == 0) return offset;
-    uint64_t landing = state_->prng.Uniform(choices) * sector_bytes;
-    if (offset_is_one && landing >= offset) landing += sector_bytes;
-    assert(landing != offset && landing % sector_bytes == 0 && landing + len <= size);
-    return landing;
-  }
-
-  Status CheckWritable(const std::string& what, uint64_t offset, uint64_t len) const {
-    if (read_only_) return Status::ReadOnly(what + ": file is opened read-only");
-    if (offset > kMaxFileBytes || len > kMaxFileBytes - offset) {
-      return Status::NoSpace(what + ": would exceed the SimFileSystem file size limit of " +
-                             std::to_string(kMaxFileBytes) + " bytes");
-    }
-    return Status::OK();
-  }
-
   const std::shared_ptr<State> state_;
   const std::shared_ptr<Inode> inode_;
   const std::string path_;  // As the caller spelled it, for messages.
-  const bool read_only_;
-  const uint64_t generation_;  // State::generation when opened.
 };
 
 class SimFileLock final : public FileLock {
@@ -726,27 +568,588 @@ class SimFileLock final : public FileLock {
   const uint64_t token_;
 };
 
+// ---- The core: storage with crash semantics ------------------------------------------------
+//
+// The namespace and file images with their durable and pending parts, what a power cut keeps of
+// them (State::RestartLocked), and a failed sync's dropped dirty pages. It checks paths and the
+// namespace's rules but draws nothing for the calls it serves except a file sync's injected error:
+// the power switch, refusals and a write's device faults are the layers above. Every call runs
+// with State::mu held by the facade.
+class SimDisk final : public FileSystem {
+ public:
+  explicit SimDisk(std::shared_ptr<State> state) : state_(std::move(state)) {}
+
+  StatusOr<std::unique_ptr<File>> OpenFile(const std::string& path,
+                                           const OpenFileOptions& options) override;
+  Status Rename(const std::string& from, const std::string& to) override;
+  Status Remove(const std::string& path) override;
+  Status CreateDir(const std::string& path) override;
+  Status SyncDir(const std::string& path) override;
+  StatusOr<std::vector<std::string>> ListDir(const std::string& path) override;
+  StatusOr<bool> Exists(const std::string& path) override;
+  StatusOr<std::unique_ptr<FileLock>> LockFile(const std::string& path) override;
+  StatusOr<std::unique_ptr<FileLock>> LockFileShared(const std::string& path) override;
+
+ private:
+  const std::shared_ptr<State> state_;
+};
+
+// ---- Fault layers: each a wrapper that overrides only the calls its fault touches ------------
+//
+// All draw from the one State::prng. A layer that decides before the call draws before the
+// layers below it, one that decides on the result draws after them; the stack's order makes the
+// draws within a call come in the order the simulator has always used (power cut, injected
+// error, the write's device faults, sync delay or bit flip), which keeps old seeds replaying bit
+// for bit.
+
+// The device write faults of Write and Append: an injected EIO after which a sector-aligned
+// prefix (maybe none) landed, an injected ENOSPC (nothing landed), and misdirected writes that
+// report success with the bytes at another sector-aligned offset inside the current size (the
+// file still grows to the requested end). Directly on the core, whose writes draw nothing, so a
+// partial write's prefix is not misdirected again.
+class DeviceWriteFaultFileSystem final : public FileSystemWrapper {
+ public:
+  DeviceWriteFaultFileSystem(FileSystem* base, std::shared_ptr<State> state)
+      : FileSystemWrapper(base), state_(std::move(state)) {}
+
+  StatusOr<std::unique_ptr<File>> OpenFile(const std::string& path,
+                                           const OpenFileOptions& options) override {
+    MANIFOLD_ASSIGN_OR_RETURN(std::unique_ptr<File> file,
+                              FileSystemWrapper::OpenFile(path, options));
+    return std::unique_ptr<File>(std::make_unique<WriteFaultFile>(std::move(file), state_));
+  }
+
+ private:
+  class WriteFaultFile final : public FileWrapper {
+   public:
+    WriteFaultFile(std::unique_ptr<File> base, std::shared_ptr<State> state)
+        : FileWrapper(std::move(base)), state_(std::move(state)) {}
+
+    Status Write(uint64_t offset, std::string_view data) override {
+      return WriteAt("write", offset, data);
+    }
+    Status Append(std::string_view data) override {
+      MANIFOLD_ASSIGN_OR_RETURN(const uint64_t size, FileWrapper::Size());
+      return WriteAt("append", size, data);
+    }
+
+   private:
+    Status WriteAt(std::string_view op, uint64_t offset, std::string_view data) {
+      State& state = *state_;
+      state.mu.AssertHeld();
+      const std::string what =
+          AtOffset(op, path(), offset) + " (" + std::to_string(data.size()) + " bytes)";
+      const uint64_t sector_bytes = state.options.sector_bytes;
+      Status injected = state.InjectError(OpClass::kWrite, what);
+      if (!injected.ok()) {
+        // A device failing part way through a write: a sector-aligned prefix (maybe none) landed.
+        if (injected.IsIOError() && !data.empty()) {
+          const uint64_t end = offset + data.size();
+          const uint64_t first_boundary = (offset / sector_bytes + 1) * sector_bytes;
+          const uint64_t boundaries =
+              first_boundary < end ? (end - 1 - first_boundary) / sector_bytes + 1 : 0;
+          const uint64_t choice = state.prng.Uniform(boundaries + 1);
+          const uint64_t prefix_end =
+              choice == 0 ? offset : first_boundary + (choice - 1) * sector_bytes;
+          assert(prefix_end >= offset && prefix_end < end);
+          if (prefix_end > offset) {
+            FileWrapper::Write(offset, data.substr(0, prefix_end - offset)).IgnoreError();
+            state.Trace("partial write: " + what + ": the first " +
+                        std::to_string(prefix_end - offset) + " bytes landed before the EIO");
+          }
+        }
+        return injected;
+      }
+      if (data.empty()) return Status::OK();  // Like pwrite: no bytes, no size change.
+      uint64_t landing = offset;
+      if (state.prng.Chance(state.options.misdirected_write)) {
+        MANIFOLD_ASSIGN_OR_RETURN(const uint64_t size, FileWrapper::Size());
+        landing = MisdirectedOffset(offset, data.size(), size);
+        if (landing != offset) {
+          ++state.counters.misdirected;
+          state.Trace("misdirected write: " + what + " landed at offset " +
+                      std::to_string(landing));
+          // The file system still records the requested size; only the device put the bytes
+          // elsewhere.
+          if (offset + data.size() > size) {
+            MANIFOLD_RETURN_IF_ERROR(FileWrapper::Truncate(offset + data.size()));
+          }
+        }
+      }
+      return FileWrapper::Write(landing, data);
+    }
+
+    // A sector-aligned offset other than `offset` where `len` bytes fit inside `size`, drawn
+    // uniformly; `offset` itself if there is none.
+    uint64_t MisdirectedOffset(uint64_t offset, uint64_t len, uint64_t size) {
+      State& state = *state_;
+      state.mu.AssertHeld();
+      const uint64_t sector_bytes = state.options.sector_bytes;
+      if (size < len) return offset;
+      const uint64_t positions = (size - len) / sector_bytes + 1;  // 0, sector, 2 sectors...
+      const bool offset_is_one = offset % sector_bytes == 0 && offset <= size - len;
+      const uint64_t choices = positions - (offset_is_one ? 1 : 0);
+      if (choices == 0) return offset;
+      uint64_t landing = state.prng.Uniform(choices) * sector_bytes;
+      if (offset_is_one && landing >= offset) landing += sector_bytes;
+      assert(landing != offset && landing % sector_bytes == 0 && landing + len <= size);
+      return landing;
+    }
+
+    const std::shared_ptr<State> state_;
+  };
+
+  const std::shared_ptr<State> state_;
+};
+
+// Injected EIO/ENOSPC that refuse a call and change nothing: reads, truncates, preallocations,
+// directory syncs and metadata calls (opens, renames, removes, mkdirs, locks). Messages start
+// with "injected EIO: " / "injected ENOSPC: " and name the call.
+class InjectedErrorFileSystem final : public FileSystemWrapper {
+ public:
+  InjectedErrorFileSystem(FileSystem* base, std::shared_ptr<State> state)
+      : FileSystemWrapper(base), state_(std::move(state)) {}
+
+  StatusOr<std::unique_ptr<File>> OpenFile(const std::string& path,
+                                           const OpenFileOptions& options) override {
+    MANIFOLD_RETURN_IF_ERROR(Inject(OpClass::kMetadata, "open " + path));
+    MANIFOLD_ASSIGN_OR_RETURN(std::unique_ptr<File> file,
+                              FileSystemWrapper::OpenFile(path, options));
+    return std::unique_ptr<File>(std::make_unique<ErrorFile>(std::move(file), state_));
+  }
+  Status Rename(const std::string& from, const std::string& to) override {
+    MANIFOLD_RETURN_IF_ERROR(Inject(OpClass::kMetadata, "rename " + from + " to " + to));
+    return FileSystemWrapper::Rename(from, to);
+  }
+  Status Remove(const std::string& path) override {
+    MANIFOLD_RETURN_IF_ERROR(Inject(OpClass::kMetadata, "remove " + path));
+    return FileSystemWrapper::Remove(path);
+  }
+  Status CreateDir(const std::string& path) override {
+    MANIFOLD_RETURN_IF_ERROR(Inject(OpClass::kMetadata, "create dir " + path));
+    return FileSystemWrapper::CreateDir(path);
+  }
+  Status SyncDir(const std::string& path) override {
+    MANIFOLD_RETURN_IF_ERROR(Inject(OpClass::kDirSync, "sync dir " + path));
+    return FileSystemWrapper::SyncDir(path);
+  }
+  StatusOr<std::unique_ptr<FileLock>> LockFile(const std::string& path) override {
+    MANIFOLD_RETURN_IF_ERROR(Inject(OpClass::kMetadata, "lock " + path));
+    return FileSystemWrapper::LockFile(path);
+  }
+  StatusOr<std::unique_ptr<FileLock>> LockFileShared(const std::string& path) override {
+    MANIFOLD_RETURN_IF_ERROR(Inject(OpClass::kMetadata, "lock shared " + path));
+    return FileSystemWrapper::LockFileShared(path);
+  }
+
+ private:
+  class ErrorFile final : public FileWrapper {
+   public:
+    ErrorFile(std::unique_ptr<File> base, std::shared_ptr<State> state)
+        : FileWrapper(std::move(base)), state_(std::move(state)) {}
+
+    StatusOr<size_t> Read(uint64_t offset, size_t n, char* scratch) const override {
+      state_->mu.AssertHeld();
+      MANIFOLD_RETURN_IF_ERROR(
+          state_->InjectError(OpClass::kRead, AtOffset("read", path(), offset)));
+      return FileWrapper::Read(offset, n, scratch);
+    }
+    Status Truncate(uint64_t size_bytes) override {
+      state_->mu.AssertHeld();
+      MANIFOLD_RETURN_IF_ERROR(state_->InjectError(
+          OpClass::kWrite, "truncate " + path() + " to " + std::to_string(size_bytes) + " bytes"));
+      return FileWrapper::Truncate(size_bytes);
+    }
+    Status Preallocate(uint64_t offset, uint64_t len) override {
+      state_->mu.AssertHeld();
+      MANIFOLD_RETURN_IF_ERROR(state_->InjectError(
+          OpClass::kWrite,
+          AtOffset("preallocate", path(), offset) + " (" + std::to_string(len) + " bytes)"));
+      return FileWrapper::Preallocate(offset, len);
+    }
+
+   private:
+    const std::shared_ptr<State> state_;
+  };
+
+  Status Inject(OpClass op_class, const std::string& what) {
+    state_->mu.AssertHeld();
+    return state_->InjectError(op_class, what);
+  }
+
+  const std::shared_ptr<State> state_;
+};
+
+// The power switch: while the power is cut every call is refused, and so is every call through
+// a file opened before the last Restart(); each mutating call is counted and may be the one a
+// power cut interrupts (random, or scheduled by ScheduleCrashAtMutation). Also the argument
+// checks that come before a mutation is counted (paths, read-only files, the size limit).
+class PowerSwitchFileSystem final : public FileSystemWrapper {
+ public:
+  PowerSwitchFileSystem(FileSystem* base, std::shared_ptr<State> state)
+      : FileSystemWrapper(base), state_(std::move(state)) {}
+
+  StatusOr<std::unique_ptr<File>> OpenFile(const std::string& path,
+                                           const OpenFileOptions& options) override {
+    state_->mu.AssertHeld();
+    const std::string what = "open " + path;
+    MANIFOLD_RETURN_IF_ERROR(state_->CheckLive(what, nullptr));
+    MANIFOLD_RETURN_IF_ERROR(Normalize("open", path).status());
+    // Opening with O_CREAT is a mutation whether or not the file exists: the caller cannot know.
+    if (options.create) MANIFOLD_RETURN_IF_ERROR(state_->Mutate(what));
+    MANIFOLD_ASSIGN_OR_RETURN(std::unique_ptr<File> file,
+                              FileSystemWrapper::OpenFile(path, options));
+    return std::unique_ptr<File>(std::make_unique<PowerFile>(
+        std::move(file), state_, options.read_only, state_->generation));
+  }
+  Status Rename(const std::string& from, const std::string& to) override {
+    state_->mu.AssertHeld();
+    const std::string what = "rename " + from + " to " + to;
+    MANIFOLD_RETURN_IF_ERROR(state_->CheckLive(what, nullptr));
+    MANIFOLD_RETURN_IF_ERROR(Normalize("rename", from).status());
+    MANIFOLD_RETURN_IF_ERROR(Normalize("rename", to).status());
+    MANIFOLD_RETURN_IF_ERROR(state_->Mutate(what));
+    return FileSystemWrapper::Rename(from, to);
+  }
+  Status Remove(const std::string& path) override {
+    MANIFOLD_RETURN_IF_ERROR(BeforeMutation("remove", path));
+    return FileSystemWrapper::Remove(path);
+  }
+  Status CreateDir(const std::string& path) override {
+    MANIFOLD_RETURN_IF_ERROR(BeforeMutation("create dir", path));
+    return FileSystemWrapper::CreateDir(path);
+  }
+  Status SyncDir(const std::string& path) override {
+    MANIFOLD_RETURN_IF_ERROR(BeforeMutation("sync dir", path));
+    return FileSystemWrapper::SyncDir(path);
+  }
+  StatusOr<std::vector<std::string>> ListDir(const std::string& path) override {
+    MANIFOLD_RETURN_IF_ERROR(BeforeRead("list dir", "list dir", path));
+    return FileSystemWrapper::ListDir(path);
+  }
+  StatusOr<bool> Exists(const std::string& path) override {
+    MANIFOLD_RETURN_IF_ERROR(BeforeRead("exists", "exists", path));
+    return FileSystemWrapper::Exists(path);
+  }
+  StatusOr<std::unique_ptr<FileLock>> LockFile(const std::string& path) override {
+    MANIFOLD_RETURN_IF_ERROR(BeforeMutation("lock", path));
+    return FileSystemWrapper::LockFile(path);
+  }
+  // Not a mutation (nothing is created or written), so it never draws a power cut.
+  StatusOr<std::unique_ptr<FileLock>> LockFileShared(const std::string& path) override {
+    MANIFOLD_RETURN_IF_ERROR(BeforeRead("lock shared", "lock", path));
+    return FileSystemWrapper::LockFileShared(path);
+  }
+
+ private:
+  class PowerFile final : public FileWrapper {
+   public:
+    PowerFile(std::unique_ptr<File> base, std::shared_ptr<State> state, bool read_only,
+              uint64_t generation)
+        : FileWrapper(std::move(base)),
+          state_(std::move(state)),
+          read_only_(read_only),
+          generation_(generation) {}
+
+    StatusOr<size_t> Read(uint64_t offset, size_t n, char* scratch) const override {
+      state_->mu.AssertHeld();
+      MANIFOLD_RETURN_IF_ERROR(state_->CheckLive(AtOffset("read", path(), offset), &generation_));
+      return FileWrapper::Read(offset, n, scratch);
+    }
+    Status Write(uint64_t offset, std::string_view data) override {
+      MANIFOLD_RETURN_IF_ERROR(BeforeWrite("write", offset, data.size()));
+      return FileWrapper::Write(offset, data);
+    }
+    Status Append(std::string_view data) override {
+      MANIFOLD_ASSIGN_OR_RETURN(const uint64_t size, FileWrapper::Size());
+      MANIFOLD_RETURN_IF_ERROR(BeforeWrite("append", size, data.size()));
+      return FileWrapper::Append(data);
+    }
+    Status Sync() override {
+      state_->mu.AssertHeld();
+      const std::string what = "sync " + path();
+      MANIFOLD_RETURN_IF_ERROR(state_->CheckLive(what, &generation_));
+      MANIFOLD_RETURN_IF_ERROR(state_->Mutate(what));
+      return FileWrapper::Sync();
+    }
+    Status Truncate(uint64_t size_bytes) override {
+      MANIFOLD_RETURN_IF_ERROR(Before(
+          "truncate " + path() + " to " + std::to_string(size_bytes) + " bytes", size_bytes, 0));
+      return FileWrapper::Truncate(size_bytes);
+    }
+    Status Preallocate(uint64_t offset, uint64_t len) override {
+      MANIFOLD_RETURN_IF_ERROR(
+          Before(AtOffset("preallocate", path(), offset) + " (" + std::to_string(len) + " bytes)",
+                 offset, len));
+      return FileWrapper::Preallocate(offset, len);
+    }
+    StatusOr<uint64_t> Size() const override {
+      state_->mu.AssertHeld();
+      MANIFOLD_RETURN_IF_ERROR(state_->CheckLive("size " + path(), &generation_));
+      return FileWrapper::Size();
+    }
+
+   private:
+    Status BeforeWrite(std::string_view op, uint64_t offset, uint64_t len) {
+      return Before(AtOffset(op, path(), offset) + " (" + std::to_string(len) + " bytes)", offset,
+                    len);
+    }
+    // The checks of a call that changes [offset, offset + len), then its mutation count.
+    Status Before(const std::string& what, uint64_t offset, uint64_t len) {
+      state_->mu.AssertHeld();
+      MANIFOLD_RETURN_IF_ERROR(state_->CheckLive(what, &generation_));
+      if (read_only_) return Status::ReadOnly(what + ": file is opened read-only");
+      if (offset > kMaxFileBytes || len > kMaxFileBytes - offset) {
+        return Status::NoSpace(what + ": would exceed the SimFileSystem file size limit of " +
+                               std::to_string(kMaxFileBytes) + " bytes");
+      }
+      return state_->Mutate(what);
+    }
+
+    const std::shared_ptr<State> state_;
+    const bool read_only_;
+    const uint64_t generation_;  // State::generation when opened.
+  };
+
+  Status BeforeMutation(std::string_view op, const std::string& path) {
+    state_->mu.AssertHeld();
+    const std::string what = std::string(op) + " " + path;
+    MANIFOLD_RETURN_IF_ERROR(state_->CheckLive(what, nullptr));
+    MANIFOLD_RETURN_IF_ERROR(Normalize(op, path).status());
+    return state_->Mutate(what);
+  }
+  // `shown_op` names the call in messages, `op` the path error's operation.
+  Status BeforeRead(std::string_view shown_op, std::string_view op, const std::string& path) {
+    state_->mu.AssertHeld();
+    MANIFOLD_RETURN_IF_ERROR(state_->CheckLive(std::string(shown_op) + " " + path, nullptr));
+    return Normalize(op, path).status();
+  }
+
+  const std::shared_ptr<State> state_;
+};
+
+// Delayed syncs: a successful File::Sync or SyncDir advances the SimClock by up to
+// sync_delay_us_max, with probability sync_delay_probability.
+class DelayedSyncFileSystem final : public FileSystemWrapper {
+ public:
+  DelayedSyncFileSystem(FileSystem* base, std::shared_ptr<State> state)
+      : FileSystemWrapper(base), state_(std::move(state)) {}
+
+  StatusOr<std::unique_ptr<File>> OpenFile(const std::string& path,
+                                           const OpenFileOptions& options) override {
+    MANIFOLD_ASSIGN_OR_RETURN(std::unique_ptr<File> file,
+                              FileSystemWrapper::OpenFile(path, options));
+    return std::unique_ptr<File>(std::make_unique<DelayedSyncFile>(std::move(file), state_));
+  }
+  Status SyncDir(const std::string& path) override {
+    MANIFOLD_RETURN_IF_ERROR(FileSystemWrapper::SyncDir(path));
+    MaybeDelay(*state_, "sync dir " + path);
+    return Status::OK();
+  }
+
+ private:
+  class DelayedSyncFile final : public FileWrapper {
+   public:
+    DelayedSyncFile(std::unique_ptr<File> base, std::shared_ptr<State> state)
+        : FileWrapper(std::move(base)), state_(std::move(state)) {}
+    Status Sync() override {
+      MANIFOLD_RETURN_IF_ERROR(FileWrapper::Sync());
+      MaybeDelay(*state_, "sync " + path());
+      return Status::OK();
+    }
+
+   private:
+    const std::shared_ptr<State> state_;
+  };
+
+  static void MaybeDelay(State& state, const std::string& what) {
+    state.mu.AssertHeld();
+    if (state.options.sync_delay_us_max == 0 ||
+        !state.prng.Chance(state.options.sync_delay_probability)) {
+      return;
+    }
+    const uint64_t delay_us = 1 + state.prng.Uniform(state.options.sync_delay_us_max);
+    state.clock->Advance(delay_us);
+    ++state.counters.delayed_syncs;
+    state.Trace("delayed sync: " + what + " took " + std::to_string(delay_us) + " us");
+  }
+
+  const std::shared_ptr<State> state_;
+};
+
+// Bit flips on read: a successful, non-empty File::Read has one bit of the returned buffer
+// flipped with probability read_bit_flip (the stored bytes stay intact).
+class ReadBitFlipFileSystem final : public FileSystemWrapper {
+ public:
+  ReadBitFlipFileSystem(FileSystem* base, std::shared_ptr<State> state)
+      : FileSystemWrapper(base), state_(std::move(state)) {}
+
+  StatusOr<std::unique_ptr<File>> OpenFile(const std::string& path,
+                                           const OpenFileOptions& options) override {
+    MANIFOLD_ASSIGN_OR_RETURN(std::unique_ptr<File> file,
+                              FileSystemWrapper::OpenFile(path, options));
+    return std::unique_ptr<File>(std::make_unique<BitFlipFile>(std::move(file), state_));
+  }
+
+ private:
+  class BitFlipFile final : public FileWrapper {
+   public:
+    BitFlipFile(std::unique_ptr<File> base, std::shared_ptr<State> state)
+        : FileWrapper(std::move(base)), state_(std::move(state)) {}
+    StatusOr<size_t> Read(uint64_t offset, size_t n, char* scratch) const override {
+      MANIFOLD_ASSIGN_OR_RETURN(const size_t count, FileWrapper::Read(offset, n, scratch));
+      State& state = *state_;
+      state.mu.AssertHeld();
+      if (count > 0 && state.prng.Chance(state.options.read_bit_flip)) {
+        const uint64_t bit = state.prng.Uniform(uint64_t{count} * 8);
+        scratch[bit / 8] = static_cast<char>(scratch[bit / 8] ^ (1 << (bit % 8)));
+        ++state.counters.bit_flips;
+        state.Trace("bit flip: " + AtOffset("read", path(), offset) + ": byte " +
+                    std::to_string(offset + bit / 8) + " bit " + std::to_string(bit % 8) +
+                    " flipped in the returned buffer only");
+      }
+      return count;
+    }
+
+   private:
+    const std::shared_ptr<State> state_;
+  };
+
+  const std::shared_ptr<State> state_;
+};
+
+// ---- The facade's files: one scheduling point and State::mu around every call ----------------
+//
+// The lock is taken once, here, for the whole stack below, so a call is atomic across the layers
+// and adds no lock (and so no scheduling decision) per layer.
+class SerializedFile final : public FileWrapper {
+ public:
+  SerializedFile(std::unique_ptr<File> base, std::shared_ptr<State> state)
+      : FileWrapper(std::move(base)), state_(std::move(state)) {}
+
+  StatusOr<size_t> Read(uint64_t offset, size_t n, char* scratch) const override {
+    port::SchedulingPoint("SimFile::Read", this);
+    port::MutexLock lock(&state_->mu);
+    return FileWrapper::Read(offset, n, scratch);
+  }
+  Status Write(uint64_t offset, std::string_view data) override {
+    port::SchedulingPoint("SimFile::Write", this);
+    port::MutexLock lock(&state_->mu);
+    return FileWrapper::Write(offset, data);
+  }
+  Status Append(std::string_view data) override {
+    port::SchedulingPoint("SimFile::Append", this);
+    port::MutexLock lock(&state_->mu);
+    return FileWrapper::Append(data);
+  }
+  Status Sync() override {
+    port::SchedulingPoint("SimFile::Sync", this);
+    port::MutexLock lock(&state_->mu);
+    return FileWrapper::Sync();
+  }
+  Status Truncate(uint64_t size_bytes) override {
+    port::SchedulingPoint("SimFile::Truncate", this);
+    port::MutexLock lock(&state_->mu);
+    return FileWrapper::Truncate(size_bytes);
+  }
+  Status Preallocate(uint64_t offset, uint64_t len) override {
+    port::SchedulingPoint("SimFile::Preallocate", this);
+    port::MutexLock lock(&state_->mu);
+    return FileWrapper::Preallocate(offset, len);
+  }
+  StatusOr<uint64_t> Size() const override {
+    port::SchedulingPoint("SimFile::Size", this);
+    port::MutexLock lock(&state_->mu);
+    return FileWrapper::Size();
+  }
+
+ private:
+  const std::shared_ptr<State> state_;
+};
+
 }  // namespace
 
 SimFileSystem::SimFileSystem(uint64_t seed, faults::FaultOptions options, SimClock* clock)
     : state_(std::make_shared<State>(seed, std::move(options), clock)) {
   assert(clock != nullptr);
-  port::MutexLock lock(&state_->mu);
-  assert(faults::ValidateFaultOptions(state_->options).ok());
+  {
+    port::MutexLock lock(&state_->mu);
+    assert(faults::ValidateFaultOptions(state_->options).ok());
+  }
+  // Bottom to top: the core, then the layers whose draws follow the core's within a call.
+  layers_.push_back(std::make_unique<SimDisk>(state_));
+  layers_.push_back(std::make_unique<DeviceWriteFaultFileSystem>(layers_.back().get(), state_));
+  layers_.push_back(std::make_unique<InjectedErrorFileSystem>(layers_.back().get(), state_));
+  layers_.push_back(std::make_unique<PowerSwitchFileSystem>(layers_.back().get(), state_));
+  layers_.push_back(std::make_unique<DelayedSyncFileSystem>(layers_.back().get(), state_));
+  layers_.push_back(std::make_unique<ReadBitFlipFileSystem>(layers_.back().get(), state_));
+  top_ = layers_.back().get();
 }
 
-SimFileSystem::~SimFileSystem() = default;
+// The FileSystem calls: a scheduling point and the lock, then the layers.
 
 StatusOr<std::unique_ptr<File>> SimFileSystem::OpenFile(const std::string& path,
                                                         const OpenFileOptions& options) {
   port::SchedulingPoint("SimFileSystem::OpenFile", state_.get());
   port::MutexLock lock(&state_->mu);
-  const std::string what = "open " + path;
-  MANIFOLD_RETURN_IF_ERROR(state_->CheckLive(what, nullptr));
+  MANIFOLD_ASSIGN_OR_RETURN(std::unique_ptr<File> file, top_->OpenFile(path, options));
+  return std::unique_ptr<File>(std::make_unique<SerializedFile>(std::move(file), state_));
+}
+
+Status SimFileSystem::Rename(const std::string& from, const std::string& to) {
+  port::SchedulingPoint("SimFileSystem::Rename", state_.get());
+  port::MutexLock lock(&state_->mu);
+  return top_->Rename(from, to);
+}
+
+Status SimFileSystem::Remove(const std::string& path) {
+  port::SchedulingPoint("SimFileSystem::Remove", state_.get());
+  port::MutexLock lock(&state_->mu);
+  return top_->Remove(path);
+}
+
+Status SimFileSystem::CreateDir(const std::string& path) {
+  port::SchedulingPoint("SimFileSystem::CreateDir", state_.get());
+  port::MutexLock lock(&state_->mu);
+  return top_->CreateDir(path);
+}
+
+Status SimFileSystem::SyncDir(const std::string& path) {
+  port::SchedulingPoint("SimFileSystem::SyncDir", state_.get());
+  port::MutexLock lock(&state_->mu);
+  return top_->SyncDir(path);
+}
+
+StatusOr<std::vector<std::string>> SimFileSystem::ListDir(const std::string& path) {
+  port::SchedulingPoint("SimFileSystem::ListDir", state_.get());
+  port::MutexLock lock(&state_->mu);
+  return top_->ListDir(path);
+}
+
+StatusOr<bool> SimFileSystem::Exists(const std::string& path) {
+  port::SchedulingPoint("SimFileSystem::Exists", state_.get());
+  port::MutexLock lock(&state_->mu);
+  return top_->Exists(path);
+}
+
+StatusOr<std::unique_ptr<FileLock>> SimFileSystem::LockFile(const std::string& path) {
+  port::SchedulingPoint("SimFileSystem::LockFile", state_.get());
+  port::MutexLock lock(&state_->mu);
+  return top_->LockFile(path);
+}
+
+StatusOr<std::unique_ptr<FileLock>> SimFileSystem::LockFileShared(const std::string& path) {
+  port::SchedulingPoint("SimFileSystem::LockFileShared", state_.get());
+  port::MutexLock lock(&state_->mu);
+  return top_->LockFileShared(path);
+}
+
+SimFileSystem::~SimFileSystem() = default;
+
+StatusOr<std::unique_ptr<File>> SimDisk::OpenFile(const std::string& path,
+                                                  const OpenFileOptions& options) {
+  state_->mu.AssertHeld();
   MANIFOLD_ASSIGN_OR_RETURN(const std::string p, Normalize("open", path));
-  // Opening with O_CREAT is a mutation whether or not the file exists: the caller cannot know.
-  if (options.create) MANIFOLD_RETURN_IF_ERROR(state_->Mutate(what));
-  MANIFOLD_RETURN_IF_ERROR(state_->InjectError(OpClass::kMetadata, what));
   if (state_->IsDir(p)) return Status::IOError(Message("open", path, kIsDir));
   std::shared_ptr<Inode> inode;
   auto it = state_->live.find(p);
@@ -761,20 +1164,14 @@ StatusOr<std::unique_ptr<File>> SimFileSystem::OpenFile(const std::string& path,
     inode = state_->CreateFile(p);
   }
   assert(inode != nullptr);
-  return std::unique_ptr<File>(std::make_unique<SimFile>(state_, std::move(inode), path,
-                                                         options.read_only, state_->generation));
+  return std::unique_ptr<File>(std::make_unique<SimFile>(state_, std::move(inode), path));
 }
 
-Status SimFileSystem::Rename(const std::string& from, const std::string& to) {
-  port::SchedulingPoint("SimFileSystem::Rename", state_.get());
-  port::MutexLock lock(&state_->mu);
+Status SimDisk::Rename(const std::string& from, const std::string& to) {
+  state_->mu.AssertHeld();
   const std::string shown = from + " to " + to;
-  const std::string what = "rename " + shown;
-  MANIFOLD_RETURN_IF_ERROR(state_->CheckLive(what, nullptr));
   MANIFOLD_ASSIGN_OR_RETURN(const std::string f, Normalize("rename", from));
   MANIFOLD_ASSIGN_OR_RETURN(const std::string t, Normalize("rename", to));
-  MANIFOLD_RETURN_IF_ERROR(state_->Mutate(what));
-  MANIFOLD_RETURN_IF_ERROR(state_->InjectError(OpClass::kMetadata, what));
   if (IsRoot(f) || IsRoot(t)) return Status::IOError(Message("rename", shown, kIsDir));
   auto from_it = state_->live.find(f);
   if (from_it == state_->live.end()) return Status::NotFound(Message("rename", shown, kNoEntry));
@@ -802,14 +1199,9 @@ Status SimFileSystem::Rename(const std::string& from, const std::string& to) {
   return Status::OK();
 }
 
-Status SimFileSystem::Remove(const std::string& path) {
-  port::SchedulingPoint("SimFileSystem::Remove", state_.get());
-  port::MutexLock lock(&state_->mu);
-  const std::string what = "remove " + path;
-  MANIFOLD_RETURN_IF_ERROR(state_->CheckLive(what, nullptr));
+Status SimDisk::Remove(const std::string& path) {
+  state_->mu.AssertHeld();
   MANIFOLD_ASSIGN_OR_RETURN(const std::string p, Normalize("remove", path));
-  MANIFOLD_RETURN_IF_ERROR(state_->Mutate(what));
-  MANIFOLD_RETURN_IF_ERROR(state_->InjectError(OpClass::kMetadata, what));
   if (IsRoot(p)) return Status::IOError(Message("remove", path, kIsDir));
   auto it = state_->live.find(p);
   if (it == state_->live.end()) return Status::NotFound(Message("remove", path, kNoEntry));
@@ -821,14 +1213,9 @@ Status SimFileSystem::Remove(const std::string& path) {
   return Status::OK();
 }
 
-Status SimFileSystem::CreateDir(const std::string& path) {
-  port::SchedulingPoint("SimFileSystem::CreateDir", state_.get());
-  port::MutexLock lock(&state_->mu);
-  const std::string what = "create dir " + path;
-  MANIFOLD_RETURN_IF_ERROR(state_->CheckLive(what, nullptr));
+Status SimDisk::CreateDir(const std::string& path) {
+  state_->mu.AssertHeld();
   MANIFOLD_ASSIGN_OR_RETURN(const std::string p, Normalize("create dir", path));
-  MANIFOLD_RETURN_IF_ERROR(state_->Mutate(what));
-  MANIFOLD_RETURN_IF_ERROR(state_->InjectError(OpClass::kMetadata, what));
   if (state_->IsDir(p)) return Status::OK();
   if (state_->live.count(p) != 0) {
     return Status::AlreadyExists("create dir " + path + ": exists and is not a directory");
@@ -839,16 +1226,10 @@ Status SimFileSystem::CreateDir(const std::string& path) {
   return Status::OK();
 }
 
-Status SimFileSystem::SyncDir(const std::string& path) {
-  port::SchedulingPoint("SimFileSystem::SyncDir", state_.get());
-  port::MutexLock lock(&state_->mu);
-  const std::string what = "sync dir " + path;
-  MANIFOLD_RETURN_IF_ERROR(state_->CheckLive(what, nullptr));
+Status SimDisk::SyncDir(const std::string& path) {
+  state_->mu.AssertHeld();
   MANIFOLD_ASSIGN_OR_RETURN(const std::string p, Normalize("sync dir", path));
-  MANIFOLD_RETURN_IF_ERROR(state_->Mutate(what));
-  MANIFOLD_RETURN_IF_ERROR(state_->InjectError(OpClass::kDirSync, what));
   MANIFOLD_RETURN_IF_ERROR(state_->CheckIsDir("sync dir", path, p));
-  state_->MaybeDelaySync(what);
   DirState& dir = state_->dirs.at(p);
   dir.durable = state_->LiveChildren(p);
   dir.pending.clear();
@@ -856,10 +1237,8 @@ Status SimFileSystem::SyncDir(const std::string& path) {
   return Status::OK();
 }
 
-StatusOr<std::vector<std::string>> SimFileSystem::ListDir(const std::string& path) {
-  port::SchedulingPoint("SimFileSystem::ListDir", state_.get());
-  port::MutexLock lock(&state_->mu);
-  MANIFOLD_RETURN_IF_ERROR(state_->CheckLive("list dir " + path, nullptr));
+StatusOr<std::vector<std::string>> SimDisk::ListDir(const std::string& path) {
+  state_->mu.AssertHeld();
   MANIFOLD_ASSIGN_OR_RETURN(const std::string p, Normalize("list dir", path));
   MANIFOLD_RETURN_IF_ERROR(state_->CheckIsDir("list dir", path, p));
   std::vector<std::string> names;
@@ -867,22 +1246,15 @@ StatusOr<std::vector<std::string>> SimFileSystem::ListDir(const std::string& pat
   return names;  // Sorted: LiveChildren is a std::map by name.
 }
 
-StatusOr<bool> SimFileSystem::Exists(const std::string& path) {
-  port::SchedulingPoint("SimFileSystem::Exists", state_.get());
-  port::MutexLock lock(&state_->mu);
-  MANIFOLD_RETURN_IF_ERROR(state_->CheckLive("exists " + path, nullptr));
+StatusOr<bool> SimDisk::Exists(const std::string& path) {
+  state_->mu.AssertHeld();
   MANIFOLD_ASSIGN_OR_RETURN(const std::string p, Normalize("exists", path));
   return IsRoot(p) || state_->live.count(p) != 0;
 }
 
-StatusOr<std::unique_ptr<FileLock>> SimFileSystem::LockFile(const std::string& path) {
-  port::SchedulingPoint("SimFileSystem::LockFile", state_.get());
-  port::MutexLock lock(&state_->mu);
-  const std::string what = "lock " + path;
-  MANIFOLD_RETURN_IF_ERROR(state_->CheckLive(what, nullptr));
+StatusOr<std::unique_ptr<FileLock>> SimDisk::LockFile(const std::string& path) {
+  state_->mu.AssertHeld();
   MANIFOLD_ASSIGN_OR_RETURN(const std::string p, Normalize("lock", path));
-  MANIFOLD_RETURN_IF_ERROR(state_->Mutate(what));
-  MANIFOLD_RETURN_IF_ERROR(state_->InjectError(OpClass::kMetadata, what));
   if (state_->locks.count(p) != 0 || state_->shared_locks.count(p) != 0) {
     return Status::Busy("database " + path + " is already locked by this process");
   }
@@ -896,14 +1268,9 @@ StatusOr<std::unique_ptr<FileLock>> SimFileSystem::LockFile(const std::string& p
   return std::unique_ptr<FileLock>(std::make_unique<SimFileLock>(state_, p, token));
 }
 
-// Not a mutation (nothing is created or written), so it never draws a power cut.
-StatusOr<std::unique_ptr<FileLock>> SimFileSystem::LockFileShared(const std::string& path) {
-  port::SchedulingPoint("SimFileSystem::LockFileShared", state_.get());
-  port::MutexLock lock(&state_->mu);
-  const std::string what = "lock shared " + path;
-  MANIFOLD_RETURN_IF_ERROR(state_->CheckLive(what, nullptr));
+StatusOr<std::unique_ptr<FileLock>> SimDisk::LockFileShared(const std::string& path) {
+  state_->mu.AssertHeld();
   MANIFOLD_ASSIGN_OR_RETURN(const std::string p, Normalize("lock", path));
-  MANIFOLD_RETURN_IF_ERROR(state_->InjectError(OpClass::kMetadata, what));
   if (state_->locks.count(p) != 0) {
     return Status::Busy("database " + path + " is locked for writing by this process");
   }

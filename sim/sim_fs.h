@@ -43,12 +43,23 @@
 // the part before its last '/'. Directories cannot be renamed or removed, and files can be renamed
 // only within one directory (the engine needs neither; both are NotSupported).
 //
+// Structure: SimFileSystem is a facade over a stack of FileSystems (sim_fs.cc). At the bottom, the
+// core: the namespace and file images with the durability model above, Restart(), and a failed
+// sync's dropped pages. On it, FileSystemWrapper layers that each override only the calls their
+// fault touches: a write's device faults (partial write before EIO, ENOSPC, misdirection), the
+// other injected errors, the power switch (refusals while cut, stale handles, power cuts at
+// mutations), delayed syncs and read bit flips. All draw from the one PRNG; a layer deciding
+// before a call draws before the layers below it, one deciding on its result after them, and the
+// stack's order keeps the order of draws the simulator always had, so every seed replays as
+// before the split.
+//
 // Thread-safe: one mutex guards all state. Decisions are reproducible when the calls arrive in a
 // reproducible order (the simulator's scheduler provides that). The mutex is a port::Mutex, so
 // under the scheduler it is a scheduled lock (never an OS lock held across a scheduling point);
 // it is still needed off managed threads and because the trace callback may reach a scheduling
 // point. Every File and directory call is a scheduling point named after it ("SimFile::Write",
-// "SimFileSystem::Rename") on a managed thread, taken before that mutex, so the scheduler can let
+// "SimFileSystem::Rename") on a managed thread, taken by the facade before that mutex (held once
+// for the whole stack), so the scheduler can let
 // another thread run before any file-system call. The harness-side controls (crashes, Restart,
 // counters, options) are not.
 #ifndef MANIFOLD_SIM_SIM_FS_H_
@@ -141,6 +152,10 @@ class SimFileSystem final : public FileSystem {
 
  private:
   const std::shared_ptr<State> state_;
+  // The core (storage with crash semantics) and the fault layers on it, bottom first; every
+  // FileSystem call above takes the scheduling point and the lock, then goes to top_.
+  std::vector<std::unique_ptr<FileSystem>> layers_;
+  FileSystem* top_ = nullptr;
 };
 
 }  // namespace manifold::sim

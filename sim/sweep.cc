@@ -170,6 +170,8 @@ std::string SweepSummary(const SweepOptions& options, const SweepResult& result)
       static_cast<unsigned long long>(s.segment_damage_detected),
       static_cast<unsigned long long>(s.segment_damage_harmless));
   std::string out = buf;
+  out += "  liveness phases passed: " + std::to_string(s.liveness_checked) + " (" +
+         std::to_string(s.liveness_writes) + " durable writes after the faults stopped)\n";
   out += "  engine: manifold " MANIFOLD_VERSION "\n";
   for (const SweepFailure& f : result.failures) {
     out += "FAILED seed " + std::to_string(f.seed) + ": " + f.failure + "\n  replay: " + f.replay +

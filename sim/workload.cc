@@ -172,13 +172,6 @@ void FillWorkloadOp(Rng& rng, const WorkloadOptions& options, WorkloadOp* op) {
   }
 }
 
-uint64_t Rng::Next() {
-  uint64_t z = (state_ += 0x9e3779b97f4a7c15ull);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  return z ^ (z >> 31);
-}
-
 const char* OpKindName(OpKind kind) {
   switch (kind) {
     case OpKind::kPut:

@@ -8,22 +8,13 @@
 #include <string>
 #include <vector>
 
+#include "engine/util/random.h"
+
 namespace manifold::sim {
 
-// A deterministic 64-bit generator (splitmix64): fast, tiny state, identical on every platform,
-// unlike the distributions of <random>.
-class Rng {
- public:
-  explicit Rng(uint64_t seed) : state_(seed) {}
-  uint64_t Next();
-  // Uniform in [0, bound); bound > 0.
-  uint64_t Uniform(uint64_t bound) { return Next() % bound; }
-  bool OneIn(uint64_t n) { return Uniform(n) == 0; }
-  double Unit() { return static_cast<double>(Next() >> 11) * 0x1.0p-53; }
-
- private:
-  uint64_t state_;
-};
+// The workload's generator: splitmix64 (engine/util/random.h), whose stream every recorded seed
+// was dealt from.
+using Rng = SplitMix64;
 
 enum class OpKind {
   kPut,              // Single put through DB::Put.

@@ -1,9 +1,10 @@
 // A test-only FileSystem that cuts the power at a chosen sync.
 //
-// CrashFileSystem wraps a MemFileSystem. It counts every File::Sync and FileSystem::SyncDir call
-// (attempted, whether or not it succeeds). Armed with CutAtSync(n, mode), the n-th such call
-// (0-based) "cuts the power": from then on every operation of the file system and of every file
-// it opened returns IOError. What happens to sync n itself depends on the mode:
+// CrashFileSystem wraps a MemFileSystem (a FileSystemWrapper over it). It counts every File::Sync
+// and FileSystem::SyncDir call (attempted, whether or not it succeeds). Armed with CutAtSync(n,
+// mode), the n-th such call (0-based) "cuts the power": from then on every operation of the file
+// system and of every file it opened returns IOError. What happens to sync n itself depends on the
+// mode:
 //
 //   kFailSync      sync n fails without syncing anything (a crash just before the sync).
 //   kSyncThenFail  sync n makes its data durable, then fails (the device did the work but the
@@ -50,13 +51,15 @@ inline const char* CutModeName(CutMode mode) {
   return "?";
 }
 
-class CrashFileSystem final : public FileSystem {
+// Built on FileSystemWrapper/FileWrapper: the power switch is the one fault, and it refuses every
+// call once off, so each override is "check the power, then the base's call"; only Sync/SyncDir
+// (counted, and where the cut lands) and the writes (recorded until synced) add more.
+class CrashFileSystem final : public FileSystemWrapper {
  public:
   static constexpr uint64_t kNever = UINT64_MAX;
 
-  explicit CrashFileSystem(MemFileSystem* inner) : state_(std::make_shared<State>()) {
-    state_->inner = inner;
-  }
+  explicit CrashFileSystem(MemFileSystem* inner)
+      : FileSystemWrapper(inner), state_(std::make_shared<State>()) {}
 
   // Cuts the power at the `n`-th sync call counted from the creation of this object.
   void CutAtSync(uint64_t n, CutMode mode) {
@@ -96,7 +99,8 @@ class CrashFileSystem final : public FileSystem {
   }
 
   // See the file comment. Call after inner->DropUnsyncedData(). Returns how many pieces of
-  // unsynced data were made durable.
+  // unsynced data were made durable. Writes through each file's own base handle (shared with its
+  // FileWrapper), so files the database already closed, renamed or lost are reached as before.
   uint64_t PersistSomeUnsyncedWrites(uint64_t seed) {
     std::lock_guard<std::mutex> lock(state_->mu);
     std::mt19937_64 rng(seed);
@@ -114,7 +118,7 @@ class CrashFileSystem final : public FileSystem {
             while (i < op.data.size()) {
               const size_t piece = std::min<size_t>(kSector - at % kSector, op.data.size() - i);
               if (rng() % 2 == 0) {
-                file->inner->Write(at, std::string_view(op.data).substr(i, piece)).IgnoreError();
+                file->base->Write(at, std::string_view(op.data).substr(i, piece)).IgnoreError();
                 ++persisted;
               }
               at += piece;
@@ -123,30 +127,30 @@ class CrashFileSystem final : public FileSystem {
             break;
           }
           case PendingOp::kTruncate:
-            file->inner->Truncate(op.offset).IgnoreError();
+            file->base->Truncate(op.offset).IgnoreError();
             ++persisted;
             break;
           case PendingOp::kPreallocate:
-            file->inner->Preallocate(op.offset, op.length).IgnoreError();
+            file->base->Preallocate(op.offset, op.length).IgnoreError();
             ++persisted;
             break;
         }
       }
       file->pending.clear();
-      file->inner->Sync().IgnoreError();
+      file->base->Sync().IgnoreError();
     }
     return persisted;
   }
 
-  // --- FileSystem ---
+  // --- FileSystem: the power check in front of every call ---
 
   StatusOr<std::unique_ptr<File>> OpenFile(const std::string& path,
                                            const OpenFileOptions& options) override {
     MANIFOLD_RETURN_IF_ERROR(state_->Check("open " + path));
-    auto inner = state_->inner->OpenFile(path, options);
-    if (!inner.ok()) return inner.status();
+    auto base = FileSystemWrapper::OpenFile(path, options);
+    if (!base.ok()) return base.status();
     auto file = std::make_shared<FileState>();
-    file->inner = std::move(inner).value();
+    file->base = std::move(base).value();
     {
       std::lock_guard<std::mutex> lock(state_->mu);
       state_->files.push_back(file);
@@ -155,34 +159,34 @@ class CrashFileSystem final : public FileSystem {
   }
   Status Rename(const std::string& from, const std::string& to) override {
     MANIFOLD_RETURN_IF_ERROR(state_->Check("rename " + from));
-    return state_->inner->Rename(from, to);
+    return FileSystemWrapper::Rename(from, to);
   }
   Status Remove(const std::string& path) override {
     MANIFOLD_RETURN_IF_ERROR(state_->Check("remove " + path));
-    return state_->inner->Remove(path);
+    return FileSystemWrapper::Remove(path);
   }
   Status CreateDir(const std::string& path) override {
     MANIFOLD_RETURN_IF_ERROR(state_->Check("create dir " + path));
-    return state_->inner->CreateDir(path);
+    return FileSystemWrapper::CreateDir(path);
   }
   Status SyncDir(const std::string& path) override {
-    return state_->Sync("sync dir " + path, [&] { return state_->inner->SyncDir(path); });
+    return state_->Sync("sync dir " + path, [&] { return FileSystemWrapper::SyncDir(path); });
   }
   StatusOr<std::vector<std::string>> ListDir(const std::string& path) override {
     MANIFOLD_RETURN_IF_ERROR(state_->Check("list dir " + path));
-    return state_->inner->ListDir(path);
+    return FileSystemWrapper::ListDir(path);
   }
   StatusOr<bool> Exists(const std::string& path) override {
     MANIFOLD_RETURN_IF_ERROR(state_->Check("exists " + path));
-    return state_->inner->Exists(path);
+    return FileSystemWrapper::Exists(path);
   }
   StatusOr<std::unique_ptr<FileLock>> LockFile(const std::string& path) override {
     MANIFOLD_RETURN_IF_ERROR(state_->Check("lock " + path));
-    return state_->inner->LockFile(path);
+    return FileSystemWrapper::LockFile(path);
   }
   StatusOr<std::unique_ptr<FileLock>> LockFileShared(const std::string& path) override {
     MANIFOLD_RETURN_IF_ERROR(state_->Check("lock shared " + path));
-    return state_->inner->LockFileShared(path);
+    return FileSystemWrapper::LockFileShared(path);
   }
 
  private:
@@ -193,17 +197,16 @@ class CrashFileSystem final : public FileSystem {
     std::string data;
   };
 
-  // One opened file: its inner handle and its writes since its last successful Sync. Shared by
-  // the wrapper File and the file system, so PersistSomeUnsyncedWrites works after the database
-  // closed its files.
+  // One opened file: its base handle (shared with its CrashFile) and its writes since its last
+  // successful Sync. Kept by the file system, so PersistSomeUnsyncedWrites works after the
+  // database closed its files.
   struct FileState {
-    std::unique_ptr<File> inner;
+    std::shared_ptr<File> base;
     std::vector<PendingOp> pending;  // Guarded by State::mu.
   };
 
   struct State {
     mutable std::mutex mu;
-    MemFileSystem* inner = nullptr;
     uint64_t sync_calls = 0;
     uint64_t cut_at = kNever;
     CutMode mode = CutMode::kFailSync;
@@ -248,35 +251,36 @@ class CrashFileSystem final : public FileSystem {
     }
   };
 
-  class CrashFile final : public File {
+  // The file's power check, its sync (counted; clears the record once durable) and the record of
+  // every mutation since; path() is the base's.
+  class CrashFile final : public FileWrapper {
    public:
     CrashFile(std::shared_ptr<State> state, std::shared_ptr<FileState> file)
-        : state_(std::move(state)), file_(std::move(file)) {}
+        : FileWrapper(file->base), state_(std::move(state)), file_(std::move(file)) {}
 
     StatusOr<size_t> Read(uint64_t offset, size_t n, char* scratch) const override {
       MANIFOLD_RETURN_IF_ERROR(state_->Check("read " + path()));
-      return file_->inner->Read(offset, n, scratch);
+      return FileWrapper::Read(offset, n, scratch);
     }
     Status Write(uint64_t offset, std::string_view data) override {
       std::lock_guard<std::mutex> lock(state_->mu);
       MANIFOLD_RETURN_IF_ERROR(state_->CheckLocked("write " + path()));
-      MANIFOLD_RETURN_IF_ERROR(file_->inner->Write(offset, data));
-      file_->pending.push_back(
-          PendingOp{PendingOp::kWrite, offset, data.size(), std::string(data)});
+      MANIFOLD_RETURN_IF_ERROR(FileWrapper::Write(offset, data));
+      Record(PendingOp::kWrite, offset, data.size(), data);
       return Status::OK();
     }
     Status Append(std::string_view data) override {
       std::lock_guard<std::mutex> lock(state_->mu);
       MANIFOLD_RETURN_IF_ERROR(state_->CheckLocked("append " + path()));
-      auto size = file_->inner->Size();
+      auto size = FileWrapper::Size();
       if (!size.ok()) return size.status();
-      MANIFOLD_RETURN_IF_ERROR(file_->inner->Append(data));
-      file_->pending.push_back(PendingOp{PendingOp::kWrite, *size, data.size(), std::string(data)});
+      MANIFOLD_RETURN_IF_ERROR(FileWrapper::Append(data));
+      Record(PendingOp::kWrite, *size, data.size(), data);
       return Status::OK();
     }
     Status Sync() override {
       return state_->Sync("sync " + path(), [this] {
-        Status s = file_->inner->Sync();
+        Status s = FileWrapper::Sync();
         if (s.ok()) {
           std::lock_guard<std::mutex> lock(state_->mu);
           file_->pending.clear();
@@ -287,24 +291,28 @@ class CrashFileSystem final : public FileSystem {
     Status Truncate(uint64_t size_bytes) override {
       std::lock_guard<std::mutex> lock(state_->mu);
       MANIFOLD_RETURN_IF_ERROR(state_->CheckLocked("truncate " + path()));
-      MANIFOLD_RETURN_IF_ERROR(file_->inner->Truncate(size_bytes));
-      file_->pending.push_back(PendingOp{PendingOp::kTruncate, size_bytes, 0, {}});
+      MANIFOLD_RETURN_IF_ERROR(FileWrapper::Truncate(size_bytes));
+      Record(PendingOp::kTruncate, size_bytes, 0, {});
       return Status::OK();
     }
     Status Preallocate(uint64_t offset, uint64_t len) override {
       std::lock_guard<std::mutex> lock(state_->mu);
       MANIFOLD_RETURN_IF_ERROR(state_->CheckLocked("preallocate " + path()));
-      MANIFOLD_RETURN_IF_ERROR(file_->inner->Preallocate(offset, len));
-      file_->pending.push_back(PendingOp{PendingOp::kPreallocate, offset, len, {}});
+      MANIFOLD_RETURN_IF_ERROR(FileWrapper::Preallocate(offset, len));
+      Record(PendingOp::kPreallocate, offset, len, {});
       return Status::OK();
     }
     StatusOr<uint64_t> Size() const override {
       MANIFOLD_RETURN_IF_ERROR(state_->Check("size " + path()));
-      return file_->inner->Size();
+      return FileWrapper::Size();
     }
-    const std::string& path() const override { return file_->inner->path(); }
 
    private:
+    // Caller holds state_->mu.
+    void Record(PendingOp::Kind kind, uint64_t offset, uint64_t length, std::string_view data) {
+      file_->pending.push_back(PendingOp{kind, offset, length, std::string(data)});
+    }
+
     const std::shared_ptr<State> state_;
     const std::shared_ptr<FileState> file_;
   };

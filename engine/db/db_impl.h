@@ -223,8 +223,8 @@ class DBImpl : public DB {
   // --- Commit pipeline, guarded by log_mu_ (I16: one lock per commit, held for bookkeeping
   // only, never for I/O); db_impl_commit.cc. log_cv_ wakes group-commit followers, publication
   // waiters, stalled writers and the checkpointer.
-  port::Mutex log_mu_;
-  port::CondVar log_cv_{&log_mu_};
+  port::Mutex log_mu_{"log"};
+  port::CondVar log_cv_{&log_mu_, "log"};
   // Commit order: the newest version, its sequence number, the commits appended but not yet
   // visible (I19), and the newest visible one.
   VersionPtr latest_ MANIFOLD_GUARDED_BY(log_mu_);
@@ -274,7 +274,7 @@ class DBImpl : public DB {
 
   // --- Checkpointer, guarded by checkpoint_mu_: one checkpoint at a time; the allocator and
   // the on-disk state belong to it (db_impl_checkpoint.cc).
-  port::Mutex checkpoint_mu_;
+  port::Mutex checkpoint_mu_{"checkpoint"};
   PageAllocator allocator_ MANIFOLD_GUARDED_BY(checkpoint_mu_);
   std::vector<uint64_t> free_list_chain_ MANIFOLD_GUARDED_BY(checkpoint_mu_);
   // Column families as the latest durable checkpoint's catalog holds them.
@@ -288,8 +288,8 @@ class DBImpl : public DB {
   // --- Readers, writer slots and the background error, guarded by state_mu_
   // (db_impl_read.cc, db_impl_write.cc, db_impl.cc). column_family_released_ wakes writers
   // waiting for a column family (I7, I27).
-  port::Mutex state_mu_;
-  port::CondVar column_family_released_{&state_mu_};
+  port::Mutex state_mu_{"state"};
+  port::CondVar column_family_released_{&state_mu_, "column family released"};
   VersionPtr current_ MANIFOLD_GUARDED_BY(state_mu_);  // What readers see (I19).
   std::set<std::string, std::less<>> busy_column_families_ MANIFOLD_GUARDED_BY(state_mu_);
   Status background_error_ MANIFOLD_GUARDED_BY(state_mu_);

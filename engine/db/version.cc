@@ -3,6 +3,7 @@
 #include <cassert>
 
 #include "engine/util/coding.h"
+#include "engine/util/random.h"
 
 namespace manifold {
 
@@ -38,13 +39,12 @@ const ColumnFamilyState* Version::Find(std::string_view name) const {
 
 namespace {
 
-// FNV-1a then the splitmix64 finalizer: a deterministic, well-mixed treap priority per name.
+// FNV-1a then the splitmix64 output function (Mix64): a deterministic, well-mixed treap priority
+// per name.
 uint64_t PriorityOf(std::string_view name) {
   uint64_t h = 0xcbf29ce484222325ull;
   for (unsigned char c : name) h = (h ^ c) * 0x100000001b3ull;
-  h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ull;
-  h = (h ^ (h >> 27)) * 0x94d049bb133111ebull;
-  return h ^ (h >> 31);
+  return Mix64(h);
 }
 
 }  // namespace

@@ -68,6 +68,10 @@ struct internal::Runtime {
   uint64_t abort_steps = 0;
   uint64_t block_counter = 0;
   std::vector<Decision> decisions;
+  // SetPhaseBound: the last step and the latest simulated time the current phase may reach.
+  uint64_t phase_steps_end = UINT64_MAX;
+  uint64_t phase_end_us = kNoDeadline;
+  std::string phase_what;
   bool aborting = false;
   Outcome outcome = Outcome::kOk;
   std::string report;
@@ -165,13 +169,17 @@ void AbortHandOff(Runtime& rt, Lock& lock, ThreadState* self) {
   // Nobody else can run; `self` continues (or, finished, the run is over).
 }
 
-// Wakes timed waiters when every thread is blocked. Returns false if none waits on time.
-bool AdvanceTime(Runtime& rt) {
+enum class Advance { kAdvanced, kNoDeadline, kPastPhaseBound };
+
+// Wakes timed waiters when every thread is blocked, unless that would move time past the phase's
+// bound.
+Advance AdvanceTime(Runtime& rt) {
   uint64_t earliest = kNoDeadline;
   for (const auto& t : rt.threads) {
     if (t->state == State::kBlocked && t->deadline_us < earliest) earliest = t->deadline_us;
   }
-  if (earliest == kNoDeadline) return false;
+  if (earliest == kNoDeadline) return Advance::kNoDeadline;
+  if (earliest > rt.phase_end_us) return Advance::kPastPhaseBound;
   if (earliest > rt.now_us) rt.now_us = earliest;
   for (const auto& t : rt.threads) {
     if (t->state == State::kBlocked && t->deadline_us <= rt.now_us) {
@@ -179,7 +187,7 @@ bool AdvanceTime(Runtime& rt) {
       t->timed_out = true;
     }
   }
-  return true;
+  return Advance::kAdvanced;
 }
 
 std::vector<int> Runnable(Runtime& rt) {
@@ -197,6 +205,9 @@ bool CheckBounds(Runtime& rt) {
   } else if (rt.spin_steps > rt.options.spin_steps_max) {
     StartAbort(rt, Outcome::kLivelock,
                "livelock: " + std::to_string(rt.spin_steps) + " steps without progress");
+  } else if (rt.steps > rt.phase_steps_end) {
+    StartAbort(rt, Outcome::kLivelock,
+               rt.phase_what + ": the step bound passed (step " + std::to_string(rt.steps) + ")");
   }
   return !rt.aborting;
 }
@@ -209,8 +220,15 @@ void Reschedule(Runtime& rt, Lock& lock, ThreadState* self) {
   std::vector<int> runnable = Runnable(rt);
   if (runnable.empty()) {
     if (rt.unfinished == 0) return;
-    if (!AdvanceTime(rt)) {
+    const Advance advanced = AdvanceTime(rt);
+    if (advanced == Advance::kNoDeadline) {
       StartAbort(rt, Outcome::kDeadlock, "deadlock: every thread is blocked");
+      return AbortHandOff(rt, lock, self);
+    }
+    if (advanced == Advance::kPastPhaseBound) {
+      StartAbort(rt, Outcome::kLivelock,
+                 rt.phase_what + ": every thread waits past the time bound (" +
+                     std::to_string(rt.phase_end_us) + " us)");
       return AbortHandOff(rt, lock, self);
     }
     runnable = Runnable(rt);
@@ -319,6 +337,8 @@ uint64_t CurrentStep() {
   return rt.steps;
 }
 
+bool Failing() { return internal::Aborting(); }
+
 void Fail(const std::string& message) {
   if (!InRun()) {
     std::fprintf(stderr, "sched::Fail outside a run: %s\n", message.c_str());
@@ -340,6 +360,22 @@ uint64_t NowMicros(port::SourceLocation where) {
 }
 
 void Yield(port::SourceLocation where) { internal::Point("Yield", nullptr, nullptr, where, false); }
+
+void SetPhaseBound(uint64_t steps, uint64_t duration_us, const std::string& what) {
+  Runtime& rt = Active();
+  Lock lock(rt.mu);
+  rt.phase_steps_end = rt.steps + steps < rt.steps ? UINT64_MAX : rt.steps + steps;
+  rt.phase_end_us = rt.now_us + duration_us < rt.now_us ? kNoDeadline : rt.now_us + duration_us;
+  rt.phase_what = what;
+}
+
+void ClearPhaseBound() {
+  Runtime& rt = Active();
+  Lock lock(rt.mu);
+  rt.phase_steps_end = UINT64_MAX;
+  rt.phase_end_us = kNoDeadline;
+  rt.phase_what.clear();
+}
 
 namespace internal {
 

@@ -93,12 +93,26 @@ bool InRun();
 // point itself. Only on a managed thread.
 uint64_t CurrentStep();
 
+// True while the active run is failing: its threads are being unwound (what they do from then on
+// is not what they were doing when it failed). Not a scheduling point.
+bool Failing();
+
 // Ends the run as kFailed with `message` (a property the harness checks did not hold). Does not
 // return on a managed thread.
 [[noreturn]] void Fail(const std::string& message);
 
 // The simulated time of the active run, in microseconds. A scheduling point.
 uint64_t NowMicros(port::SourceLocation where = port::SourceLocation::current());
+
+// Bounds what is left of the active run, for a phase that must finish (the simulator's liveness
+// check): once more than `steps` further scheduling points have passed, or simulated time would
+// have to move more than `duration_us` past now for any thread to run, the run ends as kLivelock
+// with a report that starts with `what` and lists every unfinished thread. Replaces an earlier
+// bound; the RunOptions bounds still apply. Not a scheduling point (nor is ClearPhaseBound), so
+// setting a bound changes no decision.
+void SetPhaseBound(uint64_t steps, uint64_t duration_us, const std::string& what);
+// Removes the bound SetPhaseBound set.
+void ClearPhaseBound();
 
 // Blocks the calling managed thread until simulated time has advanced by `duration_us`.
 void SleepForMicros(uint64_t duration_us,

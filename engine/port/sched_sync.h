@@ -205,8 +205,12 @@ class CondVar {
 // Starting and joining are scheduling points; a new thread runs only when the scheduler picks it.
 class Thread {
  public:
-  explicit Thread(std::function<void()> body) : Thread(nullptr, std::move(body)) {}
-  Thread(const char* name, std::function<void()> body) {
+  explicit Thread(std::function<void()> body, Where where = Where::current())
+      : Thread(nullptr, std::move(body), where) {}
+  // `where` (the caller) is also what a report names for a wait in the destructor, which has no
+  // caller location of its own.
+  Thread(const char* name, std::function<void()> body, Where where = Where::current())
+      : started_at_(where) {
     if (!sched::InRun()) {
       thread_ = std::thread(std::move(body));
       return;
@@ -215,15 +219,15 @@ class Thread {
       thread_ = std::thread(
           [run, id, managed = std::move(body)] { sched::internal::RunManaged(run, id, managed); });
     });
-    sched::internal::Point("Thread::Start", sched::internal::ThreadObject(id_), nullptr,
-                           Where::current(), true);
+    sched::internal::Point("Thread::Start", sched::internal::ThreadObject(id_), nullptr, where,
+                           true);
   }
   // Waits for the thread without throwing, also while a failed run unwinds.
   ~Thread() {
     if (!thread_.joinable()) return;
     while (id_ >= 0 && !sched::internal::Finished(id_)) {
-      sched::internal::BlockNoThrow("Thread::~Thread", sched::internal::ThreadObject(id_),
-                                    Where::current());
+      sched::internal::BlockNoThrow("Thread::~Thread (of the thread started at)",
+                                    sched::internal::ThreadObject(id_), started_at_);
     }
     thread_.join();
   }
@@ -245,6 +249,7 @@ class Thread {
 
  private:
   int id_ = -1;  // The managed thread's id; -1 for a thread started outside a run.
+  const Where started_at_;
   std::thread thread_;
 };
 

@@ -234,8 +234,13 @@ class CondVar {
 // call std::terminate instead). `name` appears in the scheduler's reports.
 class Thread {
  public:
-  explicit Thread(std::function<void()> body) : thread_(std::move(body)) {}
-  Thread(const char* name, std::function<void()> body) : thread_(std::move(body)) { (void)name; }
+  explicit Thread(std::function<void()> body, [[maybe_unused]] Where where = Where::current())
+      : thread_(std::move(body)) {}
+  Thread(const char* name, std::function<void()> body,
+         [[maybe_unused]] Where where = Where::current())
+      : thread_(std::move(body)) {
+    (void)name;
+  }
   ~Thread() {
     if (thread_.joinable()) thread_.join();
   }

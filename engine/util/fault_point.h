@@ -86,6 +86,10 @@ inline constexpr char kSkipRollRecordCheck[] = "manifold/bug/skip_roll_record_ch
 // Records are written into a segment's new preallocation before its length is durable (I22): a
 // power cut can shorten the file below records that were synced.
 inline constexpr char kPreallocateWithoutSync[] = "manifold/bug/preallocate_without_sync";
+// A checkpoint asked for with DB::Checkpoint returns once its header is durable and leaves
+// retiring the log it covers to the next automatic checkpoint (to keep the caller's wait short):
+// with automatic checkpoints rare or off, the log is never retired and grows without end.
+inline constexpr char kForcedCheckpointKeepsLog[] = "manifold/bug/forced_checkpoint_keeps_log";
 // Concurrency bugs, caught by the scheduler's harnesses (sim/sched/planted_concurrency_test.cc).
 // Publication makes every ready commit visible, also past an earlier sync commit still waiting
 // for its sync (I19): readers see sequences out of order, and the earlier one then hides the later.
@@ -107,7 +111,7 @@ inline constexpr char kCheckpointReadsVersionUnlocked[] =
     "manifold/bug/checkpoint_reads_version_unlocked";
 }  // namespace planted_bug
 
-inline constexpr std::array<std::string_view, 18> kPlantedBugs = {
+inline constexpr std::array<std::string_view, 19> kPlantedBugs = {
     planted_bug::kSkipPageSync,
     planted_bug::kSkipDirSync,
     planted_bug::kAckBeforeHeaderSync,
@@ -121,6 +125,7 @@ inline constexpr std::array<std::string_view, 18> kPlantedBugs = {
     planted_bug::kRollbackKeepsSequence,
     planted_bug::kSkipRollRecordCheck,
     planted_bug::kPreallocateWithoutSync,
+    planted_bug::kForcedCheckpointKeepsLog,
     planted_bug::kPublicationOutOfOrder,
     planted_bug::kCheckpointFreesReaderPages,
     planted_bug::kFollowerReleasedBeforeSync,
@@ -130,7 +135,7 @@ inline constexpr std::array<std::string_view, 18> kPlantedBugs = {
 
 // The planted bugs above that need concurrent threads to show (the last five): the sequential
 // simulator's sweep (tests/planted_bugs_test.cc) cannot catch them; the scheduler's can.
-inline constexpr size_t kPlantedConcurrencyBugsFirst = 13;
+inline constexpr size_t kPlantedConcurrencyBugsFirst = 14;
 
 }  // namespace manifold
 

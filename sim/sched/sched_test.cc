@@ -559,6 +559,59 @@ TEST(SchedFailureTest, StepBoundEndsARunThatKeepsProgressing) {
   EXPECT_NE(run.report.find("more than 300 steps"), std::string::npos) << run.report;
 }
 
+TEST(SchedFailureTest, PhaseBoundEndsAPhaseThatWaitsOnTimeWithoutEnd) {
+  const RunResult run = RunSeed(
+      [] {
+        port::sched::SetPhaseBound(1'000'000, 1'000, "phase");
+        Mutex mu("mu");
+        CondVar never(&mu, "never");
+        // A timed wait, not a sleep: a failing run unwinds a thread from its waits, but a sleep
+        // returns, and a loop of them would spin.
+        Thread sleeper("sleeper", [&] {
+          MutexLock lock(&mu);
+          while (true) never.WaitForMicros(100);
+        });
+      },
+      1);
+  EXPECT_EQ(run.outcome, Outcome::kLivelock) << run.report;
+  EXPECT_EQ(run.report.rfind("phase: every thread waits past the time bound (1000 us)", 0), 0u)
+      << run.report;
+  EXPECT_NE(run.report.find(
+                "thread 1 'sleeper': blocked in CondVar::Wait on condvar#0 'never' until 1100 us"),
+            std::string::npos)
+      << run.report;
+  EXPECT_LE(run.end_us, 1'000u);
+}
+
+TEST(SchedFailureTest, PhaseBoundEndsAPhaseThatKeepsStepping) {
+  const RunResult run = RunSeed(
+      [] {
+        port::sched::SetPhaseBound(200, port::sched::kNoDeadline, "phase");
+        Atomic<int> count(0);
+        Thread a("a", [&] {
+          while (true) count.fetch_add(1);
+        });
+      },
+      1);
+  EXPECT_EQ(run.outcome, Outcome::kLivelock) << run.report;
+  EXPECT_EQ(run.report.rfind("phase: the step bound passed", 0), 0u) << run.report;
+  EXPECT_NE(run.report.find("thread 1 'a': runnable"), std::string::npos) << run.report;
+}
+
+TEST(SchedFailureTest, ClearedPhaseBoundNoLongerApplies) {
+  const RunResult run = RunSeed(
+      [] {
+        port::sched::SetPhaseBound(10, 10, "phase");
+        port::sched::ClearPhaseBound();
+        Atomic<int> count(0);
+        for (int i = 0; i < 100; ++i) count.fetch_add(1);
+        port::sched::SleepForMicros(50);
+      },
+      1);
+  EXPECT_EQ(run.outcome, Outcome::kOk) << run.report;
+  EXPECT_EQ(run.end_us, 50u);
+}
+
 TEST(SchedFailureTest, ThrowingThreadFailsTheRun) {
   const RunResult run =
       RunSeed([] { Thread t("thrower", [] { throw std::runtime_error("boom"); }); }, 1);

@@ -101,9 +101,11 @@ class FileSystem {
 
 // Forwards every call to another File. A fault-injecting or instrumenting layer derives from it
 // and overrides only the calls it changes (like RocksDB's FSWrapper and leveldb's EnvWrapper).
+// The base is shared (a std::unique_ptr converts) so that a layer may keep using it after the
+// engine closed the wrapper, as a crash model replaying unsynced writes does.
 class FileWrapper : public File {
  public:
-  explicit FileWrapper(std::unique_ptr<File> base) : base_(std::move(base)) {}
+  explicit FileWrapper(std::shared_ptr<File> base) : base_(std::move(base)) {}
   StatusOr<size_t> Read(uint64_t offset, size_t n, char* scratch) const override {
     return base_->Read(offset, n, scratch);
   }
@@ -123,7 +125,7 @@ class FileWrapper : public File {
   File* base() const { return base_.get(); }
 
  private:
-  std::unique_ptr<File> base_;
+  const std::shared_ptr<File> base_;
 };
 
 // Forwards every call to another FileSystem (not owned; it must outlive the wrapper). Override
