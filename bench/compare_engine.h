@@ -28,12 +28,15 @@ struct EngineConfig {
   // Recovery workload: keep everything in the log (no checkpoint / memtable flush) so that a
   // reopen after a crash has the most to replay.
   bool hold_log = false;
-  // The engine's own cache of data: Manifold's page cache, RocksDB's and LevelDB's block cache
-  // (LevelDB: split evenly over its per-table databases), SQLite's page cache. LMDB has none: it
-  // reads through the OS page cache, which no setting here bounds.
-  uint64_t cache_bytes = 64ull << 20;
-  // SQLite only: its page cache is per connection; each connection gets cache_bytes divided by
-  // this, so that this many connections together hold at most cache_bytes.
+  // The engine's own cache of data in all, for a workload that needs every engine's cache the
+  // same size (uncached): Manifold's page cache, RocksDB's block cache, LevelDB's block caches
+  // (split evenly over its per-table databases), SQLite's page caches. LMDB has none: it reads
+  // through the OS page cache, which no setting here bounds. 0: each engine's own fixed sizing,
+  // as the table of settings describes it (Manifold and RocksDB 64 MiB, LevelDB 8 MiB per
+  // database, SQLite 64 MiB per connection).
+  uint64_t cache_bytes = 0;
+  // SQLite only, with cache_bytes set: its page cache is per connection; each connection gets
+  // cache_bytes divided by this, so that this many connections together hold at most cache_bytes.
   int cache_connections = 1;
   // Manifold only: Options::group_commit_window_us.
   uint64_t group_commit_window_us = 0;

@@ -98,7 +98,7 @@ void HoldLog(Options& options) {
 StatusOr<std::unique_ptr<Engine>> OpenManifold(const EngineConfig& config) {
   Options options;
   options.group_commit_window_us = config.group_commit_window_us;
-  options.cache_bytes_max = config.cache_bytes;
+  if (config.cache_bytes != 0) options.cache_bytes_max = config.cache_bytes;
   if (config.hold_log) HoldLog(options);
   MANIFOLD_ASSIGN_OR_RETURN(std::unique_ptr<DB> db, DB::Open(options, config.dir));
   for (int t = 0; t < config.tables; ++t) {

@@ -17,6 +17,9 @@
 namespace manifold::bench {
 namespace {
 
+// Without EngineConfig::cache_bytes.
+constexpr size_t kBlockCacheBytes = 64 << 20;
+
 Status FromRocks(const rocksdb::Status& s) {
   if (s.ok()) return Status::OK();
   if (s.IsNotFound()) return Status::NotFound(s.ToString());
@@ -130,7 +133,8 @@ rocksdb::DBOptions DbOptions(const EngineConfig& config) {
 }  // namespace
 
 StatusOr<std::unique_ptr<Engine>> OpenRocksDb(const EngineConfig& config) {
-  std::shared_ptr<rocksdb::Cache> cache = rocksdb::NewLRUCache(config.cache_bytes);
+  std::shared_ptr<rocksdb::Cache> cache =
+      rocksdb::NewLRUCache(config.cache_bytes == 0 ? kBlockCacheBytes : config.cache_bytes);
   rocksdb::DBOptions db_options = DbOptions(config);
   db_options.statistics = rocksdb::CreateDBStatistics();
   const rocksdb::ColumnFamilyOptions cf_options = TableOptions(config, cache);

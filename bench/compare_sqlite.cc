@@ -16,6 +16,8 @@ namespace manifold::bench {
 namespace {
 
 constexpr int kBusyTimeoutMs = 60'000;
+// Page cache of each connection without EngineConfig::cache_bytes.
+constexpr uint64_t kCacheBytesPerConnection = 64 << 20;
 
 Status SqliteError(sqlite3* db, const std::string& what) {
   return Status::IOError("sqlite " + what + ": " + (db ? sqlite3_errmsg(db) : "out of memory"));
@@ -44,7 +46,10 @@ StatusOr<sqlite3*> Connect(const EngineConfig& config) {
       "PRAGMA journal_mode=WAL",
       config.durable ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=OFF",
       // Negative: KiB rather than pages.
-      "PRAGMA cache_size=-" + std::to_string(config.cache_bytes / 1024 / config.cache_connections),
+      "PRAGMA cache_size=-" +
+          std::to_string(config.cache_bytes == 0
+                             ? kCacheBytesPerConnection / 1024
+                             : config.cache_bytes / 1024 / config.cache_connections),
   };
   if (config.hold_log) pragmas.push_back("PRAGMA wal_autocheckpoint=0");
   for (const std::string& pragma : pragmas) {

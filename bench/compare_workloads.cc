@@ -9,34 +9,25 @@
 
 #include <algorithm>
 #include <array>
-#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <condition_variable>
-#include <cstring>
 #include <functional>
 #include <latch>
 #include <mutex>
 #include <numeric>
-#include <optional>
 #include <random>
 #include <string>
 #include <thread>
-#include <unordered_set>
 #include <vector>
 
 #include "bench/compare_io.h"
-#include "engine/util/random.h"
+#include "bench/compare_workloads_internal.h"
 
 namespace manifold::bench {
 namespace {
 
-constexpr int kThreads = 8;
 constexpr int kTables = 8;
-constexpr uint64_t kBatchKeys = 1000;
-constexpr size_t kValueBytes = 150;
-constexpr size_t kBulkKeyBytes = 24;
-constexpr uint64_t kSeed = 0x5eed;
 const std::string kZeroValue(kValueBytes, '\0');
 constexpr auto kProgressInterval = std::chrono::seconds(10);
 
@@ -44,23 +35,9 @@ constexpr auto kProgressInterval = std::chrono::seconds(10);
 DeviceBytesSource g_device_source = DeviceBytesSource::kWriteBytes;
 std::string g_progress_label;  // "overwrite rocksdb": what progress lines are about.
 
-using Clock = std::chrono::steady_clock;
-
-double SecondsSince(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-// splitmix64 (engine/util/random.h): cheap and deterministic, so key choice costs little and every
-// run is the same.
-using Random = SplitMix64;
-
-// One splitmix64 step from x: the bytes of keys and values as a function of their position.
-uint64_t Mix(uint64_t x) { return Mix64(x + kSplitMix64Gamma); }
-
 // --- Keys and values ---------------------------------------------------------------------------
 
 using IntKey = std::array<char, 8>;
-using BulkKey = std::array<char, kBulkKeyBytes>;
 
 // Big-endian keys sort like the integers; little-endian ones scatter consecutive integers.
 IntKey EncodeInt(uint64_t v, bool little_endian) {
@@ -73,53 +50,14 @@ IntKey EncodeInt(uint64_t v, bool little_endian) {
 }
 
 std::string_view View(const IntKey& k) { return std::string_view(k.data(), k.size()); }
-std::string_view View(const BulkKey& k) { return std::string_view(k.data(), k.size()); }
-
-// 24 pseudo-random bytes per index: effectively unique and in no useful order.
-BulkKey MakeBulkKey(uint64_t i) {
-  BulkKey out;
-  for (size_t word = 0; word < kBulkKeyBytes / 8; ++word) {
-    const uint64_t v = Mix(kSeed ^ (i * 3 + word));
-    for (int b = 0; b < 8; ++b) out[word * 8 + b] = static_cast<char>(v >> (8 * b));
-  }
-  return out;
-}
-
-// A 150-byte slice of a fixed block of random bytes (incompressible, like real data would be).
-std::string_view BulkValue(uint64_t i) {
-  static const std::string* pool = [] {
-    auto* bytes = new std::string(1 << 16, '\0');
-    for (size_t j = 0; j < bytes->size(); ++j) (*bytes)[j] = static_cast<char>(Mix(j));
-    return bytes;
-  }();
-  const size_t offset = Mix(i ^ kSeed) % (pool->size() - kValueBytes);
-  return std::string_view(pool->data() + offset, kValueBytes);
-}
+// The BulkKey overload (compare_workloads_internal.h), which this one would otherwise hide.
+using ::manifold::bench::View;
 
 std::vector<uint64_t> Order(uint64_t n, bool shuffled, uint64_t seed) {
   std::vector<uint64_t> order(n);
   std::iota(order.begin(), order.end(), 0);
   if (shuffled) std::shuffle(order.begin(), order.end(), std::mt19937_64(seed));
   return order;
-}
-
-// --- Measurement -------------------------------------------------------------------------------
-
-std::string Mib(uint64_t bytes) {
-  char buf[32];
-  snprintf(buf, sizeof(buf), "%.1f MiB", bytes / 1048576.0);
-  return buf;
-}
-
-// Apparent size first: RocksDB and Manifold preallocate log files, which inflates the allocated
-// size of a small database.
-std::string SizeOnDisk(const std::string& dir) {
-  const DiskUsage usage = DiskUsageOf(dir);
-  return Mib(usage.apparent) + " in files (" + Mib(usage.allocated) + " allocated)";
-}
-
-void AddNote(PhaseResult& r, const std::string& note) {
-  r.notes += std::string(r.notes.empty() ? "" : "; ") + note;
 }
 
 uint64_t Delta(const std::map<std::string, uint64_t>& before,
@@ -170,71 +108,6 @@ std::string EngineNotes(const std::map<std::string, uint64_t>& before,
   return notes;
 }
 
-// Takes the process-level and engine-level counters at the start and end of a timed region.
-class PhaseTimer {
- public:
-  explicit PhaseTimer(Engine& engine) : engine_(engine) {}
-
-  void Start() {
-    counters_ = engine_.Counters();
-    io_ = ReadIoCounts();
-    proc_io_ = ReadProcIo();
-    rss_reset_ = ResetPeakRss();
-    start_ = Clock::now();
-  }
-
-  // Fills the timing and I/O fields of `r` (ops, commits and latencies are the caller's).
-  void Stop(PhaseResult& r) {
-    r.seconds = SecondsSince(start_);
-    r.io = ReadIoCounts() - io_;
-    r.device_bytes = DeviceBytes(proc_io_, ReadProcIo(), g_device_source);
-    r.device_source = DeviceBytesSourceName(g_device_source);
-    if (rss_reset_) {
-      r.peak_rss_kib = PeakRssSinceResetKib();
-      r.rss_per_phase = true;
-    }
-    const std::map<std::string, uint64_t> after = engine_.Counters();
-    if (after.count("syncs")) r.engine_syncs = Delta(counters_, after, "syncs");
-    if (r.commits > 0) r.notes = EngineNotes(counters_, after, r.commits);
-  }
-
- private:
-  Engine& engine_;
-  std::map<std::string, uint64_t> counters_;
-  IoCounts io_;
-  ProcIo proc_io_;
-  bool rss_reset_ = false;
-  Clock::time_point start_;
-};
-
-// What one thread of a timed phase did.
-struct ThreadWork {
-  uint64_t ops = 0;
-  uint64_t commits = 0;
-  uint64_t user_bytes = 0;  // Keys and values written (keys only for deletes).
-  std::vector<double> latencies_us;
-  Status status;
-  // A copy of `ops` for the progress reporter; only this thread writes it, in its own cache
-  // line, so counting costs the readers of a hot loop nothing measurable.
-  alignas(64) std::atomic<uint64_t> progress{0};
-
-  void Done(uint64_t n) {
-    ops += n;
-    progress.store(ops, std::memory_order_relaxed);
-  }
-};
-
-// Adds the work of some threads to `r` (ops, commits, bytes, latencies, the first error).
-void AddWork(const ThreadWork* begin, const ThreadWork* end, PhaseResult& r) {
-  for (const ThreadWork* w = begin; w != end; ++w) {
-    r.ops += w->ops;
-    r.commits += w->commits;
-    r.user_bytes += w->user_bytes;
-    r.latencies_us.insert(r.latencies_us.end(), w->latencies_us.begin(), w->latencies_us.end());
-    if (!w->status.ok() && r.error.empty()) r.error = w->status.ToString();
-  }
-}
-
 // Prints a line to stderr every kProgressInterval while a phase runs, so a long run shows
 // that it is alive and how far it got.
 class ProgressReporter {
@@ -271,7 +144,82 @@ class ProgressReporter {
   std::thread thread_;  // Last: starts once the members above exist.
 };
 
-using ThreadFn = std::function<Status(int thread, Session& session, ThreadWork& work)>;
+}  // namespace
+
+std::string_view View(const BulkKey& k) { return std::string_view(k.data(), k.size()); }
+
+// 24 pseudo-random bytes per index: effectively unique and in no useful order.
+BulkKey MakeBulkKey(uint64_t i) {
+  BulkKey out;
+  for (size_t word = 0; word < kBulkKeyBytes / 8; ++word) {
+    const uint64_t v = Mix(kSeed ^ (i * 3 + word));
+    for (int b = 0; b < 8; ++b) out[word * 8 + b] = static_cast<char>(v >> (8 * b));
+  }
+  return out;
+}
+
+// A 150-byte slice of a fixed block of random bytes (incompressible, like real data would be).
+std::string_view BulkValue(uint64_t i) {
+  static const std::string* pool = [] {
+    auto* bytes = new std::string(1 << 16, '\0');
+    for (size_t j = 0; j < bytes->size(); ++j) (*bytes)[j] = static_cast<char>(Mix(j));
+    return bytes;
+  }();
+  const size_t offset = Mix(i ^ kSeed) % (pool->size() - kValueBytes);
+  return std::string_view(pool->data() + offset, kValueBytes);
+}
+
+// --- Measurement -------------------------------------------------------------------------------
+
+std::string Mib(uint64_t bytes) {
+  char buf[32];
+  snprintf(buf, sizeof(buf), "%.1f MiB", bytes / 1048576.0);
+  return buf;
+}
+
+// Apparent size first: RocksDB and Manifold preallocate log files, which inflates the allocated
+// size of a small database.
+std::string SizeOnDisk(const std::string& dir) {
+  const DiskUsage usage = DiskUsageOf(dir);
+  return Mib(usage.apparent) + " in files (" + Mib(usage.allocated) + " allocated)";
+}
+
+void AddNote(PhaseResult& r, const std::string& note) {
+  r.notes += std::string(r.notes.empty() ? "" : "; ") + note;
+}
+
+void PhaseTimer::Start() {
+  counters_ = engine_.Counters();
+  io_ = ReadIoCounts();
+  proc_io_ = ReadProcIo();
+  rss_reset_ = ResetPeakRss();
+  start_ = Clock::now();
+}
+
+void PhaseTimer::Stop(PhaseResult& r) {
+  r.seconds = SecondsSince(start_);
+  r.io = ReadIoCounts() - io_;
+  r.device_bytes = DeviceBytes(proc_io_, ReadProcIo(), g_device_source);
+  r.device_source = DeviceBytesSourceName(g_device_source);
+  if (rss_reset_) {
+    r.peak_rss_kib = PeakRssSinceResetKib();
+    r.rss_per_phase = true;
+  }
+  const std::map<std::string, uint64_t> after = engine_.Counters();
+  if (after.count("syncs")) r.engine_syncs = Delta(counters_, after, "syncs");
+  if (r.commits > 0) r.notes = EngineNotes(counters_, after, r.commits);
+}
+
+// Adds the work of some threads to `r` (ops, commits, bytes, latencies, the first error).
+void AddWork(const ThreadWork* begin, const ThreadWork* end, PhaseResult& r) {
+  for (const ThreadWork* w = begin; w != end; ++w) {
+    r.ops += w->ops;
+    r.commits += w->commits;
+    r.user_bytes += w->user_bytes;
+    r.latencies_us.insert(r.latencies_us.end(), w->latencies_us.begin(), w->latencies_us.end());
+    if (!w->status.ok() && r.error.empty()) r.error = w->status.ToString();
+  }
+}
 
 // Runs `fn` on `work.size()` threads, each with its own session, between timer.Start() and the
 // return (the caller stops the timer). The clock starts once every thread has its session, so
@@ -298,7 +246,7 @@ void RunThreadsTimed(Engine& engine, const ThreadFn& fn, std::vector<ThreadWork>
 
 // RunThreadsTimed with every thread's work summed into `r`.
 void RunThreads(Engine& engine, int threads, const ThreadFn& fn, PhaseResult& r,
-                uint64_t expected_ops = 0) {
+                uint64_t expected_ops) {
   std::vector<ThreadWork> work(threads);
   PhaseTimer timer(engine);
   RunThreadsTimed(engine, fn, work, timer, r.row, expected_ops);
@@ -319,6 +267,8 @@ Status TimedWrite(Session& session, int table, std::span<const KeyValue> ops, bo
   }
   return s;
 }
+
+namespace {
 
 // --- cfwrite (and the load of the read workload) -----------------------------------------------
 
@@ -508,277 +458,6 @@ std::vector<PhaseResult> BulkWorkload(const Job& job, Engine& engine) {
   return out;
 }
 
-// --- overwrite, readwhilewriting, uncached -----------------------------------------------------
-//
-// These three load bulk keys 0..n-1 (24-byte random keys, one key space) whose 150-byte values
-// say which key and which version of it they are, so every read checks that it found a value
-// written for its key, and the checks after a phase check the newest version of each key.
-
-constexpr size_t kVersionHeaderBytes = 12;  // 8-byte key index, 4-byte version, little-endian.
-
-// The value of version `version` of key `index`: the header, then bytes from the random pool.
-void VersionedValue(uint64_t index, uint32_t version, std::string& out) {
-  out.resize(kValueBytes);
-  for (int b = 0; b < 8; ++b) out[b] = static_cast<char>(index >> (8 * b));
-  for (int b = 0; b < 4; ++b) out[8 + b] = static_cast<char>(version >> (8 * b));
-  const std::string_view fill = BulkValue(Mix(index) ^ version);
-  memcpy(out.data() + kVersionHeaderBytes, fill.data(), kValueBytes - kVersionHeaderBytes);
-}
-
-// The version `value` holds if it is exactly a value written for key `index`.
-std::optional<uint32_t> ValueVersion(uint64_t index, std::string_view value) {
-  if (value.size() != kValueBytes) return std::nullopt;
-  uint64_t got_index = 0;
-  uint32_t version = 0;
-  for (int b = 0; b < 8; ++b)
-    got_index |= uint64_t{static_cast<unsigned char>(value[b])} << (8 * b);
-  for (int b = 0; b < 4; ++b)
-    version |= uint32_t{static_cast<unsigned char>(value[8 + b])} << (8 * b);
-  if (got_index != index) return std::nullopt;
-  std::string expected;
-  VersionedValue(index, version, expected);
-  if (value != expected) return std::nullopt;
-  return version;
-}
-
-// Loads version 0 of keys 0..n-1 in index order (random key order: keys are hashes), in durable
-// batches of 1000, as an untimed phase named `row`.
-PhaseResult LoadVersioned(Engine& engine, uint64_t n, const std::string& row) {
-  PhaseResult r = PhaseResult::Named(row, "keys/s");
-  RunThreads(
-      engine, 1,
-      [&](int, Session& s, ThreadWork& w) {
-        std::vector<BulkKey> keys(kBatchKeys);
-        std::vector<std::string> values(kBatchKeys);
-        std::vector<KeyValue> ops;
-        for (uint64_t first = 0; first < n; first += kBatchKeys) {
-          ops.clear();
-          for (uint64_t i = first; i < std::min(n, first + kBatchKeys); ++i) {
-            keys[ops.size()] = MakeBulkKey(i);
-            VersionedValue(i, 0, values[ops.size()]);
-            ops.push_back({View(keys[ops.size()]), values[ops.size()]});
-          }
-          MANIFOLD_RETURN_IF_ERROR(TimedWrite(s, 0, ops, /*del=*/false, w));
-        }
-        return Status::OK();
-      },
-      r, n);
-  return r;
-}
-
-// The newest version written of every key, kept by the writer to check reads against: 4 bytes
-// per key of the benchmark's own memory (counted in its RSS), next to the engine's data.
-using Versions = std::vector<uint32_t>;
-
-// Overwrites random existing keys with their next version, in durable batches of 1000 distinct
-// keys, until `more()` is false (checked before each batch). `max_version` is raised before a
-// batch is written, so a concurrent reader that sees a version above it has read garbage.
-Status OverwriteBatches(Session& s, Versions& versions, uint64_t seed,
-                        const std::function<bool()>& more, std::atomic<uint32_t>* max_version,
-                        ThreadWork& w) {
-  Random rng(seed);
-  std::vector<BulkKey> keys(kBatchKeys);
-  std::vector<std::string> values(kBatchKeys);
-  std::vector<KeyValue> ops;
-  std::unordered_set<uint64_t> in_batch;
-  const uint64_t n = versions.size();
-  const uint64_t batch = std::min<uint64_t>(kBatchKeys, n);
-  while (more()) {
-    ops.clear();
-    in_batch.clear();
-    uint32_t batch_max = 0;
-    while (ops.size() < batch) {
-      const uint64_t index = rng.Uniform(n);
-      if (!in_batch.insert(index).second) continue;  // One version per key per batch.
-      const uint32_t version = ++versions[index];
-      batch_max = std::max(batch_max, version);
-      keys[ops.size()] = MakeBulkKey(index);
-      VersionedValue(index, version, values[ops.size()]);
-      ops.push_back({View(keys[ops.size()]), values[ops.size()]});
-    }
-    if (max_version != nullptr && batch_max > max_version->load()) max_version->store(batch_max);
-    MANIFOLD_RETURN_IF_ERROR(TimedWrite(s, 0, ops, /*del=*/false, w));
-  }
-  return Status::OK();
-}
-
-// Untimed check after a writing phase: reads up to 20,000 keys spread over the key space and
-// checks each holds its newest version.
-Status CheckNewestVersions(Engine& engine, const Versions& versions) {
-  MANIFOLD_ASSIGN_OR_RETURN(std::unique_ptr<Session> s, engine.NewSession());
-  const uint64_t step = std::max<uint64_t>(1, versions.size() / 20'000);
-  std::string value;
-  for (uint64_t index = 0; index < versions.size(); index += step) {
-    MANIFOLD_RETURN_IF_ERROR(s->Get(0, View(MakeBulkKey(index)), &value));
-    const std::optional<uint32_t> version = ValueVersion(index, value);
-    if (version != versions[index]) {
-      return Status::Corruption(fmt::format(
-          "key {} read back {} instead of its newest version {}", index,
-          version ? "version " + std::to_string(*version) : "a value not written for it",
-          versions[index]));
-    }
-  }
-  return Status::OK();
-}
-
-// Replaces the results of a job that could not load or check its data with that error.
-std::vector<PhaseResult> FailedRows(const Job& job, const std::string& error) {
-  std::vector<PhaseResult> failed;
-  for (const std::string& row : JobRows(job)) failed.push_back(PhaseResult::Failed(row, error));
-  return failed;
-}
-
-std::vector<PhaseResult> OverwriteWorkload(const Job& job, Engine& engine) {
-  const uint64_t n = job.sizes.overwrite_keys;
-  const PhaseResult load = LoadVersioned(engine, n, "overwrite/load");
-  if (!load.error.empty()) return FailedRows(job, load.error);
-  Versions versions(n, 0);
-  PhaseResult r = PhaseResult::Named("overwrite/random", "keys/s");
-  const uint64_t batches = (job.sizes.overwrite_ops + kBatchKeys - 1) / kBatchKeys;
-  RunThreads(
-      engine, 1,
-      [&](int, Session& s, ThreadWork& w) {
-        uint64_t done = 0;
-        return OverwriteBatches(
-            s, versions, kSeed + 200, [&] { return done++ < batches; }, nullptr, w);
-      },
-      r, batches * std::min(kBatchKeys, n));
-  if (r.error.empty()) {
-    const Status check = CheckNewestVersions(engine, versions);
-    if (!check.ok()) r.error = "after the overwrites: " + check.ToString();
-  }
-  AddNote(r, fmt::format("{} keys loaded first ({} of user data); size after: {}", n,
-                         Mib(load.user_bytes), SizeOnDisk(job.dir)));
-  return {r};
-}
-
-std::vector<PhaseResult> ReadWhileWritingWorkload(const Job& job, Engine& engine) {
-  const uint64_t n = job.sizes.overwrite_keys;
-  const PhaseResult load = LoadVersioned(engine, n, "readwhilewriting/load");
-  if (!load.error.empty()) return FailedRows(job, load.error);
-  Versions versions(n, 0);
-  std::atomic<uint32_t> max_version{0};
-  std::atomic<int> readers_done{0};
-  std::atomic<uint64_t> writer_commits{0};
-  std::atomic<bool> writer_stopped{false};
-  const uint64_t reads_per_reader = std::max<uint64_t>(1, job.sizes.rww_reads / kThreads);
-  // Threads 0..7 read; thread 8 writes until every reader is done. A reader keeps going past its
-  // quota until the writer has committed once, so both rates cover the same stretch of time.
-  const ThreadFn fn = [&](int t, Session& s, ThreadWork& w) -> Status {
-    if (t == kThreads) {
-      Status status = OverwriteBatches(
-          s, versions, kSeed + 300,
-          [&] {
-            writer_commits.store(w.commits);
-            return readers_done.load() < kThreads;
-          },
-          &max_version, w);
-      writer_stopped.store(true);  // Readers waiting for a first commit stop waiting.
-      return status;
-    }
-    Random rng(kSeed + 400 + t);
-    std::string value;
-    Status status;
-    for (uint64_t i = 0;
-         i < reads_per_reader || (writer_commits.load() == 0 && !writer_stopped.load()); ++i) {
-      const uint64_t index = rng.Uniform(n);
-      status = s.Get(0, View(MakeBulkKey(index)), &value);
-      if (!status.ok()) break;
-      const std::optional<uint32_t> version = ValueVersion(index, value);
-      if (!version || *version > max_version.load()) {
-        status =
-            Status::Corruption(fmt::format("key {}: read a value never written for it", index));
-        break;
-      }
-      w.Done(1);
-    }
-    readers_done.fetch_add(1);  // Even on an error, so the writer stops.
-    return status;
-  };
-  std::vector<ThreadWork> work(kThreads + 1);
-  PhaseTimer timer(engine);
-  RunThreadsTimed(engine, fn, work, timer, "readwhilewriting", reads_per_reader * kThreads);
-  PhaseResult reads = PhaseResult::Named("readwhilewriting/read", "gets/s");
-  PhaseResult writes = PhaseResult::Named("readwhilewriting/write", "keys/s");
-  AddWork(work.data(), work.data() + kThreads, reads);
-  AddWork(work.data() + kThreads, work.data() + kThreads + 1, writes);
-  timer.Stop(writes);
-  // One timed region: the readers get its time and memory; its I/O is on the writer's row.
-  reads.seconds = writes.seconds;
-  reads.peak_rss_kib = writes.peak_rss_kib;
-  reads.rss_per_phase = writes.rss_per_phase;
-  reads.device_source = writes.device_source;
-  if (reads.error.empty() && writes.error.empty()) {
-    const Status check = CheckNewestVersions(engine, versions);
-    if (!check.ok()) writes.error = "after the phase: " + check.ToString();
-  }
-  AddNote(reads, fmt::format("8 reader threads over {} keys; every read checked; I/O columns on "
-                             "the write row",
-                             n));
-  AddNote(writes, fmt::format("1 writer thread, {} durable batches of {} while the readers ran",
-                              writes.commits, std::min(kBatchKeys, n)));
-  return {reads, writes};
-}
-
-// How much of the files under `dir` is in the OS page cache now, as a percentage of their size
-// now (opening can add files: RocksDB and LevelDB write the replayed log as a table).
-std::string ResidentPercent(const std::string& dir) {
-  const uint64_t size = DiskUsageOf(dir).apparent;
-  return size == 0 ? "0%" : fmt::format("{:.0f}%", 100.0 * PageCacheResidentBytes(dir) / size);
-}
-
-// Loads ratio x the cache of user data, closes the engine, evicts its files from the OS page
-// cache, reopens it and reads random keys from 8 threads. Opens the engine itself.
-std::vector<PhaseResult> UncachedWorkload(const Job& job, const EngineConfig& config) {
-  const uint64_t n = job.sizes.uncached_keys;
-  PhaseResult load;
-  {
-    StatusOr<std::unique_ptr<Engine>> engine = OpenEngine(job.engine, config);
-    if (!engine.ok()) return FailedRows(job, engine.status().ToString());
-    load = LoadVersioned(**engine, n, "uncached/load");
-  }  // Closed: a mapped or open database could keep its pages in the page cache.
-  if (!load.error.empty()) return FailedRows(job, load.error);
-  const uint64_t on_disk = DiskUsageOf(job.dir).apparent;
-  const std::string resident_before = ResidentPercent(job.dir);
-  EvictFromPageCache(job.dir);
-  const std::string resident_evicted = ResidentPercent(job.dir);
-  StatusOr<std::unique_ptr<Engine>> engine = OpenEngine(job.engine, config);
-  if (!engine.ok()) return FailedRows(job, "reopen: " + engine.status().ToString());
-  const std::string resident_open = ResidentPercent(job.dir);
-  // Opening can read or write files (RocksDB and LevelDB flush the replayed log into a new
-  // table); evicting again leaves the open database's files cold. Pages an engine has mapped
-  // and touched stay (LMDB's meta pages).
-  EvictFromPageCache(job.dir);
-  const std::string resident_start = ResidentPercent(job.dir);
-  PhaseResult r = PhaseResult::Named("uncached/read", "gets/s");
-  RunThreads(
-      **engine, kThreads,
-      [&](int t, Session& s, ThreadWork& w) {
-        Random rng(kSeed + 500 + t);
-        std::string value;
-        for (uint64_t i = t; i < job.sizes.uncached_reads; i += kThreads) {
-          const uint64_t index = rng.Uniform(n);
-          MANIFOLD_RETURN_IF_ERROR(s.Get(0, View(MakeBulkKey(index)), &value));
-          if (ValueVersion(index, value) != 0u) {
-            return Status::Corruption(fmt::format("key {}: wrong value", index));
-          }
-          w.Done(1);
-        }
-        return Status::OK();
-      },
-      r, job.sizes.uncached_reads);
-  const std::string resident_after = ResidentPercent(job.dir);
-  AddNote(r, fmt::format(
-                 "cache {} for {} keys ({} of user data, {:.1f}x; {} in files); OS page cache "
-                 "held {} of the files after the load, {} after eviction, {} after reopen, {} "
-                 "after evicting again, {} after the reads (not bounded: reads it serves are "
-                 "not device reads)",
-                 Mib(config.cache_bytes), n, Mib(load.user_bytes),
-                 static_cast<double>(load.user_bytes) / config.cache_bytes, Mib(on_disk),
-                 resident_before, resident_evicted, resident_open, resident_start, resident_after));
-  return {r};
-}
-
 // --- recovery ----------------------------------------------------------------------------------
 
 EngineConfig ConfigFor(const Job& job) {
@@ -882,7 +561,6 @@ std::vector<PhaseResult> RecoveryWorkload(const Job& job) {
 uint64_t Scaled(double base, double scale, uint64_t minimum) {
   return std::max<uint64_t>(minimum, static_cast<uint64_t>(std::llround(base * scale)));
 }
-
 }  // namespace
 
 Sizes ScaledSizes(double scale, const BaseSizes& base) {

@@ -43,15 +43,15 @@
 // the part before its last '/'. Directories cannot be renamed or removed, and files can be renamed
 // only within one directory (the engine needs neither; both are NotSupported).
 //
-// Structure: SimFileSystem is a facade over a stack of FileSystems (sim_fs.cc). At the bottom, the
-// core: the namespace and file images with the durability model above, Restart(), and a failed
-// sync's dropped pages. On it, FileSystemWrapper layers that each override only the calls their
-// fault touches: a write's device faults (partial write before EIO, ENOSPC, misdirection), the
-// other injected errors, the power switch (refusals while cut, stale handles, power cuts at
-// mutations), delayed syncs and read bit flips. All draw from the one PRNG; a layer deciding
-// before a call draws before the layers below it, one deciding on its result after them, and the
-// stack's order keeps the order of draws the simulator always had, so every seed replays as
-// before the split.
+// Structure: SimFileSystem is a facade (sim_fs.cc) over a stack of FileSystems. At the bottom, the
+// core (sim_disk.cc): the namespace and file images with the durability model above, Restart(),
+// and a failed sync's dropped pages. On it, FileSystemWrapper layers (sim_fault_layers.cc) that
+// each override only the calls their fault touches: a write's device faults (partial write before
+// EIO, ENOSPC, misdirection), the other injected errors, the power switch (refusals while cut,
+// stale handles, power cuts at mutations), delayed syncs and read bit flips. All draw from the one
+// PRNG; a layer deciding before a call draws before the layers below it, one deciding on its
+// result after them, and the stack's order keeps the order of draws the simulator always had, so
+// every seed replays as before the split.
 //
 // Thread-safe: one mutex guards all state. Decisions are reproducible when the calls arrive in a
 // reproducible order (the simulator's scheduler provides that). The mutex is a port::Mutex, so
@@ -148,7 +148,7 @@ class SimFileSystem final : public FileSystem {
   // every file's current and durable image. Equal runs give equal hashes.
   uint64_t StateHash() const;
 
-  struct State;  // Shared with open files and locks; defined in sim_fs.cc.
+  struct State;  // Shared with open files and locks; defined in sim_fs_state.h.
 
  private:
   const std::shared_ptr<State> state_;

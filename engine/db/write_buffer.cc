@@ -3,6 +3,7 @@
 #include <cstring>
 #include <new>
 #include <string>
+#include <type_traits>
 
 #include "engine/util/check.h"
 
@@ -112,7 +113,12 @@ WriteBuffer::WriteBuffer(const WriteBufferOptions& options)
 
 // Nodes hold only trivially destructible parts (port::Atomic over a pointer or a bool), so the
 // arena frees them without running destructors.
-WriteBuffer::~WriteBuffer() = default;
+WriteBuffer::~WriteBuffer() {
+  static_assert(std::is_trivially_destructible_v<Node>,
+                "the arena frees write buffer nodes without running destructors");
+  static_assert(std::is_trivially_destructible_v<port::Atomic<Node*>>,
+                "the arena frees the towers of links without running destructors");
+}
 
 int WriteBuffer::RandomHeight() {
   uint64_t bits = NextRandom(&random_state_);
@@ -286,9 +292,12 @@ Status WriteBuffer::Add(uint64_t sequence, EntryType type, std::string_view key,
     height_.store(height, std::memory_order_relaxed);
   }
   for (int level = 0; level < height; ++level) {
-    // The new entry's own links first (nobody sees it yet), then the release store that makes it
+    // The new entry's own link on this level first, then the release store that makes it
     // reachable on this level, bottom level first, so an entry reachable from above is already
-    // in the bottom list (I29).
+    // in the bottom list (I29). Once level 0 is published readers can reach the entry, but only
+    // a reader that reached it on `level` or above reads tower()[level], and it got there by an
+    // acquire load of this level's release store below or of a later one on a higher level, so
+    // this initialization happens before its read.
     new (&node->tower()[level])
         port::Atomic<Node*>(previous[level]->tower()[level].load(std::memory_order_relaxed));
     previous[level]->tower()[level].store(node, std::memory_order_release);

@@ -31,7 +31,7 @@ enum class EntryType : uint8_t {
 };
 
 struct WriteBufferOptions {
-  // Most bytes the buffer's arena may hold (MemoryBytes()).
+  // Most bytes the buffer's arena may hold (MemoryBytes()); at least arena_block_bytes.
   size_t bytes_max = 64 << 20;
   // Most entries (aborted ones included: they keep their memory until the buffer goes).
   uint64_t entries_max = uint64_t{1} << 24;

@@ -89,6 +89,18 @@ TEST(WriteBufferTest, CreateRefusesOptionsOutOfRange) {
   options = {};
   options.bytes_max = 0;
   EXPECT_TRUE(WriteBuffer::Create(options).status().IsInvalidArgument());
+  // A limit below one arena block would accept the buffer and then refuse every Add.
+  options = {};
+  options.arena_block_bytes = 8192;
+  options.bytes_max = 8191;
+  StatusOr<std::unique_ptr<WriteBuffer>> below = WriteBuffer::Create(options);
+  ASSERT_TRUE(below.status().IsInvalidArgument());
+  EXPECT_NE(below.status().message().find("8191"), std::string::npos) << below.status().ToString();
+  EXPECT_NE(below.status().message().find("8192"), std::string::npos) << below.status().ToString();
+  options.bytes_max = 8192;
+  StatusOr<std::unique_ptr<WriteBuffer>> one_block = WriteBuffer::Create(options);
+  ASSERT_TRUE(one_block.ok()) << one_block.status().ToString();
+  EXPECT_TRUE((*one_block)->Add(1, EntryType::kPut, "k", "v").ok());
 }
 
 TEST(WriteBufferTest, EmptyBuffer) {
@@ -632,6 +644,10 @@ TEST(WriteBufferConcurrencyTest, OneWriterManyReaders) {
   port::Atomic<uint64_t> published{0};
   port::Atomic<int> failures{0};
   port::Atomic<uint64_t> reader_rounds{0};
+  // Set when the writer stops, however it stops: a failed ASSERT returns from the test before
+  // `published` reaches kEntries, and the readers (joined by their destructors) must not wait
+  // for it then.
+  port::Atomic<bool> stop{false};
 
   std::vector<std::unique_ptr<port::Thread>> readers;
   for (int r = 0; r < kReaders; ++r) {
@@ -680,14 +696,24 @@ TEST(WriteBufferConcurrencyTest, OneWriterManyReaders) {
         if (count < seen) failures.fetch_add(1);
         ++rounds;
         if (seen == kEntries) break;
+        // The writer gave up: kEntries will never be published.
+        if (stop.load() && published.load() < kEntries) break;
       }
       reader_rounds.fetch_add(rounds);
     }));
   }
-  for (uint64_t s = 1; s <= kEntries; ++s) {
-    const std::string key = ConcurrentKey(s);
-    ASSERT_TRUE(buffer->Add(s, EntryType::kPut, key, ConcurrentValue(key, s)).ok());
-    published.store(s, std::memory_order_release);
+  {
+    // Runs on leaving this block (the loop done, or a failed ASSERT returning), before the
+    // destructors of `readers` join.
+    struct StopOnExit {
+      port::Atomic<bool>* stop;
+      ~StopOnExit() { stop->store(true); }
+    } stop_on_exit{&stop};
+    for (uint64_t s = 1; s <= kEntries; ++s) {
+      const std::string key = ConcurrentKey(s);
+      ASSERT_TRUE(buffer->Add(s, EntryType::kPut, key, ConcurrentValue(key, s)).ok());
+      published.store(s, std::memory_order_release);
+    }
   }
   for (auto& reader : readers) reader->Join();
   EXPECT_EQ(failures.load(), 0);

@@ -374,7 +374,14 @@ log_bytes="$("$writer" "$sdb" 40 | sed -n 's/^log_bytes //p')"
 [[ "$log_bytes" =~ ^[0-9]+$ && "$log_bytes" -gt 400 ]] || fail "crashing_writer: log_bytes '$log_bytes'"
 segment="$(find "$sdb" -name 'wal-*.log' | sort | tail -n 1)"
 [[ -n "$segment" ]] || fail "no log segment in $sdb"
-offset=$((log_bytes / 2))
+# Stats::log_bytes counts every segment (and control records), so it is no offset within the
+# newest one. The segment file's own size is no guide either: it is preallocated in whole 64 KiB
+# granules (I22), and in a new database (no segment reused) the part not yet written is zeros.
+# So the records end at the file's last nonzero byte; flip the byte halfway there.
+records_end="$(od -An -v -tu1 -w1 "$segment" | awk '$1 != 0 { last = NR } END { print last + 0 }')"
+[[ "$records_end" -gt 400 && "$records_end" -le "$(stat -c %s "$segment")" ]] ||
+  fail "the records of $segment end at byte $records_end"
+offset=$((records_end / 2))
 byte="$(od -An -tu1 -j "$offset" -N1 "$segment" | tr -d ' ')"
 printf "\\$(printf '%03o' $((byte ^ 0x5a)))" | dd of="$segment" bs=1 seek="$offset" conv=notrunc status=none
 [[ "$(od -An -tu1 -j "$offset" -N1 "$segment" | tr -d ' ')" == "$((byte ^ 0x5a))" ]] ||

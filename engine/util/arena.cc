@@ -20,6 +20,13 @@ Status Arena::CheckOptions(const ArenaOptions& options) {
   if (options.bytes_max == 0) {
     return Status::InvalidArgument("arena bytes_max is 0; it must allow at least one block");
   }
+  // Below one block the first ordinary allocation can never fit: the arena would be accepted
+  // and then refuse every small allocation.
+  if (options.bytes_max < options.block_bytes) {
+    return Status::InvalidArgument(
+        "arena bytes_max is " + std::to_string(options.bytes_max) + ", less than block_bytes " +
+        std::to_string(options.block_bytes) + "; it must allow at least one block");
+  }
   return Status::OK();
 }
 

@@ -25,7 +25,8 @@ struct ArenaOptions {
   // block of its own, so at most a quarter of a block is ever left unused at a block's end by
   // moving on to the next one.
   size_t block_bytes = 1 << 20;
-  // Most bytes the arena may hold (MemoryBytes()); an allocation that would pass it fails.
+  // Most bytes the arena may hold (MemoryBytes()); an allocation that would pass it fails. At
+  // least block_bytes (CheckOptions), so one ordinary block fits.
   size_t bytes_max = SIZE_MAX;
 };
 

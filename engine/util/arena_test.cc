@@ -27,6 +27,12 @@ TEST(ArenaTest, CheckOptionsNamesWhatIsOutOfRange) {
   Status zero = Arena::CheckOptions(Options(4096, 0));
   EXPECT_TRUE(zero.IsInvalidArgument());
   EXPECT_NE(zero.message().find("bytes_max"), std::string::npos) << zero.ToString();
+  // Less than one block: no ordinary allocation could ever fit.
+  EXPECT_TRUE(Arena::CheckOptions(Options(4096, 4096)).ok());
+  Status below = Arena::CheckOptions(Options(4096, 4095));
+  EXPECT_TRUE(below.IsInvalidArgument());
+  EXPECT_NE(below.message().find("bytes_max is 4095"), std::string::npos) << below.ToString();
+  EXPECT_NE(below.message().find("block_bytes 4096"), std::string::npos) << below.ToString();
 }
 
 TEST(ArenaTest, EmptyArenaHoldsNothing) {
