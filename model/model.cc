@@ -835,13 +835,19 @@ CrashVerdict Model::CheckRecovered(const StateMap& recovered, Reopen kind,
         break;
       }
     }
+    // The legal prefixes whose entries equal the recovered ones (so only the sequence number
+    // disagrees): computed once, for the verdict and for Explain.
+    std::vector<size_t> entries_equal;
     if (sequence.has_value()) {
-      for (size_t j = min_prefix; j <= n && !verdict.sequence_only; ++j) {
-        verdict.sequence_only =
-            candidates[j].hash == recovered_hash && Materialize(j, nullptr).Equals(recovered);
+      for (size_t j = min_prefix; j <= n; ++j) {
+        if (candidates[j].hash == recovered_hash && Materialize(j, nullptr).Equals(recovered)) {
+          entries_equal.push_back(j);
+        }
       }
     }
-    verdict.explanation = Explain(recovered, candidates, min_prefix, kind, below_min, sequence);
+    verdict.sequence_only = !entries_equal.empty();
+    verdict.explanation =
+        Explain(recovered, candidates, min_prefix, kind, below_min, sequence, entries_equal);
     if (sequence.has_value() && !verdict.sequence_only) {
       verdict.explanation +=
           "\n  (matching the engine's sequence number " + std::to_string(*sequence) + " too)";
@@ -972,7 +978,7 @@ std::string Model::Writer(std::string_view cf, std::optional<std::string_view> k
   if (!history_truncated_) {
     return key.has_value() ? "no commit (never written)" : "the initial state";
   }
-  return "a commit older than the remembered history (everything through #" +
+  return "a commit older than the remembered history (everything through " +
          CommitName(base_last_id_) + " is durable)";
 }
 
@@ -996,7 +1002,8 @@ std::string Model::Source(std::string_view cf, std::string_view key,
 
 std::string Model::Explain(const StateMap& recovered, const std::vector<Candidate>& candidates,
                            size_t min_prefix, Reopen kind, std::optional<size_t> below_min,
-                           std::optional<uint64_t> sequence) const {
+                           std::optional<uint64_t> sequence,
+                           const std::vector<size_t>& entries_equal) const {
   const size_t n = pending_.size();
   std::ostringstream out;
   auto after = [&](size_t j) {
@@ -1018,13 +1025,7 @@ std::string Model::Explain(const StateMap& recovered, const std::vector<Candidat
   // The entries equal a legal prefix, and only the engine's sequence number disagrees: say which
   // numbers would have been right, rather than listing zero differences.
   if (sequence.has_value()) {
-    const uint64_t recovered_hash = model::StateHash(recovered);
-    std::vector<size_t> equal;
-    for (size_t j = min_prefix; j <= n; ++j) {
-      if (candidates[j].hash == recovered_hash && Materialize(j, nullptr).Equals(recovered)) {
-        equal.push_back(j);
-      }
-    }
+    const std::vector<size_t>& equal = entries_equal;
     if (!equal.empty()) {
       out << "recovered sequence number: expected ";
       for (size_t i = 0; i < equal.size(); ++i) {

@@ -366,7 +366,9 @@ class Model {
   State Materialize(size_t prefix, std::vector<std::vector<UndoRecord>>* forward_undo) const;
   std::string Explain(const StateMap& recovered, const std::vector<Candidate>& candidates,
                       size_t min_prefix, Reopen kind, std::optional<size_t> below_min,
-                      std::optional<uint64_t> sequence) const;
+                      std::optional<uint64_t> sequence,
+                      // The prefixes from min_prefix whose entries equal `recovered`.
+                      const std::vector<size_t>& entries_equal) const;
   std::string DescribeEntryAt(size_t index) const;
   // " #1 ...; #2 ...": the pending commits, the middle elided when there are more than 10.
   std::string PendingList() const;

@@ -17,6 +17,7 @@
 #include "sim/engine_options.h"
 #include "sim/fault_points.h"
 #include "sim/liveness.h"
+#include "sim/report_text.h"
 #include "sim/sched/explore.h"
 #include "sim/sched/strategies.h"
 #include "sim/sim_clock.h"
@@ -32,19 +33,10 @@ using model::HistoryRead;
 using model::StateMap;
 
 constexpr char kDbPath[] = "/db";
-constexpr int kOpenAttemptsMax = 60;
 constexpr int kReadAttemptsMax = 1000;
 // Scheduling points per run before it is a livelock: far above what a run of a few hundred
 // operations takes (measured: tens of thousands to a few hundred thousand).
 constexpr uint64_t kStepsMax = 50'000'000;
-
-uint64_t Fnv1a(uint64_t hash, std::string_view bytes) {
-  for (unsigned char c : bytes) hash = (hash ^ c) * 0x100000001b3ull;
-  return hash;
-}
-
-// Keys and values in traces and failure reports, binary-safe (model::Printable).
-std::string Show(std::string_view bytes) { return model::Printable(bytes); }
 
 std::optional<std::string> Bound(const std::string& key) {
   return key.empty() ? std::nullopt : std::optional<std::string>(key);
@@ -824,8 +816,12 @@ class ConcurrentRun final : public FaultPointSink {
     Status status = db_->Checkpoint();
     Trace(Line(w.number, op.index, invoke, sched::CurrentStep(), op.What()) + " -> " +
           status.ToString());
-    if (status.ok() || status.IsBusy()) return;
-    (void)ReadError(op.index, "Checkpoint", status);
+    if (status.ok() || status.IsBusy() || FaultExplains()) return;
+    // A checkpoint writes: a write error, as in the sequential runner.
+    Fail(FailureKind::kWriteError, "op #" + std::to_string(op.index) +
+                                       " Checkpoint: expected OK (no injected fault explains an "
+                                       "error), got " +
+                                       status.ToString());
   }
 
   // --- Opens and recovery --------------------------------------------------------------------
@@ -877,10 +873,7 @@ class ConcurrentRun final : public FaultPointSink {
         return std::nullopt;
       }
     }
-    Fail(FailureKind::kOpen, what + ": DB::Open: expected OK within " +
-                                 std::to_string(kOpenAttemptsMax) + " attempts, got " +
-                                 (last.ok() ? std::string("a power cut or failed restart each time")
-                                            : last.ToString()));
+    Fail(FailureKind::kOpen, OpenKeptFailing(what, last));
     return std::nullopt;
   }
 

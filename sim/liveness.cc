@@ -113,7 +113,24 @@ std::string CfName(uint32_t writer) {
 
 std::string KeyName(uint32_t key) { return "live-" + std::to_string(key); }
 
-constexpr uint32_t kKeysPerWriter = 2;  // Key 0 takes the large values, key 1 the small.
+constexpr uint32_t kKeysPerWriter = 2;
+
+// In ReadBack's report of a read that does not return an acknowledged write, and what
+// LivenessDetail looks for.
+constexpr char kLostWriteText[] = "not the acknowledged";
+
+// Clears the phase bound however the phase ends, so that nothing after it (the rest of the run,
+// or the unwinding of a failed one) runs under it. Declared before the phase's database, so that
+// the database's destructor still runs inside the bound.
+class PhaseBoundGuard {
+ public:
+  PhaseBoundGuard() {
+    psched::SetPhaseBound(kLivenessStepsMax, kLivenessTimeMaxUs, "liveness phase");
+  }
+  ~PhaseBoundGuard() { psched::ClearPhaseBound(); }
+  PhaseBoundGuard(const PhaseBoundGuard&) = delete;
+  PhaseBoundGuard& operator=(const PhaseBoundGuard&) = delete;
+};  // Key 0 takes the large values, key 1 the small.
 
 // Distinct per writer and write, long enough that the phase rolls several log segments.
 std::string ValueFor(uint32_t writer, uint32_t write) {
@@ -174,11 +191,14 @@ std::string LivenessDetail(const std::string& failure) {
   if (failure.find("does not cover every commit") != std::string::npos) {
     return "the checkpoint left commits uncovered";
   }
+  if (failure.find(kLostWriteText) != std::string::npos) return "an acknowledged write was lost";
   return "a call failed with every fault off";
 }
 
-std::string LivenessDetail(const psched::RunResult& hang) {
-  return std::string("hang: ") + psched::OutcomeName(hang.outcome);
+std::string LivenessDetail(const psched::RunResult& run) {
+  // kFailed is a failed MANIFOLD_CHECK (or a thrown exception) during the phase, not a hang.
+  if (run.outcome == psched::Outcome::kFailed) return "check failed";
+  return std::string("hang: ") + psched::OutcomeName(run.outcome);
 }
 
 LivenessPhase::LivenessPhase(LivenessSetup setup)
@@ -209,7 +229,7 @@ std::string LivenessPhase::Run() {
     Status restarted = fs.Restart();
     if (!restarted.ok()) return "liveness: SimFileSystem::Restart: " + restarted.ToString();
   }
-  psched::SetPhaseBound(kLivenessStepsMax, kLivenessTimeMaxUs, "liveness phase");
+  const PhaseBoundGuard bound;
   const uint64_t first_step = psched::CurrentStep();
   HandleCountingFileSystem counting(&fs);
   Options options = setup_.options;
@@ -240,12 +260,14 @@ std::string LivenessPhase::Run() {
   {
     std::vector<std::unique_ptr<port::Thread>> writers;
     for (uint32_t w = 1; w <= kLivenessWriters; ++w) {
-      // `new` here, not std::make_unique: a thread's start is where scheduler reports place waits
-      // for it in its destructor.
-      writers.emplace_back(new port::Thread("liveness-writer", [this, w, &failures] {
+      auto body = [this, w, &failures] {
         ScopedFaultPointSink writer_sink(setup_.sink);
         failures[w] = Writer(w);
-      }));
+      };
+      // `new` here, not std::make_unique: a thread's start is where scheduler reports place waits
+      // for it in its destructor. One line, since the location GCC gives a call is the line its
+      // argument list closes on.
+      writers.emplace_back(new port::Thread("liveness-writer", std::move(body)));
     }
     Doing(0, "joining the writers");
     writers.clear();
@@ -282,7 +304,6 @@ std::string LivenessPhase::Run() {
   if (!closed.ok()) return "liveness: Close failed with every fault off: " + closed.ToString();
   Doing(0, "destroying the DB");
   db.reset();
-  psched::ClearPhaseBound();
   Doing(0, "done");
   Trace("OK: " + std::to_string(writes_) + " durable writes in " +
         std::to_string(psched::CurrentStep() - first_step) + " scheduling points");
@@ -320,7 +341,7 @@ std::string LivenessPhase::ReadBack(DB* db, const char* when) {
       if (!got.ok()) return what + " failed with every fault off: " + got.status().ToString();
       if (*got != expected) {
         return what + " returned " + std::to_string(got->size()) + " bytes starting '" +
-               got->substr(0, 24) + "', not the acknowledged '" + expected.substr(0, 24) + "'";
+               got->substr(0, 24) + "', " + kLostWriteText + " '" + expected.substr(0, 24) + "'";
       }
     }
   }
@@ -341,11 +362,17 @@ std::string LivenessPhase::HangFailure(const psched::RunResult& run) const {
   return failure;
 }
 
-std::string LivenessPhase::RunScheduled(uint64_t seed) {
+std::string LivenessPhase::RunScheduled(uint64_t seed, std::string* detail) {
   sim::sched::RandomStrategy strategy(seed ^ 0x11fe11e55ull);
   std::string failure;
   const psched::RunResult run = psched::Run([&] { failure = Run(); }, &strategy);
-  if (!run.ok()) return HangFailure(run);
+  // The detail comes from the scheduler's outcome, not from HangFailure's text (which names
+  // neither of the patterns LivenessDetail(failure) looks for).
+  if (!run.ok()) {
+    *detail = LivenessDetail(run);
+    return HangFailure(run);
+  }
+  *detail = failure.empty() ? "" : LivenessDetail(failure);
   return failure;
 }
 

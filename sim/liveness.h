@@ -34,8 +34,8 @@ struct LivenessSetup {
   std::function<void(const std::string&)> trace;  // One line per step; may be empty.
 };
 
-// Bounds of the phase: far above what it takes (measured: under 4,000 scheduling points and a few
-// milliseconds of simulated time), far below the run's own step bound.
+// Bounds of the phase: far above what it takes (measured: 1,600-2,800 scheduling points and a few
+// milliseconds of simulated time, seeds 1-25 of each workload), far below the run's own step bound.
 inline constexpr uint64_t kLivenessStepsMax = 200'000;
 inline constexpr uint64_t kLivenessTimeMaxUs = 10'000'000;
 inline constexpr uint32_t kLivenessWriters = 2;
@@ -50,10 +50,12 @@ inline constexpr uint32_t kLivenessSmallValueBytes = 100;
 inline constexpr uint32_t kLivenessValueBytes = 32 << 10;
 
 // What a failure of the phase is about, without its figures (RunResult::kind_detail, which
-// --minimize keeps): "the log was not retired", "the checkpoint left commits uncovered", "a call
-// failed with every fault off", or for a hang "hang: deadlock" / "hang: livelock".
+// --minimize keeps): "the log was not retired", "the checkpoint left commits uncovered", "an
+// acknowledged write was lost" or "a call failed with every fault off" for a failure Run()
+// returned; for a run the scheduler ended, "hang: deadlock" / "hang: livelock", or "check failed"
+// (a failed MANIFOLD_CHECK during the phase).
 std::string LivenessDetail(const std::string& failure);
-std::string LivenessDetail(const port::sched::RunResult& hang);
+std::string LivenessDetail(const port::sched::RunResult& run);
 
 class LivenessPhase {
  public:
@@ -65,8 +67,9 @@ class LivenessPhase {
   std::string Run();
 
   // Runs the phase as a port::sched::Run of its own (the sequential workload runs outside the
-  // scheduler), its schedule drawn from `seed`; a hang becomes the returned failure.
-  std::string RunScheduled(uint64_t seed);
+  // scheduler), its schedule drawn from `seed`; a hang becomes the returned failure. Sets
+  // `*detail` to the failure's LivenessDetail ("" when it passed).
+  std::string RunScheduled(uint64_t seed, std::string* detail);
 
   // True once Run() began: a scheduler failure after that is the phase's.
   bool started() const { return started_; }

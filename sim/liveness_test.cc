@@ -44,17 +44,18 @@ TEST(LivenessTest, EverySeedEndsWithAPassingPhase) {
         EXPECT_EQ(result.stats.liveness_writes,
                   uint64_t{kLivenessWriters} * kLivenessWritesPerWriter)
             << seed;
-        bool rolled = false, ok = false;
+        int rolled = -1;
+        bool ok = false;
         for (const std::string& line : result.trace) {
           // "checkpoint at sequence S; N segments rolled": the checkpoint had a log to retire.
-          if (StartsWith(line, "liveness: checkpoint at sequence") &&
-              line.find("; 0 segments") == std::string::npos &&
-              line.find("; 1 segments") == std::string::npos) {
-            rolled = true;
+          const size_t at = line.find("; ");
+          if (StartsWith(line, "liveness: checkpoint at sequence") && at != std::string::npos) {
+            rolled = std::stoi(line.substr(at + 2));
           }
           ok = ok || StartsWith(line, "liveness: OK");
         }
-        EXPECT_TRUE(rolled) << "seed " << seed << ": the phase rolled fewer than 2 segments";
+        // sim/liveness.h: four 32 KiB puts roll the 64 KiB log at least three times.
+        EXPECT_GE(rolled, 3) << "seed " << seed << ": the phase rolled fewer than 3 segments";
         EXPECT_TRUE(ok) << seed;
       }
     }
@@ -116,6 +117,46 @@ TEST(LivenessTest, AHangNamesEveryThreadAndWhereItWaits) {
     return;
   }
   ADD_FAILURE() << "lost_wakeup hung no liveness phase in 40 seeds";
+}
+
+TEST(LivenessTest, ASequentialHangIsADeadlockNotAFailedCall) {
+  if (!PlantedBugsCompiledIn()) GTEST_SKIP() << "no fault points in this build";
+  // The sequential workload runs the phase in a scheduled run of its own (RunScheduled): its two
+  // writers share group commits, so lost_wakeup can hang it. The signature must name the hang,
+  // as on the concurrent workload, since --minimize keeps failures by signature.
+  // Measured with 120 ops: seeds 10, 22, 31, 36, 38 and 39 of 1-40 hang in the phase. Seed 18
+  // hangs in the workload itself, which runs outside the scheduler and so has no bound: the test
+  // runs the measured seeds only.
+  for (uint64_t seed : {10, 22}) {
+    RunConfig config = Config(seed, WorkloadKind::kSequential);
+    config.planted_bug = "lost_wakeup";
+    const RunResult result = RunSeed(config);
+    EXPECT_TRUE(StartsWith(result.failure,
+                           "liveness: the database stopped making progress with every fault off "
+                           "(scheduler deadlock)"))
+        << "seed " << seed << ": " << result.failure;
+    EXPECT_NE(result.failure.find("the phase: controller joining the writers"), std::string::npos)
+        << result.failure;
+    EXPECT_EQ(result.Signature(), "liveness: hang: deadlock") << "seed " << seed;
+  }
+}
+
+TEST(LivenessTest, DetailsNameWhatDidNotProgress) {
+  port::sched::RunResult run;
+  run.outcome = port::sched::Outcome::kDeadlock;
+  EXPECT_EQ(LivenessDetail(run), "hang: deadlock");
+  run.outcome = port::sched::Outcome::kLivelock;
+  EXPECT_EQ(LivenessDetail(run), "hang: livelock");
+  // A failed MANIFOLD_CHECK during the phase is not a hang.
+  run.outcome = port::sched::Outcome::kFailed;
+  EXPECT_EQ(LivenessDetail(run), "check failed");
+  // ReadBack's report of an acknowledged durable write that reads back otherwise.
+  EXPECT_EQ(LivenessDetail("liveness: get default/live-0 after the checkpoint returned 100 bytes "
+                           "starting 'writer 1 write 0 aaaaaaa', not the acknowledged "
+                           "'writer 1 write 1 bbbbbbb'"),
+            "an acknowledged write was lost");
+  EXPECT_EQ(LivenessDetail("liveness: DB::Open failed with every fault off: IO error: x"),
+            "a call failed with every fault off");
 }
 
 }  // namespace

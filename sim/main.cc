@@ -192,10 +192,15 @@ int RunOne(const Flags& flags, uint64_t seed) {
   if (!flags.minimize) return 1;
   // Redrawn on a terminal, one whole line per interval in a log (sim/progress.h, as sweeps).
   manifold::sim::ProgressLine progress(stderr);
+  // The minimizer cannot tell which run is its last, so the final line is passed again with
+  // `last` once it returns: a log then always ends with it, however soon after the previous one.
+  std::string last_line;
   manifold::sim::MinimizeResult min =
       manifold::sim::Minimize(config, result, flags.minimize_runs, [&](const std::string& line) {
+        last_line = line;
         if (!flags.quiet) progress.Update(line);
       });
+  if (!flags.quiet && !last_line.empty()) progress.Update(last_line, /*last=*/true);
   progress.Finish();
   std::printf("minimized in %llu runs to %zu operations", (unsigned long long)min.runs,
               min.ops_kept);
@@ -306,8 +311,9 @@ int main(int argc, char** argv) {
                  "Switch on a planted engine bug, to see the simulator catch it:" + bugs)
       ->check(CLI::IsMember(manifold::sim::PlantedBugNames()));
   app.add_flag("--no-liveness", flags.no_liveness,
-               "Skip the liveness phase at the end of each seed (faults off: durable writes, a "
-               "forced checkpoint that must retire the log, reads, a reopen; docs/simulator.md)");
+               "Skip the liveness phase at the end of each seed (faults off: a reopen, two "
+               "writers' durable writes, a forced checkpoint that must retire the log, reads "
+               "back, a close; docs/simulator.md)");
   app.add_flag("--quiet", flags.quiet, "No progress line");
   CLI11_PARSE(app, argc, argv);
 

@@ -18,6 +18,7 @@
 #include "sim/engine_options.h"
 #include "sim/fault_points.h"
 #include "sim/liveness.h"
+#include "sim/report_text.h"
 #include "sim/sim_clock.h"
 #include "sim/sim_fs.h"
 #include "sim/turnstile_fs.h"
@@ -26,7 +27,6 @@ namespace manifold::sim {
 namespace {
 
 constexpr char kDbPath[] = "/db";
-constexpr int kOpenAttemptsMax = 60;  // Opens retried through injected errors and crashes.
 constexpr int kReadAttemptsMax =
     1000;  // Injected read errors tolerated while reading a full state.
 
@@ -34,11 +34,6 @@ using State = model::State;
 using StateMap = model::StateMap;
 using Entries = model::Entries;
 using VersionPtrHolder = std::shared_ptr<const Snapshot>;
-
-uint64_t Fnv1a(uint64_t hash, std::string_view bytes) {
-  for (unsigned char c : bytes) hash = (hash ^ c) * 0x100000001b3ull;
-  return hash;
-}
 
 // What the scan of a workload op should return from one column family of a model state.
 Entries ExpectedScan(const model::KeyMap& cf, const WorkloadOp& op) {
@@ -62,10 +57,6 @@ Entries ExpectedScan(const model::KeyMap& cf, const WorkloadOp& op) {
   }
   return out;
 }
-
-// Keys and values in failure reports, binary-safe (model::Printable: escaped, long ones shortened
-// with their length and a hash).
-std::string Show(std::string_view bytes) { return model::Printable(bytes); }
 
 // A commit is named after the operation that made it, so the model's explanations, the trace and
 // the report number them alike (docs/simulator.md, "Numbering").
@@ -861,10 +852,7 @@ class Run final : public FaultPointSink {
         return false;
       }
     }
-    Fail(FailureKind::kOpen, what + ": DB::Open: expected OK within " +
-                                 std::to_string(kOpenAttemptsMax) + " attempts, got " +
-                                 (last.ok() ? std::string("a power cut or failed restart each time")
-                                            : last.ToString()));
+    Fail(FailureKind::kOpen, OpenKeptFailing(what, last));
     return false;
   }
 
@@ -987,10 +975,11 @@ class Run final : public FaultPointSink {
     LivenessSetup setup{&fs_, options_, kDbPath, this, [this](const std::string& l) { Trace(l); }};
     setup.options.file_system = &fs_;
     LivenessPhase phase(std::move(setup));
-    const std::string failure = phase.RunScheduled(config_.seed);
+    std::string detail;
+    const std::string failure = phase.RunScheduled(config_.seed, &detail);
     if (!failure.empty()) {
       Fail(FailureKind::kLiveness, failure);
-      result_.kind_detail = LivenessDetail(failure);
+      result_.kind_detail = detail;
       return;
     }
     ++result_.stats.liveness_checked;
