@@ -22,7 +22,7 @@ load("@bazel_tools//tools/cpp:toolchain_utils.bzl", "find_cpp_toolchain")
 
 def _production_transition_impl(settings, attr):
     # gcc 12 at -O2 reports std::optional<uint64_t> reads guarded by has_value() as
-    # -Wmaybe-uninitialized (engine/wal/log_reader.cc roll_to, engine/db/db_impl.cc damaged_slot):
+    # -Wmaybe-uninitialized (engine/wal/log_reader.cc roll_to, engine/db/db_impl_open.cc damaged_slot):
     # false positives that only -c opt shows. They stay warnings, not errors, here, so the CI's
     # --config=werror (which builds this fastbuild engine clean) does not fail on them.
     return {

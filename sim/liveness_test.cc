@@ -105,7 +105,7 @@ TEST(LivenessTest, AHangNamesEveryThreadAndWhereItWaits) {
     EXPECT_NE(report.find("'liveness-writer': blocked in CondVar::Wait on condvar#"),
               std::string::npos)
         << report;
-    EXPECT_NE(report.find(" 'log' (db_impl.cc:"), std::string::npos) << report;
+    EXPECT_NE(report.find(" 'log' (db_impl_commit.cc:"), std::string::npos) << report;
     EXPECT_NE(report.find("thread 0 'main': blocked in Thread::"), std::string::npos) << report;
     EXPECT_NE(report.find("(liveness.cc:"), std::string::npos) << report;
     EXPECT_NE(report.find("the phase: controller joining the writers; writer 1 "),

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "engine/btree/tree.h"
+#include "engine/db/commit_stats.h"
 #include "engine/db/info_log.h"
 #include "engine/db/log_files.h"
 #include "engine/db/pager.h"
@@ -126,16 +127,18 @@ class DBImpl : public DB {
 
   DBImpl(const Options& options, std::string path, std::unique_ptr<FileLock> lock);
 
+  // Recovery (db_impl_recovery.cc; Open itself is in db_impl_open.cc).
   [[nodiscard]] Status Recover(std::unique_ptr<File> file, const HeaderSlot& slot);
   [[nodiscard]] Status LoadCheckpoint(std::unique_ptr<File> file, const HeaderSlot& slot);
   [[nodiscard]] Status ReplayLog(uint64_t head_segment, wal::ReplayResult* result);
   [[nodiscard]] Status SyncLogSegments();
+  // Writes (db_impl_write.cc).
   [[nodiscard]] Status WriteBatchHeld(const WriteOptions& options, const WriteBatch& batch,
                                       const std::vector<std::string>& names);
+
+  // Commit pipeline (db_impl_commit.cc; LogHead is in db_impl_checkpoint.cc).
   [[nodiscard]] Status CheckRecordFits(size_t payload_bytes) const;
   [[nodiscard]] Status CommitCounted(CommitRequest request);
-
-  // Commit pipeline.
   void AppendRecord(uint64_t sequence, std::string_view payload) MANIFOLD_REQUIRES(log_mu_);
   LogChunk& BufferChunk() MANIFOLD_REQUIRES(log_mu_);
   // A failed write fails the log (FailLog) for later commits; the group before it is durable.
@@ -162,7 +165,8 @@ class DBImpl : public DB {
   void AfterCommit();
   bool CheckpointDue() MANIFOLD_REQUIRES(log_mu_);
 
-  // Checkpoints. RunCheckpoint reports to the info log what CheckpointOnce did.
+  // Checkpoints (db_impl_checkpoint.cc). RunCheckpoint reports to the info log what
+  // CheckpointOnce did.
   [[nodiscard]] Status RunCheckpoint(bool forced);
   [[nodiscard]] Status CheckpointOnce(bool forced);
   [[nodiscard]] Status WriteCheckpoint(const VersionPtr& target, std::vector<PendingFree> frees,
@@ -183,6 +187,7 @@ class DBImpl : public DB {
   [[nodiscard]] Status RetireCoveredSegments(uint64_t sequence, uint64_t log_head);
   void CheckpointThread();
 
+  // Background error, info log, Close (db_impl.cc).
   void SetBackgroundError(const Status& status);
   // Info log (Options::info_log). Never called with log_mu_ or state_mu_ held (I16: no I/O
   // under the commit lock); errors found under a lock are reported by ReportBackgroundError.
@@ -191,9 +196,18 @@ class DBImpl : public DB {
   void LogOpened();
   // What Close reports: the final checkpoint, or else the log sync that must replace it.
   [[nodiscard]] Status FinishClose();
-  [[nodiscard]] StatusOr<VersionPtr> ReadVersion(const ReadOptions& options);
   [[nodiscard]] Status CheckColumnFamilyName(std::string_view name) const;
+  // Reads (db_impl_read.cc).
+  [[nodiscard]] StatusOr<VersionPtr> ReadVersion(const ReadOptions& options);
 
+  // Fields by concern, each group with the lock that guards it. Where locks nest, the order is
+  // checkpoint_mu_, then log_mu_, then state_mu_. log_mu_ is never held across I/O (I16);
+  // checkpoint_mu_ is, for one checkpoint's writes and VerifyIntegrity's reads. The declaration
+  // order of the locks, condition variables and owned resources is also their construction and
+  // destruction order; keep it.
+
+  // --- Configuration and resources: set by the constructor and Open, then read-only -----------
+  // (pager_ and log_files_ synchronize themselves; closed_ is atomic.)
   const Options options_;
   const std::string path_;
   FileSystem* const fs_;
@@ -206,11 +220,19 @@ class DBImpl : public DB {
   std::unique_ptr<LogFiles> log_files_;
   std::shared_ptr<VersionRegistry> registry_ = std::make_shared<VersionRegistry>();
 
-  // --- Commit pipeline (I16: one lock per commit, held for bookkeeping only, never for I/O) ---
+  // --- Commit pipeline, guarded by log_mu_ (I16: one lock per commit, held for bookkeeping
+  // only, never for I/O); db_impl_commit.cc. log_cv_ wakes group-commit followers, publication
+  // waiters, stalled writers and the checkpointer.
   port::Mutex log_mu_{"log"};
   port::CondVar log_cv_{&log_mu_, "log"};
+  // Commit order: the newest version, its sequence number, the commits appended but not yet
+  // visible (I19), and the newest visible one.
   VersionPtr latest_ MANIFOLD_GUARDED_BY(log_mu_);
   uint64_t last_sequence_ MANIFOLD_GUARDED_BY(log_mu_) = 0;
+  std::deque<Unpublished> unpublished_ MANIFOLD_GUARDED_BY(log_mu_);
+  uint64_t published_sequence_ MANIFOLD_GUARDED_BY(log_mu_) = 0;  // Newest visible commit.
+  // Log writer and group commit: buffered records, the LSNs appended, written and synced (I17),
+  // the one leader at a time, and where the next record goes.
   std::deque<LogChunk> log_buffer_ MANIFOLD_GUARDED_BY(log_mu_);
   uint64_t log_buffer_bytes_ MANIFOLD_GUARDED_BY(log_mu_) = 0;
   uint64_t buffered_lsn_ MANIFOLD_GUARDED_BY(log_mu_) = 0;  // Highest LSN appended.
@@ -218,44 +240,40 @@ class DBImpl : public DB {
   uint64_t synced_lsn_ MANIFOLD_GUARDED_BY(log_mu_) = 0;    // Highest LSN durable (I17).
   bool leader_active_ MANIFOLD_GUARDED_BY(log_mu_) = false;
   // Threads inside Commit: a group-commit leader waits out the window only when some of them
-  // have not appended yet.
+  // have not appended yet. Atomic, read without log_mu_.
   port::Atomic<uint64_t> committers_{0};
   uint64_t segment_ MANIFOLD_GUARDED_BY(log_mu_) = 1;  // Segment the next record goes to.
   uint64_t segment_offset_ MANIFOLD_GUARDED_BY(log_mu_) = 0;
   std::map<uint64_t, uint64_t> segment_last_lsn_ MANIFOLD_GUARDED_BY(log_mu_);
-  std::deque<Unpublished> unpublished_ MANIFOLD_GUARDED_BY(log_mu_);
+  Status log_error_ MANIFOLD_GUARDED_BY(log_mu_);            // A failed log write or sync (I8).
+  uint64_t log_rollbacks_ MANIFOLD_GUARDED_BY(log_mu_) = 0;  // Groups undone for NoSpace (I26).
+  port::Atomic<uint64_t> log_rollbacks_reported_{0};         // Atomic: reported without log_mu_.
+  // Write buffer: what commits made dirty since the last checkpoint, and the pages they stopped
+  // using (I13); it drives checkpoint scheduling and writer backpressure.
   std::deque<PendingFree> pending_frees_ MANIFOLD_GUARDED_BY(log_mu_);
   std::deque<DirtyEntry> dirty_by_sequence_ MANIFOLD_GUARDED_BY(log_mu_);
-  uint64_t published_sequence_ MANIFOLD_GUARDED_BY(log_mu_) = 0;  // Newest visible commit.
-  Status log_error_ MANIFOLD_GUARDED_BY(log_mu_);  // A failed log write or sync (I8).
   uint64_t dirty_bytes_ MANIFOLD_GUARDED_BY(log_mu_) = 0;
   uint64_t log_bytes_uncovered_ MANIFOLD_GUARDED_BY(log_mu_) = 0;
   uint64_t oldest_dirty_us_ MANIFOLD_GUARDED_BY(log_mu_) = 0;
+  // Checkpoint scheduling, shared by committers and the checkpointer (db_impl_checkpoint.cc).
   uint64_t checkpoint_sequence_ MANIFOLD_GUARDED_BY(log_mu_) = 0;
   // Newest sequence a running (or durable) checkpoint took: no rollback below it (I26).
   uint64_t checkpoint_target_sequence_ MANIFOLD_GUARDED_BY(log_mu_) = 0;
   bool checkpoint_requested_ MANIFOLD_GUARDED_BY(log_mu_) = false;
   bool shutting_down_ MANIFOLD_GUARDED_BY(log_mu_) = false;
-  Status checkpoint_error_ MANIFOLD_GUARDED_BY(log_mu_);     // Last failure before writing.
-  uint64_t log_rollbacks_ MANIFOLD_GUARDED_BY(log_mu_) = 0;  // Groups undone for NoSpace (I26).
-  port::Atomic<uint64_t> log_rollbacks_reported_{0};
-  // Statistics.
-  uint64_t commits_ MANIFOLD_GUARDED_BY(log_mu_) = 0;
-  uint64_t log_records_ MANIFOLD_GUARDED_BY(log_mu_) = 0;
-  uint64_t log_syncs_ MANIFOLD_GUARDED_BY(log_mu_) = 0;
-  uint64_t log_sync_commits_ MANIFOLD_GUARDED_BY(log_mu_) = 0;
-  std::vector<uint64_t> sync_histogram_ MANIFOLD_GUARDED_BY(log_mu_);
-  uint64_t checkpoints_ MANIFOLD_GUARDED_BY(log_mu_) = 0;
-  uint64_t checkpoint_us_total_ MANIFOLD_GUARDED_BY(log_mu_) = 0;
-  uint64_t checkpoint_us_max_ MANIFOLD_GUARDED_BY(log_mu_) = 0;
-  uint64_t stall_us_ MANIFOLD_GUARDED_BY(log_mu_) = 0;
-  uint64_t stalls_ MANIFOLD_GUARDED_BY(log_mu_) = 0;
-  uint64_t stall_logged_at_checkpoint_ MANIFOLD_GUARDED_BY(log_mu_) = 0;  // checkpoints_ + 1.
+  Status checkpoint_error_ MANIFOLD_GUARDED_BY(log_mu_);  // Last failure before writing.
+  // Statistics (commit_stats.h, read by db_impl_stats.cc), guarded by log_mu_ so GetStats reads
+  // them consistently with published_sequence_ and dirty_bytes_.
+  CommitStats stats_ MANIFOLD_GUARDED_BY(log_mu_);
+
+  // --- Recovery results (db_impl_recovery.cc): written by Open before any other thread starts,
+  // read-only afterwards, so no lock.
   uint64_t records_replayed_ = 0;
   bool replay_torn_tail_ = false;
   uint64_t records_salvage_dropped_ = 0;
 
-  // --- Checkpoints: one at a time; the allocator belongs to them ----------------------------
+  // --- Checkpointer, guarded by checkpoint_mu_: one checkpoint at a time; the allocator and
+  // the on-disk state belong to it (db_impl_checkpoint.cc).
   port::Mutex checkpoint_mu_{"checkpoint"};
   PageAllocator allocator_ MANIFOLD_GUARDED_BY(checkpoint_mu_);
   std::vector<uint64_t> free_list_chain_ MANIFOLD_GUARDED_BY(checkpoint_mu_);
@@ -264,12 +282,15 @@ class DBImpl : public DB {
   CheckpointState checkpoint_ MANIFOLD_GUARDED_BY(checkpoint_mu_);
   // Set by recovery: its checkpoint runs even with nothing new, to name a new log head (I21).
   bool move_log_head_ MANIFOLD_GUARDED_BY(checkpoint_mu_) = false;
+  // Started at the end of Recover, joined by Close.
   std::unique_ptr<port::Thread> checkpoint_thread_;
 
-  // --- Readers and writer slots ---------------------------------------------------------------
+  // --- Readers, writer slots and the background error, guarded by state_mu_
+  // (db_impl_read.cc, db_impl_write.cc, db_impl.cc). column_family_released_ wakes writers
+  // waiting for a column family (I7, I27).
   port::Mutex state_mu_{"state"};
   port::CondVar column_family_released_{&state_mu_, "column family released"};
-  VersionPtr current_ MANIFOLD_GUARDED_BY(state_mu_);
+  VersionPtr current_ MANIFOLD_GUARDED_BY(state_mu_);  // What readers see (I19).
   std::set<std::string, std::less<>> busy_column_families_ MANIFOLD_GUARDED_BY(state_mu_);
   Status background_error_ MANIFOLD_GUARDED_BY(state_mu_);
   bool background_error_reported_ MANIFOLD_GUARDED_BY(state_mu_) = false;

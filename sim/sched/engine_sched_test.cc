@@ -286,8 +286,9 @@ TEST(EngineUnderSchedulerTest, FailWhileCheckpointAndCommittersBlockedDestroysCl
     EXPECT_NE(run.report.find("'writer': blocked in CondVar::Wait on condvar#3 'stalled disk'"),
               std::string::npos)
         << run.report;
-    EXPECT_NE(run.report.find("'writer': blocked in CondVar::Wait on condvar#0 (db_impl.cc"),
-              std::string::npos)
+    EXPECT_NE(
+        run.report.find("'writer': blocked in CondVar::Wait on condvar#0 'log' (db_impl_commit.cc"),
+        std::string::npos)
         << run.report;
     size_t writers_blocked = 0;
     for (size_t at = run.report.find("'writer': blocked in "); at != std::string::npos;

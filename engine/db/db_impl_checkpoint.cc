@@ -1,0 +1,351 @@
+// Checkpoints: the background checkpointer, writing dirty trees and the catalog, the header
+// slot, freeing replaced pages and retiring covered log segments.
+
+#include <algorithm>
+#include <map>
+
+#include "engine/db/db_impl.h"
+#include "engine/util/fault_point.h"
+
+namespace manifold {
+
+// --- Checkpoints ---------------------------------------------------------------------------
+
+Status DBImpl::Checkpoint() {
+  MANIFOLD_RETURN_IF_ERROR(CheckWritable());
+  return RunCheckpoint(/*forced=*/true);
+}
+
+void DBImpl::CheckpointThread() {
+  for (;;) {
+    {
+      port::MutexLock lock(&log_mu_);
+      while (!checkpoint_requested_ && !shutting_down_) log_cv_.Wait();
+      if (shutting_down_) return;
+      checkpoint_requested_ = false;
+    }
+    (void)RunCheckpoint(/*forced=*/false);  // Failures are recorded for stalled writers.
+  }
+}
+
+Status DBImpl::RunCheckpoint(bool forced) {
+  bool refused_before;
+  {
+    port::MutexLock lock(&state_mu_);
+    refused_before = !background_error_.ok();
+  }
+  uint64_t checkpoints_before;
+  {
+    port::MutexLock lock(&log_mu_);
+    checkpoints_before = stats_.checkpoints();
+  }
+  const uint64_t start_us = clock_->NowMicros();
+  Status status = CheckpointOnce(forced);
+  if (!status.ok() && !refused_before) {
+    bool writable;
+    bool repeated;
+    {
+      port::MutexLock lock(&state_mu_);
+      writable = background_error_.ok();
+      // A full device fails every attempt the same way: one line until the error changes.
+      repeated = status.ToString() == last_checkpoint_failure_;
+      last_checkpoint_failure_ = status.ToString();
+    }
+    if (!repeated) {
+      Log(writable ? LogLevel::kWarn : LogLevel::kError,
+          "checkpoint failed: " + status.ToString() +
+              (writable ? "; nothing was written, the database stays writable and retries later"
+                        : ""));
+    }
+  } else if (status.ok()) {
+    {
+      port::MutexLock lock(&state_mu_);
+      last_checkpoint_failure_.clear();
+    }
+    uint64_t checkpoints, sequence;
+    {
+      port::MutexLock lock(&log_mu_);
+      checkpoints = stats_.checkpoints();
+      sequence = checkpoint_sequence_;
+    }
+    if (checkpoints != checkpoints_before) {
+      Log(LogLevel::kInfo, "checkpoint at sequence " + std::to_string(sequence) + " in " +
+                               std::to_string(clock_->NowMicros() - start_us) + " us");
+    }
+  }
+  ReportBackgroundError();
+  return status;
+}
+
+// I13/I14: write the dirty trees of the latest version and the catalog, sync, write the other
+// header slot, sync; only then publish where nodes went, free what the covered commits replaced,
+// and retire the log segments the checkpoint covers. Writers keep committing meanwhile.
+Status DBImpl::CheckpointOnce(bool forced) {
+  port::MutexLock checkpoint_lock(&checkpoint_mu_);
+  // A checkpoint unwound part way (scheduler only: a failing run) may have written some pages and
+  // left its frees and allocations half done: as after a failed write, only a reopen is safe (I8).
+  port::OnUnwind abandoned([this] {
+    const Status failed = Status::IOError("checkpoint abandoned: its thread stopped part way");
+    SetBackgroundError(failed);
+    port::MutexLock lock(&log_mu_);
+    checkpoint_error_ = failed;
+    log_cv_.SignalAll();
+  });
+  {
+    port::MutexLock state_lock(&state_mu_);
+    if (!background_error_.ok()) {
+      return Status::ReadOnly("no checkpoint after an earlier failure (" +
+                              background_error_.ToString() + ")");
+    }
+  }
+  const uint64_t start_us = clock_->NowMicros();
+  VersionPtr target;
+  std::vector<PendingFree> frees;
+  uint64_t log_head;
+  // The planted bug: the version is read without log_mu_ (a data race with Commit), the sequence
+  // that goes with it under log_mu_, later.
+  const bool unlocked = MANIFOLD_FAULT(planted_bug::kCheckpointReadsVersionUnlocked);
+  if (unlocked) target = latest_;
+  {
+    port::MutexLock lock(&log_mu_);
+    if (!unlocked) target = latest_;
+    const uint64_t covered = unlocked ? last_sequence_ : target->sequence;
+    log_head = LogHead(covered);
+    // Nothing new (a recovery that ended at a torn tail still moves the head past the old
+    // segments, even when it replayed nothing).
+    if (target->sequence == checkpoint_.sequence && !move_log_head_) {
+      return Status::OK();
+    }
+    checkpoint_target_sequence_ = target->sequence;  // I26: no rollback below this now.
+    while (!pending_frees_.empty() && pending_frees_.front().sequence <= covered) {
+      frees.push_back(std::move(pending_frees_.front()));
+      pending_frees_.pop_front();
+    }
+  }
+  const uint64_t sequence = target->sequence;
+  allocator_.Release(MANIFOLD_FAULT(planted_bug::kReusePinnedPages) ? sequence
+                                                                    : registry_->OldestLive());
+  allocator_.BeginCommit();
+  CommitWriter writer(&allocator_, pager_->layout(), sequence);
+  std::vector<btree::PendingFlush> flushed;
+  HeaderSlot slot;
+  std::vector<uint64_t> chain;
+  std::map<std::string, ColumnFamilyState> on_disk;
+  Status status = WriteCheckpoint(target, frees, &flushed, &writer, &slot, &chain, &on_disk);
+  // I21: the head must be durable before the header names it. While the group-commit leader is
+  // still creating the segment the head's record goes to, the segment before it (whose roll
+  // record will name it) is an equally good head, and waiting for the leader's file creation here
+  // could stall a checkpoint running on the committing thread behind it.
+  if (!log_files_->IsPrepared(log_head) && log_head > 1 && log_files_->IsPrepared(log_head - 1)) {
+    --log_head;
+  }
+  slot.log_head = log_head;
+  if (status.ok()) status = pager_->Reserve(slot.page_count, options_.file_growth_bytes);
+  // I21: the head segment's file is durable before a header names it.
+  if (status.ok()) status = log_files_->Create(log_head);
+  if (!status.ok()) {
+    // Nothing written: undo, keep the frees for the next attempt, stay writable.
+    allocator_.Rollback(sequence);
+    port::MutexLock lock(&log_mu_);
+    for (auto it = frees.rbegin(); it != frees.rend(); ++it) {
+      pending_frees_.push_front(std::move(*it));
+    }
+    checkpoint_error_ = status;
+    checkpoint_target_sequence_ = checkpoint_sequence_;  // Took nothing after all.
+    log_cv_.SignalAll();
+    return status;
+  }
+  status = pager_->WritePages(writer.pages());
+  if (status.ok() && !MANIFOLD_FAULT(planted_bug::kSkipPageSync)) status = pager_->Sync();
+  if (status.ok() && MANIFOLD_FAULT(fault_point::kCommitBeforeHeader)) {
+    status = Status::IOError("injected fault: checkpoint " + std::to_string(sequence) +
+                             " failed before writing its header slot");
+  }
+  if (status.ok() && MANIFOLD_FAULT(planted_bug::kRecycleBeforeCheckpoint)) {
+    status = RetireCoveredSegments(sequence, log_head);
+  }
+  if (status.ok()) status = WriteHeader(slot);
+  if (!status.ok()) {
+    // The file may hold part of this checkpoint; only a reopen is safe (I8). The log is intact:
+    // it still takes the records a clean close writes.
+    SetBackgroundError(status);
+    port::MutexLock lock(&log_mu_);
+    checkpoint_error_ = status;
+    log_cv_.SignalAll();
+    return status;
+  }
+  FinishCheckpoint(*target, slot, std::move(flushed), writer, std::move(chain), std::move(on_disk));
+  const uint64_t elapsed_us = clock_->NowMicros() - start_us;
+  {
+    port::MutexLock lock(&log_mu_);
+    stats_.AddCheckpoint(elapsed_us);
+    checkpoint_error_ = Status::OK();
+  }
+  // I28: every checkpoint retires what it covers. The planted bug: DB::Checkpoint's caller does
+  // not wait for the retiring; the next automatic checkpoint was meant to do it.
+  if (forced && MANIFOLD_FAULT(planted_bug::kForcedCheckpointKeepsLog)) return Status::OK();
+  return RetireCoveredSegments(sequence, log_head);
+}
+
+Status DBImpl::WriteCheckpoint(const VersionPtr& target, std::vector<PendingFree> frees,
+                               std::vector<btree::PendingFlush>* flushed, CommitWriter* writer,
+                               HeaderSlot* slot, std::vector<uint64_t>* chain,
+                               std::map<std::string, ColumnFamilyState>* on_disk) {
+  const uint64_t sequence = target->sequence;
+  const btree::Layout& layout = pager_->layout();
+  std::set<uint32_t> live_ids;
+  for (const auto& [name, state] : target->column_families) {
+    MANIFOLD_ASSIGN_OR_RETURN(btree::PageRef root,
+                              btree::WriteBackTree(state.tree(), layout, writer, flushed));
+    (*on_disk)[name] = ColumnFamilyState{state.id, root, nullptr};
+    live_ids.insert(state.id);
+  }
+  btree::WriteTree catalog(pager_.get(), checkpoint_.version->catalog);
+  for (const auto& [name, old] : on_disk_cfs_) {
+    auto now = on_disk->find(name);
+    if (now != on_disk->end() && now->second.id == old.id) continue;
+    // Dropped (perhaps re-created under the same name): its whole old tree is free.
+    MANIFOLD_RETURN_IF_ERROR(btree::VisitTreePages(
+        pager_.get(), old.root,
+        [&](const btree::PageRun& run, const btree::Node*, int) MANIFOLD_REQUIRES(checkpoint_mu_) {
+          allocator_.FreeAt(sequence, run);
+          return Status::OK();
+        }));
+    if (now == on_disk->end()) MANIFOLD_RETURN_IF_ERROR(catalog.Delete(name).status());
+  }
+  for (const auto& [name, state] : *on_disk) {
+    auto old = on_disk_cfs_.find(name);
+    if (old != on_disk_cfs_.end() && old->second.id == state.id && old->second.root == state.root) {
+      continue;
+    }
+    MANIFOLD_RETURN_IF_ERROR(catalog.Put(name, EncodeColumnFamilyRecord(state)));
+  }
+  for (const PendingFree& free : frees) {
+    // A dropped column family's pages were all freed with its old tree above.
+    if (live_ids.count(free.cf_id) == 0) continue;
+    for (const btree::PageRun& run : free.runs) allocator_.FreeAt(sequence, run);
+    for (const auto& cell : free.cells) {
+      const btree::FlushInfo* info = cell->get();
+      if (info == nullptr) continue;  // Never written: nothing on disk to free.
+      allocator_.FreeAt(sequence, btree::PageRun{info->page.page_id, 1});
+      for (const btree::PageRun& run : info->written_runs) allocator_.FreeAt(sequence, run);
+    }
+  }
+  for (const btree::PageRun& run : catalog.freed()) allocator_.FreeAt(sequence, run);
+  MANIFOLD_ASSIGN_OR_RETURN(slot->catalog, catalog.Flush(writer));
+  MANIFOLD_ASSIGN_OR_RETURN(slot->free_list, writer->WriteFreeList(free_list_chain_, chain));
+  slot->sequence = sequence;
+  slot->page_bytes = layout.page_bytes;
+  slot->page_count = allocator_.page_count();
+  slot->free_list_pages = chain->size();
+  slot->next_cf_id = target->next_cf_id;
+  slot->checkpoint_count = checkpoint_.count + 1;
+  return Status::OK();
+}
+
+Status DBImpl::WriteHeader(const HeaderSlot& slot) {
+  const uint64_t slot_page =
+      MANIFOLD_FAULT(planted_bug::kHeaderInPlace) ? 0 : HeaderSlotPage(slot.checkpoint_count);
+  std::map<uint64_t, std::string> header;
+  header[slot_page] = EncodeHeaderSlot(slot, slot_page);
+  MANIFOLD_RETURN_IF_ERROR(pager_->WritePages(header));
+  if (!MANIFOLD_FAULT(planted_bug::kAckBeforeHeaderSync)) MANIFOLD_RETURN_IF_ERROR(pager_->Sync());
+  // I11: the header slot is the one write no checksum can vouch for (nothing refers to it), so
+  // read it back: a write that was lost or landed elsewhere must fail the checkpoint, not be
+  // trusted (and the log recycled) and then silently replaced by the older slot at the next open.
+  std::string read_back;
+  MANIFOLD_RETURN_IF_ERROR(pager_->ReadPages(slot_page, 1, &read_back));
+  if (read_back != header[slot_page]) {
+    return Status::IOError("header slot " + std::to_string(slot_page) + " of " + pager_->path() +
+                           " does not read back as written for checkpoint " +
+                           std::to_string(slot.sequence) + " (lost or misdirected write)");
+  }
+  return Status::OK();
+}
+
+void DBImpl::FinishCheckpoint(const Version& target, const HeaderSlot& slot,
+                              std::vector<btree::PendingFlush> flushed, const CommitWriter& writer,
+                              std::vector<uint64_t> chain,
+                              std::map<std::string, ColumnFamilyState> on_disk) {
+  // I14: only now may writers free these pages or later checkpoints refer to them.
+  for (btree::PendingFlush& flush : flushed) flush.cell->Publish(std::move(flush.info));
+  for (const auto& [ref, node] : writer.nodes()) pager_->cache()->Insert(ref, node);
+  free_list_chain_ = std::move(chain);
+  auto version = std::make_shared<Version>(registry_, slot.sequence);
+  version->page_count = slot.page_count;
+  version->catalog = slot.catalog;
+  version->free_list = slot.free_list;
+  version->next_cf_id = slot.next_cf_id;
+  for (const auto& [name, state] : on_disk) version->column_families.Set(name, state);
+  checkpoint_ = CheckpointState{slot.sequence, slot.checkpoint_count, slot.log_head, version};
+
+  port::MutexLock lock(&log_mu_);
+  checkpoint_sequence_ = slot.sequence;
+  while (!dirty_by_sequence_.empty() && dirty_by_sequence_.front().sequence <= slot.sequence) {
+    dirty_bytes_ -= dirty_by_sequence_.front().dirty_bytes;
+    log_bytes_uncovered_ -= dirty_by_sequence_.front().log_bytes;
+    dirty_by_sequence_.pop_front();
+  }
+  oldest_dirty_us_ = clock_->NowMicros();
+  ShedCheckpointedTrees(target, on_disk);
+  log_cv_.SignalAll();
+  on_disk_cfs_ = std::move(on_disk);
+}
+
+// Column families unchanged since the checkpoint's version read from their pages from now on,
+// which lets their in-memory nodes go (the write buffer bounds only unwritten changes).
+void DBImpl::ShedCheckpointedTrees(const Version& target,
+                                   const std::map<std::string, ColumnFamilyState>& on_disk) {
+  if (!unpublished_.empty()) return;  // Rare; a later checkpoint sheds them.
+  std::shared_ptr<Version> shed;
+  for (const auto& [name, state] : latest_->column_families) {
+    if (state.memory_root == nullptr) continue;
+    const ColumnFamilyState* then = target.Find(name);
+    if (then == nullptr || then->id != state.id || then->memory_root != state.memory_root) continue;
+    if (shed == nullptr) {
+      shed = std::make_shared<Version>(registry_, latest_->sequence);
+      shed->column_families = latest_->column_families;
+      shed->next_cf_id = latest_->next_cf_id;
+    }
+    ColumnFamilyState replaced = state;
+    replaced.root = on_disk.at(name).root;
+    replaced.memory_root = nullptr;
+    shed->column_families.Set(name, replaced);
+  }
+  if (shed == nullptr) return;
+  latest_ = shed;
+  port::MutexLock state_lock(&state_mu_);
+  current_ = std::move(shed);
+}
+
+// I21: the segment holding record sequence + 1, or, when it is not appended yet, the segment it
+// will go to (or the one whose roll record will name it).
+uint64_t DBImpl::LogHead(uint64_t sequence) {
+  for (const auto& [number, last_lsn] : segment_last_lsn_) {
+    if (last_lsn > sequence) return number;
+  }
+  return segment_;
+}
+
+// Never the log head the header just named (I21), nor anything after it.
+Status DBImpl::RetireCoveredSegments(uint64_t sequence, uint64_t log_head) {
+  std::vector<uint64_t> retire;
+  {
+    port::MutexLock lock(&log_mu_);
+    const uint64_t covered = std::min(sequence, written_lsn_);
+    for (auto it = segment_last_lsn_.begin(); it != segment_last_lsn_.end();) {
+      if (it->first == segment_ || it->first >= log_head || it->second > covered) break;
+      retire.push_back(it->first);
+      it = segment_last_lsn_.erase(it);
+    }
+  }
+  // The planted bug retires by removing (the recycling that would overwrite the segments is then
+  // immediate), before the checkpoint that covers them is durable.
+  Status status = MANIFOLD_FAULT(planted_bug::kRecycleBeforeCheckpoint)
+                      ? log_files_->Remove(retire)
+                      : log_files_->Retire(retire);
+  if (!status.ok()) SetBackgroundError(status);
+  return status;
+}
+
+}  // namespace manifold

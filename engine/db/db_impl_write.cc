@@ -1,0 +1,231 @@
+// The write API up to Commit: the column-family registry (create, drop, list), writer slots
+// (I7), Put/Delete/Write and transactions.
+
+#include <algorithm>
+#include <cassert>
+#include <map>
+
+#include "engine/db/db_impl.h"
+#include "engine/db/transaction_impl.h"
+#include "engine/util/fault_point.h"
+#include "engine/wal/log_payload.h"
+
+namespace manifold {
+
+// --- Column family ownership ---------------------------------------------------------------
+
+Status DBImpl::AcquireColumnFamilies(const std::vector<std::string>& names) {
+  port::MutexLock lock(&state_mu_);
+  // Taking all names at once, never one by one, rules out deadlock between batches (I7).
+  // The first of `names` another writer holds, or null. (A loop, not std::find_if: clang's lock
+  // analysis cannot see state_mu_ held inside a lambda passed to a library algorithm.)
+  auto first_busy = [&]() MANIFOLD_REQUIRES(state_mu_) -> const std::string* {
+    for (const std::string& name : names) {
+      if (busy_column_families_.count(name) > 0) return &name;
+    }
+    return nullptr;
+  };
+  auto any_busy = [&]() MANIFOLD_REQUIRES(state_mu_) { return first_busy() != nullptr; };
+  const uint64_t now_us = clock_->NowMicros();
+  const uint64_t wait_us_max = options_.writer_wait_us_max;
+  const uint64_t deadline_us =
+      wait_us_max > UINT64_MAX - now_us ? UINT64_MAX : now_us + wait_us_max;
+  assert(deadline_us >= now_us);  // I27: every wait for a writer slot has a deadline.
+  while (any_busy()) {
+    if (column_family_released_.WaitUntil(clock_, deadline_us) || !any_busy()) continue;
+    // I27: thread ids cannot tell this thread's own Transaction from another's (nor may they
+    // drive engine decisions), so a bounded wait is what turns a self-deadlock into an error.
+    const std::string* busy = first_busy();
+    return Status::Busy("column family '" + *busy + "' is still held by another writer after " +
+                        std::to_string(wait_us_max) +
+                        " us (writer_wait_us_max); an open Transaction holds its column family "
+                        "until Commit or Abort, so write to it through the Transaction");
+  }
+  for (const std::string& name : names) busy_column_families_.insert(name);
+  return Status::OK();
+}
+
+void DBImpl::ReleaseColumnFamilies(const std::vector<std::string>& names) {
+  port::MutexLock lock(&state_mu_);
+  for (const std::string& name : names) busy_column_families_.erase(name);
+  column_family_released_.SignalAll();
+}
+
+namespace {
+
+// Gives held column families back when the scope ends, however it ends: a return, or (scheduler
+// only) a failing run unwinding the thread from a wait inside the commit (I7).
+class ReleaseOnExit {
+ public:
+  ReleaseOnExit(DBImpl* db, const std::vector<std::string>& names) : db_(db), names_(names) {}
+  ~ReleaseOnExit() { db_->ReleaseColumnFamilies(names_); }
+  ReleaseOnExit(const ReleaseOnExit&) = delete;
+  ReleaseOnExit& operator=(const ReleaseOnExit&) = delete;
+
+ private:
+  DBImpl* const db_;
+  const std::vector<std::string>& names_;
+};
+
+}  // namespace
+
+// --- Column families -----------------------------------------------------------------------
+
+Status DBImpl::CreateColumnFamily(std::string_view name) {
+  MANIFOLD_RETURN_IF_ERROR(CheckColumnFamilyName(name));
+  CommitRequest request;
+  request.edit = [&](Version* next, std::string* payload) -> Status {
+    if (next->Find(name) != nullptr) {
+      return Status::AlreadyExists("column family '" + std::string(name) + "' already exists");
+    }
+    if (next->column_families.size() >= Limits::kColumnFamiliesMax) {
+      return Status::InvalidArgument("a database holds at most " +
+                                     std::to_string(Limits::kColumnFamiliesMax) +
+                                     " column families");
+    }
+    ColumnFamilyState state{next->next_cf_id++, {}, nullptr};
+    next->column_families.Set(name, state);
+    wal::PayloadBuilder builder;
+    builder.Add(wal::LogOpType::kCreateColumnFamily, name, "", "", state.id);
+    *payload = builder.Finish();
+    return Status::OK();
+  };
+  return Commit(std::move(request));
+}
+
+Status DBImpl::DropColumnFamily(std::string_view name) {
+  MANIFOLD_RETURN_IF_ERROR(CheckColumnFamilyName(name));
+  if (name == kDefaultColumnFamily) {
+    return Status::InvalidArgument("the default column family cannot be dropped");
+  }
+  std::vector<std::string> held = {std::string(name)};
+  MANIFOLD_RETURN_IF_ERROR(AcquireColumnFamilies(held));
+  ReleaseOnExit release(this, held);
+  CommitRequest request;
+  request.edit = [&](Version* next, std::string* payload) -> Status {
+    if (!next->column_families.Erase(name)) {
+      return Status::NotFound("column family '" + std::string(name) + "' does not exist");
+    }
+    wal::PayloadBuilder builder;
+    builder.Add(wal::LogOpType::kDropColumnFamily, name, "", "");
+    *payload = builder.Finish();
+    return Status::OK();
+  };
+  return Commit(std::move(request));
+}
+
+std::vector<std::string> DBImpl::ListColumnFamilies() {
+  VersionPtr version = current();
+  std::vector<std::string> names;
+  for (const auto& [name, state] : version->column_families) names.push_back(name);
+  return names;
+}
+
+// --- Writes --------------------------------------------------------------------------------
+
+StatusOr<std::unique_ptr<Transaction>> DBImpl::BeginTransaction(std::string_view column_family) {
+  MANIFOLD_RETURN_IF_ERROR(CheckWritable());
+  std::vector<std::string> held = {std::string(column_family)};
+  MANIFOLD_RETURN_IF_ERROR(AcquireColumnFamilies(held));
+  // The newest version in commit order: with the writer slot held, this column family's tree in
+  // it is final until this transaction commits (I7).
+  VersionPtr base = latest();
+  const ColumnFamilyState* state = base->Find(column_family);
+  if (state == nullptr) {
+    ReleaseColumnFamilies(held);
+    return Status::NotFound("column family '" + std::string(column_family) + "' does not exist");
+  }
+  const btree::TreeRoot root = state->tree();
+  return std::unique_ptr<Transaction>(
+      new TransactionImpl(this, std::string(column_family), std::move(base), root));
+}
+
+Status DBImpl::Put(const WriteOptions& options, std::string_view column_family,
+                   std::string_view key, std::string_view value) {
+  WriteBatch batch;
+  batch.Put(column_family, key, value);
+  return Write(options, batch);
+}
+
+Status DBImpl::Delete(const WriteOptions& options, std::string_view column_family,
+                      std::string_view key) {
+  WriteBatch batch;
+  batch.Delete(column_family, key);
+  return Write(options, batch);
+}
+
+Status DBImpl::Write(const WriteOptions& options, const WriteBatch& batch) {
+  MANIFOLD_RETURN_IF_ERROR(CheckWritable());
+  if (batch.Count() > options_.batch_ops_max || batch.bytes() > options_.batch_bytes_max) {
+    return Status::InvalidArgument("batch of " + std::to_string(batch.Count()) + " ops and " +
+                                   std::to_string(batch.bytes()) + " bytes exceeds batch_ops_max " +
+                                   std::to_string(options_.batch_ops_max) + " or batch_bytes_max " +
+                                   std::to_string(options_.batch_bytes_max));
+  }
+  std::vector<std::string> names;
+  for (const WriteBatch::Op& op : batch.ops()) {
+    MANIFOLD_RETURN_IF_ERROR(op.type == WriteBatch::OpType::kPut ? CheckPut(op.key, op.value)
+                                                                 : CheckKey(op.key));
+    names.push_back(op.column_family);
+  }
+  std::sort(names.begin(), names.end());
+  names.erase(std::unique(names.begin(), names.end()), names.end());
+  if (names.empty()) return Status::OK();
+  MANIFOLD_RETURN_IF_ERROR(AcquireColumnFamilies(names));
+  ReleaseOnExit release(this, names);
+  return WriteBatchHeld(options, batch, names);
+}
+
+namespace {
+wal::LogOpType LogTypeOf(WriteBatch::OpType type) {
+  return type == WriteBatch::OpType::kPut ? wal::LogOpType::kPut : wal::LogOpType::kDelete;
+}
+}  // namespace
+
+Status DBImpl::WriteBatchHeld(const WriteOptions& options, const WriteBatch& batch,
+                              const std::vector<std::string>& names) {
+  VersionPtr base = latest();
+  std::map<std::string, std::unique_ptr<btree::WriteTree>, std::less<>> trees;
+  CommitRequest request;
+  request.sync = options.sync;
+  request.assigned_sequence = options.assigned_sequence;
+  for (const std::string& name : names) {
+    const ColumnFamilyState* state = base->Find(name);
+    if (state == nullptr) {
+      return Status::NotFound("column family '" + name + "' does not exist");
+    }
+    auto tree = std::make_unique<btree::WriteTree>(pager_.get(), state->tree());
+    request.updates.push_back(TreeUpdate{name, tree.get()});
+    trees.emplace(name, std::move(tree));
+  }
+  wal::PayloadBuilder payload;
+  for (const WriteBatch::Op& op : batch.ops()) {
+    btree::WriteTree* tree = trees.find(op.column_family)->second.get();
+    if (op.type == WriteBatch::OpType::kPut) {
+      MANIFOLD_RETURN_IF_ERROR(tree->Put(op.key, op.value));
+    } else {
+      MANIFOLD_RETURN_IF_ERROR(tree->Delete(op.key).status());
+    }
+    payload.Add(LogTypeOf(op.type), op.column_family, op.key, op.value);
+  }
+  if (MANIFOLD_FAULT(planted_bug::kSplitBatch) && request.updates.size() > 1) {
+    for (TreeUpdate& update : request.updates) {
+      CommitRequest part;
+      part.sync = options.sync;
+      part.assigned_sequence = options.assigned_sequence;
+      part.updates = {update};
+      wal::PayloadBuilder part_payload;
+      for (const WriteBatch::Op& op : batch.ops()) {
+        if (op.column_family != update.column_family) continue;
+        part_payload.Add(LogTypeOf(op.type), op.column_family, op.key, op.value);
+      }
+      part.payload = part_payload.Finish();
+      MANIFOLD_RETURN_IF_ERROR(Commit(std::move(part)));
+    }
+    return Status::OK();
+  }
+  request.payload = payload.Finish();
+  return Commit(std::move(request));
+}
+
+}  // namespace manifold
