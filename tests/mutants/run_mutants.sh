@@ -19,7 +19,7 @@ Options:
   --profiles LIST    comma-separated simulator fault profiles, tried in order until one catches
                      the mutant (default storage,chaos)
   --jobs N           simulator --jobs (default 2)
-  --minimize-runs N  --minimize budget on the first failing seed; 0 skips minimizing (default 600)
+  --minimize-runs N  --minimize budget on the first failing seed; 0 skips minimizing (default 1500)
   --test TARGET      also run this bazel test target (repeatable) when the sweep did not catch
                      the mutant
   --scratch DIR      scratch copy location, reused across mutants so bazel rebuilds only what
@@ -45,7 +45,7 @@ repo="$(git -C "$here" rev-parse --show-toplevel 2>/dev/null)" || die "not insid
 seeds=1000
 profiles="storage,chaos"
 jobs=2
-minimize_runs=600
+minimize_runs=1500
 tests=()
 scratch="${TMPDIR:-/tmp}/manifold-mutants-$(id -u)"
 out=""
@@ -128,8 +128,9 @@ sweep() {
 minimize() {
   local seed=$1 replay args
   ((minimize_runs > 0)) || { echo "-"; return 0; }
-  replay="$(grep -A1 "^seed $seed FAILED" "$scratch/sweep.out" | sed -n 's|^replay: ./bazelw run //sim -- ||p' |
-    head -n 1)"
+  # The first replay line after the seed's FAILED line (the failure message may span lines).
+  replay="$(awk -v s="seed $seed FAILED" 'index($0, s) == 1 { on = 1 }
+    on && sub(/^replay: \.\/bazelw run \/\/sim -- /, "") { print; exit }' "$scratch/sweep.out")"
   [[ -n "$replay" ]] || { echo "-"; return 0; }
   read -r -a args <<<"${replay/ --trace/}"
   log "  minimizing seed $seed (at most $minimize_runs runs)"
