@@ -42,7 +42,7 @@ for patch in "${patches[@]}"; do
       failed=1
     fi
   done
-  header="$(sed '/^diff --git /,$d' "${patch}")"
+  header="$(sed '/^diff --git /,$d' "${patch}" | tr '\n' ' ')"  # One line: phrases may wrap.
   if [[ "${header}" != "Mutant ${name%.patch} "* || "${header}" != *"A correct engine must"* ]]; then
     echo "FAIL: ${name} needs a header comment: 'Mutant ${name%.patch} (file, function)', what it"
     echo "      does, and what a correct engine must not do"
