@@ -10,4 +10,6 @@ fi
 # Bazel sets HOME to a scratch directory; the runner's bazel must use the user's output base and
 # the shared disk cache.
 export HOME="$(getent passwd "$(id -u)" | cut -d: -f6)"
-exec "${runner}" --out "${TEST_UNDECLARED_OUTPUTS_DIR:-/tmp}/mutants.md"
+# A fixed scratch path (not TEST_TMPDIR): its bazel output base survives between runs.
+exec "${runner}" --scratch "/tmp/manifold-mutants-$(id -u)" \
+  --out "${TEST_UNDECLARED_OUTPUTS_DIR:-/tmp}/mutants.md"
