@@ -9,5 +9,9 @@ def engine_sources(srcs = None):
     native.filegroup(
         name = "sources",
         srcs = srcs if srcs != None else native.glob(["*.cc", "*.h", "*.sh"]),
-        visibility = ["//docs:__pkg__", "//engine/port:__pkg__"],
+        visibility = [
+            "//docs:__pkg__",
+            "//engine/port:__pkg__",
+            "//tests/mutants:__pkg__",  # apply_check_test: the files the mutants patch.
+        ],
     )
