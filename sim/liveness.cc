@@ -21,9 +21,9 @@ namespace psched = port::sched;
 // log segments the engine still holds (LogFiles keeps every live segment open; retiring one
 // closes it) from those it retired. A std::mutex, not a port::Mutex: it is never held across a
 // scheduling point, and it adds none.
-class HandleCountingFileSystem final : public FileSystem {
+class HandleCountingFileSystem final : public FileSystemWrapper {
  public:
-  explicit HandleCountingFileSystem(FileSystem* base) : base_(base) {}
+  explicit HandleCountingFileSystem(FileSystem* base) : FileSystemWrapper(base) {}
 
   // Segment numbers with at least one open handle, ascending.
   std::vector<uint64_t> OpenSegments() {
@@ -40,11 +40,11 @@ class HandleCountingFileSystem final : public FileSystem {
 
   StatusOr<std::unique_ptr<File>> OpenFile(const std::string& path,
                                            const OpenFileOptions& options) override {
-    MANIFOLD_ASSIGN_OR_RETURN(std::unique_ptr<File> file, base_->OpenFile(path, options));
+    MANIFOLD_ASSIGN_OR_RETURN(std::unique_ptr<File> file, base()->OpenFile(path, options));
     return std::unique_ptr<File>(new CountedFile(this, std::move(file), path));
   }
   Status Rename(const std::string& from, const std::string& to) override {
-    MANIFOLD_RETURN_IF_ERROR(base_->Rename(from, to));
+    MANIFOLD_RETURN_IF_ERROR(base()->Rename(from, to));
     std::lock_guard<std::mutex> lock(mu_);
     // Open handles follow the file (the engine renames only closed, retired segments).
     auto it = open_.find(from);
@@ -54,25 +54,13 @@ class HandleCountingFileSystem final : public FileSystem {
     }
     return Status::OK();
   }
-  Status Remove(const std::string& path) override { return base_->Remove(path); }
-  Status CreateDir(const std::string& path) override { return base_->CreateDir(path); }
-  Status SyncDir(const std::string& path) override { return base_->SyncDir(path); }
-  StatusOr<std::vector<std::string>> ListDir(const std::string& path) override {
-    return base_->ListDir(path);
-  }
-  StatusOr<bool> Exists(const std::string& path) override { return base_->Exists(path); }
-  StatusOr<std::unique_ptr<FileLock>> LockFile(const std::string& path) override {
-    return base_->LockFile(path);
-  }
-  StatusOr<std::unique_ptr<FileLock>> LockFileShared(const std::string& path) override {
-    return base_->LockFileShared(path);
-  }
 
  private:
-  class CountedFile final : public File {
+  // Counts itself open from construction to destruction; every call goes to the base file.
+  class CountedFile final : public FileWrapper {
    public:
     CountedFile(HandleCountingFileSystem* fs, std::unique_ptr<File> base, std::string path)
-        : fs_(fs), base_(std::move(base)), path_(std::move(path)) {
+        : FileWrapper(std::move(base)), fs_(fs), path_(std::move(path)) {
       std::lock_guard<std::mutex> lock(fs_->mu_);
       ++fs_->open_[path_];
     }
@@ -80,28 +68,12 @@ class HandleCountingFileSystem final : public FileSystem {
       std::lock_guard<std::mutex> lock(fs_->mu_);
       if (--fs_->open_[path_] == 0) fs_->open_.erase(path_);
     }
-    StatusOr<size_t> Read(uint64_t offset, size_t n, char* scratch) const override {
-      return base_->Read(offset, n, scratch);
-    }
-    Status Write(uint64_t offset, std::string_view data) override {
-      return base_->Write(offset, data);
-    }
-    Status Append(std::string_view data) override { return base_->Append(data); }
-    Status Sync() override { return base_->Sync(); }
-    Status Truncate(uint64_t size_bytes) override { return base_->Truncate(size_bytes); }
-    Status Preallocate(uint64_t offset, uint64_t len) override {
-      return base_->Preallocate(offset, len);
-    }
-    StatusOr<uint64_t> Size() const override { return base_->Size(); }
-    const std::string& path() const override { return base_->path(); }
 
    private:
     HandleCountingFileSystem* const fs_;
-    const std::unique_ptr<File> base_;
     const std::string path_;  // As opened: what open_ counts it under.
   };
 
-  FileSystem* const base_;
   std::mutex mu_;
   std::map<std::string, int> open_;  // Guarded by mu_.
 };
