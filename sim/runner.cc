@@ -536,6 +536,28 @@ class Run final : public FaultPointSink {
     CompareGet(snapshot ? "snapshot get" : "get", op.cf, op.key, got, state.Get(op.cf, op.key));
   }
 
+  // Whether NewIterator's outcome `status` is what the model says for column family `cf_name`
+  // (`cf`, null when it does not exist), so the caller may go on reading. A NotFound for a missing
+  // column family, or an error a fault explains, ends the operation quietly; anything else fails
+  // the run.
+  bool IteratorOpenedAsModelSays(const std::string& cf_name, const Status& status,
+                                 const model::KeyMap* cf) {
+    if (!status.ok()) {
+      if ((cf == nullptr && status.IsNotFound()) || FaultExplains()) return false;
+      Fail(FailureKind::kReadError,
+           "NewIterator(" + Show(cf_name) + "): expected " +
+               (cf == nullptr ? "NotFound (no such column family)" : "OK") + ", got " +
+               status.ToString());
+      return false;
+    }
+    if (cf == nullptr) {
+      Fail(FailureKind::kReadMismatch,
+           "NewIterator(" + Show(cf_name) + "): expected NotFound (no such column family), got OK");
+      return false;
+    }
+    return true;
+  }
+
   void DoScan(const WorkloadOp& op, const Snapshot* snapshot, const State& state) {
     ReadOptions read;
     read.snapshot = snapshot;
@@ -543,19 +565,7 @@ class Run final : public FaultPointSink {
     if (!op.upper.empty()) read.upper_bound = op.upper;
     auto it = Engine([&] { return db_->NewIterator(read, op.cf); });
     const model::KeyMap* cf = state.Find(op.cf);
-    if (!it.ok()) {
-      if (cf == nullptr && it.status().IsNotFound()) return;
-      if (FaultExplains()) return;
-      return Fail(FailureKind::kReadError,
-                  "NewIterator(" + Show(op.cf) + "): expected " +
-                      (cf == nullptr ? "NotFound (no such column family)" : "OK") + ", got " +
-                      it.status().ToString());
-    }
-    if (cf == nullptr) {
-      return Fail(
-          FailureKind::kReadMismatch,
-          "NewIterator(" + Show(op.cf) + "): expected NotFound (no such column family), got OK");
-    }
+    if (!IteratorOpenedAsModelSays(op.cf, it.status(), cf)) return;
     Entries got;
     Engine([&] {
       Iterator& iter = **it;
@@ -632,18 +642,7 @@ class Run final : public FaultPointSink {
     if (!op.upper.empty()) read.upper_bound = op.upper;
     auto it = Engine([&] { return db_->NewIterator(read, op.cf); });
     const model::KeyMap* cf = model_.Visible().Find(op.cf);
-    if (!it.ok()) {
-      if ((cf == nullptr && it.status().IsNotFound()) || FaultExplains()) return;
-      return Fail(FailureKind::kReadError,
-                  "NewIterator(" + Show(op.cf) + "): expected " +
-                      (cf == nullptr ? "NotFound (no such column family)" : "OK") + ", got " +
-                      it.status().ToString());
-    }
-    if (cf == nullptr) {
-      return Fail(
-          FailureKind::kReadMismatch,
-          "NewIterator(" + Show(op.cf) + "): expected NotFound (no such column family), got OK");
-    }
+    if (!IteratorOpenedAsModelSays(op.cf, it.status(), cf)) return;
     Engine([&] {
       op.reverse ? (*it)->SeekForPrev(op.key) : (*it)->Seek(op.key);
       return 0;
