@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <memory>
 #include <optional>
@@ -329,6 +332,30 @@ class Run final : public FaultPointSink {
   // then waits. Only one thread may touch the file system at a time (the turnstile), so the run
   // stays deterministic. The second record was appended during the first sync, so that sync must
   // not acknowledge it (I17); the second thread leads its own sync afterwards.
+  // The two committers of a concurrent commit are real threads ordered by the turnstile, not
+  // scheduled ones, so an engine hang here (a lost wakeup, say) would hang the whole sweep with no
+  // report. Wait a generous real-time bound instead (a follower's commit takes milliseconds), then
+  // end the process with a report; the concurrent workload and the liveness phase run such
+  // commits under the scheduler, which reports what each thread waits on. Real time here decides
+  // only whether to give up, never a result.
+  void AwaitFollowerOrDie(const WorkloadOp& op, const std::atomic<bool>& follower_done) {
+    constexpr auto kFollowerWaitMax = std::chrono::seconds(60);
+    const auto deadline = std::chrono::steady_clock::now() + kFollowerWaitMax;
+    while (!follower_done && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    if (follower_done) return;
+    std::fprintf(stderr,
+                 "seed %llu FAILED at %s: hang: the follower's commit did not return within %llds "
+                 "of real time (the sequential workload runs it on a real thread, so it cannot say "
+                 "where it waits; the liveness phase and --workload concurrent run commits under "
+                 "the scheduler, which can). Replay: %s\n",
+                 static_cast<unsigned long long>(config_.seed), OpName(op).c_str(),
+                 static_cast<long long>(kFollowerWaitMax.count()), ReplayCommand(config_).c_str());
+    std::fflush(stderr);
+    std::_Exit(3);
+  }
+
   void DoConcurrentCommit(const WorkloadOp& op) {
     model::Commit commits[2];
     StatusCode expected[2];
@@ -374,6 +401,7 @@ class Run final : public FaultPointSink {
     const int committers = follower_started || status[0].ok() ? 2 : 1;
     if (follower_started) {
       turnstile_.SetTurn(follower.get_id());
+      AwaitFollowerOrDie(op, follower_done);
       follower.join();
     } else if (committers == 2) {
       run_follower();  // The leader never synced the log (e.g. a checkpoint did): commit after.
