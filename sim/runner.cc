@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <semaphore>
 #include <thread>
 
 #include "engine/port/sched.h"
@@ -338,13 +339,9 @@ class Run final : public FaultPointSink {
   // end the process with a report; the concurrent workload and the liveness phase run such
   // commits under the scheduler, which reports what each thread waits on. Real time here decides
   // only whether to give up, never a result.
-  void AwaitFollowerOrDie(const WorkloadOp& op, const std::atomic<bool>& follower_done) {
+  void AwaitFollowerOrDie(const WorkloadOp& op, std::binary_semaphore& follower_returned) {
     constexpr auto kFollowerWaitMax = std::chrono::seconds(60);
-    const auto deadline = std::chrono::steady_clock::now() + kFollowerWaitMax;
-    while (!follower_done && std::chrono::steady_clock::now() < deadline) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    }
-    if (follower_done) return;
+    if (follower_returned.try_acquire_for(kFollowerWaitMax)) return;
     std::fprintf(stderr,
                  "seed %llu FAILED at %s: hang: the follower's commit did not return within %llds "
                  "of real time (the sequential workload runs it on a real thread, so it cannot say "
@@ -369,6 +366,7 @@ class Run final : public FaultPointSink {
     Status status[2];
     std::atomic<bool> follower_done{false};
     std::atomic<bool> follower_started{false};
+    std::binary_semaphore follower_returned{0};  // Released when the follower's thread is done.
     std::thread follower;
     auto run_follower = [&] {
       status[1] = Engine([&] {
@@ -386,6 +384,7 @@ class Run final : public FaultPointSink {
         ScopedFaultPointSink sink(this);
         turnstile_.AwaitTurn();
         run_follower();
+        follower_returned.release();
       });
       turnstile_.SetTurn(follower.get_id());
       TurnstileFileSystem::Bypass bypass;
@@ -401,7 +400,7 @@ class Run final : public FaultPointSink {
     const int committers = follower_started || status[0].ok() ? 2 : 1;
     if (follower_started) {
       turnstile_.SetTurn(follower.get_id());
-      AwaitFollowerOrDie(op, follower_done);
+      AwaitFollowerOrDie(op, follower_returned);
       follower.join();
     } else if (committers == 2) {
       run_follower();  // The leader never synced the log (e.g. a checkpoint did): commit after.
