@@ -189,7 +189,7 @@ Status VerifyPage(const char* page, size_t page_bytes, uint64_t page_id, PageTyp
                   const uint32_t* expected_crc, std::string_view where) {
   uint32_t stored = DecodeFixed32(page);
   uint32_t computed = MaskCrc(crc32c::Value(page + 4, page_bytes - 4));
-  if (stored != computed && !MANIFOLD_FAULT(planted_bug::kSkipChecksum)) {
+  if (stored != computed && !MANIFOLD_PLANTED_BUG(planted_bug::kSkipChecksum)) {
     return Status::Corruption(PageWhere(where, page_id, page_bytes) +
                               ": checksum mismatch (stored " + std::to_string(stored) +
                               ", computed " + std::to_string(computed) + ")");
@@ -204,7 +204,7 @@ Status VerifyPage(const char* page, size_t page_bytes, uint64_t page_id, PageTyp
                               std::to_string(static_cast<int>(expected_type)));
   }
   if (expected_crc != nullptr && *expected_crc != stored &&
-      !MANIFOLD_FAULT(planted_bug::kSkipChecksum)) {
+      !MANIFOLD_PLANTED_BUG(planted_bug::kSkipChecksum)) {
     return Status::Corruption(PageWhere(where, page_id, page_bytes) + ": stale page (checksum " +
                               std::to_string(stored) + " differs from the parent's record " +
                               std::to_string(*expected_crc) + ")");

@@ -104,7 +104,7 @@ Status DBImpl::CheckpointOnce(bool forced) {
   uint64_t log_head;
   // The planted bug: the version is read without log_mu_ (a data race with Commit), the sequence
   // that goes with it under log_mu_, later.
-  const bool unlocked = MANIFOLD_FAULT(planted_bug::kCheckpointReadsVersionUnlocked);
+  const bool unlocked = MANIFOLD_PLANTED_BUG(planted_bug::kCheckpointReadsVersionUnlocked);
   if (unlocked) target = latest_;
   {
     port::MutexLock lock(&log_mu_);
@@ -123,8 +123,8 @@ Status DBImpl::CheckpointOnce(bool forced) {
     }
   }
   const uint64_t sequence = target->sequence;
-  allocator_.Release(MANIFOLD_FAULT(planted_bug::kReusePinnedPages) ? sequence
-                                                                    : registry_->OldestLive());
+  allocator_.Release(
+      MANIFOLD_PLANTED_BUG(planted_bug::kReusePinnedPages) ? sequence : registry_->OldestLive());
   allocator_.BeginCommit();
   CommitWriter writer(&allocator_, pager_->layout(), sequence);
   std::vector<btree::PendingFlush> flushed;
@@ -156,12 +156,12 @@ Status DBImpl::CheckpointOnce(bool forced) {
     return status;
   }
   status = pager_->WritePages(writer.pages());
-  if (status.ok() && !MANIFOLD_FAULT(planted_bug::kSkipPageSync)) status = pager_->Sync();
+  if (status.ok() && !MANIFOLD_PLANTED_BUG(planted_bug::kSkipPageSync)) status = pager_->Sync();
   if (status.ok() && MANIFOLD_FAULT(fault_point::kCommitBeforeHeader)) {
     status = Status::IOError("injected fault: checkpoint " + std::to_string(sequence) +
                              " failed before writing its header slot");
   }
-  if (status.ok() && MANIFOLD_FAULT(planted_bug::kRecycleBeforeCheckpoint)) {
+  if (status.ok() && MANIFOLD_PLANTED_BUG(planted_bug::kRecycleBeforeCheckpoint)) {
     status = RetireCoveredSegments(sequence, log_head);
   }
   if (status.ok()) status = WriteHeader(slot);
@@ -183,7 +183,7 @@ Status DBImpl::CheckpointOnce(bool forced) {
   }
   // I28: every checkpoint retires what it covers. The planted bug: DB::Checkpoint's caller does
   // not wait for the retiring; the next automatic checkpoint was meant to do it.
-  if (forced && MANIFOLD_FAULT(planted_bug::kForcedCheckpointKeepsLog)) return Status::OK();
+  if (forced && MANIFOLD_PLANTED_BUG(planted_bug::kForcedCheckpointKeepsLog)) return Status::OK();
   return RetireCoveredSegments(sequence, log_head);
 }
 
@@ -245,11 +245,12 @@ Status DBImpl::WriteCheckpoint(const VersionPtr& target, std::vector<PendingFree
 
 Status DBImpl::WriteHeader(const HeaderSlot& slot) {
   const uint64_t slot_page =
-      MANIFOLD_FAULT(planted_bug::kHeaderInPlace) ? 0 : HeaderSlotPage(slot.checkpoint_count);
+      MANIFOLD_PLANTED_BUG(planted_bug::kHeaderInPlace) ? 0 : HeaderSlotPage(slot.checkpoint_count);
   std::map<uint64_t, std::string> header;
   header[slot_page] = EncodeHeaderSlot(slot, slot_page);
   MANIFOLD_RETURN_IF_ERROR(pager_->WritePages(header));
-  if (!MANIFOLD_FAULT(planted_bug::kAckBeforeHeaderSync)) MANIFOLD_RETURN_IF_ERROR(pager_->Sync());
+  if (!MANIFOLD_PLANTED_BUG(planted_bug::kAckBeforeHeaderSync))
+    MANIFOLD_RETURN_IF_ERROR(pager_->Sync());
   // I11: the header slot is the one write no checksum can vouch for (nothing refers to it), so
   // read it back: a write that was lost or landed elsewhere must fail the checkpoint, not be
   // trusted (and the log recycled) and then silently replaced by the older slot at the next open.
@@ -341,7 +342,7 @@ Status DBImpl::RetireCoveredSegments(uint64_t sequence, uint64_t log_head) {
   }
   // The planted bug retires by removing (the recycling that would overwrite the segments is then
   // immediate), before the checkpoint that covers them is durable.
-  Status status = MANIFOLD_FAULT(planted_bug::kRecycleBeforeCheckpoint)
+  Status status = MANIFOLD_PLANTED_BUG(planted_bug::kRecycleBeforeCheckpoint)
                       ? log_files_->Remove(retire)
                       : log_files_->Retire(retire);
   if (!status.ok()) SetBackgroundError(status);

@@ -58,7 +58,7 @@ Status DBImpl::CommitCounted(CommitRequest request) {
   MANIFOLD_RETURN_IF_ERROR(CheckWritable());
   MANIFOLD_RETURN_IF_ERROR(CheckRecordFits(request.payload.size()));
   MANIFOLD_RETURN_IF_ERROR(ThrottleWriter());
-  if (MANIFOLD_FAULT(planted_bug::kLogPagesNotContents))
+  if (MANIFOLD_PLANTED_BUG(planted_bug::kLogPagesNotContents))
     request.payload = wal::PayloadBuilder().Finish();
   // The trees are final: from here on their nodes are shared with readers (I1).
   struct Published {
@@ -209,7 +209,7 @@ Status DBImpl::WaitDurable(uint64_t sequence, const Status& rolled_back) {
       MANIFOLD_RETURN_IF_ERROR(LeadGroup(/*sync=*/true));
       continue;
     }
-    if (MANIFOLD_FAULT(planted_bug::kLostWakeup)) {
+    if (MANIFOLD_PLANTED_BUG(planted_bug::kLostWakeup)) {
       // The planted bug: the lock is dropped between the check above and the wait (the info log
       // is never written under it, I16), so the leader's signal can fall in between and is lost.
       log_mu_.Unlock();
@@ -281,7 +281,7 @@ Status DBImpl::LeadGroup(bool sync) {
     if (!status.ok()) break;
     status = log_files_->Write(chunk.segment, chunk.offset, chunk.bytes);
   }
-  if (status.ok() && sync && MANIFOLD_FAULT(planted_bug::kFollowerReleasedBeforeSync)) {
+  if (status.ok() && sync && MANIFOLD_PLANTED_BUG(planted_bug::kFollowerReleasedBeforeSync)) {
     // The planted bug: "the group is written, let the followers go while the leader syncs".
     log_mu_.Lock();
     synced_lsn_ = std::max(synced_lsn_, target);
@@ -307,7 +307,8 @@ Status DBImpl::LeadGroup(bool sync) {
   written_lsn_ = target;
   const uint64_t covered = target - synced_lsn_;
   if (sync) {
-    synced_lsn_ = MANIFOLD_FAULT(planted_bug::kSyncCoversLateRecords) ? buffered_lsn_ : target;
+    synced_lsn_ =
+        MANIFOLD_PLANTED_BUG(planted_bug::kSyncCoversLateRecords) ? buffered_lsn_ : target;
     stats_.AddSync(covered);
   }
   PublishReady();
@@ -325,7 +326,7 @@ Status DBImpl::LeadGroup(bool sync) {
 // durability (I19: readers never see a sync commit before it is durable, nor anything after it).
 void DBImpl::PublishReady() {
   VersionPtr newest;
-  if (MANIFOLD_FAULT(planted_bug::kPublicationOutOfOrder)) {
+  if (MANIFOLD_PLANTED_BUG(planted_bug::kPublicationOutOfOrder)) {
     // The planted bug: "a commit that is ready need not wait for one that is not".
     for (auto it = unpublished_.begin(); it != unpublished_.end();) {
       if (it->sync && it->sequence > synced_lsn_) {
@@ -419,7 +420,8 @@ void DBImpl::RollBackUnwritten(const LogChunk& first, const Status& error) {
       segment_last_lsn_.lower_bound(first.offset > 0 ? first.segment + 1 : first.segment),
       segment_last_lsn_.end());
   if (first.offset > 0) segment_last_lsn_[first.segment] = keep;
-  if (!MANIFOLD_FAULT(planted_bug::kRollbackKeepsSequence)) last_sequence_ = buffered_lsn_ = keep;
+  if (!MANIFOLD_PLANTED_BUG(planted_bug::kRollbackKeepsSequence))
+    last_sequence_ = buffered_lsn_ = keep;
   ++log_rollbacks_;
   {
     port::MutexLock lock(&state_mu_);

@@ -96,7 +96,7 @@ Status CreateDataFile(FileSystem* fs, const std::string& dir, uint32_t page_byte
     return Status::IOError("injected fault: rename " + tmp_path + " to " + data_path + " failed");
   }
   MANIFOLD_RETURN_IF_ERROR(fs->Rename(tmp_path, data_path));
-  if (MANIFOLD_FAULT(planted_bug::kSkipDirSync)) return Status::OK();
+  if (MANIFOLD_PLANTED_BUG(planted_bug::kSkipDirSync)) return Status::OK();
   return fs->SyncDir(dir);
 }
 
@@ -361,7 +361,7 @@ StatusOr<std::unique_ptr<DB>> DBImpl::Open(const Options& options_in, const std:
                               CreateIfMissingNote(options) + ")");
     }
     MANIFOLD_RETURN_IF_ERROR(fs->CreateDir(path));
-    if (!MANIFOLD_FAULT(planted_bug::kSkipDirSync)) {
+    if (!MANIFOLD_PLANTED_BUG(planted_bug::kSkipDirSync)) {
       MANIFOLD_RETURN_IF_ERROR(fs->SyncDir(ParentDir(path)));
     }
   }
@@ -390,7 +390,7 @@ StatusOr<std::unique_ptr<DB>> DBImpl::Open(const Options& options_in, const std:
     // process may have died (or seen a failed sync) with writes still only in the page cache; a
     // commit on top of a non-durable header could reuse pages the durable state still needs, and
     // a directory created by an earlier failed open may not be durable yet.
-    if (!MANIFOLD_FAULT(planted_bug::kSkipDirSync)) {
+    if (!MANIFOLD_PLANTED_BUG(planted_bug::kSkipDirSync)) {
       MANIFOLD_RETURN_IF_ERROR(fs->SyncDir(ParentDir(path)));
       MANIFOLD_RETURN_IF_ERROR(fs->SyncDir(path));
     }

@@ -40,7 +40,7 @@ StatusOr<std::unique_ptr<Iterator>> DBImpl::NewIterator(const ReadOptions& optio
   }
   const btree::TreeRoot root = state->tree();
   // The planted bug: "the iterator has its root, it needs no version".
-  if (MANIFOLD_FAULT(planted_bug::kCheckpointFreesReaderPages)) version = nullptr;
+  if (MANIFOLD_PLANTED_BUG(planted_bug::kCheckpointFreesReaderPages)) version = nullptr;
   return std::unique_ptr<Iterator>(new IteratorImpl(pager_.get(), std::move(version), root,
                                                     options.lower_bound, options.upper_bound));
 }

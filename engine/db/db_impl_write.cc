@@ -208,7 +208,7 @@ Status DBImpl::WriteBatchHeld(const WriteOptions& options, const WriteBatch& bat
     }
     payload.Add(LogTypeOf(op.type), op.column_family, op.key, op.value);
   }
-  if (MANIFOLD_FAULT(planted_bug::kSplitBatch) && request.updates.size() > 1) {
+  if (MANIFOLD_PLANTED_BUG(planted_bug::kSplitBatch) && request.updates.size() > 1) {
     for (TreeUpdate& update : request.updates) {
       CommitRequest part;
       part.sync = options.sync;

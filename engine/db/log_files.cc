@@ -35,7 +35,8 @@ StatusOr<std::shared_ptr<File>> LogFiles::OpenSegment(uint64_t number, uint64_t 
     ++created_;
   }
   // I15: the segment's name must be durable before any record in it is acknowledged.
-  if (!MANIFOLD_FAULT(planted_bug::kSkipDirSync)) MANIFOLD_RETURN_IF_ERROR(fs_->SyncDir(dir_));
+  if (!MANIFOLD_PLANTED_BUG(planted_bug::kSkipDirSync))
+    MANIFOLD_RETURN_IF_ERROR(fs_->SyncDir(dir_));
   MANIFOLD_ASSIGN_OR_RETURN(std::unique_ptr<File> file, fs_->OpenFile(path, OpenFileOptions{}));
   return std::shared_ptr<File>(std::move(file));
 }
@@ -101,7 +102,7 @@ StatusOr<bool> LogFiles::IsEmpty(uint64_t number) { return SegmentIsEmpty(fs_, d
 // file truncation rather than a torn tail.
 Status LogFiles::Preallocate(File* file, uint64_t number, uint64_t from, uint64_t bytes) {
   MANIFOLD_RETURN_IF_ERROR(file->Preallocate(from, bytes));
-  if (MANIFOLD_FAULT(planted_bug::kPreallocateWithoutSync)) return Status::OK();
+  if (MANIFOLD_PLANTED_BUG(planted_bug::kPreallocateWithoutSync)) return Status::OK();
   MANIFOLD_RETURN_IF_ERROR(file->Sync());
   ++syncs_;
   port::MutexLock lock(&mu_);
@@ -198,7 +199,7 @@ Status CreateFirstSegment(FileSystem* fs, const std::string& dir, uint64_t numbe
   create.create = true;
   MANIFOLD_ASSIGN_OR_RETURN(std::unique_ptr<File> file,
                             fs->OpenFile(dir + "/" + wal::SegmentFileName(number), create));
-  if (MANIFOLD_FAULT(planted_bug::kSkipDirSync)) return Status::OK();
+  if (MANIFOLD_PLANTED_BUG(planted_bug::kSkipDirSync)) return Status::OK();
   return fs->SyncDir(dir);
 }
 

@@ -104,7 +104,7 @@ StatusOr<HeaderSlot> DecodeHeaderSlot(const char* page, uint32_t page_bytes, uin
   slot.checkpoint_count = DecodeFixed64(page + kCheckpointCountOffset);
   slot.log_head = DecodeFixed64(page + kLogHeadOffset);
   if (HeaderSlotPage(slot.checkpoint_count) != slot_index &&
-      !MANIFOLD_FAULT(planted_bug::kHeaderInPlace)) {
+      !MANIFOLD_PLANTED_BUG(planted_bug::kHeaderInPlace)) {
     return Status::Corruption(at + ": checkpoint " + std::to_string(slot.checkpoint_count) +
                               " does not belong in this slot");
   }

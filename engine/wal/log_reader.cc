@@ -307,7 +307,7 @@ Status ReplayLog(const ReplayOptions& options, const ReplayApplyFunction& apply,
   // I20/I21: the chain of custody runs from the head segment the checkpoint header names through
   // the roll record at the end of each segment. Segments below the head hold only checkpointed
   // records (files kept for recycling keep their old numbers) and are not read.
-  const bool custody = !MANIFOLD_FAULT(planted_bug::kSkipRollRecordCheck);
+  const bool custody = !MANIFOLD_PLANTED_BUG(planted_bug::kSkipRollRecordCheck);
   const uint64_t head = custody ? options.head_segment : 0;
   std::vector<Segment> segments;
   for (const Segment& segment : all) {
