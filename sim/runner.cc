@@ -3,16 +3,12 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
-#include <chrono>
-#include <cstdio>
-#include <cstdlib>
 #include <map>
 #include <memory>
 #include <optional>
-#include <semaphore>
-#include <thread>
 
 #include "engine/port/sched.h"
+#include "engine/port/sync.h"
 #include "engine/util/check.h"
 #include "engine/util/fault_point.h"
 #include "engine/wal/log_format.h"
@@ -21,11 +17,13 @@
 #include "sim/concurrent_runner.h"
 #include "sim/engine_options.h"
 #include "sim/fault_points.h"
+#include "sim/hand_off_fs.h"
+#include "sim/hand_off_strategy.h"
 #include "sim/liveness.h"
 #include "sim/report_text.h"
+#include "sim/sched/explore.h"
 #include "sim/sim_clock.h"
 #include "sim/sim_fs.h"
-#include "sim/turnstile_fs.h"
 
 namespace manifold::sim {
 namespace {
@@ -38,6 +36,11 @@ using State = model::State;
 using StateMap = model::StateMap;
 using Entries = model::Entries;
 using VersionPtrHolder = std::shared_ptr<const Snapshot>;
+
+// Scheduling points per run before it is a livelock: far above what a sequential run takes.
+constexpr uint64_t kStepsMax = 50'000'000;
+// Rounds of the hand-off leader's wait for the follower's record (see DoConcurrentCommit).
+constexpr uint64_t kHandOffRoundsMax = 100'000;
 
 // What the scan of a workload op should return from one column family of a model state.
 Entries ExpectedScan(const model::KeyMap& cf, const WorkloadOp& op) {
@@ -72,7 +75,7 @@ class Run final : public FaultPointSink {
       : config_(config),
         fs_(config.seed, config.faults, &clock_),
         fault_rng_(config.seed ^ 0xfa17ull) {
-    options_.file_system = &turnstile_;
+    options_.file_system = &hand_off_fs_;
     options_.clock = &clock_;
     SetSmallDatabaseOptions(config.workload.page_bytes, &options_);
     // Checkpoints run inline on the committing thread so the I/O order depends on the seed alone.
@@ -91,24 +94,30 @@ class Run final : public FaultPointSink {
     if (config_.fault_point_probability > 0 || !config_.planted_bug.empty()) {
       EnableFaultPointsOnce();
     }
-    Trace("seed " + std::to_string(config_.seed) + " profile " + config_.profile + " page_bytes " +
-          std::to_string(options_.page_bytes) +
-          (config_.planted_bug.empty() ? "" : " planted bug " + config_.planted_bug));
-    if (OpenAndCheck("open", model::Reopen::kClean)) {
-      for (const WorkloadOp& op : ops) {
-        if (config_.skip_ops.count(op.index) > 0) continue;
-        current_op_ = op.index;
-        ++result_.stats.ops;
-        Step(op);
-        if (!result_.passed || stopped_) break;
-        if (fs_.crashed()) {
-          Recover(op.kind == OpKind::kCrash ? "between operations"
-                                            : "during " + std::string(OpKindName(op.kind)));
-        }
-        if (!result_.passed || stopped_) break;
-      }
+    // The workload, its final reopen included, is one scheduled run: thread 0 runs the
+    // operations, and the hand-off's second committer is a thread of the run. Between hand-offs
+    // the run has one thread, so the strategy only decides inside them.
+    port::sched::RunOptions run_options;
+    run_options.steps_max = kStepsMax;
+    const port::sched::RunResult run = port::sched::Run(
+        [&] {
+          ScopedFaultPointSink body_sink(this);
+          RunOperations(ops);
+        },
+        &strategy_, run_options);
+    if (!run.ok()) {
+      result_.passed = true;  // The scheduler's verdict comes first.
+      Fail(FailureKind::kScheduler,
+           std::string("scheduler ") + port::sched::OutcomeName(run.outcome) + ": " + run.report);
+      result_.kind_detail = port::sched::OutcomeName(run.outcome);
     }
-    if (result_.passed && !stopped_) Finish();
+    result_.decisions = run.decisions.size();
+    result_.decisions_hash = sim::sched::DecisionsHash(run.decisions);
+    result_.steps = run.steps;
+    Trace("decisions " + std::to_string(result_.decisions) + " hash " +
+          std::to_string(result_.decisions_hash) + " steps " + std::to_string(run.steps));
+    // A run the scheduler ended may leave the database open; it closes here, with every thread
+    // of the run finished.
     ReleaseAll();
     db_.reset();
     // The state the workload left: hashed before the liveness phase, whose writes would double
@@ -137,6 +146,28 @@ class Run final : public FaultPointSink {
   }
 
  private:
+  // Thread 0 of the run: the open, every operation, then the final reopen and check.
+  void RunOperations(const std::vector<WorkloadOp>& ops) {
+    Trace("seed " + std::to_string(config_.seed) + " profile " + config_.profile + " page_bytes " +
+          std::to_string(options_.page_bytes) +
+          (config_.planted_bug.empty() ? "" : " planted bug " + config_.planted_bug));
+    if (OpenAndCheck("open", model::Reopen::kClean)) {
+      for (const WorkloadOp& op : ops) {
+        if (config_.skip_ops.count(op.index) > 0) continue;
+        current_op_ = op.index;
+        ++result_.stats.ops;
+        Step(op);
+        if (!result_.passed || stopped_) break;
+        if (fs_.crashed()) {
+          Recover(op.kind == OpKind::kCrash ? "between operations"
+                                            : "during " + std::string(OpKindName(op.kind)));
+        }
+        if (!result_.passed || stopped_) break;
+      }
+    }
+    if (result_.passed && !stopped_) Finish();
+  }
+
   // --- Bookkeeping ---------------------------------------------------------------------------
 
   void Trace(const std::string& line) {
@@ -328,31 +359,14 @@ class Run final : public FaultPointSink {
     Reopen(/*after_failure=*/true);
   }
 
-  // Two durable puts from two threads. The first thread's commit leads a group: while it is
-  // inside its log sync (the turnstile's hook), the second thread commits and appends its record,
-  // then waits. Only one thread may touch the file system at a time (the turnstile), so the run
-  // stays deterministic. The second record was appended during the first sync, so that sync must
-  // not acknowledge it (I17); the second thread leads its own sync afterwards.
-  // The two committers of a concurrent commit are real threads ordered by the turnstile, not
-  // scheduled ones, so an engine hang here (a lost wakeup, say) would hang the whole sweep with no
-  // report. Wait a generous real-time bound instead (a follower's commit takes milliseconds), then
-  // end the process with a report; the concurrent workload and the liveness phase run such
-  // commits under the scheduler, which reports what each thread waits on. Real time here decides
-  // only whether to give up, never a result.
-  void AwaitFollowerOrDie(const WorkloadOp& op, std::binary_semaphore& follower_returned) {
-    constexpr auto kFollowerWaitMax = std::chrono::seconds(60);
-    if (follower_returned.try_acquire_for(kFollowerWaitMax)) return;
-    std::fprintf(stderr,
-                 "seed %llu FAILED at %s: hang: the follower's commit did not return within %llds "
-                 "of real time (the sequential workload runs it on a real thread, so it cannot say "
-                 "where it waits; the liveness phase and --workload concurrent run commits under "
-                 "the scheduler, which can). Replay: %s\n",
-                 static_cast<unsigned long long>(config_.seed), OpName(op).c_str(),
-                 static_cast<long long>(kFollowerWaitMax.count()), ReplayCommand(config_).c_str());
-    std::fflush(stderr);
-    std::_Exit(3);
-  }
-
+  // Two durable puts from two threads of the run. The first (this thread) leads a group: at the
+  // start of its log sync (the hook) it starts the second and lets it run one scheduling point at
+  // a time (sim/hand_off_strategy.h) until it has appended its record (or returned); then the
+  // leader holds the disk (sim/hand_off_fs.h) until its own commit returns, so its sync, which
+  // must not acknowledge the second record (I17), runs with the second thread stopped at its next
+  // disk call. The second thread leads its own sync afterwards. A lost wake-up or a hang in the
+  // hand-off ends the run as the scheduler's report (Execute), naming what each thread waits on,
+  // and replays bit for bit.
   void DoConcurrentCommit(const WorkloadOp& op) {
     model::Commit commits[2];
     StatusCode expected[2];
@@ -364,10 +378,10 @@ class Run final : public FaultPointSink {
       expected[i] = ExpectedError(commits[i]);
     }
     Status status[2];
+    // A std::atomic, not a port::Atomic: the leader's wait below must not add scheduling points
+    // of its own beyond its Yield.
     std::atomic<bool> follower_done{false};
-    std::atomic<bool> follower_started{false};
-    std::binary_semaphore follower_returned{0};  // Released when the follower's thread is done.
-    std::thread follower;
+    std::unique_ptr<port::Thread> follower;
     auto run_follower = [&] {
       status[1] = Engine([&] {
         return db_->Put({}, commits[1].ops[0].cf, commits[1].ops[0].key, commits[1].ops[0].value);
@@ -375,37 +389,47 @@ class Run final : public FaultPointSink {
       follower_done = true;
     };
     const uint64_t records_before = db_->GetStats().log_records;
-    turnstile_.SetTurn(std::this_thread::get_id());
-    turnstile_.SetLogSyncHook([&] {
-      // Runs on the leader's thread, inside its log sync.
-      follower_started = true;
-      follower = std::thread([&] {
-        // Fault points and planted bugs act on this run in this thread too.
-        ScopedFaultPointSink sink(this);
-        turnstile_.AwaitTurn();
+    hand_off_fs_.SetLogSyncHook([&] {
+      // On the leader's thread, inside its log sync. `new`, not std::make_unique: a thread's
+      // start is where a scheduler report places a wait for it in its destructor.
+      follower.reset(new port::Thread("follower", [&] {
+        ScopedFaultPointSink sink(this);  // Fault points and planted bugs act on this thread too.
         run_follower();
-        follower_returned.release();
-      });
-      turnstile_.SetTurn(follower.get_id());
-      TurnstileFileSystem::Bypass bypass;
-      while (!follower_done && db_->GetStats().log_records == records_before + 1) {
-        std::this_thread::yield();
+      }));
+      // The follower's commit appends its record within a few hundred scheduling points; one
+      // blocked before that for good would leave the leader waiting without end.
+      for (uint64_t round = 0; !follower_done && db_->GetStats().log_records == records_before + 1;
+           ++round) {
+        if (round == kHandOffRoundsMax) {
+          port::sched::Fail(OpName(op) +
+                            ": the follower's commit neither appended its log record "
+                            "nor returned in " +
+                            std::to_string(kHandOffRoundsMax) +
+                            " rounds of the leader's wait inside its log sync");
+        }
+        strategy_.PassOnce();  // One scheduling point of the follower's, then check again.
+        port::sched::Yield();
       }
-      turnstile_.SetTurn(std::this_thread::get_id());
+      hand_off_fs_.HoldDisk();
     });
     status[0] = Engine([&] {
       return db_->Put({}, commits[0].ops[0].cf, commits[0].ops[0].key, commits[0].ops[0].value);
     });
-    turnstile_.SetLogSyncHook(nullptr);
+    hand_off_fs_.SetLogSyncHook(nullptr);
+    const bool follower_started = follower != nullptr;
+    if (follower_started) hand_off_fs_.ReleaseDisk();
     const int committers = follower_started || status[0].ok() ? 2 : 1;
     if (follower_started) {
-      turnstile_.SetTurn(follower.get_id());
-      AwaitFollowerOrDie(op, follower_returned);
-      follower.join();
+      follower.reset();  // Joins it.
     } else if (committers == 2) {
       run_follower();  // The leader never synced the log (e.g. a checkpoint did): commit after.
     }
-    turnstile_.SetTurn(std::nullopt);
+    // A deadlock or a failed check ended the run while the two committed: the scheduler's report
+    // is the verdict, and the statuses are those of unwound calls.
+    if (port::sched::Failing()) {
+      stopped_ = true;
+      return;
+    }
     // The engine's commit order is leader first; record both before any reopen. (A leader that
     // failed before its log sync had no follower: the model wants a reopen after it first.)
     bool reopen = false;
@@ -1015,7 +1039,8 @@ class Run final : public FaultPointSink {
   const RunConfig& config_;
   SimClock clock_;
   SimFileSystem fs_;
-  TurnstileFileSystem turnstile_{&fs_};
+  HandOffFileSystem hand_off_fs_{&fs_};
+  HandOffStrategy strategy_;
   Rng fault_rng_;
   Options options_;
   model::Model model_;
@@ -1128,8 +1153,8 @@ namespace {
 
 // A failed MANIFOLD_CHECK on a thread of a scheduled run ends that run as a reported failure (the
 // seed fails with the check's text and a replay command) instead of aborting the whole sweep.
-// Elsewhere (the sequential workload, which runs outside the scheduler) the default applies:
-// print and abort.
+// Both workloads run the engine inside scheduled runs; elsewhere (a database closed after its run
+// ended, or a caller off any run) the default applies: print and abort.
 void CheckFailedInRun(const char* condition, const char* message, const char* file, int line) {
   if (!port::sched::InRun()) return;  // check::Failed then prints and aborts.
   port::sched::Fail(std::string("MANIFOLD_CHECK(") + condition + ") failed: " + message + " (" +
