@@ -77,8 +77,6 @@ class ConcurrentRun final : public FaultPointSink {
   // explains the errors of every later operation of the epoch), or on a power cut.
   bool FaultExplains() const;
 
-  void CollectFsStats();
-
   // `event.id` is already its operation's index (WorkloadOp::index), so the history's messages
   // and the trace name operations alike ("op #12"); a snapshot read records two events under one.
   HistoryEvent& Record(HistoryEvent event);

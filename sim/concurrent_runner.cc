@@ -19,6 +19,7 @@
 #include "sim/fault_points.h"
 #include "sim/liveness.h"
 #include "sim/report_text.h"
+#include "sim/run_bookkeeping.h"
 #include "sim/sched/explore.h"
 #include "sim/sched/strategies.h"
 #include "sim/sim_clock.h"
@@ -29,7 +30,6 @@ namespace manifold::sim {
 namespace {
 
 constexpr char kDbPath[] = "/db";
-constexpr int kReadAttemptsMax = 1000;
 // Scheduling points per run before it is a livelock: far above what a run of a few hundred
 // operations takes (measured: tens of thousands to a few hundred thousand).
 constexpr uint64_t kStepsMax = 50'000'000;
@@ -106,7 +106,7 @@ RunResult ConcurrentRun::Execute() {
   result_.state_hash =
       final_state_hash_ ^ (fs_hash_before_liveness_ ? *fs_hash_before_liveness_ : fs_.StateHash());
   Trace("final state hash " + std::to_string(result_.state_hash));
-  CollectFsStats();
+  CollectFsStats(fs_.counters(), &result_.stats);
   return std::move(result_);
 }
 
@@ -123,42 +123,17 @@ int ConcurrentRun::DecideFaultPoint(const char* name) {
   return 1;
 }
 
-void ConcurrentRun::Trace(const std::string& line) {
-  result_.trace_hash = Fnv1a(result_.trace_hash ^ 0x9e37ull, line);
-  if (config_.trace) result_.trace.push_back(line);
-}
+void ConcurrentRun::Trace(const std::string& line) { TraceLine(config_, &result_, line); }
 
 void ConcurrentRun::Fail(FailureKind kind, const std::string& what, const std::string& detail) {
-  if (!result_.passed) return;
-  result_.passed = false;
-  result_.kind = kind;
-  result_.kind_detail = detail;
-  result_.failed_at_op = current_op_;
-  result_.failure = what;
-  Trace("FAILURE: " + what);
+  RecordFailure(config_, &result_, kind, what, detail, current_op_);
 }
 
-uint64_t ConcurrentRun::FsFaultCount() const {
-  const SimFsCounters& c = fs_.counters();
-  return c.eio + c.enospc + c.bit_flips + c.misdirected;
-}
+uint64_t ConcurrentRun::FsFaultCount() const { return InjectedFsFaults(fs_.counters()); }
 
 bool ConcurrentRun::FaultExplains() const {
   return faults_this_epoch_ > 0 || FsFaultCount() != fs_faults_at_epoch_ ||
          fs_.counters().misdirected > 0 || fs_.crashed();
-}
-
-void ConcurrentRun::CollectFsStats() {
-  const SimFsCounters& c = fs_.counters();
-  RunStats& s = result_.stats;
-  s.fs_eio = c.eio;
-  s.fs_enospc = c.enospc;
-  s.fs_bit_flips = c.bit_flips;
-  s.fs_misdirected = c.misdirected;
-  s.fs_delayed_syncs = c.delayed_syncs;
-  s.fs_sectors_lost = c.sectors_lost;
-  s.fs_sectors_torn = c.sectors_torn;
-  s.fs_dir_ops_undone = c.dir_ops_undone;
 }
 
 ConcurrentRun::HistoryEvent& ConcurrentRun::Record(HistoryEvent event) {
@@ -424,34 +399,10 @@ std::optional<model::RecoveredState> ConcurrentRun::OpenAndRead(const std::strin
 }
 
 StatusOr<ConcurrentRun::StateMap> ConcurrentRun::ReadWholeState() {
-  StateMap state;
-  const std::shared_ptr<const Snapshot> snapshot = db_->GetSnapshot();
-  ReadOptions read;
-  read.snapshot = snapshot.get();
-  int errors = 0, corruptions = 0;
-  for (const std::string& cf : db_->ListColumnFamilies()) {
-    model::KeyMap& entries = state[cf];
-    std::optional<std::string> last;
-    for (;;) {
-      const uint64_t faults_before = FsFaultCount();
-      auto it = db_->NewIterator(read, cf);
-      if (!it.ok()) return it.status();
-      Iterator& iter = **it;
-      last ? iter.Seek(*last) : iter.SeekToFirst();
-      if (last && iter.Valid() && iter.key() == *last) iter.Next();
-      for (; iter.Valid(); iter.Next()) {
-        last = std::string(iter.key());
-        entries.emplace(*last, std::string(iter.value()));
-      }
-      if (iter.status().ok()) break;
-      if (iter.status().IsCorruption() && ++corruptions > 3) return iter.status();
-      if (++errors > kReadAttemptsMax ||
-          (FsFaultCount() == faults_before && fs_.counters().misdirected == 0)) {
-        return iter.status().WithContext("after " + std::to_string(errors) + " read errors");
-      }
-    }
-  }
-  return state;
+  uint64_t faults_before = 0;
+  return sim::ReadWholeState(
+      db_.get(), [&] { faults_before = FsFaultCount(); },
+      [&] { return FsFaultCount() != faults_before || fs_.counters().misdirected > 0; });
 }
 
 bool ConcurrentRun::DamageDetected(const Status& status) {

@@ -4,6 +4,7 @@
 #include "engine/port/sync.h"
 #include "sim/engine_options.h"
 #include "sim/report_text.h"
+#include "sim/run_bookkeeping.h"
 #include "sim/sched/explore.h"
 
 namespace manifold::sim {
@@ -71,7 +72,7 @@ RunResult SequentialRun::Execute(const std::vector<WorkloadOp>& ops) {
   if (result_.passed && !stopped_ && config_.liveness) CheckLiveness();
   result_.state_hash = model_.Visible().hash() ^ fs_hash;
   Trace("final state hash " + std::to_string(result_.state_hash));
-  CollectFsStats();
+  CollectFsStats(fs_.counters(), &result_.stats);
   return std::move(result_);
 }
 
@@ -110,24 +111,13 @@ void SequentialRun::RunOperations(const std::vector<WorkloadOp>& ops) {
   if (result_.passed && !stopped_) Finish();
 }
 
-void SequentialRun::Trace(const std::string& line) {
-  result_.trace_hash = Fnv1a(result_.trace_hash ^ 0x9e37ull, line);
-  if (config_.trace) result_.trace.push_back(line);
-}
+void SequentialRun::Trace(const std::string& line) { TraceLine(config_, &result_, line); }
 
 void SequentialRun::Fail(FailureKind kind, const std::string& what) {
-  if (!result_.passed) return;
-  result_.passed = false;
-  result_.kind = kind;
-  result_.failed_at_op = current_op_;
-  result_.failure = what;
-  Trace("FAILURE: " + what);
+  RecordFailure(config_, &result_, kind, what, "", current_op_);
 }
 
-uint64_t SequentialRun::FsFaultCount() const {
-  const SimFsCounters& c = fs_.counters();
-  return c.eio + c.enospc + c.bit_flips + c.misdirected;
-}
+uint64_t SequentialRun::FsFaultCount() const { return InjectedFsFaults(fs_.counters()); }
 
 bool SequentialRun::FaultExplains() const {
   return faults_this_op_ > 0 || FsFaultCount() != fs_faults_at_step_ ||
@@ -136,19 +126,6 @@ bool SequentialRun::FaultExplains() const {
 
 bool SequentialRun::FaultExplainsReadOnly() const {
   return FaultExplains() || faults_since_open_ > 0 || FsFaultCount() != fs_faults_at_open_;
-}
-
-void SequentialRun::CollectFsStats() {
-  const SimFsCounters& c = fs_.counters();
-  RunStats& s = result_.stats;
-  s.fs_eio = c.eio;
-  s.fs_enospc = c.enospc;
-  s.fs_bit_flips = c.bit_flips;
-  s.fs_misdirected = c.misdirected;
-  s.fs_delayed_syncs = c.delayed_syncs;
-  s.fs_sectors_lost = c.sectors_lost;
-  s.fs_sectors_torn = c.sectors_torn;
-  s.fs_dir_ops_undone = c.dir_ops_undone;
 }
 
 void SequentialRun::Step(const WorkloadOp& op) {

@@ -80,8 +80,6 @@ class SequentialRun final : public FaultPointSink {
     return result;
   }
 
-  void CollectFsStats();
-
   // --- Steps ---------------------------------------------------------------------------------
 
   void Step(const WorkloadOp& op);

@@ -3,17 +3,11 @@
 #include "engine/wal/log_format.h"
 #include "sim/liveness.h"
 #include "sim/report_text.h"
+#include "sim/run_bookkeeping.h"
 #include "sim/sequential_run.h"
 
 namespace manifold::sim {
-namespace {
-
-// Injected read errors tolerated while reading a full state.
-constexpr int kReadAttemptsMax = 1000;
-
-using VersionPtrHolder = std::shared_ptr<const Snapshot>;
-
-}  // namespace
+namespace {}  // namespace
 
 void SequentialRun::Reopen(bool after_failure) {
   ReleaseAll();
@@ -136,33 +130,8 @@ bool SequentialRun::OpenAndCheck(const std::string& what, model::Reopen kind) {
 }
 
 StatusOr<SequentialRun::StateMap> SequentialRun::ReadWholeState() {
-  StateMap state;
-  const VersionPtrHolder snapshot{db_->GetSnapshot()};
-  ReadOptions read;
-  read.snapshot = snapshot.get();
-  int errors = 0, corruptions = 0;
-  for (const std::string& cf : db_->ListColumnFamilies()) {
-    model::KeyMap& entries = state[cf];
-    std::optional<std::string> last;
-    for (;;) {
-      auto it = db_->NewIterator(read, cf);
-      if (!it.ok()) return it.status();
-      Iterator& iter = **it;
-      last ? iter.Seek(*last) : iter.SeekToFirst();
-      if (last && iter.Valid() && iter.key() == *last) iter.Next();
-      for (; iter.Valid(); iter.Next()) {
-        last = std::string(iter.key());
-        entries.emplace(*last, std::string(iter.value()));
-      }
-      if (iter.status().ok()) break;
-      // Corruption that survives the engine's own re-read and three more attempts is on disk.
-      if (iter.status().IsCorruption() && ++corruptions > 3) return iter.status();
-      if (++errors > kReadAttemptsMax || !FaultExplains()) {
-        return iter.status().WithContext("after " + std::to_string(errors) + " read errors");
-      }
-    }
-  }
-  return state;
+  return sim::ReadWholeState(
+      db_.get(), [] {}, [this] { return FaultExplains(); });
 }
 
 bool SequentialRun::CheckRecoveredState(const std::string& what, model::Reopen kind) {

@@ -24,16 +24,8 @@ namespace {
 
 using faults::FaultOptions;
 using faults::OpClass;
-using testing::Contents;
-using testing::ContentsOf;
-using testing::CrashOnly;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
-using ::testing::IsEmpty;
-using testing::kCreate;
-using testing::MustOpen;
-using testing::Pattern;
-using testing::SimFsTest;
 
 // ---- Injected errors --------------------------------------------------------------------------
 

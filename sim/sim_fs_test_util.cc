@@ -2,7 +2,7 @@
 
 #include <utility>
 
-namespace manifold::sim::testing {
+namespace manifold::sim {
 
 std::unique_ptr<File> MustOpen(FileSystem* fs, const std::string& path, OpenFileOptions options) {
   StatusOr<std::unique_ptr<File>> file = fs->OpenFile(path, options);
@@ -53,4 +53,4 @@ std::unique_ptr<SimFileSystem> SimFsTest::MakeFs(uint64_t seed, const FaultOptio
   return fs;
 }
 
-}  // namespace manifold::sim::testing
+}  // namespace manifold::sim

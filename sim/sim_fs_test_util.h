@@ -15,7 +15,7 @@
 #include "sim/sim_clock.h"
 #include "sim/sim_fs.h"
 
-namespace manifold::sim::testing {
+namespace manifold::sim {
 
 using faults::FaultOptions;
 
@@ -37,6 +37,6 @@ class SimFsTest : public ::testing::Test {
   SimClock clock_;
 };
 
-}  // namespace manifold::sim::testing
+}  // namespace manifold::sim
 
 #endif  // MANIFOLD_SIM_SIM_FS_TEST_UTIL_H_
