@@ -1,5 +1,5 @@
-// The sequential runner's scheduling strategy (sim/runner.cc). Thread 0, which runs the workload
-// and leads the group-commit hand-off, runs whenever it can; when it passes the baton
+// The sequential runner's scheduling strategy (sim/sequential_run.h). Thread 0, which runs the
+// workload and leads the group-commit hand-off, runs whenever it can; when it passes the baton
 // (PassOnce, then a scheduling point such as port::sched::Yield) the lowest other runnable thread
 // runs for one scheduling point. So the hand-off leader, polling between single steps of its
 // follower, sees the follower's log record the moment the follower lets go of the log lock after
