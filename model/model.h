@@ -45,7 +45,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
-#include <limits>
 #include <map>
 #include <memory>
 #include <optional>
@@ -55,154 +54,13 @@
 #include <vector>
 
 #include "manifold/status.h"
-#include "manifold/write_batch.h"
+#include "model/commit.h"
+#include "model/cursor.h"
+#include "model/printable.h"
+#include "model/state.h"
+#include "model/state_hash.h"
 
 namespace manifold::model {
-
-// key -> value of one column family, in bytewise order (std::string's operator< compares as
-// unsigned char, which is the engine's order).
-using KeyMap = std::map<std::string, std::string>;
-// column family name -> its entries: the plain form of a whole database (e.g. as read back from
-// the engine after a reopen).
-using StateMap = std::map<std::string, KeyMap>;
-using Entries = std::vector<std::pair<std::string, std::string>>;
-
-inline constexpr std::string_view kDefaultCf = "default";
-
-struct Op {
-  enum Kind : uint8_t { kPut, kDelete };
-  Kind kind = kPut;
-  std::string cf;
-  std::string key;
-  std::string value;  // Empty for deletes.
-
-  static Op Put(std::string_view cf, std::string_view key, std::string_view value);
-  static Op Delete(std::string_view cf, std::string_view key);
-};
-
-struct Commit {
-  enum Kind : uint8_t { kBatch, kCreateCf, kDropCf };
-  Kind kind = kBatch;
-  std::vector<Op> ops;  // kBatch: applied in order, later ones win on the same key.
-  std::string cf;       // kCreateCf / kDropCf: the column family.
-  // How explanations name it, e.g. "op #12" (the simulator names a commit by the operation that
-  // made it, so its report and trace use one numbering). Empty: "#<id>", its number in attempt
-  // order.
-  std::string name;
-
-  static Commit Batch(std::vector<Op> ops);
-  // A WriteBatch, or a transaction's writes (all on one column family), in order.
-  static Commit FromWriteBatch(const WriteBatch& batch);
-  static Commit CreateCf(std::string_view name);
-  static Commit DropCf(std::string_view name);
-
-  // E.g. `batch of 4 ops on 'a','default'`, `create cf 'x'`, `drop cf 'x'`.
-  std::string Describe() const;
-};
-
-enum class Outcome : uint8_t {
-  kAcknowledgedDurable,
-  kAcknowledgedNonDurable,
-  kFailedClean,
-  kUncertain,
-};
-// "acknowledged durable", "acknowledged non-durable", "failed clean", "uncertain".
-const char* OutcomeName(Outcome outcome);
-
-// ---- State hash ---------------------------------------------------------------------------------
-// Order-independent and stable across builds and platforms (no std::hash):
-//   HashColumnFamily(cf)   = Mix(Fnv1a64('C' . u64le(|cf|) . cf))
-//   HashEntry(cf, k, v)    = Mix(Fnv1a64('E' . u64le(|cf|) . cf . u64le(|k|) . k . u64le(|v|) . v))
-//   StateHash(s)           = sum mod 2^64 of HashColumnFamily over every column family plus
-//                            HashEntry over every entry
-// where Fnv1a64 is 64-bit FNV-1a (offset 0xcbf29ce484222325, prime 0x100000001b3) and Mix is the
-// splitmix64 finalizer. An empty column family therefore differs from an absent one.
-uint64_t HashColumnFamily(std::string_view cf);
-uint64_t HashEntry(std::string_view cf, std::string_view key, std::string_view value);
-uint64_t StateHash(const StateMap& state);
-
-// Printable form of a key or value, binary-safe: quoted, bytes outside printable ASCII (and " \)
-// as \xNN; one over 40 bytes shows its first 32, its length and an FNV-1a hash of all of it.
-std::string Printable(std::string_view bytes);
-
-// ---- State --------------------------------------------------------------------------------------
-// A whole database state: a cheap-to-copy value (column families are shared copy-on-write), with
-// its StateHash maintained incrementally. Only the Model edits states.
-class State {
- public:
-  State() = default;       // No column families at all.
-  static State Initial();  // Only "default", empty.
-  static State FromMap(const StateMap& map);
-  StateMap ToMap() const;
-
-  bool HasColumnFamily(std::string_view cf) const;
-  std::vector<std::string> ColumnFamilies() const;  // Byte order.
-  size_t column_family_count() const { return cfs_.size(); }
-  // The column family's entries, or null if it does not exist. Valid until the state changes.
-  const KeyMap* Find(std::string_view cf) const;
-  // The column family's entries, shared (stays valid and unchanged for as long as it is held),
-  // or null if it does not exist.
-  std::shared_ptr<const KeyMap> Share(std::string_view cf) const;
-  std::optional<std::string> Get(std::string_view cf, std::string_view key) const;
-
-  uint64_t hash() const { return hash_; }  // == StateHash(ToMap())
-  size_t entry_count() const { return entries_; }
-
-  bool Equals(const StateMap& map) const;
-  friend bool operator==(const State& a, const State& b);
-  friend bool operator!=(const State& a, const State& b) { return !(a == b); }
-
- private:
-  friend class StateEditor;
-  struct Cf {
-    std::shared_ptr<KeyMap> map;  // Shared with copies of the state; cloned before any edit.
-    uint64_t hash = 0;            // HashColumnFamily + HashEntry of each of its entries.
-  };
-  std::map<std::string, Cf, std::less<>> cfs_;
-  uint64_t hash_ = 0;
-  size_t entries_ = 0;
-};
-
-// ---- Iteration ----------------------------------------------------------------------------------
-// Mirrors manifold::Iterator over one column family of a state, with the same bound rules:
-// the iterator sees only keys in [lower, upper); Seek(t) is the first visible key >= t,
-// SeekForPrev(t) the last visible key <= t; stepping past either end makes it invalid. Holds the
-// column family's entries as they were when constructed (later commits do not affect it). A
-// missing column family iterates as empty.
-class Cursor {
- public:
-  Cursor(const State& state, std::string_view cf, std::optional<std::string> lower = std::nullopt,
-         std::optional<std::string> upper = std::nullopt);
-
-  bool Valid() const { return valid_; }
-  void SeekToFirst();
-  void SeekToLast();
-  void Seek(std::string_view target);
-  void SeekForPrev(std::string_view target);
-  void Next();                       // Requires Valid().
-  void Prev();                       // Requires Valid().
-  const std::string& key() const;    // Requires Valid().
-  const std::string& value() const;  // Requires Valid().
-
- private:
-  void Settle();
-  std::shared_ptr<const KeyMap> map_;
-  std::optional<std::string> lower_, upper_;
-  KeyMap::const_iterator it_;
-  bool valid_ = false;
-};
-
-struct ScanOptions {
-  std::optional<std::string> lower;  // Inclusive bound.
-  std::optional<std::string> upper;  // Exclusive bound.
-  bool reverse = false;
-  // Forward: start at Seek(*start) instead of SeekToFirst. Reverse: at SeekForPrev(*start)
-  // instead of SeekToLast.
-  std::optional<std::string> start;
-  size_t limit = std::numeric_limits<size_t>::max();
-};
-// The entries a forward (Next...) or backward (Prev...) scan returns, in the order returned.
-Entries Scan(const State& state, std::string_view cf, const ScanOptions& options = {});
 
 // ---- Model --------------------------------------------------------------------------------------
 

@@ -124,10 +124,9 @@ TEST(LivenessTest, ASequentialHangIsADeadlockNotAFailedCall) {
   // The sequential workload runs the phase in a scheduled run of its own (RunScheduled): its two
   // writers share group commits, so lost_wakeup can hang it. The signature must name the hang,
   // as on the concurrent workload, since --minimize keeps failures by signature.
-  // Measured with 120 ops: seeds 10, 22, 31, 36, 38 and 39 of 1-40 hang in the phase. Seed 18
-  // hangs in the workload itself, which runs outside the scheduler and so has no bound: the test
-  // runs the measured seeds only.
-  for (uint64_t seed : {10, 22}) {
+  // Measured with 120 ops: of seeds 1-100, 64 deadlock in the workload's group-commit hand-off
+  // (which runs under the scheduler too) and 6 hang in the phase (36, 48, 56, 73, 91, 94).
+  for (uint64_t seed : {36, 48}) {
     RunConfig config = Config(seed, WorkloadKind::kSequential);
     config.planted_bug = "lost_wakeup";
     const RunResult result = RunSeed(config);

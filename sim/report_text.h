@@ -1,5 +1,5 @@
-// Text shared by the sequential runner (sim/runner.cc) and the concurrent one
-// (sim/concurrent_runner.cc), so their traces, trace hashes and failure reports read alike.
+// Text shared by the sequential runner (sim/sequential_run.h) and the concurrent one
+// (sim/concurrent_run.h), so their traces, trace hashes and failure reports read alike.
 #ifndef MANIFOLD_SIM_REPORT_TEXT_H_
 #define MANIFOLD_SIM_REPORT_TEXT_H_
 
