@@ -46,6 +46,22 @@ void MakeDisjoint(uint32_t thread, WorkloadOp* op) {
   if (!op->key.empty()) op->key[0] = first;
 }
 
+// A log-heavy epoch's write: values of 8 to 24 KiB, up to 48 KiB an operation (so a record still
+// fits a 64 KiB segment), so the log rolls over every few commits while checkpoints, which come
+// every 96 KiB of log (sim/engine_options.h), run beside the writers: a checkpoint's window
+// between retiring the segments it covers and its durable header (I21, I28) then often sees a
+// writer take a recycled segment, which recycle_before_checkpoint needs to show.
+void MakeLogHeavy(Rng& rng, WorkloadOp* op) {
+  uint32_t budget = 48u << 10;
+  for (KeyOp& write : op->writes) {
+    if (write.is_delete || write.value_bytes == 0) continue;
+    const uint32_t bytes = (8u << 10) + static_cast<uint32_t>(rng.Uniform(16u << 10));
+    if (bytes > budget) break;
+    budget -= bytes;
+    write.value_bytes = bytes;
+  }
+}
+
 }  // namespace
 
 const char* EpochEndName(EpochEnd end) {
@@ -62,6 +78,8 @@ const char* EpochEndName(EpochEnd end) {
 
 ConcurrentWorkload GenerateConcurrentWorkload(uint64_t seed, const WorkloadOptions& options) {
   Rng rng(seed ^ 0xc0c0ull);
+  // Log-heavy epochs draw from a stream of their own: the other epochs generate as before.
+  Rng heavy_rng(seed ^ 0x4ea7ull);
   ConcurrentWorkload workload;
   uint32_t index = 0;
   auto next_op = [&](OpKind kind) {
@@ -79,7 +97,9 @@ ConcurrentWorkload GenerateConcurrentWorkload(uint64_t seed, const WorkloadOptio
     }
     const uint32_t wanted = 30 + static_cast<uint32_t>(rng.Uniform(61));
     const uint32_t budget = index < options.ops ? std::min(options.ops - index, wanted) : 0;
-    const uint32_t writers = 2 + static_cast<uint32_t>(rng.Uniform(3));
+    // A third of the epochs are log-heavy, with two more writers.
+    const bool log_heavy = heavy_rng.OneIn(3);
+    const uint32_t writers = 2 + static_cast<uint32_t>(rng.Uniform(3)) + (log_heavy ? 2 : 0);
     const uint32_t readers = 1 + static_cast<uint32_t>(rng.Uniform(2));
     assert(writers + readers <= kThreadsPerEpochMax);
     for (uint32_t t = 0; t < writers + readers; ++t) {
@@ -96,6 +116,7 @@ ConcurrentWorkload GenerateConcurrentWorkload(uint64_t seed, const WorkloadOptio
       ConcurrentThread& thread = epoch.threads[t];
       WorkloadOp op = next_op(thread.writer ? Pick(rng, kWriterMix) : Pick(rng, kReaderMix));
       if (thread.writer && disjoint[t]) MakeDisjoint(t, &op);
+      if (thread.writer && log_heavy) MakeLogHeavy(heavy_rng, &op);
       thread.ops.push_back(std::move(op));
     }
     switch (rng.Uniform(3)) {

@@ -20,6 +20,11 @@ a transition on `--define`, hence the build setting rather than
 
     load("//sim:defs.bzl", "sim_cc_binary", "sim_cc_test")
     sim_cc_test(name = "runner_test", size = "medium", srcs = [...], deps = [":sim_lib", ...])
+
+Planted bugs (engine/util/fault_point.h) are compiled out of every build but `--config=sim` and
+the test-only planted-bugs variant: `sim_cc_test(..., planted_bugs = True)` builds the test and
+all it links with //engine:planted_bugs_variant on as well, and `planted_bugs_cc_test` does so on
+the default (unscheduled) engine. Only tests that switch planted bugs on use them.
 """
 
 load("@rules_cc//cc:defs.bzl", "cc_binary", "cc_test")
@@ -35,6 +40,27 @@ _scheduler_on = transition(
     implementation = _scheduler_on_impl,
     inputs = [],
     outputs = [_SCHEDULED],
+)
+
+_PLANTED = "//engine:planted_bugs_variant"
+
+def _scheduler_and_planted_on_impl(settings, attr):
+    return {_SCHEDULED: True, _PLANTED: True}
+
+_scheduler_and_planted_on = transition(
+    implementation = _scheduler_and_planted_on_impl,
+    inputs = [],
+    outputs = [_SCHEDULED, _PLANTED],
+)
+
+def _planted_on_impl(settings, attr):
+    # The port layer stays as the configuration has it (the default engine, or --config=sim's).
+    return {_PLANTED: True}
+
+_planted_on = transition(
+    implementation = _planted_on_impl,
+    inputs = [],
+    outputs = [_PLANTED],
 )
 
 def _forward_impl(ctx):
@@ -54,16 +80,25 @@ def _forward_impl(ctx):
         coverage_common.instrumented_files_info(ctx, dependency_attributes = ["binary"]),
     ]
 
-_ATTRS = {
-    "binary": attr.label(cfg = _scheduler_on, executable = True, mandatory = True),
-    "_allowlist_function_transition": attr.label(
-        default = "@bazel_tools//tools/allowlists/function_transition_allowlist",
-    ),
-}
+def _attrs(cfg):
+    return {
+        "binary": attr.label(cfg = cfg, executable = True, mandatory = True),
+        "_allowlist_function_transition": attr.label(
+            default = "@bazel_tools//tools/allowlists/function_transition_allowlist",
+        ),
+    }
 
-_sim_binary = rule(implementation = _forward_impl, attrs = _ATTRS, executable = True)
+_sim_binary = rule(implementation = _forward_impl, attrs = _attrs(_scheduler_on), executable = True)
 
-_sim_test = rule(implementation = _forward_impl, attrs = _ATTRS, test = True)
+_sim_test = rule(implementation = _forward_impl, attrs = _attrs(_scheduler_on), test = True)
+
+_sim_planted_test = rule(
+    implementation = _forward_impl,
+    attrs = _attrs(_scheduler_and_planted_on),
+    test = True,
+)
+
+_planted_test = rule(implementation = _forward_impl, attrs = _attrs(_planted_on), test = True)
 
 # Attributes of the executed target: they go on the wrapper, not on the `_impl` rule.
 _WRAPPER_ONLY = ["args", "size", "timeout", "shard_count", "flaky", "local"]
@@ -85,9 +120,20 @@ def sim_cc_binary(name, **kwargs):
     cc_binary(name = name + "_impl", tags = impl_tags, visibility = ["//visibility:private"], **impl)
     _sim_binary(name = name, binary = ":" + name + "_impl", **wrapper)
 
-def sim_cc_test(name, **kwargs):
-    """A cc_test built on the scheduled engine; `bazel test` runs it (sharding, size, tags work)."""
+def sim_cc_test(name, planted_bugs = False, **kwargs):
+    """A cc_test built on the scheduled engine; `bazel test` runs it (sharding, size, tags work).
+
+    planted_bugs = True: on the planted-bugs variant too (for tests that switch planted bugs on).
+    """
     wrapper, impl, impl_tags = _split(kwargs)
     impl.pop("visibility", None)
     cc_test(name = name + "_impl", tags = impl_tags, visibility = ["//visibility:private"], **impl)
-    _sim_test(name = name, binary = ":" + name + "_impl", **wrapper)
+    test_rule = _sim_planted_test if planted_bugs else _sim_test
+    test_rule(name = name, binary = ":" + name + "_impl", **wrapper)
+
+def planted_bugs_cc_test(name, **kwargs):
+    """A cc_test on the planted-bugs variant of the engine the configuration has (not scheduled)."""
+    wrapper, impl, impl_tags = _split(kwargs)
+    impl.pop("visibility", None)
+    cc_test(name = name + "_impl", tags = impl_tags, visibility = ["//visibility:private"], **impl)
+    _planted_test(name = name, binary = ":" + name + "_impl", **wrapper)

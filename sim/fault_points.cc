@@ -5,7 +5,7 @@
 
 #include "engine/util/fault_point.h"
 
-#if defined(MANIFOLD_FAULT_POINTS)
+#if defined(MANIFOLD_USES_FIU)
 #include <fiu-control.h>
 #endif
 
@@ -19,7 +19,7 @@ std::string planted_for_engine_threads;  // Guarded by planted_mu.
 
 constexpr std::string_view kBugPrefix = "manifold/bug/";
 
-#if defined(MANIFOLD_FAULT_POINTS)
+#if defined(MANIFOLD_USES_FIU)
 int Callback(const char* name, int*, void**, unsigned int*) {
   if (current_sink != nullptr) return current_sink->DecideFaultPoint(name);
   const std::string_view point(name);
@@ -32,7 +32,7 @@ int Callback(const char* name, int*, void**, unsigned int*) {
 }  // namespace
 
 void EnableFaultPointsOnce() {
-#if defined(MANIFOLD_FAULT_POINTS)
+#if defined(MANIFOLD_USES_FIU)
   static const bool enabled = [] {
     if (fiu_init(0) != 0) return false;
     for (std::string_view name : kFaultPoints) {

@@ -321,8 +321,10 @@ int main(int argc, char** argv) {
   std::string error;
   if (!flags.plant_bug.empty() && !manifold::sim::PlantedBugsCompiledIn()) {
     std::fprintf(stderr,
-                 "sim: this build has no fault points (built with -c opt); --plant-bug "
-                 "needs the default (fastbuild) configuration\n");
+                 "sim: --plant-bug %s: this build has no planted bugs (they are compiled only "
+                 "into --config=sim builds, --define=manifold_planted_bugs=1 on the scheduled "
+                 "engine); rebuild with ./bazelw build --config=sim //sim\n",
+                 flags.plant_bug.c_str());
     return 2;
   }
   if (flags.page_bytes != 0 && ((flags.page_bytes & (flags.page_bytes - 1)) != 0 ||

@@ -204,6 +204,6 @@ std::vector<std::string> PlantedBugNames() {
   return names;
 }
 
-bool PlantedBugsCompiledIn() { return kFaultPointsCompiledIn; }
+bool PlantedBugsCompiledIn() { return kPlantedBugsCompiledIn; }
 
 }  // namespace manifold::sim

@@ -72,7 +72,8 @@ TEST(RunnerTest, TraceNamesOperationsAndReplayCommandIsComplete) {
 // A planted bug's failure says what was expected beside what the engine did, has a kind, and
 // names operations as the trace does ("op #N").
 TEST(RunnerTest, FailureReportSaysExpectedAndGotInTheTracesNumbering) {
-  if (!PlantedBugsCompiledIn()) GTEST_SKIP() << "fault points are not compiled into this build";
+  ASSERT_TRUE(PlantedBugsCompiledIn())
+      << "no planted bugs in this build: the target needs planted_bugs = True (sim/defs.bzl)";
   std::optional<RunResult> failed;
   for (uint64_t seed = 1; seed <= 20 && !failed; ++seed) {
     RunConfig config = Config(seed, "storage", 300);

@@ -161,9 +161,12 @@ Status DBImpl::CheckpointOnce(bool forced) {
     status = Status::IOError("injected fault: checkpoint " + std::to_string(sequence) +
                              " failed before writing its header slot");
   }
-  if (status.ok() && MANIFOLD_PLANTED_BUG(planted_bug::kRecycleBeforeCheckpoint)) {
-    status = RetireCoveredSegments(sequence, log_head);
-  }
+  // I28 retires after the header is durable. The planted bug retires here, before it (to have the
+  // covered segments back in the reuse pool sooner): a writer rolling over meanwhile renames one
+  // to its new segment, and a crash before the header is durable leaves the old header's log
+  // head (I21) gone.
+  const bool recycle_early = MANIFOLD_PLANTED_BUG(planted_bug::kRecycleBeforeCheckpoint);
+  if (status.ok() && recycle_early) status = RetireCoveredSegments(sequence, log_head);
   if (status.ok()) status = WriteHeader(slot);
   if (!status.ok()) {
     // The file may hold part of this checkpoint; only a reopen is safe (I8). The log is intact:
@@ -184,6 +187,7 @@ Status DBImpl::CheckpointOnce(bool forced) {
   // I28: every checkpoint retires what it covers. The planted bug: DB::Checkpoint's caller does
   // not wait for the retiring; the next automatic checkpoint was meant to do it.
   if (forced && MANIFOLD_PLANTED_BUG(planted_bug::kForcedCheckpointKeepsLog)) return Status::OK();
+  if (recycle_early) return Status::OK();  // Retired before the header already.
   return RetireCoveredSegments(sequence, log_head);
 }
 
@@ -340,11 +344,7 @@ Status DBImpl::RetireCoveredSegments(uint64_t sequence, uint64_t log_head) {
       it = segment_last_lsn_.erase(it);
     }
   }
-  // The planted bug retires by removing (the recycling that would overwrite the segments is then
-  // immediate), before the checkpoint that covers them is durable.
-  Status status = MANIFOLD_PLANTED_BUG(planted_bug::kRecycleBeforeCheckpoint)
-                      ? log_files_->Remove(retire)
-                      : log_files_->Retire(retire);
+  Status status = log_files_->Retire(retire);
   if (!status.ok()) SetBackgroundError(status);
   return status;
 }

@@ -1,4 +1,4 @@
-"""The scheduler's build setting and an or-of-config_settings helper (no bazel-skylib offline)."""
+"""Boolean build settings and an or-of-config_settings helper (no bazel-skylib offline)."""
 
 def _bool_flag_impl(ctx):
     return []
@@ -8,6 +8,14 @@ def _bool_flag_impl(ctx):
 bool_flag = rule(
     implementation = _bool_flag_impl,
     build_setting = config.bool(flag = True),
+)
+
+# A boolean build setting no command line can set: only a configuration transition does (the
+# planted-bugs variant, //engine:planted_bugs_variant, set by //sim:defs.bzl's planted_bugs
+# targets), so no build of a production target can turn it on by a flag.
+bool_setting = rule(
+    implementation = _bool_flag_impl,
+    build_setting = config.bool(flag = False),
 )
 
 def config_setting_any(name, settings, visibility = None):

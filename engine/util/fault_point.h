@@ -10,26 +10,46 @@
 #include <array>
 #include <string_view>
 
-#if defined(MANIFOLD_FAULT_POINTS)
+// libfiu's fiu_fail is the switch of both fault points and planted bugs (below), so it is
+// compiled in when either is.
+#if defined(MANIFOLD_FAULT_POINTS) || defined(MANIFOLD_PLANTED_BUGS)
+#define MANIFOLD_USES_FIU 1
 #ifndef FIU_ENABLE
 #define FIU_ENABLE 1
 #endif
 #include <fiu.h>
+#endif
+
+#if defined(MANIFOLD_FAULT_POINTS)
 #define MANIFOLD_FAULT(name) (fiu_fail(name) != 0)
 #else
 #define MANIFOLD_FAULT(name) false
 #endif
 
-// A planted bug's switch (the planted_bug names below). Today it is a fault point like any other;
-// issue 13 part 3 moves planted bugs behind their own build flag, which production and benchmark
-// builds never set.
-#define MANIFOLD_PLANTED_BUG(name) MANIFOLD_FAULT(name)
+// A planted bug's switch (the planted_bug names below). Compiled in (MANIFOLD_PLANTED_BUGS) only
+// with --define=manifold_planted_bugs=1 on the scheduled engine (`--config=sim`) or in the
+// test-only planted-bugs variant (//engine:planted_bugs_variant, set by sim/defs.bzl's
+// `planted_bugs = True` targets); everywhere else, production, `-c opt` and benchmark builds
+// included, it is the constant false, so the compiler drops every planted-bug branch and its name.
+#if defined(MANIFOLD_PLANTED_BUGS)
+#define MANIFOLD_PLANTED_BUG(name) (fiu_fail(name) != 0)
+#else
+#define MANIFOLD_PLANTED_BUG(name) false
+#endif
 
 namespace manifold {
 
 // True when this build evaluates fault points.
 inline constexpr bool kFaultPointsCompiledIn =
 #if defined(MANIFOLD_FAULT_POINTS)
+    true;
+#else
+    false;
+#endif
+
+// True when this build carries the planted bugs (MANIFOLD_PLANTED_BUG can be switched on).
+inline constexpr bool kPlantedBugsCompiledIn =
+#if defined(MANIFOLD_PLANTED_BUGS)
     true;
 #else
     false;
@@ -77,7 +97,9 @@ inline constexpr char kSplitBatch[] = "manifold/bug/split_batch";
 // The group-commit leader marks synced every record appended before its sync returned, including
 // records appended while the sync ran (which that sync did not cover).
 inline constexpr char kSyncCoversLateRecords[] = "manifold/bug/sync_covers_late_records";
-// A checkpoint retires the log segments it covers before its header slot is durable.
+// A checkpoint retires the log segments it covers (hands them to the reuse pool) before its header
+// slot is durable: a writer rolling over meanwhile renames one to its new segment, and a crash
+// before the header leaves the old header naming a log head that is gone.
 inline constexpr char kRecycleBeforeCheckpoint[] = "manifold/bug/recycle_before_checkpoint";
 // Log records carry no operations (as if only the new roots were logged while the pages they
 // point to are not yet durable): replay cannot rebuild the commit.

@@ -38,7 +38,7 @@
 #include "sim/sim_clock.h"
 #include "sim/sim_fs.h"
 
-#if defined(MANIFOLD_FAULT_POINTS)
+#if defined(MANIFOLD_USES_FIU)
 #include <fiu-control.h>
 #endif
 
@@ -375,7 +375,7 @@ std::string Figures(const Tally& tally) {
          port::sched::OutcomeName(tally.outcome) + ")";
 }
 
-#if defined(MANIFOLD_FAULT_POINTS)
+#if defined(MANIFOLD_USES_FIU)
 void InitFiuOnce() {
   static const bool initialized = fiu_init(0) == 0;
   ASSERT_TRUE(initialized) << "fiu_init failed";
@@ -388,7 +388,7 @@ constexpr bool kScheduled = true;
 constexpr bool kScheduled = false;
 #endif
 
-bool Skip() { return !kScheduled || !kFaultPointsCompiledIn; }
+bool Skip() { return !kScheduled; }
 
 TEST(PlantedConcurrencyTest, EveryBugIsListedAsPlanted) {
   // The five names below are planted bugs the sequential sweep does not need to catch.
@@ -398,7 +398,9 @@ TEST(PlantedConcurrencyTest, EveryBugIsListedAsPlanted) {
 }
 
 TEST(PlantedConcurrencyTest, NoBugPlantedEverySeedPasses) {
-  if (Skip()) GTEST_SKIP() << "needs --define=manifold_sim_scheduler=1 and fault points";
+  if (Skip()) GTEST_SKIP() << "needs --define=manifold_sim_scheduler=1";
+  ASSERT_TRUE(kPlantedBugsCompiledIn)
+      << "no planted bugs in this build: the target needs planted_bugs = True (sim/defs.bzl)";
   for (Form form : {Form::kNoCut, Form::kPowerCut}) {
     for (bool slow : {false, true}) {
       for (Kind kind : {Kind::kRandom, Kind::kPct}) {
@@ -428,8 +430,10 @@ struct BugCase {
 class PlantedConcurrencyBugTest : public ::testing::TestWithParam<BugCase> {};
 
 TEST_P(PlantedConcurrencyBugTest, CaughtUnderRandomAndPct) {
-  if (Skip()) GTEST_SKIP() << "needs --define=manifold_sim_scheduler=1 and fault points";
-#if defined(MANIFOLD_FAULT_POINTS)
+  if (Skip()) GTEST_SKIP() << "needs --define=manifold_sim_scheduler=1";
+  ASSERT_TRUE(kPlantedBugsCompiledIn)
+      << "no planted bugs in this build: the target needs planted_bugs = True (sim/defs.bzl)";
+#if defined(MANIFOLD_USES_FIU)
   const BugCase& bug = GetParam();
   InitFiuOnce();
   ASSERT_EQ(fiu_enable(bug.name, 1, nullptr, 0), 0);

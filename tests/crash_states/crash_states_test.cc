@@ -71,7 +71,8 @@ TEST(CrashStates, SampledBarriersRecoverLegally) {
 class PlantedBugCrashStates : public ::testing::TestWithParam<const char*> {};
 
 TEST_P(PlantedBugCrashStates, SomeCrashStateIsIllegal) {
-  if (!kFaultPointsCompiledIn) GTEST_SKIP() << "fault points are not compiled into this build";
+  ASSERT_TRUE(kPlantedBugsCompiledIn)
+      << "no planted bugs in this build: the target needs planted_bugs = True (sim/defs.bzl)";
   EnumerateOptions options;
   options.planted_bug = GetParam();
   options.violations_max = 1;
@@ -89,10 +90,11 @@ TEST_P(PlantedBugCrashStates, SomeCrashStateIsIllegal) {
   EXPECT_EQ(fixed.violations, 0u) << fixed.violation_reports[0];
 }
 
+// Not recycle_before_checkpoint: its segments only go to the reuse pool early, harmless until a
+// writer rolls over into one while the checkpoint is between retiring and its header, which these
+// one-thread workloads never do (the concurrent simulator catches it: tests/planted_bugs_test.cc).
 INSTANTIATE_TEST_SUITE_P(CrashProtocolBugs, PlantedBugCrashStates,
-                         ::testing::Values(planted_bug::kHeaderInPlace,
-                                           planted_bug::kRecycleBeforeCheckpoint,
-                                           planted_bug::kSkipChecksum),
+                         ::testing::Values(planted_bug::kHeaderInPlace, planted_bug::kSkipChecksum),
                          [](const ::testing::TestParamInfo<const char*>& info) {
                            std::string name = info.param;
                            return name.substr(name.rfind('/') + 1);

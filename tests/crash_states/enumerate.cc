@@ -16,7 +16,7 @@
 #include "tests/crash_states/crash_image.h"
 #include "tests/crash_states/recording_fs.h"
 
-#if defined(MANIFOLD_FAULT_POINTS)
+#if defined(MANIFOLD_USES_FIU)
 #include <fiu-control.h>
 #endif
 
@@ -30,7 +30,7 @@ constexpr size_t kReportsMax = 3;
 class ScopedPlantedBug {
  public:
   explicit ScopedPlantedBug(const std::string& name) : name_(name) {
-#if defined(MANIFOLD_FAULT_POINTS)
+#if defined(MANIFOLD_USES_FIU)
     if (name_.empty()) return;
     static const bool initialized = fiu_init(0) == 0;
     ok_ = initialized && fiu_enable(name_.c_str(), 1, nullptr, 0) == 0;
@@ -39,7 +39,7 @@ class ScopedPlantedBug {
 #endif
   }
   ~ScopedPlantedBug() {
-#if defined(MANIFOLD_FAULT_POINTS)
+#if defined(MANIFOLD_USES_FIU)
     if (!name_.empty() && ok_) fiu_disable(name_.c_str());
 #endif
   }
