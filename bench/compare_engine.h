@@ -64,8 +64,9 @@ class Session {
 // The memory an engine was configured to use, from its own settings (never measured): the
 // issue-12 bound on peak RSS is cache_bytes + write_buffer_bytes + 64 MiB.
 struct MemoryBudget {
-  uint64_t cache_bytes = 0;         // Caches of data the engine fills itself.
-  uint64_t write_buffer_bytes = 0;  // Memtables / write buffers it may hold before they are flushed.
+  uint64_t cache_bytes = 0;  // Caches of data the engine fills itself.
+  uint64_t write_buffer_bytes =
+      0;  // Memtables / write buffers it may hold before they are flushed.
 };
 
 class Engine {

@@ -118,6 +118,13 @@ std::string SyncBreakdown(const Summary& s) {
   return out;
 }
 
+// "yes", or "no (+N)" with N the MiB over the bound; "-" without a bound.
+std::string BoundVerdict(const Summary& s) {
+  if (!s.has_bound) return "-";
+  if (s.WithinBound()) return "yes";
+  return fmt::format("no (+{:.0f})", s.peak_rss_mib - s.rss_bound_mib);
+}
+
 std::string JoinNotes(const std::string& a, const std::string& b) {
   if (a.empty()) return b;
   if (b.empty()) return a;
@@ -153,10 +160,7 @@ std::vector<std::string> TableRow(const std::string& row, const std::string& eng
           s.wrote_user_data ? fmt::format("{:.2f}", s.calls_write_amp) : "-",
           fmt::format("{:.0f}{}", s.peak_rss_mib, s.rss_per_phase ? "" : " (job)"),
           s.has_bound ? fmt::format("{:.0f}", s.rss_bound_mib) : "-",
-          !s.has_bound ? "-"
-          : s.WithinBound()
-              ? "yes"
-              : fmt::format("no (+{:.0f})", s.peak_rss_mib - s.rss_bound_mib),
+          BoundVerdict(s),
           JoinNotes(s.notes, SyncBreakdown(s))};
 }
 
@@ -272,10 +276,26 @@ const std::vector<PhaseResult>& Results::Runs(const std::string& row,
 
 std::vector<std::vector<std::string>> ResultTable(const Results& results,
                                                   const std::string& baseline) {
-  std::vector<std::vector<std::string>> table = {
-      {"workload", "engine", "ops/s", "min - max", "unit", "vs " + baseline, "p50", "p95", "p99",
-       "max", "syncs/commit (fs)", "syncs/commit (engine)", "MiB written", "MiB to device",
-       "write amp", "write amp (calls)", "peak RSS MiB", "RSS bound MiB", "within bound", "notes"}};
+  std::vector<std::vector<std::string>> table = {{"workload",
+                                                  "engine",
+                                                  "ops/s",
+                                                  "min - max",
+                                                  "unit",
+                                                  "vs " + baseline,
+                                                  "p50",
+                                                  "p95",
+                                                  "p99",
+                                                  "max",
+                                                  "syncs/commit (fs)",
+                                                  "syncs/commit (engine)",
+                                                  "MiB written",
+                                                  "MiB to device",
+                                                  "write amp",
+                                                  "write amp (calls)",
+                                                  "peak RSS MiB",
+                                                  "RSS bound MiB",
+                                                  "within bound",
+                                                  "notes"}};
   for (const std::string& row : results.rows()) {
     const std::vector<PhaseResult>& base_runs = results.Runs(row, baseline);
     const Summary base = Summarize(base_runs);

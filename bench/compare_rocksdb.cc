@@ -108,7 +108,8 @@ class RocksEngine : public Engine {
     b.cache_bytes = cache_->GetCapacity();
     auto add = [&](rocksdb::ColumnFamilyHandle* h) {
       const rocksdb::Options o = db_->GetOptions(h);
-      b.write_buffer_bytes += o.write_buffer_size * static_cast<uint64_t>(o.max_write_buffer_number);
+      b.write_buffer_bytes +=
+          o.write_buffer_size * static_cast<uint64_t>(o.max_write_buffer_number);
     };
     add(default_cf_);
     for (rocksdb::ColumnFamilyHandle* h : cfs_) add(h);
@@ -163,8 +164,8 @@ StatusOr<std::unique_ptr<Engine>> OpenRocksDb(const EngineConfig& config) {
   MANIFOLD_RETURN_IF_ERROR(
       FromRocks(rocksdb::DB::Open(db_options, config.dir, descriptors, &handles, &raw)));
   return std::unique_ptr<Engine>(new RocksEngine(std::unique_ptr<rocksdb::DB>(raw),
-                                                 std::move(handles), db_options.statistics,
-                                                 cache, config.durable));
+                                                 std::move(handles), db_options.statistics, cache,
+                                                 config.durable));
 }
 
 EngineDescription DescribeRocksDb() {

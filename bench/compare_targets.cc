@@ -39,8 +39,8 @@ Line RatioLine(const Results& results, const std::string& manifold, const std::s
     return line;
   }
   const double ratio = m->median / p->median;
-  line.measured = fmt::format("{:.2f}x ({} vs {} {})", ratio, Rate(m->median), Rate(p->median),
-                              m->unit);
+  line.measured =
+      fmt::format("{:.2f}x ({} vs {} {})", ratio, Rate(m->median), Rate(p->median), m->unit);
   line.met = Met(ratio >= minimum);
   return line;
 }
@@ -184,7 +184,8 @@ std::string RenderTargets(const Results& results, const std::string& manifold) {
       "| target | measured | met? |\n| --- | --- | --- |\n",
       manifold);
   for (const Line& l : lines) {
-    out += fmt::format("| {} | {} | {} |\n", l.target, l.measured.empty() ? "-" : l.measured, l.met);
+    out +=
+        fmt::format("| {} | {} | {} |\n", l.target, l.measured.empty() ? "-" : l.measured, l.met);
   }
   return out;
 }
