@@ -61,12 +61,22 @@ class Session {
   virtual StatusOr<uint64_t> Scan(int table, std::string_view start, uint64_t n) = 0;
 };
 
+// The memory an engine was configured to use, from its own settings (never measured): the
+// issue-12 bound on peak RSS is cache_bytes + write_buffer_bytes + 64 MiB.
+struct MemoryBudget {
+  uint64_t cache_bytes = 0;  // Caches of data the engine fills itself.
+  uint64_t write_buffer_bytes =
+      0;  // Memtables / write buffers it may hold before they are flushed.
+};
+
 class Engine {
  public:
   virtual ~Engine() = default;  // Closes the database cleanly.
   virtual StatusOr<std::unique_ptr<Session>> NewSession() = 0;
   // Counters the engine keeps itself ("syncs", "log_syncs", ...); empty when it has none.
   virtual std::map<std::string, uint64_t> Counters() = 0;
+  // What the configuration allows, as of now (SQLite's grows with the connections opened).
+  virtual MemoryBudget Budget() = 0;
 };
 
 // What the output says about an engine's setup.

@@ -30,6 +30,8 @@ leveldb::Slice ToSlice(std::string_view s) { return leveldb::Slice(s.data(), s.s
 struct LevelDbs {
   std::vector<std::unique_ptr<leveldb::Cache>> caches;  // Outlive the databases (declared first).
   std::vector<std::unique_ptr<leveldb::DB>> dbs;
+  uint64_t cache_bytes_per_db = 0;
+  uint64_t write_buffer_bytes_per_db = 0;  // Options::write_buffer_size.
 };
 
 class LevelSession : public Session {
@@ -79,19 +81,31 @@ class LevelEngine : public Engine {
 
   std::map<std::string, uint64_t> Counters() override { return {}; }
 
+  // Per database: its block cache, and two memtables of write_buffer_size (the active one and
+  // the immutable one being compacted; LevelDB holds at most one of each).
+  MemoryBudget Budget() override {
+    const uint64_t n = dbs_.dbs.size();
+    return {n * dbs_.cache_bytes_per_db, n * 2 * dbs_.write_buffer_bytes_per_db};
+  }
+
  private:
   LevelDbs dbs_;
   bool durable_;
 };
 
-StatusOr<std::unique_ptr<leveldb::DB>> OpenOne(const std::string& path, bool hold_log,
-                                               leveldb::Cache* cache) {
+leveldb::Options DbOptions(bool hold_log, leveldb::Cache* cache) {
   leveldb::Options options;
   options.create_if_missing = true;
   options.compression = leveldb::kNoCompression;  // As for RocksDB: Manifold does not compress.
   options.block_cache = cache;
   // LevelDB's largest write buffer: the recovery workload's writes stay in the log.
   if (hold_log) options.write_buffer_size = 1 << 30;
+  return options;
+}
+
+StatusOr<std::unique_ptr<leveldb::DB>> OpenOne(const std::string& path, bool hold_log,
+                                               leveldb::Cache* cache) {
+  const leveldb::Options options = DbOptions(hold_log, cache);
   leveldb::DB* raw = nullptr;
   MANIFOLD_RETURN_IF_ERROR(FromLevel(leveldb::DB::Open(options, path, &raw)));
   return std::unique_ptr<leveldb::DB>(raw);
@@ -103,6 +117,8 @@ StatusOr<std::unique_ptr<Engine>> OpenLevelDb(const EngineConfig& config) {
   LevelDbs dbs;
   const size_t cache_bytes_per_db =
       config.cache_bytes == 0 ? kCacheBytesPerDb : config.cache_bytes / config.tables;
+  dbs.cache_bytes_per_db = cache_bytes_per_db;
+  dbs.write_buffer_bytes_per_db = DbOptions(config.hold_log, nullptr).write_buffer_size;
   for (int t = 0; t < config.tables; ++t) {
     dbs.caches.emplace_back(leveldb::NewLRUCache(cache_bytes_per_db));
     MANIFOLD_ASSIGN_OR_RETURN(

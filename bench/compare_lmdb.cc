@@ -118,6 +118,10 @@ class LmdbEngine : public Engine {
 
   std::map<std::string, uint64_t> Counters() override { return {}; }
 
+  // LMDB has no cache and no write buffer to configure: it reads and writes through its memory
+  // map, whose resident pages count in its RSS and are bounded by nothing it is given.
+  MemoryBudget Budget() override { return {}; }
+
  private:
   MDB_env* env_;
   std::vector<MDB_dbi> dbis_;

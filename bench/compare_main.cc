@@ -26,6 +26,7 @@
 #include "bench/compare_machine.h"
 #include "bench/compare_report.h"
 #include "bench/compare_result.h"
+#include "bench/compare_targets.h"
 #include "bench/compare_workloads.h"
 
 namespace manifold::bench {
@@ -323,11 +324,16 @@ int Run(const Flags& flags, const std::string& command) {
   if (temporary && !flags.keep) std::filesystem::remove_all(root);
   const auto table = ResultTable(results, context.baseline);
   fmt::print("{}", RenderText(table));
+  // The targets are Manifold's; without a Manifold row there is nothing to compare.
+  const bool has_manifold = std::any_of(kinds->begin(), kinds->end(),
+                                        [](const EngineKind& k) { return k.family == "manifold"; });
+  const std::string targets = has_manifold ? RenderTargets(results, context.baseline) : "";
+  fmt::print("{}", targets);
   const std::string out_dir = OutDir(flags);
   std::error_code ec;
   std::filesystem::create_directories(out_dir, ec);
   const std::string md = out_dir + "/compare.md", svg = out_dir + "/compare.svg";
-  if (!WriteFile(md, RenderMarkdown(context, table)) ||
+  if (!WriteFile(md, RenderMarkdown(context, table) + targets) ||
       !WriteFile(svg, RenderSvg(results, context.baseline, ChartSubtitle(context)))) {
     fmt::print(stderr, "compare: cannot write {} or {}\n", md, svg);
     return 1;
@@ -358,6 +364,10 @@ int main(int argc, char** argv) {
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   app.add_option("--bulk_keys", flags.sizes.bulk_keys, "Keys of the bulk workload (before --scale)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--recovery_keys", flags.sizes.recovery_keys,
+                 "Keys the recovery workload's crashing writer leaves in the log (before --scale)")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   app.add_option("--overwrite_keys", flags.sizes.overwrite_keys,

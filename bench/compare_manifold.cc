@@ -56,7 +56,8 @@ class ManifoldSession : public Session {
 
 class ManifoldEngine : public Engine {
  public:
-  ManifoldEngine(std::unique_ptr<DB> db, bool durable) : db_(std::move(db)), durable_(durable) {}
+  ManifoldEngine(std::unique_ptr<DB> db, const Options& options, bool durable)
+      : db_(std::move(db)), options_(options), durable_(durable) {}
 
   StatusOr<std::unique_ptr<Session>> NewSession() override {
     return std::unique_ptr<Session>(new ManifoldSession(db_.get(), durable_));
@@ -70,6 +71,7 @@ class ManifoldEngine : public Engine {
         {"log_sync_commits", s.log_sync_commits},
         {"commits", s.commits},
         {"bytes_written", s.bytes_written + s.log_bytes},
+        {"log_bytes", s.log_bytes},
         {"log_records_replayed", s.log_records_replayed},
         {"checkpoints", s.checkpoints},
         {"writer_stalls", s.writer_stalls},
@@ -80,8 +82,14 @@ class ManifoldEngine : public Engine {
     return c;
   }
 
+  // The two limits issue 12 bounds memory by: the page cache and the write buffers.
+  MemoryBudget Budget() override {
+    return {options_.cache_bytes_max, options_.write_buffer_bytes_max};
+  }
+
  private:
   std::unique_ptr<DB> db_;
+  Options options_;
   bool durable_;
 };
 
@@ -105,7 +113,7 @@ StatusOr<std::unique_ptr<Engine>> OpenManifold(const EngineConfig& config) {
     Status s = db->CreateColumnFamily(TableName(t));
     if (!s.ok() && !s.IsAlreadyExists()) return s;
   }
-  return std::unique_ptr<Engine>(new ManifoldEngine(std::move(db), config.durable));
+  return std::unique_ptr<Engine>(new ManifoldEngine(std::move(db), options, config.durable));
 }
 
 uint64_t ManifoldDefaultWindowUs() { return Options().group_commit_window_us; }

@@ -12,25 +12,6 @@ namespace {
 
 // --- Summaries of a cell's runs ---------------------------------------------------------------
 
-struct Summary {
-  std::string error;
-  std::string unit;
-  double median = 0, min = 0, max = 0;  // ops/s over the runs.
-  std::vector<double> latencies_us;     // Pooled over the runs.
-  uint64_t commits = 0;
-  IoCounts io;                           // Summed over the runs.
-  std::optional<uint64_t> engine_syncs;  // Summed, when every run has it.
-  double write_mib = 0;                  // Median per run (interposers).
-  double device_mib = 0;                 // Median per run (/proc/self/io, see DeviceBytes).
-  std::string device_source;             // "write_bytes" or "wchar".
-  bool wrote_user_data = false;          // Write amplification is defined.
-  double write_amp = 0;                  // Median per run.
-  double calls_write_amp = 0;            // Median per run, of the interposers' bytes.
-  double peak_rss_mib = 0;               // Largest of the runs.
-  bool rss_per_phase = true;             // Every run measured the phase alone.
-  std::string notes;                     // Of the median run.
-};
-
 void AddIo(IoCounts& total, const IoCounts& s) {
   total.bytes_written += s.bytes_written;
   total.fsync += s.fsync;
@@ -40,6 +21,8 @@ void AddIo(IoCounts& total, const IoCounts& s) {
   total.sync_file_range += s.sync_file_range;
   total.sync_ns += s.sync_ns;
 }
+
+}  // namespace
 
 Summary Summarize(const std::vector<PhaseResult>& runs) {
   Summary s;
@@ -63,6 +46,10 @@ Summary Summarize(const std::vector<PhaseResult>& runs) {
     s.engine_syncs = (s.engine_syncs && r.engine_syncs) ? *s.engine_syncs + *r.engine_syncs
                                                         : std::optional<uint64_t>();
     s.peak_rss_mib = std::max(s.peak_rss_mib, r.peak_rss_kib / 1024.0);
+    if (r.has_budget) {
+      s.has_bound = true;
+      s.rss_bound_mib = std::max(s.rss_bound_mib, r.RssBoundBytes() / 1048576.0);
+    }
   }
   s.median = Median(rates);
   s.min = rates.empty() ? 0 : *std::min_element(rates.begin(), rates.end());
@@ -81,7 +68,13 @@ Summary Summarize(const std::vector<PhaseResult>& runs) {
   return s;
 }
 
+bool Summary::WithinBound() const { return has_bound && peak_rss_mib <= rss_bound_mib; }
+
+namespace {
+
 // --- Number formatting --------------------------------------------------------------------------
+
+}  // namespace
 
 // Three significant digits with a k/M/G suffix: 123, 12.3k, 1.23M.
 std::string Rate(double v) {
@@ -90,6 +83,8 @@ std::string Rate(double v) {
   if (v >= 999.5) return fmt::format("{:.3g}k", v / 1e3);
   return fmt::format("{:.3g}", v);
 }
+
+namespace {
 
 std::string Latency(double us) {
   if (us >= 999.5e3) return fmt::format("{:.3g}s", us / 1e6);
@@ -121,6 +116,13 @@ std::string SyncBreakdown(const Summary& s) {
                        Latency(s.io.sync_ns / 1e3 / static_cast<double>(s.commits)));
   }
   return out;
+}
+
+// "yes", or "no (+N)" with N the MiB over the bound; "-" without a bound.
+std::string BoundVerdict(const Summary& s) {
+  if (!s.has_bound) return "-";
+  if (s.WithinBound()) return "yes";
+  return fmt::format("no (+{:.0f})", s.peak_rss_mib - s.rss_bound_mib);
 }
 
 std::string JoinNotes(const std::string& a, const std::string& b) {
@@ -157,6 +159,8 @@ std::vector<std::string> TableRow(const std::string& row, const std::string& eng
           s.wrote_user_data ? fmt::format("{:.2f}{}", s.write_amp, wchar) : "-",
           s.wrote_user_data ? fmt::format("{:.2f}", s.calls_write_amp) : "-",
           fmt::format("{:.0f}{}", s.peak_rss_mib, s.rss_per_phase ? "" : " (job)"),
+          s.has_bound ? fmt::format("{:.0f}", s.rss_bound_mib) : "-",
+          BoundVerdict(s),
           JoinNotes(s.notes, SyncBreakdown(s))};
 }
 
@@ -272,10 +276,26 @@ const std::vector<PhaseResult>& Results::Runs(const std::string& row,
 
 std::vector<std::vector<std::string>> ResultTable(const Results& results,
                                                   const std::string& baseline) {
-  std::vector<std::vector<std::string>> table = {
-      {"workload", "engine", "ops/s", "min - max", "unit", "vs " + baseline, "p50", "p95", "p99",
-       "max", "syncs/commit (fs)", "syncs/commit (engine)", "MiB written", "MiB to device",
-       "write amp", "write amp (calls)", "peak RSS MiB", "notes"}};
+  std::vector<std::vector<std::string>> table = {{"workload",
+                                                  "engine",
+                                                  "ops/s",
+                                                  "min - max",
+                                                  "unit",
+                                                  "vs " + baseline,
+                                                  "p50",
+                                                  "p95",
+                                                  "p99",
+                                                  "max",
+                                                  "syncs/commit (fs)",
+                                                  "syncs/commit (engine)",
+                                                  "MiB written",
+                                                  "MiB to device",
+                                                  "write amp",
+                                                  "write amp (calls)",
+                                                  "peak RSS MiB",
+                                                  "RSS bound MiB",
+                                                  "within bound",
+                                                  "notes"}};
   for (const std::string& row : results.rows()) {
     const std::vector<PhaseResult>& base_runs = results.Runs(row, baseline);
     const Summary base = Summarize(base_runs);
@@ -351,7 +371,12 @@ std::string RenderMarkdown(const ReportContext& context,
       "times over. `write amp`: that / bytes of keys and values the phase wrote (keys only for "
       "deletes; median run; `-` for phases that write no user data); `write amp (calls)`: `MiB "
       "written` / the same user bytes, which the folio effect does not inflate. Peak RSS: largest "
-      "of the runs, each the phase's own peak (one process per engine, workload and run).\n\n",
+      "of the runs, each the phase's own peak (one process per engine, workload and run). "
+      "`RSS bound MiB`: issue 12's bound, the engine's configured cache + write buffers + 64 MiB "
+      "(from its settings: Manifold cache_bytes_max + write_buffer_bytes_max; RocksDB block "
+      "cache + write_buffer_size x max_write_buffer_number per column family; LevelDB block "
+      "cache + 2 x write_buffer_size per database; SQLite cache_size x the most connections "
+      "open at once; LMDB none, so 64 MiB); `within bound`: peak RSS <= that bound.\n\n",
       context.runs, context.baseline);
   for (const std::string& m : context.methods) out += "- " + m + "\n";
   if (!context.methods.empty()) out += "\n";

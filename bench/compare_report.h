@@ -30,6 +30,35 @@ class Results {
   std::map<std::pair<std::string, std::string>, std::vector<PhaseResult>> cells_;
 };
 
+// A cell's runs summarized: what the table and the targets quote.
+struct Summary {
+  std::string error;
+  std::string unit;
+  double median = 0, min = 0, max = 0;  // ops/s over the runs.
+  std::vector<double> latencies_us;     // Pooled over the runs.
+  uint64_t commits = 0;
+  IoCounts io;                           // Summed over the runs.
+  std::optional<uint64_t> engine_syncs;  // Summed, when every run has it.
+  double write_mib = 0;                  // Median per run (interposers).
+  double device_mib = 0;                 // Median per run (/proc/self/io, see DeviceBytes).
+  std::string device_source;             // "write_bytes" or "wchar".
+  bool wrote_user_data = false;          // Write amplification is defined.
+  double write_amp = 0;                  // Median per run.
+  double calls_write_amp = 0;            // Median per run, of the interposers' bytes.
+  double peak_rss_mib = 0;               // Largest of the runs.
+  bool rss_per_phase = true;             // Every run measured the phase alone.
+  bool has_bound = false;                // Some run had an open engine to ask.
+  double rss_bound_mib = 0;              // Largest of the runs' PhaseResult::RssBoundBytes.
+  std::string notes;                     // Of the median run.
+
+  bool WithinBound() const;
+};
+
+Summary Summarize(const std::vector<PhaseResult>& runs);
+
+// Three significant digits with a k/M/G suffix: 123, 12.3k, 1.23M.
+std::string Rate(double v);
+
 // What the report says around the table.
 struct ReportContext {
   std::string command;  // The command line that produced it.

@@ -27,6 +27,8 @@ void WriteResult(const PhaseResult& r, std::ostringstream& out) {
       << r.io.bytes_written << "\n"
       << "amp " << r.user_bytes << " " << r.device_bytes << " " << (r.rss_per_phase ? 1 : 0) << "\n"
       << "device_source " << OneLine(r.device_source) << "\n"
+      << "budget " << (r.has_budget ? 1 : 0) << " " << r.budget_cache_bytes << " "
+      << r.budget_write_buffer_bytes << "\n"
       << "latencies";
   for (double l : r.latencies_us) out << " " << l;
   out << "\nend\n";
@@ -59,6 +61,11 @@ void ParseLine(const std::string& key, const std::string& rest, PhaseResult& r) 
     r.rss_per_phase = per_phase != 0;
   }
   if (key == "device_source") r.device_source = rest;
+  if (key == "budget") {
+    int has = 0;
+    in >> has >> r.budget_cache_bytes >> r.budget_write_buffer_bytes;
+    r.has_budget = has != 0;
+  }
   if (key == "latencies") {
     for (double l; in >> l;) r.latencies_us.push_back(l);
   }

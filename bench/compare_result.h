@@ -35,6 +35,11 @@ struct PhaseResult {
   // the kernel refused the reset, of the process that ran the phase (its whole job).
   uint64_t peak_rss_kib = 0;
   bool rss_per_phase = false;
+  // What the engine was configured to hold in memory at the end of the phase (Engine::Budget);
+  // has_budget is false when the phase never had an open engine.
+  bool has_budget = false;
+  uint64_t budget_cache_bytes = 0;
+  uint64_t budget_write_buffer_bytes = 0;
   std::string notes;  // Free text for the report.
 
   double OpsPerSecond() const { return seconds > 0 ? ops / seconds : 0; }
@@ -42,6 +47,12 @@ struct PhaseResult {
   double WriteAmplification() const {
     return user_bytes > 0 ? static_cast<double>(device_bytes) / user_bytes : 0;
   }
+
+  // Issue 12's bound on peak RSS: cache + write buffers + 64 MiB.
+  uint64_t RssBoundBytes() const {
+    return budget_cache_bytes + budget_write_buffer_bytes + kRssBoundSlackBytes;
+  }
+  static constexpr uint64_t kRssBoundSlackBytes = 64ull << 20;
 
   static PhaseResult Named(std::string row, std::string unit) {
     PhaseResult r;

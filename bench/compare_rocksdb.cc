@@ -70,8 +70,9 @@ class RocksSession : public Session {
 class RocksEngine : public Engine {
  public:
   RocksEngine(std::unique_ptr<rocksdb::DB> db, std::vector<rocksdb::ColumnFamilyHandle*> handles,
-              std::shared_ptr<rocksdb::Statistics> stats, bool durable)
-      : db_(std::move(db)), stats_(std::move(stats)), durable_(durable) {
+              std::shared_ptr<rocksdb::Statistics> stats, std::shared_ptr<rocksdb::Cache> cache,
+              bool durable)
+      : db_(std::move(db)), stats_(std::move(stats)), cache_(std::move(cache)), durable_(durable) {
     // handles[0] is "default"; the benchmark's tables follow.
     default_cf_ = handles[0];
     cfs_.assign(handles.begin() + 1, handles.end());
@@ -99,9 +100,26 @@ class RocksEngine : public Engine {
     };
   }
 
+  // The block cache's capacity, and for every column family (default included) the memtables
+  // it may hold: write_buffer_size x max_write_buffer_number (the active one and the immutable
+  // ones waiting for a flush), as the open database reports its options.
+  MemoryBudget Budget() override {
+    MemoryBudget b;
+    b.cache_bytes = cache_->GetCapacity();
+    auto add = [&](rocksdb::ColumnFamilyHandle* h) {
+      const rocksdb::Options o = db_->GetOptions(h);
+      b.write_buffer_bytes +=
+          o.write_buffer_size * static_cast<uint64_t>(o.max_write_buffer_number);
+    };
+    add(default_cf_);
+    for (rocksdb::ColumnFamilyHandle* h : cfs_) add(h);
+    return b;
+  }
+
  private:
   std::unique_ptr<rocksdb::DB> db_;
   std::shared_ptr<rocksdb::Statistics> stats_;
+  std::shared_ptr<rocksdb::Cache> cache_;
   bool durable_;
   rocksdb::ColumnFamilyHandle* default_cf_ = nullptr;
   std::vector<rocksdb::ColumnFamilyHandle*> cfs_;
@@ -146,7 +164,7 @@ StatusOr<std::unique_ptr<Engine>> OpenRocksDb(const EngineConfig& config) {
   MANIFOLD_RETURN_IF_ERROR(
       FromRocks(rocksdb::DB::Open(db_options, config.dir, descriptors, &handles, &raw)));
   return std::unique_ptr<Engine>(new RocksEngine(std::unique_ptr<rocksdb::DB>(raw),
-                                                 std::move(handles), db_options.statistics,
+                                                 std::move(handles), db_options.statistics, cache,
                                                  config.durable));
 }
 

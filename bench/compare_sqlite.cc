@@ -5,6 +5,8 @@
 // sleeps for milliseconds), with a busy timeout as a safety net.
 #include <sqlite3.h>
 
+#include <algorithm>
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -31,6 +33,28 @@ Status Exec(sqlite3* db, const std::string& sql) {
   return s;
 }
 
+// Each connection has its own page cache, so the memory SQLite is allowed grows with the number
+// of connections open at once: this keeps the most there have been.
+class ConnectionCount {
+ public:
+  void Opened() {
+    const int now = live_.fetch_add(1) + 1;
+    for (int peak = peak_.load(); now > peak && !peak_.compare_exchange_weak(peak, now);) {
+    }
+  }
+  void Closed() { live_.fetch_sub(1); }
+  int peak() const { return peak_.load(); }
+
+ private:
+  std::atomic<int> live_{0};
+  std::atomic<int> peak_{0};
+};
+
+uint64_t CacheBytesPerConnection(const EngineConfig& config) {
+  return config.cache_bytes == 0 ? kCacheBytesPerConnection
+                                 : config.cache_bytes / config.cache_connections;
+}
+
 // Opens a connection with the settings every connection of the benchmark uses.
 StatusOr<sqlite3*> Connect(const EngineConfig& config) {
   sqlite3* db = nullptr;
@@ -46,10 +70,7 @@ StatusOr<sqlite3*> Connect(const EngineConfig& config) {
       "PRAGMA journal_mode=WAL",
       config.durable ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=OFF",
       // Negative: KiB rather than pages.
-      "PRAGMA cache_size=-" +
-          std::to_string(config.cache_bytes == 0
-                             ? kCacheBytesPerConnection / 1024
-                             : config.cache_bytes / 1024 / config.cache_connections),
+      "PRAGMA cache_size=-" + std::to_string(CacheBytesPerConnection(config) / 1024),
   };
   if (config.hold_log) pragmas.push_back("PRAGMA wal_autocheckpoint=0");
   for (const std::string& pragma : pragmas) {
@@ -72,8 +93,12 @@ struct TableStatements {
 
 class SqliteSession : public Session {
  public:
-  SqliteSession(sqlite3* db, std::mutex* write_mu) : db_(db), write_mu_(write_mu) {}
+  SqliteSession(sqlite3* db, std::mutex* write_mu, ConnectionCount* count)
+      : db_(db), write_mu_(write_mu), count_(count) {
+    count_->Opened();
+  }
   ~SqliteSession() override {
+    count_->Closed();
     for (TableStatements& t : tables_) {
       for (sqlite3_stmt* s : {t.put, t.del, t.get, t.scan}) sqlite3_finalize(s);
     }
@@ -162,6 +187,7 @@ class SqliteSession : public Session {
 
   sqlite3* db_;
   std::mutex* write_mu_;
+  ConnectionCount* count_;
   sqlite3_stmt* begin_ = nullptr;
   sqlite3_stmt* commit_ = nullptr;
   sqlite3_stmt* rollback_ = nullptr;
@@ -171,23 +197,32 @@ class SqliteSession : public Session {
 
 class SqliteEngine : public Engine {
  public:
-  SqliteEngine(const EngineConfig& config, sqlite3* main) : config_(config), main_(main) {}
+  SqliteEngine(const EngineConfig& config, sqlite3* main) : config_(config), main_(main) {
+    connections_.Opened();  // main_
+  }
   // The main connection closes last: closing the last connection checkpoints the WAL.
   ~SqliteEngine() override { sqlite3_close_v2(main_); }
 
   StatusOr<std::unique_ptr<Session>> NewSession() override {
     MANIFOLD_ASSIGN_OR_RETURN(sqlite3 * db, Connect(config_));
-    auto session = std::make_unique<SqliteSession>(db, &write_mu_);
+    auto session = std::make_unique<SqliteSession>(db, &write_mu_, &connections_);
     MANIFOLD_RETURN_IF_ERROR(session->Prepare(config_.tables));
     return std::unique_ptr<Session>(std::move(session));
   }
 
   std::map<std::string, uint64_t> Counters() override { return {}; }
 
+  // A page cache per connection, for the most connections open at once so far. The WAL is a
+  // file, not a write buffer in memory.
+  MemoryBudget Budget() override {
+    return {CacheBytesPerConnection(config_) * static_cast<uint64_t>(connections_.peak()), 0};
+  }
+
  private:
   EngineConfig config_;
   sqlite3* main_;
   std::mutex write_mu_;
+  ConnectionCount connections_;
 };
 
 }  // namespace

@@ -10,8 +10,11 @@
 #include <algorithm>
 #include <array>
 #include <chrono>
+#include <cinttypes>
 #include <cmath>
 #include <condition_variable>
+#include <cstdio>
+#include <filesystem>
 #include <functional>
 #include <latch>
 #include <mutex>
@@ -188,6 +191,13 @@ void AddNote(PhaseResult& r, const std::string& note) {
   r.notes += std::string(r.notes.empty() ? "" : "; ") + note;
 }
 
+void SetBudget(Engine& engine, PhaseResult& r) {
+  const MemoryBudget b = engine.Budget();
+  r.has_budget = true;
+  r.budget_cache_bytes = b.cache_bytes;
+  r.budget_write_buffer_bytes = b.write_buffer_bytes;
+}
+
 void PhaseTimer::Start() {
   counters_ = engine_.Counters();
   io_ = ReadIoCounts();
@@ -205,6 +215,7 @@ void PhaseTimer::Stop(PhaseResult& r) {
     r.peak_rss_kib = PeakRssSinceResetKib();
     r.rss_per_phase = true;
   }
+  SetBudget(engine_, r);
   const std::map<std::string, uint64_t> after = engine_.Counters();
   if (after.count("syncs")) r.engine_syncs = Delta(counters_, after, "syncs");
   if (r.commits > 0) r.notes = EngineNotes(counters_, after, r.commits);
@@ -476,10 +487,30 @@ EngineConfig ConfigFor(const Job& job) {
   return c;
 }
 
+// Bytes the log holds at the crash, the engine's own count where it keeps one (Manifold
+// Stats::log_bytes, RocksDB's WAL_FILE_BYTES ticker; both preallocate log files, so their sizes
+// say little), else the apparent size of the log files (LevelDB's *.log, SQLite's *-wal). LMDB
+// has no log: 0.
+std::string LogBytesAtCrash(Engine& engine, const std::string& dir) {
+  const std::map<std::string, uint64_t> c = engine.Counters();
+  if (c.count("log_bytes")) return std::to_string(c.at("log_bytes")) + " engine";
+  if (c.count("wal_bytes")) return std::to_string(c.at("wal_bytes")) + " engine";
+  uint64_t bytes = 0;
+  std::error_code ec;
+  for (std::filesystem::recursive_directory_iterator it(dir, ec), end; !ec && it != end;
+       it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    const bool log = name.ends_with(".log") || name.ends_with("-wal");
+    if (log && it->is_regular_file(ec)) bytes += it->file_size(ec);
+  }
+  return std::to_string(bytes) + " files";
+}
+
 // The crashing writer: loads the recovery keys durably, then dies by SIGKILL (no close, no
-// checkpoint, no flush). Reports "ok" or the error on `fd` first. Runs in a forked process.
+// checkpoint, no flush). Reports "ok <log bytes> <how counted>" or the error on `fd` first.
+// Runs in a forked process.
 [[noreturn]] void WriteThenDie(const Job& job, int fd) {
-  std::string message = "ok";
+  std::string message;
   {
     StatusOr<std::unique_ptr<Engine>> engine = OpenEngine(job.engine, ConfigFor(job));
     StatusOr<std::unique_ptr<Session>> session =
@@ -487,15 +518,16 @@ EngineConfig ConfigFor(const Job& job) {
     ThreadWork w;
     Status s = session.ok() ? WriteOwnTable(0, **session, job.sizes.recovery_keys, false, false, w)
                             : session.status();
-    if (!s.ok()) message = s.ToString();
+    message = s.ok() ? "ok " + LogBytesAtCrash(**engine, job.dir) : s.ToString();
     if (write(fd, message.data(), message.size()) < 0) message.clear();
     kill(getpid(), SIGKILL);
   }
   _exit(1);  // Not reached.
 }
 
-// Forks the crashing writer and waits for it. OK when it wrote everything and was killed.
-Status CrashWriter(const Job& job) {
+// Forks the crashing writer and waits for it. OK when it wrote everything and was killed;
+// `log_note` then says how much its log held.
+Status CrashWriter(const Job& job, std::string& log_note) {
   int fds[2];
   if (pipe(fds) != 0) return Status::IOError("pipe failed");
   const pid_t pid = fork();
@@ -511,47 +543,64 @@ Status CrashWriter(const Job& job) {
   close(fds[0]);
   int status = 0;
   waitpid(pid, &status, 0);
-  if (message != "ok") return Status::Aborted("crashing writer: " + message);
+  if (!message.starts_with("ok ")) return Status::Aborted("crashing writer: " + message);
   if (!WIFSIGNALED(status)) return Status::Aborted("crashing writer was not killed");
+  uint64_t bytes = 0;
+  char how[16] = {};
+  if (sscanf(message.c_str(), "ok %" SCNu64 " %15s", &bytes, how) != 2) {
+    return Status::Aborted("crashing writer sent '" + message + "'");
+  }
+  const uint64_t user = job.sizes.recovery_keys * (8 + kValueBytes);
+  log_note = fmt::format("log at the crash: {} ({} of the {} of user data; {})", Mib(bytes),
+                         fmt::format("{:.0f}%", 100.0 * bytes / user), Mib(user),
+                         std::string(how) == "engine" ? "the engine's count" : "log file sizes");
   return Status::OK();
 }
 
 // Reopens after the crash and reads the first and last key written: the reopen is done when
 // the data is readable (SQLite, for one, rebuilds its WAL index at the first read, not at open).
 // The engine is handed back open so that its clean close is not timed.
-Status ReopenAndRead(const Job& job, std::unique_ptr<Engine>& engine, std::string& notes) {
+Status ReopenAndRead(const Job& job, std::unique_ptr<Engine>& engine, PhaseResult& r) {
+  const Clock::time_point start = Clock::now();
   MANIFOLD_ASSIGN_OR_RETURN(engine, OpenEngine(job.engine, ConfigFor(job)));
+  const double open_seconds = SecondsSince(start);
   MANIFOLD_ASSIGN_OR_RETURN(std::unique_ptr<Session> session, engine->NewSession());
   std::string value;
   MANIFOLD_RETURN_IF_ERROR(session->Get(0, View(EncodeInt(0, false)), &value));
+  const double first_read_seconds = SecondsSince(start);
   const uint64_t last = job.sizes.recovery_keys - 1;
   MANIFOLD_RETURN_IF_ERROR(session->Get(0, View(EncodeInt(last, false)), &value));
+  AddNote(r, fmt::format("open {:.1f} ms, first read done at {:.1f} ms", open_seconds * 1e3,
+                         first_read_seconds * 1e3));
   const auto counters = engine->Counters();
   auto replayed = counters.find("log_records_replayed");
   if (replayed != counters.end()) {
-    notes = "replayed " + std::to_string(replayed->second) + " log records";
+    AddNote(r, "replayed " + std::to_string(replayed->second) + " log records");
   }
   return Status::OK();
 }
 
 std::vector<PhaseResult> RecoveryWorkload(const Job& job) {
   PhaseResult r = PhaseResult::Named("recovery/reopen", "keys/s");
-  Status s = CrashWriter(job);
+  std::string log_note;
+  Status s = CrashWriter(job, log_note);
   const std::string size = SizeOnDisk(job.dir);
   const IoCounts io = ReadIoCounts();
   const ProcIo proc_io = ReadProcIo();
   r.rss_per_phase = ResetPeakRss();
   const Clock::time_point start = Clock::now();
   std::unique_ptr<Engine> engine;
-  if (s.ok()) s = ReopenAndRead(job, engine, r.notes);
+  if (s.ok()) s = ReopenAndRead(job, engine, r);
   r.seconds = SecondsSince(start);
   r.io = ReadIoCounts() - io;
   r.device_bytes = DeviceBytes(proc_io, ReadProcIo(), g_device_source);
   r.device_source = DeviceBytesSourceName(g_device_source);
   if (r.rss_per_phase) r.peak_rss_kib = PeakRssSinceResetKib();
+  if (engine) SetBudget(*engine, r);
   if (!s.ok()) r.error = s.ToString();
   r.ops = job.sizes.recovery_keys;
   r.latencies_us = {r.seconds * 1e6};
+  AddNote(r, log_note);
   AddNote(r, fmt::format("size at the crash: {}; reopen: {} syncs, {} written; latency columns "
                          "= reopen time",
                          size, r.io.Durable(), Mib(r.io.bytes_written)));
@@ -571,7 +620,7 @@ Sizes ScaledSizes(double scale, const BaseSizes& base) {
   s.bulk_keys = Scaled(static_cast<double>(base.bulk_keys), scale, 1000);
   s.bulk_reads = s.bulk_keys / 5;
   s.bulk_removes = s.bulk_keys / 10;
-  s.recovery_keys = Scaled(500'000, scale, 1000);
+  s.recovery_keys = Scaled(static_cast<double>(base.recovery_keys), scale, 1000);
   s.point_reads = s.cf_keys_per_thread * kTables;
   s.short_scans = std::max<uint64_t>(kThreads, s.point_reads / 10);
   s.long_scans = std::max<uint64_t>(kThreads, s.point_reads / 200);

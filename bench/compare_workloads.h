@@ -37,6 +37,7 @@ struct Sizes {
 struct BaseSizes {
   uint64_t bulk_keys = 5'000'000;
   uint64_t overwrite_keys = 1'000'000;
+  uint64_t recovery_keys = 500'000;
   uint64_t uncached_cache_mib = 64;
   double uncached_ratio = 4;  // User data / cache bytes.
 };

@@ -64,6 +64,9 @@ class PhaseTimer {
   Clock::time_point start_;
 };
 
+// Records what `engine` is configured to hold in memory (the peak-RSS bound) in `r`.
+void SetBudget(Engine& engine, PhaseResult& r);
+
 // What one thread of a timed phase did.
 struct ThreadWork {
   uint64_t ops = 0;

@@ -238,6 +238,7 @@ std::vector<PhaseResult> ReadWhileWritingWorkload(const Job& job, Engine& engine
                       : writes.seconds;
   reads.peak_rss_kib = writes.peak_rss_kib;
   reads.rss_per_phase = writes.rss_per_phase;
+  SetBudget(engine, reads);
   reads.device_source = writes.device_source;
   if (reads.error.empty() && writes.error.empty()) {
     const Status check = CheckNewestVersions(engine, versions);
