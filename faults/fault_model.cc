@@ -46,8 +46,10 @@ FaultOptions StorageProfile() {
   // Rare, since a detected loss ends the run: about one run in five meets one.
   options.segment_lost = 0.005;
   options.segment_truncated = 0.005;
-  options.unsynced_sector_garbled = 0.1;
-  options.recycled_segment_truncated = 0.05;
+  // Both harmless to a correct engine (garbling hits only never-synced bytes, the pool holds only
+  // checkpointed records), so they need not be rare.
+  options.unsynced_sector_garbled = 0.2;
+  options.recycled_segment_truncated = 0.25;
   return options;
 }
 
@@ -70,8 +72,8 @@ FaultOptions ChaosProfile() {
       0.0005;  // Permanent damage: keep it rare enough that most runs go on.
   options.segment_lost = 0.01;
   options.segment_truncated = 0.01;
-  options.unsynced_sector_garbled = 0.15;
-  options.recycled_segment_truncated = 0.1;
+  options.unsynced_sector_garbled = 0.2;
+  options.recycled_segment_truncated = 0.5;
   return options;
 }
 

@@ -119,8 +119,8 @@ TEST(FaultModelTest, DescribeHasOneLinePerField) {
   const std::string text = Describe(*chaos);
   // 12 rate/latency fields, 2 rates per class, sector_bytes and sector_atomic.
   EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 12 + 2 * 5 + 2);
-  EXPECT_THAT(text, HasSubstr("unsynced_sector_garbled = 0.15\n"));
-  EXPECT_THAT(text, HasSubstr("recycled_segment_truncated = 0.1\n"));
+  EXPECT_THAT(text, HasSubstr("unsynced_sector_garbled = 0.2\n"));
+  EXPECT_THAT(text, HasSubstr("recycled_segment_truncated = 0.5\n"));
   EXPECT_THAT(text, HasSubstr("segment_lost = 0.01\n"));
   EXPECT_THAT(text, HasSubstr("segment_truncated = 0.01\n"));
   EXPECT_THAT(text, HasSubstr("crash_per_mutation = 0.05\n"));
