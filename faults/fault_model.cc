@@ -46,6 +46,10 @@ FaultOptions StorageProfile() {
   // Rare, since a detected loss ends the run: about one run in five meets one.
   options.segment_lost = 0.005;
   options.segment_truncated = 0.005;
+  // Both harmless to a correct engine (garbling hits only never-synced bytes, the pool holds only
+  // checkpointed records), so they need not be rare.
+  options.unsynced_sector_garbled = 0.2;
+  options.recycled_segment_truncated = 0.25;
   return options;
 }
 
@@ -68,6 +72,8 @@ FaultOptions ChaosProfile() {
       0.0005;  // Permanent damage: keep it rare enough that most runs go on.
   options.segment_lost = 0.01;
   options.segment_truncated = 0.01;
+  options.unsynced_sector_garbled = 0.2;
+  options.recycled_segment_truncated = 0.5;
   return options;
 }
 
@@ -128,10 +134,14 @@ Status ValidateFaultOptions(const FaultOptions& options) {
   MANIFOLD_RETURN_IF_ERROR(CheckProbability("crash_per_mutation", options.crash_per_mutation));
   MANIFOLD_RETURN_IF_ERROR(CheckProbability("unsynced_sector_lost", options.unsynced_sector_lost));
   MANIFOLD_RETURN_IF_ERROR(CheckProbability("unsynced_sector_torn", options.unsynced_sector_torn));
-  if (options.unsynced_sector_lost + options.unsynced_sector_torn > 1) {
+  MANIFOLD_RETURN_IF_ERROR(
+      CheckProbability("unsynced_sector_garbled", options.unsynced_sector_garbled));
+  const double fates =
+      options.unsynced_sector_lost + options.unsynced_sector_torn + options.unsynced_sector_garbled;
+  if (fates > 1) {
     return Status::InvalidArgument(
-        "fault options unsynced_sector_lost + unsynced_sector_torn = " +
-        FormatDouble(options.unsynced_sector_lost + options.unsynced_sector_torn) + " exceed 1");
+        "fault options unsynced_sector_lost + unsynced_sector_torn + unsynced_sector_garbled = " +
+        FormatDouble(fates) + " exceed 1");
   }
   MANIFOLD_RETURN_IF_ERROR(CheckProbability("unsynced_dir_op_lost", options.unsynced_dir_op_lost));
   MANIFOLD_RETURN_IF_ERROR(
@@ -146,6 +156,8 @@ Status ValidateFaultOptions(const FaultOptions& options) {
   MANIFOLD_RETURN_IF_ERROR(CheckProbability("misdirected_write", options.misdirected_write));
   MANIFOLD_RETURN_IF_ERROR(CheckProbability("segment_lost", options.segment_lost));
   MANIFOLD_RETURN_IF_ERROR(CheckProbability("segment_truncated", options.segment_truncated));
+  MANIFOLD_RETURN_IF_ERROR(
+      CheckProbability("recycled_segment_truncated", options.recycled_segment_truncated));
   const uint32_t sector = options.sector_bytes;
   if (sector == 0 || (sector & (sector - 1)) != 0) {
     return Status::InvalidArgument("fault option sector_bytes = " + std::to_string(sector) +
@@ -165,6 +177,7 @@ std::string Describe(const FaultOptions& options) {
   line("crash_per_mutation", FormatDouble(options.crash_per_mutation));
   line("unsynced_sector_lost", FormatDouble(options.unsynced_sector_lost));
   line("unsynced_sector_torn", FormatDouble(options.unsynced_sector_torn));
+  line("unsynced_sector_garbled", FormatDouble(options.unsynced_sector_garbled));
   line("unsynced_dir_op_lost", FormatDouble(options.unsynced_dir_op_lost));
   line("sync_delay_probability", FormatDouble(options.sync_delay_probability));
   line("sync_delay_us_max", std::to_string(options.sync_delay_us_max));
@@ -177,6 +190,7 @@ std::string Describe(const FaultOptions& options) {
   line("misdirected_write", FormatDouble(options.misdirected_write));
   line("segment_lost", FormatDouble(options.segment_lost));
   line("segment_truncated", FormatDouble(options.segment_truncated));
+  line("recycled_segment_truncated", FormatDouble(options.recycled_segment_truncated));
   line("sector_bytes", std::to_string(options.sector_bytes));
   line("sector_atomic", options.sector_atomic ? "true" : "false");
   return out;

@@ -50,8 +50,15 @@ struct FaultOptions {
 
   // ...or torn with this probability: only a prefix of the sector's new bytes lands, the rest
   // keeps its old bytes. Applies only when !sector_atomic (a device that guarantees atomic sector
-  // writes cannot tear one). Default 0. unsynced_sector_lost + unsynced_sector_torn <= 1.
+  // writes cannot tear one). Default 0.
   double unsynced_sector_torn = 0;
+
+  // ...or garbled with this probability: the sector's new bytes land, but with one bit flipped
+  // (a write the power cut interrupted on a device without power-loss protection leaves neither
+  // the old nor the new bytes). Only bytes that were never synced are damaged, so a correct
+  // engine's checksums must reject them as they reject a torn write. Applies only when
+  // !sector_atomic. Default 0. unsynced_sector_lost + _torn + _garbled <= 1.
+  double unsynced_sector_garbled = 0;
 
   // On a power cut, each directory operation (create, rename, remove) not yet made durable by
   // SyncDir of its directory is undone with this probability; undoing one undoes every later one
@@ -82,6 +89,13 @@ struct FaultOptions {
   double segment_lost = 0;
   // ...or, if none was deleted, one is cut at an offset drawn uniformly below its size. Default 0.
   double segment_truncated = 0;
+
+  // Damage at rest to the engine's recycle pool: with this probability, a rename of one log
+  // segment file onto another segment name (wal-*.log to wal-*.log: the engine taking a retired
+  // segment, which holds only checkpointed records, back into use) finds the file cut at rest to
+  // a length drawn uniformly below its size (made durable, as damage at rest is). Applied by the
+  // simulated file system itself, so every workload meets it. Default 0.
+  double recycled_segment_truncated = 0;
 
   // Sector size in bytes: the unit of loss, tearing and misdirection. A power of two. Default 512.
   uint32_t sector_bytes = 512;

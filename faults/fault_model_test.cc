@@ -71,6 +71,8 @@ TEST(FaultModelTest, CrashProfileOnlyCrashes) {
   EXPECT_EQ(crash->read_bit_flip, 0);
   EXPECT_EQ(crash->misdirected_write, 0);
   EXPECT_EQ(crash->sync_delay_probability, 0);
+  EXPECT_EQ(crash->unsynced_sector_garbled, 0);  // Media damage belongs to storage and chaos.
+  EXPECT_EQ(crash->recycled_segment_truncated, 0);
 }
 
 TEST(FaultModelTest, StorageProfileAddsErrorsDelaysAndFlips) {
@@ -83,6 +85,8 @@ TEST(FaultModelTest, StorageProfileAddsErrorsDelaysAndFlips) {
   EXPECT_GT(storage->sync_delay_us_max, 0u);
   EXPECT_GT(storage->read_bit_flip, 0);
   EXPECT_EQ(storage->misdirected_write, 0);
+  EXPECT_GT(storage->unsynced_sector_garbled, 0);
+  EXPECT_GT(storage->recycled_segment_truncated, 0);
 }
 
 TEST(FaultModelTest, ChaosProfileHasEverythingAtHigherRates) {
@@ -113,8 +117,10 @@ TEST(FaultModelTest, DescribeHasOneLinePerField) {
   StatusOr<FaultOptions> chaos = FaultProfile("chaos");
   ASSERT_TRUE(chaos.ok());
   const std::string text = Describe(*chaos);
-  // 10 rate/latency fields, 2 rates per class, sector_bytes and sector_atomic.
-  EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 10 + 2 * 5 + 2);
+  // 12 rate/latency fields, 2 rates per class, sector_bytes and sector_atomic.
+  EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 12 + 2 * 5 + 2);
+  EXPECT_THAT(text, HasSubstr("unsynced_sector_garbled = 0.2\n"));
+  EXPECT_THAT(text, HasSubstr("recycled_segment_truncated = 0.5\n"));
   EXPECT_THAT(text, HasSubstr("segment_lost = 0.01\n"));
   EXPECT_THAT(text, HasSubstr("segment_truncated = 0.01\n"));
   EXPECT_THAT(text, HasSubstr("crash_per_mutation = 0.05\n"));
@@ -149,6 +155,18 @@ TEST(FaultModelTest, ValidateRejectsBadValues) {
   options.unsynced_sector_lost = 0.6;
   options.unsynced_sector_torn = 0.6;
   EXPECT_THAT(ValidateFaultOptions(options).message(), HasSubstr("exceed 1"));
+
+  options = FaultOptions();
+  options.unsynced_sector_lost = 0.5;
+  options.unsynced_sector_torn = 0.3;
+  options.unsynced_sector_garbled = 0.3;  // The three fates together exceed 1.
+  EXPECT_THAT(ValidateFaultOptions(options).message(), HasSubstr("unsynced_sector_garbled"));
+  options.unsynced_sector_garbled = 0.2;
+  EXPECT_TRUE(ValidateFaultOptions(options).ok());
+
+  options = FaultOptions();
+  options.recycled_segment_truncated = -1;
+  EXPECT_THAT(ValidateFaultOptions(options).message(), HasSubstr("recycled_segment_truncated"));
 
   options = FaultOptions();
   options.sector_bytes = 500;

@@ -213,6 +213,10 @@ int RunOne(const Flags& flags, uint64_t seed) {
     std::printf(", %zu threads dropped, preemptions %zu -> %zu", min.threads_dropped,
                 min.preemptions_before, min.preemptions_after);
   }
+  if (min.candidates_died > 0) {
+    std::printf(" (%llu candidates died in their child process and counted as other failures)",
+                (unsigned long long)min.candidates_died);
+  }
   std::printf("\nfailure: %s\nreplay: %s\n", min.result.failure.c_str(),
               manifold::sim::ReplayCommand(min.config).c_str());
   RunConfig traced = min.config;
@@ -303,8 +307,8 @@ int main(int argc, char** argv) {
   app.add_option("--keep-ops", flags.keep_ops,
                  "Comma-separated operation indexes to keep (all others are left out)");
   app.add_option("--zero-faults", flags.zero_faults,
-                 "Comma-separated fault classes to switch off: crash,lost,torn,dir,delay,eio,"
-                 "enospc,flip,misdirect,segment,points");
+                 "Comma-separated fault classes to switch off: crash,lost,torn,garble,dir,delay,"
+                 "eio,enospc,flip,misdirect,segment,pool,points");
   std::string bugs;
   for (const std::string& name : manifold::sim::PlantedBugNames()) bugs += " " + name;
   app.add_option("--plant-bug", flags.plant_bug,

@@ -1,14 +1,22 @@
 #include "sim/minimize.h"
 
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
 
 #include "sim/concurrent_workload.h"
 
 namespace manifold::sim {
 namespace {
 
-constexpr const char* kFaultClasses[] = {"points", "segment", "misdirect", "flip", "eio",  "enospc",
-                                         "delay",  "dir",     "torn",      "lost", "crash"};
+constexpr const char* kFaultClasses[] = {"points", "segment", "pool",  "misdirect", "flip",
+                                         "eio",    "enospc",  "delay", "dir",       "garble",
+                                         "torn",   "lost",    "crash"};
 
 class Minimizer {
  public:
@@ -106,18 +114,74 @@ class Minimizer {
   bool Try(const RunConfig& candidate) {
     if (best_.runs >= runs_max_) return false;
     ++best_.runs;
-    RunResult result = run_           ? run_(candidate)
-                       : concurrent() ? RunSeed(candidate)
-                                      : RunWorkload(candidate, ops_);
-    const bool same = !result.passed && result.Signature() == signature_;
-    if (same) {
-      best_.config = candidate;
-      best_.result = std::move(result);
+    bool same = false;
+    switch (RunInChild(candidate)) {
+      case ChildOutcome::kSameFailure: {
+        // The child's run finished and failed the same way; the run is deterministic, so this
+        // in-process rerun finishes too and gives the result (trace, schedule) to keep.
+        RunResult result = RunOnce(candidate);
+        same = !result.passed && result.Signature() == signature_;
+        if (same) {
+          best_.config = candidate;
+          best_.result = std::move(result);
+        }
+        break;
+      }
+      case ChildOutcome::kDied:
+        ++best_.candidates_died;
+        break;
+      case ChildOutcome::kOther:
+        break;
     }
     progress_("minimize: run " + std::to_string(best_.runs) + ", " + std::to_string(Kept().size()) +
               " ops kept" + (same ? " (smaller)" : ""));
     return same;
   }
+
+  RunResult RunOnce(const RunConfig& candidate) {
+    return run_           ? run_(candidate)
+           : concurrent() ? RunSeed(candidate)
+                          : RunWorkload(candidate, ops_);
+  }
+
+  enum class ChildOutcome { kSameFailure, kOther, kDied };
+
+  // Runs `candidate` in a forked child, so that an engine assertion or abort a shrunk workload
+  // trips (a state the full run never reached, e.g. a stale page grafted into a tree) ends only
+  // the child: the candidate then counts as a different failure and the search goes on. The child
+  // reports through its exit status alone; its stdio buffers are dropped (_exit), and its stderr
+  // goes to /dev/null so a dying candidate's assertion text does not interleave with progress.
+  ChildOutcome RunInChild(const RunConfig& candidate) {
+    std::fflush(stdout);
+    std::fflush(stderr);
+    const pid_t pid = fork();
+    if (pid < 0) {
+      // No child to be had (out of processes): run in-process, as before isolation.
+      const RunResult result = RunOnce(candidate);
+      return !result.passed && result.Signature() == signature_ ? ChildOutcome::kSameFailure
+                                                                : ChildOutcome::kOther;
+    }
+    if (pid == 0) {
+      if (std::FILE* null = std::freopen("/dev/null", "w", stderr); null == nullptr) _exit(3);
+      const RunResult result = RunOnce(candidate);
+      _exit(!result.passed && result.Signature() == signature_ ? kChildSame : kChildOther);
+    }
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0) {
+      if (errno != EINTR) return ChildOutcome::kDied;
+    }
+    if (!WIFEXITED(status)) return ChildOutcome::kDied;
+    switch (WEXITSTATUS(status)) {
+      case kChildSame:
+        return ChildOutcome::kSameFailure;
+      case kChildOther:
+        return ChildOutcome::kOther;
+      default:
+        return ChildOutcome::kDied;
+    }
+  }
+  static constexpr int kChildSame = 0;
+  static constexpr int kChildOther = 1;
 
   // ddmin: remove chunks of the kept operations, halving the chunk size when nothing goes.
   void ShrinkOps() {
@@ -166,6 +230,10 @@ bool ZeroFaultClass(const std::string& name, RunConfig* config) {
     f.unsynced_sector_lost = 0;
   } else if (name == "torn") {
     f.unsynced_sector_torn = 0;
+  } else if (name == "garble") {
+    f.unsynced_sector_garbled = 0;
+  } else if (name == "pool") {
+    f.recycled_segment_truncated = 0;
   } else if (name == "dir") {
     f.unsynced_dir_op_lost = 0;
   } else if (name == "delay") {

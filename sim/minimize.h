@@ -20,6 +20,9 @@ struct MinimizeResult {
   std::vector<std::string> faults_removed;  // Fault classes switched off without losing it.
   size_t threads_dropped = 0;               // Concurrent: threads whose op lists went.
   size_t preemptions_before = 0, preemptions_after = 0;
+  // Candidates whose run died (an engine assertion, abort or other signal) in their child
+  // process; each counted as a different failure.
+  uint64_t candidates_died = 0;
 };
 
 // Runs one candidate configuration (tests stand in for the runner with one).
@@ -27,13 +30,17 @@ using RunFunction = std::function<RunResult(const RunConfig&)>;
 
 // `failing` must fail. `progress` is called after every run with a one-line status. A candidate
 // counts as still failing only with the same RunResult::Signature() (its FailureKind and detail).
+// Each candidate runs first in a forked child process, so one that aborts (an engine assertion)
+// is a different failure rather than the end of the minimizer; a candidate the child found
+// failing the same way is run again in-process for its result.
 // `run` replaces the real runner (RunSeed, or the sequential workload) when set.
 MinimizeResult Minimize(const RunConfig& failing, const RunResult& failure, uint64_t runs_max,
                         const std::function<void(const std::string&)>& progress,
                         const RunFunction& run = nullptr);
 
-// Switches off one named fault class of `options` ("crash", "lost", "torn", "dir", "delay",
-// "eio", "enospc", "flip", "misdirect", "segment", "points"). False for an unknown name.
+// Switches off one named fault class of `options` ("crash", "lost", "torn", "garble", "dir",
+// "delay", "eio", "enospc", "flip", "misdirect", "segment", "pool", "points"). False for an unknown
+// name.
 bool ZeroFaultClass(const std::string& name, RunConfig* config);
 
 }  // namespace manifold::sim

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+
 #include "sim/sweep.h"
 
 namespace manifold::sim {
@@ -70,6 +72,29 @@ TEST(MinimizeTest, ShrinksToTheSmallestRunOfTheSameKind) {
   EXPECT_EQ(min.result.kind, FailureKind::kRecoveredSequence);
   EXPECT_EQ(min.ops_kept, 1u);
   EXPECT_EQ(min.config.skip_ops.count(10), 0u);
+}
+
+// Operations 10 and 20 together fail; a candidate with 10 but without 20 trips an "assertion"
+// (aborts the process), as a shrunk workload can reach an engine state the full run never did.
+RunResult AbortingRun(const RunConfig& config) {
+  const bool has10 = config.skip_ops.count(10) == 0;
+  const bool has20 = config.skip_ops.count(20) == 0;
+  if (has10 && !has20) std::abort();
+  return has10 && has20 ? Failed(FailureKind::kRecoveredState, "recovery: lost op #20")
+                        : RunResult();
+}
+
+TEST(MinimizeTest, ACandidateThatAbortsDoesNotEndTheSearch) {
+  const RunConfig config = SequentialConfig();
+  const RunResult failure = AbortingRun(config);
+  ASSERT_FALSE(failure.passed);
+  const MinimizeResult min = Minimize(
+      config, failure, 500, [](const std::string&) {}, AbortingRun);
+  EXPECT_GT(min.candidates_died, 0u);
+  EXPECT_EQ(min.result.kind, FailureKind::kRecoveredState);
+  EXPECT_EQ(min.ops_kept, 2u);
+  EXPECT_EQ(min.config.skip_ops.count(10), 0u);
+  EXPECT_EQ(min.config.skip_ops.count(20), 0u);
 }
 
 TEST(MinimizeTest, SignatureNamesKindAndDetail) {

@@ -392,10 +392,14 @@ bool SimFileSystem::State::NamespaceConsistent() const {
 SectorFate SimFileSystem::State::DrawSectorFate() {
   const double lost = options.unsynced_sector_lost;
   const double torn = options.sector_atomic ? 0 : options.unsynced_sector_torn;
-  if (lost + torn <= 0) return SectorFate::kKept;
+  const double garbled = options.sector_atomic ? 0 : options.unsynced_sector_garbled;
+  // Garbling shares the one draw per sector, so a profile without it draws (and replays its old
+  // seeds) exactly as before it existed.
+  if (lost + torn + garbled <= 0) return SectorFate::kKept;
   const double u = prng.Unit();
   if (u < lost) return SectorFate::kLost;
   if (u < lost + torn) return SectorFate::kTorn;
+  if (u < lost + torn + garbled) return SectorFate::kGarbled;
   return SectorFate::kKept;
 }
 
@@ -415,7 +419,7 @@ std::shared_ptr<Inode> SimFileSystem::State::RebuildAfterCrash(const std::string
   auto inode = std::make_shared<Inode>(old.id);
   std::string image = old.durable;
   const uint64_t sector_bytes = options.sector_bytes;
-  uint64_t writes = 0, size_changes = 0, kept = 0, lost = 0, torn = 0;
+  uint64_t writes = 0, size_changes = 0, kept = 0, lost = 0, torn = 0, garbled = 0;
   auto land = [&image](uint64_t offset, std::string_view bytes) {
     if (image.size() < offset + bytes.size()) image.resize(offset + bytes.size(), '\0');
     std::memcpy(image.data() + offset, bytes.data(), bytes.size());
@@ -454,6 +458,18 @@ std::shared_ptr<Inode> SimFileSystem::State::RebuildAfterCrash(const std::string
                 std::to_string(new_bytes) + " of " + std::to_string(bytes.size()) + " bytes)");
           break;
         }
+        case SectorFate::kGarbled: {
+          // The new bytes with one bit flipped: only bytes never synced are damaged.
+          TraceLostSectors(path, begin, lost_run_first, &lost_run_count);
+          std::string damaged(bytes);
+          const uint64_t bit = prng.Uniform(uint64_t{damaged.size()} * 8);
+          damaged[bit / 8] = static_cast<char>(damaged[bit / 8] ^ (1 << (bit % 8)));
+          land(lo, damaged);
+          ++garbled;
+          Trace("crash: " + path + " sector " + std::to_string(sector) + " garbled (byte " +
+                std::to_string(lo + bit / 8) + " bit " + std::to_string(bit % 8) + " flipped)");
+          break;
+        }
       }
     }
     TraceLostSectors(path, begin, lost_run_first, &lost_run_count);
@@ -461,13 +477,14 @@ std::shared_ptr<Inode> SimFileSystem::State::RebuildAfterCrash(const std::string
   if (!old.pending.empty()) {
     Trace("crash: " + path + ": " + std::to_string(writes) + " unsynced writes and " +
           std::to_string(size_changes) + " size changes; " + std::to_string(kept) +
-          " sectors kept, " + std::to_string(lost) + " lost, " + std::to_string(torn) +
-          " torn; size " + std::to_string(image.size()) + " (durable " +
-          std::to_string(old.durable.size()) + ", before the crash " +
-          std::to_string(old.current.size()) + ")");
+          " sectors kept, " + std::to_string(lost) + " lost, " + std::to_string(torn) + " torn" +
+          (garbled == 0 ? std::string() : ", " + std::to_string(garbled) + " garbled") + "; size " +
+          std::to_string(image.size()) + " (durable " + std::to_string(old.durable.size()) +
+          ", before the crash " + std::to_string(old.current.size()) + ")");
   }
   counters.sectors_lost += lost;
   counters.sectors_torn += torn;
+  counters.sectors_garbled += garbled;
   inode->durable = image;
   inode->current = std::move(image);
   return inode;

@@ -443,9 +443,77 @@ class ReadBitFlipFileSystem final : public FileSystemWrapper {
   const std::shared_ptr<State> state_;
 };
 
+// The engine's log segment files are named wal-<16 digits>.log (engine/wal/log_format.h).
+bool IsLogSegmentName(std::string_view path) {
+  const size_t slash = path.rfind('/');
+  const std::string_view name = slash == std::string_view::npos ? path : path.substr(slash + 1);
+  constexpr std::string_view kPrefix = "wal-", kSuffix = ".log";
+  constexpr size_t kDigits = 16;
+  if (name.size() != kPrefix.size() + kDigits + kSuffix.size()) return false;
+  if (name.substr(0, kPrefix.size()) != kPrefix) return false;
+  if (name.substr(name.size() - kSuffix.size()) != kSuffix) return false;
+  for (char c : name.substr(kPrefix.size(), kDigits)) {
+    if (c < '0' || c > '9') return false;
+  }
+  return true;
+}
+
+// Damage at rest in the engine's recycle pool: a Rename of one log segment file onto another
+// segment name (the engine taking a retired segment back into use) finds the file cut, with
+// probability recycled_segment_truncated, to a length drawn uniformly below its size. The cut is
+// done on the core directly and synced there: damage at rest is not an engine operation, so it
+// draws no power cut or injected error and counts no mutation. Only files the engine has retired
+// are hit (they hold checkpointed records alone), so a correct engine must take any length in
+// its stride (I22: it restores whole granules before a record goes in).
+class RecyclePoolDamageFileSystem final : public FileSystemWrapper {
+ public:
+  RecyclePoolDamageFileSystem(FileSystem* base, FileSystem* core, std::shared_ptr<State> state)
+      : FileSystemWrapper(base), core_(core), state_(std::move(state)) {}
+
+  Status Rename(const std::string& from, const std::string& to) override {
+    State& state = *state_;
+    state.mu.AssertHeld();
+    if (!state.crashed && IsLogSegmentName(from) && IsLogSegmentName(to) &&
+        state.prng.Chance(state.options.recycled_segment_truncated)) {
+      MANIFOLD_RETURN_IF_ERROR(CutAtRest(from));
+    }
+    return FileSystemWrapper::Rename(from, to);
+  }
+
+ private:
+  Status CutAtRest(const std::string& path) {
+    State& state = *state_;
+    StatusOr<std::unique_ptr<File>> file = core_->OpenFile(path, OpenFileOptions{});
+    if (!file.ok()) return Status::OK();  // No such file: the rename below says so.
+    MANIFOLD_ASSIGN_OR_RETURN(const uint64_t size, (*file)->Size());
+    if (size == 0) return Status::OK();
+    const uint64_t cut_at = state.prng.Uniform(size);
+    MANIFOLD_RETURN_IF_ERROR((*file)->Truncate(cut_at));
+    // The core's Sync draws the injected sync error; damage at rest must not fail, so that draw
+    // is switched off for this one call.
+    const faults::ErrorRates sync_rates = state.options.error_rates(OpClass::kSync);
+    state.options.error_rates(OpClass::kSync) = {};
+    const Status synced = (*file)->Sync();
+    state.options.error_rates(OpClass::kSync) = sync_rates;
+    MANIFOLD_RETURN_IF_ERROR(synced);
+    ++state.counters.segments_cut_in_pool;
+    state.Trace("at rest: recycled segment " + path + " cut from " + std::to_string(size) + " to " +
+                std::to_string(cut_at) + " bytes before its rename");
+    return Status::OK();
+  }
+
+  FileSystem* const core_;
+  const std::shared_ptr<State> state_;
+};
+
 }  // namespace
 
 namespace sim_fs_internal {
+
+std::unique_ptr<FileSystem> NewRecyclePoolDamageFileSystem(
+    FileSystem* base, FileSystem* core, std::shared_ptr<SimFileSystem::State> state) {
+  return std::make_unique<RecyclePoolDamageFileSystem>(base, core, std::move(state));
+}
 
 std::unique_ptr<FileSystem> NewDeviceWriteFaultFileSystem(
     FileSystem* base, std::shared_ptr<SimFileSystem::State> state) {

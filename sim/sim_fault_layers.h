@@ -6,7 +6,7 @@
 // draws within a call come in the order the simulator has always used (power cut, injected
 // error, the write's device faults, sync delay or bit flip), which keeps old seeds replaying bit
 // for bit. Bottom to top: device write faults, injected errors, the power switch, delayed syncs,
-// read bit flips. Every call runs with State::mu held by the facade.
+// read bit flips, recycle-pool damage at rest. Every call runs with State::mu held by the facade.
 #ifndef MANIFOLD_SIM_SIM_FAULT_LAYERS_H_
 #define MANIFOLD_SIM_SIM_FAULT_LAYERS_H_
 
@@ -36,6 +36,11 @@ std::unique_ptr<FileSystem> NewDelayedSyncFileSystem(FileSystem* base,
 // Read: one flipped bit in the returned buffer.
 std::unique_ptr<FileSystem> NewReadBitFlipFileSystem(FileSystem* base,
                                                      std::shared_ptr<SimFileSystem::State> state);
+
+// Rename of a log segment onto another segment name (recycling): the file was cut short at rest.
+// `core` is the bottom of the stack, on which the damage is done without faults.
+std::unique_ptr<FileSystem> NewRecyclePoolDamageFileSystem(
+    FileSystem* base, FileSystem* core, std::shared_ptr<SimFileSystem::State> state);
 
 }  // namespace manifold::sim::sim_fs_internal
 

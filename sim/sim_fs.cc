@@ -6,7 +6,8 @@
 // writes before EIO, ENOSPC, misdirection), InjectedErrorFileSystem (refusals of reads, truncates,
 // preallocations, directory syncs and metadata calls), PowerSwitchFileSystem (refusal while cut,
 // stale handles, argument checks, power cuts at mutations), DelayedSyncFileSystem (Sync/SyncDir)
-// and ReadBitFlipFileSystem (Read). SimFileSystem's own calls take the scheduling point and
+// ReadBitFlipFileSystem (Read) and RecyclePoolDamageFileSystem (Rename of a recycled log segment
+// that was cut short at rest). SimFileSystem's own calls take the scheduling point and
 // State::mu once and hand the call to the top layer, so the layers and the core run with the lock
 // held. The harness-side controls (crashes, Restart, options, tracing, StateHash) are here too.
 #include "sim/sim_fs.h"
@@ -39,6 +40,7 @@ using sim_fs_internal::NewDeviceWriteFaultFileSystem;
 using sim_fs_internal::NewInjectedErrorFileSystem;
 using sim_fs_internal::NewPowerSwitchFileSystem;
 using sim_fs_internal::NewReadBitFlipFileSystem;
+using sim_fs_internal::NewRecyclePoolDamageFileSystem;
 using sim_fs_internal::NewSimDisk;
 using State = SimFileSystem::State;
 
@@ -132,6 +134,8 @@ SimFileSystem::SimFileSystem(uint64_t seed, faults::FaultOptions options, SimClo
   layers_.push_back(NewPowerSwitchFileSystem(layers_.back().get(), state_));
   layers_.push_back(NewDelayedSyncFileSystem(layers_.back().get(), state_));
   layers_.push_back(NewReadBitFlipFileSystem(layers_.back().get(), state_));
+  layers_.push_back(
+      NewRecyclePoolDamageFileSystem(layers_.back().get(), layers_.front().get(), state_));
   top_ = layers_.back().get();
 }
 

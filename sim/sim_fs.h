@@ -79,18 +79,20 @@
 namespace manifold::sim {
 
 struct SimFsCounters {
-  uint64_t ops = 0;             // Calls to the file system and its files, including refused ones.
-  uint64_t mutations = 0;       // Mutating operations attempted (see FaultOptions).
-  uint64_t syncs = 0;           // Successful File::Sync and SyncDir calls.
-  uint64_t crashes = 0;         // Power cuts.
-  uint64_t eio = 0;             // Injected EIO errors.
-  uint64_t enospc = 0;          // Injected ENOSPC errors.
-  uint64_t bit_flips = 0;       // Reads that returned a flipped bit.
-  uint64_t misdirected = 0;     // Writes that landed at another offset.
-  uint64_t delayed_syncs = 0;   // Syncs that advanced the clock.
-  uint64_t sectors_lost = 0;    // Unsynced sectors dropped by restarts.
-  uint64_t sectors_torn = 0;    // Unsynced sectors torn by restarts.
-  uint64_t dir_ops_undone = 0;  // Unsynced directory operations undone by restarts.
+  uint64_t ops = 0;              // Calls to the file system and its files, including refused ones.
+  uint64_t mutations = 0;        // Mutating operations attempted (see FaultOptions).
+  uint64_t syncs = 0;            // Successful File::Sync and SyncDir calls.
+  uint64_t crashes = 0;          // Power cuts.
+  uint64_t eio = 0;              // Injected EIO errors.
+  uint64_t enospc = 0;           // Injected ENOSPC errors.
+  uint64_t bit_flips = 0;        // Reads that returned a flipped bit.
+  uint64_t misdirected = 0;      // Writes that landed at another offset.
+  uint64_t delayed_syncs = 0;    // Syncs that advanced the clock.
+  uint64_t sectors_lost = 0;     // Unsynced sectors dropped by restarts.
+  uint64_t sectors_torn = 0;     // Unsynced sectors torn by restarts.
+  uint64_t sectors_garbled = 0;  // Unsynced sectors garbled (one bit flipped) by restarts.
+  uint64_t segments_cut_in_pool = 0;  // Recycled log segments found cut short at rest.
+  uint64_t dir_ops_undone = 0;        // Unsynced directory operations undone by restarts.
 };
 
 class SimFileSystem final : public FileSystem {

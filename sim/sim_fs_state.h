@@ -122,7 +122,7 @@ struct DirState {
 };
 
 // What a power cut does to one unsynced sector of one write.
-enum class SectorFate { kKept, kLost, kTorn };
+enum class SectorFate { kKept, kLost, kTorn, kGarbled };
 
 }  // namespace sim_fs_internal
 

@@ -135,5 +135,37 @@ TEST(FreeListTest, WriteThenReadBack) {
   }
 }
 
+// A free run's page count is 32 bits on disk: a run longer than 65,535 pages (64 MiB of 1 KiB
+// pages, a large value deleted) must come back whole, not cut to its low 16 bits with the rest
+// leaked (I5: every page is used or free).
+TEST(FreeListTest, RunLongerThan16BitsRoundTrips) {
+  std::unique_ptr<MemFileSystem> fs = NewMemFileSystem();
+  OpenFileOptions create;
+  create.create = true;
+  auto file = fs->OpenFile("/data", create);
+  ASSERT_TRUE(file.ok());
+  Pager pager(std::move(*file), "/data", 1024, 1 << 20, true);
+  PageAllocator allocator(2, 1 << 20);
+  constexpr uint64_t kLongRun = 70'000;  // More than 0xFFFF.
+  ASSERT_TRUE(allocator.Allocate(kLongRun + 10).ok());
+  allocator.AddFree(PageRun{5, kLongRun});
+  CommitWriter writer(&allocator, pager.layout(), 5);
+  std::vector<uint64_t> chain;
+  auto head = writer.WriteFreeList({}, &chain);
+  ASSERT_TRUE(head.ok());
+  ASSERT_TRUE(pager.Reserve(allocator.page_count(), 1 << 16).ok());
+  ASSERT_TRUE(pager.WritePages(writer.pages()).ok());
+  std::vector<PageRun> runs;
+  std::vector<uint64_t> read_chain;
+  ASSERT_TRUE(pager.ReadFreeList(*head, &runs, &read_chain).ok());
+  EXPECT_EQ(runs, allocator.PersistableRuns());
+  uint64_t free_pages = 0;
+  for (const PageRun& run : runs) free_pages += run.count;
+  uint64_t persistable = 0;
+  for (const PageRun& run : allocator.PersistableRuns()) persistable += run.count;
+  EXPECT_EQ(free_pages, persistable);
+  EXPECT_GT(free_pages, uint64_t{0xFFFF});
+}
+
 }  // namespace
 }  // namespace manifold

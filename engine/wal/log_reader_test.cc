@@ -385,6 +385,25 @@ TEST_F(ReplayTest, DamagedRecordVouchedForByLaterRecordIsCorruption) {
   EXPECT_EQ(applied_, Range(1, 5));  // The records before the damage were already handed over.
 }
 
+// The evidence scan's bound: a vouching record whose header ends exactly at the end of the file
+// (an empty payload in the segment's last 32 bytes, which the format allows) must still be seen.
+TEST_F(ReplayTest, VoucherEndingExactlyAtTheEndOfTheFileIsSeen) {
+  SegmentImage seg(1);
+  seg.AddSynced(1, 5);
+  seg.Add(6, 5);
+  seg.Damage(6);
+  const size_t file_bytes = RoundUpToGranule(seg.bytes().size() + kRecordHeaderBytes);
+  seg.PadTo(file_bytes - kRecordHeaderBytes);
+  AppendRecord(&seg.bytes(), seg.number(), 7, /*synced_lsn=*/6, "");
+  ASSERT_EQ(seg.bytes().size(), file_bytes);
+  WriteFile(SegmentPath(seg.number()), seg.bytes());
+  const Status s = Replay(0);
+  ASSERT_TRUE(s.IsCorruption()) << s.ToString() << " / " << result_.end_note;
+  EXPECT_TRUE(Contains(s.message(), "lsn 6")) << s.ToString();
+  EXPECT_TRUE(Contains(s.message(), "lsn 7")) << s.ToString();
+  EXPECT_EQ(applied_, Range(1, 5));
+}
+
 TEST_F(ReplayTest, SalvageKeepsRecordsBeforeTheDamage) {
   SegmentImage seg(1);
   seg.AddSynced(1, 5);

@@ -13,6 +13,12 @@ Runs every mutant in tests/mutants/ (or only those named: NN_name, NN_name.patch
 in a scratch copy of the repository's committed HEAD (git archive), and prints a Markdown table.
 A mutant is caught when the simulator sweep (or a --test target) fails with the patch applied.
 
+Two optional lines in a patch's header (before its first "diff --git") steer the runner:
+  Test: //pkg:target     a bazel test that kills the mutant; run (after the --test targets) when
+                         the sweep did not catch it. Repeatable.
+  Equivalent: REASON     the mutant cannot change behaviour the engine shows (REASON says why); a
+                         survival is reported as "equivalent" and does not fail the run.
+
 Options:
   --seeds N          seeds per profile, swept in growing chunks, stopping at the first failure
                      (default 1000)
@@ -28,7 +34,8 @@ Options:
   --keep-going       exit 0 even when a mutant survives
   -h, --help         this help
 
-Exit status: 0 every mutant caught (or --keep-going), 1 a mutant survived, 2 usage or setup error
+Exit status: 0 every mutant caught or equivalent (or --keep-going), 1 a mutant survived, 2 usage
+or setup error
 (a patch that does not apply is a setup error: it fails loudly).
 EOF
 }
@@ -92,6 +99,11 @@ fi
 # The file a patch changes (the first +++ line).
 patched_file() { sed -n 's|^+++ b/||p' "$1" | head -n 1; }
 
+# The header's "KEY: value" lines (before the first diff --git), one value a line.
+header_values() {
+  awk -v key="$2: " '/^diff --git/ { exit } index($0, key) == 1 { print substr($0, length(key) + 1) }' "$1"
+}
+
 # Replaces the scratch copy with the committed HEAD. The directory itself stays, so its bazel
 # output base (keyed by the workspace path) and the shared disk cache keep earlier builds.
 fresh_copy() {
@@ -100,8 +112,9 @@ fresh_copy() {
   git -C "$repo" archive HEAD | tar -x -C "$scratch"
 }
 
-# Runs the sweep for one profile in growing chunks; prints "SEED" of the first failure,
-# "crash A:B" when the simulator died inside a chunk, or nothing when every seed passed.
+# Runs the sweep for one profile in growing chunks; prints "SEED" of the first failure, "crash
+# SEED" when the simulator died inside a chunk (SEED: the first seed that fails or dies alone;
+# "crash A:B" if none does alone), or nothing when every seed passed.
 # Leaves the failing chunk's output in $scratch/sweep.out.
 sweep() {
   local profile=$1 first=1 size=20 last status
@@ -116,6 +129,18 @@ sweep() {
       sed -n 's/^seed \([0-9]*\) FAILED.*/\1/p' "$scratch/sweep.out" | sort -n | head -n 1
       return 0
     elif ((status != 0)); then
+      # The simulator died (an engine assertion or abort ends every seed of the process): find
+      # the first seed that dies or fails on its own, one process per seed.
+      local s
+      for ((s = first; s <= last; s++)); do
+        status=0
+        (cd "$scratch" && ./bazel-bin/sim/sim --seed "$s" --faults "$profile" --quiet) \
+          >"$scratch/seed.out" 2>&1 || status=$?
+        if ((status != 0)); then
+          echo "crash $s"
+          return 0
+        fi
+      done
       echo "crash $first:$last"
       return 0
     fi
@@ -145,6 +170,7 @@ minimize() {
 table="| Mutant | File | Caught | By | First failing seed | Minimized repro (ops) | Time (s) |
 |---|---|---|---|---|---|---|"
 survivors=0
+equivalents=0
 log "repository $repo at $(git -C "$repo" rev-parse --short HEAD); scratch $scratch"
 for patch in "${patches[@]}"; do
   name="$(basename "$patch" .patch)"
@@ -173,8 +199,10 @@ for patch in "${patches[@]}"; do
     fi
     break
   done
+  mutant_tests=()
+  mapfile -t mutant_tests < <(header_values "$patch" Test)
   if [[ "$caught" == "no" ]]; then
-    for target in "${tests[@]}"; do
+    for target in "${tests[@]}" "${mutant_tests[@]}"; do
       log "  bazel test $target"
       if ! (cd "$scratch" && ./bazelw test "$target") >"$scratch/test.out" 2>&1; then
         caught="yes" by="bazel test $target"
@@ -182,7 +210,14 @@ for patch in "${patches[@]}"; do
       fi
     done
   fi
-  [[ "$caught" == "no" ]] && survivors=$((survivors + 1))
+  if [[ "$caught" == "no" ]]; then
+    if [[ -n "$(header_values "$patch" Equivalent)" ]]; then
+      caught="equivalent"
+      equivalents=$((equivalents + 1))
+    else
+      survivors=$((survivors + 1))
+    fi
+  fi
   row="| $name | $file | $caught | $by | $seed | $repro | $((SECONDS - start)) |"
   log "  $row"
   table+=$'\n'"$row"
@@ -191,6 +226,6 @@ done
 
 echo "$table"
 [[ -n "$out" ]] && echo "$table" >"$out"
-log "${#patches[@]} mutants, $survivors survived"
+log "${#patches[@]} mutants, $survivors survived, $equivalents equivalent (survived as expected)"
 ((survivors == 0 || keep_going)) || exit 1
 exit 0
