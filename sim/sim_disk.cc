@@ -98,7 +98,7 @@ class SimFile final : public File {
   Status Write(uint64_t offset, std::string_view data) override {
     state_->mu.AssertHeld();
     if (data.empty()) return Status::OK();  // Like pwrite: no bytes, no size change.
-    inode_->Write(offset, data);
+    inode_->Write(offset, data, std::exchange(state_->next_write_misdirected, false));
     return Status::OK();
   }
 
@@ -432,6 +432,26 @@ std::shared_ptr<Inode> SimFileSystem::State::RebuildAfterCrash(const std::string
     ++writes;
     const uint64_t begin = pending.offset;
     const uint64_t end = begin + pending.bytes.size();
+    if (pending.misdirected) {
+      // A misdirected landing is the injected damage itself: it overwrote bytes that may have
+      // been synced, and only its own intact records can show the engine that they were (their
+      // synced_lsn vouches for the records under them). Torn, garbled or partly lost, it would
+      // destroy synced records and the evidence together, which the log cannot tell from an
+      // unsynced group's torn sectors (design.md, "Not detectable by design": a power cut
+      // before the newest group's marker was written back, with damage to that group; chaos
+      // seed 106). So it lands whole, or the power cut loses it whole and the old bytes stay:
+      // one draw, lost whenever a sector would not have been kept.
+      const uint64_t sectors = (end - 1) / sector_bytes - begin / sector_bytes + 1;
+      if (DrawSectorFate() == SectorFate::kKept) {
+        land(begin, pending.bytes);
+        kept += sectors;
+      } else {
+        lost += sectors;
+        Trace("crash: " + path + " misdirected write at offset " + std::to_string(begin) + " (" +
+              std::to_string(pending.bytes.size()) + " bytes) lost whole");
+      }
+      continue;
+    }
     // Consecutive lost sectors of one write are traced as one range.
     uint64_t lost_run_first = 0, lost_run_count = 0;
     for (uint64_t sector = begin / sector_bytes; sector * sector_bytes < end; ++sector) {

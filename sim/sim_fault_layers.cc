@@ -101,7 +101,11 @@ class DeviceWriteFaultFileSystem final : public FileSystemWrapper {
           }
         }
       }
-      return FileWrapper::Write(landing, data);
+      // The landing is marked in the core, so a power cut keeps or loses it whole.
+      state.next_write_misdirected = landing != offset;
+      Status written = FileWrapper::Write(landing, data);
+      state.next_write_misdirected = false;
+      return written;
     }
 
     // A sector-aligned offset other than `offset` where `len` bytes fit inside `size`, drawn

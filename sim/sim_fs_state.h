@@ -66,15 +66,19 @@ struct Inode {
     uint64_t offset = 0;      // Write: where the bytes landed.
     std::string bytes;        // Write: the bytes.
     uint64_t size_bytes = 0;  // Size change: the new size.
+    // Write: a misdirected write's landing (bytes meant for another offset, written over what
+    // is there, synced records included). A power cut keeps or loses it whole, never tears or
+    // garbles it (RebuildAfterCrash says why).
+    bool misdirected = false;
   };
 
   explicit Inode(uint64_t inode_id) : id(inode_id) {}
 
-  void Write(uint64_t offset, std::string_view data) {
+  void Write(uint64_t offset, std::string_view data, bool misdirected = false) {
     assert(!data.empty());
     if (current.size() < offset + data.size()) current.resize(offset + data.size(), '\0');
     std::memcpy(current.data() + offset, data.data(), data.size());
-    pending.push_back(Pending{true, offset, std::string(data), 0});
+    pending.push_back(Pending{true, offset, std::string(data), 0, misdirected});
   }
 
   void Resize(uint64_t size_bytes) {
@@ -213,6 +217,9 @@ struct SimFileSystem::State {
   uint64_t next_inode_id MANIFOLD_GUARDED_BY(mu) = 1;
   uint64_t generation MANIFOLD_GUARDED_BY(mu) = 0;  // Number of restarts.
   bool crashed MANIFOLD_GUARDED_BY(mu) = false;
+  // Set by the device write fault layer just before it hands the core a misdirected write's
+  // landing; the core's next write consumes it and marks its pending write (Pending::misdirected).
+  bool next_write_misdirected MANIFOLD_GUARDED_BY(mu) = false;
   bool random_crashes MANIFOLD_GUARDED_BY(mu) = true;
   // The value of counters.mutations at which the scheduled power cut hits; 0: none.
   uint64_t crash_at_mutation MANIFOLD_GUARDED_BY(mu) = 0;
