@@ -117,8 +117,17 @@ TEST(ConcurrentRunnerTest, PlantedSyncCoversLateRecordsIsCaught) {
 // - seeds 4 and 14 (random, storage): a power cut on the sync marker after a durable, published
 //   group failed the leader's commit although later commits were acknowledged after it;
 // - seeds 50 and 162 (PCT, no faults): a checkpoint retired a segment whose roll record a group
-//   leader was still writing, so the write landed in the recycled file.
+//   leader was still writing, so the write landed in the recycled file;
+// - seed 133 (PCT, storage): the checkpoint at open failed with an injected ENOSPC, and in the
+//   next epoch a stalled writer gave up at once on that stale checkpoint error instead of waiting
+//   for the checkpoint its stall requested (which succeeds).
 TEST(ConcurrentRunnerTest, SeedsThatFoundEngineBugsPass) {
+  {
+    RunConfig config = Config(133, "storage", 300);
+    config.schedule = "pct";
+    const RunResult result = RunSeed(config);
+    EXPECT_TRUE(result.passed) << "pct seed 133: " << result.failure;
+  }
   for (uint64_t seed : {4, 14}) {
     RunConfig config = Config(seed, "storage", 300);
     const RunResult result = RunSeed(config);

@@ -46,18 +46,21 @@ void MakeDisjoint(uint32_t thread, WorkloadOp* op) {
   if (!op->key.empty()) op->key[0] = first;
 }
 
-// A log-heavy epoch's write: values of 8 to 24 KiB, up to 48 KiB an operation (so a record still
-// fits a 64 KiB segment), so the log rolls over every few commits while checkpoints, which come
+// A log-heavy epoch's write: values of 8 to 24 KiB, up to `op_bytes_max` an operation (by default
+// 48 KiB, so a record still fits a 64 KiB segment; 0: no cap, so a batch record may span more than
+// a segment's bytes), so the log rolls over every few commits while checkpoints, which come
 // every 96 KiB of log (sim/engine_options.h), run beside the writers: a checkpoint's window
 // between retiring the segments it covers and its durable header (I21, I28) then often sees a
 // writer take a recycled segment, which recycle_before_checkpoint needs to show.
-void MakeLogHeavy(Rng& rng, WorkloadOp* op) {
-  uint32_t budget = 48u << 10;
+void MakeLogHeavy(Rng& rng, uint32_t op_bytes_max, WorkloadOp* op) {
+  uint32_t budget = op_bytes_max;
   for (KeyOp& write : op->writes) {
     if (write.is_delete || write.value_bytes == 0) continue;
     const uint32_t bytes = (8u << 10) + static_cast<uint32_t>(rng.Uniform(16u << 10));
-    if (bytes > budget) break;
-    budget -= bytes;
+    if (op_bytes_max != 0) {
+      if (bytes > budget) break;
+      budget -= bytes;
+    }
     write.value_bytes = bytes;
   }
 }
@@ -116,7 +119,7 @@ ConcurrentWorkload GenerateConcurrentWorkload(uint64_t seed, const WorkloadOptio
       ConcurrentThread& thread = epoch.threads[t];
       WorkloadOp op = next_op(thread.writer ? Pick(rng, kWriterMix) : Pick(rng, kReaderMix));
       if (thread.writer && disjoint[t]) MakeDisjoint(t, &op);
-      if (thread.writer && log_heavy) MakeLogHeavy(heavy_rng, &op);
+      if (thread.writer && log_heavy) MakeLogHeavy(heavy_rng, options.heavy_op_bytes_max, &op);
       thread.ops.push_back(std::move(op));
     }
     switch (rng.Uniform(3)) {

@@ -37,6 +37,7 @@ struct Flags {
   uint64_t first_seed = 1;
   uint32_t ops = 300;
   uint32_t page_bytes = 0;
+  uint32_t heavy_op_bytes_max = manifold::sim::WorkloadOptions::kHeavyOpBytesMaxDefault;
   std::string profile = std::string(manifold::faults::kDefaultFaultProfile);
   bool trace = false;
   bool minimize = false;
@@ -124,6 +125,7 @@ bool BuildConfig(const Flags& flags, uint64_t seed, RunConfig* config, std::stri
   config->workload.ops = flags.ops;
   config->workload.page_bytes =
       flags.page_bytes != 0 ? flags.page_bytes : manifold::sim::PageBytesForSeed(seed);
+  config->workload.heavy_op_bytes_max = flags.heavy_op_bytes_max;
   if (!ParseIndexList(flags.skip_ops, "--skip-ops", &config->skip_ops, error)) return false;
   if (!flags.keep_ops.empty()) {
     std::set<uint32_t> keep;
@@ -271,6 +273,11 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1u, 1000000u));
   app.add_option("--page-bytes", flags.page_bytes,
                  "Page size (default: 1024 or 4096, chosen by the seed)");
+  app.add_option("--heavy-op-bytes-max", flags.heavy_op_bytes_max,
+                 "Concurrent workload: most value bytes one operation of a log-heavy epoch writes "
+                 "(its values are 8-24 KiB each); the default keeps every log record inside a "
+                 "64 KiB segment, 0 means no cap (records larger than a segment)")
+      ->capture_default_str();
   app.add_option("--faults", flags.profile, "Fault profile: none, crash, storage, chaos")
       ->capture_default_str();
   app.add_flag("--trace", flags.trace, "Print every operation, outcome and fault decision");

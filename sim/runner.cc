@@ -159,6 +159,9 @@ std::string ReplayCommand(const RunConfig& config) {
   std::string cmd = "./bazelw run //sim -- --seed " + std::to_string(config.seed) + " --ops " +
                     std::to_string(config.workload.ops) + " --faults " + config.profile +
                     " --page-bytes " + std::to_string(config.workload.page_bytes);
+  if (config.workload.heavy_op_bytes_max != WorkloadOptions::kHeavyOpBytesMaxDefault) {
+    cmd += " --heavy-op-bytes-max " + std::to_string(config.workload.heavy_op_bytes_max);
+  }
   if (!config.skip_ops.empty()) {
     // Name whichever list is shorter: the operations left out, or those kept.
     std::string skip, keep;

@@ -74,6 +74,11 @@ struct WorkloadOptions {
   uint32_t ops = 300;          // Operations to generate.
   uint32_t page_bytes = 1024;  // Page size of the database (bounds key sizes).
   uint32_t keys_per_cf = 120;  // Key space per column family: small, so overwrites are common.
+  // Concurrent workload: most value bytes one log-heavy epoch's operation writes. The default
+  // keeps every record inside a 64 KiB log segment; 0 takes off the cap, so batch records can be
+  // larger than a segment (sim --heavy-op-bytes-max 0).
+  uint32_t heavy_op_bytes_max = kHeavyOpBytesMaxDefault;
+  static constexpr uint32_t kHeavyOpBytesMaxDefault = 48u << 10;
 };
 
 // The value stored by write `sub` of operation `op_index`, `bytes` long. Derived, not stored, so

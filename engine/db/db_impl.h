@@ -169,6 +169,8 @@ class DBImpl : public DB {
   // CheckpointOnce did.
   [[nodiscard]] Status RunCheckpoint(bool forced);
   [[nodiscard]] Status CheckpointOnce(bool forced);
+  // Records a failed checkpoint attempt for stalled writers.
+  void RecordCheckpointFailure(const Status& status) MANIFOLD_REQUIRES(log_mu_);
   [[nodiscard]] Status WriteCheckpoint(const VersionPtr& target, std::vector<PendingFree> frees,
                                        std::vector<btree::PendingFlush>* flushed,
                                        CommitWriter* writer, HeaderSlot* slot,
@@ -262,6 +264,10 @@ class DBImpl : public DB {
   bool checkpoint_requested_ MANIFOLD_GUARDED_BY(log_mu_) = false;
   bool shutting_down_ MANIFOLD_GUARDED_BY(log_mu_) = false;
   Status checkpoint_error_ MANIFOLD_GUARDED_BY(log_mu_);  // Last failure before writing.
+  // Failed checkpoint attempts so far: a stalled writer gives up only on a failure of an attempt
+  // made after it stalled, never on checkpoint_error_ left over from an earlier one (say the
+  // checkpoint at open, before the disk had room again).
+  uint64_t checkpoint_failures_ MANIFOLD_GUARDED_BY(log_mu_) = 0;
   // Statistics (commit_stats.h, read by db_impl_stats.cc), guarded by log_mu_ so GetStats reads
   // them consistently with published_sequence_ and dirty_bytes_.
   CommitStats stats_ MANIFOLD_GUARDED_BY(log_mu_);

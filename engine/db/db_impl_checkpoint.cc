@@ -88,15 +88,19 @@ Status DBImpl::CheckpointOnce(bool forced) {
     const Status failed = Status::IOError("checkpoint abandoned: its thread stopped part way");
     SetBackgroundError(failed);
     port::MutexLock lock(&log_mu_);
-    checkpoint_error_ = failed;
-    log_cv_.SignalAll();
+    RecordCheckpointFailure(failed);
   });
+  Status earlier;
   {
     port::MutexLock state_lock(&state_mu_);
-    if (!background_error_.ok()) {
-      return Status::ReadOnly("no checkpoint after an earlier failure (" +
-                              background_error_.ToString() + ")");
-    }
+    earlier = background_error_;
+  }
+  if (!earlier.ok()) {
+    const Status refused =
+        Status::ReadOnly("no checkpoint after an earlier failure (" + earlier.ToString() + ")");
+    port::MutexLock lock(&log_mu_);
+    RecordCheckpointFailure(refused);  // A stalled writer must not wait for it.
+    return refused;
   }
   const uint64_t start_us = clock_->NowMicros();
   VersionPtr target;
@@ -150,9 +154,8 @@ Status DBImpl::CheckpointOnce(bool forced) {
     for (auto it = frees.rbegin(); it != frees.rend(); ++it) {
       pending_frees_.push_front(std::move(*it));
     }
-    checkpoint_error_ = status;
     checkpoint_target_sequence_ = checkpoint_sequence_;  // Took nothing after all.
-    log_cv_.SignalAll();
+    RecordCheckpointFailure(status);
     return status;
   }
   status = pager_->WritePages(writer.pages());
@@ -173,8 +176,7 @@ Status DBImpl::CheckpointOnce(bool forced) {
     // it still takes the records a clean close writes.
     SetBackgroundError(status);
     port::MutexLock lock(&log_mu_);
-    checkpoint_error_ = status;
-    log_cv_.SignalAll();
+    RecordCheckpointFailure(status);
     return status;
   }
   FinishCheckpoint(*target, slot, std::move(flushed), writer, std::move(chain), std::move(on_disk));
@@ -189,6 +191,12 @@ Status DBImpl::CheckpointOnce(bool forced) {
   if (forced && MANIFOLD_PLANTED_BUG(planted_bug::kForcedCheckpointKeepsLog)) return Status::OK();
   if (recycle_early) return Status::OK();  // Retired before the header already.
   return RetireCoveredSegments(sequence, log_head);
+}
+
+void DBImpl::RecordCheckpointFailure(const Status& status) {
+  checkpoint_error_ = status;
+  ++checkpoint_failures_;
+  log_cv_.SignalAll();  // Stalled writers (ThrottleWriterHeld) give up on it.
 }
 
 Status DBImpl::WriteCheckpoint(const VersionPtr& target, std::vector<PendingFree> frees,

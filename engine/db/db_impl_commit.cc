@@ -485,12 +485,17 @@ Status DBImpl::ThrottleWriterHeld(std::string* stall) {
   } else {
     checkpoint_requested_ = true;
     log_cv_.SignalAll();
-    while (dirty_bytes_ >= options_.write_buffer_bytes_max && checkpoint_error_.ok() &&
-           log_error_.ok()) {
+    // Only an attempt made after this request can say the checkpoint fails: checkpoint_error_ may
+    // be left from an earlier one (the checkpoint at open on a disk that had no room then), and a
+    // retry may well succeed (concurrent PCT seed 133: a writer failed at once with the open's
+    // ENOSPC while no fault had been injected since).
+    const uint64_t failures_before = checkpoint_failures_;
+    while (dirty_bytes_ >= options_.write_buffer_bytes_max &&
+           checkpoint_failures_ == failures_before && log_error_.ok()) {
       log_cv_.Wait();
     }
     if (dirty_bytes_ >= options_.write_buffer_bytes_max) {
-      status = !checkpoint_error_.ok() ? checkpoint_error_ : log_error_;
+      status = checkpoint_failures_ != failures_before ? checkpoint_error_ : log_error_;
     }
   }
   const uint64_t stalled_us = clock_->NowMicros() - start_us;
