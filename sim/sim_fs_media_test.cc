@@ -47,7 +47,9 @@ void WriteFile(FileSystem* fs, const std::string& path, const std::string& synce
   ASSERT_TRUE((*file)->Write(0, synced).ok());
   ASSERT_TRUE((*file)->Sync().ok());
   ASSERT_TRUE(fs->SyncDir("/db").ok());
-  if (!unsynced.empty()) ASSERT_TRUE((*file)->Write(synced.size(), unsynced).ok());
+  if (!unsynced.empty()) {
+    ASSERT_TRUE((*file)->Write(synced.size(), unsynced).ok());
+  }
 }
 
 int DifferingBits(const std::string& a, const std::string& b) {
