@@ -354,6 +354,7 @@ Status ReplayLog(const ReplayOptions& options, const ReplayApplyFunction& apply,
     // The chain's last record in this segment so far was a roll record naming `roll_to`.
     std::optional<uint64_t> roll_to;
     uint64_t roll_offset = 0;
+  walk:
     while (DecodeRecord(data.substr(offset), segment.number, &record)) {
       assert(offset % kRecordAlignBytes == 0);
       uint64_t named = 0;
@@ -393,6 +394,19 @@ Status ReplayLog(const ReplayOptions& options, const ReplayApplyFunction& apply,
     // least the record that made the gap.)
     evidence.Reset(next);
     evidence.Scan(data, i, segment.number, offset);
+    if (!gap && evidence.records() > 0 && evidence.first().lsn == next) {
+      // The record the chain needs next lies intact past bytes that do not decode, so the damage
+      // hit only records the checkpoint covers or control records (a sync marker misdirected onto
+      // older records of the head segment: chaos seed 1733). It is a record of this incarnation
+      // of the segment (I13: stale ones carry the old number) written after any torn tail an
+      // earlier recovery stopped at (I18). Every record with lsn >= next lies at or after it (the
+      // scan found none before), so resuming there skips nothing the chain needs and makes no
+      // hole; ending here would drop a synced group whenever a power cut took its own marker.
+      assert(evidence.first().segment_index == i && evidence.first().offset > offset);
+      offset = evidence.first().offset;
+      ++result->damage_passed_over;
+      goto walk;
+    }
     if (gap) {
       assert(evidence.records() > 0);
       end_kind = EndKind::kGap;

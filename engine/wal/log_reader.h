@@ -40,6 +40,9 @@ struct ReplayResult {
   // The log ended at a damaged or missing record that no later durable record vouches for:
   // a crash lost writes that were never synced (legal; nothing acknowledged was lost).
   bool torn_tail = false;
+  // Times the chain passed over bytes that do not decode because the record it needed next lay
+  // intact after them in the same segment (damage to checkpointed or control records only).
+  uint64_t damage_passed_over = 0;
   // Salvage mode only: valid records found after vouched-for damage, not applied.
   uint64_t salvage_dropped = 0;
   std::vector<uint64_t> segments;  // Segment numbers found, ascending (below the head too).

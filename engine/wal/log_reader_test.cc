@@ -364,6 +364,29 @@ TEST_F(ReplayTest, LostUnsyncedMiddleRecordIsATornTail) {
   EXPECT_TRUE(Contains(result_.end_note, "lsn 6")) << result_.end_note;
 }
 
+// Chaos seed 1733: a sync marker misdirected onto older records of the head segment (or lost
+// from its slot) leaves bytes that do not decode before the next group, and a crash takes that
+// group's own marker. Nothing vouches for the group, but it is intact and it is the record the
+// chain needs next: the chain passes over the damage instead of dropping acknowledged commits.
+TEST_F(ReplayTest, DamageBeforeTheNextNeededRecordIsPassedOver) {
+  SegmentImage seg(1);
+  seg.AddSynced(1, 5);
+  seg.Damage(3);                               // Covered by the checkpoint at 5.
+  const size_t marker = seg.AddSyncMarker(5);  // The marker's slot, then zeroed below.
+  seg.Add(6, 5);                               // The next group: synced, its marker lost.
+  seg.Add(7, 5);
+  std::fill(seg.bytes().begin() + marker, seg.bytes().begin() + seg.OffsetOf(6), '\0');
+  Write(seg);
+  ASSERT_TRUE(Replay(5).ok()) << result_.end_note;
+  EXPECT_EQ(applied_, Range(6, 7));
+  EXPECT_EQ(result_.damage_passed_over, 1u);
+  EXPECT_FALSE(result_.torn_tail) << result_.end_note;
+  // Damage to the needed record itself still ends the chain (no hole: 7 is not applied).
+  seg.Damage(6);
+  Write(seg);
+  ExpectTornTail(5, 5);
+}
+
 // Record 8 was appended after lsn 7 was durable, so a damaged record 6 lost acknowledged data.
 TEST_F(ReplayTest, DamagedRecordVouchedForByLaterRecordIsCorruption) {
   SegmentImage seg(1);
