@@ -70,9 +70,9 @@ TEST(SimFsMediaTest, GarbledSectorsFlipOneBitOfTheUnsyncedBytesOnly) {
     SimFileSystem fs(seed, options, &clock);
     ASSERT_TRUE(fs.CreateDir("/db").ok());
     const std::string synced = Pattern('a', 700), unsynced = Pattern('z', 1500);
-    WriteFile(&fs, "/db/f", synced, unsynced);
+    WriteFile(&fs, "/db/wal-0000000000000001.log", synced, unsynced);
     ASSERT_TRUE(fs.Restart().ok());
-    const std::string after = Read(&fs, "/db/f");
+    const std::string after = Read(&fs, "/db/wal-0000000000000001.log");
     ASSERT_EQ(after.size(), synced.size() + unsynced.size());
     EXPECT_EQ(after.substr(0, synced.size()), synced) << "seed " << seed;  // Synced: intact.
     // The unsynced write covers sectors 1 (from byte 700), 2, 3 and 4: one flipped bit in each.
@@ -95,9 +95,9 @@ TEST(SimFsMediaTest, GarbledCrashImagesAreReproducibleAndOffByDefault) {
       SimClock clock;
       SimFileSystem fs(seed, o, &clock);
       ASSERT_TRUE(fs.CreateDir("/db").ok());
-      WriteFile(&fs, "/db/f", Pattern('a', 512), Pattern('q', 4096));
+      WriteFile(&fs, "/db/wal-0000000000000001.log", Pattern('a', 512), Pattern('q', 4096));
       ASSERT_TRUE(fs.Restart().ok());
-      images[run] = Read(&fs, "/db/f");
+      images[run] = Read(&fs, "/db/wal-0000000000000001.log");
       garbled[run] = fs.counters().sectors_garbled;
     }
     EXPECT_EQ(images[0], images[1]) << "seed " << seed;  // Same seed, same image.
