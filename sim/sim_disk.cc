@@ -489,9 +489,7 @@ std::shared_ptr<Inode> SimFileSystem::State::RebuildAfterCrash(const std::string
           // as a prefix but not for a flipped bit (storage seed 480: a garbled type byte read as
           // a foreign page, a false Corruption). Whether the engine should survive garbled header
           // sectors too is open (stop 20's note).
-          const std::string_view name = std::string_view(path).substr(path.rfind('/') + 1);
-          if (name.rfind("wal-", 0) != 0 || name.size() < 4 ||
-              name.substr(name.size() - 4) != ".log") {
+          if (!sim_fs_internal::IsLogSegmentName(path)) {
             land(lo, bytes);
             ++kept;
             break;

@@ -447,21 +447,6 @@ class ReadBitFlipFileSystem final : public FileSystemWrapper {
   const std::shared_ptr<State> state_;
 };
 
-// The engine's log segment files are named wal-<16 digits>.log (engine/wal/log_format.h).
-bool IsLogSegmentName(std::string_view path) {
-  const size_t slash = path.rfind('/');
-  const std::string_view name = slash == std::string_view::npos ? path : path.substr(slash + 1);
-  constexpr std::string_view kPrefix = "wal-", kSuffix = ".log";
-  constexpr size_t kDigits = 16;
-  if (name.size() != kPrefix.size() + kDigits + kSuffix.size()) return false;
-  if (name.substr(0, kPrefix.size()) != kPrefix) return false;
-  if (name.substr(name.size() - kSuffix.size()) != kSuffix) return false;
-  for (char c : name.substr(kPrefix.size(), kDigits)) {
-    if (c < '0' || c > '9') return false;
-  }
-  return true;
-}
-
 // Damage at rest in the engine's recycle pool: a Rename of one log segment file onto another
 // segment name (the engine taking a retired segment back into use) finds the file cut, with
 // probability recycled_segment_truncated, to a length drawn uniformly below its size. The cut is
@@ -477,7 +462,8 @@ class RecyclePoolDamageFileSystem final : public FileSystemWrapper {
   Status Rename(const std::string& from, const std::string& to) override {
     State& state = *state_;
     state.mu.AssertHeld();
-    if (!state.crashed && IsLogSegmentName(from) && IsLogSegmentName(to) &&
+    if (!state.crashed && sim_fs_internal::IsLogSegmentName(from) &&
+        sim_fs_internal::IsLogSegmentName(to) &&
         state.prng.Chance(state.options.recycled_segment_truncated)) {
       MANIFOLD_RETURN_IF_ERROR(CutAtRest(from));
     }

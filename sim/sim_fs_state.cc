@@ -55,6 +55,20 @@ std::string Join(const std::string& dir, const std::string& name) {
   return IsRoot(dir) ? dir + name : dir + "/" + name;
 }
 
+bool IsLogSegmentName(std::string_view path) {
+  const size_t slash = path.rfind('/');
+  const std::string_view name = slash == std::string_view::npos ? path : path.substr(slash + 1);
+  constexpr std::string_view kPrefix = "wal-", kSuffix = ".log";
+  constexpr size_t kDigits = 16;
+  if (name.size() != kPrefix.size() + kDigits + kSuffix.size()) return false;
+  if (name.substr(0, kPrefix.size()) != kPrefix) return false;
+  if (name.substr(name.size() - kSuffix.size()) != kSuffix) return false;
+  for (char c : name.substr(kPrefix.size(), kDigits)) {
+    if (c < '0' || c > '9') return false;
+  }
+  return true;
+}
+
 }  // namespace sim_fs_internal
 
 using faults::OpClass;

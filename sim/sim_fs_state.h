@@ -128,6 +128,10 @@ struct DirState {
 // What a power cut does to one unsynced sector of one write.
 enum class SectorFate { kKept, kLost, kTorn, kGarbled };
 
+// Whether `path` names one of the engine's log segments: wal-<16 digits>.log
+// (engine/wal/log_format.h).
+bool IsLogSegmentName(std::string_view path);
+
 }  // namespace sim_fs_internal
 
 // Everything behind one SimFileSystem, guarded by `mu`: shared by the facade, the core, the fault
