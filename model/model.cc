@@ -435,6 +435,20 @@ bool Leaves(const Commit& c, std::string_view cf, std::string_view key,
   return false;
 }
 
+// The column families of `state` and of `recovered`, each name once, in byte order.
+std::set<std::string> CfNamesOfEither(const State& state, const StateMap& recovered) {
+  std::set<std::string> names;
+  for (const std::string& cf : state.ColumnFamilies()) names.insert(cf);
+  for (const auto& entry : recovered) names.insert(entry.first);
+  return names;
+}
+
+// `recovered`'s column family `cf`, or null when it has none.
+const KeyMap* FindCf(const StateMap& recovered, const std::string& cf) {
+  auto it = recovered.find(cf);
+  return it == recovered.end() ? nullptr : &it->second;
+}
+
 }  // namespace
 
 // The last commit in the first `prefix` pending ones (then history) that wrote (cf, key).
@@ -539,13 +553,9 @@ std::string Model::Explain(const StateMap& recovered, const std::vector<Candidat
   State cur = Materialize(0, nullptr);
   int64_t diff = 0;
   {
-    std::set<std::string> names;
-    for (const std::string& cf : cur.ColumnFamilies()) names.insert(cf);
-    for (const auto& entry : recovered) names.insert(entry.first);
-    for (const std::string& cf : names) {
+    for (const std::string& cf : CfNamesOfEither(cur, recovered)) {
       const KeyMap* mine = cur.Find(cf);
-      auto theirs_it = recovered.find(cf);
-      const KeyMap* theirs = theirs_it == recovered.end() ? nullptr : &theirs_it->second;
+      const KeyMap* theirs = FindCf(recovered, cf);
       if ((mine == nullptr) != (theirs == nullptr)) {
         diff += 1 + static_cast<int64_t>(mine != nullptr ? mine->size() : theirs->size());
         continue;
@@ -597,13 +607,9 @@ std::string Model::Explain(const StateMap& recovered, const std::vector<Candidat
   auto list = [&](const std::string& line) {
     if (listed++ < options_.max_differences) out << "\n  " << line;
   };
-  std::set<std::string> names;
-  for (const std::string& cf : closest.ColumnFamilies()) names.insert(cf);
-  for (const auto& entry : recovered) names.insert(entry.first);
-  for (const std::string& cf : names) {
+  for (const std::string& cf : CfNamesOfEither(closest, recovered)) {
     const KeyMap* mine = closest.Find(cf);
-    auto theirs_it = recovered.find(cf);
-    const KeyMap* theirs = theirs_it == recovered.end() ? nullptr : &theirs_it->second;
+    const KeyMap* theirs = FindCf(recovered, cf);
     if (mine == nullptr && theirs == nullptr) continue;
     if ((mine == nullptr) != (theirs == nullptr)) {
       const std::string writer = Writer(cf, std::nullopt, best);

@@ -2,62 +2,18 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <rapidcheck.h>
-#include <rapidcheck/gtest.h>
 
-#include <algorithm>
-#include <cstdio>
-#include <cstdlib>
 #include <random>
-#include <set>
 #include <string>
 #include <vector>
+
+#include "model/model_test_util.h"
 
 namespace manifold::model {
 namespace {
 
 using ::testing::HasSubstr;
 using ::testing::Not;
-
-constexpr Outcome kDurable = Outcome::kAcknowledgedDurable;
-constexpr Outcome kNonDurable = Outcome::kAcknowledgedNonDurable;
-constexpr Outcome kFailed = Outcome::kFailedClean;
-constexpr Outcome kUncertain = Outcome::kUncertain;
-
-Commit Put(std::string_view cf, std::string_view key, std::string_view value) {
-  return Commit::Batch({Op::Put(cf, key, value)});
-}
-
-void MustRecord(Model& m, Commit c, Outcome o) {
-  const Verdict v = m.Record(std::move(c), o);
-  ASSERT_TRUE(v.ok) << v.explanation;
-}
-
-// An independent, naive application of a commit to a plain map (invalid commits change nothing).
-void NaiveApply(StateMap& s, const Commit& c) {
-  switch (c.kind) {
-    case Commit::kBatch:
-      for (const Op& op : c.ops) {
-        if (!s.count(op.cf)) return;
-      }
-      for (const Op& op : c.ops) {
-        if (op.kind == Op::kPut) {
-          s[op.cf][op.key] = op.value;
-        } else {
-          s[op.cf].erase(op.key);
-        }
-      }
-      return;
-    case Commit::kCreateCf:
-      if (!c.cf.empty() && !s.count(c.cf)) s[c.cf];
-      return;
-    case Commit::kDropCf:
-      if (c.cf != "default") s.erase(c.cf);
-      return;
-  }
-}
-
-StateMap Initial() { return StateMap{{"default", {}}}; }
 
 // ---- Basics -------------------------------------------------------------------------------------
 
@@ -529,386 +485,25 @@ TEST(ModelDeathTest, MisuseAborts) {
       "unknown snapshot");
 }
 
-// ---- Scans --------------------------------------------------------------------------------------
-
-Entries Keys(std::initializer_list<const char*> keys) {
-  Entries out;
-  for (const char* k : keys) out.emplace_back(k, std::string("v") + k);
-  return out;
-}
-
-TEST(ModelTest, ScansWithBoundsBothDirections) {
+// An uncertain commit that changed no entry leaves two prefixes with equal states; the engine's
+// sequence number tells which one it recovered.
+TEST(ModelSequenceTest, SequenceTellsApartPrefixesWithEqualStates) {
+  for (uint64_t engine_sequence : {1u, 2u}) {
+    Model m;
+    ASSERT_TRUE(
+        m.Record(Commit::Batch({Op::Put("default", "a", "1")}), Outcome::kAcknowledgedDurable).ok);
+    ASSERT_TRUE(m.Record(Commit::Batch({Op::Delete("default", "absent")}), Outcome::kUncertain).ok);
+    StateMap recovered = {{"default", {{"a", "1"}}}};
+    CrashVerdict verdict = m.CheckRecovered(recovered, Reopen::kCrash, engine_sequence);
+    ASSERT_TRUE(verdict.legal) << verdict.explanation;
+    EXPECT_EQ(verdict.matched_sequence, engine_sequence);
+    EXPECT_EQ(m.sequence(), engine_sequence);
+  }
   Model m;
-  for (const char* k : {"a", "b", "c", "d", "e"}) {
-    MustRecord(m, Put("default", k, std::string("v") + k), kDurable);
-  }
-  const State& s = m.Visible();
-  auto scan = [&](std::optional<std::string> lower, std::optional<std::string> upper, bool reverse,
-                  std::optional<std::string> start = std::nullopt,
-                  size_t limit = std::numeric_limits<size_t>::max()) {
-    ScanOptions o;
-    o.lower = std::move(lower);
-    o.upper = std::move(upper);
-    o.reverse = reverse;
-    o.start = std::move(start);
-    o.limit = limit;
-    return Scan(s, "default", o);
-  };
-  EXPECT_EQ(scan({}, {}, false), Keys({"a", "b", "c", "d", "e"}));
-  EXPECT_EQ(scan({}, {}, true), Keys({"e", "d", "c", "b", "a"}));
-  EXPECT_EQ(scan("b", "d", false), Keys({"b", "c"}));
-  EXPECT_EQ(scan("b", "d", true), Keys({"c", "b"}));
-  EXPECT_EQ(scan("bb", "dd", false), Keys({"c", "d"}));
-  EXPECT_EQ(scan("bb", "dd", true), Keys({"d", "c"}));
-  EXPECT_EQ(scan("d", "b", false), Keys({}));
-  EXPECT_EQ(scan("d", "b", true), Keys({}));
-  // Seek targets, clamped by the bounds.
-  EXPECT_EQ(scan({}, {}, false, "c"), Keys({"c", "d", "e"}));
-  EXPECT_EQ(scan({}, {}, false, "cc"), Keys({"d", "e"}));
-  EXPECT_EQ(scan("c", {}, false, "a"), Keys({"c", "d", "e"}));
-  EXPECT_EQ(scan({}, "d", false, "e"), Keys({}));
-  EXPECT_EQ(scan({}, {}, true, "c"), Keys({"c", "b", "a"}));
-  EXPECT_EQ(scan({}, {}, true, "cc"), Keys({"c", "b", "a"}));
-  EXPECT_EQ(scan({}, "c", true, "z"), Keys({"b", "a"}));
-  EXPECT_EQ(scan({}, "c", true, "c"), Keys({"b", "a"}));
-  EXPECT_EQ(scan("c", {}, true, "b"), Keys({}));
-  EXPECT_EQ(scan({}, {}, true, "0"), Keys({}));
-  EXPECT_EQ(scan({}, {}, false, "z"), Keys({}));
-  EXPECT_EQ(scan({}, {}, false, {}, 2), Keys({"a", "b"}));
-  EXPECT_EQ(scan("b", {}, true, {}, 2), Keys({"e", "d"}));
-  // Missing column family: empty.
-  EXPECT_EQ(Scan(s, "nope", {}), Keys({}));
-  // Bytewise order: 0xff sorts after ASCII, "a" before "a\0".
-  MustRecord(m, Put("default", "\xff", "hi"), kDurable);
-  MustRecord(m, Put("default", std::string("a\0", 2), "nul"), kDurable);
-  const Entries all = Scan(m.Visible(), "default", {});
-  ASSERT_EQ(all.size(), 7u);
-  EXPECT_EQ(all[1].first, std::string("a\0", 2));
-  EXPECT_EQ(all.back().first, "\xff");
-  // CheckScan explains the first difference.
-  Entries wrong = scan("b", "d", false);
-  wrong[1].second = "oops";
-  const Verdict v = Model::CheckScan(s, "default", ScanOptions{"b", "d", false, {}, 10}, wrong);
-  EXPECT_FALSE(v.ok);
-  EXPECT_THAT(v.explanation, HasSubstr("first difference at position 1"));
-  EXPECT_TRUE(
-      Model::CheckScan(s, "default", ScanOptions{"b", "d", false, {}, 10}, scan("b", "d", false))
-          .ok);
-}
-
-TEST(ModelTest, CursorSteps) {
-  Model m;
-  for (const char* k : {"a", "c", "e"}) MustRecord(m, Put("default", k, "v"), kDurable);
-  Cursor c(m.Visible(), "default", std::string("b"), std::string("e"));
-  c.SeekToFirst();
-  ASSERT_TRUE(c.Valid());
-  EXPECT_EQ(c.key(), "c");
-  c.Prev();
-  EXPECT_FALSE(c.Valid());  // "a" is below the lower bound.
-  c.SeekToLast();
-  ASSERT_TRUE(c.Valid());
-  EXPECT_EQ(c.key(), "c");
-  c.Next();
-  EXPECT_FALSE(c.Valid());  // "e" is the (exclusive) upper bound.
-  c.SeekForPrev("d");
-  ASSERT_TRUE(c.Valid());
-  EXPECT_EQ(c.key(), "c");
-  c.Seek("a");
-  ASSERT_TRUE(c.Valid());
-  EXPECT_EQ(c.key(), "c");
-}
-
-// ---- Hashing ------------------------------------------------------------------------------------
-
-TEST(ModelTest, HashIsStableAndOrderIndependent) {
-  // Pinned values: the hash must not change across builds (it may be printed and compared).
-  EXPECT_EQ(StateHash(StateMap{}), 0u);
-  EXPECT_EQ(StateHash(Initial()), HashColumnFamily("default"));
-  const uint64_t pinned_cf = HashColumnFamily("default");
-  const uint64_t pinned_entry = HashEntry("default", "k", "v");
-  EXPECT_EQ(pinned_cf, HashColumnFamily(std::string("default")));
-  EXPECT_NE(HashEntry("default", "k", "v"), HashEntry("default", "kv", ""));
-  EXPECT_NE(HashEntry("a", "bc", "d"), HashEntry("ab", "c", "d"));
-  EXPECT_EQ(StateHash(StateMap{{"default", {{"k", "v"}}}}), pinned_cf + pinned_entry);
-
-  Model x, y;
-  MustRecord(x, Put("default", "a", "1"), kDurable);
-  MustRecord(x, Commit::CreateCf("c"), kNonDurable);
-  MustRecord(x, Put("c", "k", "2"), kDurable);
-  MustRecord(x, Put("default", "b", "0"), kDurable);
-  MustRecord(x, Put("default", "b", "3"), kDurable);
-
-  MustRecord(y, Commit::CreateCf("c"), kDurable);
-  MustRecord(y,
-             Commit::Batch(
-                 {Op::Put("default", "b", "3"), Op::Put("c", "k", "2"), Op::Put("c", "junk", "x")}),
-             kDurable);
-  MustRecord(y, Commit::CreateCf("tmp"), kDurable);
-  MustRecord(y, Commit::Batch({Op::Delete("c", "junk"), Op::Put("default", "a", "1")}), kDurable);
-  MustRecord(y, Commit::DropCf("tmp"), kDurable);
-
-  EXPECT_EQ(x.Visible().hash(), y.Visible().hash());
-  EXPECT_TRUE(x.Visible() == y.Visible());
-  EXPECT_EQ(x.Visible().hash(), StateHash(y.Visible().ToMap()));
-  EXPECT_EQ(State::FromMap(x.Visible().ToMap()), y.Visible());
-}
-
-// ---- Properties ---------------------------------------------------------------------------------
-
-// A naive reference for the prefix rule: the states after each commit of the order.
-struct Naive {
-  std::vector<StateMap> states{Initial()};  // states[i]: after the first i commits.
-  std::vector<Outcome> outcomes;            // outcomes[i]: of commit i+1.
-  std::vector<uint64_t> ids;
-
-  size_t Visible() const {
-    size_t i = 0;
-    while (i < outcomes.size() && outcomes[i] != kUncertain) ++i;
-    return i;
-  }
-  size_t MinPrefix(bool clean) const {
-    size_t min = 0;
-    for (size_t i = 0; i < outcomes.size(); ++i) {
-      if (outcomes[i] == kDurable || (clean && outcomes[i] == kNonDurable)) min = i + 1;
-    }
-    return min;
-  }
-  bool HasUncertain() const { return Visible() < outcomes.size(); }
-  // The largest legal prefix equal to `s`, if any.
-  std::optional<size_t> Match(const StateMap& s, bool clean) const {
-    for (size_t i = states.size(); i-- > MinPrefix(clean);) {
-      if (states[i] == s) return i;
-    }
-    return std::nullopt;
-  }
-  void Adopt(size_t prefix, bool keep_pending) {
-    if (!keep_pending) {
-      states = {states[prefix]};
-      outcomes.clear();
-      ids.clear();
-      return;
-    }
-    states.resize(prefix + 1);
-    outcomes.resize(prefix);
-    ids.resize(prefix);
-    for (Outcome& o : outcomes) {
-      if (o == kUncertain) o = kNonDurable;
-    }
-  }
-};
-
-Commit RandomCommit() {
-  const std::vector<std::string> cfs = {"default", "a", "b"};
-  const int kind = *rc::gen::inRange(0, 10);
-  if (kind == 0) return Commit::CreateCf(*rc::gen::elementOf(cfs));
-  if (kind == 1) return Commit::DropCf(*rc::gen::elementOf(cfs));
-  const int n = *rc::gen::inRange(0, 4);
-  std::vector<Op> ops;
-  for (int i = 0; i < n; ++i) {
-    const std::string cf = *rc::gen::element<std::string>("default", "default", "a", "b");
-    const std::string key(1, *rc::gen::inRange('a', 'f'));
-    if (*rc::gen::inRange(0, 4) == 0) {
-      ops.push_back(Op::Delete(cf, key));
-    } else {
-      ops.push_back(Op::Put(cf, key, std::to_string(*rc::gen::inRange(0, 3))));
-    }
-  }
-  return Commit::Batch(std::move(ops));
-}
-
-// Random workloads with crashes: the model accepts exactly the legal states, adopts them like the
-// naive reference, and its visible state and hash follow every commit.
-void RunCrashProperty(bool recovery_makes_durable) {
-  ModelOptions options;
-  options.recovery_makes_durable = recovery_makes_durable;
-  Model model(options);
-  Naive naive;
-  const int steps = *rc::gen::inRange(1, 60);
-  int legal_crashes = 0, illegal_crashes = 0;
-  for (int step = 0; step < steps; ++step) {
-    if (*rc::gen::inRange(0, 6) != 0) {
-      Commit c = RandomCommit();
-      Outcome o = *rc::gen::element(kDurable, kNonDurable, kNonDurable, kFailed, kUncertain);
-      const bool must_fail = model.MustFail(c).has_value();
-      // Like the engine: invalid commits fail; nothing is acknowledged after an uncertain one.
-      if ((must_fail || naive.HasUncertain()) && (o == kDurable || o == kNonDurable)) {
-        o = must_fail ? kFailed : kUncertain;
-      }
-      uint64_t id = 0;
-      const Verdict v = model.Record(c, o, &id);
-      RC_ASSERT(v.ok);
-      if (o != kFailed) {
-        naive.ids.push_back(id);
-        StateMap next = naive.states.back();
-        NaiveApply(next, c);
-        naive.states.push_back(std::move(next));
-        naive.outcomes.push_back(o);
-      }
-      RC_ASSERT(model.Visible().ToMap() == naive.states[naive.Visible()]);
-      RC_ASSERT(model.Visible().hash() == StateHash(naive.states[naive.Visible()]));
-      RC_ASSERT(model.has_uncertain() == naive.HasUncertain());
-      continue;
-    }
-    // A crash (or clean reopen). Pick a candidate state, maybe damaged.
-    const bool clean = *rc::gen::inRange(0, 4) == 0;
-    const size_t pick = *rc::gen::inRange<size_t>(0, naive.states.size());
-    StateMap recovered = naive.states[pick];
-    const int damage = *rc::gen::inRange(0, 5);
-    if (damage == 1 && pick + 2 < naive.states.size()) {
-      // A hole: skip commit pick+1, keep the effect of pick+2 (as a diff).
-      const StateMap& a = naive.states[pick + 1];
-      const StateMap& b = naive.states[pick + 2];
-      for (const auto& [cf, m] : b) {
-        if (!a.count(cf)) recovered[cf];
-        for (const auto& [k, v] : m) {
-          auto ac = a.find(cf);
-          if (ac == a.end() || !ac->second.count(k) || ac->second.at(k) != v) {
-            recovered[cf][k] = v;
-          }
-        }
-      }
-    } else if (damage == 2 && pick + 1 < naive.states.size()) {
-      // Part of the next commit: one key's change from it.
-      const StateMap& next = naive.states[pick + 1];
-      for (const auto& [cf, m] : next) {
-        bool done = false;
-        for (const auto& [k, v] : m) {
-          if (recovered.count(cf) && (!recovered[cf].count(k) || recovered[cf][k] != v)) {
-            recovered[cf][k] = v;
-            done = true;
-            break;
-          }
-        }
-        if (done) break;
-      }
-    } else if (damage == 3) {
-      recovered["default"][std::string(1, *rc::gen::inRange('a', 'g'))] = "x";
-    }
-    const std::optional<size_t> expected = naive.Match(recovered, clean);
-    const CrashVerdict v =
-        clean ? model.CheckCleanReopen(recovered) : model.CheckRecovered(recovered);
-    RC_ASSERT(v.legal == expected.has_value());
-    ++(v.legal ? legal_crashes : illegal_crashes);
-    if (!v.legal) {
-      RC_ASSERT(!v.explanation.empty());
-      // The run would stop here; recover to the newest legal state instead.
-      recovered = naive.states.back();
-      const CrashVerdict again = model.CheckRecovered(recovered);
-      RC_ASSERT(again.legal);
-      naive.Adopt(naive.states.size() - 1, !recovery_makes_durable);
-    } else {
-      if (*expected > 0) RC_ASSERT(v.matched_last_id == naive.ids[*expected - 1]);
-      naive.Adopt(*expected, !recovery_makes_durable && !clean);
-    }
-    RC_ASSERT(model.Visible().ToMap() == recovered);
-    RC_ASSERT(model.Visible().ToMap() == naive.states.back());
-    RC_ASSERT(model.pending_commits() == naive.outcomes.size() - naive.MinPrefix(false));
-  }
-  RC_TAG(legal_crashes > 0 ? "some legal" : "no legal",
-         illegal_crashes > 0 ? "some illegal" : "no illegal");
-}
-
-RC_GTEST_PROP(ModelProperty, AcceptsExactlyLegalRecoveredStates, ()) { RunCrashProperty(true); }
-
-RC_GTEST_PROP(ModelProperty, AcceptsExactlyLegalStatesWhenRecoveryDoesNotSync, ()) {
-  RunCrashProperty(false);
-}
-
-// Equal states have equal hashes however they were built; the incremental hash is StateHash.
-RC_GTEST_PROP(ModelProperty, HashDependsOnlyOnState, ()) {
-  const auto entries = *rc::gen::container<std::map<std::string, std::string>>(
-      rc::gen::nonEmpty(rc::gen::string<std::string>()), rc::gen::string<std::string>());
-  const StateMap target{{"default", entries}};
-  Model a, b;
-  std::vector<std::pair<std::string, std::string>> order(entries.begin(), entries.end());
-  for (const auto& [k, v] : order) MustRecord(a, Put("default", k, v), kDurable);
-  std::vector<size_t> perm(order.size());
-  for (size_t i = 0; i < perm.size(); ++i) perm[i] = i;
-  std::shuffle(perm.begin(), perm.end(), std::mt19937_64(*rc::gen::arbitrary<uint64_t>()));
-  for (size_t i : perm) {
-    MustRecord(b, Put("default", order[i].first, "tmp"), kNonDurable);
-    MustRecord(b, Put("default", order[i].first + "~junk", "x"), kNonDurable);
-  }
-  for (size_t i : perm) {
-    MustRecord(b,
-               Commit::Batch({Op::Delete("default", order[i].first + "~junk"),
-                              Op::Put("default", order[i].first, order[i].second)}),
-               kDurable);
-  }
-  // A key that is both some k and some k + "~junk" would collide; rebuild from the target then.
-  if (b.Visible().ToMap() != target) return;
-  RC_ASSERT(a.Visible().hash() == b.Visible().hash());
-  RC_ASSERT(a.Visible().hash() == StateHash(target));
-  RC_ASSERT(a.Visible() == b.Visible());
-}
-
-// Short strings over {a, b, c}, so that keys, bounds and targets collide often.
-rc::Gen<std::string> SmallString() {
-  return rc::gen::resize(3, rc::gen::container<std::string>(rc::gen::element('a', 'b', 'c')));
-}
-
-std::optional<std::string> MaybeBound() {
-  if (*rc::gen::inRange(0, 3) == 0) return std::nullopt;
-  return *SmallString();
-}
-
-// The cursor follows a naive position in the bounded, sorted key list.
-RC_GTEST_PROP(ModelProperty, CursorMatchesNaiveIteration, ()) {
-  const auto keys = *rc::gen::container<std::set<std::string>>(SmallString());
-  Model m;
-  for (const std::string& k : keys) MustRecord(m, Put("default", k, "v" + k), kDurable);
-  const std::optional<std::string> lower = MaybeBound();
-  const std::optional<std::string> upper = MaybeBound();
-  std::vector<std::string> view;
-  for (const std::string& k : keys) {
-    if ((!lower || k >= *lower) && (!upper || k < *upper)) view.push_back(k);
-  }
-  Cursor cursor(m.Visible(), "default", lower, upper);
-  std::optional<size_t> pos;  // Naive position in `view`.
-  const int steps = *rc::gen::inRange(1, 30);
-  for (int i = 0; i < steps; ++i) {
-    const int action = *rc::gen::inRange(0, 6);
-    const std::string target = *SmallString();
-    if ((action == 4 || action == 5) && !pos) continue;
-    switch (action) {
-      case 0:
-        cursor.SeekToFirst();
-        pos = view.empty() ? std::nullopt : std::optional<size_t>(0);
-        break;
-      case 1:
-        cursor.SeekToLast();
-        pos = view.empty() ? std::nullopt : std::optional<size_t>(view.size() - 1);
-        break;
-      case 2: {
-        cursor.Seek(target);
-        auto it = std::lower_bound(view.begin(), view.end(), target);
-        pos = it == view.end() ? std::nullopt
-                               : std::optional<size_t>(static_cast<size_t>(it - view.begin()));
-        break;
-      }
-      case 3: {
-        cursor.SeekForPrev(target);
-        auto it = std::upper_bound(view.begin(), view.end(), target);
-        pos = it == view.begin()
-                  ? std::nullopt
-                  : std::optional<size_t>(static_cast<size_t>(it - view.begin()) - 1);
-        break;
-      }
-      case 4:
-        cursor.Next();
-        pos = *pos + 1 < view.size() ? std::optional<size_t>(*pos + 1) : std::nullopt;
-        break;
-      case 5:
-        cursor.Prev();
-        pos = *pos > 0 ? std::optional<size_t>(*pos - 1) : std::nullopt;
-        break;
-    }
-    RC_ASSERT(cursor.Valid() == pos.has_value());
-    if (pos) {
-      RC_ASSERT(cursor.key() == view[*pos]);
-      RC_ASSERT(cursor.value() == "v" + view[*pos]);
-    }
-  }
+  ASSERT_TRUE(
+      m.Record(Commit::Batch({Op::Put("default", "a", "1")}), Outcome::kAcknowledgedDurable).ok);
+  CrashVerdict lost = m.CheckRecovered({{"default", {{"a", "1"}}}}, Reopen::kCrash, 0);
+  EXPECT_FALSE(lost.legal) << "sequence 0 would mean the acknowledged commit is missing";
 }
 
 // ---- Performance sanity -------------------------------------------------------------------------
@@ -970,39 +565,6 @@ TEST(ModelTest, ManyCommitsAndCrashesStayFast) {
   EXPECT_EQ(legal, kCrashes);
   EXPECT_EQ(illegal_probes, kCrashes / 20);
   EXPECT_EQ(m.Visible().ToMap(), durable);
-}
-
-}  // namespace
-}  // namespace manifold::model
-
-int main(int argc, char** argv) {
-  setenv("RC_PARAMS", "max_success=300", /*overwrite=*/0);
-  ::testing::InitGoogleTest(&argc, argv);
-  return RUN_ALL_TESTS();
-}
-
-namespace manifold::model {
-namespace {
-
-// An uncertain commit that changed no entry leaves two prefixes with equal states; the engine's
-// sequence number tells which one it recovered.
-TEST(ModelSequenceTest, SequenceTellsApartPrefixesWithEqualStates) {
-  for (uint64_t engine_sequence : {1u, 2u}) {
-    Model m;
-    ASSERT_TRUE(
-        m.Record(Commit::Batch({Op::Put("default", "a", "1")}), Outcome::kAcknowledgedDurable).ok);
-    ASSERT_TRUE(m.Record(Commit::Batch({Op::Delete("default", "absent")}), Outcome::kUncertain).ok);
-    StateMap recovered = {{"default", {{"a", "1"}}}};
-    CrashVerdict verdict = m.CheckRecovered(recovered, Reopen::kCrash, engine_sequence);
-    ASSERT_TRUE(verdict.legal) << verdict.explanation;
-    EXPECT_EQ(verdict.matched_sequence, engine_sequence);
-    EXPECT_EQ(m.sequence(), engine_sequence);
-  }
-  Model m;
-  ASSERT_TRUE(
-      m.Record(Commit::Batch({Op::Put("default", "a", "1")}), Outcome::kAcknowledgedDurable).ok);
-  CrashVerdict lost = m.CheckRecovered({{"default", {{"a", "1"}}}}, Reopen::kCrash, 0);
-  EXPECT_FALSE(lost.legal) << "sequence 0 would mean the acknowledged commit is missing";
 }
 
 }  // namespace
