@@ -42,6 +42,44 @@ TEST(HeaderSlotTest, RoundTripAndDamage) {
   EXPECT_FALSE(DecodeHeaderSlot(page.data(), 1024, 1, "f").ok());
 }
 
+// I12: another page's write over a slot is told apart from damage to the slot's own write.
+TEST(HeaderSlotTest, ForeignPageVersusGarbledOwnWrite) {
+  constexpr uint32_t kBytes = 1024;
+  HeaderSlot slot;
+  slot.sequence = 9;
+  slot.page_bytes = kBytes;
+  slot.page_count = 40;
+  slot.checkpoint_count = 4;
+  slot.log_head = 3;
+  const std::string own = EncodeHeaderSlot(slot, 0);
+  EXPECT_FALSE(HoldsForeignPage(own.data(), kBytes, 0));
+  const std::string zeros(kBytes, '\0');
+  EXPECT_FALSE(HoldsForeignPage(zeros.data(), kBytes, 0));
+  std::string leaf(kBytes, 'v');
+  btree::SealPage(leaf.data(), kBytes, btree::PageType::kLeaf, 3, 17, 8);
+  // A whole foreign page, and foreign prefixes over the old slot, down to the crc and type byte.
+  EXPECT_TRUE(HoldsForeignPage(leaf.data(), kBytes, 0));
+  for (size_t prefix : {size_t{5}, size_t{12}, size_t{100}, size_t{kBytes - 1}}) {
+    std::string torn = own;
+    torn.replace(0, prefix, leaf.substr(0, prefix));
+    EXPECT_TRUE(HoldsForeignPage(torn.data(), kBytes, 0)) << prefix;
+    EXPECT_FALSE(DecodeHeaderSlot(torn.data(), kBytes, 0, "f").ok()) << prefix;
+  }
+  // The slot's own write with one bit of its type byte flipped (kHeader 1 reads as kInternal 3
+  // or kFreeList 5; storage seed 480): a damaged slot, passed over, not a foreign page.
+  for (int bit = 0; bit < 8; ++bit) {
+    std::string garbled = own;
+    garbled[4] = static_cast<char>(garbled[4] ^ (1 << bit));
+    EXPECT_FALSE(HoldsForeignPage(garbled.data(), kBytes, 0)) << bit;
+    EXPECT_TRUE(DecodeHeaderSlot(garbled.data(), kBytes, 0, "f").status().IsCorruption()) << bit;
+    // Read as the other slot, it is not this slot's write: foreign when its type is.
+    const btree::PageType type = btree::PageTypeOf(garbled.data());
+    const bool foreign_type = type != btree::PageType::kHeader && static_cast<int>(type) >= 2 &&
+                              static_cast<int>(type) <= 5;
+    EXPECT_EQ(HoldsForeignPage(garbled.data(), kBytes, 1), foreign_type) << bit;
+  }
+}
+
 TEST(PageAllocatorTest, ReusesOnlyReleasedPages) {
   PageAllocator allocator(2, 1000);
   EXPECT_EQ(*allocator.Allocate(3), 2u);
