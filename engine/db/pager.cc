@@ -74,16 +74,17 @@ bool HoldsForeignPage(const char* page, uint32_t page_bytes, uint64_t slot_index
                             type == PageType::kOverflow || type == PageType::kFreeList;
   if (!foreign_type) return false;
   // Unless the type byte itself is what was damaged: a power cut may garble an unsynced sector of
-  // the slot's own write (a flipped bit turns kHeader into kInternal or kFreeList; storage seed
-  // 480 in the simulator). That page checks out once its type byte reads kHeader again, which a
-  // foreign page's prefix over the old slot would not (its checksum is the foreign page's), so it
-  // is the slot's own unacknowledged write, passed over like any torn slot (I12).
-  const char header_type = static_cast<char>(PageType::kHeader);
-  uint32_t crc = crc32c::Value(&header_type, 1);
-  crc = crc32c::Extend(crc, page + 5, page_bytes - 5);
-  const bool own_write = btree::PageCrcOf(page) == btree::MaskCrc(crc) &&
-                         DecodeFixed64(page + 8) == slot_index &&
-                         std::memcmp(page + kMagicOffset, kHeaderMagic, sizeof(kHeaderMagic)) == 0;
+  // the slot's own write, its other sectors lost or garbled too (a flipped bit turns kHeader into
+  // kInternal or kFreeList; storage seed 480 in the simulator). Its first sector still names this
+  // slot and carries the header magic and page size, which another page's sector, landed whole,
+  // never does (its page id is its own, its body starts at byte 24). So it is the slot's own
+  // unacknowledged write, passed over like any torn slot (I12). A foreign write torn before its
+  // page id (under 16 bytes landed) would read the same way: sectors land whole or not at all on
+  // most devices, and the simulator never tears a misdirected write.
+  const bool own_write =
+      DecodeFixed64(page + 8) == slot_index &&
+      std::memcmp(page + kMagicOffset, kHeaderMagic, sizeof(kHeaderMagic)) == 0 &&
+      DecodeFixed32(page + kPageBytesOffset) == page_bytes;
   return !own_write;
 }
 

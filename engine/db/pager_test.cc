@@ -57,9 +57,9 @@ TEST(HeaderSlotTest, ForeignPageVersusGarbledOwnWrite) {
   EXPECT_FALSE(HoldsForeignPage(zeros.data(), kBytes, 0));
   std::string leaf(kBytes, 'v');
   btree::SealPage(leaf.data(), kBytes, btree::PageType::kLeaf, 3, 17, 8);
-  // A whole foreign page, and foreign prefixes over the old slot, down to the crc and type byte.
+  // A whole foreign page, and foreign prefixes over the old slot that reach its page id.
   EXPECT_TRUE(HoldsForeignPage(leaf.data(), kBytes, 0));
-  for (size_t prefix : {size_t{5}, size_t{12}, size_t{100}, size_t{kBytes - 1}}) {
+  for (size_t prefix : {size_t{16}, size_t{100}, size_t{512}, size_t{kBytes - 1}}) {
     std::string torn = own;
     torn.replace(0, prefix, leaf.substr(0, prefix));
     EXPECT_TRUE(HoldsForeignPage(torn.data(), kBytes, 0)) << prefix;
@@ -78,6 +78,21 @@ TEST(HeaderSlotTest, ForeignPageVersusGarbledOwnWrite) {
                               static_cast<int>(type) <= 5;
     EXPECT_EQ(HoldsForeignPage(garbled.data(), kBytes, 1), foreign_type) << bit;
   }
+  // Storage seed 480: the slot's write garbled in its type byte, its second sector lost (the old
+  // slot's bytes) and a bit flipped in the rest: still the slot's own damaged write.
+  HeaderSlot older = slot;
+  older.sequence = 5;
+  older.checkpoint_count = 2;
+  const std::string old_slot = EncodeHeaderSlot(older, 0);
+  std::string mixed = own;
+  mixed[4] = static_cast<char>(mixed[4] ^ 0x02);  // kInternal
+  mixed.replace(512, 512, old_slot.substr(512, 512));
+  mixed[700] = static_cast<char>(mixed[700] ^ 0x10);
+  EXPECT_FALSE(HoldsForeignPage(mixed.data(), kBytes, 0));
+  // A foreign page's middle sector landed whole over the slot's first: foreign by its type byte.
+  std::string middle = own;
+  middle.replace(0, 512, std::string(512, static_cast<char>(btree::PageType::kLeaf)));
+  EXPECT_TRUE(HoldsForeignPage(middle.data(), kBytes, 0));
 }
 
 TEST(PageAllocatorTest, ReusesOnlyReleasedPages) {
