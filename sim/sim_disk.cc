@@ -483,17 +483,9 @@ std::shared_ptr<Inode> SimFileSystem::State::RebuildAfterCrash(const std::string
           TraceLostSectors(path, begin, lost_run_first, &lost_run_count);
           std::string damaged(bytes);
           const uint64_t bit = prng.Uniform(uint64_t{damaged.size()} * 8);
-          // Log segments only (the draw is made anyway, so other seeds replay unchanged): the data
-          // file's header slots tell a torn slot from another page's misdirected write by the
-          // type byte (I12, pager.cc HoldsForeignPage), which holds for sectors that land whole or
-          // as a prefix but not for a flipped bit (storage seed 480: a garbled type byte read as
-          // a foreign page, a false Corruption). Whether the engine should survive garbled header
-          // sectors too is open (stop 20's note).
-          if (!sim_fs_internal::IsLogSegmentName(path)) {
-            land(lo, bytes);
-            ++kept;
-            break;
-          }
+          // Any file: a power cut may garble an unsynced sector of the data file too (header
+          // slots included: I12's HoldsForeignPage tells the slot's own write with a garbled type
+          // byte from another page's misdirected write by its checksum; storage seed 480).
           damaged[bit / 8] = static_cast<char>(damaged[bit / 8] ^ (1 << (bit % 8)));
           land(lo, damaged);
           ++garbled;

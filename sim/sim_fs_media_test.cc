@@ -65,19 +65,23 @@ TEST(SimFsMediaTest, GarbledSectorsFlipOneBitOfTheUnsyncedBytesOnly) {
   FaultOptions options;
   options.sector_atomic = false;
   options.unsynced_sector_garbled = 1;  // Every unsynced sector lands garbled.
-  for (uint64_t seed = 1; seed <= 20; ++seed) {
-    SimClock clock;
-    SimFileSystem fs(seed, options, &clock);
-    ASSERT_TRUE(fs.CreateDir("/db").ok());
-    const std::string synced = Pattern('a', 700), unsynced = Pattern('z', 1500);
-    WriteFile(&fs, "/db/wal-0000000000000001.log", synced, unsynced);
-    ASSERT_TRUE(fs.Restart().ok());
-    const std::string after = Read(&fs, "/db/wal-0000000000000001.log");
-    ASSERT_EQ(after.size(), synced.size() + unsynced.size());
-    EXPECT_EQ(after.substr(0, synced.size()), synced) << "seed " << seed;  // Synced: intact.
-    // The unsynced write covers sectors 1 (from byte 700), 2, 3 and 4: one flipped bit in each.
-    EXPECT_EQ(DifferingBits(after.substr(synced.size()), unsynced), 4) << "seed " << seed;
-    EXPECT_EQ(fs.counters().sectors_garbled, 4u);
+  // Every file, log segment or data file (its header slots included).
+  for (const char* path : {"/db/wal-0000000000000001.log", "/db/MANIFOLD"}) {
+    for (uint64_t seed = 1; seed <= 20; ++seed) {
+      SimClock clock;
+      SimFileSystem fs(seed, options, &clock);
+      ASSERT_TRUE(fs.CreateDir("/db").ok());
+      const std::string synced = Pattern('a', 700), unsynced = Pattern('z', 1500);
+      WriteFile(&fs, path, synced, unsynced);
+      ASSERT_TRUE(fs.Restart().ok());
+      const std::string after = Read(&fs, path);
+      ASSERT_EQ(after.size(), synced.size() + unsynced.size());
+      EXPECT_EQ(after.substr(0, synced.size()), synced) << path << " seed " << seed;  // Intact.
+      // The unsynced write covers sectors 1 (from byte 700), 2, 3 and 4: one flipped bit in each.
+      EXPECT_EQ(DifferingBits(after.substr(synced.size()), unsynced), 4)
+          << path << " seed " << seed;
+      EXPECT_EQ(fs.counters().sectors_garbled, 4u);
+    }
   }
 }
 

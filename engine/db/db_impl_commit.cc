@@ -267,6 +267,12 @@ Status DBImpl::LeadGroup(bool sync) {
   chunks.swap(log_buffer_);
   log_buffer_bytes_ = 0;
   const uint64_t target = buffered_lsn_;
+  // I23: records buffered while the previous leader synced carry the synced_lsn of before that
+  // sync, so when no sync marker followed that group (these records were already buffered), none
+  // of the records written after it would vouch for it: a misdirected write of this group over
+  // the durable group's records was then read as a torn tail, a silent loss (chaos seed 124 with
+  // --ops 1500). Each chunk's first record is restamped with what is durable now.
+  for (LogChunk& chunk : chunks) wal::RaiseSyncedLsn(&chunk.bytes, synced_lsn_);
   port::MutexUnlock unlocked(&log_mu_);
   // I26: the space for the whole group is taken before its first byte is written, so running
   // out of it fails the group cleanly instead of making the database refuse writes.

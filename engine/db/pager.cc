@@ -70,8 +70,22 @@ bool HoldsForeignPage(const char* page, uint32_t page_bytes, uint64_t slot_index
   // A torn one: the slot's own writes (and a never-written slot, all zeros) only ever put a
   // header type or zero in the type byte, so a tree, overflow or free-list type came from
   // another page's write.
-  return type == PageType::kLeaf || type == PageType::kInternal || type == PageType::kOverflow ||
-         type == PageType::kFreeList;
+  const bool foreign_type = type == PageType::kLeaf || type == PageType::kInternal ||
+                            type == PageType::kOverflow || type == PageType::kFreeList;
+  if (!foreign_type) return false;
+  // Unless the type byte itself is what was damaged: a power cut may garble an unsynced sector of
+  // the slot's own write, its other sectors lost or garbled too (a flipped bit turns kHeader into
+  // kInternal or kFreeList; storage seed 480 in the simulator). Its first sector still names this
+  // slot and carries the header magic and page size, which another page's sector, landed whole,
+  // never does (its page id is its own, its body starts at byte 24). So it is the slot's own
+  // unacknowledged write, passed over like any torn slot (I12). A foreign write torn before its
+  // page id (under 16 bytes landed) would read the same way: sectors land whole or not at all on
+  // most devices, and the simulator never tears a misdirected write.
+  const bool own_write =
+      DecodeFixed64(page + 8) == slot_index &&
+      std::memcmp(page + kMagicOffset, kHeaderMagic, sizeof(kHeaderMagic)) == 0 &&
+      DecodeFixed32(page + kPageBytesOffset) == page_bytes;
+  return !own_write;
 }
 
 StatusOr<HeaderSlot> DecodeHeaderSlot(const char* page, uint32_t page_bytes, uint64_t slot_index,

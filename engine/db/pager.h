@@ -50,7 +50,9 @@ inline uint64_t HeaderSlotPage(uint64_t sequence) { return sequence % 2; }
 std::string EncodeHeaderSlot(const HeaderSlot& slot, uint64_t slot_page);
 // True when `page`, read from header slot `slot_index`, shows another page's write: a valid
 // page that is not this slot, or a torn page whose type byte is a tree, overflow or free-list
-// type. A never-written slot (zeros) or a torn write of the slot itself does not count.
+// type. A never-written slot (zeros) or a torn write of the slot itself does not count, nor does
+// the slot's own write with a garbled type byte (its first sector still holds this slot's page
+// id, the header magic and the page size).
 bool HoldsForeignPage(const char* page, uint32_t page_bytes, uint64_t slot_index);
 
 // Decodes the header page stored at `slot_index` (0 or 1) of a file with pages of `page_bytes`.

@@ -42,6 +42,59 @@ TEST(HeaderSlotTest, RoundTripAndDamage) {
   EXPECT_FALSE(DecodeHeaderSlot(page.data(), 1024, 1, "f").ok());
 }
 
+// I12: another page's write over a slot is told apart from damage to the slot's own write.
+TEST(HeaderSlotTest, ForeignPageVersusGarbledOwnWrite) {
+  constexpr uint32_t kBytes = 1024;
+  HeaderSlot slot;
+  slot.sequence = 9;
+  slot.page_bytes = kBytes;
+  slot.page_count = 40;
+  slot.checkpoint_count = 4;
+  slot.log_head = 3;
+  const std::string own = EncodeHeaderSlot(slot, 0);
+  EXPECT_FALSE(HoldsForeignPage(own.data(), kBytes, 0));
+  const std::string zeros(kBytes, '\0');
+  EXPECT_FALSE(HoldsForeignPage(zeros.data(), kBytes, 0));
+  std::string leaf(kBytes, 'v');
+  btree::SealPage(leaf.data(), kBytes, btree::PageType::kLeaf, 3, 17, 8);
+  // A whole foreign page, and foreign prefixes over the old slot that reach its page id.
+  EXPECT_TRUE(HoldsForeignPage(leaf.data(), kBytes, 0));
+  for (size_t prefix : {size_t{16}, size_t{100}, size_t{512}, size_t{kBytes - 1}}) {
+    std::string torn = own;
+    torn.replace(0, prefix, leaf.substr(0, prefix));
+    EXPECT_TRUE(HoldsForeignPage(torn.data(), kBytes, 0)) << prefix;
+    EXPECT_FALSE(DecodeHeaderSlot(torn.data(), kBytes, 0, "f").ok()) << prefix;
+  }
+  // The slot's own write with one bit of its type byte flipped (kHeader 1 reads as kInternal 3
+  // or kFreeList 5; storage seed 480): a damaged slot, passed over, not a foreign page.
+  for (int bit = 0; bit < 8; ++bit) {
+    std::string garbled = own;
+    garbled[4] = static_cast<char>(garbled[4] ^ (1 << bit));
+    EXPECT_FALSE(HoldsForeignPage(garbled.data(), kBytes, 0)) << bit;
+    EXPECT_TRUE(DecodeHeaderSlot(garbled.data(), kBytes, 0, "f").status().IsCorruption()) << bit;
+    // Read as the other slot, it is not this slot's write: foreign when its type is.
+    const btree::PageType type = btree::PageTypeOf(garbled.data());
+    const bool foreign_type = type != btree::PageType::kHeader && static_cast<int>(type) >= 2 &&
+                              static_cast<int>(type) <= 5;
+    EXPECT_EQ(HoldsForeignPage(garbled.data(), kBytes, 1), foreign_type) << bit;
+  }
+  // Storage seed 480: the slot's write garbled in its type byte, its second sector lost (the old
+  // slot's bytes) and a bit flipped in the rest: still the slot's own damaged write.
+  HeaderSlot older = slot;
+  older.sequence = 5;
+  older.checkpoint_count = 2;
+  const std::string old_slot = EncodeHeaderSlot(older, 0);
+  std::string mixed = own;
+  mixed[4] = static_cast<char>(mixed[4] ^ 0x02);  // kInternal
+  mixed.replace(512, 512, old_slot.substr(512, 512));
+  mixed[700] = static_cast<char>(mixed[700] ^ 0x10);
+  EXPECT_FALSE(HoldsForeignPage(mixed.data(), kBytes, 0));
+  // A foreign page's middle sector landed whole over the slot's first: foreign by its type byte.
+  std::string middle = own;
+  middle.replace(0, 512, std::string(512, static_cast<char>(btree::PageType::kLeaf)));
+  EXPECT_TRUE(HoldsForeignPage(middle.data(), kBytes, 0));
+}
+
 TEST(PageAllocatorTest, ReusesOnlyReleasedPages) {
   PageAllocator allocator(2, 1000);
   EXPECT_EQ(*allocator.Allocate(3), 2u);

@@ -59,6 +59,21 @@ void AppendRecord(std::string* out, uint64_t segment, uint64_t lsn, uint64_t syn
   assert(out->size() % kRecordAlignBytes == 0);
 }
 
+bool RaiseSyncedLsn(std::string* record, uint64_t synced_lsn) {
+  assert(record->size() >= kRecordHeaderBytes);
+  char* header = record->data();
+  const uint32_t payload_bytes = DecodeFixed32(header + kPayloadBytesOffset);
+  assert(payload_bytes <= record->size() - kRecordHeaderBytes);
+  if (synced_lsn <= DecodeFixed64(header + kSyncedLsnOffset) ||
+      synced_lsn >= DecodeFixed64(header + kLsnOffset)) {
+    return false;
+  }
+  EncodeFixed64(header + kSyncedLsnOffset, synced_lsn);
+  const std::string_view payload(header + kRecordHeaderBytes, payload_bytes);
+  EncodeFixed32(header + kCrcOffset, RecordCrc(header, payload));
+  return true;
+}
+
 bool DecodeRecord(std::string_view data, uint64_t expected_segment, RecordView* out) {
   if (data.size() < kRecordHeaderBytes) return false;
   const char* header = data.data();

@@ -58,6 +58,13 @@ struct RecordView {
   size_t bytes = 0;
 };
 
+// Raises the synced_lsn field of the record at the start of `record` (a whole record, as
+// AppendRecord wrote it) to `synced_lsn` when that is larger and still below the record's LSN,
+// and reseals its checksum. The log writer stamps synced_lsn when it buffers a record; a record
+// buffered while an earlier group's sync was under way carries a stale value, and restamped when
+// written it vouches for that group (I23). Returns whether the field changed.
+bool RaiseSyncedLsn(std::string* record, uint64_t synced_lsn);
+
 // Decodes the record at the start of `data` (which runs from the record's start to the end of
 // the segment data read). Returns true only if the header fits, the payload fits in `data`, the
 // segment number equals `expected_segment` (a record left by an older use of a recycled file

@@ -253,5 +253,24 @@ TEST(LogFormatTest, ControlRecordsAreAsDocumented) {
   EXPECT_EQ(ClassifyRecord(view, &next), RecordKind::kData);
 }
 
+// I23: a record buffered during an earlier group's sync is restamped, when written, with what is
+// durable by then, so it vouches for that group (chaos seed 124 with --ops 1500).
+TEST(LogFormatTest, RaiseSyncedLsnRestampsAndReseals) {
+  std::string group = Record(7, 79, 74, "payload of 79");
+  const std::string second = Record(7, 80, 74, "payload of 80");
+  group += second;
+  EXPECT_FALSE(RaiseSyncedLsn(&group, 74));  // Not larger: unchanged.
+  EXPECT_FALSE(RaiseSyncedLsn(&group, 60));
+  EXPECT_FALSE(RaiseSyncedLsn(&group, 79));  // A record cannot vouch for itself.
+  EXPECT_EQ(group, Record(7, 79, 74, "payload of 79") + second);
+  EXPECT_TRUE(RaiseSyncedLsn(&group, 78));
+  RecordView view;
+  ASSERT_TRUE(DecodeRecord(group, 7, &view));  // Resealed: the checksum holds.
+  EXPECT_EQ(view.lsn, 79u);
+  EXPECT_EQ(view.synced_lsn, 78u);
+  EXPECT_EQ(view.payload, "payload of 79");
+  EXPECT_EQ(group, Record(7, 79, 78, "payload of 79") + second);  // The next record untouched.
+}
+
 }  // namespace
 }  // namespace manifold::wal
