@@ -57,6 +57,10 @@ ConcurrentRun::ConcurrentRun(const RunConfig& config)
   if (cache_rng.OneIn(2)) {
     options_.cache_bytes_max = (4 + cache_rng.Uniform(29)) * uint64_t{config.workload.page_bytes};
   }
+  // Half the seeds checkpoint after 64 KiB of log instead of 96 KiB (one segment's worth): more
+  // checkpoints, each retiring segments sooner, so the recycle pool fills and is drawn from more
+  // often while writers roll over beside a checkpoint (I21, I22, I28).
+  if (cache_rng.OneIn(2)) options_.checkpoint_log_bytes = 64 << 10;
   fs_.set_trace([this](const std::string& line) { Trace("  fault: " + line); });
 }
 
@@ -212,9 +216,11 @@ void ConcurrentRun::RunEpoch(uint32_t e) {
   const Epoch& epoch = workload_.epochs[e];
   Trace("epoch " + std::to_string(e) + ": " + std::to_string(epoch.threads.size()) +
         " threads, ends with " + EpochEndName(epoch.end) +
-        (epoch.end == EpochEnd::kPowerCutAt
-             ? " at mutation " + std::to_string(epoch.cut_at_mutation)
-             : ""));
+        (epoch.end != EpochEnd::kPowerCutAt ? ""
+         : epoch.cut_after_namespace_op != 0
+             ? " " + std::to_string(epoch.cut_delay) + " mutations after namespace operation " +
+                   std::to_string(epoch.cut_after_namespace_op)
+             : " at mutation " + std::to_string(epoch.cut_at_mutation)));
   bool lossy = false;
   for (const WorkloadOp& op : epoch.cf_ops) {
     if (config_.skip_ops.count(op.index) > 0) continue;
@@ -222,7 +228,14 @@ void ConcurrentRun::RunEpoch(uint32_t e) {
     if (failed()) return;
   }
   if (epoch.end == EpochEnd::kPowerCutAt && !fs_.crashed()) {
-    fs_.ScheduleCrashAtMutation(epoch.cut_at_mutation);
+    if (epoch.cut_after_namespace_op != 0) {
+      // Random cuts (one every ~50 mutations in the storage profile) would almost always land
+      // first; this epoch's cut is the targeted one. Every other fault stays on.
+      fs_.set_random_crashes(false);
+      fs_.ScheduleCrashAfterNamespaceOp(epoch.cut_after_namespace_op, epoch.cut_delay);
+    } else {
+      fs_.ScheduleCrashAtMutation(epoch.cut_at_mutation);
+    }
   }
   {
     std::vector<Worker> workers(epoch.threads.size());
@@ -250,7 +263,10 @@ void ConcurrentRun::RunEpoch(uint32_t e) {
     threads.clear();  // Joins them.
   }
   if (failed()) return;
-  if (epoch.end == EpochEnd::kPowerCutAt) fs_.ScheduleCrashAtMutation(0);
+  if (epoch.end == EpochEnd::kPowerCutAt) {
+    fs_.ScheduleCrashAtMutation(0);
+    fs_.set_random_crashes(true);
+  }
   if (epoch.end == EpochEnd::kCrashAtEnd && !fs_.crashed()) {
     Trace("power cut at the end of the epoch");
     fs_.CrashNow();

@@ -83,6 +83,11 @@ ConcurrentWorkload GenerateConcurrentWorkload(uint64_t seed, const WorkloadOptio
   Rng rng(seed ^ 0xc0c0ull);
   // Log-heavy epochs draw from a stream of their own: the other epochs generate as before.
   Rng heavy_rng(seed ^ 0x4ea7ull);
+  // A third of the seeds run short epochs: twice the reopens and recoveries in the same
+  // operations, so states that need several recovery cycles (a segment retired by one epoch's
+  // checkpoint and recycled by the next epoch's writer) come within a few hundred operations.
+  Rng shape_rng(seed ^ 0x5a0e7ull);
+  const bool short_epochs = shape_rng.OneIn(3);
   ConcurrentWorkload workload;
   uint32_t index = 0;
   auto next_op = [&](OpKind kind) {
@@ -98,10 +103,12 @@ ConcurrentWorkload GenerateConcurrentWorkload(uint64_t seed, const WorkloadOptio
     if (rng.OneIn(3)) {
       epoch.cf_ops.push_back(next_op(rng.OneIn(4) ? OpKind::kDropCf : OpKind::kCreateCf));
     }
-    const uint32_t wanted = 30 + static_cast<uint32_t>(rng.Uniform(61));
+    uint32_t wanted = 30 + static_cast<uint32_t>(rng.Uniform(61));
+    if (short_epochs) wanted = 12 + wanted / 3;
     const uint32_t budget = index < options.ops ? std::min(options.ops - index, wanted) : 0;
-    // A third of the epochs are log-heavy, with two more writers.
-    const bool log_heavy = heavy_rng.OneIn(3);
+    // Half of the epochs are log-heavy, with two more writers: the log rolls over, checkpoints
+    // retire segments and writers take them back from the recycle pool many times per seed.
+    const bool log_heavy = heavy_rng.OneIn(2);
     const uint32_t writers = 2 + static_cast<uint32_t>(rng.Uniform(3)) + (log_heavy ? 2 : 0);
     const uint32_t readers = 1 + static_cast<uint32_t>(rng.Uniform(2));
     assert(writers + readers <= kThreadsPerEpochMax);
@@ -133,6 +140,13 @@ ConcurrentWorkload GenerateConcurrentWorkload(uint64_t seed, const WorkloadOptio
         epoch.end = EpochEnd::kPowerCutAt;
         // Spread over the epoch: a few hundred mutations in a busy one.
         epoch.cut_at_mutation = 1 + static_cast<uint32_t>(rng.Uniform(std::max(1u, budget * 4)));
+        // Half of the cuts land just after a namespace operation: a segment created, recycled or
+        // retired, the protocol steps whose following writes and syncs a crash must not split
+        // in a way recovery misreads (I21, I22, I28).
+        if (shape_rng.OneIn(2)) {
+          epoch.cut_after_namespace_op = 1 + static_cast<uint32_t>(shape_rng.Uniform(8));
+          epoch.cut_delay = static_cast<uint32_t>(shape_rng.Uniform(6));
+        }
         break;
     }
     workload.epochs.push_back(std::move(epoch));

@@ -38,6 +38,10 @@ struct Epoch {
   std::vector<ConcurrentThread> threads;
   EpochEnd end = EpochEnd::kCleanClose;
   uint32_t cut_at_mutation = 0;  // kPowerCutAt: k >= 1.
+  // kPowerCutAt, when not 0: the cut lands cut_delay mutations after the epoch's n-th namespace
+  // operation instead (SimFileSystem::ScheduleCrashAfterNamespaceOp).
+  uint32_t cut_after_namespace_op = 0;
+  uint32_t cut_delay = 0;
 };
 
 struct ConcurrentWorkload {

@@ -202,6 +202,13 @@ SimFileSystem::~SimFileSystem() = default;
 void SimFileSystem::ScheduleCrashAtMutation(uint64_t n) {
   port::MutexLock lock(&state_->mu);
   state_->crash_at_mutation = n == 0 ? 0 : state_->counters.mutations + n;
+  if (n == 0) state_->namespace_ops_until_cut = 0;
+}
+
+void SimFileSystem::ScheduleCrashAfterNamespaceOp(uint32_t n, uint32_t delay) {
+  port::MutexLock lock(&state_->mu);
+  state_->namespace_ops_until_cut = n;
+  state_->cut_delay_after_namespace_op = delay;
 }
 
 void SimFileSystem::set_random_crashes(bool enabled) {

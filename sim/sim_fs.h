@@ -120,6 +120,13 @@ class SimFileSystem final : public FileSystem {
   // complete and returns IOError("power cut during ..."). n == 0 cancels a scheduled cut. Any
   // power cut cancels the schedule.
   void ScheduleCrashAtMutation(uint64_t n);
+  // The power cut lands `delay` mutations after the n-th namespace operation from now (n >= 1; a
+  // file created, renamed or removed), or on that operation itself when delay == 0. The engine's
+  // protocol steps are namespace operations (a segment created at a rollover, renamed out of the
+  // recycle pool, retired by a checkpoint), so a cut a few mutations after one lands in the window
+  // between that step and the writes and syncs that must follow it, which a cut drawn uniformly
+  // over all mutations rarely hits. ScheduleCrashAtMutation(0) or any power cut cancels it.
+  void ScheduleCrashAfterNamespaceOp(uint32_t n, uint32_t delay);
 
   // Enables (the default) or disables power cuts drawn from crash_per_mutation.
   void set_random_crashes(bool enabled);

@@ -86,6 +86,13 @@ Status SimFileSystem::State::CheckLive(const std::string& what, const uint64_t* 
 Status SimFileSystem::State::Mutate(const std::string& what) {
   assert(!crashed);
   ++counters.mutations;
+  // The callers name their operation first ("open ", "rename ", "remove ": see
+  // sim_fault_layers.cc); opening counts as a mutation only when it may create the file.
+  const bool namespace_op =
+      what.starts_with("open ") || what.starts_with("rename ") || what.starts_with("remove ");
+  if (namespace_op && namespace_ops_until_cut != 0 && --namespace_ops_until_cut == 0) {
+    crash_at_mutation = counters.mutations + cut_delay_after_namespace_op;
+  }
   const bool scheduled = crash_at_mutation != 0 && counters.mutations == crash_at_mutation;
   // Drawn even when a cut is scheduled here, so the draws before it match an unscheduled run.
   const bool random = random_crashes && prng.Chance(options.crash_per_mutation);
@@ -101,6 +108,7 @@ Status SimFileSystem::State::Mutate(const std::string& what) {
 void SimFileSystem::State::Cut() {
   crashed = true;
   crash_at_mutation = 0;
+  namespace_ops_until_cut = 0;
   ++counters.crashes;
 }
 

@@ -227,6 +227,10 @@ struct SimFileSystem::State {
   bool random_crashes MANIFOLD_GUARDED_BY(mu) = true;
   // The value of counters.mutations at which the scheduled power cut hits; 0: none.
   uint64_t crash_at_mutation MANIFOLD_GUARDED_BY(mu) = 0;
+  // ScheduleCrashAfterNamespaceOp: namespace operations (create, rename, remove) left until the
+  // one that arms the cut (0: none), and how many mutations after it the cut lands.
+  uint32_t namespace_ops_until_cut MANIFOLD_GUARDED_BY(mu) = 0;
+  uint32_t cut_delay_after_namespace_op MANIFOLD_GUARDED_BY(mu) = 0;
   SimFsCounters counters MANIFOLD_GUARDED_BY(mu);
 };
 
