@@ -361,23 +361,30 @@ void SequentialRun::DoBatch(const WorkloadOp& op) {
   const StatusCode expected = ExpectedError(commit);
   WriteBatch batch;
   for (const model::Op& m : commit.ops) {
+    const ColumnFamilyHandle* handle = HandleFor(op, m.cf);
     if (m.kind == model::Op::kPut) {
-      batch.Put(m.cf, m.key, m.value);
+      handle ? batch.Put(*handle, m.key, m.value) : batch.Put(m.cf, m.key, m.value);
     } else {
-      batch.Delete(m.cf, m.key);
+      handle ? batch.Delete(*handle, m.key) : batch.Delete(m.cf, m.key);
     }
   }
+  const ColumnFamilyHandle* first = commit.ops.empty() ? nullptr : HandleFor(op, commit.ops[0].cf);
   const uint64_t id = model_.BeginCommit(commit);
   WriteOptions write_options;
   write_options.sync = op.sync;
   Status status;
   if (op.kind == OpKind::kPut) {
     status = Engine([&] {
-      return db_->Put(write_options, commit.ops[0].cf, commit.ops[0].key, commit.ops[0].value);
+      const model::Op& m = commit.ops[0];
+      return first ? db_->Put(write_options, *first, m.key, m.value)
+                   : db_->Put(write_options, m.cf, m.key, m.value);
     });
   } else if (op.kind == OpKind::kDelete) {
-    status =
-        Engine([&] { return db_->Delete(write_options, commit.ops[0].cf, commit.ops[0].key); });
+    status = Engine([&] {
+      const model::Op& m = commit.ops[0];
+      return first ? db_->Delete(write_options, *first, m.key)
+                   : db_->Delete(write_options, m.cf, m.key);
+    });
   } else {
     status = Engine([&] { return db_->Write(write_options, batch); });
   }
@@ -386,7 +393,9 @@ void SequentialRun::DoBatch(const WorkloadOp& op) {
 
 void SequentialRun::DoTransaction(const WorkloadOp& op) {
   const bool cf_exists = model_.HasColumnFamily(op.cf);
-  auto txn = Engine([&] { return db_->BeginTransaction(op.cf); });
+  const ColumnFamilyHandle* handle = HandleFor(op, op.cf);
+  auto txn = Engine(
+      [&] { return handle ? db_->BeginTransaction(*handle) : db_->BeginTransaction(op.cf); });
   if (!txn.ok()) {
     Trace("  -> " + txn.status().ToString());
     if (!cf_exists && txn.status().IsNotFound()) return;
@@ -437,11 +446,16 @@ void SequentialRun::DoColumnFamily(const WorkloadOp& op) {
   commit.name = OpName(op);
   const StatusCode expected = ExpectedError(commit);
   const uint64_t id = model_.BeginCommit(commit);
+  auto before = db_->GetColumnFamily(op.cf);  // Reads no file: no fault point fires.
   Status status = Engine([&] {
     return op.kind == OpKind::kCreateCf ? db_->CreateColumnFamily(op.cf)
                                         : db_->DropColumnFamily(op.cf);
   });
+  // Every create or drop empties the cache, whatever its outcome (see HandleFor).
+  handles_.clear();
+  if (status.ok() && op.kind == OpKind::kDropCf && before.ok()) dropped_handle_ = *before;
   EndWrite(id, status, expected);
+  if (result_.passed && db_ != nullptr) CheckStaleHandles();
 }
 
 }  // namespace manifold::sim

@@ -172,6 +172,23 @@ class SequentialRun final : public FaultPointSink {
 
   void DoColumnFamily(const WorkloadOp& op);
 
+  // --- Column-family handles (sequential_run_handles.cc, I46) -------------------------------
+  // Odd-numbered operations reach their column families through ColumnFamilyHandles, the others
+  // by name, so both forms meet the same faults and model checks. The choice draws nothing from
+  // the workload's generator: workloads and seeds are unchanged.
+  static bool UsesHandles(const WorkloadOp& op) { return op.index % 2 == 1; }
+  // A handle on `cf` taken in this open, or null when `cf` does not exist now (the by-name call
+  // then gives the NotFound the model expects). Taken handles are kept until the next create,
+  // drop or close, so a kept one always refers to the column family `cf` names now.
+  const ColumnFamilyHandle* HandleFor(const WorkloadOp& op, const std::string& cf);
+  // Before a close or a power cut: kept handles go; one of them is remembered to check that the
+  // next open rejects it.
+  void ForgetHandles();
+  // A handle of a dropped column family must give NotFound (even after a column family of the
+  // same name was created again), and one from an earlier open InvalidArgument; neither reads
+  // anything (no I/O, so no fault can excuse another answer).
+  void CheckStaleHandles();
+
   // --- Crash, reopen and recovery checks ----------------------------------------------------
 
   // `after_failure`: the engine reported a failed write (it refuses writes until reopened).
@@ -221,6 +238,9 @@ class SequentialRun final : public FaultPointSink {
   std::unique_ptr<DB> db_;
   std::array<HeldSnapshot, kSnapshotSlots> snapshots_;
   std::array<HeldIterator, kSnapshotSlots> iterators_;
+  std::map<std::string, ColumnFamilyHandle, std::less<>> handles_;  // See HandleFor.
+  ColumnFamilyHandle dropped_handle_;       // Of the last column family dropped in this open.
+  ColumnFamilyHandle earlier_open_handle_;  // Of "default", taken before the last close.
   RunResult result_;
   int64_t current_op_ = -1;
   uint64_t faults_this_op_ = 0;

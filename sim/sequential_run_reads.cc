@@ -69,7 +69,11 @@ void SequentialRun::CompareGet(const std::string& what, const std::string& cf,
 void SequentialRun::DoGet(const WorkloadOp& op, const Snapshot* snapshot, const State& state) {
   ReadOptions read;
   read.snapshot = snapshot;
-  auto got = Engine([&] { return db_->Get(read, op.cf, op.key); });
+  // At a snapshot, by name only: a handle is of the column family `op.cf` names now, which may
+  // be a newer one than the snapshot holds under that name.
+  const ColumnFamilyHandle* handle = snapshot == nullptr ? HandleFor(op, op.cf) : nullptr;
+  auto got = Engine(
+      [&] { return handle ? db_->Get(read, *handle, op.key) : db_->Get(read, op.cf, op.key); });
   CompareGet(snapshot ? "snapshot get" : "get", op.cf, op.key, got, state.Get(op.cf, op.key));
 }
 
@@ -95,7 +99,9 @@ void SequentialRun::DoScan(const WorkloadOp& op, const Snapshot* snapshot, const
   read.snapshot = snapshot;
   if (!op.lower.empty()) read.lower_bound = op.lower;
   if (!op.upper.empty()) read.upper_bound = op.upper;
-  auto it = Engine([&] { return db_->NewIterator(read, op.cf); });
+  const ColumnFamilyHandle* handle = snapshot == nullptr ? HandleFor(op, op.cf) : nullptr;
+  auto it = Engine(
+      [&] { return handle ? db_->NewIterator(read, *handle) : db_->NewIterator(read, op.cf); });
   const model::KeyMap* cf = state.Find(op.cf);
   if (!IteratorOpenedAsModelSays(op.cf, it.status(), cf)) return;
   Entries got;
@@ -157,7 +163,9 @@ void SequentialRun::DoOpenIterator(const WorkloadOp& op) {
   ReadOptions read;
   if (!op.lower.empty()) read.lower_bound = op.lower;
   if (!op.upper.empty()) read.upper_bound = op.upper;
-  auto it = Engine([&] { return db_->NewIterator(read, op.cf); });
+  const ColumnFamilyHandle* handle = HandleFor(op, op.cf);
+  auto it = Engine(
+      [&] { return handle ? db_->NewIterator(read, *handle) : db_->NewIterator(read, op.cf); });
   const model::KeyMap* cf = model_.Visible().Find(op.cf);
   if (!IteratorOpenedAsModelSays(op.cf, it.status(), cf)) return;
   Engine([&] {
@@ -220,6 +228,7 @@ void SequentialRun::DoStepIterator(const WorkloadOp& op) {
 }
 
 void SequentialRun::ReleaseAll() {
+  ForgetHandles();
   for (uint32_t slot = 0; slot < kSnapshotSlots; ++slot) {
     ReleaseSnapshot(slot);
     ReleaseIterator(slot);

@@ -39,6 +39,7 @@ class DBImpl : public DB {
   Status CreateColumnFamily(std::string_view name) override;
   Status DropColumnFamily(std::string_view name) override;
   std::vector<std::string> ListColumnFamilies() override;
+  StatusOr<ColumnFamilyHandle> GetColumnFamily(std::string_view name) override;
   Status Put(const WriteOptions& options, std::string_view column_family, std::string_view key,
              std::string_view value) override;
   Status Delete(const WriteOptions& options, std::string_view column_family,
@@ -49,6 +50,17 @@ class DBImpl : public DB {
                             std::string_view key) override;
   StatusOr<std::unique_ptr<Iterator>> NewIterator(const ReadOptions& options,
                                                   std::string_view column_family) override;
+  // By handle (db_impl_handles.cc): found by id, never by name (I46).
+  Status Put(const WriteOptions& options, const ColumnFamilyHandle& column_family,
+             std::string_view key, std::string_view value) override;
+  Status Delete(const WriteOptions& options, const ColumnFamilyHandle& column_family,
+                std::string_view key) override;
+  StatusOr<std::unique_ptr<Transaction>> BeginTransaction(
+      const ColumnFamilyHandle& column_family) override;
+  StatusOr<std::string> Get(const ReadOptions& options, const ColumnFamilyHandle& column_family,
+                            std::string_view key) override;
+  StatusOr<std::unique_ptr<Iterator>> NewIterator(const ReadOptions& options,
+                                                  const ColumnFamilyHandle& column_family) override;
   std::shared_ptr<const Snapshot> GetSnapshot() override;
   Status VerifyIntegrity(IntegrityReport* report) override;
   Stats GetStats() override;
@@ -199,8 +211,21 @@ class DBImpl : public DB {
   // What Close reports: the final checkpoint, or else the log sync that must replace it.
   [[nodiscard]] Status FinishClose();
   [[nodiscard]] Status CheckColumnFamilyName(std::string_view name) const;
-  // Reads (db_impl_read.cc).
+  // Reads (db_impl_read.cc): the name and the handle forms find the column family's state in
+  // `version`, then share these.
   [[nodiscard]] StatusOr<VersionPtr> ReadVersion(const ReadOptions& options);
+  [[nodiscard]] StatusOr<std::string> GetFrom(const ColumnFamilyState& state, std::string_view key);
+  [[nodiscard]] StatusOr<std::unique_ptr<Iterator>> NewIteratorOn(const ReadOptions& options,
+                                                                  VersionPtr version,
+                                                                  const ColumnFamilyState& state);
+  // Handles (db_impl_handles.cc). InvalidArgument for an empty handle or one from another
+  // database; NotFound when `version` does not hold the handle's column family (I46).
+  [[nodiscard]] Status CheckHandle(const ColumnFamilyHandle& handle) const;
+  [[nodiscard]] StatusOr<const ColumnFamilyState*> ResolveHandle(
+      const Version& version, const ColumnFamilyHandle& handle) const;
+  // After the writer slots of a batch are held: every handle op's column family is the one in
+  // the newest version under that name (I46), so the by-name apply reaches exactly it.
+  [[nodiscard]] Status CheckBatchHandles(const WriteBatch& batch);
 
   // Fields by concern, each group with the lock that guards it. Where locks nest, the order is
   // checkpoint_mu_, then log_mu_, then state_mu_. log_mu_ is never held across I/O (I16);

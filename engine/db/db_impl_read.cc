@@ -24,9 +24,14 @@ StatusOr<std::string> DBImpl::Get(const ReadOptions& options, std::string_view c
   if (state == nullptr) {
     return Status::NotFound("column family '" + std::string(column_family) + "' does not exist");
   }
+  return GetFrom(*state, key);
+}
+
+// `state` belongs to a version the caller holds, so every page its tree reaches stays (I4).
+StatusOr<std::string> DBImpl::GetFrom(const ColumnFamilyState& state, std::string_view key) {
   MANIFOLD_RETURN_IF_ERROR(CheckKey(key));
   MANIFOLD_ASSIGN_OR_RETURN(std::optional<std::string> value,
-                            btree::TreeGet(pager_.get(), state->tree(), key));
+                            btree::TreeGet(pager_.get(), state.tree(), key));
   if (!value.has_value()) return Status::NotFound("key not found");
   return std::move(*value);
 }
@@ -38,7 +43,14 @@ StatusOr<std::unique_ptr<Iterator>> DBImpl::NewIterator(const ReadOptions& optio
   if (state == nullptr) {
     return Status::NotFound("column family '" + std::string(column_family) + "' does not exist");
   }
-  const btree::TreeRoot root = state->tree();
+  return NewIteratorOn(options, std::move(version), *state);
+}
+
+// `state` belongs to `version`; the iterator keeps `version` alive (I4).
+StatusOr<std::unique_ptr<Iterator>> DBImpl::NewIteratorOn(const ReadOptions& options,
+                                                          VersionPtr version,
+                                                          const ColumnFamilyState& state) {
+  const btree::TreeRoot root = state.tree();
   // The planted bug: "the iterator has its root, it needs no version".
   if (MANIFOLD_PLANTED_BUG(planted_bug::kCheckpointFreesReaderPages)) version = nullptr;
   return std::unique_ptr<Iterator>(new IteratorImpl(pager_.get(), std::move(version), root,

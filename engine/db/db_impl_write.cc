@@ -166,6 +166,7 @@ Status DBImpl::Write(const WriteOptions& options, const WriteBatch& batch) {
   for (const WriteBatch::Op& op : batch.ops()) {
     MANIFOLD_RETURN_IF_ERROR(op.type == WriteBatch::OpType::kPut ? CheckPut(op.key, op.value)
                                                                  : CheckKey(op.key));
+    if (op.handle.valid()) MANIFOLD_RETURN_IF_ERROR(CheckHandle(op.handle));
     names.push_back(op.column_family);
   }
   std::sort(names.begin(), names.end());
@@ -173,6 +174,7 @@ Status DBImpl::Write(const WriteOptions& options, const WriteBatch& batch) {
   if (names.empty()) return Status::OK();
   MANIFOLD_RETURN_IF_ERROR(AcquireColumnFamilies(names));
   ReleaseOnExit release(this, names);
+  MANIFOLD_RETURN_IF_ERROR(CheckBatchHandles(batch));
   return WriteBatchHeld(options, batch, names);
 }
 

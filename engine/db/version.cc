@@ -2,6 +2,7 @@
 
 #include <cassert>
 
+#include "engine/util/check.h"
 #include "engine/util/coding.h"
 #include "engine/util/random.h"
 
@@ -69,50 +70,105 @@ ColumnFamilyMap::const_iterator ColumnFamilyMap::begin() const {
 const ColumnFamilyState* ColumnFamilyMap::Find(std::string_view name) const {
   const Node* node = root_.get();
   while (node != nullptr) {
-    const int order = name.compare(node->entry.name);
-    if (order == 0) return &node->entry.state;
+    const int order = name.compare(node->entry->name);
+    if (order == 0) return &node->entry->state;
     node = order < 0 ? node->left.get() : node->right.get();
   }
   return nullptr;
 }
 
+namespace {
+
+// Ids the id index holds with `levels` levels: those below the returned bound.
+uint64_t IdCapacity(uint32_t levels, uint32_t bits) {
+  return levels == 0 ? 0 : uint64_t{1} << (bits * levels);
+}
+
+}  // namespace
+
+const ColumnFamilyMap::Entry* ColumnFamilyMap::FindById(uint32_t id) const {
+  if (id >= IdCapacity(id_levels_, kIdBits)) return nullptr;
+  const IdNode* node = id_root_.get();
+  for (uint32_t level = id_levels_ - 1; node != nullptr && level > 0; --level) {
+    node = node->children[(id >> (kIdBits * level)) & (kIdFanout - 1)].get();
+  }
+  return node == nullptr ? nullptr : node->entries[id & (kIdFanout - 1)].get();
+}
+
 void ColumnFamilyMap::Set(std::string_view name, const ColumnFamilyState& state) {
-  bool added = false;
-  root_ = Insert(root_, name, state, PriorityOf(name), &added);
-  if (added) ++size_;
+  // I46: an id names one column family of a catalog; ids are never reused (next_cf_id only
+  // grows), so a second name with the same id is a bug upstream.
+  const Entry* same_id = FindById(state.id);
+  MANIFOLD_CHECK(same_id == nullptr || same_id->name == name,
+                 "I46 a column-family id is given to one name only (ids are never reused)");
+  auto entry = std::make_shared<const Entry>(Entry{std::string(name), state});
+  EntryRef replaced;
+  root_ = Insert(root_, entry, PriorityOf(name), &replaced);
+  if (replaced == nullptr) {
+    ++size_;
+  } else if (replaced->state.id != state.id) {
+    SetById(replaced->state.id, nullptr);
+  }
+  SetById(state.id, std::move(entry));
 }
 
 bool ColumnFamilyMap::Erase(std::string_view name) {
-  bool removed = false;
+  EntryRef removed;
   NodeRef root = Remove(root_, name, &removed);
-  if (!removed) return false;
+  if (removed == nullptr) return false;
   root_ = std::move(root);
   --size_;
+  SetById(removed->state.id, nullptr);
   return true;
 }
 
 void ColumnFamilyMap::Clear() {
   root_ = nullptr;
   size_ = 0;
+  id_root_ = nullptr;
+  id_levels_ = 0;
 }
 
-// Returns a copy of the subtree at `node` holding `name` -> `state`; only nodes on the path are
-// new. A rotation that restores heap order builds two new nodes instead of changing any.
-ColumnFamilyMap::NodeRef ColumnFamilyMap::Insert(const NodeRef& node, std::string_view name,
-                                                 const ColumnFamilyState& state, uint64_t priority,
-                                                 bool* added) {
-  if (node == nullptr) {
-    *added = true;
-    return std::make_shared<const Node>(Entry{std::string(name), state}, priority, nullptr,
-                                        nullptr);
+void ColumnFamilyMap::SetById(uint32_t id, EntryRef entry) {
+  if (entry == nullptr && id >= IdCapacity(id_levels_, kIdBits)) return;
+  // Grows upward: the old root becomes child 0 of a new root, so every id keeps its path.
+  while (id >= IdCapacity(id_levels_, kIdBits)) {
+    if (id_levels_ > 0) {
+      auto grown = std::make_shared<IdNode>();
+      grown->children[0] = std::move(id_root_);
+      id_root_ = std::move(grown);
+    }
+    ++id_levels_;
   }
-  const int order = name.compare(node->entry.name);
+  id_root_ = SetInTrie(id_root_.get(), id_levels_ - 1, id, std::move(entry));
+}
+
+// Returns a copy of `node` (or a new node) with the slot for `id` set; only the path is copied.
+ColumnFamilyMap::IdNodeRef ColumnFamilyMap::SetInTrie(const IdNode* node, uint32_t level,
+                                                      uint32_t id, EntryRef entry) {
+  auto copy = node == nullptr ? std::make_shared<IdNode>() : std::make_shared<IdNode>(*node);
+  const uint32_t slot = (id >> (kIdBits * level)) & (kIdFanout - 1);
+  if (level == 0) {
+    copy->entries[slot] = std::move(entry);
+  } else {
+    copy->children[slot] = SetInTrie(copy->children[slot].get(), level - 1, id, std::move(entry));
+  }
+  return copy;
+}
+
+// Returns a copy of the subtree at `node` holding `entry`; only nodes on the path are new. A
+// rotation that restores heap order builds two new nodes instead of changing any. Entries are
+// shared, never copied.
+ColumnFamilyMap::NodeRef ColumnFamilyMap::Insert(const NodeRef& node, const EntryRef& entry,
+                                                 uint64_t priority, EntryRef* replaced) {
+  if (node == nullptr) return std::make_shared<const Node>(entry, priority, nullptr, nullptr);
+  const int order = entry->name.compare(node->entry->name);
   if (order == 0) {
-    return std::make_shared<const Node>(Entry{node->entry.name, state}, node->priority, node->left,
-                                        node->right);
+    *replaced = node->entry;
+    return std::make_shared<const Node>(entry, node->priority, node->left, node->right);
   }
   if (order < 0) {
-    NodeRef left = Insert(node->left, name, state, priority, added);
+    NodeRef left = Insert(node->left, entry, priority, replaced);
     if (left->priority <= node->priority) {
       return std::make_shared<const Node>(node->entry, node->priority, std::move(left),
                                           node->right);
@@ -123,7 +179,7 @@ ColumnFamilyMap::NodeRef ColumnFamilyMap::Insert(const NodeRef& node, std::strin
     return std::make_shared<const Node>(left->entry, left->priority, left->left,
                                         std::move(lowered));
   }
-  NodeRef right = Insert(node->right, name, state, priority, added);
+  NodeRef right = Insert(node->right, entry, priority, replaced);
   if (right->priority <= node->priority) {
     return std::make_shared<const Node>(node->entry, node->priority, node->left, std::move(right));
   }
@@ -134,20 +190,20 @@ ColumnFamilyMap::NodeRef ColumnFamilyMap::Insert(const NodeRef& node, std::strin
 }
 
 ColumnFamilyMap::NodeRef ColumnFamilyMap::Remove(const NodeRef& node, std::string_view name,
-                                                 bool* removed) {
+                                                 EntryRef* removed) {
   if (node == nullptr) return nullptr;
-  const int order = name.compare(node->entry.name);
+  const int order = name.compare(node->entry->name);
   if (order == 0) {
-    *removed = true;
+    *removed = node->entry;
     return Merge(node->left, node->right);
   }
   if (order < 0) {
     NodeRef left = Remove(node->left, name, removed);
-    if (!*removed) return node;
+    if (*removed == nullptr) return node;
     return std::make_shared<const Node>(node->entry, node->priority, std::move(left), node->right);
   }
   NodeRef right = Remove(node->right, name, removed);
-  if (!*removed) return node;
+  if (*removed == nullptr) return node;
   return std::make_shared<const Node>(node->entry, node->priority, node->left, std::move(right));
 }
 

@@ -4,6 +4,7 @@
 #ifndef MANIFOLD_DB_VERSION_H_
 #define MANIFOLD_DB_VERSION_H_
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -43,8 +44,13 @@ struct ColumnFamilyState {
 // nodes versions share. A change copies only the O(log n) nodes on the path to the changed name
 // (a treap with path copying; priorities come from a hash of the name, so the shape depends on
 // the names alone), which keeps a commit's cost independent of the number of column families.
-// Copying a map copies one pointer; a node is never changed once it is built, so a version that
+// Copying a map copies two pointers; a node is never changed once it is built, so a version that
 // holds a map keeps reading exactly its own catalog (snapshot semantics, I4).
+//
+// A second index finds an entry by column-family id with no name comparison, for
+// ColumnFamilyHandle (I46): a persistent radix trie, kIdBits of the id per level, as many levels
+// as the largest id needs (2 for ids below 1024). It shares the entries with the treap, so a
+// change copies one trie node per level besides the treap path.
 class ColumnFamilyMap {
  public:
   struct Entry {
@@ -53,18 +59,27 @@ class ColumnFamilyMap {
   };
 
  private:
+  using EntryRef = std::shared_ptr<const Entry>;
   struct Node;
   using NodeRef = std::shared_ptr<const Node>;
   struct Node {
-    Node(Entry entry_in, uint64_t priority_in, NodeRef left_in, NodeRef right_in)
+    Node(EntryRef entry_in, uint64_t priority_in, NodeRef left_in, NodeRef right_in)
         : entry(std::move(entry_in)),
           priority(priority_in),
           left(std::move(left_in)),
           right(std::move(right_in)) {}
-    Entry entry;
+    EntryRef entry;
     uint64_t priority;  // Heap order: a node's priority is at least its children's.
     NodeRef left;
     NodeRef right;
+  };
+  static constexpr uint32_t kIdBits = 5;
+  static constexpr uint32_t kIdFanout = 1u << kIdBits;
+  struct IdNode;
+  using IdNodeRef = std::shared_ptr<const IdNode>;
+  struct IdNode {
+    std::array<IdNodeRef, kIdFanout> children;  // Levels above the bottom one.
+    std::array<EntryRef, kIdFanout> entries;    // The bottom level.
   };
 
  public:
@@ -72,8 +87,8 @@ class ColumnFamilyMap {
   // map keeps alive, so the map must outlive it and must not change while it is in use.
   class const_iterator {
    public:
-    const Entry& operator*() const { return stack_.back()->entry; }
-    const Entry* operator->() const { return &stack_.back()->entry; }
+    const Entry& operator*() const { return *stack_.back()->entry; }
+    const Entry* operator->() const { return stack_.back()->entry.get(); }
     const_iterator& operator++();
     bool operator==(const const_iterator& other) const { return stack_ == other.stack_; }
     bool operator!=(const const_iterator& other) const { return !(*this == other); }
@@ -90,6 +105,8 @@ class ColumnFamilyMap {
   bool empty() const { return size_ == 0; }
 
   const ColumnFamilyState* Find(std::string_view name) const;
+  // The entry whose state has `id`, or null: O(levels) array steps, no name comparison.
+  const Entry* FindById(uint32_t id) const;
   // Inserts `name` or replaces its state.
   void Set(std::string_view name, const ColumnFamilyState& state);
   // Removes `name`; false when it is absent.
@@ -97,13 +114,18 @@ class ColumnFamilyMap {
   void Clear();
 
  private:
-  static NodeRef Insert(const NodeRef& node, std::string_view name, const ColumnFamilyState& state,
-                        uint64_t priority, bool* added);
-  static NodeRef Remove(const NodeRef& node, std::string_view name, bool* removed);
+  static NodeRef Insert(const NodeRef& node, const EntryRef& entry, uint64_t priority,
+                        EntryRef* replaced);
+  static NodeRef Remove(const NodeRef& node, std::string_view name, EntryRef* removed);
   static NodeRef Merge(const NodeRef& left, const NodeRef& right);
+  // Sets the id index's slot for `id` to `entry` (null clears it), copying the path to it.
+  void SetById(uint32_t id, EntryRef entry);
+  static IdNodeRef SetInTrie(const IdNode* node, uint32_t level, uint32_t id, EntryRef entry);
 
   NodeRef root_;
   size_t size_ = 0;
+  IdNodeRef id_root_;
+  uint32_t id_levels_ = 0;  // Levels of the id index: it holds ids below 2^(kIdBits*levels).
 };
 
 struct Version {
@@ -113,6 +135,7 @@ struct Version {
   Version& operator=(const Version&) = delete;
 
   const ColumnFamilyState* Find(std::string_view name) const;
+  const ColumnFamilyMap::Entry* FindById(uint32_t id) const { return column_families.FindById(id); }
 
   std::shared_ptr<VersionRegistry> registry;
   uint64_t sequence;

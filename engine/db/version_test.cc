@@ -55,6 +55,27 @@ TEST(VersionTest, FindsColumnFamiliesByName) {
 
 // The catalog against a std::map model through inserts, replacements and erases, checking that
 // every earlier copy still reads exactly what it held when it was taken.
+// The id index grows a level as ids pass each power of 2^kIdBits, and keeps every id's path.
+TEST(ColumnFamilyMapTest, IdIndexSpansLevelsAndLargeIds) {
+  ColumnFamilyMap map;
+  const std::vector<uint32_t> ids = {0, 1, 31, 32, 1023, 1024, 40000, 1u << 30, UINT32_MAX};
+  for (uint32_t id : ids) {
+    map.Set("cf" + std::to_string(id), ColumnFamilyState{id, {}, nullptr});
+    for (uint32_t earlier : ids) {
+      if (earlier > id) break;
+      const ColumnFamilyMap::Entry* entry = map.FindById(earlier);
+      ASSERT_NE(entry, nullptr) << earlier << " after " << id;
+      EXPECT_EQ(entry->name, "cf" + std::to_string(earlier));
+    }
+  }
+  EXPECT_EQ(map.FindById(2), nullptr);
+  EXPECT_EQ(map.FindById(1025), nullptr);
+  ASSERT_TRUE(map.Erase("cf1024"));
+  EXPECT_EQ(map.FindById(1024), nullptr);
+  EXPECT_NE(map.FindById(1023), nullptr);
+  EXPECT_NE(map.FindById(UINT32_MAX), nullptr);
+}
+
 TEST(ColumnFamilyMapTest, MatchesModelAndCopiesKeepTheirState) {
   ColumnFamilyMap map;
   std::map<std::string, uint32_t> model;
@@ -86,10 +107,20 @@ TEST(ColumnFamilyMapTest, MatchesModelAndCopiesKeepTheirState) {
       const ColumnFamilyState* found = copy.Find(name);
       ASSERT_NE(found, nullptr) << name;
       EXPECT_EQ(found->id, id);
+      // The id index (I46) finds the same entry.
+      const ColumnFamilyMap::Entry* by_id = copy.FindById(id);
+      ASSERT_NE(by_id, nullptr) << id;
+      EXPECT_EQ(by_id->name, name);
+      EXPECT_EQ(&by_id->state, found);
     }
     EXPECT_EQ(copy.Find("absent"), nullptr);
+    // Ids replaced or erased are gone from the index: exactly the model's ids are found.
+    size_t ids_found = 0;
+    for (uint32_t id = 0; id < 3000; ++id) ids_found += copy.FindById(id) != nullptr ? 1 : 0;
+    EXPECT_EQ(ids_found, expected.size());
   }
   map.Clear();
+  EXPECT_EQ(map.FindById(2999), nullptr);
   EXPECT_TRUE(map.empty());
   EXPECT_EQ(map.begin(), map.end());
   EXPECT_FALSE(map.Erase("cf1"));

@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "manifold/column_family.h"
 #include "manifold/options.h"
 #include "manifold/status.h"
 #include "manifold/write_batch.h"
@@ -152,11 +153,21 @@ class DB {
   [[nodiscard]] virtual Status DropColumnFamily(std::string_view name) = 0;
   // All column family names in byte order, including "default".
   virtual std::vector<std::string> ListColumnFamilies() = 0;
+  // A handle on the column family `name` as of the latest commit (manifold/column_family.h);
+  // NotFound when it does not exist. Every call below that takes a column family name has an
+  // overload taking a handle, which finds the column family by id with no name lookup.
+  [[nodiscard]] virtual StatusOr<ColumnFamilyHandle> GetColumnFamily(std::string_view name) = 0;
 
   // --- Writes ---------------------------------------------------------------------------------
   [[nodiscard]] virtual Status Put(const WriteOptions& options, std::string_view column_family,
                                    std::string_view key, std::string_view value) = 0;
   [[nodiscard]] virtual Status Delete(const WriteOptions& options, std::string_view column_family,
+                                      std::string_view key) = 0;
+  [[nodiscard]] virtual Status Put(const WriteOptions& options,
+                                   const ColumnFamilyHandle& column_family, std::string_view key,
+                                   std::string_view value) = 0;
+  [[nodiscard]] virtual Status Delete(const WriteOptions& options,
+                                      const ColumnFamilyHandle& column_family,
                                       std::string_view key) = 0;
   // Applies every operation of `batch` atomically, across column families.
   // Every write waits for the column families it changes while another writer holds them: a
@@ -167,6 +178,8 @@ class DB {
   // Holds `column_family` for writing until the transaction commits or aborts.
   [[nodiscard]] virtual StatusOr<std::unique_ptr<Transaction>> BeginTransaction(
       std::string_view column_family) = 0;
+  [[nodiscard]] virtual StatusOr<std::unique_ptr<Transaction>> BeginTransaction(
+      const ColumnFamilyHandle& column_family) = 0;
 
   // --- Reads ----------------------------------------------------------------------------------
   // NotFound when the key is absent.
@@ -175,6 +188,13 @@ class DB {
                                                   std::string_view key) = 0;
   [[nodiscard]] virtual StatusOr<std::unique_ptr<Iterator>> NewIterator(
       const ReadOptions& options, std::string_view column_family) = 0;
+  // By handle. With ReadOptions::snapshot, NotFound also when the snapshot predates the column
+  // family (it did not exist yet in what the snapshot sees).
+  [[nodiscard]] virtual StatusOr<std::string> Get(const ReadOptions& options,
+                                                  const ColumnFamilyHandle& column_family,
+                                                  std::string_view key) = 0;
+  [[nodiscard]] virtual StatusOr<std::unique_ptr<Iterator>> NewIterator(
+      const ReadOptions& options, const ColumnFamilyHandle& column_family) = 0;
   // A snapshot of the latest committed state. Release it by destroying the shared_ptr.
   virtual std::shared_ptr<const Snapshot> GetSnapshot() = 0;
 

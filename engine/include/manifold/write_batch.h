@@ -7,6 +7,8 @@
 #include <string_view>
 #include <vector>
 
+#include "manifold/column_family.h"
+
 namespace manifold {
 
 class WriteBatch {
@@ -18,16 +20,30 @@ class WriteBatch {
     std::string column_family;
     std::string key;
     std::string value;  // Empty for deletes.
+    // Set when the op was added with a handle: DB::Write then applies it to exactly that column
+    // family (NotFound if it was dropped) and `column_family` is the handle's name.
+    ColumnFamilyHandle handle;
   };
 
   void Put(std::string_view column_family, std::string_view key, std::string_view value) {
     bytes_ += key.size() + value.size();
     ops_.push_back(
-        Op{OpType::kPut, std::string(column_family), std::string(key), std::string(value)});
+        Op{OpType::kPut, std::string(column_family), std::string(key), std::string(value), {}});
   }
   void Delete(std::string_view column_family, std::string_view key) {
     bytes_ += key.size();
-    ops_.push_back(Op{OpType::kDelete, std::string(column_family), std::string(key), {}});
+    ops_.push_back(Op{OpType::kDelete, std::string(column_family), std::string(key), {}, {}});
+  }
+  // The same, by handle: no name lookup, and never a later column family of the same name.
+  void Put(const ColumnFamilyHandle& column_family, std::string_view key, std::string_view value) {
+    bytes_ += key.size() + value.size();
+    ops_.push_back(Op{OpType::kPut, std::string(column_family.name()), std::string(key),
+                      std::string(value), column_family});
+  }
+  void Delete(const ColumnFamilyHandle& column_family, std::string_view key) {
+    bytes_ += key.size();
+    ops_.push_back(Op{
+        OpType::kDelete, std::string(column_family.name()), std::string(key), {}, column_family});
   }
   void Clear() {
     ops_.clear();
