@@ -129,6 +129,9 @@ class SequentialRun final : public FaultPointSink {
                   const StatusOr<std::string>& got, const std::optional<std::string>& expected);
 
   void DoGet(const WorkloadOp& op, const Snapshot* snapshot, const State& state);
+  // Every other get is a DB::GetPinned (same pages read, so the same faults fire); its handle is
+  // kept until the next get, which checks that the pinned bytes did not change meanwhile (I43).
+  void CheckHeldPin();
 
   // Whether NewIterator's outcome `status` is what the model says for column family `cf_name`
   // (`cf`, null when it does not exist), so the caller may go on reading. A NotFound for a missing
@@ -253,6 +256,10 @@ class SequentialRun final : public FaultPointSink {
   bool stopped_ = false;  // Ended early by detected storage damage.
   // A log segment was damaged at rest and no open has succeeded since (DamageLogAtRest).
   bool segment_damage_ = false;
+  uint64_t gets_ = 0;
+  PinnableValue held_pin_;
+  std::string held_pin_expected_;
+  std::string held_pin_what_;
 };
 
 }  // namespace manifold::sim

@@ -66,15 +66,39 @@ void SequentialRun::CompareGet(const std::string& what, const std::string& cf,
   }
 }
 
+void SequentialRun::CheckHeldPin() {
+  if (held_pin_.pinned() && held_pin_.value() != held_pin_expected_) {
+    Fail(FailureKind::kReadMismatch,
+         "pinned value of " + held_pin_what_ + " changed while pinned (I43): was " +
+             Show(held_pin_expected_) + ", now " + Show(std::string(held_pin_.value())));
+  }
+  held_pin_.Reset();
+}
+
 void SequentialRun::DoGet(const WorkloadOp& op, const Snapshot* snapshot, const State& state) {
   ReadOptions read;
   read.snapshot = snapshot;
-  // At a snapshot, by name only: a handle is of the column family `op.cf` names now, which may
-  // be a newer one than the snapshot holds under that name.
-  const ColumnFamilyHandle* handle = snapshot == nullptr ? HandleFor(op, op.cf) : nullptr;
-  auto got = Engine(
-      [&] { return handle ? db_->Get(read, *handle, op.key) : db_->Get(read, op.cf, op.key); });
-  CompareGet(snapshot ? "snapshot get" : "get", op.cf, op.key, got, state.Get(op.cf, op.key));
+  CheckHeldPin();
+  const std::optional<std::string> expected = state.Get(op.cf, op.key);
+  if (++gets_ % 2 == 0) {
+    // At a snapshot, by name only: a handle is of the column family `op.cf` names now, which may
+    // be a newer one than the snapshot holds under that name.
+    const ColumnFamilyHandle* handle = snapshot == nullptr ? HandleFor(op, op.cf) : nullptr;
+    auto got = Engine(
+        [&] { return handle ? db_->Get(read, *handle, op.key) : db_->Get(read, op.cf, op.key); });
+    CompareGet(snapshot ? "snapshot get" : "get", op.cf, op.key, got, expected);
+    return;
+  }
+  PinnableValue pinned;
+  const Status status = Engine([&] { return db_->GetPinned(read, op.cf, op.key, &pinned); });
+  StatusOr<std::string> got = status.ok() ? StatusOr<std::string>(std::string(pinned.value()))
+                                          : StatusOr<std::string>(status);
+  CompareGet(snapshot ? "snapshot pinned get" : "pinned get", op.cf, op.key, got, expected);
+  if (status.ok() && pinned.pinned()) {
+    held_pin_what_ = Show(op.cf) + "/" + Show(op.key);
+    held_pin_expected_ = *got;
+    held_pin_ = std::move(pinned);
+  }
 }
 
 bool SequentialRun::IteratorOpenedAsModelSays(const std::string& cf_name, const Status& status,

@@ -62,9 +62,10 @@ struct LeafValue {
   bool written() const { return large && !overflow.empty(); }
 };
 
-// A decoded tree node. Nodes reachable from a committed root are immutable and shared through
-// the page cache; a writer copies a node before changing it (invariant I1: committed pages are
-// never modified in place).
+// A decoded tree node: a writer's node (engine/btree/tree.h) or a published one no checkpoint has
+// written yet. A clean node is not decoded at all: readers search its page image in place
+// (node_page.h) and the page cache holds only images; a writer decodes a page into a fresh Node
+// when it changes it (invariant I1: committed pages are never modified in place).
 struct Node;
 using NodePtr = std::shared_ptr<const Node>;
 using MutableNodePtr = std::shared_ptr<Node>;
@@ -126,8 +127,6 @@ struct Node {
 
   // Bytes the node's body occupies once encoded (without the page header).
   size_t EncodedBodyBytes() const;
-  // Approximate memory held, for the page cache's accounting.
-  size_t MemoryBytes() const;
 };
 
 // Size limits derived from the page size. Invariant I6: every leaf entry and every internal entry
@@ -151,6 +150,8 @@ struct Layout {
 size_t LeafEntryBytes(std::string_view key, const LeafValue& value);
 size_t InternalEntryBytes(std::string_view key);
 inline constexpr size_t kChildRefBytes = 12;  // u64 page id + u32 crc.
+// Child 0 of an internal node: its slot, an empty separator's length, the child pointer.
+inline constexpr size_t kInternalFirstEntryBytes = 2 + 2 + kChildRefBytes;
 
 // crc32c values stored on disk are masked so that a page holding its own checksum, or a run of
 // zeros, does not checksum to a plausible value (as leveldb does).
@@ -171,14 +172,6 @@ PageType PageTypeOf(const char* page);
 uint16_t PageCountOf(const char* page);
 uint64_t PageSequenceOf(const char* page);
 uint32_t PageCrcOf(const char* page);
-
-// Encodes a clean node (every child and large value already written) into `page`. The caller
-// seals it. Asserts the node fits.
-void EncodeNodeBody(const Node& node, const Layout& layout, char* page);
-
-// Decodes a verified leaf or internal page. Corruption if the body is malformed.
-[[nodiscard]] StatusOr<MutableNodePtr> DecodeNode(const char* page, const Layout& layout,
-                                                  uint64_t page_id, std::string_view where);
 
 }  // namespace manifold::btree
 

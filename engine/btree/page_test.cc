@@ -4,61 +4,18 @@
 
 #include <string>
 
+#include "engine/btree/node_page.h"
+
 namespace manifold::btree {
 namespace {
 
 std::string Seal(const Node& node, const Layout& layout, uint64_t page_id, uint32_t* crc) {
   std::string page(layout.page_bytes, '\0');
-  EncodeNodeBody(node, layout, page.data());
+  EncodeNodePage(node, layout, page.data());
   uint16_t count = node.leaf ? node.keys.size() : node.children.size();
   *crc = SealPage(page.data(), layout.page_bytes, node.leaf ? PageType::kLeaf : PageType::kInternal,
                   count, page_id, 7);
   return page;
-}
-
-TEST(PageTest, LeafRoundTrip) {
-  Layout layout{1024};
-  Node node;
-  node.keys = {"", "a", std::string(layout.key_bytes_max(), 'k')};
-  node.values = {LeafValue::Inline("x"), LeafValue::Inline(""), LeafValue::Inline("yz")};
-  LeafValue large;
-  large.large = true;
-  large.value_bytes = 5000;
-  large.overflow = PageRef{42, 0xdeadbeef};
-  node.keys.push_back("zz");
-  node.values.push_back(large);
-  uint32_t crc = 0;
-  std::string page = Seal(node, layout, 9, &crc);
-  ASSERT_TRUE(VerifyPage(page.data(), layout.page_bytes, 9, PageType::kLeaf, &crc, "t").ok());
-  EXPECT_EQ(PageSequenceOf(page.data()), 7u);
-  auto decoded = DecodeNode(page.data(), layout, 9, "t");
-  ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
-  EXPECT_TRUE((*decoded)->leaf);
-  EXPECT_EQ((*decoded)->keys, node.keys);
-  for (size_t i = 0; i < node.values.size(); ++i) {
-    EXPECT_EQ((*decoded)->values[i].bytes, node.values[i].bytes);
-    EXPECT_EQ((*decoded)->values[i].large, node.values[i].large);
-    EXPECT_EQ((*decoded)->values[i].value_bytes, node.values[i].value_bytes);
-    EXPECT_EQ((*decoded)->values[i].overflow, node.values[i].overflow);
-  }
-  EXPECT_EQ((*decoded)->EncodedBodyBytes(), node.EncodedBodyBytes());
-}
-
-TEST(PageTest, InternalRoundTrip) {
-  Layout layout{4096};
-  Node node;
-  node.leaf = false;
-  node.keys = {"m", "t"};
-  node.children = {ChildRef{PageRef{2, 11}, nullptr}, ChildRef{PageRef{3, 12}, nullptr},
-                   ChildRef{PageRef{4, 13}, nullptr}};
-  uint32_t crc = 0;
-  std::string page = Seal(node, layout, 5, &crc);
-  auto decoded = DecodeNode(page.data(), layout, 5, "t");
-  ASSERT_TRUE(decoded.ok());
-  EXPECT_FALSE((*decoded)->leaf);
-  EXPECT_EQ((*decoded)->keys, node.keys);
-  ASSERT_EQ((*decoded)->children.size(), 3u);
-  EXPECT_EQ((*decoded)->children[2].page, (PageRef{4, 13}));
 }
 
 TEST(PageTest, VerifyCatchesEveryKindOfDamage) {
@@ -91,17 +48,6 @@ TEST(PageTest, VerifyCatchesEveryKindOfDamage) {
   std::string zeros(layout.page_bytes, '\0');
   EXPECT_TRUE(
       VerifyPage(zeros.data(), layout.page_bytes, 0, PageType::kLeaf, nullptr, "f").IsCorruption());
-}
-
-TEST(PageTest, DecodeRejectsMalformedBodies) {
-  Layout layout{1024};
-  Node node;
-  node.keys = {"a"};
-  node.values = {LeafValue::Inline("b")};
-  uint32_t crc = 0;
-  std::string page = Seal(node, layout, 9, &crc);
-  page[6] = static_cast<char>(200);  // Claims 200 entries; the body holds one.
-  EXPECT_TRUE(DecodeNode(page.data(), layout, 9, "t").status().IsCorruption());
 }
 
 TEST(PageTest, LimitsKeepEveryEntryWithinAQuarterPage) {

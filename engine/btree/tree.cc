@@ -4,6 +4,7 @@
 #include <cassert>
 #include <utility>
 
+#include "engine/btree/node_page.h"
 #include "engine/port/atomic.h"
 #include "engine/util/crc32c.h"
 
@@ -87,8 +88,9 @@ std::pair<MutableNodePtr, SmallBytes> SplitInTwo(Node* node, bool append, size_t
   assert(node->children.size() >= 3);
   // Entry j is separator keys[j] with child j + 1. Cutting at entry m promotes keys[m].
   for (const SmallBytes& key : node->keys) sizes.push_back(InternalEntryBytes(key));
-  size_t cut = append ? FullLeftCut(sizes, kChildRefBytes, body_bytes, true)
-                      : BalancedCut(sizes, kChildRefBytes, kChildRefBytes, true);
+  size_t cut = append
+                   ? FullLeftCut(sizes, kInternalFirstEntryBytes, body_bytes, true)
+                   : BalancedCut(sizes, kInternalFirstEntryBytes, kInternalFirstEntryBytes, true);
   size_t promoted = cut - 1;
   SmallBytes separator = std::move(node->keys[promoted]);
   right->keys.assign(std::make_move_iterator(node->keys.begin() + promoted + 1),
@@ -116,28 +118,45 @@ StatusOr<std::string> MaterializeValue(NodeSource* source, const LeafValue& valu
   return source->LoadLargeValue(value);
 }
 
-namespace {
-// A child of a published node: in memory, or loaded from its page.
-StatusOr<NodePtr> LoadChild(NodeSource* source, const ChildRef& child) {
-  if (child.is_dirty()) return NodePtr(child.dirty);
-  return source->LoadNode(child.page);
+StatusOr<MutableNodePtr> NodeSource::LoadNode(const PageRef& ref) {
+  MANIFOLD_ASSIGN_OR_RETURN(SharedBytes image, LoadPage(ref));
+  return DecodeNodePage(image);  // I40: the image was checked when it was read.
 }
-}  // namespace
+
+StatusOr<std::optional<LeafValue>> TreeFind(NodeSource* source, const TreeRoot& root,
+                                            std::string_view key) {
+  if (root.empty()) return std::optional<LeafValue>();
+  // The in-memory part of a published tree (nodes no checkpoint has written) sits above its
+  // pages: walk the nodes first, then search page images in place.
+  PageRef page = root.page;
+  for (const Node* node = root.node.get(); node != nullptr;) {
+    if (node->leaf) {
+      const size_t i = LowerBound(*node, key);
+      if (i == node->keys.size() || node->keys[i] != key) return std::optional<LeafValue>();
+      return std::optional<LeafValue>(node->values[i]);
+    }
+    const ChildRef& child = node->children[ChildIndex(*node, key)];
+    node = child.dirty.get();
+    page = child.page;
+  }
+  for (;;) {
+    MANIFOLD_ASSIGN_OR_RETURN(SharedBytes image, source->LoadPage(page));
+    const NodePage view(image.data());
+    if (view.leaf()) {
+      const size_t i = view.LowerBound(key);
+      if (i == view.count() || view.key(i) != key) return std::optional<LeafValue>();
+      return std::optional<LeafValue>(PageLeafValue(image, i));
+    }
+    page = view.child(view.ChildIndex(key));
+  }
+}
 
 StatusOr<std::optional<std::string>> TreeGet(NodeSource* source, const TreeRoot& root,
                                              std::string_view key) {
-  if (root.empty()) return std::optional<std::string>();
-  NodePtr node = root.node;
-  if (node == nullptr) {
-    MANIFOLD_ASSIGN_OR_RETURN(node, source->LoadNode(root.page));
-  }
-  while (!node->leaf) {
-    MANIFOLD_ASSIGN_OR_RETURN(node, LoadChild(source, node->children[ChildIndex(*node, key)]));
-  }
-  size_t i = LowerBound(*node, key);
-  if (i == node->keys.size() || node->keys[i] != key) return std::optional<std::string>();
-  MANIFOLD_ASSIGN_OR_RETURN(std::string value, MaterializeValue(source, node->values[i]));
-  return std::optional<std::string>(std::move(value));
+  MANIFOLD_ASSIGN_OR_RETURN(std::optional<LeafValue> value, TreeFind(source, root, key));
+  if (!value.has_value()) return std::optional<std::string>();
+  MANIFOLD_ASSIGN_OR_RETURN(std::string bytes, MaterializeValue(source, *value));
+  return std::optional<std::string>(std::move(bytes));
 }
 
 uint64_t NextWriterEpoch() {
@@ -223,7 +242,7 @@ StatusOr<PageRef> WriteBackTree(const TreeRoot& root, const Layout& layout, Page
 
 namespace {
 Status VisitRec(NodeSource* source, const PageRef& ref, const PageVisitor& visit, int depth) {
-  MANIFOLD_ASSIGN_OR_RETURN(NodePtr node, source->LoadNode(ref));
+  MANIFOLD_ASSIGN_OR_RETURN(MutableNodePtr node, source->LoadNode(ref));
   MANIFOLD_RETURN_IF_ERROR(visit(PageRun{ref.page_id, 1}, node.get(), depth));
   if (node->leaf) {
     for (const LeafValue& value : node->values) {
@@ -287,8 +306,9 @@ StatusOr<Node*> WriteTree::MakeDirty(ChildRef* ref) {
     return CopyPublished(ref);
   }
   assert(!ref->page.empty());
-  MANIFOLD_ASSIGN_OR_RETURN(NodePtr committed, source_->LoadNode(ref->page));
-  ref->dirty = std::make_shared<Node>(*committed);  // I1: copy, never modify in place.
+  // I1: a fresh node decoded from the page, never the page changed in place. Its inline values
+  // stay slices of the (immutable) image.
+  MANIFOLD_ASSIGN_OR_RETURN(ref->dirty, source_->LoadNode(ref->page));
   Adopt(ref->dirty.get());
   freed_.push_back(PageRun{ref->page.page_id, 1});
   ref->page = PageRef{};
@@ -507,68 +527,98 @@ Status WriteTree::FlushRef(ChildRef* ref, PageSink* sink) {
 
 // --- Cursor --------------------------------------------------------------------------------
 
-std::string_view Cursor::key() const {
-  const Frame& leaf = path_.back();
-  return leaf.node->keys[leaf.index];
+bool Cursor::Frame::leaf() const {
+  return node != nullptr ? node->leaf : NodePage(page.data()).leaf();
 }
 
-const LeafValue& Cursor::value() const {
+size_t Cursor::Frame::count() const {
+  if (node == nullptr) return NodePage(page.data()).count();
+  return node->leaf ? node->keys.size() : node->children.size();
+}
+
+std::string_view Cursor::Frame::key(size_t i) const {
+  return node != nullptr ? node->keys[i].view() : NodePage(page.data()).key(i);
+}
+
+std::string_view Cursor::key() const {
   const Frame& leaf = path_.back();
-  return leaf.node->values[leaf.index];
+  return leaf.key(leaf.index);
+}
+
+LeafValue Cursor::value() const {
+  const Frame& leaf = path_.back();
+  if (leaf.node != nullptr) return leaf.node->values[leaf.index];
+  return PageLeafValue(leaf.page, leaf.index);
 }
 
 Status Cursor::DescendEdge(bool first) {
   for (;;) {
     const Frame& top = path_.back();
-    if (top.node->leaf) return Status::OK();
-    MANIFOLD_ASSIGN_OR_RETURN(NodePtr child, Child(*top.node, top.index));
-    size_t n = child->leaf ? child->keys.size() : child->children.size();
+    if (top.leaf()) return Status::OK();
+    MANIFOLD_ASSIGN_OR_RETURN(Frame child, Child(top, top.index));
+    const size_t n = child.count();
     if (n == 0) return Status::Corruption("empty tree node below the root");
-    path_.push_back(Frame{child, first ? 0 : n - 1});
+    child.index = first ? 0 : n - 1;
+    path_.push_back(std::move(child));
   }
 }
 
-StatusOr<NodePtr> Cursor::Child(const Node& node, size_t index) {
-  return LoadChild(source_, node.children[index]);
+StatusOr<Cursor::Frame> Cursor::Child(const Frame& frame, size_t index) {
+  PageRef page;
+  if (frame.node != nullptr) {
+    const ChildRef& child = frame.node->children[index];
+    if (child.is_dirty()) return Frame{child.dirty, SharedBytes(), 0};
+    page = child.page;
+  } else {
+    page = NodePage(frame.page.data()).child(index);
+  }
+  MANIFOLD_ASSIGN_OR_RETURN(SharedBytes image, source_->LoadPage(page));
+  return Frame{nullptr, std::move(image), 0};
 }
 
-StatusOr<NodePtr> Cursor::Root() {
-  if (root_.node != nullptr) return root_.node;
-  return source_->LoadNode(root_.page);
+StatusOr<Cursor::Frame> Cursor::Root() {
+  if (root_.node != nullptr) return Frame{root_.node, SharedBytes(), 0};
+  MANIFOLD_ASSIGN_OR_RETURN(SharedBytes image, source_->LoadPage(root_.page));
+  return Frame{nullptr, std::move(image), 0};
 }
 
 Status Cursor::SeekToFirst() {
   path_.clear();
   if (root_.empty()) return Status::OK();
-  MANIFOLD_ASSIGN_OR_RETURN(NodePtr root, Root());
-  if (root->leaf && root->keys.empty()) return Status::OK();
-  path_.push_back(Frame{root, 0});
+  MANIFOLD_ASSIGN_OR_RETURN(Frame root, Root());
+  if (root.count() == 0) return Status::OK();
+  path_.push_back(std::move(root));
   return DescendEdge(true);
 }
 
 Status Cursor::SeekToLast() {
   path_.clear();
   if (root_.empty()) return Status::OK();
-  MANIFOLD_ASSIGN_OR_RETURN(NodePtr root, Root());
-  size_t n = root->leaf ? root->keys.size() : root->children.size();
+  MANIFOLD_ASSIGN_OR_RETURN(Frame root, Root());
+  const size_t n = root.count();
   if (n == 0) return Status::OK();
-  path_.push_back(Frame{root, n - 1});
+  root.index = n - 1;
+  path_.push_back(std::move(root));
   return DescendEdge(false);
 }
 
 Status Cursor::Descend(std::string_view target) {
   path_.clear();
   if (root_.empty()) return Status::OK();
-  MANIFOLD_ASSIGN_OR_RETURN(NodePtr node, Root());
+  MANIFOLD_ASSIGN_OR_RETURN(Frame frame, Root());
   for (;;) {
-    if (node->leaf) {
-      path_.push_back(Frame{node, LowerBound(*node, target)});
+    const bool in_memory = frame.node != nullptr;
+    if (frame.leaf()) {
+      frame.index = in_memory ? LowerBound(*frame.node, target)
+                              : NodePage(frame.page.data()).LowerBound(target);
+      path_.push_back(std::move(frame));
       return Status::OK();
     }
-    size_t i = ChildIndex(*node, target);
-    MANIFOLD_ASSIGN_OR_RETURN(NodePtr child, Child(*node, i));
-    path_.push_back(Frame{std::move(node), i});
-    node = std::move(child);
+    frame.index = in_memory ? ChildIndex(*frame.node, target)
+                            : NodePage(frame.page.data()).ChildIndex(target);
+    MANIFOLD_ASSIGN_OR_RETURN(Frame child, Child(frame, frame.index));
+    path_.push_back(std::move(frame));
+    frame = std::move(child);
   }
 }
 
@@ -576,12 +626,12 @@ Status Cursor::Seek(std::string_view target) {
   MANIFOLD_RETURN_IF_ERROR(Descend(target));
   if (path_.empty()) return Status::OK();
   Frame& leaf = path_.back();
-  if (leaf.index < leaf.node->keys.size()) return Status::OK();
-  if (leaf.node->keys.empty()) {
+  if (leaf.index < leaf.count()) return Status::OK();
+  if (leaf.count() == 0) {
     path_.clear();
     return Status::OK();
   }
-  leaf.index = leaf.node->keys.size() - 1;  // Every key here is < target: the answer is next.
+  leaf.index = leaf.count() - 1;  // Every key here is < target: the answer is next.
   return Step(true);
 }
 
@@ -589,14 +639,14 @@ Status Cursor::SeekForPrev(std::string_view target) {
   MANIFOLD_RETURN_IF_ERROR(Descend(target));
   if (path_.empty()) return Status::OK();
   Frame& leaf = path_.back();
-  if (leaf.index < leaf.node->keys.size() && leaf.node->keys[leaf.index] == target) {
+  if (leaf.index < leaf.count() && leaf.key(leaf.index) == target) {
     return Status::OK();
   }
   if (leaf.index > 0) {
     --leaf.index;
     return Status::OK();
   }
-  if (leaf.node->keys.empty()) {
+  if (leaf.count() == 0) {
     path_.clear();
     return Status::OK();
   }
@@ -605,7 +655,7 @@ Status Cursor::SeekForPrev(std::string_view target) {
 
 Status Cursor::Step(bool forward) {
   Frame& leaf = path_.back();
-  if (forward && leaf.index + 1 < leaf.node->keys.size()) {
+  if (forward && leaf.index + 1 < leaf.count()) {
     ++leaf.index;
     return Status::OK();
   }
@@ -616,7 +666,7 @@ Status Cursor::Step(bool forward) {
   path_.pop_back();
   while (!path_.empty()) {
     Frame& frame = path_.back();
-    if (forward && frame.index + 1 < frame.node->children.size()) {
+    if (forward && frame.index + 1 < frame.count()) {
       ++frame.index;
       return DescendEdge(true);
     }

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "engine/btree/page.h"
+#include "engine/util/shared_bytes.h"
 #include "manifold/status.h"
 
 namespace manifold::btree {
@@ -22,11 +23,16 @@ namespace manifold::btree {
 class NodeSource {
  public:
   virtual ~NodeSource() = default;
-  // Returns the decoded node stored at `ref`, verified against `ref.crc`.
-  [[nodiscard]] virtual StatusOr<NodePtr> LoadNode(const PageRef& ref) = 0;
+  // Returns the image of the leaf or internal page at `ref`: verified against `ref.crc` and
+  // validated (ValidateNodePage) when it was read from disk, never again afterwards (I40).
+  [[nodiscard]] virtual StatusOr<SharedBytes> LoadPage(const PageRef& ref) = 0;
   // Returns the bytes of a written large value, verified page by page and as a whole.
   [[nodiscard]] virtual StatusOr<std::string> LoadLargeValue(const LeafValue& value) = 0;
   virtual const Layout& layout() const = 0;
+
+  // The page at `ref` decoded into a fresh node (for writers and whole-tree walks; readers search
+  // the image instead).
+  [[nodiscard]] StatusOr<MutableNodePtr> LoadNode(const PageRef& ref);
 };
 
 // Where Flush writes new pages. Implemented by the commit in engine/db.
@@ -60,7 +66,12 @@ struct PendingFlush {
 // Reads a committed value: resolves overflow pages.
 [[nodiscard]] StatusOr<std::string> MaterializeValue(NodeSource* source, const LeafValue& value);
 
-// Point lookup in a committed tree. nullopt when absent.
+// Point lookup in a committed tree. nullopt when absent. The value's inline bytes are a slice of
+// its page image (or of its in-memory node's buffer): holding the LeafValue keeps them alive and
+// unchanged (I43), which is what DB::GetPinned hands out.
+[[nodiscard]] StatusOr<std::optional<LeafValue>> TreeFind(NodeSource* source, const TreeRoot& root,
+                                                          std::string_view key);
+// TreeFind with the value copied out (once, straight from the page) or its overflow run read.
 [[nodiscard]] StatusOr<std::optional<std::string>> TreeGet(NodeSource* source, const TreeRoot& root,
                                                            std::string_view key);
 
@@ -140,8 +151,8 @@ class WriteTree {
   uint64_t dirty_bytes_ = 0;
 };
 
-// Moves over a committed tree in key order. Holds the nodes on its path, so it stays valid while
-// the pages it reads cannot be reused (the caller holds a snapshot).
+// Moves over a committed tree in key order. Holds the nodes and page images on its path, so it
+// stays valid while the pages it reads cannot be reused (the caller holds a snapshot).
 class Cursor {
  public:
   Cursor(NodeSource* source, TreeRoot root) : source_(source), root_(std::move(root)) {}
@@ -156,13 +167,20 @@ class Cursor {
   [[nodiscard]] Status Prev();
 
   bool Valid() const { return !path_.empty(); }
+  // Both stay valid until the cursor moves: they point into a node or page the cursor holds.
   std::string_view key() const;
-  const LeafValue& value() const;
+  LeafValue value() const;
 
  private:
+  // One level of the path: an in-memory node, or (below the in-memory part of a published tree)
+  // a page image searched in place.
   struct Frame {
     NodePtr node;
+    SharedBytes page;
     size_t index;
+    bool leaf() const;
+    size_t count() const;  // Leaf: entries; internal: children.
+    std::string_view key(size_t i) const;
   };
   // Descends from path_.back() (or the root) taking the first or last child at every level.
   Status DescendEdge(bool first);
@@ -170,8 +188,8 @@ class Cursor {
   // Moves to the adjacent leaf entry; clears path_ at either end.
   Status Step(bool forward);
 
-  StatusOr<NodePtr> Child(const Node& node, size_t index);
-  StatusOr<NodePtr> Root();
+  StatusOr<Frame> Child(const Frame& frame, size_t index);
+  StatusOr<Frame> Root();
 
   NodeSource* source_;
   TreeRoot root_;

@@ -9,6 +9,7 @@
 #include <set>
 #include <string>
 
+#include "engine/btree/node_page.h"
 #include "engine/util/crc32c.h"
 
 namespace manifold::btree {
@@ -20,15 +21,15 @@ class MemPages : public NodeSource, public PageSink {
  public:
   explicit MemPages(uint32_t page_bytes) { layout_.page_bytes = page_bytes; }
 
-  StatusOr<NodePtr> LoadNode(const PageRef& ref) override {
+  StatusOr<SharedBytes> LoadPage(const PageRef& ref) override {
     auto it = pages_.find(ref.page_id);
     if (it == pages_.end()) return Status::Corruption("missing page");
     const char* page = it->second.data();
     PageType type = PageTypeOf(page) == PageType::kInternal ? PageType::kInternal : PageType::kLeaf;
     MANIFOLD_RETURN_IF_ERROR(
         VerifyPage(page, layout_.page_bytes, ref.page_id, type, &ref.crc, "mem"));
-    MANIFOLD_ASSIGN_OR_RETURN(MutableNodePtr node, DecodeNode(page, layout_, ref.page_id, "mem"));
-    return NodePtr(node);
+    MANIFOLD_RETURN_IF_ERROR(ValidateNodePage(page, layout_, ref.page_id, "mem"));
+    return SharedBytes(it->second);
   }
   StatusOr<std::string> LoadLargeValue(const LeafValue& value) override {
     std::string out;
@@ -54,7 +55,7 @@ class MemPages : public NodeSource, public PageSink {
   }
   StatusOr<uint32_t> WriteNode(uint64_t page_id, NodePtr node) override {
     std::string page(layout_.page_bytes, '\0');
-    EncodeNodeBody(*node, layout_, page.data());
+    EncodeNodePage(*node, layout_, page.data());
     uint16_t count = node->leaf ? node->keys.size() : node->children.size();
     uint32_t crc = SealPage(page.data(), layout_.page_bytes,
                             node->leaf ? PageType::kLeaf : PageType::kInternal, count, page_id, 1);

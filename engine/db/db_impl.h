@@ -48,6 +48,8 @@ class DBImpl : public DB {
   StatusOr<std::unique_ptr<Transaction>> BeginTransaction(std::string_view column_family) override;
   StatusOr<std::string> Get(const ReadOptions& options, std::string_view column_family,
                             std::string_view key) override;
+  Status GetPinned(const ReadOptions& options, std::string_view column_family, std::string_view key,
+                   PinnableValue* value) override;
   StatusOr<std::unique_ptr<Iterator>> NewIterator(const ReadOptions& options,
                                                   std::string_view column_family) override;
   // By handle (db_impl_handles.cc): found by id, never by name (I46).

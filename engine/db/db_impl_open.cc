@@ -85,9 +85,9 @@ Status CreateDataFile(FileSystem* fs, const std::string& dir, uint32_t page_byte
   slot.log_head = 1;
   MANIFOLD_ASSIGN_OR_RETURN(slot.catalog, catalog.Flush(&writer));
   slot.page_count = allocator.page_count();
-  std::map<uint64_t, std::string> pages = writer.pages();
-  pages[0] = EncodeHeaderSlot(slot, HeaderSlotPage(slot.checkpoint_count));
-  pages[1] = std::string(page_bytes, '\0');  // Slot 1 stays invalid until sequence 1.
+  std::map<uint64_t, SharedBytes> pages = writer.pages();
+  pages[0] = SharedBytes(EncodeHeaderSlot(slot, HeaderSlotPage(slot.checkpoint_count)));
+  pages[1] = SharedBytes(std::string(page_bytes, '\0'));  // Slot 1 stays invalid until sequence 1.
   MANIFOLD_RETURN_IF_ERROR(pager.WritePages(pages));
   MANIFOLD_RETURN_IF_ERROR(pager.Sync());
   // I21: the log head the header names exists before the data file does.

@@ -36,6 +36,34 @@ StatusOr<std::string> DBImpl::GetFrom(const ColumnFamilyState& state, std::strin
   return std::move(*value);
 }
 
+Status DBImpl::GetPinned(const ReadOptions& options, std::string_view column_family,
+                         std::string_view key, PinnableValue* value) {
+  value->Reset();
+  MANIFOLD_ASSIGN_OR_RETURN(VersionPtr version, ReadVersion(options));
+  const ColumnFamilyState* state = version->Find(column_family);
+  if (state == nullptr) {
+    return Status::NotFound("column family '" + std::string(column_family) + "' does not exist");
+  }
+  MANIFOLD_RETURN_IF_ERROR(CheckKey(key));
+  MANIFOLD_ASSIGN_OR_RETURN(std::optional<btree::LeafValue> found,
+                            btree::TreeFind(pager_.get(), state->tree(), key));
+  if (!found.has_value()) return Status::NotFound("key not found");
+  if (found->written()) {
+    MANIFOLD_ASSIGN_OR_RETURN(std::string large, pager_->LoadLargeValue(*found));
+    value->Assign(std::move(large));
+    return Status::OK();
+  }
+  if (found->bytes.empty()) {
+    value->Assign(std::string());
+    return Status::OK();
+  }
+  // I43: the handle holds a reference on the buffer the bytes live in (the page image, or the
+  // in-memory node's value), which is never changed once shared, so the version may go.
+  const std::string_view bytes = found->bytes.view();
+  value->Pin(bytes, &SharedBytes::ReleaseToken, found->bytes.DetachToken());
+  return Status::OK();
+}
+
 StatusOr<std::unique_ptr<Iterator>> DBImpl::NewIterator(const ReadOptions& options,
                                                         std::string_view column_family) {
   MANIFOLD_ASSIGN_OR_RETURN(VersionPtr version, ReadVersion(options));

@@ -1,6 +1,8 @@
-// A bounded cache of decoded tree nodes keyed by page id, sharded so readers on different pages
-// rarely share a lock. Entries remember the checksum of the page they were decoded from, so a
-// lookup for a different version of the page misses instead of returning stale data.
+// A bounded cache of tree page images keyed by page id, sharded so readers on different pages
+// rarely share a lock. A clean node in memory is its page image (engine/btree/node_page.h), so
+// the cache holds exactly the bytes of the pages, counted by their buffers (I42): no decoded
+// node lives here. Entries remember their page's checksum, so a lookup for a different version
+// of the page misses instead of returning stale data.
 // Eviction is second-chance (CLOCK over a list): a hit only sets a flag, so the hot path of
 // every read (three lookups per Get) does not reorder a list under the shard's lock.
 #ifndef MANIFOLD_DB_PAGE_CACHE_H_
@@ -13,6 +15,7 @@
 
 #include "engine/btree/page.h"
 #include "engine/port/sync.h"
+#include "engine/util/shared_bytes.h"
 
 namespace manifold {
 
@@ -20,10 +23,13 @@ class PageCache {
  public:
   explicit PageCache(uint64_t capacity_bytes);
 
-  // The node cached for `ref.page_id` if it was decoded from a page with checksum `ref.crc`.
-  btree::NodePtr Lookup(const btree::PageRef& ref);
-  // Caches `node` as the content of `ref`, replacing any older entry for the page id.
-  void Insert(const btree::PageRef& ref, btree::NodePtr node);
+  // The image cached for `ref.page_id` if its checksum is `ref.crc`; empty on a miss.
+  SharedBytes Lookup(const btree::PageRef& ref);
+  // Caches `image` (a checked page, I40) as the content of `ref`, replacing any older entry for
+  // the page id. An image larger than a shard's share is not cached (I42).
+  void Insert(const btree::PageRef& ref, SharedBytes image);
+  // What an image is charged: every byte of its buffer.
+  static uint64_t ChargeOf(const SharedBytes& image) { return image.MemoryBytes(); }
   uint64_t usage_bytes() const;
   // Lookups that hit / missed, summed over the shards (counted under each shard's lock, so
   // readers do not contend on one shared counter).
@@ -32,7 +38,7 @@ class PageCache {
 
   // Page ids are spread over shard_count() shards by page_id % shard_count(): one per MiB of
   // capacity, at most kShardsMax, so that a small cache is not split into shards smaller than a
-  // few nodes (each shard keeps at least its newest entry).
+  // few pages.
   static constexpr size_t kShardsMax = 64;
   static constexpr uint64_t kShardBytesMin = 1 << 20;
   size_t shard_count() const { return shard_count_; }
@@ -41,7 +47,7 @@ class PageCache {
   struct Entry {
     uint64_t page_id;
     uint32_t crc;
-    btree::NodePtr node;
+    SharedBytes image;
     size_t charge_bytes;
     bool referenced;  // Hit since it was last passed by the eviction hand.
   };

@@ -5,40 +5,43 @@
 namespace manifold {
 namespace {
 
-btree::NodePtr LeafWith(int keys, size_t value_bytes) {
-  auto node = std::make_shared<btree::Node>();
-  for (int i = 0; i < keys; ++i) {
-    node->keys.push_back("k" + std::to_string(i));
-    node->values.push_back(btree::LeafValue::Inline(std::string(value_bytes, 'v')));
-  }
-  return node;
-}
+// A page image of `bytes` bytes; its content does not matter to the cache.
+SharedBytes Image(size_t bytes, char fill = 'p') { return SharedBytes(std::string(bytes, fill)); }
 
 TEST(PageCacheTest, HitsOnlyTheVersionItCached) {
   PageCache cache(1 << 20);
-  btree::NodePtr node = LeafWith(3, 10);
-  cache.Insert(btree::PageRef{5, 111}, node);
-  EXPECT_EQ(cache.Lookup(btree::PageRef{5, 111}), node);
+  SharedBytes image = Image(4096, 'a');
+  cache.Insert(btree::PageRef{5, 111}, image);
+  EXPECT_EQ(cache.Lookup(btree::PageRef{5, 111}).buffer_id(), image.buffer_id());
   // Same page id, different checksum: a newer or older version of the page. Must miss.
-  EXPECT_EQ(cache.Lookup(btree::PageRef{5, 222}), nullptr);
-  EXPECT_EQ(cache.Lookup(btree::PageRef{6, 111}), nullptr);
-  btree::NodePtr newer = LeafWith(1, 10);
+  EXPECT_TRUE(cache.Lookup(btree::PageRef{5, 222}).empty());
+  EXPECT_TRUE(cache.Lookup(btree::PageRef{6, 111}).empty());
+  SharedBytes newer = Image(4096, 'b');
   cache.Insert(btree::PageRef{5, 222}, newer);
-  EXPECT_EQ(cache.Lookup(btree::PageRef{5, 222}), newer);
-  EXPECT_EQ(cache.Lookup(btree::PageRef{5, 111}), nullptr);
+  EXPECT_EQ(cache.Lookup(btree::PageRef{5, 222}).buffer_id(), newer.buffer_id());
+  EXPECT_TRUE(cache.Lookup(btree::PageRef{5, 111}).empty());
 }
 
 TEST(PageCacheTest, StaysWithinItsBudget) {
   const uint64_t budget = 256 << 10;
   PageCache cache(budget);
+  const uint64_t charge = PageCache::ChargeOf(Image(4096));
   for (uint64_t page = 2; page < 2000; ++page) {
-    cache.Insert(btree::PageRef{page, 1}, LeafWith(20, 100));
+    cache.Insert(btree::PageRef{page, 1}, Image(4096));
+    ASSERT_LE(cache.usage_bytes(), budget);  // I42, after every insert.
   }
-  EXPECT_LE(cache.usage_bytes(), budget);
-  EXPECT_GT(cache.usage_bytes(), budget / 2);
+  // Counted by the images' bytes: as many whole images as fit.
+  EXPECT_EQ(cache.usage_bytes(), budget / charge * charge);
   // The most recent entries are still there; the oldest were evicted.
-  EXPECT_NE(cache.Lookup(btree::PageRef{1999, 1}), nullptr);
-  EXPECT_EQ(cache.Lookup(btree::PageRef{2, 1}), nullptr);
+  EXPECT_FALSE(cache.Lookup(btree::PageRef{1999, 1}).empty());
+  EXPECT_TRUE(cache.Lookup(btree::PageRef{2, 1}).empty());
+}
+
+TEST(PageCacheTest, AnImageLargerThanTheCacheIsNotKept) {
+  PageCache cache(2048);
+  cache.Insert(btree::PageRef{3, 1}, Image(4096));
+  EXPECT_EQ(cache.usage_bytes(), 0u);
+  EXPECT_TRUE(cache.Lookup(btree::PageRef{3, 1}).empty());
 }
 
 TEST(PageCacheTest, ShardsGrowWithCapacity) {
@@ -51,15 +54,15 @@ TEST(PageCacheTest, ShardsGrowWithCapacity) {
 TEST(PageCacheTest, EvictsLeastRecentlyUsed) {
   PageCache cache(8 * 1024);  // One shard of 8 KiB.
   ASSERT_EQ(cache.shard_count(), 1u);
-  btree::NodePtr node = LeafWith(10, 100);
-  const size_t per_shard = 8 * 1024 / node->MemoryBytes();
+  SharedBytes node = Image(1024);
+  const size_t per_shard = 8 * 1024 / PageCache::ChargeOf(node);
   ASSERT_GE(per_shard, 2u);
   const uint64_t n = 1;
   for (uint64_t i = 1; i <= per_shard; ++i) cache.Insert(btree::PageRef{n * i, 1}, node);
-  ASSERT_NE(cache.Lookup(btree::PageRef{n, 1}), nullptr);  // Touch the oldest.
+  ASSERT_FALSE(cache.Lookup(btree::PageRef{n, 1}).empty());  // Touch the oldest.
   cache.Insert(btree::PageRef{n * (per_shard + 1), 1}, node);
-  EXPECT_NE(cache.Lookup(btree::PageRef{n, 1}), nullptr);      // Recently used: kept.
-  EXPECT_EQ(cache.Lookup(btree::PageRef{2 * n, 1}), nullptr);  // Oldest untouched: gone.
+  EXPECT_FALSE(cache.Lookup(btree::PageRef{n, 1}).empty());     // Recently used: kept.
+  EXPECT_TRUE(cache.Lookup(btree::PageRef{2 * n, 1}).empty());  // Oldest untouched: gone.
   EXPECT_EQ(cache.hits(), 2u);
   EXPECT_EQ(cache.misses(), 1u);
 }

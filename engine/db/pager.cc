@@ -4,6 +4,7 @@
 #include <cassert>
 #include <cstring>
 
+#include "engine/btree/node_page.h"
 #include "engine/util/check.h"
 #include "engine/util/coding.h"
 #include "engine/util/crc32c.h"
@@ -19,7 +20,7 @@ using btree::PageType;
 
 // Header slot body offsets (after the 24-byte page header).
 constexpr size_t kMagicOffset = 24;
-constexpr size_t kVersionOffset = 32;
+constexpr size_t kVersionOffset = kHeaderFormatVersionOffset;
 constexpr size_t kPageBytesOffset = kHeaderPageBytesOffset;
 constexpr size_t kPageCountOffset = 40;
 constexpr size_t kCatalogOffset = 48;
@@ -278,10 +279,13 @@ Pager::Pager(std::unique_ptr<File> file, std::string path, uint32_t page_bytes,
 }
 
 Status Pager::ReadPages(uint64_t first, uint64_t count, std::string* out) {
+  out->resize(count * layout_.page_bytes);
+  return ReadPagesInto(first, count, out->data());
+}
+
+Status Pager::ReadPagesInto(uint64_t first, uint64_t count, char* out) {
   const uint64_t bytes = count * layout_.page_bytes;
-  out->resize(bytes);
-  MANIFOLD_ASSIGN_OR_RETURN(size_t got,
-                            file_->Read(first * layout_.page_bytes, bytes, out->data()));
+  MANIFOLD_ASSIGN_OR_RETURN(size_t got, file_->Read(first * layout_.page_bytes, bytes, out));
   if (MANIFOLD_FAULT(fault_point::kPagerShortRead)) got /= 2;
   stats_.pages_read += count;
   stats_.bytes_read += got;
@@ -304,27 +308,34 @@ Status Pager::ReadChecked(uint64_t first, uint64_t count,
   return check(*out);
 }
 
-StatusOr<btree::NodePtr> Pager::LoadNode(const PageRef& ref) {
+StatusOr<SharedBytes> Pager::LoadPage(const PageRef& ref) {
   if (cache_ != nullptr) {
-    if (btree::NodePtr hit = cache_->Lookup(ref)) return hit;  // The cache counts hits and misses.
+    SharedBytes hit = cache_->Lookup(ref);  // The cache counts hits and misses.
+    if (!hit.empty()) return hit;
   }
-  std::string page;
-  btree::MutableNodePtr node;
-  MANIFOLD_RETURN_IF_ERROR(ReadChecked(
-      ref.page_id, 1,
-      [&](const std::string& image) -> Status {
-        PageType type = btree::PageTypeOf(image.data());
-        if (type != PageType::kInternal) type = PageType::kLeaf;  // VerifyPage reports others.
-        MANIFOLD_RETURN_IF_ERROR(btree::VerifyPage(image.data(), layout_.page_bytes, ref.page_id,
-                                                   type, &ref.crc, path_));
-        MANIFOLD_ASSIGN_OR_RETURN(node,
-                                  btree::DecodeNode(image.data(), layout_, ref.page_id, path_));
-        return Status::OK();
-      },
-      &page));
-  btree::NodePtr shared = std::move(node);
-  if (cache_ != nullptr) cache_->Insert(ref, shared);
-  return shared;
+  // Read straight into the buffer the cache and the readers share: no copy of the page.
+  char* data = nullptr;
+  SharedBytes image = SharedBytes::Allocate(layout_.page_bytes, &data, /*zero=*/false);
+  auto check = [&]() -> Status {
+    PageType type = btree::PageTypeOf(data);
+    if (type != PageType::kInternal) type = PageType::kLeaf;  // VerifyPage reports others.
+    // I40: checksum, page id, type and the parent's record (I3), then the slotted structure,
+    // once per read from disk; a cached image is trusted from here on.
+    MANIFOLD_RETURN_IF_ERROR(
+        btree::VerifyPage(data, layout_.page_bytes, ref.page_id, type, &ref.crc, path_));
+    return btree::ValidateNodePage(data, layout_, ref.page_id, path_);
+  };
+  // As ReadChecked: a failed check is retried once with a fresh read.
+  Status status = ReadPagesInto(ref.page_id, 1, data);
+  if (status.ok()) status = check();
+  if (!status.ok() && status.code() == StatusCode::kCorruption) {
+    ++stats_.read_retries;
+    MANIFOLD_RETURN_IF_ERROR(ReadPagesInto(ref.page_id, 1, data));
+    status = check();
+  }
+  MANIFOLD_RETURN_IF_ERROR(status);
+  if (cache_ != nullptr) cache_->Insert(ref, image);
+  return image;
 }
 
 StatusOr<std::string> Pager::LoadLargeValue(const btree::LeafValue& value) {
@@ -365,6 +376,12 @@ Status Pager::AssembleLargeValue(const btree::LeafValue& value, const std::strin
 }
 
 Status Pager::WritePages(const std::map<uint64_t, std::string>& pages) {
+  std::map<uint64_t, SharedBytes> shared;
+  for (const auto& [page_id, image] : pages) shared.emplace(page_id, SharedBytes(image));
+  return WritePages(shared);
+}
+
+Status Pager::WritePages(const std::map<uint64_t, SharedBytes>& pages) {
   // Adjacent pages go out as one write of at most kWriteRunBytesMax, assembled in one buffer
   // reserved up front: growing it page by page copied and page-faulted the whole checkpoint
   // again (the checkpoint profile in bench/README.md).
@@ -385,7 +402,8 @@ Status Pager::WritePages(const std::map<uint64_t, std::string>& pages) {
     // I3, paired with the checksum check on every read: a page leaves memory sealed, with its
     // own id, so damage found later was done on the way to or on the disk, not before. The one
     // exception is header slot 1 of a new database, written as zeros (invalid until used).
-    const bool zero_slot = page_id == 1 && image.find_first_not_of('\0') == std::string::npos;
+    const bool zero_slot =
+        page_id == 1 && image.view().find_first_not_of('\0') == std::string_view::npos;
     MANIFOLD_CHECK(
         zero_slot || (btree::PageCrcOf(image.data()) ==
                           btree::MaskCrc(crc32c::Value(image.data() + 4, image.size() - 4)) &&
@@ -396,7 +414,7 @@ Status Pager::WritePages(const std::map<uint64_t, std::string>& pages) {
       MANIFOLD_RETURN_IF_ERROR(flush());
     }
     if (run.empty()) run_first = page_id;
-    run += image;
+    run += image.view();
   }
   return flush();
 }
@@ -461,23 +479,24 @@ StatusOr<uint64_t> CommitWriter::AllocatePages(uint64_t count) {
   return allocator_->Allocate(count);
 }
 
-std::string& CommitWriter::NewPage(uint64_t page_id) {
-  std::string& page = pages_[page_id];
+char* CommitWriter::NewPage(uint64_t page_id) {
+  SharedBytes& page = pages_[page_id];
   MANIFOLD_CHECK(page.empty(), "I5: one commit writes each page once");
-  page.assign(layout_.page_bytes, '\0');
-  return page;
+  char* data = nullptr;
+  page = SharedBytes::Allocate(layout_.page_bytes, &data);
+  return data;
 }
 
 StatusOr<uint32_t> CommitWriter::WriteNode(uint64_t page_id, btree::NodePtr node) {
-  std::string& page = NewPage(page_id);
-  btree::EncodeNodeBody(*node, layout_, page.data());
+  char* page = NewPage(page_id);
+  btree::EncodeNodePage(*node, layout_, page);
   const size_t count = node->leaf ? node->keys.size() : node->children.size();
   assert(count <= UINT16_MAX);
-  const uint32_t crc =
-      btree::SealPage(page.data(), layout_.page_bytes,
-                      node->leaf ? btree::PageType::kLeaf : btree::PageType::kInternal,
-                      static_cast<uint16_t>(count), page_id, sequence_);
-  nodes_.emplace_back(PageRef{page_id, crc}, std::move(node));
+  const uint32_t crc = btree::SealPage(
+      page, layout_.page_bytes, node->leaf ? btree::PageType::kLeaf : btree::PageType::kInternal,
+      static_cast<uint16_t>(count), page_id, sequence_);
+  // The cache gets the very buffer that goes to disk, sealed and never changed again (I40).
+  nodes_.emplace_back(PageRef{page_id, crc}, pages_.at(page_id));
   return crc;
 }
 
@@ -486,9 +505,9 @@ Status CommitWriter::WriteLargeValue(uint64_t first_page, std::string_view value
   const uint64_t count = layout_.OverflowPages(value.size());
   for (uint64_t i = 0; i < count; ++i) {
     std::string_view chunk = value.substr(std::min<size_t>(i * per_page, value.size()), per_page);
-    std::string& page = NewPage(first_page + i);
-    CopyBytes(page.data() + kPageHeaderBytes, chunk);
-    btree::SealPage(page.data(), layout_.page_bytes, btree::PageType::kOverflow,
+    char* page = NewPage(first_page + i);
+    CopyBytes(page + kPageHeaderBytes, chunk);
+    btree::SealPage(page, layout_.page_bytes, btree::PageType::kOverflow,
                     static_cast<uint16_t>(chunk.size()), first_page + i, sequence_);
   }
   return Status::OK();
@@ -510,19 +529,18 @@ StatusOr<PageRef> CommitWriter::WriteFreeList(const std::vector<uint64_t>& old_c
   PageRef next;
   for (size_t i = new_chain->size(); i-- > 0;) {
     const uint64_t page_id = (*new_chain)[i];
-    std::string& page = NewPage(page_id);
+    char* page = NewPage(page_id);
     const size_t begin = std::min(i * per_page, runs.size());
     const size_t end = std::min(begin + per_page, runs.size());
-    EncodeFixed64(page.data() + kFreeListNextOffset, next.page_id);
-    EncodeFixed32(page.data() + kFreeListNextOffset + 8, next.crc);
-    char* p = page.data() + kFreeListRunsOffset;
+    EncodeFixed64(page + kFreeListNextOffset, next.page_id);
+    EncodeFixed32(page + kFreeListNextOffset + 8, next.crc);
+    char* p = page + kFreeListRunsOffset;
     for (size_t r = begin; r < end; ++r, p += kFreeListRunBytes) {
       EncodeFixed64(p, runs[r].first);
       EncodeFixed32(p + 8, static_cast<uint32_t>(runs[r].count));
     }
-    const uint32_t crc =
-        btree::SealPage(page.data(), layout_.page_bytes, btree::PageType::kFreeList,
-                        static_cast<uint16_t>(end - begin), page_id, sequence_);
+    const uint32_t crc = btree::SealPage(page, layout_.page_bytes, btree::PageType::kFreeList,
+                                         static_cast<uint16_t>(end - begin), page_id, sequence_);
     next = PageRef{page_id, crc};
   }
   return next;

@@ -14,6 +14,7 @@
 #include "engine/btree/tree.h"
 #include "engine/db/page_cache.h"
 #include "engine/port/atomic.h"
+#include "engine/util/shared_bytes.h"
 #include "manifold/env.h"
 #include "manifold/status.h"
 
@@ -39,9 +40,11 @@ struct HeaderSlot {
 inline constexpr char kHeaderMagic[8] = {'M', 'N', 'F', 'L', 'D', 'B', '0', '1'};
 // Byte offset of the page-size field in a header slot (see docs/design.md).
 inline constexpr size_t kHeaderPageBytesOffset = 36;
-// 3: control records in the log and the log head in the header slot (I20-I23). Earlier versions
-// are refused with NotSupported.
-inline constexpr uint32_t kFormatVersion = 3;
+// Byte offset of the format-version field in a header slot.
+inline constexpr size_t kHeaderFormatVersionOffset = 32;
+// 3: control records in the log and the log head in the header slot (I20-I23). 4: slotted leaf
+// and internal pages searched in place (I40, I41). Earlier versions are refused with NotSupported.
+inline constexpr uint32_t kFormatVersion = 4;
 
 // The header page (0 or 1) that holds the commit with `sequence` (I2: slots alternate).
 inline uint64_t HeaderSlotPage(uint64_t sequence) { return sequence % 2; }
@@ -122,12 +125,14 @@ class Pager : public btree::NodeSource {
   Pager(std::unique_ptr<File> file, std::string path, uint32_t page_bytes, uint64_t cache_bytes_max,
         bool use_cache);
 
-  StatusOr<btree::NodePtr> LoadNode(const btree::PageRef& ref) override;
+  // Cache hit, or one read from disk checked in full (I40) and then cached.
+  StatusOr<SharedBytes> LoadPage(const btree::PageRef& ref) override;
   StatusOr<std::string> LoadLargeValue(const btree::LeafValue& value) override;
   const btree::Layout& layout() const override { return layout_; }
 
   // Reads `count` pages starting at `first` into `out`, without checking them.
   [[nodiscard]] Status ReadPages(uint64_t first, uint64_t count, std::string* out);
+  [[nodiscard]] Status ReadPagesInto(uint64_t first, uint64_t count, char* out);
   // Reads pages and runs `check` on them. A failed check is retried once with a fresh read, so a
   // transient error on the way from the device (a flipped bit in transit) is not reported as
   // corruption; damage that is really on disk fails both times and is reported.
@@ -135,6 +140,8 @@ class Pager : public btree::NodeSource {
                                    const std::function<Status(const std::string&)>& check,
                                    std::string* out);
   // Writes page images (each page_bytes long) keyed by page id, coalescing adjacent pages.
+  [[nodiscard]] Status WritePages(const std::map<uint64_t, SharedBytes>& pages);
+  // The same for a few pages built as strings (header slots).
   [[nodiscard]] Status WritePages(const std::map<uint64_t, std::string>& pages);
   // Makes sure the file has room for `page_count` pages, growing by `growth_bytes` steps.
   [[nodiscard]] Status Reserve(uint64_t page_count, uint64_t growth_bytes);
@@ -176,18 +183,20 @@ class CommitWriter : public btree::PageSink {
   [[nodiscard]] StatusOr<btree::PageRef> WriteFreeList(const std::vector<uint64_t>& old_chain,
                                                        std::vector<uint64_t>* new_chain);
 
-  const std::map<uint64_t, std::string>& pages() const { return pages_; }
-  // Nodes written, to seed the cache once the commit is durable.
-  const std::vector<std::pair<btree::PageRef, btree::NodePtr>>& nodes() const { return nodes_; }
+  const std::map<uint64_t, SharedBytes>& pages() const { return pages_; }
+  // Tree page images written, to seed the cache once the commit is durable: the same buffers as
+  // pages(), encoded once (no copy per page).
+  const std::vector<std::pair<btree::PageRef, SharedBytes>>& nodes() const { return nodes_; }
 
  private:
-  std::string& NewPage(uint64_t page_id);
+  // A zero-filled page image for `page_id`, to be filled and sealed in place.
+  char* NewPage(uint64_t page_id);
 
   PageAllocator* allocator_;
   btree::Layout layout_;
   uint64_t sequence_;
-  std::map<uint64_t, std::string> pages_;
-  std::vector<std::pair<btree::PageRef, btree::NodePtr>> nodes_;
+  std::map<uint64_t, SharedBytes> pages_;
+  std::vector<std::pair<btree::PageRef, SharedBytes>> nodes_;
 };
 
 }  // namespace manifold

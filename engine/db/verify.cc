@@ -68,7 +68,7 @@ class Checker {
                  int depth, std::vector<std::pair<std::string, std::string>>* entries) {
     const std::string where = owner + ", page " + std::to_string(ref.page_id);
     Claim(btree::PageRun{ref.page_id, 1}, owner);
-    StatusOr<btree::NodePtr> loaded = pager_->LoadNode(ref);
+    StatusOr<btree::MutableNodePtr> loaded = pager_->LoadNode(ref);
     ++report_->pages_checked;
     if (!loaded.ok()) return Problem(loaded.status().ToString());
     const btree::Node& node = **loaded;

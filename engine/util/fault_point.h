@@ -117,6 +117,10 @@ inline constexpr char kPreallocateWithoutSync[] = "manifold/bug/preallocate_with
 // retiring the log it covers to the next automatic checkpoint (to keep the caller's wait short):
 // with automatic checkpoints rare or off, the log is never retired and grows without end.
 inline constexpr char kForcedCheckpointKeepsLog[] = "manifold/bug/forced_checkpoint_keeps_log";
+// The in-page binary search of an internal page stops at a separator equal to the key and takes
+// the child left of it (I41: a key equal to a separator lives right of it): reads of such keys
+// from page images miss them.
+inline constexpr char kPageSearchEqualGoesLeft[] = "manifold/bug/page_search_equal_goes_left";
 // Concurrency bugs, caught by the scheduler's harnesses (sim/sched/planted_concurrency_test.cc).
 // Publication makes every ready commit visible, also past an earlier sync commit still waiting
 // for its sync (I19): readers see sequences out of order, and the earlier one then hides the later.
@@ -138,7 +142,7 @@ inline constexpr char kCheckpointReadsVersionUnlocked[] =
     "manifold/bug/checkpoint_reads_version_unlocked";
 }  // namespace planted_bug
 
-inline constexpr std::array<std::string_view, 19> kPlantedBugs = {
+inline constexpr std::array<std::string_view, 20> kPlantedBugs = {
     planted_bug::kSkipPageSync,
     planted_bug::kSkipDirSync,
     planted_bug::kAckBeforeHeaderSync,
@@ -153,6 +157,7 @@ inline constexpr std::array<std::string_view, 19> kPlantedBugs = {
     planted_bug::kSkipRollRecordCheck,
     planted_bug::kPreallocateWithoutSync,
     planted_bug::kForcedCheckpointKeepsLog,
+    planted_bug::kPageSearchEqualGoesLeft,
     planted_bug::kPublicationOutOfOrder,
     planted_bug::kCheckpointFreesReaderPages,
     planted_bug::kFollowerReleasedBeforeSync,
@@ -162,7 +167,7 @@ inline constexpr std::array<std::string_view, 19> kPlantedBugs = {
 
 // The planted bugs above that need concurrent threads to show (the last five): the sequential
 // simulator's sweep (tests/planted_bugs_test.cc) cannot catch them; the scheduler's can.
-inline constexpr size_t kPlantedConcurrencyBugsFirst = 14;
+inline constexpr size_t kPlantedConcurrencyBugsFirst = 15;
 
 }  // namespace manifold
 

@@ -34,6 +34,20 @@ class SharedBytes {
     size_ = rep_->size;
     std::memcpy(rep_->data(), bytes.data(), bytes.size());
   }
+  // A new buffer of `size` bytes, zero-filled when `zero`, that the caller fills through `*data`
+  // before sharing it (a page image read from disk or encoded in place, with no second copy).
+  static SharedBytes Allocate(size_t size, char** data, bool zero = true) {
+    SharedBytes bytes;
+    assert(size > 0 && size <= UINT32_MAX);
+    void* memory = std::malloc(sizeof(Rep) + size);
+    if (memory == nullptr) throw std::bad_alloc();
+    bytes.rep_ = new (memory) Rep{};
+    bytes.rep_->size = static_cast<uint32_t>(size);
+    bytes.size_ = bytes.rep_->size;
+    if (zero) std::memset(bytes.rep_->data(), 0, size);
+    *data = bytes.rep_->data();
+    return bytes;
+  }
   SharedBytes(const SharedBytes& other) noexcept
       : rep_(other.rep_), offset_(other.offset_), size_(other.size_) {
     Ref();
@@ -86,6 +100,20 @@ class SharedBytes {
   size_t MemoryBytes() const { return rep_ == nullptr ? 0 : sizeof(Rep) + rep_->size; }
   // Identifies the buffer (null for an empty string), to count shared buffers once.
   const void* buffer_id() const { return rep_; }
+
+  // Gives up this reference as an opaque token, for a handle outside the engine that cannot
+  // name this type (manifold::PinnableValue); ReleaseToken(token) drops the reference later.
+  // Null for an empty string.
+  void* DetachToken() {
+    void* token = rep_;
+    rep_ = nullptr;
+    offset_ = size_ = 0;
+    return token;
+  }
+  static void ReleaseToken(void* token) {
+    SharedBytes bytes;
+    bytes.rep_ = static_cast<Rep*>(token);
+  }  // `bytes` drops the reference.
 
   friend bool operator==(const SharedBytes& a, const SharedBytes& b) {
     return a.view() == b.view();

@@ -17,6 +17,7 @@
 
 #include "manifold/column_family.h"
 #include "manifold/options.h"
+#include "manifold/pinnable_value.h"
 #include "manifold/status.h"
 #include "manifold/write_batch.h"
 
@@ -186,6 +187,10 @@ class DB {
   [[nodiscard]] virtual StatusOr<std::string> Get(const ReadOptions& options,
                                                   std::string_view column_family,
                                                   std::string_view key) = 0;
+  // Get without the copy: `value` pins the page that holds the value (see pinnable_value.h).
+  // NotFound when the key is absent (then `value` is empty).
+  [[nodiscard]] virtual Status GetPinned(const ReadOptions& options, std::string_view column_family,
+                                         std::string_view key, PinnableValue* value) = 0;
   [[nodiscard]] virtual StatusOr<std::unique_ptr<Iterator>> NewIterator(
       const ReadOptions& options, std::string_view column_family) = 0;
   // By handle. With ReadOptions::snapshot, NotFound also when the snapshot predates the column
