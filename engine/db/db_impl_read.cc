@@ -2,6 +2,7 @@
 
 #include "engine/db/db_impl.h"
 #include "engine/db/iterator_impl.h"
+#include "engine/db/merged_view.h"
 #include "engine/util/fault_point.h"
 
 namespace manifold {
@@ -25,8 +26,10 @@ StatusOr<std::string> DBImpl::Get(const ReadOptions& options, std::string_view c
     return Status::NotFound("column family '" + std::string(column_family) + "' does not exist");
   }
   MANIFOLD_RETURN_IF_ERROR(CheckKey(key));
-  MANIFOLD_ASSIGN_OR_RETURN(std::optional<std::string> value,
-                            btree::TreeGet(pager_.get(), state->tree(), key));
+  // I35: the buffers at the version's sequence number, then its tree.
+  MANIFOLD_ASSIGN_OR_RETURN(
+      std::optional<std::string> value,
+      MergedGet(pager_.get(), state->root, state->buffers.get(), key, version->sequence));
   if (!value.has_value()) return Status::NotFound("key not found");
   return std::move(*value);
 }
@@ -38,10 +41,13 @@ StatusOr<std::unique_ptr<Iterator>> DBImpl::NewIterator(const ReadOptions& optio
   if (state == nullptr) {
     return Status::NotFound("column family '" + std::string(column_family) + "' does not exist");
   }
-  const btree::TreeRoot root = state->tree();
-  // The planted bug: "the iterator has its root, it needs no version".
+  const btree::PageRef root = state->root;
+  BufferStackPtr buffers = state->buffers;
+  const uint64_t sequence = version->sequence;
+  // The planted bug: "the iterator has its root and its buffers, it needs no version".
   if (MANIFOLD_PLANTED_BUG(planted_bug::kCheckpointFreesReaderPages)) version = nullptr;
   return std::unique_ptr<Iterator>(new IteratorImpl(pager_.get(), std::move(version), root,
+                                                    std::move(buffers), sequence,
                                                     options.lower_bound, options.upper_bound));
 }
 
