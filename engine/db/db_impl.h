@@ -212,7 +212,9 @@ class DBImpl : public DB {
   // After the header is durable: the merged buffers go, readers move to the new roots (I34).
   void InstallCheckpoint(const Version& target, const std::vector<MergeJob>& jobs)
       MANIFOLD_REQUIRES(log_mu_);
-  VersionPtr WithMergedRoots(const VersionPtr& version, const std::vector<MergeJob>& jobs);
+  // `version` reading the merged roots, if it is at or above the checkpoint's sequence number.
+  VersionPtr WithMergedRoots(const VersionPtr& version, const std::vector<MergeJob>& jobs,
+                             uint64_t merged_sequence);
   [[nodiscard]] Status RetireCoveredSegments(uint64_t sequence, uint64_t log_head);
   void CheckpointThread();
 

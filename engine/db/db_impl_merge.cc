@@ -148,7 +148,12 @@ Status DBImpl::MergeBuffers(const Version& target, std::vector<MergeJob>* jobs,
   return Status::OK();
 }
 
-VersionPtr DBImpl::WithMergedRoots(const VersionPtr& version, const std::vector<MergeJob>& jobs) {
+VersionPtr DBImpl::WithMergedRoots(const VersionPtr& version, const std::vector<MergeJob>& jobs,
+                                   uint64_t merged_sequence) {
+  // The merged trees hold every commit up to merged_sequence: a version below it (a commit not
+  // yet visible, or the visible one while later ones wait for their sync) keeps its old trees and
+  // buffers, or it would see commits after its own (I35, I37).
+  if (version->sequence < merged_sequence) return version;
   std::shared_ptr<Version> rebuilt;
   for (const MergeJob& job : jobs) {
     if (!job.merged) continue;
@@ -212,7 +217,7 @@ void DBImpl::InstallCheckpoint(const Version& target, const std::vector<MergeJob
   auto rebuild = [&](const VersionPtr& version) {
     auto found = rebuilt.find(version.get());
     if (found != rebuilt.end()) return found->second;
-    VersionPtr next = WithMergedRoots(version, jobs);
+    VersionPtr next = WithMergedRoots(version, jobs, target.sequence);
     rebuilt.emplace(version.get(), next);
     return next;
   };
