@@ -132,9 +132,9 @@ TEST(LivenessTest, ASequentialHangIsADeadlockNotAFailedCall) {
   // The sequential workload runs the phase in a scheduled run of its own (RunScheduled): its two
   // writers share group commits, so lost_wakeup can hang it. The signature must name the hang,
   // as on the concurrent workload, since --minimize keeps failures by signature.
-  // Measured with 120 ops: of seeds 1-100, 64 deadlock in the workload's group-commit hand-off
-  // (which runs under the scheduler too) and 6 hang in the phase (36, 48, 56, 73, 91, 94).
-  for (uint64_t seed : {36, 48}) {
+  // Measured with 120 ops, after commits went into write buffers (issue 12; the scheduling
+  // points moved): of seeds 1-100, 10 hang in the phase (5, 8, 15, 29, 32, 57, 60, 70, 95, 100).
+  for (uint64_t seed : {5, 8}) {
     RunConfig config = Config(seed, WorkloadKind::kSequential);
     config.planted_bug = "lost_wakeup";
     const RunResult result = RunSeed(config);
