@@ -37,6 +37,7 @@ void CommitStats::CopyTo(Stats* stats) const {
   stats->checkpoint_us_max = checkpoint_us_max_;
   stats->writer_stall_us = stall_us_;
   stats->writer_stalls = stalls_;
+  stats->writer_slowdowns = slowdowns_;
 }
 
 }  // namespace manifold

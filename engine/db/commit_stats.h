@@ -31,6 +31,8 @@ class CommitStats {
   // A checkpoint became durable after `elapsed_us` (Options::clock).
   void AddCheckpoint(uint64_t elapsed_us);
   uint64_t checkpoints() const { return checkpoints_; }
+  // A writer was slowed down (delayed) because the write buffers are nearly full (I38).
+  void AddSlowdown() { ++slowdowns_; }
   // A writer starts waiting for room in the write buffer.
   void AddStall() { ++stalls_; }
   // That writer waited `stalled_us`. True for the first stall to end since the latest
@@ -50,6 +52,7 @@ class CommitStats {
   uint64_t checkpoint_us_max_ = 0;
   uint64_t stall_us_ = 0;
   uint64_t stalls_ = 0;
+  uint64_t slowdowns_ = 0;
   uint64_t stall_logged_at_checkpoint_ = 0;  // checkpoints_ + 1 when the last line was logged.
 };
 

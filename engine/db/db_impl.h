@@ -13,11 +13,13 @@
 #include <vector>
 
 #include "engine/btree/tree.h"
+#include "engine/db/buffer_list.h"
 #include "engine/db/commit_stats.h"
 #include "engine/db/info_log.h"
 #include "engine/db/log_files.h"
 #include "engine/db/pager.h"
 #include "engine/db/version.h"
+#include "engine/db/write_buffer.h"
 #include "engine/port/atomic.h"
 #include "engine/port/sync.h"
 #include "engine/wal/log_reader.h"
@@ -33,6 +35,10 @@ inline constexpr char kLockFileName[] = "LOCK";
 
 class DBImpl : public DB {
  public:
+  // Pages a checkpoint's merge frees wait under this placeholder sequence until the checkpoint
+  // is installed and the newest version that can still read the old trees is known (I37).
+  static constexpr uint64_t kMergeFreedPending = UINT64_MAX;
+
   static StatusOr<std::unique_ptr<DB>> Open(const Options& options, const std::string& path);
   ~DBImpl() override;
 
@@ -71,14 +77,21 @@ class DBImpl : public DB {
   uint32_t page_bytes() const override { return pager_->layout().page_bytes; }
 
   // --- Used by transactions -------------------------------------------------------------------
-  struct TreeUpdate {
+  // One change of a commit, for its column family's write buffer; the strings belong to the
+  // caller and live until Commit returns.
+  struct BufferOp {
+    EntryType type;
+    std::string_view key;
+    std::string_view value;  // Empty for a tombstone.
+  };
+  struct BufferUpdate {
     std::string column_family;
-    btree::WriteTree* tree;
+    std::vector<BufferOp> ops;  // In order: a later op of a key shadows an earlier one.
   };
   // One commit: its log record and what it changes.
   struct CommitRequest {
-    std::string payload;              // Logical contents (engine/wal/log_payload.h).
-    std::vector<TreeUpdate> updates;  // Trees to publish (column families held by the caller).
+    std::string payload;                // Logical contents (engine/wal/log_payload.h).
+    std::vector<BufferUpdate> updates;  // Per column family held by the caller.
     // Catalog change applied to the next version in commit order (create/drop); it also writes
     // the payload. A failure leaves no trace (no sequence number is taken).
     std::function<Status(Version* next, std::string* payload)> edit;
@@ -110,19 +123,19 @@ class DBImpl : public DB {
     // the committer waits on it, since its sequence number is then reused by a later commit.
     std::shared_ptr<Status> rolled_back;
   };
-  // Pages a commit stopped using, freed by the first checkpoint at or after it (I13).
-  struct PendingFree {
-    uint64_t sequence;
-    uint32_t cf_id;
-    std::vector<btree::PageRun> runs;
-    std::vector<std::shared_ptr<btree::FlushCell>> cells;
-  };
-  // Per commit: what a checkpoint covering it releases.
+  // Per commit: the log bytes a checkpoint covering it releases.
   struct DirtyEntry {
     uint64_t sequence;
-    uint64_t dirty_bytes;
     uint64_t log_bytes;
-    uint64_t unused_us;
+  };
+  // One column family's share of a checkpoint: the immutable buffers it froze (oldest first)
+  // and, once merged, the new tree root (db_impl_merge.cc).
+  struct MergeJob {
+    uint32_t cf_id;
+    std::vector<std::shared_ptr<const WriteBuffer>> buffers;
+    std::string name;  // Set by MergeBuffers for a column family the target version holds.
+    btree::PageRef root;
+    bool merged = false;
   };
   // A buffered, not yet written run of records for one segment.
   struct LogChunk {
@@ -185,21 +198,37 @@ class DBImpl : public DB {
   [[nodiscard]] Status CheckpointOnce(bool forced);
   // Records a failed checkpoint attempt for stalled writers.
   void RecordCheckpointFailure(const Status& status) MANIFOLD_REQUIRES(log_mu_);
-  [[nodiscard]] Status WriteCheckpoint(const VersionPtr& target, std::vector<PendingFree> frees,
-                                       std::vector<btree::PendingFlush>* flushed,
+  [[nodiscard]] Status WriteCheckpoint(const VersionPtr& target, std::vector<MergeJob>* jobs,
                                        CommitWriter* writer, HeaderSlot* slot,
                                        std::vector<uint64_t>* chain,
                                        std::map<std::string, ColumnFamilyState>* on_disk)
       MANIFOLD_REQUIRES(checkpoint_mu_);
   [[nodiscard]] Status WriteHeader(const HeaderSlot& slot) MANIFOLD_REQUIRES(checkpoint_mu_);
   void FinishCheckpoint(const Version& target, const HeaderSlot& slot,
-                        std::vector<btree::PendingFlush> flushed, const CommitWriter& writer,
+                        const std::vector<MergeJob>& jobs, const CommitWriter& writer,
                         std::vector<uint64_t> chain,
                         std::map<std::string, ColumnFamilyState> on_disk)
       MANIFOLD_REQUIRES(checkpoint_mu_);
-  void ShedCheckpointedTrees(const Version& target,
-                             const std::map<std::string, ColumnFamilyState>& on_disk)
+  // Write buffers (db_impl_merge.cc). The buffer list of a column family, created on first use.
+  BufferList* ListFor(const ColumnFamilyState& state) MANIFOLD_REQUIRES(log_mu_);
+  // Inserts one commit's changes into its column families' active buffers (I32, I33).
+  void InsertIntoBuffers(Version* next, const std::vector<BufferUpdate>& updates)
       MANIFOLD_REQUIRES(log_mu_);
+  // Every active buffer becomes immutable; returns what the checkpoint merges (I33).
+  std::vector<MergeJob> FreezeBuffers() MANIFOLD_REQUIRES(log_mu_);
+  // With nothing new to checkpoint, drops buffers holding only rolled-back entries (I30).
+  void ReleaseAbortedBuffers() MANIFOLD_REQUIRES(log_mu_);
+  // Merges each job's buffers into its column family's tree, in key order (I36).
+  [[nodiscard]] Status MergeBuffers(const Version& target, std::vector<MergeJob>* jobs,
+                                    CommitWriter* writer,
+                                    std::map<std::string, ColumnFamilyState>* on_disk)
+      MANIFOLD_REQUIRES(checkpoint_mu_);
+  // After the header is durable: the merged buffers go, readers move to the new roots (I34).
+  void InstallCheckpoint(const Version& target, const std::vector<MergeJob>& jobs)
+      MANIFOLD_REQUIRES(log_mu_);
+  // `version` reading the merged roots, if it is at or above the checkpoint's sequence number.
+  VersionPtr WithMergedRoots(const VersionPtr& version, const std::vector<MergeJob>& jobs,
+                             uint64_t merged_sequence);
   [[nodiscard]] Status RetireCoveredSegments(uint64_t sequence, uint64_t log_head);
   void CheckpointThread();
 
@@ -216,7 +245,8 @@ class DBImpl : public DB {
   // Reads (db_impl_read.cc): the name and the handle forms find the column family's state in
   // `version`, then share these.
   [[nodiscard]] StatusOr<VersionPtr> ReadVersion(const ReadOptions& options);
-  [[nodiscard]] StatusOr<std::string> GetFrom(const ColumnFamilyState& state, std::string_view key);
+  [[nodiscard]] StatusOr<std::string> GetFrom(const Version& version,
+                                              const ColumnFamilyState& state, std::string_view key);
   [[nodiscard]] StatusOr<std::unique_ptr<Iterator>> NewIteratorOn(const ReadOptions& options,
                                                                   VersionPtr version,
                                                                   const ColumnFamilyState& state);
@@ -277,11 +307,13 @@ class DBImpl : public DB {
   Status log_error_ MANIFOLD_GUARDED_BY(log_mu_);            // A failed log write or sync (I8).
   uint64_t log_rollbacks_ MANIFOLD_GUARDED_BY(log_mu_) = 0;  // Groups undone for NoSpace (I26).
   port::Atomic<uint64_t> log_rollbacks_reported_{0};         // Atomic: reported without log_mu_.
-  // Write buffer: what commits made dirty since the last checkpoint, and the pages they stopped
-  // using (I13); it drives checkpoint scheduling and writer backpressure.
-  std::deque<PendingFree> pending_frees_ MANIFOLD_GUARDED_BY(log_mu_);
+  // Write buffers (I32-I35): each column family's list, by id (std::map: a checkpoint walks them
+  // in a reproducible order), and dirty_bytes_, exactly the arena bytes of every buffer not yet
+  // released (I31); they drive checkpoint scheduling and writer backpressure.
+  std::map<uint32_t, std::unique_ptr<BufferList>> buffer_lists_ MANIFOLD_GUARDED_BY(log_mu_);
   std::deque<DirtyEntry> dirty_by_sequence_ MANIFOLD_GUARDED_BY(log_mu_);
   uint64_t dirty_bytes_ MANIFOLD_GUARDED_BY(log_mu_) = 0;
+  bool buffer_filled_ MANIFOLD_GUARDED_BY(log_mu_) = false;  // A buffer became immutable when full.
   uint64_t log_bytes_uncovered_ MANIFOLD_GUARDED_BY(log_mu_) = 0;
   uint64_t oldest_dirty_us_ MANIFOLD_GUARDED_BY(log_mu_) = 0;
   // Checkpoint scheduling, shared by committers and the checkpointer (db_impl_checkpoint.cc).
@@ -295,6 +327,10 @@ class DBImpl : public DB {
   // made after it stalled, never on checkpoint_error_ left over from an earlier one (say the
   // checkpoint at open, before the disk had room again).
   uint64_t checkpoint_failures_ MANIFOLD_GUARDED_BY(log_mu_) = 0;
+  // Checkpoint attempts that ended, whatever the outcome ("nothing new" included): a stalled
+  // writer asks for another checkpoint after each, so it never waits on a request already
+  // consumed by an attempt that could not relieve it.
+  uint64_t checkpoint_attempts_ MANIFOLD_GUARDED_BY(log_mu_) = 0;
   // Statistics (commit_stats.h, read by db_impl_stats.cc), guarded by log_mu_ so GetStats reads
   // them consistently with published_sequence_ and dirty_bytes_.
   CommitStats stats_ MANIFOLD_GUARDED_BY(log_mu_);

@@ -104,7 +104,7 @@ Status DBImpl::CheckpointOnce(bool forced) {
   }
   const uint64_t start_us = clock_->NowMicros();
   VersionPtr target;
-  std::vector<PendingFree> frees;
+  std::vector<MergeJob> jobs;
   uint64_t log_head;
   // The planted bug: the version is read without log_mu_ (a data race with Commit), the sequence
   // that goes with it under log_mu_, later.
@@ -116,26 +116,27 @@ Status DBImpl::CheckpointOnce(bool forced) {
     const uint64_t covered = unlocked ? last_sequence_ : target->sequence;
     log_head = LogHead(covered);
     // Nothing new (a recovery that ended at a torn tail still moves the head past the old
-    // segments, even when it replayed nothing).
+    // segments, even when it replayed nothing). Buffers may still hold the entries of rolled-back
+    // commits (I30): they go now, or their bytes would keep writers stalled with no checkpoint
+    // ever finding anything to do.
     if (target->sequence == checkpoint_.sequence && !move_log_head_) {
+      ReleaseAbortedBuffers();
+      ++checkpoint_attempts_;  // An attempt that ended: stalled writers ask again (I38).
+      log_cv_.SignalAll();
       return Status::OK();
     }
     checkpoint_target_sequence_ = target->sequence;  // I26: no rollback below this now.
-    while (!pending_frees_.empty() && pending_frees_.front().sequence <= covered) {
-      frees.push_back(std::move(pending_frees_.front()));
-      pending_frees_.pop_front();
-    }
+    jobs = FreezeBuffers();
   }
   const uint64_t sequence = target->sequence;
   allocator_.Release(
       MANIFOLD_PLANTED_BUG(planted_bug::kReusePinnedPages) ? sequence : registry_->OldestLive());
   allocator_.BeginCommit();
   CommitWriter writer(&allocator_, pager_->layout(), sequence);
-  std::vector<btree::PendingFlush> flushed;
   HeaderSlot slot;
   std::vector<uint64_t> chain;
   std::map<std::string, ColumnFamilyState> on_disk;
-  Status status = WriteCheckpoint(target, frees, &flushed, &writer, &slot, &chain, &on_disk);
+  Status status = WriteCheckpoint(target, &jobs, &writer, &slot, &chain, &on_disk);
   // I21: the head must be durable before the header names it. While the group-commit leader is
   // still creating the segment the head's record goes to, the segment before it (whose roll
   // record will name it) is an equally good head, and waiting for the leader's file creation here
@@ -148,12 +149,10 @@ Status DBImpl::CheckpointOnce(bool forced) {
   // I21: the head segment's file is durable before a header names it.
   if (status.ok()) status = log_files_->Create(log_head);
   if (!status.ok()) {
-    // Nothing written: undo, keep the frees for the next attempt, stay writable.
+    // Nothing written: undo, stay writable. The frozen buffers stay immutable and readable; the
+    // next attempt merges them (I34).
     allocator_.Rollback(sequence);
     port::MutexLock lock(&log_mu_);
-    for (auto it = frees.rbegin(); it != frees.rend(); ++it) {
-      pending_frees_.push_front(std::move(*it));
-    }
     checkpoint_target_sequence_ = checkpoint_sequence_;  // Took nothing after all.
     RecordCheckpointFailure(status);
     return status;
@@ -179,12 +178,14 @@ Status DBImpl::CheckpointOnce(bool forced) {
     RecordCheckpointFailure(status);
     return status;
   }
-  FinishCheckpoint(*target, slot, std::move(flushed), writer, std::move(chain), std::move(on_disk));
+  FinishCheckpoint(*target, slot, jobs, writer, std::move(chain), std::move(on_disk));
   const uint64_t elapsed_us = clock_->NowMicros() - start_us;
   {
     port::MutexLock lock(&log_mu_);
     stats_.AddCheckpoint(elapsed_us);
     checkpoint_error_ = Status::OK();
+    ++checkpoint_attempts_;
+    log_cv_.SignalAll();
   }
   // I28: every checkpoint retires what it covers. The planted bug: DB::Checkpoint's caller does
   // not wait for the retiring; the next automatic checkpoint was meant to do it.
@@ -196,22 +197,16 @@ Status DBImpl::CheckpointOnce(bool forced) {
 void DBImpl::RecordCheckpointFailure(const Status& status) {
   checkpoint_error_ = status;
   ++checkpoint_failures_;
+  ++checkpoint_attempts_;
   log_cv_.SignalAll();  // Stalled writers (ThrottleWriterHeld) give up on it.
 }
 
-Status DBImpl::WriteCheckpoint(const VersionPtr& target, std::vector<PendingFree> frees,
-                               std::vector<btree::PendingFlush>* flushed, CommitWriter* writer,
-                               HeaderSlot* slot, std::vector<uint64_t>* chain,
+Status DBImpl::WriteCheckpoint(const VersionPtr& target, std::vector<MergeJob>* jobs,
+                               CommitWriter* writer, HeaderSlot* slot, std::vector<uint64_t>* chain,
                                std::map<std::string, ColumnFamilyState>* on_disk) {
   const uint64_t sequence = target->sequence;
   const btree::Layout& layout = pager_->layout();
-  std::set<uint32_t> live_ids;
-  for (const auto& [name, state] : target->column_families) {
-    MANIFOLD_ASSIGN_OR_RETURN(btree::PageRef root,
-                              btree::WriteBackTree(state.tree(), layout, writer, flushed));
-    (*on_disk)[name] = ColumnFamilyState{state.id, root, nullptr};
-    live_ids.insert(state.id);
-  }
+  MANIFOLD_RETURN_IF_ERROR(MergeBuffers(*target, jobs, writer, on_disk));
   btree::WriteTree catalog(pager_.get(), checkpoint_.version->catalog);
   for (const auto& [name, old] : on_disk_cfs_) {
     auto now = on_disk->find(name);
@@ -231,17 +226,6 @@ Status DBImpl::WriteCheckpoint(const VersionPtr& target, std::vector<PendingFree
       continue;
     }
     MANIFOLD_RETURN_IF_ERROR(catalog.Put(name, EncodeColumnFamilyRecord(state)));
-  }
-  for (const PendingFree& free : frees) {
-    // A dropped column family's pages were all freed with its old tree above.
-    if (live_ids.count(free.cf_id) == 0) continue;
-    for (const btree::PageRun& run : free.runs) allocator_.FreeAt(sequence, run);
-    for (const auto& cell : free.cells) {
-      const btree::FlushInfo* info = cell->get();
-      if (info == nullptr) continue;  // Never written: nothing on disk to free.
-      allocator_.FreeAt(sequence, btree::PageRun{info->page.page_id, 1});
-      for (const btree::PageRun& run : info->written_runs) allocator_.FreeAt(sequence, run);
-    }
   }
   for (const btree::PageRun& run : catalog.freed()) allocator_.FreeAt(sequence, run);
   MANIFOLD_ASSIGN_OR_RETURN(slot->catalog, catalog.Flush(writer));
@@ -277,11 +261,10 @@ Status DBImpl::WriteHeader(const HeaderSlot& slot) {
 }
 
 void DBImpl::FinishCheckpoint(const Version& target, const HeaderSlot& slot,
-                              std::vector<btree::PendingFlush> flushed, const CommitWriter& writer,
+                              const std::vector<MergeJob>& jobs, const CommitWriter& writer,
                               std::vector<uint64_t> chain,
                               std::map<std::string, ColumnFamilyState> on_disk) {
-  // I14: only now may writers free these pages or later checkpoints refer to them.
-  for (btree::PendingFlush& flush : flushed) flush.cell->Publish(std::move(flush.info));
+  // I14: only now may later checkpoints refer to these pages.
   for (const auto& [ref, node] : writer.nodes()) pager_->cache()->Insert(ref, node);
   free_list_chain_ = std::move(chain);
   auto version = std::make_shared<Version>(registry_, slot.sequence);
@@ -295,40 +278,16 @@ void DBImpl::FinishCheckpoint(const Version& target, const HeaderSlot& slot,
   port::MutexLock lock(&log_mu_);
   checkpoint_sequence_ = slot.sequence;
   while (!dirty_by_sequence_.empty() && dirty_by_sequence_.front().sequence <= slot.sequence) {
-    dirty_bytes_ -= dirty_by_sequence_.front().dirty_bytes;
     log_bytes_uncovered_ -= dirty_by_sequence_.front().log_bytes;
     dirty_by_sequence_.pop_front();
   }
   oldest_dirty_us_ = clock_->NowMicros();
-  ShedCheckpointedTrees(target, on_disk);
+  InstallCheckpoint(target, jobs);
+  // I37: the pages the merges replaced stay until no version made before the install (all at or
+  // below last_sequence_) is alive; every version made from now on reads the new trees.
+  allocator_.Defer(kMergeFreedPending, last_sequence_ + 1);
   log_cv_.SignalAll();
   on_disk_cfs_ = std::move(on_disk);
-}
-
-// Column families unchanged since the checkpoint's version read from their pages from now on,
-// which lets their in-memory nodes go (the write buffer bounds only unwritten changes).
-void DBImpl::ShedCheckpointedTrees(const Version& target,
-                                   const std::map<std::string, ColumnFamilyState>& on_disk) {
-  if (!unpublished_.empty()) return;  // Rare; a later checkpoint sheds them.
-  std::shared_ptr<Version> shed;
-  for (const auto& [name, state] : latest_->column_families) {
-    if (state.memory_root == nullptr) continue;
-    const ColumnFamilyState* then = target.Find(name);
-    if (then == nullptr || then->id != state.id || then->memory_root != state.memory_root) continue;
-    if (shed == nullptr) {
-      shed = std::make_shared<Version>(registry_, latest_->sequence);
-      shed->column_families = latest_->column_families;
-      shed->next_cf_id = latest_->next_cf_id;
-    }
-    ColumnFamilyState replaced = state;
-    replaced.root = on_disk.at(name).root;
-    replaced.memory_root = nullptr;
-    shed->column_families.Set(name, replaced);
-  }
-  if (shed == nullptr) return;
-  latest_ = shed;
-  port::MutexLock state_lock(&state_mu_);
-  current_ = std::move(shed);
 }
 
 // I21: the segment holding record sequence + 1, or, when it is not appended yet, the segment it

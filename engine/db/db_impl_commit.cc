@@ -60,53 +60,33 @@ Status DBImpl::CommitCounted(CommitRequest request) {
   MANIFOLD_RETURN_IF_ERROR(ThrottleWriter());
   if (MANIFOLD_PLANTED_BUG(planted_bug::kLogPagesNotContents))
     request.payload = wal::PayloadBuilder().Finish();
-  // The trees are final: from here on their nodes are shared with readers (I1).
-  struct Published {
-    std::string name;
-    btree::TreeRoot root;
-    btree::WriteTree* tree;
-  };
-  std::vector<Published> published;
-  uint64_t dirty_bytes = 0;
-  for (const TreeUpdate& update : request.updates) {
-    if (!update.tree->modified()) continue;
-    published.push_back(Published{update.column_family, update.tree->Publish(), update.tree});
-    dirty_bytes += update.tree->dirty_bytes();
-  }
   Status status;
   uint64_t rollbacks = 0;
   {
     port::MutexLock lock(&log_mu_);
+    // The catalog is shared with the previous version, not copied (a pointer): a commit that
+    // changes only buffered data costs the same however many column families there are.
     auto next = std::make_shared<Version>(registry_, last_sequence_ + 1);
     next->column_families = latest_->column_families;
     next->next_cf_id = latest_->next_cf_id;
     if (request.edit) MANIFOLD_RETURN_IF_ERROR(request.edit(next.get(), &request.payload));
     const uint64_t sequence = next->sequence;
-    for (const Published& p : published) {
+    for (const BufferUpdate& update : request.updates) {
       // I7: a held column family cannot be dropped, but the commit that created it can be rolled
       // back after this writer read it (I26).
-      if (next->Find(p.name) == nullptr) {
-        return Status::NotFound("column family '" + p.name +
+      if (next->Find(update.column_family) == nullptr) {
+        return Status::NotFound("column family '" + update.column_family +
                                 "' no longer exists: the commit that created it was rolled back");
       }
     }
-    for (const Published& p : published) {
-      // O(log n) in the number of column families: the catalog is shared, not copied.
-      ColumnFamilyState state = *next->Find(p.name);
-      state.root = p.root.node ? btree::PageRef{} : p.root.page;
-      state.memory_root = p.root.node;
-      pending_frees_.push_back(
-          PendingFree{sequence, state.id, p.tree->freed(), p.tree->freed_cells()});
-      next->column_families.Set(p.name, state);
-    }
+    // No tree node is copied: the changes go into the active buffers, under log_mu_ so that a
+    // checkpoint freezing the buffers at this sequence number finds every entry at or below it.
+    InsertIntoBuffers(next.get(), request.updates);
     last_sequence_ = sequence;
     latest_ = next;
     if (request.assigned_sequence != nullptr) *request.assigned_sequence = sequence;
     AppendRecord(sequence, request.payload);
-    if (dirty_bytes_ == 0) oldest_dirty_us_ = clock_->NowMicros();
-    dirty_bytes_ += dirty_bytes;
-    dirty_by_sequence_.push_back(
-        DirtyEntry{sequence, dirty_bytes, wal::RecordBytes(request.payload.size()), 0});
+    dirty_by_sequence_.push_back(DirtyEntry{sequence, wal::RecordBytes(request.payload.size())});
     auto rolled_back = std::make_shared<Status>();
     unpublished_.push_back(Unpublished{sequence, std::move(next), request.sync, rolled_back});
     if (request.sync) {
@@ -409,14 +389,19 @@ void DBImpl::RollBackUnwritten(const LogChunk& first, const Status& error) {
   const uint64_t keep = written_lsn_;
   for (Unpublished& commit : unpublished_) *commit.rolled_back = error;
   unpublished_.clear();
-  while (!pending_frees_.empty() && pending_frees_.back().sequence > keep)
-    pending_frees_.pop_back();
   while (!dirty_by_sequence_.empty() && dirty_by_sequence_.back().sequence > keep) {
-    dirty_bytes_ -= dirty_by_sequence_.back().dirty_bytes;
     log_bytes_uncovered_ -= dirty_by_sequence_.back().log_bytes;
     dirty_by_sequence_.pop_back();
   }
   stats_.RemoveRecords(buffered_lsn_ - keep);
+  // I30: the undone commits' buffered entries are hidden; their bytes stay counted (the arenas
+  // keep them) until a checkpoint drops their buffers, which it does even with nothing new.
+  if (buffered_lsn_ > keep) {
+    for (auto& [id, list] : buffer_lists_) {
+      const Status marked = list->MarkAborted(keep + 1, buffered_lsn_);
+      MANIFOLD_CHECK(marked.ok(), "I30: a rolled-back group's entries are the newest buffered");
+    }
+  }
   log_buffer_.clear();
   log_buffer_bytes_ = 0;
   // The next record goes where the first undone one was to go.
@@ -450,6 +435,8 @@ bool DBImpl::CheckpointDue() {
                                      ? options_.checkpoint_dirty_bytes
                                      : options_.write_buffer_bytes_max / 4;
   if (dirty_bytes_ >= dirty_trigger) return true;
+  // A buffer filled up (I33): merge it before the next one does.
+  if (buffer_filled_) return true;
   if (log_bytes_uncovered_ >= options_.checkpoint_log_bytes) return true;
   return options_.checkpoint_interval_us != 0 && dirty_bytes_ != 0 &&
          clock_->NowMicros() - oldest_dirty_us_ >= options_.checkpoint_interval_us;
@@ -477,10 +464,25 @@ Status DBImpl::ThrottleWriter() {
   return status;
 }
 
-// Backpressure: while the write buffer is full, writers wait for a checkpoint (or run it).
+// Backpressure (I38): past three quarters of write_buffer_bytes_max a writer is slowed down by
+// write_slowdown_delay_us (injected clock) and asks for a checkpoint; at the limit it stalls
+// until a checkpoint releases buffers (or runs one itself without a background thread).
 Status DBImpl::ThrottleWriterHeld(std::string* stall) {
   port::MutexLock lock(&log_mu_);
-  if (dirty_bytes_ < options_.write_buffer_bytes_max) return Status::OK();
+  const uint64_t limit = options_.write_buffer_bytes_max;
+  if (dirty_bytes_ < limit - limit / 4) return Status::OK();
+  if (dirty_bytes_ < limit) {
+    stats_.AddSlowdown();
+    if (options_.background_checkpoints) {
+      checkpoint_requested_ = true;
+      log_cv_.SignalAll();
+    }
+    if (options_.write_slowdown_delay_us > 0) {
+      port::MutexUnlock unlocked(&log_mu_);
+      clock_->SleepForMicros(options_.write_slowdown_delay_us);
+    }
+    return Status::OK();
+  }
   const uint64_t start_us = clock_->NowMicros();
   stats_.AddStall();
   Status status;
@@ -496,31 +498,36 @@ Status DBImpl::ThrottleWriterHeld(std::string* stall) {
     // retry may well succeed (concurrent PCT seed 133: a writer failed at once with the open's
     // ENOSPC while no fault had been injected since).
     const uint64_t failures_before = checkpoint_failures_;
-    while (dirty_bytes_ >= options_.write_buffer_bytes_max &&
-           checkpoint_failures_ == failures_before && log_error_.ok()) {
+    uint64_t attempts_seen = checkpoint_attempts_;
+    while (dirty_bytes_ >= limit && checkpoint_failures_ == failures_before && log_error_.ok()) {
+      // I38: every wait has a thread that will end it. An attempt that ended without relieving
+      // this writer (it started before the buffers were full, or found nothing new while only
+      // rolled-back entries held the bytes) consumed the request: ask again.
+      if (checkpoint_attempts_ != attempts_seen) {
+        attempts_seen = checkpoint_attempts_;
+        checkpoint_requested_ = true;
+        log_cv_.SignalAll();
+      }
       log_cv_.Wait();
     }
-    if (dirty_bytes_ >= options_.write_buffer_bytes_max) {
+    if (dirty_bytes_ >= limit) {
       status = checkpoint_failures_ != failures_before ? checkpoint_error_ : log_error_;
     }
   }
   const uint64_t stalled_us = clock_->NowMicros() - start_us;
   // One line per checkpoint at most: under sustained load every writer stalls.
   if (stats_.EndStall(stalled_us)) {
-    *stall = "writer stalled " + std::to_string(stalled_us) + " us: write buffer full (" +
-             std::to_string(dirty_bytes_) + " dirty bytes, write_buffer_bytes_max " +
-             std::to_string(options_.write_buffer_bytes_max) + ")" +
+    *stall = "writer stalled " + std::to_string(stalled_us) + " us: write buffers full (" +
+             std::to_string(dirty_bytes_) + " bytes, write_buffer_bytes_max " +
+             std::to_string(limit) + ")" +
              (status.ok() ? "" : "; checkpoint failed: " + status.ToString());
   }
   // With checkpoints failing (say for file_bytes_max), commits still go through up to twice the
   // limit, so that the deletes that would make the checkpoint fit are not refused with the rest.
-  if (!status.ok() && log_error_.ok() && dirty_bytes_ < 2 * options_.write_buffer_bytes_max) {
-    return Status::OK();
-  }
+  if (!status.ok() && log_error_.ok() && dirty_bytes_ < 2 * limit) return Status::OK();
   if (!status.ok()) {
-    return status.WithContext("the write buffer is full (write_buffer_bytes_max " +
-                              std::to_string(options_.write_buffer_bytes_max) +
-                              ") and a checkpoint failed");
+    return status.WithContext("the write buffers are full (write_buffer_bytes_max " +
+                              std::to_string(limit) + ") and a checkpoint failed");
   }
   return Status::OK();
 }

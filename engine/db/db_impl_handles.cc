@@ -93,16 +93,15 @@ StatusOr<std::unique_ptr<Transaction>> DBImpl::BeginTransaction(
     ReleaseColumnFamilies(held);
     return state.status();
   }
-  const btree::TreeRoot root = (*state)->tree();
   return std::unique_ptr<Transaction>(
-      new TransactionImpl(this, column_family.rep_->name, std::move(base), root));
+      new TransactionImpl(this, column_family.rep_->name, std::move(base)));
 }
 
 StatusOr<std::string> DBImpl::Get(const ReadOptions& options,
                                   const ColumnFamilyHandle& column_family, std::string_view key) {
   MANIFOLD_ASSIGN_OR_RETURN(VersionPtr version, ReadVersion(options));
   MANIFOLD_ASSIGN_OR_RETURN(const ColumnFamilyState* state, ResolveHandle(*version, column_family));
-  return GetFrom(*state, key);
+  return GetFrom(*version, *state, key);
 }
 
 StatusOr<std::unique_ptr<Iterator>> DBImpl::NewIterator(const ReadOptions& options,

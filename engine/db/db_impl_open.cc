@@ -18,6 +18,7 @@ constexpr uint64_t kGroupCommitWindowUsMax = 100'000;
 constexpr uint64_t kSegmentBytesMin = 64ull << 10;
 constexpr uint64_t kSegmentBytesMax = 1ull << 30;
 constexpr uint64_t kWriteBufferBytesMin = 64ull << 10;
+constexpr uint64_t kWriteSlowdownDelayUsMax = 1000000;
 
 bool IsPowerOfTwo(uint32_t v) { return v != 0 && (v & (v - 1)) == 0; }
 
@@ -55,6 +56,19 @@ Status ValidateOptions(const Options& options) {
   if (options.write_buffer_bytes_max < kWriteBufferBytesMin) {
     return Status::InvalidArgument("write_buffer_bytes_max must be at least " +
                                    std::to_string(kWriteBufferBytesMin));
+  }
+  if (options.write_buffer_bytes_per_cf_max != 0 &&
+      (options.write_buffer_bytes_per_cf_max < kWriteBufferBytesMin ||
+       options.write_buffer_bytes_per_cf_max > options.write_buffer_bytes_max)) {
+    return Status::InvalidArgument(
+        "write_buffer_bytes_per_cf_max " + std::to_string(options.write_buffer_bytes_per_cf_max) +
+        " must be at least " + std::to_string(kWriteBufferBytesMin) +
+        " and at most write_buffer_bytes_max " + std::to_string(options.write_buffer_bytes_max));
+  }
+  if (options.write_slowdown_delay_us > kWriteSlowdownDelayUsMax) {
+    return Status::InvalidArgument(
+        "write_slowdown_delay_us " + std::to_string(options.write_slowdown_delay_us) +
+        " exceeds the limit of " + std::to_string(kWriteSlowdownDelayUsMax));
   }
   if (options.checkpoint_dirty_bytes > options.write_buffer_bytes_max) {
     return Status::InvalidArgument("checkpoint_dirty_bytes must not exceed write_buffer_bytes_max");

@@ -2,6 +2,7 @@
 
 #include "engine/db/db_impl.h"
 #include "engine/db/iterator_impl.h"
+#include "engine/db/merged_view.h"
 #include "engine/util/fault_point.h"
 
 namespace manifold {
@@ -24,14 +25,17 @@ StatusOr<std::string> DBImpl::Get(const ReadOptions& options, std::string_view c
   if (state == nullptr) {
     return Status::NotFound("column family '" + std::string(column_family) + "' does not exist");
   }
-  return GetFrom(*state, key);
+  return GetFrom(*version, *state, key);
 }
 
-// `state` belongs to a version the caller holds, so every page its tree reaches stays (I4).
-StatusOr<std::string> DBImpl::GetFrom(const ColumnFamilyState& state, std::string_view key) {
+// `state` belongs to `version`, which the caller holds, so every page its tree reaches stays (I4).
+StatusOr<std::string> DBImpl::GetFrom(const Version& version, const ColumnFamilyState& state,
+                                      std::string_view key) {
   MANIFOLD_RETURN_IF_ERROR(CheckKey(key));
-  MANIFOLD_ASSIGN_OR_RETURN(std::optional<std::string> value,
-                            btree::TreeGet(pager_.get(), state.tree(), key));
+  // I35: the buffers at the version's sequence number, then its tree.
+  MANIFOLD_ASSIGN_OR_RETURN(
+      std::optional<std::string> value,
+      MergedGet(pager_.get(), state.root, state.buffers.get(), key, version.sequence));
   if (!value.has_value()) return Status::NotFound("key not found");
   return std::move(*value);
 }
@@ -45,8 +49,17 @@ Status DBImpl::GetPinned(const ReadOptions& options, std::string_view column_fam
     return Status::NotFound("column family '" + std::string(column_family) + "' does not exist");
   }
   MANIFOLD_RETURN_IF_ERROR(CheckKey(key));
+  // I35: a buffered entry at the version's sequence number shadows the tree. Its bytes live in a
+  // buffer the version holds, not in a shared page, so they are copied into the handle.
+  const WriteBuffer::Lookup buffered =
+      LookupBuffers(state->buffers.get(), key, version->sequence);
+  if (buffered.found == WriteBuffer::Found::kTombstone) return Status::NotFound("key not found");
+  if (buffered.found == WriteBuffer::Found::kValue) {
+    value->Assign(std::string(buffered.value));
+    return Status::OK();
+  }
   MANIFOLD_ASSIGN_OR_RETURN(std::optional<btree::LeafValue> found,
-                            btree::TreeFind(pager_.get(), state->tree(), key));
+                            btree::TreeFind(pager_.get(), btree::TreeRoot::OnDisk(state->root), key));
   if (!found.has_value()) return Status::NotFound("key not found");
   if (found->written()) {
     MANIFOLD_ASSIGN_OR_RETURN(std::string large, pager_->LoadLargeValue(*found));
@@ -57,8 +70,8 @@ Status DBImpl::GetPinned(const ReadOptions& options, std::string_view column_fam
     value->Assign(std::string());
     return Status::OK();
   }
-  // I43: the handle holds a reference on the buffer the bytes live in (the page image, or the
-  // in-memory node's value), which is never changed once shared, so the version may go.
+  // I43: the handle holds a reference on the buffer the bytes live in (the page image), which is
+  // never changed once shared, so the version may go.
   const std::string_view bytes = found->bytes.view();
   value->Pin(bytes, &SharedBytes::ReleaseToken, found->bytes.DetachToken());
   return Status::OK();
@@ -78,10 +91,13 @@ StatusOr<std::unique_ptr<Iterator>> DBImpl::NewIterator(const ReadOptions& optio
 StatusOr<std::unique_ptr<Iterator>> DBImpl::NewIteratorOn(const ReadOptions& options,
                                                           VersionPtr version,
                                                           const ColumnFamilyState& state) {
-  const btree::TreeRoot root = state.tree();
-  // The planted bug: "the iterator has its root, it needs no version".
+  const btree::PageRef root = state.root;
+  BufferStackPtr buffers = state.buffers;
+  const uint64_t sequence = version->sequence;
+  // The planted bug: "the iterator has its root and its buffers, it needs no version".
   if (MANIFOLD_PLANTED_BUG(planted_bug::kCheckpointFreesReaderPages)) version = nullptr;
   return std::unique_ptr<Iterator>(new IteratorImpl(pager_.get(), std::move(version), root,
+                                                    std::move(buffers), sequence,
                                                     options.lower_bound, options.upper_bound));
 }
 

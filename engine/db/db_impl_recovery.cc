@@ -153,10 +153,12 @@ Status DBImpl::LoadCheckpoint(std::unique_ptr<File> file, const HeaderSlot& slot
 
 namespace {
 
-// The state replay builds: column families and one write tree per column family it changed.
+// The state replay builds: column families and the write buffers of the ones it changed, each
+// entry at its record's sequence number, as the commit that wrote it inserted it (I32).
 class ReplayState {
  public:
-  ReplayState(Pager* pager, const Version& base) : pager_(pager), next_cf_id_(base.next_cf_id) {
+  ReplayState(const Options& options, const Version& base)
+      : options_(options), next_cf_id_(base.next_cf_id) {
     for (const auto& [name, state] : base.column_families) cfs_[name] = state;
   }
 
@@ -167,23 +169,16 @@ class ReplayState {
     return Status::OK();
   }
 
-  // Publishes the replayed trees into `next`, and returns the pages their copies replaced.
-  void Finish(Version* next, std::vector<btree::PageRun>* freed_runs,
-              std::map<uint32_t, std::vector<btree::PageRun>>* freed, uint64_t* dirty_bytes) {
-    (void)freed_runs;
+  // Publishes the replayed column families into `next` and hands over their buffer lists.
+  void Finish(Version* next, std::map<uint32_t, std::unique_ptr<BufferList>>* lists) {
     next->next_cf_id = next_cf_id_;
     next->column_families.Clear();
     for (auto& [name, state] : cfs_) {
-      auto tree = trees_.find(name);
-      if (tree != trees_.end() && tree->second->modified()) {
-        btree::TreeRoot root = tree->second->Publish();
-        state.root = root.node ? btree::PageRef{} : root.page;
-        state.memory_root = root.node;
-        (*freed)[state.id] = tree->second->freed();
-        *dirty_bytes += tree->second->dirty_bytes();
-      }
+      auto list = lists_.find(state.id);
+      if (list != lists_.end()) state.buffers = list->second->stack();
       next->column_families.Set(name, state);
     }
+    *lists = std::move(lists_);
   }
 
  private:
@@ -203,7 +198,7 @@ class ReplayState {
         if (it == cfs_.end()) {
           return Status::Corruption(where + " drops missing column family '" + cf + "'");
         }
-        trees_.erase(cf);  // Its pages are freed by the checkpoint (the whole old tree).
+        // Its buffers stay until the recovery checkpoint, which frees its whole old tree.
         cfs_.erase(it);
         return Status::OK();
       case wal::LogOpType::kPut:
@@ -213,19 +208,24 @@ class ReplayState {
     if (it == cfs_.end()) {
       return Status::Corruption(where + " writes to missing column family '" + cf + "'");
     }
-    auto tree = trees_.find(cf);
-    if (tree == trees_.end()) {
-      tree =
-          trees_.emplace(cf, std::make_unique<btree::WriteTree>(pager_, it->second.tree())).first;
+    auto list = lists_.find(it->second.id);
+    if (list == lists_.end()) {
+      list = lists_
+                 .emplace(it->second.id,
+                          std::make_unique<BufferList>(BufferOptionsFor(options_, it->second.id),
+                                                       it->second.root))
+                 .first;
     }
-    if (op.type == wal::LogOpType::kPut) return tree->second->Put(op.key, op.value);
-    return tree->second->Delete(op.key).status();
+    if (op.type == wal::LogOpType::kPut) {
+      return list->second->Add(lsn, EntryType::kPut, op.key, op.value);
+    }
+    return list->second->Add(lsn, EntryType::kTombstone, op.key, "");
   }
 
-  Pager* pager_;
+  const Options& options_;
   uint32_t next_cf_id_;
   std::map<std::string, ColumnFamilyState> cfs_;
-  std::map<std::string, std::unique_ptr<btree::WriteTree>> trees_;
+  std::map<uint32_t, std::unique_ptr<BufferList>> lists_;
   std::vector<wal::LogOpView> ops_;
 };
 
@@ -233,7 +233,7 @@ class ReplayState {
 
 Status DBImpl::ReplayLog(uint64_t head_segment, wal::ReplayResult* replayed) {
   VersionPtr base = latest();
-  ReplayState state(pager_.get(), *base);
+  ReplayState state(options_, *base);
   wal::ReplayOptions replay_options;
   replay_options.fs = fs_;
   replay_options.dir = path_;
@@ -249,16 +249,13 @@ Status DBImpl::ReplayLog(uint64_t head_segment, wal::ReplayResult* replayed) {
   records_salvage_dropped_ = result.salvage_dropped;
   if (result.last_lsn == base->sequence) return Status::OK();
   auto next = std::make_shared<Version>(registry_, result.last_lsn);
-  std::vector<btree::PageRun> unused;
-  std::map<uint32_t, std::vector<btree::PageRun>> freed;
-  uint64_t dirty_bytes = 0;
-  state.Finish(next.get(), &unused, &freed, &dirty_bytes);
+  std::map<uint32_t, std::unique_ptr<BufferList>> lists;
+  state.Finish(next.get(), &lists);
   port::MutexLock lock(&log_mu_);
-  for (auto& [cf_id, runs] : freed) {
-    pending_frees_.push_back(PendingFree{result.last_lsn, cf_id, std::move(runs), {}});
-  }
-  dirty_by_sequence_.push_back(DirtyEntry{result.last_lsn, dirty_bytes, 0, clock_->NowMicros()});
-  dirty_bytes_ += dirty_bytes;
+  buffer_lists_ = std::move(lists);
+  for (const auto& [id, list] : buffer_lists_) dirty_bytes_ += list->MemoryBytes();
+  oldest_dirty_us_ = clock_->NowMicros();
+  dirty_by_sequence_.push_back(DirtyEntry{result.last_lsn, 0});
   latest_ = next;
   last_sequence_ = buffered_lsn_ = written_lsn_ = synced_lsn_ = result.last_lsn;
   published_sequence_ = result.last_lsn;

@@ -83,7 +83,7 @@ Status DBImpl::CreateColumnFamily(std::string_view name) {
                                      std::to_string(Limits::kColumnFamiliesMax) +
                                      " column families");
     }
-    ColumnFamilyState state{next->next_cf_id++, {}, nullptr};
+    ColumnFamilyState state{next->next_cf_id++, {}, nullptr};  // No buffers until written.
     next->column_families.Set(name, state);
     wal::PayloadBuilder builder;
     builder.Add(wal::LogOpType::kCreateColumnFamily, name, "", "", state.id);
@@ -135,9 +135,8 @@ StatusOr<std::unique_ptr<Transaction>> DBImpl::BeginTransaction(std::string_view
     ReleaseColumnFamilies(held);
     return Status::NotFound("column family '" + std::string(column_family) + "' does not exist");
   }
-  const btree::TreeRoot root = state->tree();
   return std::unique_ptr<Transaction>(
-      new TransactionImpl(this, std::string(column_family), std::move(base), root));
+      new TransactionImpl(this, std::string(column_family), std::move(base)));
 }
 
 Status DBImpl::Put(const WriteOptions& options, std::string_view column_family,
@@ -184,43 +183,50 @@ wal::LogOpType LogTypeOf(WriteBatch::OpType type) {
 }
 }  // namespace
 
+namespace {
+EntryType EntryTypeOf(WriteBatch::OpType type) {
+  return type == WriteBatch::OpType::kPut ? EntryType::kPut : EntryType::kTombstone;
+}
+}  // namespace
+
 Status DBImpl::WriteBatchHeld(const WriteOptions& options, const WriteBatch& batch,
                               const std::vector<std::string>& names) {
-  VersionPtr base = latest();
-  std::map<std::string, std::unique_ptr<btree::WriteTree>, std::less<>> trees;
   CommitRequest request;
   request.sync = options.sync;
   request.assigned_sequence = options.assigned_sequence;
-  for (const std::string& name : names) {
-    const ColumnFamilyState* state = base->Find(name);
-    if (state == nullptr) {
-      return Status::NotFound("column family '" + name + "' does not exist");
+  {
+    // Existence only; the commit checks again in commit order (a create may be rolled back).
+    VersionPtr base = latest();
+    for (const std::string& name : names) {
+      if (base->Find(name) == nullptr) {
+        return Status::NotFound("column family '" + name + "' does not exist");
+      }
+      request.updates.push_back(BufferUpdate{name, {}});
     }
-    auto tree = std::make_unique<btree::WriteTree>(pager_.get(), state->tree());
-    request.updates.push_back(TreeUpdate{name, tree.get()});
-    trees.emplace(name, std::move(tree));
   }
+  // `names` is sorted: a binary search finds each op's column family.
+  auto update_of = [&](std::string_view name) -> BufferUpdate& {
+    auto it = std::lower_bound(names.begin(), names.end(), name);
+    return request.updates[static_cast<size_t>(it - names.begin())];
+  };
   wal::PayloadBuilder payload;
   for (const WriteBatch::Op& op : batch.ops()) {
-    btree::WriteTree* tree = trees.find(op.column_family)->second.get();
-    if (op.type == WriteBatch::OpType::kPut) {
-      MANIFOLD_RETURN_IF_ERROR(tree->Put(op.key, op.value));
-    } else {
-      MANIFOLD_RETURN_IF_ERROR(tree->Delete(op.key).status());
-    }
+    const std::string_view value =
+        op.type == WriteBatch::OpType::kPut ? std::string_view(op.value) : std::string_view();
+    update_of(op.column_family).ops.push_back(BufferOp{EntryTypeOf(op.type), op.key, value});
     payload.Add(LogTypeOf(op.type), op.column_family, op.key, op.value);
   }
   if (MANIFOLD_PLANTED_BUG(planted_bug::kSplitBatch) && request.updates.size() > 1) {
-    for (TreeUpdate& update : request.updates) {
+    for (BufferUpdate& update : request.updates) {
       CommitRequest part;
       part.sync = options.sync;
       part.assigned_sequence = options.assigned_sequence;
-      part.updates = {update};
       wal::PayloadBuilder part_payload;
       for (const WriteBatch::Op& op : batch.ops()) {
         if (op.column_family != update.column_family) continue;
         part_payload.Add(LogTypeOf(op.type), op.column_family, op.key, op.value);
       }
+      part.updates = {std::move(update)};
       part.payload = part_payload.Finish();
       MANIFOLD_RETURN_IF_ERROR(Commit(std::move(part)));
     }

@@ -4,12 +4,12 @@
 
 namespace manifold {
 
-IteratorImpl::IteratorImpl(Pager* pager, VersionPtr version, btree::TreeRoot root,
+IteratorImpl::IteratorImpl(Pager* pager, VersionPtr version, btree::PageRef root,
+                           BufferStackPtr buffers, uint64_t sequence,
                            std::optional<std::string> lower_bound,
                            std::optional<std::string> upper_bound)
-    : pager_(pager),
-      version_(std::move(version)),
-      cursor_(pager, root),
+    : version_(std::move(version)),
+      cursor_(pager, root, std::move(buffers), sequence),
       lower_bound_(std::move(lower_bound)),
       upper_bound_(std::move(upper_bound)) {}
 
@@ -23,15 +23,6 @@ void IteratorImpl::Settle(Status moved) {
   const std::string_view key = cursor_.key();
   if (lower_bound_.has_value() && key < *lower_bound_) return;
   if (upper_bound_.has_value() && key >= *upper_bound_) return;
-  const btree::LeafValue& value = cursor_.value();
-  if (value.written()) {
-    StatusOr<std::string> loaded = pager_->LoadLargeValue(value);
-    if (!loaded.ok()) {
-      status_ = loaded.status();
-      return;
-    }
-    large_value_ = std::move(loaded).value();
-  }
   valid_ = true;
 }
 
@@ -79,8 +70,7 @@ std::string_view IteratorImpl::key() const {
 
 std::string_view IteratorImpl::value() const {
   assert(valid_);
-  const btree::LeafValue& value = cursor_.value();
-  return value.written() ? std::string_view(large_value_) : value.bytes.view();
+  return cursor_.value();
 }
 
 }  // namespace manifold

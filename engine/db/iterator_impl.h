@@ -1,4 +1,5 @@
-// The public Iterator over one column family of one Version, with optional bounds.
+// The public Iterator over one column family of one Version (its buffers merged over its tree at
+// its sequence number, merged_view.h), with optional bounds.
 #ifndef MANIFOLD_DB_ITERATOR_IMPL_H_
 #define MANIFOLD_DB_ITERATOR_IMPL_H_
 
@@ -6,6 +7,7 @@
 #include <string>
 
 #include "engine/btree/tree.h"
+#include "engine/db/merged_view.h"
 #include "engine/db/pager.h"
 #include "engine/db/version.h"
 #include "manifold/db.h"
@@ -14,8 +16,9 @@ namespace manifold {
 
 class IteratorImpl : public Iterator {
  public:
-  IteratorImpl(Pager* pager, VersionPtr version, btree::TreeRoot root,
-               std::optional<std::string> lower_bound, std::optional<std::string> upper_bound);
+  IteratorImpl(Pager* pager, VersionPtr version, btree::PageRef root, BufferStackPtr buffers,
+               uint64_t sequence, std::optional<std::string> lower_bound,
+               std::optional<std::string> upper_bound);
 
   bool Valid() const override { return valid_; }
   void SeekToFirst() override;
@@ -29,17 +32,15 @@ class IteratorImpl : public Iterator {
   Status status() const override { return status_; }
 
  private:
-  // Applies the result of a cursor move: records errors, checks bounds, loads large values.
+  // Applies the result of a cursor move: records errors, checks bounds.
   void Settle(Status moved);
 
-  Pager* pager_;
   VersionPtr version_;  // Keeps the pages the cursor reads from being reused (I4).
-  btree::Cursor cursor_;
+  MergedCursor cursor_;
   std::optional<std::string> lower_bound_;
   std::optional<std::string> upper_bound_;
   bool valid_ = false;
   Status status_;
-  std::string large_value_;  // The current value when it lives in overflow pages.
 };
 
 }  // namespace manifold

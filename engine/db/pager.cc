@@ -162,6 +162,16 @@ void PageAllocator::FreeAt(uint64_t sequence, const PageRun& run) {
   MANIFOLD_CHECK(run.first >= btree::kFirstDataPage && run.first + run.count <= page_count_,
                  "I5: only data pages below the high-water mark are freed");
   pending_[sequence].push_back(run);
+  commit_freed_.push_back(sequence);
+}
+
+void PageAllocator::Defer(uint64_t from, uint64_t to) {
+  auto it = pending_.find(from);
+  if (it == pending_.end()) return;
+  std::vector<PageRun> runs = std::move(it->second);
+  pending_.erase(it);
+  std::vector<PageRun>& into = pending_[to];
+  into.insert(into.end(), runs.begin(), runs.end());
 }
 
 void PageAllocator::Release(uint64_t oldest_live_sequence) {
@@ -198,13 +208,24 @@ StatusOr<uint64_t> PageAllocator::Allocate(uint64_t count) {
 void PageAllocator::BeginCommit() {
   commit_page_count_ = page_count_;
   commit_taken_.clear();
+  commit_freed_.clear();
 }
 
 void PageAllocator::Rollback(uint64_t sequence) {
   for (const PageRun& run : commit_taken_) Insert(&free_, run);
   commit_taken_.clear();
   page_count_ = commit_page_count_;
-  pending_.erase(sequence);
+  // Forgets exactly what was freed since BeginCommit (at `sequence` or a placeholder such as a
+  // merge's, I37), not runs an earlier checkpoint deferred to the same sequence number.
+  (void)sequence;
+  for (auto it = commit_freed_.rbegin(); it != commit_freed_.rend(); ++it) {
+    auto runs = pending_.find(*it);
+    MANIFOLD_CHECK(runs != pending_.end() && !runs->second.empty(),
+                   "I5: a rolled-back commit's frees are still pending");
+    runs->second.pop_back();
+    if (runs->second.empty()) pending_.erase(runs);
+  }
+  commit_freed_.clear();
 }
 
 std::vector<PageRun> PageAllocator::PersistableRuns() const {

@@ -75,6 +75,9 @@ class PageAllocator {
   // Records that commit `sequence` stopped using `run`; reusable once no snapshot older than
   // `sequence` exists (invariant I4).
   void FreeAt(uint64_t sequence, const btree::PageRun& run);
+  // Moves what was freed at `from` to `to` (a checkpoint's merge frees at a placeholder
+  // sequence until it knows the newest version still reading the old tree, I37).
+  void Defer(uint64_t from, uint64_t to);
   // Makes reusable every run freed by commits <= `oldest_live_sequence`.
   void Release(uint64_t oldest_live_sequence);
   // `count` contiguous pages: the first free run that fits, else new pages at the end.
@@ -104,6 +107,7 @@ class PageAllocator {
   // Since BeginCommit: the page count then, and the runs taken from free_.
   uint64_t commit_page_count_ = 0;
   std::vector<btree::PageRun> commit_taken_;
+  std::vector<uint64_t> commit_freed_;  // The sequence of each FreeAt since BeginCommit.
 };
 
 // Runs stored per free-list page, for a page size.

@@ -1,13 +1,11 @@
 #include "engine/db/transaction_impl.h"
 
+#include "engine/db/merged_view.h"
+
 namespace manifold {
 
-TransactionImpl::TransactionImpl(DBImpl* db, std::string column_family, VersionPtr base,
-                                 btree::TreeRoot root)
-    : db_(db),
-      column_family_(std::move(column_family)),
-      base_(std::move(base)),
-      tree_(db->pager(), root) {}
+TransactionImpl::TransactionImpl(DBImpl* db, std::string column_family, VersionPtr base)
+    : db_(db), column_family_(std::move(column_family)), base_(std::move(base)) {}
 
 TransactionImpl::~TransactionImpl() { Abort(); }
 
@@ -32,7 +30,8 @@ Status TransactionImpl::Put(std::string_view key, std::string_view value) {
   MANIFOLD_RETURN_IF_ERROR(CheckOpen());
   MANIFOLD_RETURN_IF_ERROR(db_->CheckPut(key, value));
   MANIFOLD_RETURN_IF_ERROR(Count(key.size() + value.size()));
-  MANIFOLD_RETURN_IF_ERROR(tree_.Put(key, value));
+  writes_.push_back(Write{EntryType::kPut, std::string(key), std::string(value)});
+  newest_.insert_or_assign(std::string(key), std::optional<std::string>(value));
   payload_.Add(wal::LogOpType::kPut, column_family_, key, value);
   return Status::OK();
 }
@@ -41,7 +40,8 @@ Status TransactionImpl::Delete(std::string_view key) {
   MANIFOLD_RETURN_IF_ERROR(CheckOpen());
   MANIFOLD_RETURN_IF_ERROR(db_->CheckKey(key));
   MANIFOLD_RETURN_IF_ERROR(Count(key.size()));
-  MANIFOLD_RETURN_IF_ERROR(tree_.Delete(key).status());
+  writes_.push_back(Write{EntryType::kTombstone, std::string(key), {}});
+  newest_.insert_or_assign(std::string(key), std::optional<std::string>());
   payload_.Add(wal::LogOpType::kDelete, column_family_, key, "");
   return Status::OK();
 }
@@ -49,7 +49,17 @@ Status TransactionImpl::Delete(std::string_view key) {
 StatusOr<std::string> TransactionImpl::Get(std::string_view key) {
   MANIFOLD_RETURN_IF_ERROR(CheckOpen());
   MANIFOLD_RETURN_IF_ERROR(db_->CheckKey(key));
-  MANIFOLD_ASSIGN_OR_RETURN(std::optional<std::string> value, tree_.Get(key));
+  auto own = newest_.find(key);
+  if (own != newest_.end()) {
+    if (!own->second.has_value()) return Status::NotFound("key not found");
+    return *own->second;
+  }
+  const ColumnFamilyState* state = base_->Find(column_family_);
+  // The writer slot keeps the column family from being dropped (I7).
+  if (state == nullptr) return Status::NotFound("column family '" + column_family_ + "' is gone");
+  MANIFOLD_ASSIGN_OR_RETURN(
+      std::optional<std::string> value,
+      MergedGet(db_->pager(), state->root, state->buffers.get(), key, base_->sequence));
   if (!value.has_value()) return Status::NotFound("key not found");
   return std::move(*value);
 }
@@ -65,7 +75,12 @@ Status TransactionImpl::Commit(const WriteOptions& options) {
   // of deletes that all miss: every acknowledged commit has its own sequence number.
   DBImpl::CommitRequest request;
   request.payload = payload_.Finish();
-  request.updates = {DBImpl::TreeUpdate{column_family_, &tree_}};
+  DBImpl::BufferUpdate update{column_family_, {}};
+  update.ops.reserve(writes_.size());
+  for (const Write& write : writes_) {
+    update.ops.push_back(DBImpl::BufferOp{write.type, write.key, write.value});
+  }
+  request.updates.push_back(std::move(update));
   request.sync = options.sync;
   request.assigned_sequence = options.assigned_sequence;
   status = db_->Commit(std::move(request));

@@ -14,6 +14,7 @@
 
 #include "engine/btree/page.h"
 #include "engine/btree/tree.h"
+#include "engine/db/buffer_list.h"
 #include "engine/port/sync.h"
 #include "manifold/db.h"
 
@@ -35,9 +36,10 @@ class VersionRegistry {
 
 struct ColumnFamilyState {
   uint32_t id = 0;
-  btree::PageRef root;         // On disk. Empty when the column family holds no keys.
-  btree::NodePtr memory_root;  // When set, the tree is in memory (newer than `root`).
-  btree::TreeRoot tree() const { return btree::TreeRoot{root, memory_root}; }
+  btree::PageRef root;  // On disk (a durable checkpoint's tree). Empty when it holds no keys.
+  // The write buffers over `root` this version reads at its sequence number (I32, I35); null
+  // when there are none. Not part of the catalog record.
+  BufferStackPtr buffers;
 };
 
 // The column-family catalog of one version: an immutable sorted map from name to state whose

@@ -121,6 +121,21 @@ inline constexpr char kForcedCheckpointKeepsLog[] = "manifold/bug/forced_checkpo
 // the child left of it (I41: a key equal to a separator lives right of it): reads of such keys
 // from page images miss them.
 inline constexpr char kPageSearchEqualGoesLeft[] = "manifold/bug/page_search_equal_goes_left";
+// A checkpoint's merge drops a tombstone (I36): the older value of the key in the tree comes back.
+inline constexpr char kMergeDropsTombstone[] = "manifold/bug/merge_drops_tombstone";
+// A read of a buffered entry ignores the reader's sequence number (I35): a snapshot sees later
+// commits, and a reader sees a commit whose record is not yet durable.
+inline constexpr char kBufferReadIgnoresSequence[] = "manifold/bug/buffer_read_ignores_sequence";
+// A checkpoint releases the immutable buffers it merges when it freezes them, before the merged
+// tree is durable (I34): readers miss their entries meanwhile, and for good if the checkpoint
+// fails.
+inline constexpr char kBufferReleasedBeforeDurable[] =
+    "manifold/bug/buffer_released_before_durable";
+// A read consults only the newest buffer of its column family (I32): after a swap it misses the
+// immutable buffers.
+inline constexpr char kReadMissesImmutableBuffer[] = "manifold/bug/read_misses_immutable_buffer";
+// A checkpoint's merge keeps the oldest of a key's buffered versions instead of the newest (I36).
+inline constexpr char kMergeLosesNewestVersion[] = "manifold/bug/merge_loses_newest_version";
 // Concurrency bugs, caught by the scheduler's harnesses (sim/sched/planted_concurrency_test.cc).
 // Publication makes every ready commit visible, also past an earlier sync commit still waiting
 // for its sync (I19): readers see sequences out of order, and the earlier one then hides the later.
@@ -142,7 +157,7 @@ inline constexpr char kCheckpointReadsVersionUnlocked[] =
     "manifold/bug/checkpoint_reads_version_unlocked";
 }  // namespace planted_bug
 
-inline constexpr std::array<std::string_view, 20> kPlantedBugs = {
+inline constexpr std::array<std::string_view, 25> kPlantedBugs = {
     planted_bug::kSkipPageSync,
     planted_bug::kSkipDirSync,
     planted_bug::kAckBeforeHeaderSync,
@@ -158,6 +173,11 @@ inline constexpr std::array<std::string_view, 20> kPlantedBugs = {
     planted_bug::kPreallocateWithoutSync,
     planted_bug::kForcedCheckpointKeepsLog,
     planted_bug::kPageSearchEqualGoesLeft,
+    planted_bug::kMergeDropsTombstone,
+    planted_bug::kBufferReadIgnoresSequence,
+    planted_bug::kBufferReleasedBeforeDurable,
+    planted_bug::kReadMissesImmutableBuffer,
+    planted_bug::kMergeLosesNewestVersion,
     planted_bug::kPublicationOutOfOrder,
     planted_bug::kCheckpointFreesReaderPages,
     planted_bug::kFollowerReleasedBeforeSync,
@@ -167,7 +187,7 @@ inline constexpr std::array<std::string_view, 20> kPlantedBugs = {
 
 // The planted bugs above that need concurrent threads to show (the last five): the sequential
 // simulator's sweep (tests/planted_bugs_test.cc) cannot catch them; the scheduler's can.
-inline constexpr size_t kPlantedConcurrencyBugsFirst = 15;
+inline constexpr size_t kPlantedConcurrencyBugsFirst = 20;
 
 }  // namespace manifold
 

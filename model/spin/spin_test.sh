@@ -124,7 +124,9 @@ case "${mode}" in
     # The planted bugs outside the modelled protocols (model/spin/README.md says why).
     not_modelled=(skip_dir_sync skip_checksum reuse_pinned_pages rollback_keeps_sequence
       skip_roll_record_check preallocate_without_sync checkpoint_frees_reader_pages
-      forced_checkpoint_keeps_log page_search_equal_goes_left)
+      forced_checkpoint_keeps_log page_search_equal_goes_left merge_drops_tombstone
+      buffer_read_ignores_sequence
+      buffer_released_before_durable read_misses_immutable_buffer merge_loses_newest_version)
     # Every planted bug of the engine is either modelled or listed as not modelled, so a new one
     # cannot be forgotten here.
     failures=0

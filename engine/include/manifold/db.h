@@ -111,9 +111,10 @@ struct Stats {
   uint64_t checkpoint_us_total = 0;  // Time spent in checkpoints (Options::clock).
   uint64_t checkpoint_us_max = 0;
   uint64_t checkpoint_sequence = 0;  // Sequence number of the latest durable checkpoint.
-  uint64_t dirty_bytes = 0;          // Committed changes not yet checkpointed (approximate).
-  uint64_t writer_stall_us = 0;      // Time writers waited for a checkpoint (backpressure).
+  uint64_t dirty_bytes = 0;  // Bytes of the write buffers not yet released (exact: their arenas).
+  uint64_t writer_stall_us = 0;  // Time writers waited for a checkpoint (backpressure).
   uint64_t writer_stalls = 0;
+  uint64_t writer_slowdowns = 0;  // Commits delayed because the write buffers were nearly full.
 };
 
 // What VerifyIntegrity looked at and what it found.

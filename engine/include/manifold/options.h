@@ -111,10 +111,19 @@ struct Options {
   // and recycled after a checkpoint covers them. A commit whose record is larger gets a segment
   // of its own, as long as the record.
   uint64_t wal_segment_bytes = 64ull << 20;
-  // Upper bound on the memory held by committed changes not yet checkpointed (dirty tree
-  // nodes). Writers stall (backpressure) while it is exceeded and a checkpoint runs. If
-  // checkpoints keep failing (e.g. NoSpace), commits go on up to twice this, then fail.
+  // Upper bound on the memory of the write buffers (committed changes not yet merged into the
+  // tree by a checkpoint, counted exactly by their arenas), all column families together.
+  // Writers are slowed down past three quarters of it and stall (backpressure) at it while a
+  // checkpoint runs. If checkpoints keep failing (e.g. NoSpace), commits go on up to twice this,
+  // then fail.
   uint64_t write_buffer_bytes_max = 64ull << 20;
+  // Size at which one column family's active write buffer becomes immutable and a new one
+  // starts; 64 KiB to write_buffer_bytes_max. 0 means write_buffer_bytes_max / 4, within
+  // [64 KiB, 8 MiB].
+  uint64_t write_buffer_bytes_per_cf_max = 0;
+  // How long a commit is delayed while the write buffers are nearly full (on Options::clock),
+  // before writers have to stall; at most 1 s. 0 disables the slowdown.
+  uint64_t write_slowdown_delay_us = 1000;
   // A checkpoint starts when dirty bytes reach this (well before write_buffer_bytes_max, so
   // that writers rarely stall). 0 means write_buffer_bytes_max / 4.
   uint64_t checkpoint_dirty_bytes = 0;
