@@ -15,7 +15,8 @@ families=(
   Crc32c_Value
   Crc32c_Portable
   PageCodec_EncodeSealLeaf
-  PageCodec_VerifyDecodeLeaf
+  PageCodec_VerifyValidateLeaf
+  PageCodec_SearchLeaf
   Tree_FillSeq
   Tree_FillRandom
   Tree_GetRandom

@@ -51,15 +51,15 @@ Status DBImpl::GetPinned(const ReadOptions& options, std::string_view column_fam
   MANIFOLD_RETURN_IF_ERROR(CheckKey(key));
   // I35: a buffered entry at the version's sequence number shadows the tree. Its bytes live in a
   // buffer the version holds, not in a shared page, so they are copied into the handle.
-  const WriteBuffer::Lookup buffered =
-      LookupBuffers(state->buffers.get(), key, version->sequence);
+  const WriteBuffer::Lookup buffered = LookupBuffers(state->buffers.get(), key, version->sequence);
   if (buffered.found == WriteBuffer::Found::kTombstone) return Status::NotFound("key not found");
   if (buffered.found == WriteBuffer::Found::kValue) {
     value->Assign(std::string(buffered.value));
     return Status::OK();
   }
-  MANIFOLD_ASSIGN_OR_RETURN(std::optional<btree::LeafValue> found,
-                            btree::TreeFind(pager_.get(), btree::TreeRoot::OnDisk(state->root), key));
+  MANIFOLD_ASSIGN_OR_RETURN(
+      std::optional<btree::LeafValue> found,
+      btree::TreeFind(pager_.get(), btree::TreeRoot::OnDisk(state->root), key));
   if (!found.has_value()) return Status::NotFound("key not found");
   if (found->written()) {
     MANIFOLD_ASSIGN_OR_RETURN(std::string large, pager_->LoadLargeValue(*found));
