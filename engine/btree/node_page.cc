@@ -88,7 +88,7 @@ LeafValue PageLeafValue(const SharedBytes& image, size_t i) {
   return value;
 }
 
-void EncodeNodePage(const Node& node, const Layout& layout, char* page) {
+void EncodeNodePage(const Node& node, [[maybe_unused]] const Layout& layout, char* page) {
   assert(node.EncodedBodyBytes() <= layout.body_bytes());  // I6.
   const size_t count = node.leaf ? node.keys.size() : node.children.size();
   char* slots = page + kPageHeaderBytes;
