@@ -2,12 +2,13 @@
 // the real engine under the deterministic scheduler. One harness: a database on the simulator's
 // file system with SchedClock, background checkpoints, a preloaded on-disk tree, two writers
 // overwriting their own keys (every other commit durable) and reading each write back, and a
-// reader that scans an iterator over every key slowly, checking between its steps that the
-// visible sequence never goes back and every acknowledged write is visible, and checks the newest
-// checkpoint's integrity after each scan. Its power-cut form cuts the power right after a durable
-// commit (drawn from the seed) is acknowledged, then reopens read-only (so recovery writes
-// nothing) and checks every acknowledged durable write survived and the recovered file's
-// integrity.
+// reader that scans an iterator over every key slowly and checks the newest checkpoint's
+// integrity after each scan. Between the reader's steps and after each writer's acknowledged
+// write, a check that the visible sequence is not below what any thread saw before and that an
+// acknowledged write (the other writer's newest) is visible (I19). Its power-cut form cuts the
+// power right after a durable commit (drawn from the seed) is acknowledged, then reopens read-only
+// (so recovery writes nothing) and checks every acknowledged durable write survived and the
+// recovered file's integrity.
 //
 // For each bug the test runs the same seeds under RandomStrategy and PctStrategy and requires the
 // bug to be caught within kSeeds under both; with no bug planted every seed of both forms passes.
