@@ -245,6 +245,9 @@ class DBImpl : public DB {
   // Reads (db_impl_read.cc): the name and the handle forms find the column family's state in
   // `version`, then share these.
   [[nodiscard]] StatusOr<VersionPtr> ReadVersion(const ReadOptions& options);
+  // The state of column family `name` in `version`, or NotFound naming it.
+  [[nodiscard]] static StatusOr<const ColumnFamilyState*> FindColumnFamily(const Version& version,
+                                                                           std::string_view name);
   [[nodiscard]] StatusOr<std::string> GetFrom(const Version& version,
                                               const ColumnFamilyState& state, std::string_view key);
   [[nodiscard]] StatusOr<std::unique_ptr<Iterator>> NewIteratorOn(const ReadOptions& options,

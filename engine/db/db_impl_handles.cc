@@ -14,10 +14,7 @@ StatusOr<ColumnFamilyHandle> DBImpl::GetColumnFamily(std::string_view name) {
   // The visible version, not latest(): a commit not yet visible (a create) may still be rolled
   // back (I26), and its id handed out again.
   VersionPtr version = current();
-  const ColumnFamilyState* state = version->Find(name);
-  if (state == nullptr) {
-    return Status::NotFound("column family '" + std::string(name) + "' does not exist");
-  }
+  MANIFOLD_ASSIGN_OR_RETURN(const ColumnFamilyState* state, FindColumnFamily(*version, name));
   auto rep = std::make_shared<ColumnFamilyHandle::Rep>();
   rep->id = state->id;
   rep->name = std::string(name);

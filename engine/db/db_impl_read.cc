@@ -9,6 +9,15 @@ namespace manifold {
 
 // --- Reads ---------------------------------------------------------------------------------
 
+StatusOr<const ColumnFamilyState*> DBImpl::FindColumnFamily(const Version& version,
+                                                            std::string_view name) {
+  const ColumnFamilyState* state = version.Find(name);
+  if (state == nullptr) {
+    return Status::NotFound("column family '" + std::string(name) + "' does not exist");
+  }
+  return state;
+}
+
 StatusOr<VersionPtr> DBImpl::ReadVersion(const ReadOptions& options) {
   if (options.snapshot == nullptr) return current();
   auto* snapshot = dynamic_cast<const SnapshotImpl*>(options.snapshot);
@@ -21,10 +30,8 @@ StatusOr<VersionPtr> DBImpl::ReadVersion(const ReadOptions& options) {
 StatusOr<std::string> DBImpl::Get(const ReadOptions& options, std::string_view column_family,
                                   std::string_view key) {
   MANIFOLD_ASSIGN_OR_RETURN(VersionPtr version, ReadVersion(options));
-  const ColumnFamilyState* state = version->Find(column_family);
-  if (state == nullptr) {
-    return Status::NotFound("column family '" + std::string(column_family) + "' does not exist");
-  }
+  MANIFOLD_ASSIGN_OR_RETURN(const ColumnFamilyState* state,
+                            FindColumnFamily(*version, column_family));
   return GetFrom(*version, *state, key);
 }
 
@@ -44,10 +51,8 @@ Status DBImpl::GetPinned(const ReadOptions& options, std::string_view column_fam
                          std::string_view key, PinnableValue* value) {
   value->Reset();
   MANIFOLD_ASSIGN_OR_RETURN(VersionPtr version, ReadVersion(options));
-  const ColumnFamilyState* state = version->Find(column_family);
-  if (state == nullptr) {
-    return Status::NotFound("column family '" + std::string(column_family) + "' does not exist");
-  }
+  MANIFOLD_ASSIGN_OR_RETURN(const ColumnFamilyState* state,
+                            FindColumnFamily(*version, column_family));
   MANIFOLD_RETURN_IF_ERROR(CheckKey(key));
   // I35: a buffered entry at the version's sequence number shadows the tree. Its bytes live in a
   // buffer the version holds, not in a shared page, so they are copied into the handle.
@@ -80,10 +85,8 @@ Status DBImpl::GetPinned(const ReadOptions& options, std::string_view column_fam
 StatusOr<std::unique_ptr<Iterator>> DBImpl::NewIterator(const ReadOptions& options,
                                                         std::string_view column_family) {
   MANIFOLD_ASSIGN_OR_RETURN(VersionPtr version, ReadVersion(options));
-  const ColumnFamilyState* state = version->Find(column_family);
-  if (state == nullptr) {
-    return Status::NotFound("column family '" + std::string(column_family) + "' does not exist");
-  }
+  MANIFOLD_ASSIGN_OR_RETURN(const ColumnFamilyState* state,
+                            FindColumnFamily(*version, column_family));
   return NewIteratorOn(options, std::move(version), *state);
 }
 
