@@ -8,8 +8,8 @@
 #define MANIFOLD_SIM_CONCURRENT_RUN_H_
 
 #include <array>
-#include <map>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -62,11 +62,15 @@ class ConcurrentRun final : public FaultPointSink {
     uint32_t number = 0;  // History thread number (1...; the controller is 0).
     std::array<HeldSnapshot, kSnapshotSlots> snapshots;
     std::array<HeldIterator, kSnapshotSlots> iterators;
-    // The value of the thread's last pinned get, held across its later operations (other
-    // threads' commits, checkpoints): its bytes must not change while it is held (I43).
-    PinnableValue pin;
-    std::string pin_expected;
-    std::string pin_what;
+    // The values of the thread's last pinned gets (slot: the op's index mod kSnapshotSlots),
+    // each held across its later operations (other threads' commits, checkpoints, its own
+    // other pins): their bytes must not change while held (I43).
+    struct HeldPin {
+      PinnableValue value;
+      std::string expected;
+      std::string what;
+    };
+    std::array<HeldPin, kSnapshotSlots> pins;
   };
 
   // --- Bookkeeping ---------------------------------------------------------------------------
@@ -170,8 +174,8 @@ class ConcurrentRun final : public FaultPointSink {
 
   void DoGet(Worker& w, const WorkloadOp& op, uint32_t view, const Snapshot* snapshot);
 
-  // Fails if the bytes `w` holds pinned changed since its pinned get (I43); `release` drops it.
-  void CheckHeldPin(Worker& w, bool release);
+  // Fails if bytes `w` holds pinned changed since their pinned get (I43); `release` drops them.
+  void CheckHeldPins(Worker& w, bool release);
 
   // Reads the entries of one direction from `iter`'s position into `out`, at most `limit`.
   static void ReadEntries(Iterator& iter, bool reverse, size_t limit, model::Entries* out);
@@ -220,7 +224,7 @@ class ConcurrentRun final : public FaultPointSink {
   std::set<std::string> uncertain_cfs_;  // Created or dropped with an uncertain outcome.
   std::map<std::string, ColumnFamilyHandle, std::less<>> handles_;  // See HandleFor.
   std::vector<ColumnFamilyHandle> dropped_handles_;  // Of this open's dropped column families.
-  ColumnFamilyHandle earlier_open_handle_;  // Of "default", taken before the last close.
+  ColumnFamilyHandle earlier_open_handle_;           // Of "default", taken before the last close.
   RunResult result_;
   uint64_t final_state_hash_ = 0;
   int64_t current_op_ = -1;

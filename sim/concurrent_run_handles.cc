@@ -136,8 +136,10 @@ void ConcurrentRun::CheckStaleHandle(const ColumnFamilyHandle& handle, bool earl
     const Status status = call == 0   ? db_->Put(write, handle, "k00000", "stale")
                           : call == 1 ? db_->Delete(write, handle, "k00000")
                                       : db_->Write(write, batch);
-    check(call == 0 ? "Put" : call == 1 ? "Delete" : "Write (a batch by handle)", status,
-          status.ToString());
+    check(call == 0   ? "Put"
+          : call == 1 ? "Delete"
+                      : "Write (a batch by handle)",
+          status, status.ToString());
   }
 }
 
@@ -158,8 +160,12 @@ void ConcurrentRun::CheckEpochMemory(const Epoch& epoch) {
   }
   const bool may_fail = FsFaultCount() > 0 || result_.stats.fault_points_fired > 0 ||
                         result_.stats.crashes > 0 || fs_.counters().misdirected > 0;
+  const Stats stats = db_->GetStats();
+  Trace("  write buffers: " + std::to_string(stats.dirty_bytes) + " bytes (limit " +
+        std::to_string(options_.write_buffer_bytes_max) + ", writers' largest commits " +
+        std::to_string(in_flight) + ")");
   const std::string failure =
-      CheckBufferBound(options_, db_->GetStats(), in_flight, may_fail, "at the end of the epoch");
+      CheckBufferBound(options_, stats, in_flight, may_fail, "at the end of the epoch");
   if (!failure.empty()) Fail(FailureKind::kMemoryBound, failure);
 }
 

@@ -19,7 +19,7 @@ void ConcurrentRun::DoOp(Worker& w, const WorkloadOp& op) {
   current_op_ = op.index;
   // The pin was held across whatever ran since: other threads' commits, checkpoints merging
   // and freeing the page it points into, cache evictions.
-  CheckHeldPin(w, false);
+  CheckHeldPins(w, false);
   if (failed()) return;
   switch (op.kind) {
     case OpKind::kPut:
@@ -157,8 +157,8 @@ void ConcurrentRun::DoWrite(Worker& w, const WorkloadOp& op) {
     status = handle ? db_->Put(write, *handle, first.key, first.value)
                     : db_->Put(write, first.cf, first.key, first.value);
   } else if (op.kind == OpKind::kDelete) {
-    status = handle ? db_->Delete(write, *handle, first.key)
-                    : db_->Delete(write, first.cf, first.key);
+    status =
+        handle ? db_->Delete(write, *handle, first.key) : db_->Delete(write, first.cf, first.key);
   } else {
     status = db_->Write(write, batch);
   }
@@ -246,13 +246,15 @@ bool ConcurrentRun::ReadError(uint32_t op, const std::string& what, const Status
   return false;
 }
 
-void ConcurrentRun::CheckHeldPin(Worker& w, bool release) {
-  if (w.pin.pinned() && w.pin.value() != w.pin_expected) {
-    Fail(FailureKind::kReadMismatch,
-         "pinned value of " + w.pin_what + " changed while pinned (I43): was " +
-             Show(w.pin_expected) + ", now " + Show(std::string(w.pin.value())));
+void ConcurrentRun::CheckHeldPins(Worker& w, bool release) {
+  for (Worker::HeldPin& pin : w.pins) {
+    if (!failed() && pin.value.pinned() && pin.value.value() != pin.expected) {
+      Fail(FailureKind::kReadMismatch,
+           "pinned value of " + pin.what + " changed while pinned (I43): was " +
+               Show(pin.expected) + ", now " + Show(std::string(pin.value.value())));
+    }
+    if (release) pin.value.Reset();
   }
-  if (release) w.pin.Reset();
 }
 
 void ConcurrentRun::DoGet(Worker& w, const WorkloadOp& op, uint32_t view,
@@ -275,7 +277,8 @@ void ConcurrentRun::DoGet(Worker& w, const WorkloadOp& op, uint32_t view,
   StatusOr<std::string> got = Status::OK();
   if (pinned) {
     Status status = db_->GetPinned(read, op.cf, op.key, &pin);
-    got = status.ok() ? StatusOr<std::string>(std::string(pin.value())) : StatusOr<std::string>(status);
+    got = status.ok() ? StatusOr<std::string>(std::string(pin.value()))
+                      : StatusOr<std::string>(status);
   } else {
     got = handle ? db_->Get(read, *handle, op.key) : db_->Get(read, op.cf, op.key);
   }
@@ -297,11 +300,11 @@ void ConcurrentRun::DoGet(Worker& w, const WorkloadOp& op, uint32_t view,
   event.read.key = op.key;
   if (got.ok()) event.read.value = *got;
   if (got.ok() && pin.pinned()) {
-    // Kept until the thread's next pinned get (checked before each of its operations).
-    CheckHeldPin(w, true);
-    w.pin_what = "op #" + std::to_string(op.index) + " " + Show(op.cf) + "/" + Show(op.key);
-    w.pin_expected = *got;
-    w.pin = std::move(pin);
+    // Kept until a later pinned get takes its slot (checked before each of the thread's ops).
+    Worker::HeldPin& held = w.pins[op.index % kSnapshotSlots];
+    held.what = "op #" + std::to_string(op.index) + " " + Show(op.cf) + "/" + Show(op.key);
+    held.expected = *got;
+    held.value = std::move(pin);
   }
   Record(std::move(event));
 }
@@ -506,8 +509,8 @@ void ConcurrentRun::DoTurningScan(Worker& w, const WorkloadOp& op, uint32_t view
 
 void ConcurrentRun::DoStepIterator(Worker& w, const WorkloadOp& op) {
   HeldIterator& held = w.iterators[op.snapshot_slot];
-  // A quarter of the steps turn the kept iterator round first (an ended one from the far end).
-  const bool turn = op.index % 4 == 3;
+  // Half the steps turn the kept iterator round first (an ended one from the far end).
+  const bool turn = op.index % 2 == 1;
   if (held.engine == nullptr || (held.ended && !turn)) return;
   Iterator& iter = *held.engine;
   HistoryEvent event;
@@ -517,8 +520,8 @@ void ConcurrentRun::DoStepIterator(Worker& w, const WorkloadOp& op) {
   event.view = held.view;
   event.read.kind = HistoryRead::kScan;
   event.read.cf = held.open.cf;
-  event.description = std::string(turn ? "turn and " : "") + "step iterator view " +
-                      std::to_string(held.view);
+  event.description =
+      std::string(turn ? "turn and " : "") + "step iterator view " + std::to_string(held.view);
   event.invoke_step = port::sched::CurrentStep();
   if (turn) {
     model::ScanSpec turned = Spec(held.open);

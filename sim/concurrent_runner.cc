@@ -268,7 +268,7 @@ void ConcurrentRun::RunEpoch(uint32_t e) {
               ++result_.stats.ops;
               DoOp(*worker, op);
             }
-            CheckHeldPin(*worker, true);
+            CheckHeldPins(*worker, true);
             for (HeldIterator& it : worker->iterators) it.engine.reset();
             for (HeldSnapshot& s : worker->snapshots) s.engine.reset();
           }));

@@ -81,7 +81,8 @@ uint64_t WriteFootprint(const Options& options, uint64_t key_value_bytes, uint64
                         uint64_t cfs) {
   // As engine/db/buffer_list.cc sizes the blocks of a column family's buffers.
   uint64_t per_cf = options.write_buffer_bytes_per_cf_max;
-  if (per_cf == 0) per_cf = std::clamp<uint64_t>(options.write_buffer_bytes_max / 4, 64 << 10, 8 << 20);
+  if (per_cf == 0)
+    per_cf = std::clamp<uint64_t>(options.write_buffer_bytes_max / 4, 64 << 10, 8 << 20);
   const uint64_t block = std::clamp<uint64_t>(per_cf / 8, 4 << 10, 1 << 20);
   // An entry: its node header, a skip-list tower of at most 12 links, alignment.
   constexpr uint64_t kEntryOverheadMax = 192;

@@ -53,9 +53,9 @@ void SequentialRun::CheckRefusedHandle(const ColumnFamilyHandle& handle, const s
                    FailureKind kind) {
     if (!result_.passed) return;
     const bool refused =
-        earlier_open ? status.IsInvalidArgument()
-                     : status.IsNotFound() &&
-                           status.ToString().find("does not exist") != std::string::npos;
+        earlier_open
+            ? status.IsInvalidArgument()
+            : status.IsNotFound() && status.ToString().find("does not exist") != std::string::npos;
     // A database that refuses writes after an earlier failure may say so first.
     const bool refuses_writes = !status.ok() && !status.IsNotFound() &&
                                 !status.IsInvalidArgument() &&
@@ -90,8 +90,10 @@ void SequentialRun::CheckRefusedHandle(const ColumnFamilyHandle& handle, const s
     const Status status = call == 0   ? db_->Put({}, handle, "k00000", "stale")
                           : call == 1 ? db_->Delete({}, handle, "k00000")
                                       : db_->Write({}, batch);
-    check(call == 0 ? "Put" : call == 1 ? "Delete" : "Write (a batch by handle)", status,
-          status.ToString(), FailureKind::kWriteAccepted);
+    check(call == 0   ? "Put"
+          : call == 1 ? "Delete"
+                      : "Write (a batch by handle)",
+          status, status.ToString(), FailureKind::kWriteAccepted);
   }
 }
 
@@ -117,9 +119,8 @@ void SequentialRun::RecreateColumnFamily(const WorkloadOp& op) {
   }
   if (dropped_handle_.valid() && dropped_handle_ == *handle) {
     return Fail(FailureKind::kReadMismatch,
-                "the column family created again as " + Show(op.cf) +
-                    " has the dropped one's id " + std::to_string(handle->id()) +
-                    " (ids are never reused, I46)");
+                "the column family created again as " + Show(op.cf) + " has the dropped one's id " +
+                    std::to_string(handle->id()) + " (ids are never reused, I46)");
   }
   auto it = Engine([&] { return db_->NewIterator({}, *handle); });
   if (!it.ok()) {
@@ -164,9 +165,9 @@ void SequentialRun::CheckMemory(const WorkloadOp& op) {
   }
   const bool may_fail = FsFaultCount() > 0 || result_.stats.fault_points_fired > 0 ||
                         result_.stats.crashes > 0 || fs_.counters().misdirected > 0;
-  const std::string failure =
-      CheckBufferBound(options_, stats, WriteFootprint(options_, bytes, op.writes.size(), cfs.size()),
-                       may_fail, "after " + op.Describe());
+  const std::string failure = CheckBufferBound(
+      options_, stats, WriteFootprint(options_, bytes, op.writes.size(), cfs.size()), may_fail,
+      "after " + op.Describe());
   if (!failure.empty()) Fail(FailureKind::kMemoryBound, failure);
 }
 

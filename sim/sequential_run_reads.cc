@@ -1,7 +1,6 @@
 #include <algorithm>
 
 #include "model/history.h"
-
 #include "sim/report_text.h"
 #include "sim/sequential_run.h"
 
