@@ -9,6 +9,7 @@
 
 #include <array>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -52,12 +53,24 @@ class ConcurrentRun final : public FaultPointSink {
     uint32_t view = 0;
     WorkloadOp open;                  // The kOpenIterator op (cf, bounds, direction, start).
     std::optional<std::string> last;  // Last key returned.
+    // No key returned since the iterator turned at an end (SeekToFirst / SeekToLast): the next
+    // step starts at that end.
+    bool from_end = false;
     bool ended = false;
   };
   struct Worker {
     uint32_t number = 0;  // History thread number (1...; the controller is 0).
     std::array<HeldSnapshot, kSnapshotSlots> snapshots;
     std::array<HeldIterator, kSnapshotSlots> iterators;
+    // The values of the thread's last pinned gets (slot: the op's index mod kSnapshotSlots),
+    // each held across its later operations (other threads' commits, checkpoints, its own
+    // other pins): their bytes must not change while held (I43).
+    struct HeldPin {
+      PinnableValue value;
+      std::string expected;
+      std::string what;
+    };
+    std::array<HeldPin, kSnapshotSlots> pins;
   };
 
   // --- Bookkeeping ---------------------------------------------------------------------------
@@ -87,6 +100,30 @@ class ConcurrentRun final : public FaultPointSink {
                    const std::string& what);
 
   bool CfExists(const std::string& cf) const { return cfs_.count(cf) > 0; }
+
+  // --- Column-family handles (concurrent_run_handles.cc, I46) --------------------------------
+  // Operations whose (index / 2) is odd reach their column family through the epoch's handles,
+  // the others by name; drawn from nothing, so workloads and seeds are unchanged.
+  static bool UsesHandles(const WorkloadOp& op) { return (op.index / 2) % 2 == 1; }
+  // The handle `op` uses for `cf`, or null (by name): taken by the controller after the epoch's
+  // column-family operations, read-only while the threads run.
+  const ColumnFamilyHandle* HandleFor(const WorkloadOp& op, const std::string& cf) const;
+  // Takes the epoch's handles (every column family that exists now).
+  void TakeHandles();
+  // Drops `op.cf` and creates it again at once (the controller, no thread running): the old
+  // handle must be refused with NotFound by every call, the new column family must be empty.
+  void RecreateColumnFamily(const WorkloadOp& op);
+  // Every handle of a dropped column family (and one from an earlier open) must be refused by
+  // every call that takes a handle: NotFound (InvalidArgument for the earlier open), no data.
+  void CheckStaleHandles();
+  void CheckStaleHandle(const ColumnFamilyHandle& handle, bool earlier_open);
+  // The by-handle calls on `cf`'s new handle see an empty column family.
+  void CheckEmpty(const ColumnFamilyHandle& handle);
+
+  // --- Memory bound (run_bookkeeping.h, CheckBufferBound) -------------------------------------
+  // At the end of an epoch, threads joined: the write buffers' bytes within the configured
+  // bound, plus what the epoch's writers could each have added past the throttle.
+  void CheckEpochMemory(const Epoch& epoch);
 
   // --- The controlling thread ----------------------------------------------------------------
 
@@ -137,6 +174,17 @@ class ConcurrentRun final : public FaultPointSink {
 
   void DoGet(Worker& w, const WorkloadOp& op, uint32_t view, const Snapshot* snapshot);
 
+  // Fails if bytes `w` holds pinned changed since their pinned get (I43); `release` drops them.
+  void CheckHeldPins(Worker& w, bool release);
+
+  // Reads the entries of one direction from `iter`'s position into `out`, at most `limit`.
+  static void ReadEntries(Iterator& iter, bool reverse, size_t limit, model::Entries* out);
+
+  // A scan that turns: reads part of the range in the op's direction, then turns the iterator
+  // round (Prev after Next, or Next after Prev; SeekToLast / SeekToFirst once it ran off the
+  // end) and reads back the other way, each part judged as a read of one iterator view.
+  void DoTurningScan(Worker& w, const WorkloadOp& op, uint32_t view, const Snapshot* snapshot);
+
   model::ScanSpec Spec(const WorkloadOp& op) const;
 
   void DoScan(Worker& w, const WorkloadOp& op, uint32_t view, const Snapshot* snapshot);
@@ -174,6 +222,9 @@ class ConcurrentRun final : public FaultPointSink {
   model::History history_;
   std::set<std::string> cfs_;            // Column families of this epoch (fixed while it runs).
   std::set<std::string> uncertain_cfs_;  // Created or dropped with an uncertain outcome.
+  std::map<std::string, ColumnFamilyHandle, std::less<>> handles_;  // See HandleFor.
+  std::vector<ColumnFamilyHandle> dropped_handles_;  // Of this open's dropped column families.
+  ColumnFamilyHandle earlier_open_handle_;           // Of "default", taken before the last close.
   RunResult result_;
   uint64_t final_state_hash_ = 0;
   int64_t current_op_ = -1;

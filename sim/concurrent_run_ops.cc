@@ -17,6 +17,10 @@ std::optional<std::string> Bound(const std::string& key) {
 
 void ConcurrentRun::DoOp(Worker& w, const WorkloadOp& op) {
   current_op_ = op.index;
+  // The pin was held across whatever ran since: other threads' commits, checkpoints merging
+  // and freeing the page it points into, cache evictions.
+  CheckHeldPins(w, false);
+  if (failed()) return;
   switch (op.kind) {
     case OpKind::kPut:
     case OpKind::kDelete:
@@ -27,6 +31,9 @@ void ConcurrentRun::DoOp(Worker& w, const WorkloadOp& op) {
     case OpKind::kGet:
       return DoGet(w, op, 0, nullptr);
     case OpKind::kScan:
+      // A third of the scans turn round part way (Prev after Next and back, SeekToLast and
+      // SeekToFirst at the ends), the rest read one way.
+      if (op.index % 3 == 2) return DoTurningScan(w, op, 0, nullptr);
       return DoScan(w, op, 0, nullptr);
     case OpKind::kTakeSnapshot:
       return DoTakeSnapshot(w, op);
@@ -34,8 +41,9 @@ void ConcurrentRun::DoOp(Worker& w, const WorkloadOp& op) {
       HeldSnapshot& held = w.snapshots[op.snapshot_slot];
       if (held.engine == nullptr) return;
       DoGet(w, op, held.view, held.engine.get());
-      if (!failed()) DoScan(w, op, held.view, held.engine.get());
-      return;
+      if (failed()) return;
+      if (op.index % 3 == 2) return DoTurningScan(w, op, held.view, held.engine.get());
+      return DoScan(w, op, held.view, held.engine.get());
     }
     case OpKind::kReleaseSnapshot:
       w.snapshots[op.snapshot_slot].engine.reset();
@@ -130,17 +138,30 @@ void ConcurrentRun::DoWrite(Worker& w, const WorkloadOp& op) {
   HistoryEvent event = CommitEvent(w, op);
   WriteBatch batch;
   for (const model::Op& m : event.commit.commit.ops) {
-    m.kind == model::Op::kPut ? batch.Put(m.cf, m.key, m.value) : batch.Delete(m.cf, m.key);
+    const ColumnFamilyHandle* handle = HandleFor(op, m.cf);
+    if (handle != nullptr) {
+      m.kind == model::Op::kPut ? batch.Put(*handle, m.key, m.value) : batch.Delete(*handle, m.key);
+    } else {
+      m.kind == model::Op::kPut ? batch.Put(m.cf, m.key, m.value) : batch.Delete(m.cf, m.key);
+    }
   }
   uint64_t sequence = 0;
   WriteOptions write;
   write.sync = op.sync;
   write.assigned_sequence = &sequence;
   const model::Op& first = event.commit.commit.ops[0];
+  const ColumnFamilyHandle* handle = HandleFor(op, first.cf);
   event.invoke_step = port::sched::CurrentStep();
-  Status status = op.kind == OpKind::kPut      ? db_->Put(write, first.cf, first.key, first.value)
-                  : op.kind == OpKind::kDelete ? db_->Delete(write, first.cf, first.key)
-                                               : db_->Write(write, batch);
+  Status status;
+  if (op.kind == OpKind::kPut) {
+    status = handle ? db_->Put(write, *handle, first.key, first.value)
+                    : db_->Put(write, first.cf, first.key, first.value);
+  } else if (op.kind == OpKind::kDelete) {
+    status =
+        handle ? db_->Delete(write, *handle, first.key) : db_->Delete(write, first.cf, first.key);
+  } else {
+    status = db_->Write(write, batch);
+  }
   event.return_step = port::sched::CurrentStep();
   if (sequence != 0) event.commit.sequence = sequence;
   if (!ClassifyCommit(&event, status, op.sync)) return;
@@ -151,7 +172,8 @@ void ConcurrentRun::DoWrite(Worker& w, const WorkloadOp& op) {
 void ConcurrentRun::DoTransaction(Worker& w, const WorkloadOp& op) {
   HistoryEvent event = CommitEvent(w, op);
   event.invoke_step = port::sched::CurrentStep();
-  auto txn = db_->BeginTransaction(op.cf);
+  const ColumnFamilyHandle* handle = HandleFor(op, op.cf);
+  auto txn = handle ? db_->BeginTransaction(*handle) : db_->BeginTransaction(op.cf);
   if (!txn.ok()) {
     const uint64_t ret = port::sched::CurrentStep();
     Trace(Line(w.number, op.index, event.invoke_step, ret, op.What()) + " -> begin " +
@@ -224,19 +246,42 @@ bool ConcurrentRun::ReadError(uint32_t op, const std::string& what, const Status
   return false;
 }
 
+void ConcurrentRun::CheckHeldPins(Worker& w, bool release) {
+  for (Worker::HeldPin& pin : w.pins) {
+    if (!failed() && pin.value.pinned() && pin.value.value() != pin.expected) {
+      Fail(FailureKind::kReadMismatch,
+           "pinned value of " + pin.what + " changed while pinned (I43): was " +
+               Show(pin.expected) + ", now " + Show(std::string(pin.value.value())));
+    }
+    if (release) pin.value.Reset();
+  }
+}
+
 void ConcurrentRun::DoGet(Worker& w, const WorkloadOp& op, uint32_t view,
                           const Snapshot* snapshot) {
   ReadOptions read;
   read.snapshot = snapshot;
+  // Half the gets are DB::GetPinned (by name: it has no handle overload), the others Get, by
+  // handle or by name.
+  const bool pinned = op.index % 2 == 1;
+  const ColumnFamilyHandle* handle = pinned ? nullptr : HandleFor(op, op.cf);
   HistoryEvent event;
   event.id = op.index;
   event.kind = HistoryEvent::kRead;
   event.thread = w.number;
   event.view = view;
-  event.description =
-      std::string(view ? "snapshot " : "") + "get " + Show(op.cf) + "/" + Show(op.key);
+  event.description = std::string(view ? "snapshot " : "") + (pinned ? "pinned " : "") + "get " +
+                      Show(op.cf) + "/" + Show(op.key) + (handle ? " by handle" : "");
+  PinnableValue pin;
   event.invoke_step = port::sched::CurrentStep();
-  auto got = db_->Get(read, op.cf, op.key);
+  StatusOr<std::string> got = Status::OK();
+  if (pinned) {
+    Status status = db_->GetPinned(read, op.cf, op.key, &pin);
+    got = status.ok() ? StatusOr<std::string>(std::string(pin.value()))
+                      : StatusOr<std::string>(status);
+  } else {
+    got = handle ? db_->Get(read, *handle, op.key) : db_->Get(read, op.cf, op.key);
+  }
   event.return_step = port::sched::CurrentStep();
   Trace(Line(w.number, event.id, event.invoke_step, event.return_step, event.description) + " -> " +
         (got.ok() ? Show(*got) : got.status().ToString()));
@@ -245,10 +290,22 @@ void ConcurrentRun::DoGet(Worker& w, const WorkloadOp& op, uint32_t view,
     (void)ReadError(op.index, event.description, got.status());
     return;
   }
+  if (!got.ok() && pin.size() != 0) {
+    return Fail(FailureKind::kReadMismatch, "op #" + std::to_string(op.index) + " " +
+                                                event.description +
+                                                ": NotFound left the PinnableValue non-empty");
+  }
   event.read.kind = HistoryRead::kGet;
   event.read.cf = op.cf;
   event.read.key = op.key;
   if (got.ok()) event.read.value = *got;
+  if (got.ok() && pin.pinned()) {
+    // Kept until a later pinned get takes its slot (checked before each of the thread's ops).
+    Worker::HeldPin& held = w.pins[op.index % kSnapshotSlots];
+    held.what = "op #" + std::to_string(op.index) + " " + Show(op.cf) + "/" + Show(op.key);
+    held.expected = *got;
+    held.value = std::move(pin);
+  }
   Record(std::move(event));
 }
 
@@ -275,8 +332,9 @@ void ConcurrentRun::DoScan(Worker& w, const WorkloadOp& op, uint32_t view,
   event.view = view;
   event.description = std::string(view ? "snapshot " : "") + (op.reverse ? "reverse " : "") +
                       "scan " + Show(op.cf) + " from " + Show(op.key);
+  const ColumnFamilyHandle* handle = HandleFor(op, op.cf);
   event.invoke_step = port::sched::CurrentStep();
-  auto it = db_->NewIterator(read, op.cf);
+  auto it = handle ? db_->NewIterator(read, *handle) : db_->NewIterator(read, op.cf);
   if (!it.ok()) {
     if (it.status().IsNotFound() && !CfExists(op.cf)) return;
     (void)ReadError(op.index, "NewIterator(" + Show(op.cf) + ")", it.status());
@@ -285,11 +343,7 @@ void ConcurrentRun::DoScan(Worker& w, const WorkloadOp& op, uint32_t view,
   if (!CfExists(op.cf)) return;
   Iterator& iter = **it;
   op.reverse ? iter.SeekForPrev(op.key) : iter.Seek(op.key);
-  const size_t limit = op.limit == 0 ? SIZE_MAX : op.limit;
-  while (iter.Valid() && event.read.entries.size() < limit) {
-    event.read.entries.emplace_back(std::string(iter.key()), std::string(iter.value()));
-    op.reverse ? iter.Prev() : iter.Next();
-  }
+  ReadEntries(iter, op.reverse, op.limit == 0 ? SIZE_MAX : op.limit, &event.read.entries);
   const Status status = iter.status();
   it->reset();
   event.return_step = port::sched::CurrentStep();
@@ -334,8 +388,9 @@ void ConcurrentRun::DoOpenIterator(Worker& w, const WorkloadOp& op) {
   event.id = op.index;
   event.kind = HistoryEvent::kIterator;
   event.thread = w.number;
+  const ColumnFamilyHandle* handle = HandleFor(op, op.cf);
   event.invoke_step = port::sched::CurrentStep();
-  auto it = db_->NewIterator(read, op.cf);
+  auto it = handle ? db_->NewIterator(read, *handle) : db_->NewIterator(read, op.cf);
   event.return_step = port::sched::CurrentStep();
   if (!it.ok()) {
     if (it.status().IsNotFound() && !CfExists(op.cf)) return;
@@ -357,9 +412,106 @@ void ConcurrentRun::DoOpenIterator(Worker& w, const WorkloadOp& op) {
   Record(std::move(event));
 }
 
+void ConcurrentRun::ReadEntries(Iterator& iter, bool reverse, size_t limit, model::Entries* out) {
+  while (iter.Valid() && out->size() < limit) {
+    out->emplace_back(std::string(iter.key()), std::string(iter.value()));
+    reverse ? iter.Prev() : iter.Next();
+  }
+}
+
+namespace {
+
+// Turns `iter` round for a scan the other way (`reverse`: the new direction) and sets `spec`'s
+// start: one step back from the entry it sits on (whose key is then the exclusive start), or,
+// past an end, the far end of the new direction (SeekToLast / SeekToFirst; no start).
+void TurnRound(Iterator& iter, bool reverse, model::ScanSpec* spec) {
+  spec->reverse = reverse;
+  if (iter.Valid()) {
+    spec->start = std::string(iter.key());
+    spec->start_inclusive = false;
+    reverse ? iter.Prev() : iter.Next();
+    return;
+  }
+  spec->start = std::nullopt;
+  spec->start_inclusive = true;
+  reverse ? iter.SeekToLast() : iter.SeekToFirst();
+}
+
+}  // namespace
+
+void ConcurrentRun::DoTurningScan(Worker& w, const WorkloadOp& op, uint32_t view,
+                                  const Snapshot* snapshot) {
+  ReadOptions read;
+  read.snapshot = snapshot;
+  read.lower_bound = Bound(op.lower);
+  read.upper_bound = Bound(op.upper);
+  const ColumnFamilyHandle* handle = HandleFor(op, op.cf);
+  const std::string what = std::string(view ? "snapshot " : "") + "turning scan " + Show(op.cf);
+  const uint64_t invoke = port::sched::CurrentStep();
+  auto it = handle ? db_->NewIterator(read, *handle) : db_->NewIterator(read, op.cf);
+  const uint64_t opened = port::sched::CurrentStep();
+  if (!it.ok()) {
+    if (it.status().IsNotFound() && !CfExists(op.cf)) return;
+    (void)ReadError(op.index, "NewIterator(" + Show(op.cf) + ")", it.status());
+    return;
+  }
+  if (!CfExists(op.cf)) return;
+  Iterator& iter = **it;
+  if (view == 0) {
+    // Both parts read one state: the iterator's, fixed when it was created.
+    HistoryEvent open;
+    open.id = op.index;
+    open.kind = HistoryEvent::kIterator;
+    open.thread = w.number;
+    open.invoke_step = invoke;
+    open.return_step = opened;
+    open.view = view = next_view_++;
+    open.description = "iterator view " + std::to_string(view) + " of a turning scan";
+    Record(std::move(open));
+  }
+  // Part one starts at the seek target, or (every other such scan) at an end.
+  model::ScanSpec spec = Spec(op);
+  if ((op.index / 3) % 2 == 1) {
+    spec.start = std::nullopt;
+    op.reverse ? iter.SeekToLast() : iter.SeekToFirst();
+  } else {
+    op.reverse ? iter.SeekForPrev(op.key) : iter.Seek(op.key);
+  }
+  spec.limit = op.limit != 0 ? op.limit : 1 + (op.index / 6) % 8;
+  for (int part = 0; part < 2; ++part) {
+    HistoryEvent event;
+    event.id = op.index;
+    event.kind = HistoryEvent::kRead;
+    event.thread = w.number;
+    event.view = view;
+    event.read.kind = HistoryRead::kScan;
+    event.read.cf = op.cf;
+    event.read.scan = spec;
+    event.description = what + (part == 0 ? " from " + Show(op.key) : " turned round") +
+                        (spec.reverse ? " reverse" : "");
+    event.invoke_step = port::sched::CurrentStep();
+    ReadEntries(iter, spec.reverse, spec.limit, &event.read.entries);
+    event.return_step = port::sched::CurrentStep();
+    Trace(Line(w.number, event.id, event.invoke_step, event.return_step, event.description) +
+          " -> " + std::to_string(event.read.entries.size()) + " entries " +
+          iter.status().ToString());
+    if (!iter.status().ok()) {
+      (void)ReadError(op.index, event.description, iter.status());
+      return;
+    }
+    Record(std::move(event));
+    if (part == 0) {
+      TurnRound(iter, !spec.reverse, &spec);
+      spec.limit += 2;
+    }
+  }
+}
+
 void ConcurrentRun::DoStepIterator(Worker& w, const WorkloadOp& op) {
   HeldIterator& held = w.iterators[op.snapshot_slot];
-  if (held.engine == nullptr || held.ended) return;
+  // Half the steps turn the kept iterator round first (an ended one from the far end).
+  const bool turn = op.index % 2 == 1;
+  if (held.engine == nullptr || (held.ended && !turn)) return;
   Iterator& iter = *held.engine;
   HistoryEvent event;
   event.id = op.index;
@@ -368,19 +520,27 @@ void ConcurrentRun::DoStepIterator(Worker& w, const WorkloadOp& op) {
   event.view = held.view;
   event.read.kind = HistoryRead::kScan;
   event.read.cf = held.open.cf;
+  event.description =
+      std::string(turn ? "turn and " : "") + "step iterator view " + std::to_string(held.view);
+  event.invoke_step = port::sched::CurrentStep();
+  if (turn) {
+    model::ScanSpec turned = Spec(held.open);
+    TurnRound(iter, !held.open.reverse, &turned);
+    held.open.reverse = turned.reverse;
+    held.last = turned.start;
+    held.from_end = !turned.start.has_value();
+    held.ended = false;
+  }
   event.read.scan = Spec(held.open);
   if (held.last) {
     event.read.scan.start = held.last;
     event.read.scan.start_inclusive = false;
+  } else if (held.from_end) {
+    event.read.scan.start = std::nullopt;
   }
   event.read.scan.limit = op.limit;
-  event.description = "step iterator view " + std::to_string(held.view);
-  event.invoke_step = port::sched::CurrentStep();
   // The iterator sits on the next entry to return (positioned by the open or the last step).
-  while (iter.Valid() && event.read.entries.size() < op.limit) {
-    event.read.entries.emplace_back(std::string(iter.key()), std::string(iter.value()));
-    held.open.reverse ? iter.Prev() : iter.Next();
-  }
+  ReadEntries(iter, held.open.reverse, op.limit, &event.read.entries);
   event.return_step = port::sched::CurrentStep();
   Trace(Line(w.number, event.id, event.invoke_step, event.return_step, event.description) + " -> " +
         std::to_string(event.read.entries.size()) + " entries");
@@ -389,7 +549,10 @@ void ConcurrentRun::DoStepIterator(Worker& w, const WorkloadOp& op) {
     held = HeldIterator{};
     return;
   }
-  if (!event.read.entries.empty()) held.last = event.read.entries.back().first;
+  if (!event.read.entries.empty()) {
+    held.last = event.read.entries.back().first;
+    held.from_end = false;
+  }
   held.ended = event.read.entries.size() < op.limit;
   Record(std::move(event));
 }

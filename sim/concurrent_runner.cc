@@ -224,9 +224,21 @@ void ConcurrentRun::RunEpoch(uint32_t e) {
   bool lossy = false;
   for (const WorkloadOp& op : epoch.cf_ops) {
     if (config_.skip_ops.count(op.index) > 0) continue;
-    if (!ColumnFamilyOp(op)) lossy = true;
+    // A create of a column family that exists (and half the drops) drops it and creates it
+    // again instead: old handles must then not reach the new one (I46).
+    const bool certain = CfExists(op.cf) && uncertain_cfs_.count(op.cf) == 0;
+    if (certain && (op.kind == OpKind::kCreateCf ||
+                    (op.kind == OpKind::kDropCf && op.cf != "default" && op.index % 2 == 1))) {
+      RecreateColumnFamily(op);
+      if (uncertain_cfs_.count(op.cf) > 0) lossy = true;
+    } else if (!ColumnFamilyOp(op)) {
+      lossy = true;
+    }
     if (failed()) return;
   }
+  TakeHandles();
+  CheckStaleHandles();
+  if (failed()) return;
   if (epoch.end == EpochEnd::kPowerCutAt && !fs_.crashed()) {
     if (epoch.cut_after_namespace_op != 0) {
       // Random cuts (one every ~50 mutations in the storage profile) would almost always land
@@ -256,12 +268,15 @@ void ConcurrentRun::RunEpoch(uint32_t e) {
               ++result_.stats.ops;
               DoOp(*worker, op);
             }
+            CheckHeldPins(*worker, true);
             for (HeldIterator& it : worker->iterators) it.engine.reset();
             for (HeldSnapshot& s : worker->snapshots) s.engine.reset();
           }));
     }
     threads.clear();  // Joins them.
   }
+  if (failed()) return;
+  if (!fs_.crashed()) CheckEpochMemory(epoch);
   if (failed()) return;
   if (epoch.end == EpochEnd::kPowerCutAt) {
     fs_.ScheduleCrashAtMutation(0);
@@ -277,6 +292,13 @@ void ConcurrentRun::RunEpoch(uint32_t e) {
 void ConcurrentRun::EndEpoch(uint32_t e, bool lossy) {
   const uint64_t faults_before = FsFaultCount();
   current_op_ = -1;
+  // Handles of this open: one is kept to check that the next open refuses it.
+  handles_.clear();
+  dropped_handles_.clear();
+  if (db_ != nullptr) {
+    auto handle = db_->GetColumnFamily(kDefaultColumnFamily);
+    if (handle.ok()) earlier_open_handle_ = *handle;
+  }
   db_.reset();  // The close: final checkpoint, the checkpoint thread joined.
   const bool crashed = fs_.crashed();
   if (crashed) {
@@ -319,6 +341,7 @@ bool ConcurrentRun::ColumnFamilyOp(const WorkloadOp& op) {
       op.kind == OpKind::kCreateCf ? model::Commit::CreateCf(op.cf) : model::Commit::DropCf(op.cf);
   event.description = event.commit.commit.Describe();
   const uint64_t before = db_->GetStats().sequence;
+  auto handle = db_->GetColumnFamily(op.cf);  // Reads no file.
   event.invoke_step = port::sched::CurrentStep();
   Status status =
       op.kind == OpKind::kCreateCf ? db_->CreateColumnFamily(op.cf) : db_->DropColumnFamily(op.cf);
@@ -341,6 +364,11 @@ bool ConcurrentRun::ColumnFamilyOp(const WorkloadOp& op) {
     event.commit.outcome = model::Outcome::kAcknowledgedDurable;
     event.commit.sequence = before + 1;
     op.kind == OpKind::kCreateCf ? (void)cfs_.insert(op.cf) : (void)cfs_.erase(op.cf);
+    if (op.kind == OpKind::kDropCf && handle.ok()) {
+      dropped_handles_.push_back(*handle);
+      // The last few: each is checked before every later epoch of this open.
+      if (dropped_handles_.size() > 4) dropped_handles_.erase(dropped_handles_.begin());
+    }
     Record(std::move(event));
     return true;
   }

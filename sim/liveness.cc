@@ -160,6 +160,9 @@ std::string LivenessDetail(const std::string& failure) {
   if (failure.find("the log was not retired") != std::string::npos) {
     return "the log was not retired";
   }
+  if (failure.find("the write buffers were not released") != std::string::npos) {
+    return "the write buffers were not released";
+  }
   if (failure.find("does not cover every commit") != std::string::npos) {
     return "the checkpoint left commits uncovered";
   }
@@ -261,6 +264,14 @@ std::string LivenessPhase::Run() {
     return "liveness: the forced checkpoint does not cover every commit: checkpoint_sequence " +
            std::to_string(after.checkpoint_sequence) + ", sequence " +
            std::to_string(after.sequence) + ", no commit in flight";
+  }
+  // The checkpoint merged every buffer and nothing commits: their memory is given back (I31).
+  if (after.dirty_bytes != 0) {
+    return "liveness: the write buffers were not released: a forced checkpoint at sequence " +
+           std::to_string(after.checkpoint_sequence) +
+           " covers every commit, no commit in flight, and Stats::dirty_bytes is still " +
+           std::to_string(after.dirty_bytes) + " (write_buffer_bytes_max " +
+           std::to_string(setup_.options.write_buffer_bytes_max) + ")";
   }
   Doing(0, "checking the log was retired");
   if (std::string failure = CheckRetired(&counting, &fs, setup_.path, after.checkpoint_sequence);

@@ -1,5 +1,6 @@
 #include "sim/run_bookkeeping.h"
 
+#include <algorithm>
 #include <memory>
 #include <optional>
 
@@ -74,6 +75,31 @@ StatusOr<model::StateMap> ReadWholeState(DB* db, const std::function<void()>& be
     }
   }
   return state;
+}
+
+uint64_t WriteFootprint(const Options& options, uint64_t key_value_bytes, uint64_t entries,
+                        uint64_t cfs) {
+  // As engine/db/buffer_list.cc sizes the blocks of a column family's buffers.
+  uint64_t per_cf = options.write_buffer_bytes_per_cf_max;
+  if (per_cf == 0)
+    per_cf = std::clamp<uint64_t>(options.write_buffer_bytes_max / 4, 64 << 10, 8 << 20);
+  const uint64_t block = std::clamp<uint64_t>(per_cf / 8, 4 << 10, 1 << 20);
+  // An entry: its node header, a skip-list tower of at most 12 links, alignment.
+  constexpr uint64_t kEntryOverheadMax = 192;
+  return key_value_bytes + entries * kEntryOverheadMax + cfs * 3 * block;
+}
+
+std::string CheckBufferBound(const Options& options, const Stats& stats, uint64_t in_flight_bytes,
+                             bool checkpoints_may_fail, const std::string& where) {
+  const uint64_t limit = options.write_buffer_bytes_max;
+  const uint64_t bound = (checkpoints_may_fail ? 2 : 1) * limit + in_flight_bytes;
+  if (stats.dirty_bytes <= bound) return "";
+  return where + ": the write buffers hold " + std::to_string(stats.dirty_bytes) +
+         " bytes (Stats::dirty_bytes), past their bound " + std::to_string(bound) + " = " +
+         (checkpoints_may_fail ? "2 x " : "") + "write_buffer_bytes_max " + std::to_string(limit) +
+         (checkpoints_may_fail ? " (checkpoints may have failed)" : " (no fault since the open)") +
+         " + " + std::to_string(in_flight_bytes) +
+         " bytes the last admitted commits could add (I38, options.h)";
 }
 
 }  // namespace manifold::sim

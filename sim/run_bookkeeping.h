@@ -38,6 +38,21 @@ void CollectFsStats(const SimFsCounters& counters, RunStats* stats);
 StatusOr<model::StateMap> ReadWholeState(DB* db, const std::function<void()>& begin_attempt,
                                          const std::function<bool()>& explained);
 
+// The memory bound of the write buffers (options.h, write_buffer_bytes_max; I38): a commit is
+// admitted only while Stats::dirty_bytes is below write_buffer_bytes_max, or below twice that
+// while checkpoints fail, so at a point where no commit runs the buffers hold at most that plus
+// what the commits admitted last added (`in_flight_bytes`, WriteFootprint of each writer's
+// largest). `checkpoints_may_fail`: a fault was injected (or the power cut) since the open, so
+// the allowance is twice. Empty when within the bound, else the failure's text (naming `where`).
+std::string CheckBufferBound(const Options& options, const Stats& stats, uint64_t in_flight_bytes,
+                             bool checkpoints_may_fail, const std::string& where);
+
+// What one commit of `writes` (key and value bytes each, over `cfs` column families) can add to
+// the write buffers' arenas at most: its bytes with each entry's overhead, and per column family
+// a block the arena may open for it and a new active buffer's first block.
+uint64_t WriteFootprint(const Options& options, uint64_t key_value_bytes, uint64_t entries,
+                        uint64_t cfs);
+
 }  // namespace manifold::sim
 
 #endif  // MANIFOLD_SIM_RUN_BOOKKEEPING_H_

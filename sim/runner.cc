@@ -79,6 +79,8 @@ const char* FailureKindName(FailureKind kind) {
       return "scheduler";
     case FailureKind::kLiveness:
       return "liveness";
+    case FailureKind::kMemoryBound:
+      return "memory-bound";
     case FailureKind::kHarness:
       return "harness";
   }

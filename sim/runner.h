@@ -99,9 +99,10 @@ enum class FailureKind : uint8_t {
   kOpen,               // DB::Open failed with no injected fault, or kept failing.
   kIntegrity,          // VerifyIntegrity failed.
   kHistory,            // Concurrent: the epoch's history (model/history.h); see kind_detail.
-  kScheduler,  // Concurrent: deadlock, livelock or a failed MANIFOLD_CHECK; see kind_detail.
-  kLiveness,   // The liveness phase at the end of the seed (sim/liveness.h); see kind_detail.
-  kHarness,    // The simulator could not do its own part (restart, damage at rest, ...).
+  kScheduler,    // Concurrent: deadlock, livelock or a failed MANIFOLD_CHECK; see kind_detail.
+  kLiveness,     // The liveness phase at the end of the seed (sim/liveness.h); see kind_detail.
+  kMemoryBound,  // Stats::dirty_bytes past write_buffer_bytes_max's bound (CheckBufferBound).
+  kHarness,      // The simulator could not do its own part (restart, damage at rest, ...).
 };
 // Stable names: "read-mismatch", "recovered-state", ... (in Signature() and docs/simulator.md).
 const char* FailureKindName(FailureKind kind);

@@ -101,6 +101,8 @@ void SequentialRun::RunOperations(const std::vector<WorkloadOp>& ops) {
       ++result_.stats.ops;
       Step(op);
       if (!result_.passed || stopped_) break;
+      CheckMemory(op);
+      if (!result_.passed) break;
       if (fs_.crashed()) {
         Recover(op.kind == OpKind::kCrash ? "between operations"
                                           : "during " + std::string(OpKindName(op.kind)));
@@ -130,6 +132,7 @@ bool SequentialRun::FaultExplainsReadOnly() const {
 
 void SequentialRun::Step(const WorkloadOp& op) {
   faults_this_op_ = 0;
+  checkpointed_ = false;
   fs_faults_at_step_ = FsFaultCount();
   Trace(op.Describe());
   switch (op.kind) {
@@ -142,6 +145,7 @@ void SequentialRun::Step(const WorkloadOp& op) {
     case OpKind::kGet:
       return DoGet(op, nullptr, model_.Visible());
     case OpKind::kScan:
+      if (op.index % 3 == 2) return DoTurningScan(op, nullptr, model_.Visible());
       return DoScan(op, nullptr, model_.Visible());
     case OpKind::kTakeSnapshot:
       return DoTakeSnapshot(op);
@@ -150,6 +154,10 @@ void SequentialRun::Step(const WorkloadOp& op) {
     case OpKind::kReleaseSnapshot:
       return ReleaseSnapshot(op.snapshot_slot);
     case OpKind::kCreateCf:
+      if (op.index % 2 == 0 && model_.Visible().Find(op.cf) != nullptr) {
+        return RecreateColumnFamily(op);
+      }
+      return DoColumnFamily(op);
     case OpKind::kDropCf:
       return DoColumnFamily(op);
     case OpKind::kReopen:
@@ -239,6 +247,7 @@ SequentialRun::WriteVerdict SequentialRun::ClassifyWrite(uint64_t commit_id, con
 void SequentialRun::DoCheckpoint() {
   Status status = Engine([&] { return db_->Checkpoint(); });
   Trace("  -> " + status.ToString());
+  checkpointed_ = status.ok() && !fs_.crashed();
   if (status.ok() || fs_.crashed()) return;
   const bool explained = status.IsReadOnly() ? FaultExplainsReadOnly() : FaultExplains();
   if (!explained) {

@@ -142,6 +142,11 @@ class SequentialRun final : public FaultPointSink {
 
   void DoScan(const WorkloadOp& op, const Snapshot* snapshot, const State& state);
 
+  // A third of the scans turn round part way: read a few entries one way (from the seek target,
+  // or from an end with SeekToFirst / SeekToLast), then step back the other way (Prev after Next,
+  // Next after Prev; past an end, the far end) and read on; both parts compared with the model.
+  void DoTurningScan(const WorkloadOp& op, const Snapshot* snapshot, const State& state);
+
   void CompareScan(const WorkloadOp& op, const Entries& got, const Entries& expected);
 
   struct HeldSnapshot {
@@ -175,6 +180,14 @@ class SequentialRun final : public FaultPointSink {
 
   void DoColumnFamily(const WorkloadOp& op);
 
+  // Half the creates of an existing column family drop it and create it again instead: the
+  // dropped one's handle must be refused (CheckStaleHandles), the new one must be empty.
+  void RecreateColumnFamily(const WorkloadOp& op);
+
+  // After each operation, with no commit running: the write buffers within their bound
+  // (CheckBufferBound, run_bookkeeping.h); after a checkpoint that returned OK, empty.
+  void CheckMemory(const WorkloadOp& op);
+
   // --- Column-family handles (sequential_run_handles.cc, I46) -------------------------------
   // Odd-numbered operations reach their column families through ColumnFamilyHandles, the others
   // by name, so both forms meet the same faults and model checks. The choice draws nothing from
@@ -191,6 +204,9 @@ class SequentialRun final : public FaultPointSink {
   // same name was created again), and one from an earlier open InvalidArgument; neither reads
   // anything (no I/O, so no fault can excuse another answer).
   void CheckStaleHandles();
+  // Every call taking `handle` must be refused with `refused` (NotFound or InvalidArgument).
+  void CheckRefusedHandle(const ColumnFamilyHandle& handle, const std::string& whose,
+                          bool earlier_open);
 
   // --- Crash, reopen and recovery checks ----------------------------------------------------
 
@@ -256,6 +272,7 @@ class SequentialRun final : public FaultPointSink {
   bool stopped_ = false;  // Ended early by detected storage damage.
   // A log segment was damaged at rest and no open has succeeded since (DamageLogAtRest).
   bool segment_damage_ = false;
+  bool checkpointed_ = false;  // The current step's DB::Checkpoint returned OK.
   uint64_t gets_ = 0;
   PinnableValue held_pin_;
   std::string held_pin_expected_;

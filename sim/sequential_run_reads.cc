@@ -1,5 +1,6 @@
 #include <algorithm>
 
+#include "model/history.h"
 #include "sim/report_text.h"
 #include "sim/sequential_run.h"
 
@@ -145,6 +146,70 @@ void SequentialRun::DoScan(const WorkloadOp& op, const Snapshot* snapshot, const
                 "scan of " + Show(op.cf) + ": expected OK, got " + (*it)->status().ToString());
   }
   CompareScan(op, got, ExpectedScan(*cf, op));
+}
+
+void SequentialRun::DoTurningScan(const WorkloadOp& op, const Snapshot* snapshot,
+                                  const State& state) {
+  ReadOptions read;
+  read.snapshot = snapshot;
+  if (!op.lower.empty()) read.lower_bound = op.lower;
+  if (!op.upper.empty()) read.upper_bound = op.upper;
+  const ColumnFamilyHandle* handle = snapshot == nullptr ? HandleFor(op, op.cf) : nullptr;
+  auto it = Engine(
+      [&] { return handle ? db_->NewIterator(read, *handle) : db_->NewIterator(read, op.cf); });
+  const model::KeyMap* cf = state.Find(op.cf);
+  if (!IteratorOpenedAsModelSays(op.cf, it.status(), cf)) return;
+  Iterator& iter = **it;
+  model::ScanSpec spec;
+  spec.reverse = op.reverse;
+  if (!op.lower.empty()) spec.lower = op.lower;
+  if (!op.upper.empty()) spec.upper = op.upper;
+  spec.limit = op.limit != 0 ? op.limit : 1 + (op.index / 6) % 8;
+  // Every other one starts at an end (SeekToFirst / SeekToLast), the others at the target.
+  const bool from_end = (op.index / 3) % 2 == 1;
+  if (!from_end) spec.start = op.key;
+  Engine([&] {
+    if (from_end) {
+      op.reverse ? iter.SeekToLast() : iter.SeekToFirst();
+    } else {
+      op.reverse ? iter.SeekForPrev(op.key) : iter.Seek(op.key);
+    }
+    return 0;
+  });
+  for (int part = 0; part < 2 && result_.passed; ++part) {
+    Entries got;
+    Engine([&] {
+      while (iter.Valid() && got.size() < spec.limit) {
+        got.emplace_back(std::string(iter.key()), std::string(iter.value()));
+        spec.reverse ? iter.Prev() : iter.Next();
+      }
+      return 0;
+    });
+    if (!iter.status().ok()) {
+      if (FaultExplains()) return;
+      return Fail(FailureKind::kReadError, "turning scan of " + Show(op.cf) +
+                                               ": expected OK, got " + iter.status().ToString());
+    }
+    WorkloadOp shown = op;
+    shown.reverse = spec.reverse;
+    CompareScan(shown, got, model::ApplyScan(*cf, spec));
+    if (part == 1) break;
+    // Turn round: one step back from the entry it sits on, or from the far end past an end.
+    spec.reverse = !spec.reverse;
+    spec.limit += 2;
+    Engine([&] {
+      if (iter.Valid()) {
+        spec.start = std::string(iter.key());
+        spec.start_inclusive = false;
+        spec.reverse ? iter.Prev() : iter.Next();
+      } else {
+        spec.start = std::nullopt;
+        spec.start_inclusive = true;
+        spec.reverse ? iter.SeekToLast() : iter.SeekToFirst();
+      }
+      return 0;
+    });
+  }
 }
 
 void SequentialRun::CompareScan(const WorkloadOp& op, const Entries& got, const Entries& expected) {
