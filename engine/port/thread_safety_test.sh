@@ -32,6 +32,15 @@ if [[ "${#files[@]}" -lt 20 ]]; then
   echo "FAIL: expected the engine's sources, found ${#files[@]}"
   exit 1
 fi
+# Bazel shards (shard_count in BUILD): each shard checks every TEST_TOTAL_SHARDS-th file.
+if [[ -n "${TEST_TOTAL_SHARDS:-}" ]]; then
+  [[ -n "${TEST_SHARD_STATUS_FILE:-}" ]] && touch "${TEST_SHARD_STATUS_FILE}"
+  mine=()
+  for i in "${!files[@]}"; do
+    if (( i % TEST_TOTAL_SHARDS == TEST_SHARD_INDEX )); then mine+=("${files[$i]}"); fi
+  done
+  files=("${mine[@]}")
+fi
 status=0
 for variant in "" "-DMANIFOLD_SIM_SCHEDULER=1"; do
   # shellcheck disable=SC2086  # $variant is empty or one flag.
@@ -40,5 +49,5 @@ for variant in "" "-DMANIFOLD_SIM_SCHEDULER=1"; do
     status=1
   fi
 done
-[[ "${status}" -eq 0 ]] && echo "PASS: ${#files[@]} engine sources, both port layers, no lock-analysis finding"
+[[ "${status}" -eq 0 ]] && echo "PASS: ${#files[@]} engine sources (this shard), both port layers, no lock-analysis finding"
 exit "${status}"
