@@ -715,6 +715,7 @@ proctype Checkpointer() {
        :: else ->
           Unlock();
           MergeBuffers(frozen, bits, kv);
+#if NCHECKPOINTS > 1
           if
           :: round < NCHECKPOINTS ->
              /* NoSpace in MergeBuffers or growing the file: nothing was written, the allocator
@@ -723,6 +724,7 @@ proctype Checkpointer() {
              goto next_round
           :: true -> skip
           fi;
+#endif
           n = checkpoint_count + 1;
           ck_sequence[n] = target;
           ck_bits[n] = bits;
@@ -749,9 +751,12 @@ proctype Checkpointer() {
              RetireCoveredSegments(target, head)
           :: else -> break /* SetBackgroundError: no more checkpoints (I8) */
           fi
-       fi;
+       fi
+#if NCHECKPOINTS > 1
+       ;
 next_round:
        skip
+#endif
     :: else -> break
     od
   } unless { crashed }
