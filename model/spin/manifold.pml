@@ -714,6 +714,9 @@ proctype Checkpointer() {
        :: target == checkpoint_sequence -> Unlock() /* nothing new */
        :: else ->
           Unlock();
+          /* The checkpoint's trees are what the merge makes of the installed ones and the frozen
+           * buffers, not the version's bits taken above: they must hold exactly the commits up to
+           * its sequence (I36). */
           MergeBuffers(frozen, bits, kv);
 #if NCHECKPOINTS > 1
           if
