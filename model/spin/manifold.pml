@@ -1,10 +1,12 @@
 /*
- * A Promela model of Manifold's commit, group-commit, publication, checkpoint and recovery
- * protocols (docs/design.md, "Commit protocol", "Checkpoint protocol", "Recovery"), checked by
- * spin. model/spin/README.md says what is modelled and what is abstracted away.
+ * A Promela model of Manifold's commit, group-commit, publication, write-buffer, checkpoint and
+ * recovery protocols (docs/design.md, "Commit protocol", "Checkpoint protocol", "Write buffer",
+ * "Recovery"), checked by spin. model/spin/README.md says what is modelled and what is abstracted
+ * away.
  *
  * Names: every inline below is named after the engine function it models (engine/db/db_impl.cc,
- * engine/db/log_files.cc, engine/db/pager.cc), and every property is a Check(name, condition)
+ * engine/db/db_impl_merge.cc, engine/db/log_files.cc, engine/db/pager.cc, engine/db/merged_view.cc),
+ * and every property is a Check(name, condition)
  * whose name starts with the invariant of docs/design.md it checks. Each planted bug of
  * engine/util/fault_point.h that concerns these protocols has a PLANT_<name> switch here with the
  * simulator's short name (`sim --plant-bug <name>`); model/spin/spin_test.sh requires spin to
@@ -14,7 +16,8 @@
  * first one a batch over two column families), NCHECKPOINTS background checkpoints, SEG_RECS
  * records per log segment; one power cut at any step (or none), then recovery, recovery's own
  * checkpoint (I18) and one new commit with a second power cut at any of their steps, and a second
- * recovery.
+ * recovery. A read of the visible version is checked after every step that changes what a reader
+ * would see (ReadVisible).
  */
 
 #ifndef NCOMMITTERS
@@ -38,6 +41,12 @@
 #define NCK (NCHECKPOINTS + 2) /* and recovery's checkpoint */
 #define NONE 255
 
+/* Key K, which committer 1 puts (value 1), committer 2 deletes and committer 3 puts (value 3);
+ * checkpoint 0's tree already holds it (value K_INIT), so a lost tombstone brings that back. */
+#define K_ABSENT 0
+#define K_DEL 8 /* the operation: a tombstone */
+#define K_INIT 9
+
 /* ---- Properties --------------------------------------------------------------------------- */
 /* Check(name, condition) asserts the condition; pan prints the failed assertion starting with the
  * property's name (a hidden variable, always 0, not part of the state vector), which
@@ -57,6 +66,12 @@ hidden byte I21_log_head_exists;
 hidden byte no_acked_commit_lost;
 hidden byte recovered_state_is_a_prefix;
 hidden byte batch_is_atomic;
+hidden byte I33_immutable_never_written;
+hidden byte I34_released_only_when_durable;
+hidden byte I35_read_sees_no_later_commit;
+hidden byte I32_read_sees_every_published_commit;
+hidden byte I36_tombstone_deletes_older_value;
+hidden byte I36_merge_applies_newest_entry;
 
 /* ---- DBImpl state under log_mu_ ------------------------------------------------------------ */
 byte log_mu = 0; /* 0: free; otherwise the holder's id (committers 1.., checkpointer 9) */
@@ -82,6 +97,20 @@ byte seg_of[NREC + 1];   /* the segment its record went to */
 byte rec_bits[NREC + 1]; /* what its log record carries */
 bool rec_written[NREC + 1]; /* LogFiles::Write done (in the page cache) */
 bool rec_durable[NREC + 1]; /* on the disk */
+byte kop_of[NREC + 1];      /* its operation on key K: 0 none, K_DEL, or the value put */
+byte rec_k[NREC + 1];       /* what its log record carries of it */
+
+/* ---- Write buffers (BufferList; one list stands for every column family's: FreezeBuffers and
+ * InstallCheckpoint treat them all in the same step) ------------------------------------------- */
+byte buffer_gen = 1;    /* the active buffer's number (buffers are numbered in creation order) */
+byte frozen_upto = 0;   /* the highest sequence number in an immutable buffer */
+byte released_upto = 0; /* buffers holding sequence numbers up to this left the list's stack */
+byte tree_ck = 0;       /* the checkpoint whose merged trees are the list's root */
+byte buf_of[NREC + 1];  /* the buffer commit s inserted into (I32) */
+/* Version s (the one commit s built): its stack holds the buffers with sequence numbers above
+ * v_lo[s] up to buf_of[s], over the trees of checkpoint v_root[s] (version 0: none, over 0). */
+byte v_root[NREC + 1];
+byte v_lo[NREC + 1];
 
 /* ---- Log segments (LogFiles) ----------------------------------------------------------------- */
 byte segment = 1; /* segment_: where the next record goes */
@@ -93,6 +122,7 @@ bool segment_retired[NSEG + 1];  /* LogFiles::Retire: recycled or removed, its r
 byte ck_sequence[NCK];
 byte ck_bits[NCK];
 byte ck_head[NCK]; /* log head (I21) */
+byte ck_k[NCK];    /* key K in its trees */
 bool pages_written[NCK];
 bool pages_durable[NCK];
 byte slot_written[2]; /* checkpoint number + 1 in the page cache; 0: never written or torn */
@@ -138,6 +168,27 @@ inline DurableCheckpoint(ck) {
 #define Covered(s) (ck != NONE && ck_sequence[ck] >= (s))
 #define Survives(s) (RecordOnDisk(s) || Covered(s))
 
+/* Applies operation `op` on key K to `val`. */
+inline ApplyK(val, op) {
+  if
+  :: op == K_DEL -> val = K_ABSENT
+  :: op != 0 && op != K_DEL -> val = op
+  :: else -> skip
+  fi
+}
+
+/* The contents after commits 1..upto in commit order (the history's prefix): the bits of their
+ * operations, and key K. */
+inline ExpectedState(upto, eb, ek) {
+  eb = 0;
+  ek = K_INIT;
+  j = 1;
+  do
+  :: j <= upto -> eb = eb | ops_of[j]; ApplyK(ek, kop_of[j]); j++
+  :: else -> break
+  od
+}
+
 inline Lock(me) { atomic { log_mu == 0 -> log_mu = me } }
 inline Unlock() { log_mu = 0 }
 inline SignalAll() {
@@ -158,7 +209,7 @@ inline Wait(me) {
 
 /* DBImpl::AppendRecord: the record goes to segment_; a record that does not fit ends the segment
  * with a roll record naming the next one, which is the old segment's last write (I13, I20). */
-inline AppendRecord(seq, ops) {
+inline AppendRecord(seq, ops, kop) {
   /* I17: records are appended in commit order */
   Check(I17_appended_in_order, seq == buffered_lsn + 1);
   if
@@ -174,9 +225,88 @@ inline AppendRecord(seq, ops) {
   buffered_lsn = seq;
 #ifdef PLANT_log_pages_not_contents
   rec_bits[seq] = 0;
+  rec_k[seq] = 0;
 #else
   rec_bits[seq] = ops;
+  rec_k[seq] = kop;
 #endif
+}
+
+/* ---- Readers (DB::Get through MergedGet, engine/db/merged_view.cc) -------------------------- */
+
+/* Scratch of ReadVisible, used only inside one atomic step (so not part of the state). */
+hidden byte r_v, r_hi, r_s, r_bits, r_k, r_eb, r_ek, r_j;
+hidden byte r_seen;
+
+/* A read by a reader arriving now: it takes the visible version (current_, one step under
+ * state_mu_) and reads everything through it at its sequence number (I35): each buffer of its
+ * stack newest first, the first entry of a key at or below that number answering, else the
+ * tree. What it sees must be exactly the commits 1..v of the version.
+ *
+ * A read depends on the state alone (the visible version, the stacks and trees versions name,
+ * the buffers' entries), and every step that changes any of that ends with ReadVisible: a
+ * commit's insert (CommitCounted), publication (PublishReady), the swap (FreezeBuffers) and the
+ * install (InstallCheckpoint), each one atomic step. So this checks the read of a reader arriving
+ * at any step of the writers and the checkpointer, as a reader process reading forever would,
+ * without its cost in states, and without masking a deadlock of the others (an always-enabled
+ * reader would). A reader that took a version earlier keeps reading what it read then: nothing a
+ * version names is ever changed (buffers are shared pointers, pages are pinned, I37). */
+inline ReadVisible() {
+  d_step {
+    r_v = current_sequence;
+    r_hi = r_v;
+  #ifdef PLANT_buffer_read_ignores_sequence
+    /* The bug: an entry in the buffer counts as committed, whatever its sequence number. */
+    r_hi = last_sequence;
+  #endif
+    r_bits = ck_bits[v_root[r_v]];
+    r_k = ck_k[v_root[r_v]];
+    r_seen = 0;
+    r_s = r_hi;
+    do
+    :: r_s > v_lo[r_v] ->
+       if
+       :: buf_of[r_s] > buf_of[r_v] -> skip /* a buffer created after the version: not in its stack */
+  #ifdef PLANT_read_misses_immutable_buffer
+       /* The bug: only the newest buffer of the stack is consulted. */
+       :: buf_of[r_s] < buf_of[r_v] -> skip
+  #endif
+       :: else ->
+          r_bits = r_bits | ops_of[r_s];
+          if
+          :: r_seen == 0 && kop_of[r_s] != 0 -> ApplyK(r_k, kop_of[r_s]); r_seen = 1
+          :: else -> skip
+          fi
+       fi;
+       r_s--
+    :: else -> break
+    od;
+    r_eb = 0;
+    r_ek = K_INIT;
+    r_j = 1;
+    do
+    :: r_j <= r_v -> r_eb = r_eb | ops_of[r_j]; ApplyK(r_ek, kop_of[r_j]); r_j++
+    :: else -> break
+    od;
+    /* I35: a reader sees no commit above its version's sequence number (nor, I19, a sync commit
+     * before it is durable: the version is published only then) */
+    Check(I35_read_sees_no_later_commit, (r_bits & ~r_eb) == 0);
+    /* I32, I34: a read never misses a commit of its version, buffered or merged */
+    Check(I32_read_sees_every_published_commit, (r_eb & ~r_bits) == 0 && r_k == r_ek)
+  }
+}
+
+/* ---- Commit protocol, continued ------------------------------------------------------------ */
+
+/* DBImpl::InsertIntoBuffers: the commit's entries go into the active buffer at its sequence
+ * number (I32), under log_mu_ and before its record is appended; its version names the list's
+ * stack and root as they are now. */
+inline InsertIntoBuffers(seq) {
+  /* I33: an immutable buffer is never written again (newer buffers hold higher sequences, I32) */
+  Check(I33_immutable_never_written, seq > frozen_upto);
+  buf_of[seq] = buffer_gen;
+  v_root[seq] = tree_ck;
+  v_lo[seq] = released_upto
 }
 
 /* DBImpl::PublishReady: makes visible, in commit order, every commit that is durable or did not
@@ -217,7 +347,7 @@ inline PublishReady() {
         j++
      :: else -> break
      od;
-     current_sequence = newest;
+     atomic { current_sequence = newest; ReadVisible() };
      SignalAll()
   :: else -> skip
   fi
@@ -319,15 +449,18 @@ inline WaitPublished(me, seq) {
 
 /* DBImpl::CommitCounted: under log_mu_ take the sequence number, build latest_, AppendRecord, then
  * wait for durability (sync) or publish (no-sync), and return once visible. */
-inline CommitCounted(me, ops, sync) {
+inline CommitCounted(me, ops, kop, sync) {
   Lock(me);
   atomic {
     last_sequence++;
     seq = last_sequence;
     ops_of[seq] = ops;
+    kop_of[seq] = kop;
     is_sync[seq] = sync;
     latest_bits = latest_bits | ops;
-    AppendRecord(seq, ops)
+    InsertIntoBuffers(seq);
+    AppendRecord(seq, ops, kop);
+    ReadVisible()
   };
   if
   :: sync -> WaitDurable(me, seq)
@@ -342,9 +475,9 @@ inline CommitCounted(me, ops, sync) {
 }
 
 /* A writer thread: DBImpl::Write of one batch (committer 1: over two column families, bits 1 and
- * 2; the others one operation each), sync or not. */
+ * 2; the others one operation each), sync or not; each also puts or deletes key K. */
 proctype Committer(byte me) {
-  byte seq, target, from, newest, ck, i, j, ops, parts;
+  byte seq, target, from, newest, ck, i, j, ops, kop, parts;
   bool sync;
   atomic {
     if
@@ -352,6 +485,7 @@ proctype Committer(byte me) {
     :: sync = false
     fi;
     ops = (me == 1 -> 3 : 1 << me);
+    kop = (me == 2 -> K_DEL : me);
     parts = 1;
 #ifdef PLANT_split_batch
     /* The bug: DBImpl::WriteBatchHeld commits one column family at a time. */
@@ -365,18 +499,112 @@ proctype Committer(byte me) {
 #ifdef PLANT_split_batch
     do
     :: parts > 0 ->
-       CommitCounted(me, ops, sync);
-       atomic { ops = ops << 1; parts-- }
+       CommitCounted(me, ops, kop, sync);
+       atomic { ops = ops << 1; kop = 0; parts-- }
     :: else -> break
     od;
 #else
-    CommitCounted(me, ops, sync);
+    CommitCounted(me, ops, kop, sync);
 #endif
     committers_done++
   } unless { crashed }
 }
 
 /* ---- Checkpoint protocol (DBImpl::CheckpointOnce) ----------------------------------------- */
+
+/* Releases the immutable buffers holding sequence numbers up to `upto` from the readers' view
+ * (BufferList::InstallMerged; the planted bug's HideImmutables). */
+inline ReleaseBuffers(upto) {
+  DurableCheckpoint(ck);
+  /* I34: buffers leave the readers' view only once the checkpoint that merged them is durable */
+  Check(I34_released_only_when_durable, Covered(upto));
+  released_upto = upto
+}
+
+/* DBImpl::FreezeBuffers, under log_mu_ with the checkpoint's version taken: the active buffer
+ * becomes immutable (I33), so every entry up to the version's sequence is in an immutable buffer
+ * this checkpoint merges, and later commits start a new one. */
+inline FreezeBuffers() {
+  if
+  :: last_sequence > frozen_upto -> /* an active buffer exists */
+     frozen_upto = last_sequence;
+     buffer_gen++
+  :: else -> skip
+  fi;
+  frozen = frozen_upto;
+#ifdef PLANT_buffer_released_before_durable
+  /* The bug: readers stop seeing the buffers once they are handed to the merge. */
+  ReleaseBuffers(frozen_upto);
+#endif
+  ReadVisible()
+}
+
+/* DBImpl::MergeBuffers (without log_mu_): over the trees of the installed checkpoint, for key K
+ * the newest entry across the immutable buffers (sequence numbers up to `upto`, newest first): a
+ * put replaces, a tombstone deletes (I36); the operations' bits are added. */
+inline MergeBuffers(upto, mbits, mk) {
+  d_step {
+    mbits = ck_bits[tree_ck];
+    mk = ck_k[tree_ck];
+    chosen = 0;
+    j = upto;
+    do
+    :: j > ck_sequence[tree_ck] ->
+       mbits = mbits | ops_of[j];
+       if
+#ifdef PLANT_merge_loses_newest_version
+       /* The bug: every older entry of the key overrides the one chosen, so the oldest wins. */
+       :: kop_of[j] != 0 -> chosen = kop_of[j]
+#else
+       :: chosen == 0 && kop_of[j] != 0 -> chosen = kop_of[j]
+#endif
+       :: else -> skip
+       fi;
+       j--
+    :: else -> break
+    od;
+#ifdef PLANT_merge_drops_tombstone
+    /* The bug: a tombstone is not applied to the tree. */
+    if
+    :: chosen == K_DEL -> chosen = 0
+    :: else -> skip
+    fi;
+#endif
+    ApplyK(mk, chosen);
+    ExpectedState(upto, eb, ek);
+    /* I36: a tombstone deletes the tree's older value */
+    Check(I36_tombstone_deletes_older_value,
+          !(ek == K_ABSENT && mk != K_ABSENT && mk == ck_k[tree_ck]));
+    /* I36: the merged trees hold exactly the commits 1..upto, each key's newest entry */
+    Check(I36_merge_applies_newest_entry, mk == ek && mbits == eb);
+    chosen = 0; eb = 0; ek = 0
+  }
+}
+
+/* DBImpl::InstallCheckpoint, inside FinishCheckpoint under log_mu_ (and state_mu_ for current_):
+ * the merged buffers go (InstallMerged, I34), the merged trees become the list's root, and the
+ * newest version, the unpublished ones and the visible one, if at or above the checkpoint's
+ * sequence, are rebuilt over the new trees without the merged buffers (I37; a version below it
+ * keeps its own, or it would see later commits). */
+inline InstallCheckpoint(n, target) {
+  ReleaseBuffers(target);
+  tree_ck = n;
+  j = current_sequence;
+  do
+  :: j <= last_sequence ->
+     if
+#ifdef NO_INSTALL_SEQUENCE_CHECK
+     :: true -> v_root[j] = n; v_lo[j] = target /* left out: every version moves */
+#else
+     :: j >= target -> v_root[j] = n; v_lo[j] = target
+#endif
+     :: else -> skip
+     fi;
+     j++
+  :: else -> break
+  od;
+  ReadVisible()
+}
 
 /* Pager::Sync: every page and header write so far reaches the disk. */
 inline PagerSync() {
@@ -452,7 +680,7 @@ inline WriteHeader(n, ok) {
 }
 
 proctype Checkpointer() {
-  byte target, bits, covered, head, n, ck, newest, i, j, round, slot;
+  byte target, bits, covered, head, n, ck, newest, i, j, round, slot, frozen, kv, chosen, eb, ek;
   bool ok;
   round = 0;
   {
@@ -476,15 +704,34 @@ proctype Checkpointer() {
          LogHead(covered, head);
          /* I5 (abstracted): the frees of commits after the version would free pages it uses */
          Check(I5_frees_go_with_the_version, covered <= target);
-         frees_taken = covered
+         frees_taken = covered;
+         if
+         :: target != checkpoint_sequence -> FreezeBuffers()
+         :: else -> skip
+         fi
        };
        if
        :: target == checkpoint_sequence -> Unlock() /* nothing new */
        :: else ->
           Unlock();
+          /* The checkpoint's trees are what the merge makes of the installed ones and the frozen
+           * buffers, not the version's bits taken above: they must hold exactly the commits up to
+           * its sequence (I36). */
+          MergeBuffers(frozen, bits, kv);
+#if NCHECKPOINTS > 1
+          if
+          :: round < NCHECKPOINTS ->
+             /* NoSpace in MergeBuffers or growing the file: nothing was written, the allocator
+              * is rolled back, the frozen buffers stay immutable and readable, and the next
+              * attempt merges them with newer ones */
+             goto next_round
+          :: true -> skip
+          fi;
+#endif
           n = checkpoint_count + 1;
           ck_sequence[n] = target;
           ck_bits[n] = bits;
+          ck_k[n] = kv;
           ck_head[n] = head;
           pages_written[n] = true; /* Pager::WritePages */
 #ifndef PLANT_skip_page_sync
@@ -498,13 +745,21 @@ proctype Checkpointer() {
           :: ok ->
              /* DBImpl::FinishCheckpoint (I14: only now is the checkpoint's work published) */
              Lock(9);
-             checkpoint_sequence = target;
-             checkpoint_count = n;
-             Unlock();
+             atomic {
+               checkpoint_sequence = target;
+               checkpoint_count = n;
+               InstallCheckpoint(n, target);
+               Unlock()
+             };
              RetireCoveredSegments(target, head)
           :: else -> break /* SetBackgroundError: no more checkpoints (I8) */
           fi
        fi
+#if NCHECKPOINTS > 1
+       ;
+next_round:
+       skip
+#endif
     :: else -> break
     od
   } unless { crashed }
@@ -561,13 +816,16 @@ inline LoseUnsynced() {
 }
 
 /* DBImpl::ReplayLog after LoadCheckpoint of checkpoint `ck`: records C+1, C+2, ... from the log
- * head on, up to the first one missing. */
-inline ReplayLog(ck, bits, last) {
+ * head on, up to the first one missing, each inserted into the buffers over the checkpoint's
+ * trees (so key K is the newest record's operation on it, or the trees'). */
+inline ReplayLog(ck, bits, k, last) {
   bits = ck_bits[ck];
+  k = ck_k[ck];
   e = ck_sequence[ck] + 1;
   do
   :: e <= NREC && rec_durable[e] && !segment_retired[seg_of[e]] && seg_of[e] >= ck_head[ck] ->
      bits = bits | rec_bits[e];
+     ApplyK(k, rec_k[e]);
      e++
   :: else -> break
   od;
@@ -576,31 +834,32 @@ inline ReplayLog(ck, bits, last) {
 
 /* DBImpl::Open from the disk alone: ReadNewestHeader (I12), LoadCheckpoint (I2), the log head
  * (I21), ReplayLog; then what recovery promises. */
-inline OpenAndCheck(ck, bits, last) {
+inline OpenAndCheck(ck, bits, k, last) {
   d_step { /* deterministic: one step */
     DurableCheckpoint(ck);
     /* I2, I12: some valid header slot names a checkpoint whose pages are durable */
     Check(I2_I12_durable_header_and_pages, ck != NONE);
     /* I21: the header's log head exists */
     Check(I21_log_head_exists, !segment_retired[ck_head[ck]]);
-    ReplayLog(ck, bits, last);
+    ReplayLog(ck, bits, k, last);
     /* the recovered state holds no commit that was never made (a stale record, I18) */
     Check(recovered_state_is_a_prefix, last <= history_end);
     expect = 0;
+    expect_k = K_INIT;
     i = 1;
     do
     :: i <= NREC ->
        /* no acknowledged durable commit is lost */
        Check(no_acked_commit_lost, !(acked[i] && is_sync[i]) || i <= last);
        if
-       :: i <= last -> expect = expect | ops_of[i]
+       :: i <= last -> expect = expect | ops_of[i]; ApplyK(expect_k, kop_of[i])
        :: else -> skip
        fi;
        i++
     :: else -> break
     od;
     /* the recovered state is the state after a prefix of the commit order */
-    Check(recovered_state_is_a_prefix, bits == expect);
+    Check(recovered_state_is_a_prefix, bits == expect && k == expect_k);
     /* a batch is atomic: both of its column families or neither */
     Check(batch_is_atomic, (bits & 3) == 0 || (bits & 3) == 3)
   }
@@ -614,7 +873,7 @@ inline OpenAndCheck(ck, bits, last) {
  * any of those steps, and a second open. */
 inline Recover() {
     history_end = last_sequence;
-    OpenAndCheck(ck, bits, last);
+    OpenAndCheck(ck, bits, k, last);
     /* A durable record past the end: the replay stopped at a torn tail. */
     d_step {
     torn = false;
@@ -628,7 +887,7 @@ inline Recover() {
     history_end = last;
     i = last + 1;
     do
-    :: i <= NREC -> acked[i] = false; ops_of[i] = 0; is_sync[i] = false; i++
+    :: i <= NREC -> acked[i] = false; ops_of[i] = 0; kop_of[i] = 0; is_sync[i] = false; i++
     :: else -> break
     od
     };
@@ -640,6 +899,7 @@ inline Recover() {
      n = ck + 1;
      ck_sequence[n] = last;
      ck_bits[n] = bits;
+     ck_k[n] = k;
      ck_head[n] = segment + 1;
      pages_durable[n] = false;
      pages_written[n] = true;
@@ -666,12 +926,14 @@ inline Recover() {
    * missing record was), synced, acknowledged. */
   seq = last + 1;
   ops_of[seq] = 128;
+  kop_of[seq] = 0;
   is_sync[seq] = true;
   if
   :: seg_of[seq] == 0 || segment_retired[seg_of[seq]] -> seg_of[seq] = segment
   :: else -> skip
   fi;
   rec_bits[seq] = 128;
+  rec_k[seq] = 0;
   rec_durable[seq] = false;
   rec_written[seq] = true;
   history_end = seq;
@@ -680,14 +942,14 @@ inline Recover() {
   acked[seq] = true;
 cut: /* one LoseUnsynced in the code for every cut point, so pan.c stays small to compile */
   LoseUnsynced();
-  OpenAndCheck(ck, bits, last)
+  OpenAndCheck(ck, bits, k, last)
 }
 
 /* A power cut at any step of the writers and the checkpointer, or none; then recovery. One
  * atomic sequence: the threads that were cut off do nothing more (they leave through their
  * `unless { crashed }`), and its intermediate states need not be stored. */
 proctype PowerLoss() {
-  byte ck, bits, last, e, i, j, expect, n, seq;
+  byte ck, bits, k, last, e, i, j, expect, expect_k, n, seq;
   bool torn;
   if
   :: atomic { !crashed; LoseUnsynced(); crashed = true; Recover() }
@@ -701,6 +963,7 @@ init {
     /* A new database: checkpoint 0 (empty) in slot 0, durable, naming segment 1 as log head. */
     ck_sequence[0] = 0;
     ck_head[0] = 1;
+    ck_k[0] = K_INIT; /* an older value of key K, from before the history */
     pages_written[0] = true;
     pages_durable[0] = true;
     slot_written[0] = 1;
