@@ -27,12 +27,14 @@ Options:
                      profile (--faults) with optional prefixes: "seq-" runs the sequential
                      workload (--workload sequential), "pct-" the PCT schedule (--schedule pct).
                      The first profile in the list that fails is the one that caught the mutant
-                     (its seed is minimized); every profile's first failing seed is reported.
+                     every profile's first failing seed is reported, and minimized: the
+                     repro column gives the smallest repro and the profile it came from.
   --also-seeds N     seeds for each profile after the one that caught the mutant (default 100):
                      enough to say whether it catches the mutant soon, without sweeping 1000
                      seeds of every profile of every mutant; 0 skips them
   --jobs N           simulator --jobs (default 2)
-  --minimize-runs N  --minimize budget on the first failing seed; 0 skips minimizing (default 1500)
+  --minimize-runs N  --minimize budget on each profile's first failing seed; 0 skips minimizing
+                     (default 1500)
   --test TARGET      also run this bazel test target (repeatable) when the sweep did not catch
                      the mutant
   --scratch DIR      scratch copy location, reused across mutants so bazel rebuilds only what
@@ -230,6 +232,16 @@ for patch in "${patches[@]}"; do
         figure="$result"
       fi
     fi
+    # Every catching profile's seed is minimized: the sequential workload's repros are often far
+    # smaller than the concurrent one's (no thread interleavings for a shrink to perturb).
+    ops="-"
+    if [[ -n "$result" && "$result" != crash* ]]; then
+      ops="$(minimize "$result")"
+      figure+=" ($ops ops)"
+      if [[ "$ops" =~ ^[0-9]+$ ]] && { [[ ! "$repro" =~ ^[0-9]+ ]] || ((ops < ${repro%% *})); }; then
+        repro="$ops ($profile)"
+      fi
+    fi
     per_profile+="${per_profile:+; }$profile $figure"
     [[ "$caught" == "yes" || -z "$result" ]] && continue
     caught="yes" by="sim $profile"
@@ -238,7 +250,6 @@ for patch in "${patches[@]}"; do
       grep -m 3 -i 'check\|abort\|fatal' "$scratch/sweep.out" >&2 || true
     else
       seed="$result"
-      repro="$(minimize "$seed")"
     fi
   done
   mutant_tests=()
