@@ -70,6 +70,7 @@ FaultOptions ChaosProfile() {
   options.read_bit_flip = 0.01;
   options.misdirected_write =
       0.0005;  // Permanent damage: keep it rare enough that most runs go on.
+  options.misdirected_onto_synced_write = 0.002;  // Likewise; it needs a synced write to aim at.
   options.segment_lost = 0.01;
   options.segment_truncated = 0.01;
   options.unsynced_sector_garbled = 0.2;
@@ -154,6 +155,8 @@ Status ValidateFaultOptions(const FaultOptions& options) {
   }
   MANIFOLD_RETURN_IF_ERROR(CheckProbability("read_bit_flip", options.read_bit_flip));
   MANIFOLD_RETURN_IF_ERROR(CheckProbability("misdirected_write", options.misdirected_write));
+  MANIFOLD_RETURN_IF_ERROR(
+      CheckProbability("misdirected_onto_synced_write", options.misdirected_onto_synced_write));
   MANIFOLD_RETURN_IF_ERROR(CheckProbability("segment_lost", options.segment_lost));
   MANIFOLD_RETURN_IF_ERROR(CheckProbability("segment_truncated", options.segment_truncated));
   MANIFOLD_RETURN_IF_ERROR(
@@ -188,6 +191,7 @@ std::string Describe(const FaultOptions& options) {
   }
   line("read_bit_flip", FormatDouble(options.read_bit_flip));
   line("misdirected_write", FormatDouble(options.misdirected_write));
+  line("misdirected_onto_synced_write", FormatDouble(options.misdirected_onto_synced_write));
   line("segment_lost", FormatDouble(options.segment_lost));
   line("segment_truncated", FormatDouble(options.segment_truncated));
   line("recycled_segment_truncated", FormatDouble(options.recycled_segment_truncated));

@@ -82,6 +82,14 @@ struct FaultOptions {
   // success. Default 0.
   double misdirected_write = 0;
 
+  // Probability that a write lands instead at the offset of the newest write that a successful
+  // File::Sync of the same handle made durable (a stale target address: the device, or a caching
+  // layer, reuses the address of the last request it flushed), while reporting success. Only a
+  // write to a later offset than that one is redirected, and each durable write is the target
+  // once. Aimed where damage is most telling: over the newest durable data, the data a file's
+  // next writes build on (for a log, its newest durable records). Default 0.
+  double misdirected_onto_synced_write = 0;
+
   // Damage at rest to the write-ahead log, applied by the simulator's runner after a power cut,
   // before the recovery that follows it (as an operator's mistake, a file system losing a file,
   // or a truncating copy would). Per recovery, with this probability one log segment file
@@ -119,7 +127,8 @@ inline constexpr std::string_view kDefaultFaultProfile = "storage";
 //   storage  crash plus EIO/ENOSPC at small rates per class, delayed syncs, bit flips on read,
 //            and now and then a log segment lost or truncated at rest before a recovery.
 //            The simulator's default (with the engine's fault points).
-//   chaos    everything at higher rates, including misdirected writes.
+//   chaos    everything at higher rates, including misdirected writes (some onto the newest
+//            synced write).
 // Unknown name: InvalidArgument listing the valid names.
 StatusOr<FaultOptions> FaultProfile(std::string_view name);
 

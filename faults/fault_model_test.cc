@@ -85,6 +85,7 @@ TEST(FaultModelTest, StorageProfileAddsErrorsDelaysAndFlips) {
   EXPECT_GT(storage->sync_delay_us_max, 0u);
   EXPECT_GT(storage->read_bit_flip, 0);
   EXPECT_EQ(storage->misdirected_write, 0);
+  EXPECT_EQ(storage->misdirected_onto_synced_write, 0);
   EXPECT_GT(storage->unsynced_sector_garbled, 0);
   EXPECT_GT(storage->recycled_segment_truncated, 0);
 }
@@ -95,6 +96,7 @@ TEST(FaultModelTest, ChaosProfileHasEverythingAtHigherRates) {
   ASSERT_TRUE(storage.ok());
   ASSERT_TRUE(chaos.ok());
   EXPECT_GT(chaos->misdirected_write, 0);
+  EXPECT_GT(chaos->misdirected_onto_synced_write, 0);
   EXPECT_GE(chaos->crash_per_mutation, storage->crash_per_mutation);
   EXPECT_GE(chaos->read_bit_flip, storage->read_bit_flip);
   for (size_t i = 0; i < kOpClassCount; ++i) {
@@ -117,8 +119,9 @@ TEST(FaultModelTest, DescribeHasOneLinePerField) {
   StatusOr<FaultOptions> chaos = FaultProfile("chaos");
   ASSERT_TRUE(chaos.ok());
   const std::string text = Describe(*chaos);
-  // 12 rate/latency fields, 2 rates per class, sector_bytes and sector_atomic.
-  EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 12 + 2 * 5 + 2);
+  // 13 rate/latency fields, 2 rates per class, sector_bytes and sector_atomic.
+  EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 13 + 2 * 5 + 2);
+  EXPECT_THAT(text, HasSubstr("misdirected_onto_synced_write = 0.002\n"));
   EXPECT_THAT(text, HasSubstr("unsynced_sector_garbled = 0.2\n"));
   EXPECT_THAT(text, HasSubstr("recycled_segment_truncated = 0.5\n"));
   EXPECT_THAT(text, HasSubstr("segment_lost = 0.01\n"));

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <map>
 
 #include "sim/concurrent_workload.h"
 
@@ -25,29 +26,17 @@ class Minimizer {
       : signature_(failure.Signature()), runs_max_(runs_max), progress_(progress), run_(run) {
     best_.config = failing;
     best_.result = failure;
-    if (concurrent()) {
-      const ConcurrentWorkload workload =
-          GenerateConcurrentWorkload(failing.seed, failing.workload);
-      for (uint32_t e = 0; e < workload.epochs.size(); ++e) {
-        for (const WorkloadOp& op : workload.epochs[e].cf_ops) indexes_.push_back(op.index);
-        for (uint32_t t = 0; t < workload.epochs[e].threads.size(); ++t) {
-          threads_.push_back(ThreadNumber(e, t));
-          for (const WorkloadOp& op : workload.epochs[e].threads[t].ops) {
-            indexes_.push_back(op.index);
-          }
-        }
-      }
-      std::sort(indexes_.begin(), indexes_.end());
-    } else {
-      ops_ = GenerateWorkload(failing.seed, failing.workload);
-      for (const WorkloadOp& op : ops_) indexes_.push_back(op.index);
-    }
+    Regenerate();
     best_.preemptions_before = failure.schedule.size();
   }
 
   MinimizeResult Run() {
+    ShrinkOpCount();
+    if (concurrent()) {
+      ShrinkEpochs();
+      ShrinkThreads();
+    }
     ShrinkOps();
-    if (concurrent()) ShrinkThreads();
     ShrinkFaults();
     ShrinkOps();  // Fewer faults can make more operations removable.
     if (concurrent()) ShrinkSchedule();
@@ -57,14 +46,101 @@ class Minimizer {
   }
 
  private:
+  static constexpr uint32_t kNoThread = UINT32_MAX;  // An epoch's column-family operations.
+
   bool concurrent() const { return best_.config.workload_kind == WorkloadKind::kConcurrent; }
 
+  // Lists the operations (and, concurrent, epochs and threads) of the workload the best
+  // configuration generates; called again whenever its operation count changes.
+  void Regenerate() {
+    indexes_.clear();
+    threads_.clear();
+    epochs_.clear();
+    thread_of_.clear();
+    if (concurrent()) {
+      const ConcurrentWorkload workload =
+          GenerateConcurrentWorkload(best_.config.seed, best_.config.workload);
+      for (uint32_t e = 0; e < workload.epochs.size(); ++e) {
+        std::vector<uint32_t>& epoch = epochs_.emplace_back();
+        for (const WorkloadOp& op : workload.epochs[e].cf_ops) {
+          epoch.push_back(op.index);
+          thread_of_[op.index] = kNoThread;
+        }
+        for (uint32_t t = 0; t < workload.epochs[e].threads.size(); ++t) {
+          threads_.push_back(ThreadNumber(e, t));
+          for (const WorkloadOp& op : workload.epochs[e].threads[t].ops) {
+            epoch.push_back(op.index);
+            thread_of_[op.index] = ThreadNumber(e, t);
+          }
+        }
+      }
+    } else {
+      ops_ = GenerateWorkload(best_.config.seed, best_.config.workload);
+      for (const WorkloadOp& op : ops_) indexes_.push_back(op.index);
+    }
+    for (const std::vector<uint32_t>& epoch : epochs_) {
+      indexes_.insert(indexes_.end(), epoch.begin(), epoch.end());
+    }
+    std::sort(indexes_.begin(), indexes_.end());
+  }
+
+  // The operations the best configuration still runs: neither skipped nor in a dropped thread.
   std::vector<uint32_t> Kept() const {
     std::vector<uint32_t> kept;
     for (uint32_t index : indexes_) {
-      if (best_.config.skip_ops.count(index) == 0) kept.push_back(index);
+      if (best_.config.skip_ops.count(index) > 0) continue;
+      auto thread = thread_of_.find(index);
+      if (thread != thread_of_.end() && best_.config.skip_threads.count(thread->second) > 0) {
+        continue;
+      }
+      kept.push_back(index);
     }
     return kept;
+  }
+
+  // Generates fewer operations: the shortest workload (by bisection over its length) that still
+  // fails. A failure at operation k seldom needs what the seed would generate after it, and every
+  // later candidate runs the shorter workload, so this is the cheapest large cut. Tried first at
+  // just past the operation the failure happened at.
+  void ShrinkOpCount() {
+    uint32_t hi = best_.config.workload.ops;  // This many operations fail.
+    uint32_t lo = 1;
+    const int64_t at = best_.result.failed_at_op;
+    if (at >= 0 && static_cast<uint64_t>(at) + 1 < hi) {
+      const uint32_t guess = static_cast<uint32_t>(at) + 1;
+      if (TryOpCount(guess)) {
+        hi = guess;
+      } else {
+        lo = guess + 1;
+      }
+    }
+    while (lo < hi && best_.runs < runs_max_) {
+      const uint32_t mid = lo + (hi - lo) / 2;
+      if (TryOpCount(mid)) {
+        hi = mid;
+      } else {
+        lo = mid + 1;
+      }
+    }
+  }
+
+  bool TryOpCount(uint32_t ops) {
+    RunConfig candidate = best_.config;
+    candidate.workload.ops = ops;
+    candidate.skip_ops.erase(candidate.skip_ops.lower_bound(ops), candidate.skip_ops.end());
+    if (!Try(candidate)) return false;
+    Regenerate();
+    return true;
+  }
+
+  // Concurrent: leaves out every operation of one epoch at a time (its open and its end stay).
+  void ShrinkEpochs() {
+    for (const std::vector<uint32_t>& epoch : epochs_) {
+      RunConfig candidate = best_.config;
+      size_t added = 0;
+      for (uint32_t index : epoch) added += candidate.skip_ops.insert(index).second ? 1 : 0;
+      if (added > 0) (void)Try(candidate);
+    }
   }
 
   // Leaves out whole threads' operation lists, one thread at a time.
@@ -139,9 +215,11 @@ class Minimizer {
   }
 
   RunResult RunOnce(const RunConfig& candidate) {
-    return run_           ? run_(candidate)
-           : concurrent() ? RunSeed(candidate)
-                          : RunWorkload(candidate, ops_);
+    if (run_) return run_(candidate);
+    if (concurrent()) return RunSeed(candidate);
+    // A candidate of another length (ShrinkOpCount) runs the workload generated at its length.
+    return candidate.workload.ops == best_.config.workload.ops ? RunWorkload(candidate, ops_)
+                                                               : RunSeed(candidate);
   }
 
   enum class ChildOutcome { kSameFailure, kOther, kDied };
@@ -183,24 +261,42 @@ class Minimizer {
   static constexpr int kChildSame = 0;
   static constexpr int kChildOther = 1;
 
-  // ddmin: remove chunks of the kept operations, halving the chunk size when nothing goes.
+  // Delta debugging over the kept operations: at each chunk size, first (while there are at
+  // most kSubsetChunks chunks) try keeping one chunk alone, which cuts most of a run at once when
+  // the failure needs only a few nearby operations; then try removing each chunk in turn. The
+  // chunk size halves when nothing goes, down to single operations.
   void ShrinkOps() {
     size_t chunk = std::max<size_t>(1, Kept().size() / 2);
     while (best_.runs < runs_max_) {
-      bool removed_any = false;
       std::vector<uint32_t> kept = Kept();
-      for (size_t start = 0; start < kept.size(); start += chunk) {
-        RunConfig candidate = best_.config;
-        for (size_t i = start; i < std::min(kept.size(), start + chunk); ++i) {
-          candidate.skip_ops.insert(kept[i]);
+      if (kept.empty()) return;
+      chunk = std::min(chunk, std::max<size_t>(1, kept.size() / 2));
+      bool removed_any = false;
+      const size_t chunks = (kept.size() + chunk - 1) / chunk;
+      if (chunks > 2 && chunks <= kSubsetChunks) {
+        for (size_t start = 0; start < kept.size() && !removed_any; start += chunk) {
+          RunConfig candidate = best_.config;
+          for (size_t i = 0; i < kept.size(); ++i) {
+            if (i < start || i >= start + chunk) candidate.skip_ops.insert(kept[i]);
+          }
+          removed_any = Try(candidate);
         }
-        if (Try(candidate)) removed_any = true;
+      }
+      if (!removed_any) {
+        for (size_t start = 0; start < kept.size(); start += chunk) {
+          RunConfig candidate = best_.config;
+          for (size_t i = start; i < std::min(kept.size(), start + chunk); ++i) {
+            candidate.skip_ops.insert(kept[i]);
+          }
+          if (Try(candidate)) removed_any = true;
+        }
       }
       if (removed_any) continue;
       if (chunk == 1) break;
       chunk /= 2;
     }
   }
+  static constexpr size_t kSubsetChunks = 8;
 
   void ShrinkFaults() {
     for (const char* name : kFaultClasses) {
@@ -210,9 +306,11 @@ class Minimizer {
     }
   }
 
-  std::vector<WorkloadOp> ops_;    // Sequential workload.
-  std::vector<uint32_t> indexes_;  // Every operation index, ascending.
-  std::vector<uint32_t> threads_;  // Concurrent workload: every ThreadNumber().
+  std::vector<WorkloadOp> ops_;                // Sequential workload, at best_.config.workload.ops.
+  std::vector<uint32_t> indexes_;              // Every operation index, ascending.
+  std::vector<uint32_t> threads_;              // Concurrent workload: every ThreadNumber().
+  std::vector<std::vector<uint32_t>> epochs_;  // Concurrent: each epoch's operation indexes.
+  std::map<uint32_t, uint32_t> thread_of_;     // Concurrent: op index -> ThreadNumber/kNoThread.
   std::string signature_;
   uint64_t runs_max_;
   std::function<void(const std::string&)> progress_;
@@ -244,6 +342,7 @@ bool ZeroFaultClass(const std::string& name, RunConfig* config) {
     f.read_bit_flip = 0;
   } else if (name == "misdirect") {
     f.misdirected_write = 0;
+    f.misdirected_onto_synced_write = 0;
   } else if (name == "segment") {
     f.segment_lost = 0;
     f.segment_truncated = 0;

@@ -1,6 +1,9 @@
-// Shrinks a failing run to a smaller one that still fails the same way: delta debugging over
-// the workload's operations, then (concurrent workload) whole threads, the fault classes of its
-// profile, and last the schedule's preemptions.
+// Shrinks a failing run to a smaller one that still fails the same way: first the workload's
+// length (bisection over the number of operations generated), then (concurrent workload) whole
+// epochs and threads, then delta debugging over the operations left (keep one chunk alone, or
+// drop one chunk, halving the chunk size down to single operations), the fault classes of its
+// profile, the operations again, and last the schedule's preemptions. Deterministic: the same
+// failing run always shrinks the same way.
 #ifndef MANIFOLD_SIM_MINIMIZE_H_
 #define MANIFOLD_SIM_MINIMIZE_H_
 
@@ -13,7 +16,7 @@
 namespace manifold::sim {
 
 struct MinimizeResult {
-  RunConfig config;     // The smallest failing configuration found (skip_ops, faults).
+  RunConfig config;     // The smallest failing configuration found (ops, skip_ops, faults).
   RunResult result;     // Its failing run.
   uint64_t runs = 0;    // Runs spent.
   size_t ops_kept = 0;  // Operations left.

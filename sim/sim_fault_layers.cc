@@ -4,6 +4,7 @@
 #include <cassert>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -29,8 +30,9 @@ constexpr uint64_t kMaxFileBytes = uint64_t{4} << 30;
 
 // The device write faults of Write and Append: an injected EIO after which a sector-aligned
 // prefix (maybe none) landed, an injected ENOSPC (nothing landed), and misdirected writes that
-// report success with the bytes at another sector-aligned offset inside the current size (the
-// file still grows to the requested end). Directly on the core, whose writes draw nothing, so a
+// report success with the bytes at another sector-aligned offset inside the current size, or at
+// the offset of the newest write a sync of the same handle made durable (the file still grows to
+// the requested end). Directly on the core, whose writes draw nothing, so a
 // partial write's prefix is not misdirected again.
 class DeviceWriteFaultFileSystem final : public FileSystemWrapper {
  public:
@@ -56,6 +58,12 @@ class DeviceWriteFaultFileSystem final : public FileSystemWrapper {
     Status Append(std::string_view data) override {
       MANIFOLD_ASSIGN_OR_RETURN(const uint64_t size, FileWrapper::Size());
       return WriteAt("append", size, data);
+    }
+    Status Sync() override {
+      MANIFOLD_RETURN_IF_ERROR(FileWrapper::Sync());
+      // Only a sync that succeeded made the handle's last write durable.
+      if (last_write_) newest_synced_write_ = std::exchange(last_write_, std::nullopt);
+      return Status::OK();
     }
 
    private:
@@ -86,26 +94,43 @@ class DeviceWriteFaultFileSystem final : public FileSystemWrapper {
         return injected;
       }
       if (data.empty()) return Status::OK();  // Like pwrite: no bytes, no size change.
-      uint64_t landing = offset;
-      if (state.prng.Chance(state.options.misdirected_write)) {
-        MANIFOLD_ASSIGN_OR_RETURN(const uint64_t size, FileWrapper::Size());
-        landing = MisdirectedOffset(offset, data.size(), size);
-        if (landing != offset) {
-          ++state.counters.misdirected;
-          state.Trace("misdirected write: " + what + " landed at offset " +
-                      std::to_string(landing));
-          // The file system still records the requested size; only the device put the bytes
-          // elsewhere.
-          if (offset + data.size() > size) {
-            MANIFOLD_RETURN_IF_ERROR(FileWrapper::Truncate(offset + data.size()));
-          }
-        }
-      }
+      MANIFOLD_ASSIGN_OR_RETURN(const uint64_t landing, Landing(what, offset, data.size()));
       // The landing is marked in the core, so a power cut keeps or loses it whole.
       state.next_write_misdirected = landing != offset;
       Status written = FileWrapper::Write(landing, data);
       state.next_write_misdirected = false;
+      if (written.ok()) last_write_ = offset;
       return written;
+    }
+
+   private:
+    // Where a write of `len` bytes meant for `offset` lands: `offset`, or (misdirected) a
+    // uniformly drawn sector-aligned offset, or the offset of the newest write a sync of this
+    // handle made durable (misdirected_onto_synced_write). Grows the file to the requested end
+    // when the bytes go elsewhere: the file system records the requested size, only the device
+    // put the bytes elsewhere.
+    StatusOr<uint64_t> Landing(const std::string& what, uint64_t offset, uint64_t len) {
+      State& state = *state_;
+      state.mu.AssertHeld();
+      uint64_t landing = offset;
+      std::string how = "misdirected write: ";
+      if (state.prng.Chance(state.options.misdirected_write)) {
+        MANIFOLD_ASSIGN_OR_RETURN(const uint64_t size, FileWrapper::Size());
+        landing = MisdirectedOffset(offset, len, size);
+      } else if (newest_synced_write_ && *newest_synced_write_ < offset &&
+                 state.prng.Chance(state.options.misdirected_onto_synced_write)) {
+        // A stale target address: the device (or a caching layer) reuses the address of the
+        // last request it flushed. Earlier offsets only, so the landing stays inside the file.
+        landing = *newest_synced_write_;
+        newest_synced_write_.reset();
+        how = "misdirected write onto the newest synced write: ";
+      }
+      if (landing == offset) return offset;
+      ++state.counters.misdirected;
+      state.Trace(how + what + " landed at offset " + std::to_string(landing));
+      MANIFOLD_ASSIGN_OR_RETURN(const uint64_t size, FileWrapper::Size());
+      if (offset + len > size) MANIFOLD_RETURN_IF_ERROR(FileWrapper::Truncate(offset + len));
+      return landing;
     }
 
     // A sector-aligned offset other than `offset` where `len` bytes fit inside `size`, drawn
@@ -126,6 +151,10 @@ class DeviceWriteFaultFileSystem final : public FileSystemWrapper {
     }
 
     const std::shared_ptr<State> state_;
+    // The offset of this handle's last successful write, and of the last one a successful Sync
+    // made durable: misdirected_onto_synced_write's target.
+    std::optional<uint64_t> last_write_;
+    std::optional<uint64_t> newest_synced_write_;
   };
 
   const std::shared_ptr<State> state_;

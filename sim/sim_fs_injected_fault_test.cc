@@ -234,6 +234,31 @@ TEST_F(SimFsTest, MisdirectedWritesLandOnAnotherAlignedOffset) {
   EXPECT_EQ(Contents(*small), std::string(512, 's'));
 }
 
+// The stale-address variant lands exactly on the newest write a sync of the handle made durable
+// (not sector-aligned: a log record's start), once per synced write, and only on an earlier
+// offset.
+TEST_F(SimFsTest, MisdirectedOntoSyncedWriteLandsOnTheNewestSyncedWrite) {
+  FaultOptions options;
+  options.misdirected_onto_synced_write = 1;
+  auto fs = MakeFs(12, options);
+  std::unique_ptr<File> file = MustOpen(fs.get(), "/db/log");
+  ASSERT_TRUE(file->Write(0, std::string(64, 'a')).ok());  // Nothing synced yet: lands as asked.
+  ASSERT_TRUE(file->Write(64, std::string(40, 'b')).ok());
+  EXPECT_EQ(fs->counters().misdirected, 0u);
+  ASSERT_TRUE(file->Sync().ok());  // Makes the write at 64 the target.
+  ASSERT_TRUE(file->Write(104, std::string(16, 'c')).ok());
+  EXPECT_EQ(fs->counters().misdirected, 1u);
+  EXPECT_EQ(Contents(*file), std::string(64, 'a') + std::string(16, 'c') + std::string(24, 'b') +
+                                 std::string(16, '\0'));
+  ASSERT_TRUE(file->Write(120, std::string(8, 'd')).ok());  // The target is used once.
+  EXPECT_EQ(fs->counters().misdirected, 1u);
+  EXPECT_EQ(Contents(*file).substr(120), std::string(8, 'd'));
+  ASSERT_TRUE(file->Sync().ok());                         // Target: the write at 120.
+  ASSERT_TRUE(file->Write(8, std::string(8, 'e')).ok());  // Earlier than it: lands as asked.
+  EXPECT_EQ(fs->counters().misdirected, 1u);
+  EXPECT_EQ(Contents(*file).substr(8, 8), std::string(8, 'e'));
+}
+
 TEST_F(SimFsTest, DelayedSyncsAdvanceTheClock) {
   FaultOptions options;
   options.sync_delay_probability = 1;

@@ -22,10 +22,19 @@ Two optional lines in a patch's header (before its first "diff --git") steer the
 Options:
   --seeds N          seeds per profile, swept in growing chunks, stopping at the first failure
                      (default 1000)
-  --profiles LIST    comma-separated simulator fault profiles, tried in order until one catches
-                     the mutant (default storage,chaos)
+  --profiles LIST    comma-separated simulator profiles, swept in order (default
+                     storage,chaos,seq-storage,seq-chaos,pct-storage). A profile is a fault
+                     profile (--faults) with optional prefixes: "seq-" runs the sequential
+                     workload (--workload sequential), "pct-" the PCT schedule (--schedule pct).
+                     The first profile in the list that fails is the one that caught the mutant
+                     every profile's first failing seed is reported, and minimized: the
+                     repro column gives the smallest repro and the profile it came from.
+  --also-seeds N     seeds for each profile after the one that caught the mutant (default 100):
+                     enough to say whether it catches the mutant soon, without sweeping 1000
+                     seeds of every profile of every mutant; 0 skips them
   --jobs N           simulator --jobs (default 2)
-  --minimize-runs N  --minimize budget on the first failing seed; 0 skips minimizing (default 1500)
+  --minimize-runs N  --minimize budget on each profile's first failing seed; 0 skips minimizing
+                     (default 1500)
   --test TARGET      also run this bazel test target (repeatable) when the sweep did not catch
                      the mutant
   --scratch DIR      scratch copy location, reused across mutants so bazel rebuilds only what
@@ -50,7 +59,8 @@ log() { echo "[run_mutants $(date -u +%H:%M:%S)] $*" >&2; }
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(git -C "$here" rev-parse --show-toplevel 2>/dev/null)" || die "not inside a git checkout"
 seeds=1000
-profiles="storage,chaos"
+also_seeds=100
+profiles="storage,chaos,seq-storage,seq-chaos,pct-storage"
 jobs=2
 minimize_runs=1500
 tests=()
@@ -64,6 +74,7 @@ while (($#)); do
     -h | --help) usage; exit 0 ;;
     --seeds) seeds="${2:?--seeds needs a value}"; shift 2 ;;
     --profiles) profiles="${2:?--profiles needs a value}"; shift 2 ;;
+    --also-seeds) also_seeds="${2:?--also-seeds needs a value}"; shift 2 ;;
     --jobs) jobs="${2:?--jobs needs a value}"; shift 2 ;;
     --minimize-runs) minimize_runs="${2:?--minimize-runs needs a value}"; shift 2 ;;
     --test) tests+=("${2:?--test needs a target}"); shift 2 ;;
@@ -75,6 +86,7 @@ while (($#)); do
   esac
 done
 [[ "$seeds" =~ ^[1-9][0-9]*$ ]] || die "--seeds must be a positive integer, got '$seeds'"
+[[ "$also_seeds" =~ ^[0-9]+$ ]] || die "--also-seeds must be an integer, got '$also_seeds'"
 [[ "$jobs" =~ ^[1-9][0-9]*$ ]] || die "--jobs must be a positive integer, got '$jobs'"
 [[ "$minimize_runs" =~ ^[0-9]+$ ]] || die "--minimize-runs must be an integer, got '$minimize_runs'"
 
@@ -112,18 +124,36 @@ fresh_copy() {
   git -C "$repo" archive HEAD | tar -x -C "$scratch"
 }
 
-# Runs the sweep for one profile in growing chunks; prints "SEED" of the first failure, "crash
-# SEED" when the simulator died inside a chunk (SEED: the first seed that fails or dies alone;
-# "crash A:B" if none does alone), or nothing when every seed passed.
+# The simulator flags of a profile ("seq-chaos": --workload sequential --faults chaos), one a
+# line; dies on a malformed profile.
+profile_args() {
+  local rest=$1
+  while [[ "$rest" == *-* ]]; do
+    case "${rest%%-*}" in
+      seq) printf '%s\n' --workload sequential ;;
+      pct) printf '%s\n' --schedule pct ;;
+      *) die "profile '$1': unknown prefix '${rest%%-*}' (seq-, pct-)" ;;
+    esac
+    rest="${rest#*-}"
+  done
+  [[ -n "$rest" ]] || die "profile '$1' names no fault profile"
+  printf '%s\n' --faults "$rest"
+}
+
+# Runs the sweep for one profile over seeds 1..LIMIT in growing chunks; prints "SEED" of the
+# first failure, "crash SEED" when the simulator died inside a chunk (SEED: the first seed that
+# fails or dies alone; "crash A:B" if none does alone), or nothing when every seed passed.
 # Leaves the failing chunk's output in $scratch/sweep.out.
 sweep() {
-  local profile=$1 first=1 size=20 last status
-  while ((first <= seeds)); do
+  local profile=$1 limit=$2 first=1 size=20 last status
+  local -a args
+  mapfile -t args < <(profile_args "$profile")
+  while ((first <= limit)); do
     last=$((first + size - 1))
-    ((last > seeds)) && last=$seeds
+    ((last > limit)) && last=$limit
     log "  $profile: seeds $first..$last"
     status=0
-    (cd "$scratch" && ./bazel-bin/sim/sim --seed-range "$first:$last" --faults "$profile" \
+    (cd "$scratch" && ./bazel-bin/sim/sim --seed-range "$first:$last" "${args[@]}" \
       --jobs "$jobs" --quiet) >"$scratch/sweep.out" 2>&1 || status=$?
     if ((status == 1)); then
       sed -n 's/^seed \([0-9]*\) FAILED.*/\1/p' "$scratch/sweep.out" | sort -n | head -n 1
@@ -134,7 +164,7 @@ sweep() {
       local s
       for ((s = first; s <= last; s++)); do
         status=0
-        (cd "$scratch" && ./bazel-bin/sim/sim --seed "$s" --faults "$profile" --quiet) \
+        (cd "$scratch" && ./bazel-bin/sim/sim --seed "$s" "${args[@]}" --quiet) \
           >"$scratch/seed.out" 2>&1 || status=$?
         if ((status != 0)); then
           echo "crash $s"
@@ -167,10 +197,12 @@ minimize() {
   echo "${ops:--}"
 }
 
-table="| Mutant | File | Caught | By | First failing seed | Minimized repro (ops) | Time (s) |
-|---|---|---|---|---|---|---|"
+table="| Mutant | File | Caught | By | First failing seed | Minimized repro (ops) | First failing seed per profile | Time (s) |
+|---|---|---|---|---|---|---|---|"
 survivors=0
 equivalents=0
+IFS=',' read -r -a profile_list <<<"$profiles"
+for profile in "${profile_list[@]}"; do profile_args "$profile" >/dev/null; done
 log "repository $repo at $(git -C "$repo" rev-parse --short HEAD); scratch $scratch"
 for patch in "${patches[@]}"; do
   name="$(basename "$patch" .patch)"
@@ -184,20 +216,41 @@ for patch in "${patches[@]}"; do
     tail -n 30 "$scratch/build.out" >&2
     die "$name: the simulator does not build with the mutant applied"
   }
-  caught="no" by="-" seed="-" repro="-"
-  IFS=',' read -r -a profile_list <<<"$profiles"
+  caught="no" by="-" seed="-" repro="-" per_profile=""
   for profile in "${profile_list[@]}"; do
-    result="$(sweep "$profile")"
-    [[ -z "$result" ]] && continue
-    caught="yes" by="sim --faults $profile"
+    # Once a profile caught the mutant, the rest get the smaller --also-seeds budget.
+    limit=$seeds
+    [[ "$caught" == "yes" ]] && limit=$also_seeds
+    figure="-" result=""
+    if ((limit > 0)); then
+      result="$(sweep "$profile" "$limit")"
+      if [[ -z "$result" ]]; then
+        figure=">$limit"
+      elif [[ "$result" == crash* ]]; then
+        figure="${result#crash } (died)"
+      else
+        figure="$result"
+      fi
+    fi
+    # Every catching profile's seed is minimized: the sequential workload's repros are often far
+    # smaller than the concurrent one's (no thread interleavings for a shrink to perturb).
+    ops="-"
+    if [[ -n "$result" && "$result" != crash* ]]; then
+      ops="$(minimize "$result")"
+      figure+=" ($ops ops)"
+      if [[ "$ops" =~ ^[0-9]+$ ]] && { [[ ! "$repro" =~ ^[0-9]+ ]] || ((ops < ${repro%% *})); }; then
+        repro="$ops ($profile)"
+      fi
+    fi
+    per_profile+="${per_profile:+; }$profile $figure"
+    [[ "$caught" == "yes" || -z "$result" ]] && continue
+    caught="yes" by="sim $profile"
     if [[ "$result" == crash* ]]; then
       seed="${result#crash } (process died)"
       grep -m 3 -i 'check\|abort\|fatal' "$scratch/sweep.out" >&2 || true
     else
       seed="$result"
-      repro="$(minimize "$seed")"
     fi
-    break
   done
   mutant_tests=()
   mapfile -t mutant_tests < <(header_values "$patch" Test)
@@ -218,7 +271,7 @@ for patch in "${patches[@]}"; do
       survivors=$((survivors + 1))
     fi
   fi
-  row="| $name | $file | $caught | $by | $seed | $repro | $((SECONDS - start)) |"
+  row="| $name | $file | $caught | $by | $seed | $repro | $per_profile | $((SECONDS - start)) |"
   log "  $row"
   table+=$'\n'"$row"
 done
