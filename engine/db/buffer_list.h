@@ -78,7 +78,7 @@ class BufferList {
 
  private:
   void Rebuild();
-  [[nodiscard]] Status NewActive(size_t bytes_max);
+  [[nodiscard]] Status NewActive(size_t bytes_max, bool key_filter);
 
   const WriteBufferOptions options_;
   btree::PageRef root_;
