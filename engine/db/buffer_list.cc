@@ -96,6 +96,7 @@ size_t BufferList::InstallMerged(size_t count, btree::PageRef root) {
   size_t bytes = 0;
   for (size_t i = 0; i < count; ++i) bytes += immutables_[i]->MemoryBytes();
   immutables_.erase(immutables_.begin(), immutables_.begin() + static_cast<ptrdiff_t>(count));
+  merging_ = merging_ > count ? merging_ - count : 0;
   root_ = root;
   hidden_ = false;
   Rebuild();
@@ -111,6 +112,7 @@ size_t BufferList::ReleaseAborted() {
     bytes += buffer->MemoryBytes();
   }
   immutables_.clear();
+  merging_ = 0;
   Rebuild();
   return bytes;
 }
