@@ -24,9 +24,10 @@ BufferList::BufferList(const WriteBufferOptions& options, btree::PageRef root)
   Rebuild();
 }
 
-Status BufferList::NewActive(size_t bytes_max) {
+Status BufferList::NewActive(size_t bytes_max, bool key_filter) {
   WriteBufferOptions options = options_;
   options.bytes_max = bytes_max;
+  options.key_filter = key_filter;
   options.seed = options_.seed + buffers_created_++;
   MANIFOLD_ASSIGN_OR_RETURN(std::unique_ptr<WriteBuffer> buffer, WriteBuffer::Create(options));
   active_ = std::move(buffer);
@@ -37,7 +38,7 @@ Status BufferList::Add(uint64_t sequence, EntryType type, std::string_view key,
                        std::string_view value) {
   bool changed = false;
   if (active_ == nullptr) {
-    MANIFOLD_RETURN_IF_ERROR(NewActive(options_.bytes_max));
+    MANIFOLD_RETURN_IF_ERROR(NewActive(options_.bytes_max, /*key_filter=*/true));
     changed = true;
   }
   const size_t cost = active_->EntryCostInEmptyBuffer(key, value);
@@ -47,8 +48,10 @@ Status BufferList::Add(uint64_t sequence, EntryType type, std::string_view key,
     if (active_->EntryCount() > 0) {
       immutables_.push_back(std::move(active_));
     }
+    // No key filter in it: its one key costs one search, and `cost` (which counts an ordinary
+    // buffer's filter) then leaves room to spare.
     const size_t block = options_.arena_block_bytes;
-    MANIFOLD_RETURN_IF_ERROR(NewActive((cost + block - 1) / block * block));
+    MANIFOLD_RETURN_IF_ERROR(NewActive((cost + block - 1) / block * block, /*key_filter=*/false));
     MANIFOLD_RETURN_IF_ERROR(active_->Add(sequence, type, key, value));
     immutables_.push_back(std::move(active_));
     Rebuild();
@@ -58,7 +61,7 @@ Status BufferList::Add(uint64_t sequence, EntryType type, std::string_view key,
   if (status.IsNoSpace()) {
     // I33: a full buffer becomes immutable; its entries stay readable through the stack.
     immutables_.push_back(std::move(active_));
-    MANIFOLD_RETURN_IF_ERROR(NewActive(options_.bytes_max));
+    MANIFOLD_RETURN_IF_ERROR(NewActive(options_.bytes_max, /*key_filter=*/true));
     changed = true;
     status = active_->Add(sequence, type, key, value);
   }
@@ -93,6 +96,7 @@ size_t BufferList::InstallMerged(size_t count, btree::PageRef root) {
   size_t bytes = 0;
   for (size_t i = 0; i < count; ++i) bytes += immutables_[i]->MemoryBytes();
   immutables_.erase(immutables_.begin(), immutables_.begin() + static_cast<ptrdiff_t>(count));
+  merging_ = merging_ > count ? merging_ - count : 0;
   root_ = root;
   hidden_ = false;
   Rebuild();
@@ -108,6 +112,7 @@ size_t BufferList::ReleaseAborted() {
     bytes += buffer->MemoryBytes();
   }
   immutables_.clear();
+  merging_ = 0;
   Rebuild();
   return bytes;
 }

@@ -74,17 +74,27 @@ class BufferList {
   size_t MemoryBytes() const;
   size_t ImmutableBytes() const;
   size_t ImmutableCount() const { return immutables_.size(); }
+  // I47: the immutable buffers not handed to a checkpoint's merge yet (filled since the last
+  // MarkMerging): what Options::write_buffer_immutables_per_cf_max caps.
+  size_t WaitingCount() const { return immutables_.size() - merging_; }
+  // A checkpoint took every immutable buffer (FreezeBuffers): none is waiting now.
+  void MarkMerging() { merging_ = immutables_.size(); }
+  // The checkpoint that took them failed before its merge could be installed: they wait again
+  // (the next checkpoint merges them).
+  void EndMerging() { merging_ = 0; }
   bool empty() const { return active_ == nullptr && immutables_.empty(); }
 
  private:
   void Rebuild();
-  [[nodiscard]] Status NewActive(size_t bytes_max);
+  [[nodiscard]] Status NewActive(size_t bytes_max, bool key_filter);
 
   const WriteBufferOptions options_;
   btree::PageRef root_;
   std::shared_ptr<WriteBuffer> active_;                   // Null until the next Add.
   std::vector<std::shared_ptr<WriteBuffer>> immutables_;  // Oldest first.
   BufferStackPtr stack_;
+  // The oldest immutables_ a running checkpoint merges (I47); always <= immutables_.size().
+  size_t merging_ = 0;
   uint64_t buffers_created_ = 0;
   bool hidden_ = false;  // Seeds each new buffer's tower heights (reproducible).
 };

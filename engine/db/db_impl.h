@@ -191,6 +191,12 @@ class DBImpl : public DB {
   void ReportCommitFailure(const Status& status, uint64_t rollbacks);
   void AfterCommit();
   bool CheckpointDue() MANIFOLD_REQUIRES(log_mu_);
+  // I47: the buffer stack is over its cap (a writer must wait for the next checkpoint to take
+  // the waiting buffers), at it (slow down), or neither.
+  bool StackOverCap() const MANIFOLD_REQUIRES(log_mu_);
+  bool StackAtCap() const MANIFOLD_REQUIRES(log_mu_);
+  // A checkpoint failed after FreezeBuffers: its buffers wait again (I47).
+  void RecountWaiting() MANIFOLD_REQUIRES(log_mu_);
 
   // Checkpoints (db_impl_checkpoint.cc). RunCheckpoint reports to the info log what
   // CheckpointOnce did.
@@ -316,7 +322,10 @@ class DBImpl : public DB {
   std::map<uint32_t, std::unique_ptr<BufferList>> buffer_lists_ MANIFOLD_GUARDED_BY(log_mu_);
   std::deque<DirtyEntry> dirty_by_sequence_ MANIFOLD_GUARDED_BY(log_mu_);
   uint64_t dirty_bytes_ MANIFOLD_GUARDED_BY(log_mu_) = 0;
-  bool buffer_filled_ MANIFOLD_GUARDED_BY(log_mu_) = false;  // A buffer became immutable when full.
+  // The most immutable buffers any column family has waiting for a merge (BufferList::
+  // WaitingCount, I47): raised by inserts, reset when a checkpoint takes them (FreezeBuffers) or
+  // gives them back (a failed checkpoint, RecountWaiting).
+  size_t waiting_max_ MANIFOLD_GUARDED_BY(log_mu_) = 0;
   uint64_t log_bytes_uncovered_ MANIFOLD_GUARDED_BY(log_mu_) = 0;
   uint64_t oldest_dirty_us_ MANIFOLD_GUARDED_BY(log_mu_) = 0;
   // Checkpoint scheduling, shared by committers and the checkpointer (db_impl_checkpoint.cc).

@@ -154,6 +154,7 @@ Status DBImpl::CheckpointOnce(bool forced) {
     allocator_.Rollback(sequence);
     port::MutexLock lock(&log_mu_);
     checkpoint_target_sequence_ = checkpoint_sequence_;  // Took nothing after all.
+    RecountWaiting();
     RecordCheckpointFailure(status);
     return status;
   }

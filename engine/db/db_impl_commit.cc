@@ -433,10 +433,11 @@ void DBImpl::FailLog(const Status& status) {
 bool DBImpl::CheckpointDue() {
   const uint64_t dirty_trigger = options_.checkpoint_dirty_bytes != 0
                                      ? options_.checkpoint_dirty_bytes
-                                     : options_.write_buffer_bytes_max / 4;
+                                     : options_.write_buffer_bytes_max / 2;
   if (dirty_bytes_ >= dirty_trigger) return true;
-  // A buffer filled up (I33): merge it before the next one does.
-  if (buffer_filled_) return true;
+  // I48: a buffer filling up is no trigger by itself; a column family's stack reaching its cap
+  // is (I47), so that one merge takes several buffers and rewrites each touched page once.
+  if (StackAtCap()) return true;
   if (log_bytes_uncovered_ >= options_.checkpoint_log_bytes) return true;
   return options_.checkpoint_interval_us != 0 && dirty_bytes_ != 0 &&
          clock_->NowMicros() - oldest_dirty_us_ >= options_.checkpoint_interval_us;
@@ -445,7 +446,10 @@ bool DBImpl::CheckpointDue() {
 void DBImpl::AfterCommit() {
   {
     port::MutexLock lock(&log_mu_);
-    if (!CheckpointDue()) return;
+    if (!CheckpointDue()) {
+      MANIFOLD_CHECK(!StackAtCap(), "I48: a buffer stack at its cap makes a checkpoint due");
+      return;
+    }
     if (options_.background_checkpoints) {
       checkpoint_requested_ = true;
       log_cv_.SignalAll();
@@ -464,14 +468,27 @@ Status DBImpl::ThrottleWriter() {
   return status;
 }
 
-// Backpressure (I38): past three quarters of write_buffer_bytes_max a writer is slowed down by
-// write_slowdown_delay_us (injected clock) and asks for a checkpoint; at the limit it stalls
-// until a checkpoint releases buffers (or runs one itself without a background thread).
+// While checkpoints fail (say NoSpace) the cap is not enforced: waiting for the next attempt
+// would only slow every commit down, and the byte bound (I38) still holds.
+bool DBImpl::StackAtCap() const {
+  return checkpoint_error_.ok() && waiting_max_ >= options_.write_buffer_immutables_per_cf_max;
+}
+
+bool DBImpl::StackOverCap() const {
+  return checkpoint_error_.ok() && waiting_max_ > options_.write_buffer_immutables_per_cf_max;
+}
+
+// Backpressure (I38): past three quarters of write_buffer_bytes_max, or with a column family's
+// waiting immutable buffers at write_buffer_immutables_per_cf_max (I47), a writer is slowed down
+// by write_slowdown_delay_us (injected clock) and asks for a checkpoint; at the byte limit, or
+// past the cap, it stalls until a checkpoint releases buffers (the bytes) or takes them (the
+// cap), or runs one itself without a background thread.
 Status DBImpl::ThrottleWriterHeld(std::string* stall) {
   port::MutexLock lock(&log_mu_);
   const uint64_t limit = options_.write_buffer_bytes_max;
-  if (dirty_bytes_ < limit - limit / 4) return Status::OK();
-  if (dirty_bytes_ < limit) {
+  auto over = [&]() MANIFOLD_REQUIRES(log_mu_) { return dirty_bytes_ >= limit || StackOverCap(); };
+  if (dirty_bytes_ < limit - limit / 4 && !StackAtCap()) return Status::OK();
+  if (!over()) {
     stats_.AddSlowdown();
     if (options_.background_checkpoints) {
       checkpoint_requested_ = true;
@@ -499,7 +516,7 @@ Status DBImpl::ThrottleWriterHeld(std::string* stall) {
     // ENOSPC while no fault had been injected since).
     const uint64_t failures_before = checkpoint_failures_;
     uint64_t attempts_seen = checkpoint_attempts_;
-    while (dirty_bytes_ >= limit && checkpoint_failures_ == failures_before && log_error_.ok()) {
+    while (over() && checkpoint_failures_ == failures_before && log_error_.ok()) {
       // I38: every wait has a thread that will end it. An attempt that ended without relieving
       // this writer (it started before the buffers were full, or found nothing new while only
       // rolled-back entries held the bytes) consumed the request: ask again.
@@ -510,7 +527,12 @@ Status DBImpl::ThrottleWriterHeld(std::string* stall) {
       }
       log_cv_.Wait();
     }
-    if (dirty_bytes_ >= limit) {
+    // I47: a writer goes on past the cap only when a checkpoint attempt made after it stalled
+    // failed, or the log did. (Without a background thread the writer ran the checkpoint itself,
+    // unlocked, and others may have filled buffers since: no such check there.)
+    MANIFOLD_CHECK(!StackOverCap() || checkpoint_failures_ != failures_before || !log_error_.ok(),
+                   "I47: writers wait while a column family's waiting buffers are over the cap");
+    if (over()) {
       status = checkpoint_failures_ != failures_before ? checkpoint_error_ : log_error_;
     }
   }
@@ -519,7 +541,10 @@ Status DBImpl::ThrottleWriterHeld(std::string* stall) {
   if (stats_.EndStall(stalled_us)) {
     *stall = "writer stalled " + std::to_string(stalled_us) + " us: write buffers full (" +
              std::to_string(dirty_bytes_) + " bytes, write_buffer_bytes_max " +
-             std::to_string(limit) + ")" +
+             std::to_string(limit) + "; up to " + std::to_string(waiting_max_) +
+             " immutable buffers of a column family waiting, " +
+             "write_buffer_immutables_per_cf_max " +
+             std::to_string(options_.write_buffer_immutables_per_cf_max) + ")" +
              (status.ok() ? "" : "; checkpoint failed: " + status.ToString());
   }
   // With checkpoints failing (say for file_bytes_max), commits still go through up to twice the

@@ -31,13 +31,12 @@ void DBImpl::InsertIntoBuffers(Version* next, const std::vector<BufferUpdate>& u
     ColumnFamilyState state = *next->Find(update.column_family);
     BufferList* list = ListFor(state);
     const size_t bytes_before = list->MemoryBytes();
-    const size_t immutables_before = list->ImmutableCount();
     for (const BufferOp& op : update.ops) {
       const Status added = list->Add(next->sequence, op.type, op.key, op.value);
       MANIFOLD_CHECK(added.ok(), "I32: commits reach a buffer in sequence order");
     }
     dirty_bytes_ += list->MemoryBytes() - bytes_before;
-    if (list->ImmutableCount() > immutables_before) buffer_filled_ = true;
+    waiting_max_ = std::max(waiting_max_, list->WaitingCount());
     // The version names the stack only when it changed (a new buffer): O(log n) in the number
     // of column families, and only then.
     if (state.buffers != list->stack() || !(state.root == list->root())) {
@@ -53,14 +52,24 @@ std::vector<DBImpl::MergeJob> DBImpl::FreezeBuffers() {
   for (auto& [id, list] : buffer_lists_) {
     // I33: every entry at or below the checkpoint's sequence number is in a buffer it merges.
     list->Freeze();
+    list->MarkMerging();  // I47: none waits now; stalled writers go on (signalled below).
     if (list->ImmutableCount() == 0) continue;
     jobs.push_back(MergeJob{id, list->Immutables(), {}, {}, false});
     // The planted bug: readers stop seeing the buffers once they are handed to the merge, before
     // the tree holding their entries is durable (and for good if the checkpoint fails).
     if (MANIFOLD_PLANTED_BUG(planted_bug::kBufferReleasedBeforeDurable)) list->HideImmutables();
   }
-  buffer_filled_ = false;
+  waiting_max_ = 0;
+  log_cv_.SignalAll();
   return jobs;
+}
+
+void DBImpl::RecountWaiting() {
+  waiting_max_ = 0;
+  for (auto& [id, list] : buffer_lists_) {
+    list->EndMerging();
+    waiting_max_ = std::max(waiting_max_, list->WaitingCount());
+  }
 }
 
 void DBImpl::ReleaseAbortedBuffers() {
@@ -69,6 +78,7 @@ void DBImpl::ReleaseAbortedBuffers() {
     it = buffer_lists_.erase(it);
   }
   MANIFOLD_CHECK(dirty_bytes_ == 0, "I31: the buffers' bytes are counted exactly");
+  waiting_max_ = 0;
   // New versions must not name the dropped stacks (their entries are all hidden anyway).
   log_cv_.SignalAll();
 }

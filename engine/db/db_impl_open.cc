@@ -19,6 +19,7 @@ constexpr uint64_t kSegmentBytesMin = 64ull << 10;
 constexpr uint64_t kSegmentBytesMax = 1ull << 30;
 constexpr uint64_t kWriteBufferBytesMin = 64ull << 10;
 constexpr uint64_t kWriteSlowdownDelayUsMax = 1000000;
+constexpr uint64_t kWriteBufferImmutablesPerCfMax = 64;
 
 bool IsPowerOfTwo(uint32_t v) { return v != 0 && (v & (v - 1)) == 0; }
 
@@ -64,6 +65,13 @@ Status ValidateOptions(const Options& options) {
         "write_buffer_bytes_per_cf_max " + std::to_string(options.write_buffer_bytes_per_cf_max) +
         " must be at least " + std::to_string(kWriteBufferBytesMin) +
         " and at most write_buffer_bytes_max " + std::to_string(options.write_buffer_bytes_max));
+  }
+  if (options.write_buffer_immutables_per_cf_max < 1 ||
+      options.write_buffer_immutables_per_cf_max > kWriteBufferImmutablesPerCfMax) {
+    return Status::InvalidArgument("write_buffer_immutables_per_cf_max " +
+                                   std::to_string(options.write_buffer_immutables_per_cf_max) +
+                                   " must be between 1 and " +
+                                   std::to_string(kWriteBufferImmutablesPerCfMax));
   }
   if (options.write_slowdown_delay_us > kWriteSlowdownDelayUsMax) {
     return Status::InvalidArgument(

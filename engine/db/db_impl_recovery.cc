@@ -253,7 +253,10 @@ Status DBImpl::ReplayLog(uint64_t head_segment, wal::ReplayResult* replayed) {
   state.Finish(next.get(), &lists);
   port::MutexLock lock(&log_mu_);
   buffer_lists_ = std::move(lists);
-  for (const auto& [id, list] : buffer_lists_) dirty_bytes_ += list->MemoryBytes();
+  for (const auto& [id, list] : buffer_lists_) {
+    dirty_bytes_ += list->MemoryBytes();
+    waiting_max_ = std::max(waiting_max_, list->WaitingCount());
+  }
   oldest_dirty_us_ = clock_->NowMicros();
   dirty_by_sequence_.push_back(DirtyEntry{result.last_lsn, 0});
   latest_ = next;

@@ -6,6 +6,7 @@
 #include <type_traits>
 
 #include "engine/util/check.h"
+#include "engine/util/random.h"
 
 namespace manifold {
 
@@ -79,7 +80,59 @@ uint64_t NextRandom(uint64_t* state) {
   return z ^ (z >> 31);
 }
 
+// The key filter's hash: 8 bytes at a time through Mix64, the length folded in so that keys
+// differing only in trailing zero bytes differ. In memory only, so byte order does not matter.
+uint64_t KeyHash(std::string_view key) {
+  uint64_t h = Mix64(key.size() + kSplitMix64Gamma);
+  size_t i = 0;
+  for (; i + 8 <= key.size(); i += 8) {
+    uint64_t word;
+    std::memcpy(&word, key.data() + i, 8);
+    h = Mix64(h ^ word);
+  }
+  uint64_t tail = 0;
+  if (i < key.size()) std::memcpy(&tail, key.data() + i, key.size() - i);
+  return Mix64(h ^ tail ^ kSplitMix64Gamma);
+}
+
+constexpr size_t kFilterWordsPerBlock = WriteBuffer::kFilterBlockBytes / 8;
+// The filter is over-allocated by this much so that it can start on a 64-byte boundary (the
+// arena aligns to 16): one probe block is one cache line.
+constexpr size_t kFilterSlackBytes = WriteBuffer::kFilterBlockBytes - Arena::kAlignMax;
+
+// The key's block and the bits it sets in each of the block's words.
+struct FilterProbe {
+  size_t block;
+  uint64_t masks[kFilterWordsPerBlock] = {};
+};
+
+FilterProbe ProbeFor(std::string_view key, size_t blocks) {
+  const uint64_t h = KeyHash(key);
+  FilterProbe probe;
+  // High half picks the block (multiply-shift range reduction), low half the bits within it,
+  // by double hashing as in LevelDB's filter.
+  probe.block = static_cast<size_t>(((h >> 32) * static_cast<uint64_t>(blocks)) >> 32);
+  uint32_t bits = static_cast<uint32_t>(h);
+  const uint32_t delta = (bits >> 17) | (bits << 15);
+  for (int i = 0; i < WriteBuffer::kFilterProbes; ++i) {
+    const uint32_t bit = bits % (WriteBuffer::kFilterBlockBytes * 8);
+    probe.masks[bit / 64] |= uint64_t{1} << (bit % 64);
+    bits += delta;
+  }
+  return probe;
+}
+
 }  // namespace
+
+size_t WriteBuffer::FilterBytes(const WriteBufferOptions& options) {
+  if (!options.key_filter) return 0;
+  size_t bytes = options.bytes_max / kFilterBytesPerArenaByte;
+  // Within an ordinary block (at most a quarter of it, slack included), so the first entry's
+  // cost stays one block unless it is large itself.
+  const size_t quarter = options.arena_block_bytes / 4;
+  if (bytes > quarter - kFilterSlackBytes) bytes = quarter - kFilterSlackBytes;
+  return bytes / kFilterBlockBytes * kFilterBlockBytes;
+}
 
 StatusOr<std::unique_ptr<WriteBuffer>> WriteBuffer::Create(const WriteBufferOptions& options) {
   ArenaOptions arena;
@@ -99,7 +152,8 @@ StatusOr<std::unique_ptr<WriteBuffer>> WriteBuffer::Create(const WriteBufferOpti
 WriteBuffer::WriteBuffer(const WriteBufferOptions& options)
     : options_(options),
       arena_(ArenaOptions{options.arena_block_bytes, options.bytes_max}),
-      random_state_(options.seed) {
+      random_state_(options.seed),
+      filter_bytes_(FilterBytes(options)) {
   static_assert(sizeof(Node) == kNodeHeaderBytes, "NodeBytes counts the header's size");
   static_assert(alignof(Node) <= kNodeAlign && kNodeAlign <= Arena::kAlignMax);
   static_assert(sizeof(port::Atomic<Node*>) == kLinkBytes);
@@ -205,8 +259,53 @@ WriteBuffer::Node* WriteBuffer::FindLast() const {
 }
 
 size_t WriteBuffer::EntryCostInEmptyBuffer(std::string_view key, std::string_view value) const {
-  // The tallest tower, so that an entry within the bound fits whatever height it draws.
-  return arena_.CostInEmptyArena(NodeBytes(kHeightMax, key.size(), value.size()), kNodeAlign);
+  // The tallest tower, so that an entry within the bound fits whatever height it draws; the
+  // filter comes first from the arena with the first entry (I31: its bytes are counted).
+  const size_t node_bytes = NodeBytes(kHeightMax, key.size(), value.size());
+  if (filter_bytes_ == 0) return arena_.CostInEmptyArena(node_bytes, kNodeAlign);
+  return arena_.CostInEmptyArena(filter_bytes_ + kFilterSlackBytes, Arena::kAlignMax, node_bytes,
+                                 kNodeAlign);
+}
+
+void WriteBuffer::AllocateFilter() {
+  char* memory = arena_.Allocate(filter_bytes_ + kFilterSlackBytes, Arena::kAlignMax);
+  MANIFOLD_CHECK(memory != nullptr, "I31: a write buffer's filter fits in its first block");
+  const uintptr_t address = reinterpret_cast<uintptr_t>(memory);
+  const uintptr_t aligned = (address + kFilterBlockBytes - 1) & ~uintptr_t{kFilterBlockBytes - 1};
+  auto* words = reinterpret_cast<port::Atomic<uint64_t>*>(aligned);
+  static_assert(sizeof(port::Atomic<uint64_t>) == 8 &&
+                std::is_trivially_destructible_v<port::Atomic<uint64_t>>);
+  for (size_t i = 0; i < filter_bytes_ / 8; ++i) new (&words[i]) port::Atomic<uint64_t>(0);
+  // Release: a reader that loads the pointer sees the zeroed words.
+  filter_.store(words, std::memory_order_release);
+}
+
+void WriteBuffer::AddToFilter(std::string_view key) {
+  port::Atomic<uint64_t>* words = filter_.load(std::memory_order_relaxed);
+  const FilterProbe probe = ProbeFor(key, filter_bytes_ / kFilterBlockBytes);
+  port::Atomic<uint64_t>* block = words + probe.block * kFilterWordsPerBlock;
+  for (size_t i = 0; i < kFilterWordsPerBlock; ++i) {
+    if (probe.masks[i] == 0) continue;
+    // One writer (I29): a plain read-modify-write; release so that a reader's acquire load of
+    // the word sees the bits with whatever the writer did before.
+    block[i].store(block[i].load(std::memory_order_relaxed) | probe.masks[i],
+                   std::memory_order_release);
+  }
+}
+
+bool WriteBuffer::MayContain(std::string_view key) const {
+  // Null: no entry added yet, or the first one is being added; the search decides.
+  const port::Atomic<uint64_t>* words = filter_.load(std::memory_order_acquire);
+  if (words == nullptr) return true;
+  const FilterProbe probe = ProbeFor(key, filter_bytes_ / kFilterBlockBytes);
+  const port::Atomic<uint64_t>* block = words + probe.block * kFilterWordsPerBlock;
+  for (size_t i = 0; i < kFilterWordsPerBlock; ++i) {
+    if (probe.masks[i] == 0) continue;
+    if ((block[i].load(std::memory_order_acquire) & probe.masks[i]) != probe.masks[i]) {
+      return false;
+    }
+  }
+  return true;
 }
 
 namespace {
@@ -263,11 +362,14 @@ Status WriteBuffer::Add(uint64_t sequence, EntryType type, std::string_view key,
     return Status::NoSpace("write buffer is full: " + std::to_string(count) + " entries of " +
                            std::to_string(options_.entries_max) + "; continue in a new buffer");
   }
+  // The filter first (the first entry's cost counts it), so an empty buffer holds nothing.
+  if (filter_bytes_ != 0 && filter_.load(std::memory_order_relaxed) == nullptr) AllocateFilter();
   const uint64_t random_before = random_state_;
   const int height = RandomHeight();
   const size_t node_bytes = NodeBytes(height, key.size(), value.size());
   char* memory = arena_.Allocate(node_bytes, kNodeAlign);
   if (memory == nullptr) {
+    MANIFOLD_CHECK(count > 0, "I31: the first entry fits beside the filter (its cost counts both)");
     random_state_ = random_before;  // Unchanged: the same entry in a new buffer, the same shape.
     return Status::NoSpace("write buffer is full: " + std::to_string(MemoryBytes()) +
                            " bytes held, " + std::to_string(node_bytes) + " more needed, limit " +
@@ -279,6 +381,10 @@ Status WriteBuffer::Add(uint64_t sequence, EntryType type, std::string_view key,
   char* bytes = const_cast<char*>(node->key_data());
   if (!key.empty()) std::memcpy(bytes, key.data(), key.size());
   if (!value.empty()) std::memcpy(bytes + key.size(), value.data(), value.size());
+  // Before the entry is linked (I29): a reader that can reach it finds its bits set. Bits are
+  // never cleared, so an aborted entry's key stays "maybe" and its reused sequence numbers are
+  // no concern (no false negatives).
+  if (filter_bytes_ != 0) AddToFilter(key);
 
   Node* previous[kHeightMax];
   Node* successor = FindGreaterOrEqual(key, sequence, node->ordinal, previous);
@@ -336,6 +442,9 @@ Status WriteBuffer::MarkAborted(uint64_t first, uint64_t last) {
 
 WriteBuffer::Lookup WriteBuffer::Get(std::string_view key, uint64_t read_sequence) const {
   Lookup lookup;
+  // Most buffers of a stack do not hold the key a reader looks for: the filter answers for them
+  // with one cache line instead of a skiplist search.
+  if (!MayContain(key)) return lookup;
   for (const Node* node = FindGreaterOrEqual(key, read_sequence, UINT32_MAX, nullptr);
        node != nullptr && node->key() == key; node = node->Next(0)) {
     if (node->IsAborted()) continue;  // I30.

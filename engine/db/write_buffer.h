@@ -10,7 +10,8 @@
 // whole or not at all. Entries are never moved or freed before the buffer is destroyed, so
 // Lookup values and iterator positions stay valid for the buffer's lifetime.
 //
-// Integration (commit path, merged reads, checkpoint merge) is future work of issue 12.
+// A Bloom filter over the user keys (FilterBytes) lets Get skip the search for keys the buffer
+// does not hold: a reader searches every buffer of a stack until one knows the key.
 #ifndef MANIFOLD_DB_WRITE_BUFFER_H_
 #define MANIFOLD_DB_WRITE_BUFFER_H_
 
@@ -39,6 +40,10 @@ struct WriteBufferOptions {
   size_t arena_block_bytes = 1 << 20;
   // Seeds the skiplist's tower heights, so a buffer's shape is reproducible.
   uint64_t seed = 0;
+  // Keep a Bloom filter over the user keys (WriteBuffer::FilterBytes), so that Get of a key the
+  // buffer does not hold usually skips the skiplist search. Off for a buffer made for one
+  // oversized entry, where it would only cost memory.
+  bool key_filter = true;
 };
 
 class WriteBuffer {
@@ -55,6 +60,17 @@ class WriteBuffer {
   static constexpr uint64_t kEntriesMaxLimit = UINT32_MAX;
   // A read sequence number that sees every entry.
   static constexpr uint64_t kReadLatest = UINT64_MAX;
+  // The key filter (docs/design.md "Write buffer", key filter): blocked Bloom, one 512-bit
+  // (cache-line) block per key, kFilterProbes bits set in it. Its size is bytes_max /
+  // kFilterBytesPerArenaByte (one filter bit per 8 arena bytes, so an entry of E arena bytes gets
+  // about E / 8 bits: 10 bits and ~1% false positives at 80 bytes, 19 bits and ~0.1% at 150),
+  // at most a quarter arena block less 64 bytes, rounded down to whole blocks; none below one
+  // block. Taken from the arena with the first entry, so an empty buffer still holds nothing.
+  static constexpr size_t kFilterBytesPerArenaByte = 64;
+  static constexpr int kFilterProbes = 6;
+  static constexpr size_t kFilterBlockBytes = 64;
+  // The filter's bytes for `options` (0: no filter).
+  static size_t FilterBytes(const WriteBufferOptions& options);
 
   // A buffer, or InvalidArgument naming the option that is out of range.
   static StatusOr<std::unique_ptr<WriteBuffer>> Create(const WriteBufferOptions& options);
@@ -90,8 +106,12 @@ class WriteBuffer {
     uint64_t sequence = 0;   // The entry's sequence number, unless kNotPresent.
     std::string_view value;  // Points into the buffer; valid while the buffer lives.
   };
-  // The newest entry of `key` with sequence number <= read_sequence that is not aborted.
+  // The newest entry of `key` with sequence number <= read_sequence that is not aborted. A key
+  // the filter rules out is answered kNotPresent without searching the skiplist.
   Lookup Get(std::string_view key, uint64_t read_sequence) const;
+  // False only if no entry of `key` was ever added (aborted ones included): the filter has no
+  // false negatives. True without a filter.
+  bool MayContain(std::string_view key) const;
 
   // Internal entries in order (key ascending, sequence descending, newest insert first), aborted
   // entries skipped, every sequence number included. Valid while the buffer lives; sees entries
@@ -145,6 +165,11 @@ class WriteBuffer {
   explicit WriteBuffer(const WriteBufferOptions& options);
 
   int RandomHeight();
+  // Takes the filter's bytes from the arena (the first Add; it fits, EntryCostInEmptyBuffer
+  // counts it), zeroed, then publishes it to readers.
+  void AllocateFilter();
+  // Sets the key's bits (writer; before the entry is linked, I29).
+  void AddToFilter(std::string_view key);
   // The first node at or after (key, sequence, ordinal) in the order, or null; fills
   // `previous[level]` with the last node before it on each level if `previous` is not null.
   Node* FindGreaterOrEqual(std::string_view key, uint64_t sequence, uint32_t ordinal,
@@ -163,6 +188,11 @@ class WriteBuffer {
   alignas(16) unsigned char head_storage_[32 + kHeightMax * 8];
   Node* head_;
   uint64_t random_state_;
+  // The key filter: FilterBytes(options_) / 8 words in the arena, null until the first Add.
+  // Words are set by the writer with release stores before the entry they describe is linked
+  // and read with acquire loads (I29), so a reader that can reach an entry sees its bits.
+  const size_t filter_bytes_;
+  port::Atomic<port::Atomic<uint64_t>*> filter_{nullptr};
   // Writer state.
   uint64_t sequence_max_ = 0;
   // Tallest tower in the list; readers may see a stale value, which only costs a level.

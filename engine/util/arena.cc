@@ -71,6 +71,22 @@ size_t Arena::CostInEmptyArena(size_t bytes, size_t align) const {
   return FreshBlockBytes(bytes, align);
 }
 
+size_t Arena::CostInEmptyArena(size_t first_bytes, size_t first_align, size_t bytes,
+                               size_t align) const {
+  const size_t first = FreshBlockBytes(first_bytes, first_align);
+  if (first == SIZE_MAX) return SIZE_MAX;
+  size_t second = FreshBlockBytes(bytes, align);
+  if (first_bytes <= options_.block_bytes / 4) {
+    // The first allocation opened an ordinary block (at kBlockHeaderBytes, aligned to
+    // kAlignMax): the second one costs nothing if it fits in the rest, as Allocate would find.
+    const size_t used = kBlockHeaderBytes + first_bytes;
+    const size_t start = (used + align - 1) / align * align;
+    if (start <= first && bytes <= first - start) second = 0;
+  }
+  if (second == SIZE_MAX || second > SIZE_MAX - first) return SIZE_MAX;
+  return first + second;
+}
+
 char* Arena::NewBlock(size_t block_bytes) {
   void* memory = ::operator new(block_bytes, std::align_val_t(kAlignMax));
   auto* header = static_cast<BlockHeader*>(memory);

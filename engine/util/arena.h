@@ -62,6 +62,10 @@ class Arena {
   // What Allocate(bytes, align) costs in an arena that holds no block yet: the least bytes_max
   // under which it can ever succeed.
   size_t CostInEmptyArena(size_t bytes, size_t align) const;
+  // What Allocate(first_bytes, first_align) and then Allocate(bytes, align) cost together in an
+  // arena that holds no block yet (a write buffer's key filter, then its first entry). SIZE_MAX
+  // on a size overflow.
+  size_t CostInEmptyArena(size_t first_bytes, size_t first_align, size_t bytes, size_t align) const;
 
   // Exact bytes held (see the top of this file). Any thread.
   size_t MemoryBytes() const { return memory_bytes_.load(std::memory_order_relaxed); }

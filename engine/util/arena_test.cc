@@ -137,6 +137,24 @@ TEST(ArenaTest, AllocationLargerThanTheLimitFailsWithoutAllocating) {
   EXPECT_EQ(arena.block_count(), 0u);
 }
 
+TEST(ArenaTest, CostOfTwoAllocationsInAnEmptyArenaIsWhatTheyTake) {
+  // Against the arena itself: every pair of sizes, the figure is the bytes the two take.
+  for (size_t first : {0, 8, 200, 255, 256, 257, 900}) {
+    for (size_t second : {1, 8, 100, 256, 257, 700, 760, 1000, 3000}) {
+      for (size_t align : {1, 8, 16}) {
+        Arena arena(Options(1024));
+        const size_t cost = arena.CostInEmptyArena(first, 16, second, align);
+        ASSERT_NE(arena.Allocate(first, 16), nullptr);
+        ASSERT_NE(arena.Allocate(second, align), nullptr);
+        EXPECT_EQ(cost, arena.MemoryBytes()) << first << " then " << second << " at " << align;
+      }
+    }
+  }
+  Arena arena(Options(1024));
+  EXPECT_EQ(arena.CostInEmptyArena(SIZE_MAX - 4, 8, 8, 8), SIZE_MAX);
+  EXPECT_EQ(arena.CostInEmptyArena(8, 8, SIZE_MAX - 4, 8), SIZE_MAX);
+}
+
 TEST(ArenaTest, SizeOverflowIsRefused) {
   Arena arena(Options(1024));
   EXPECT_EQ(arena.AllocationCost(SIZE_MAX - 4, 8), SIZE_MAX);

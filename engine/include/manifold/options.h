@@ -121,11 +121,19 @@ struct Options {
   // starts; 64 KiB to write_buffer_bytes_max. 0 means write_buffer_bytes_max / 4, within
   // [64 KiB, 8 MiB].
   uint64_t write_buffer_bytes_per_cf_max = 0;
+  // Most immutable write buffers one column family keeps waiting for a checkpoint's merge (I47),
+  // 1 to 64: a point read searches every buffer of its column family that may hold the key,
+  // so a long stack slows reads down. At the cap a checkpoint is requested and writers are
+  // slowed down (write_slowdown_delay_us); past it they stall until the next checkpoint takes
+  // the buffers. Buffers inside a running merge do not count.
+  uint64_t write_buffer_immutables_per_cf_max = 3;
   // How long a commit is delayed while the write buffers are nearly full (on Options::clock),
   // before writers have to stall; at most 1 s. 0 disables the slowdown.
   uint64_t write_slowdown_delay_us = 1000;
   // A checkpoint starts when dirty bytes reach this (well before write_buffer_bytes_max, so
-  // that writers rarely stall). 0 means write_buffer_bytes_max / 4.
+  // that writers rarely stall), or when a column family's waiting immutable buffers reach
+  // write_buffer_immutables_per_cf_max (I48), not each time a buffer fills: fewer, larger merges
+  // rewrite the tree's pages less often (bench/README.md). 0 means write_buffer_bytes_max / 2.
   uint64_t checkpoint_dirty_bytes = 0;
   // A checkpoint starts when the log holds this many bytes not covered by a checkpoint.
   uint64_t checkpoint_log_bytes = 256ull << 20;
