@@ -215,6 +215,8 @@ class DBImpl : public DB {
                         std::vector<uint64_t> chain,
                         std::map<std::string, ColumnFamilyState> on_disk)
       MANIFOLD_REQUIRES(checkpoint_mu_);
+  // Copies the allocator's page counts to the published_pages_* atomics (db_impl_stats.cc).
+  void PublishPageCounts() MANIFOLD_REQUIRES(checkpoint_mu_);
   // Write buffers (db_impl_merge.cc). The buffer list of a column family, created on first use.
   BufferList* ListFor(const ColumnFamilyState& state) MANIFOLD_REQUIRES(log_mu_);
   // Inserts one commit's changes into its column families' active buffers (I32, I33).
@@ -363,6 +365,11 @@ class DBImpl : public DB {
   CheckpointState checkpoint_ MANIFOLD_GUARDED_BY(checkpoint_mu_);
   // Set by recovery: its checkpoint runs even with nothing new, to name a new log head (I21).
   bool move_log_head_ MANIFOLD_GUARDED_BY(checkpoint_mu_) = false;
+  // Stats::pages_total and pages_free as the open and then each finished checkpoint left the
+  // allocator: GetStats reads these rather than take checkpoint_mu_, which a checkpoint holds
+  // across all its I/O (seconds on a large tree), so a monitoring thread never waits for one.
+  port::Atomic<uint64_t> published_pages_total_{0};
+  port::Atomic<uint64_t> published_pages_free_{0};
   // Started at the end of Recover, joined by Close.
   std::unique_ptr<port::Thread> checkpoint_thread_;
 

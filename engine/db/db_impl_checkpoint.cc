@@ -289,6 +289,7 @@ void DBImpl::FinishCheckpoint(const Version& target, const HeaderSlot& slot,
   allocator_.Defer(kMergeFreedPending, last_sequence_ + 1);
   log_cv_.SignalAll();
   on_disk_cfs_ = std::move(on_disk);
+  PublishPageCounts();
 }
 
 // I21: the segment holding record sequence + 1, or, when it is not appended yet, the segment it

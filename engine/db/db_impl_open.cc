@@ -175,13 +175,20 @@ StatusOr<HeaderSlot> ReadNewestHeader(File* file, const std::string& path,
   MANIFOLD_ASSIGN_OR_RETURN(std::vector<uint32_t> candidates, PageSizeCandidates(file));
   std::optional<HeaderSlot> best;
   std::string first_error;
-  std::optional<uint64_t> damaged_slot;
+  // A slot that holds another page, if `slot_damaged`. A flag and a plain value, not
+  // std::optional: GCC -O2 flagged the optional's payload maybe-uninitialized below (a false
+  // positive, an error under --config=ci).
+  bool slot_damaged = false;
+  uint64_t damaged_slot = 0;
   for (uint32_t page_bytes : candidates) {
     for (uint64_t slot_index = 0; slot_index < 2; ++slot_index) {
       if ((slot_index + 1) * page_bytes > file_bytes) continue;
       bool foreign = false;
       StatusOr<HeaderSlot> slot = ReadHeaderSlot(file, path, page_bytes, slot_index, &foreign);
-      if (!slot.ok() && foreign) damaged_slot = slot_index;
+      if (!slot.ok() && foreign) {
+        slot_damaged = true;
+        damaged_slot = slot_index;
+      }
       if (slot.status().IsIOError() || slot.status().code() == StatusCode::kNotSupported) {
         return slot.status();
       }
@@ -192,13 +199,13 @@ StatusOr<HeaderSlot> ReadNewestHeader(File* file, const std::string& path,
       if (!best.has_value() || slot->checkpoint_count > best->checkpoint_count) best = *slot;
     }
     if (best.has_value()) break;
-    damaged_slot.reset();  // Evidence only counts at the page size the database uses.
+    slot_damaged = false;  // Evidence only counts at the page size the database uses.
   }
   // I12: a slot holding another page was overwritten by a misdirected write after it was last
   // written: it may have held the newest commit, and opening at the other slot would lose that
   // commit without a word (found by the simulator's long chaos sweep).
-  if (best.has_value() && damaged_slot.has_value() && !ignore_damaged_slot) {
-    return Status::Corruption("header slot " + std::to_string(*damaged_slot) + " of " + path +
+  if (best.has_value() && slot_damaged && !ignore_damaged_slot) {
+    return Status::Corruption("header slot " + std::to_string(damaged_slot) + " of " + path +
                               " holds another page (a misdirected write): it may have held the "
                               "newest checkpoint. The other slot holds commit " +
                               std::to_string(best->sequence) +

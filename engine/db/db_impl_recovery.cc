@@ -130,6 +130,7 @@ Status DBImpl::LoadCheckpoint(std::unique_ptr<File> file, const HeaderSlot& slot
     end = run.first + run.count;
   }
   free_list_chain_ = chain;
+  PublishPageCounts();
 
   btree::Cursor cursor(pager_.get(), btree::TreeRoot::OnDisk(slot.catalog));
   MANIFOLD_RETURN_IF_ERROR(cursor.SeekToFirst());

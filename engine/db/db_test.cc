@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -436,6 +437,78 @@ TEST_F(DBTest, CloseTwiceIsOkAndWritesAfterCloseAreRefused) {
   Reopen();
   EXPECT_EQ(Get("a"), "1");
   EXPECT_EQ(db_->GetStats().log_records_replayed, 0u);  // The close checkpointed everything.
+}
+
+// Counts the bytes written to the data file and to the log segments, to check Stats against.
+class ByteCountingFileSystem final : public FileSystemWrapper {
+ public:
+  explicit ByteCountingFileSystem(FileSystem* base) : FileSystemWrapper(base) {}
+  StatusOr<std::unique_ptr<File>> OpenFile(const std::string& path,
+                                           const OpenFileOptions& options) override {
+    MANIFOLD_ASSIGN_OR_RETURN(std::unique_ptr<File> file, base()->OpenFile(path, options));
+    uint64_t* counter = nullptr;
+    if (path == std::string("/db/") + kDataFileName) counter = &data_bytes;
+    if (path.rfind("/db/wal-", 0) == 0) counter = &log_bytes;
+    if (counter == nullptr) return file;
+    return std::unique_ptr<File>(std::make_unique<CountingFile>(std::move(file), counter));
+  }
+  // Bytes written through Write and Append (one thread writes: no background checkpoints).
+  uint64_t data_bytes = 0;
+  uint64_t log_bytes = 0;
+
+ private:
+  class CountingFile final : public FileWrapper {
+   public:
+    CountingFile(std::unique_ptr<File> base, uint64_t* counter)
+        : FileWrapper(std::move(base)), counter_(counter) {}
+    Status Write(uint64_t offset, std::string_view data) override {
+      MANIFOLD_RETURN_IF_ERROR(base()->Write(offset, data));
+      *counter_ += data.size();
+      return Status::OK();
+    }
+    Status Append(std::string_view data) override {
+      MANIFOLD_RETURN_IF_ERROR(base()->Append(data));
+      *counter_ += data.size();
+      return Status::OK();
+    }
+
+   private:
+    uint64_t* const counter_;
+  };
+};
+
+// Stats::bytes_written is the data file's bytes alone and log_bytes the log's: each equals what
+// the file system saw written to its files, commits reach only the log, a checkpoint writes whole
+// pages to the data file.
+TEST_F(DBTest, StatsCountDataFileAndLogBytesApart) {
+  db_.reset();
+  ByteCountingFileSystem counting(fs_.get());
+  options_.file_system = &counting;
+  options_.background_checkpoints = false;  // Checkpoints only when asked: exact deltas.
+  options_.checkpoint_interval_us = 0;
+  Reopen();
+  const Stats opened = db_->GetStats();
+  const uint64_t data_opened = counting.data_bytes;
+  const uint64_t log_opened = counting.log_bytes;
+  constexpr int kCommits = 20;
+  for (int i = 0; i < kCommits; ++i) {
+    ASSERT_TRUE(db_->Put({}, "default", "k" + std::to_string(i), std::string(100, 'v')).ok());
+  }
+  const Stats committed = db_->GetStats();
+  EXPECT_EQ(counting.data_bytes, data_opened);  // Commits write the log only.
+  EXPECT_EQ(committed.bytes_written, opened.bytes_written);
+  EXPECT_GE(counting.log_bytes - log_opened, uint64_t{kCommits} * 100);
+  EXPECT_EQ(committed.log_bytes - opened.log_bytes, counting.log_bytes - log_opened);
+
+  ASSERT_TRUE(db_->Checkpoint().ok());
+  const Stats checkpointed = db_->GetStats();
+  EXPECT_GT(counting.data_bytes, data_opened);
+  EXPECT_EQ(checkpointed.bytes_written - committed.bytes_written,
+            counting.data_bytes - data_opened);
+  EXPECT_EQ(checkpointed.bytes_written - committed.bytes_written,
+            (checkpointed.pages_written - committed.pages_written) * options_.page_bytes);
+  EXPECT_EQ(checkpointed.log_bytes - opened.log_bytes, counting.log_bytes - log_opened);
+  db_.reset();  // Before `counting` goes.
 }
 
 #if defined(MANIFOLD_FAULT_POINTS)

@@ -30,7 +30,7 @@ int main(int argc, char** argv) {
   manifold::WriteOptions write;
   write.sync = true;
   for (int i = 0; i < count; ++i) {
-    char key[8], value[8];
+    char key[16], value[16];  // Room for any int: -c opt checks snprintf truncation.
     std::snprintf(key, sizeof(key), "k%03d", i);
     std::snprintf(value, sizeof(value), "v%03d", i);
     manifold::Status status = (*db)->Put(write, manifold::kDefaultColumnFamily, key, value);

@@ -351,8 +351,12 @@ Status ReplayLog(const ReplayOptions& options, const ReplayApplyFunction& apply,
     uint64_t offset = 0;
     RecordView record;
     bool gap = false;
-    // The chain's last record in this segment so far was a roll record naming `roll_to`.
-    std::optional<uint64_t> roll_to;
+    // Whether the chain's last record in this segment so far was a roll record, naming
+    // `roll_to`. A flag and a plain value, not std::optional: with the `goto walk` back into the
+    // loop, GCC -O2 could not prove the optional's payload set before `*roll_to` (a false
+    // -Wmaybe-uninitialized, an error under --config=ci).
+    bool rolled = false;
+    uint64_t roll_to = 0;
     uint64_t roll_offset = 0;
   walk:
     while (DecodeRecord(data.substr(offset), segment.number, &record)) {
@@ -362,6 +366,7 @@ Status ReplayLog(const ReplayOptions& options, const ReplayApplyFunction& apply,
       if (kind == RecordKind::kRoll && record.lsn <= next) {
         // The chain continues in the segment it names (even when the checkpoint covers every
         // record around it).
+        rolled = true;
         roll_to = named;
         roll_offset = offset;
         torn_looking_stop = false;
@@ -375,7 +380,7 @@ Status ReplayLog(const ReplayOptions& options, const ReplayApplyFunction& apply,
           ++result->records_applied;
           result->last_lsn = record.lsn;
           ++next;
-          roll_to.reset();
+          rolled = false;
         }
         torn_looking_stop = false;
       } else {
@@ -418,15 +423,15 @@ Status ReplayLog(const ReplayOptions& options, const ReplayApplyFunction& apply,
       break;
     }
     const bool newest = i + 1 == segments.size();
-    if (!custody || (roll_to && !newest && segments[i + 1].number == *roll_to)) {
+    if (!custody || (rolled && !newest && segments[i + 1].number == roll_to)) {
       if (!newest) handed_over = std::make_pair(i, offset);
       continue;
     }
-    if (roll_to) {
+    if (rolled) {
       // I20: the segment a roll record names was durable before the roll record was written.
       end_kind = EndKind::kRollMissing;
       proven = Where(segment, roll_offset) + " is a roll record naming " + options.dir + "/" +
-               SegmentFileName(*roll_to) + " as the next segment, but " +
+               SegmentFileName(roll_to) + " as the next segment, but " +
                (newest ? std::string("no later segment exists")
                        : "the next segment found is " + segments[i + 1].path) +
                " (I20)";

@@ -421,5 +421,110 @@ TEST(EngineUnderSchedulerTest, PowerCutDuringConcurrentCommitsAndCheckpointFails
 #endif
 }
 
+// ---- Stats during a checkpoint --------------------------------------------------------------
+
+// A disk with a gate on the data file: while the gate is shut, a write to it (a checkpoint's
+// pages) waits there, inside the checkpoint and so with checkpoint_mu_ held, until Open().
+class GateFileSystem final : public FileSystemWrapper {
+ public:
+  explicit GateFileSystem(FileSystem* base) : FileSystemWrapper(base) {}
+
+  void Shut() {
+    port::MutexLock lock(&mu_);
+    shut_ = true;
+  }
+  // Waits until a write is waiting at the gate.
+  void AwaitWaiting() {
+    port::MutexLock lock(&mu_);
+    while (!waiting_) waiting_cv_.Wait();
+  }
+  void Open() {
+    port::MutexLock lock(&mu_);
+    shut_ = false;
+    open_cv_.SignalAll();
+  }
+
+  StatusOr<std::unique_ptr<File>> OpenFile(const std::string& path,
+                                           const OpenFileOptions& options) override {
+    MANIFOLD_ASSIGN_OR_RETURN(std::unique_ptr<File> file, base()->OpenFile(path, options));
+    const std::string_view name = "/MANIFOLD";
+    if (path.size() < name.size() || path.substr(path.size() - name.size()) != name) return file;
+    return std::unique_ptr<File>(std::make_unique<GatedFile>(this, std::move(file)));
+  }
+
+ private:
+  class GatedFile final : public FileWrapper {
+   public:
+    GatedFile(GateFileSystem* fs, std::unique_ptr<File> base)
+        : FileWrapper(std::move(base)), fs_(fs) {}
+    Status Write(uint64_t offset, std::string_view data) override {
+      fs_->PassGate();
+      return base()->Write(offset, data);
+    }
+
+   private:
+    GateFileSystem* const fs_;
+  };
+
+  void PassGate() {
+    port::MutexLock lock(&mu_);
+    if (!shut_) return;
+    waiting_ = true;
+    waiting_cv_.SignalAll();
+    while (shut_) open_cv_.Wait();
+  }
+
+  port::Mutex mu_{"gate"};
+  port::CondVar waiting_cv_{&mu_, "waiting at the gate"};
+  port::CondVar open_cv_{&mu_, "gate shut"};
+  bool shut_ = false;
+  bool waiting_ = false;
+};
+
+// A monitoring thread's GetStats returns while a checkpoint is stopped inside its page writes:
+// the gate opens only after it has, so a GetStats that waited for the checkpoint (for
+// checkpoint_mu_) would be the scheduler's deadlock. The page counts it reports are the last
+// finished checkpoint's, and move once this one finishes.
+void StatsWhileCheckpointBlocked() {
+  std::unique_ptr<MemFileSystem> mem = NewMemFileSystem();
+  GateFileSystem fs(mem.get());
+  SchedClock clock;
+  Options options;
+  options.file_system = &fs;
+  options.clock = &clock;
+  options.background_checkpoints = false;  // Only the checkpoint below.
+  options.checkpoint_interval_us = 0;
+  StatusOr<std::unique_ptr<DB>> opened = DB::Open(options, "/db");
+  Check(opened.status(), "open");
+  std::unique_ptr<DB> db = std::move(*opened);
+  for (int i = 0; i < kPutsPerWriter; ++i) {
+    Check(db->Put({}, kDefaultColumnFamily, Key(0, i), Value(0, i)), "put");
+  }
+  const Stats before = db->GetStats();
+  fs.Shut();
+  {
+    port::Thread checkpointer("checkpointer", [&db] { Check(db->Checkpoint(), "checkpoint"); });
+    fs.AwaitWaiting();
+    const Stats during = db->GetStats();
+    if (during.checkpoints != before.checkpoints) Fail("the blocked checkpoint counted as done");
+    if (during.pages_total != before.pages_total || during.pages_free != before.pages_free) {
+      Fail("page counts moved before the checkpoint finished");
+    }
+    if (during.commits != uint64_t{kPutsPerWriter}) Fail("stats during the checkpoint: commits");
+    fs.Open();
+  }
+  const Stats after = db->GetStats();
+  if (after.checkpoints != before.checkpoints + 1) Fail("the checkpoint did not finish");
+  if (after.pages_total <= before.pages_total) Fail("the checkpoint published no new page count");
+  db.reset();
+}
+
+TEST(EngineUnderSchedulerTest, GetStatsDoesNotWaitForARunningCheckpoint) {
+  const ExploreResult random = ExploreRandom(StatsWhileCheckpointBlocked, 1, 20);
+  EXPECT_FALSE(random.found) << Describe(random);
+  const ExploreResult pct = ExplorePct(StatsWhileCheckpointBlocked, 1, 20, 3, random.steps_max);
+  EXPECT_FALSE(pct.found) << Describe(pct);
+}
+
 }  // namespace
 }  // namespace manifold::sim::sched

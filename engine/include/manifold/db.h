@@ -82,21 +82,22 @@ struct Stats {
   uint64_t pages_read = 0;     // Pages read from the data file (cache misses that hit disk).
   uint64_t pages_written = 0;  // Pages written to the data file (tree, overflow, free list).
   uint64_t bytes_read = 0;     // Bytes read from the data file.
-  uint64_t bytes_written = 0;  // Bytes written to the data file.
-  uint64_t syncs = 0;          // Data and directory syncs issued.
+  uint64_t bytes_written = 0;  // Written to the data file only (the log's: log_bytes), bytes.
+  uint64_t syncs = 0;          // File syncs issued, data file and log segments (not directories).
   uint64_t commits = 0;        // Commits that returned OK.
   uint64_t cache_hits = 0;     // Page lookups served by the cache.
   uint64_t cache_misses = 0;   // Page lookups that read the file.
   uint64_t read_retries = 0;   // Reads repeated after a failed checksum (transient errors).
   uint64_t cache_bytes = 0;    // Current bytes held by the page cache.
   uint64_t file_bytes = 0;     // Current size of the data file.
-  uint64_t pages_total = 0;    // Pages in use or free below the high-water mark.
-  uint64_t pages_free = 0;     // Pages free now or awaiting release by snapshots.
+  uint64_t pages_total = 0;    // Pages in use or free below the high-water mark (as of the
+                               // latest checkpoint: GetStats never waits for one running).
+  uint64_t pages_free = 0;     // Pages free now or awaiting release by snapshots (ditto).
   uint64_t sequence = 0;       // Sequence number of the latest commit.
 
   // Write-ahead log.
   uint64_t log_records = 0;       // Records appended (one per commit).
-  uint64_t log_bytes = 0;         // Bytes written to log segments.
+  uint64_t log_bytes = 0;         // Written to log segments only (not in bytes_written), bytes.
   uint64_t log_syncs = 0;         // Log data syncs issued (each may cover many commits).
   uint64_t log_sync_commits = 0;  // Commits acknowledged by those syncs.
   // Histogram of commits covered per log sync: bucket i counts syncs covering
