@@ -204,9 +204,11 @@ class DBImpl : public DB {
                                        std::map<std::string, ColumnFamilyState>* on_disk)
       MANIFOLD_REQUIRES(checkpoint_mu_);
   [[nodiscard]] Status WriteHeader(const HeaderSlot& slot) MANIFOLD_REQUIRES(checkpoint_mu_);
+  // The most a checkpoint holds of its own output (I47): of its merge's dirty tree nodes, and of
+  // its page images before it writes them out.
+  uint64_t CheckpointHeldBytesMax() const;
   void FinishCheckpoint(const Version& target, const HeaderSlot& slot,
-                        const std::vector<MergeJob>& jobs, const CommitWriter& writer,
-                        std::vector<uint64_t> chain,
+                        const std::vector<MergeJob>& jobs, std::vector<uint64_t> chain,
                         std::map<std::string, ColumnFamilyState> on_disk)
       MANIFOLD_REQUIRES(checkpoint_mu_);
   // Write buffers (db_impl_merge.cc). The buffer list of a column family, created on first use.
