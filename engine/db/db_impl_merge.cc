@@ -149,8 +149,6 @@ Status DBImpl::MergeBuffers(const Version& target, std::vector<MergeJob>* jobs,
       auto write_chunk = [&]() MANIFOLD_REQUIRES(checkpoint_mu_) {
         free_replaced();
         MANIFOLD_RETURN_IF_ERROR(tree.Flush(writer).status());
-        // The planted bug: the chunk's pages stay held, to go out with the rest in fewer writes.
-        if (MANIFOLD_PLANTED_BUG(planted_bug::kMergeChunkNotWritten)) return Status::OK();
         return writer->WriteHeld();
       };
       MANIFOLD_RETURN_IF_ERROR(

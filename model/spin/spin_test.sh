@@ -126,8 +126,7 @@ case "${mode}" in
       skip_roll_record_check preallocate_without_sync checkpoint_frees_reader_pages
       forced_checkpoint_keeps_log page_search_equal_goes_left merge_drops_tombstone
       buffer_read_ignores_sequence
-      buffer_released_before_durable read_misses_immutable_buffer merge_loses_newest_version
-      merge_chunk_not_written)
+      buffer_released_before_durable read_misses_immutable_buffer merge_loses_newest_version)
     # Every planted bug of the engine is either modelled or listed as not modelled, so a new one
     # cannot be forgotten here.
     failures=0
