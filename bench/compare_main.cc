@@ -172,6 +172,13 @@ std::string ProgressLine(const Job& job, int run, int runs, const std::vector<Ph
   for (const PhaseResult& r : results) {
     line += r.error.empty() ? fmt::format(" {} {:.0f} {}", r.row, r.OpsPerSecond(), r.unit)
                             : fmt::format(" {} error: {}", r.row, r.error);
+    // Issue 12's bound on every run as it finishes, so a run over it is seen at once.
+    if (r.error.empty() && r.has_budget) {
+      const double bound_mib = r.RssBoundBytes() / 1048576.0;
+      const double rss_mib = r.peak_rss_kib / 1024.0;
+      line += fmt::format(" (peak RSS {:.0f} MiB, bound {:.0f}{})", rss_mib, bound_mib,
+                          rss_mib > bound_mib ? ": OVER THE BOUND" : "");
+    }
   }
   return line;
 }

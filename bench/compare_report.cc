@@ -118,11 +118,12 @@ std::string SyncBreakdown(const Summary& s) {
   return out;
 }
 
-// "yes", or "no (+N)" with N the MiB over the bound; "-" without a bound.
+// "yes", or "**no (+N)**" with N the MiB over the bound (bold, so a row over it stands out);
+// "-" without a bound.
 std::string BoundVerdict(const Summary& s) {
   if (!s.has_bound) return "-";
   if (s.WithinBound()) return "yes";
-  return fmt::format("no (+{:.0f})", s.peak_rss_mib - s.rss_bound_mib);
+  return fmt::format("**no (+{:.0f})**", s.peak_rss_mib - s.rss_bound_mib);
 }
 
 std::string JoinNotes(const std::string& a, const std::string& b) {

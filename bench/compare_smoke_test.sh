@@ -72,7 +72,7 @@ awk -F'|' '
       if ($19 !~ /^ [0-9]+ $/ || $19 + 0 < 64) { print "bad bound:" $2 $3 $19; bad = 1 }
       verdict = ($18 + 0 <= $19 + 0) ? " yes " : "no"
       if (verdict == " yes " && $20 != " yes ") { print "bad verdict:" $2 $3 $18 $19 $20; bad = 1 }
-      if (verdict == "no" && $20 !~ /^ no \(\+[0-9]+\) $/) { print "bad verdict:" $2 $3 $20; bad = 1 }
+      if (verdict == "no" && $20 !~ /^ \*\*no \(\+[0-9]+\)\*\* $/) { print "bad verdict:" $2 $3 $20; bad = 1 }
     }
     END { if (bad || rows < 50) { print rows " rows"; exit 1 } }' "$md" ||
   fail "peak RSS bound / within bound columns missing or inconsistent"

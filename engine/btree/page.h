@@ -3,7 +3,6 @@
 #ifndef MANIFOLD_BTREE_PAGE_H_
 #define MANIFOLD_BTREE_PAGE_H_
 
-#include <cassert>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -11,7 +10,6 @@
 #include <string_view>
 #include <vector>
 
-#include "engine/port/atomic.h"
 #include "engine/util/shared_bytes.h"
 #include "engine/util/small_bytes.h"
 #include "manifold/status.h"
@@ -62,10 +60,10 @@ struct LeafValue {
   bool written() const { return large && !overflow.empty(); }
 };
 
-// A decoded tree node: a writer's node (engine/btree/tree.h) or a published one no checkpoint has
-// written yet. A clean node is not decoded at all: readers search its page image in place
-// (node_page.h) and the page cache holds only images; a writer decodes a page into a fresh Node
-// when it changes it (invariant I1: committed pages are never modified in place).
+// A decoded tree node: a writer's dirty node (engine/btree/tree.h). A clean node is not decoded at
+// all: readers search its page image in place (node_page.h) and the page cache holds only images; a
+// writer decodes a page into a fresh Node when it changes it (invariant I1: committed pages are
+// never modified in place).
 struct Node;
 using NodePtr = std::shared_ptr<const Node>;
 using MutableNodePtr = std::shared_ptr<Node>;
@@ -85,40 +83,8 @@ struct PageRun {
   friend bool operator==(const PageRun&, const PageRun&) = default;
 };
 
-// Where a checkpoint wrote an in-memory node (see WriteBackTree).
-struct FlushInfo {
-  PageRef page;
-  std::vector<PageRef> overflow;      // Per value index: the run this checkpoint wrote, or empty.
-  std::vector<PageRun> written_runs;  // Those runs with their lengths (to free them).
-};
-
-// Set once per in-memory node, and only after the checkpoint that wrote the node is durable
-// (I14), so that a writer that sees it may free the page when it replaces the node, and a later
-// checkpoint may refer to the page instead of writing the node again.
-class FlushCell {
- public:
-  FlushCell() = default;
-  FlushCell(const FlushCell&) = delete;
-  FlushCell& operator=(const FlushCell&) = delete;
-  ~FlushCell() { delete info_.load(std::memory_order_relaxed); }
-  const FlushInfo* get() const { return info_.load(std::memory_order_acquire); }
-  void Publish(std::unique_ptr<FlushInfo> info) {
-    assert(get() == nullptr);
-    info_.store(info.release(), std::memory_order_release);
-  }
-
- private:
-  port::Atomic<FlushInfo*> info_{nullptr};
-};
-
 struct Node {
   bool leaf = true;
-  // The WriteTree allowed to change this node in place (its epoch); 0 for nodes decoded from
-  // pages. A published in-memory node is owned by a finished writer, so every later writer
-  // copies it (I1 for in-memory nodes: a node a reader can reach never changes).
-  uint64_t owner = 0;
-  // Set for in-memory nodes; records where a checkpoint wrote the node.
-  std::shared_ptr<FlushCell> flush;
   // Leaf: the entry keys, ascending. Internal: separators; keys[i] is the smallest key that may
   // appear under children[i + 1], so keys.size() == children.size() - 1.
   std::vector<SmallBytes> keys;

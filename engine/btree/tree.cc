@@ -5,7 +5,6 @@
 #include <utility>
 
 #include "engine/btree/node_page.h"
-#include "engine/port/atomic.h"
 #include "engine/util/crc32c.h"
 
 namespace manifold::btree {
@@ -126,19 +125,7 @@ StatusOr<MutableNodePtr> NodeSource::LoadNode(const PageRef& ref) {
 StatusOr<std::optional<LeafValue>> TreeFind(NodeSource* source, const TreeRoot& root,
                                             std::string_view key) {
   if (root.empty()) return std::optional<LeafValue>();
-  // The in-memory part of a published tree (nodes no checkpoint has written) sits above its
-  // pages: walk the nodes first, then search page images in place.
   PageRef page = root.page;
-  for (const Node* node = root.node.get(); node != nullptr;) {
-    if (node->leaf) {
-      const size_t i = LowerBound(*node, key);
-      if (i == node->keys.size() || node->keys[i] != key) return std::optional<LeafValue>();
-      return std::optional<LeafValue>(node->values[i]);
-    }
-    const ChildRef& child = node->children[ChildIndex(*node, key)];
-    node = child.dirty.get();
-    page = child.page;
-  }
   for (;;) {
     MANIFOLD_ASSIGN_OR_RETURN(SharedBytes image, source->LoadPage(page));
     const NodePage view(image.data());
@@ -157,87 +144,6 @@ StatusOr<std::optional<std::string>> TreeGet(NodeSource* source, const TreeRoot&
   if (!value.has_value()) return std::optional<std::string>();
   MANIFOLD_ASSIGN_OR_RETURN(std::string bytes, MaterializeValue(source, *value));
   return std::optional<std::string>(std::move(bytes));
-}
-
-uint64_t NextWriterEpoch() {
-  static port::Atomic<uint64_t> next{1};
-  return next.fetch_add(1, std::memory_order_relaxed);
-}
-
-// --- Checkpoint write-back -----------------------------------------------------------------
-
-namespace {
-StatusOr<PageRef> WriteBackNode(const NodePtr& node, const Layout& layout, PageSink* sink,
-                                std::vector<PendingFlush>* flushed);
-
-StatusOr<PageRef> WriteBackChild(const ChildRef& child, const Layout& layout, PageSink* sink,
-                                 std::vector<PendingFlush>* flushed) {
-  if (!child.is_dirty()) return child.page;
-  return WriteBackNode(child.dirty, layout, sink, flushed);
-}
-
-bool HasUnwrittenLargeValue(const Node& node) {
-  for (const LeafValue& value : node.values) {
-    if (value.large && !value.written()) return true;
-  }
-  return false;
-}
-
-// The page image of an in-memory node: its children and large values as written on disk. A leaf
-// without unwritten large values already is that image, and is written (and cached) as it is:
-// it is immutable once published (I1), and its owner and flush fields are not encoded.
-StatusOr<NodePtr> CleanImage(const NodePtr& node, const Layout& layout, PageSink* sink,
-                             std::vector<PendingFlush>* flushed, FlushInfo* info) {
-  if (node->leaf && !HasUnwrittenLargeValue(*node)) return node;
-  auto clean = std::make_shared<Node>();
-  clean->leaf = node->leaf;
-  clean->keys = node->keys;
-  if (!node->leaf) {
-    clean->children.reserve(node->children.size());
-    for (const ChildRef& child : node->children) {
-      MANIFOLD_ASSIGN_OR_RETURN(PageRef page, WriteBackChild(child, layout, sink, flushed));
-      clean->children.push_back(ChildRef{page, nullptr});
-    }
-    return NodePtr(std::move(clean));
-  }
-  info->overflow.resize(node->values.size());
-  clean->values.reserve(node->values.size());
-  for (size_t i = 0; i < node->values.size(); ++i) {
-    LeafValue value = node->values[i];
-    if (value.large && !value.written()) {
-      MANIFOLD_ASSIGN_OR_RETURN(uint64_t first,
-                                sink->AllocatePages(layout.OverflowPages(value.value_bytes)));
-      MANIFOLD_RETURN_IF_ERROR(sink->WriteLargeValue(first, value.bytes));
-      value.overflow =
-          PageRef{first, MaskCrc(crc32c::Value(value.bytes.data(), value.bytes.size()))};
-      value.bytes.reset();
-      info->overflow[i] = value.overflow;
-      info->written_runs.push_back(PageRun{first, layout.OverflowPages(value.value_bytes)});
-    }
-    clean->values.push_back(std::move(value));
-  }
-  return NodePtr(std::move(clean));
-}
-
-StatusOr<PageRef> WriteBackNode(const NodePtr& node, const Layout& layout, PageSink* sink,
-                                std::vector<PendingFlush>* flushed) {
-  assert(node->flush != nullptr);  // Only in-memory nodes are reached here.
-  if (const FlushInfo* done = node->flush->get()) return done->page;
-  auto info = std::make_unique<FlushInfo>();
-  MANIFOLD_ASSIGN_OR_RETURN(NodePtr clean, CleanImage(node, layout, sink, flushed, info.get()));
-  MANIFOLD_ASSIGN_OR_RETURN(uint64_t page_id, sink->AllocatePages(1));
-  MANIFOLD_ASSIGN_OR_RETURN(uint32_t crc, sink->WriteNode(page_id, std::move(clean)));
-  info->page = PageRef{page_id, crc};
-  const PageRef page = info->page;
-  flushed->push_back(PendingFlush{node->flush, std::move(info)});
-  return page;
-}
-}  // namespace
-
-StatusOr<PageRef> WriteBackTree(const TreeRoot& root, const Layout& layout, PageSink* sink,
-                                std::vector<PendingFlush>* flushed) {
-  if (root.node == nullptr) return root.page;
-  return WriteBackNode(root.node, layout, sink, flushed);
 }
 
 namespace {
@@ -268,77 +174,25 @@ Status VisitTreePages(NodeSource* source, const PageRef& root, const PageVisitor
 // --- WriteTree -----------------------------------------------------------------------------
 
 WriteTree::WriteTree(NodeSource* source, PageRef root)
-    : source_(source), layout_(source->layout()), epoch_(NextWriterEpoch()) {
+    : source_(source), layout_(source->layout()) {
   root_.page = root;
-}
-
-WriteTree::WriteTree(NodeSource* source, const TreeRoot& root)
-    : source_(source), layout_(source->layout()), epoch_(NextWriterEpoch()) {
-  root_.page = root.page;
-  // The shared node is never changed through this pointer: MakeDirty copies every node whose
-  // owner is not this tree (I1).
-  root_.dirty = std::const_pointer_cast<Node>(root.node);
-  if (root_.dirty != nullptr) root_.page = PageRef{};
-}
-
-TreeRoot WriteTree::Publish() {
-  epoch_ = NextWriterEpoch();  // Nodes made so far now belong to readers: later changes copy them.
-  return TreeRoot{root_.page, root_.dirty};
 }
 
 MutableNodePtr WriteTree::NewNode() {
   auto node = std::make_shared<Node>();
-  Adopt(node.get());
+  CountDirtyNode();
   return node;
 }
 
-void WriteTree::Adopt(Node* node, bool replaces_dirty) {
-  node->owner = epoch_;
-  node->flush = std::make_shared<FlushCell>();
-  // A copy of a node no checkpoint has written replaces memory already counted as dirty (that
-  // node is released once no version holds it), so only first-time dirtying adds to the count.
-  if (!replaces_dirty) dirty_bytes_ += layout_.page_bytes;
-}
-
 StatusOr<Node*> WriteTree::MakeDirty(ChildRef* ref) {
-  if (ref->is_dirty()) {
-    if (ref->dirty->owner == epoch_) return ref->dirty.get();
-    return CopyPublished(ref);
-  }
+  if (ref->is_dirty()) return ref->dirty.get();
   assert(!ref->page.empty());
   // I1: a fresh node decoded from the page, never the page changed in place. Its inline values
   // stay slices of the (immutable) image.
   MANIFOLD_ASSIGN_OR_RETURN(ref->dirty, source_->LoadNode(ref->page));
-  Adopt(ref->dirty.get());
+  CountDirtyNode();
   freed_.push_back(PageRun{ref->page.page_id, 1});
   ref->page = PageRef{};
-  return ref->dirty.get();
-}
-
-// Copies a published in-memory node. If a durable checkpoint wrote it, the copy takes over the
-// checkpoint's pages (its large values' runs) and the node's own page is freed; children that a
-// checkpoint wrote are replaced by their pages, so that memory is returned to the page cache's
-// bound instead of staying pinned by the tree (the write buffer's bound).
-Node* WriteTree::CopyPublished(ChildRef* ref) {
-  const MutableNodePtr published = ref->dirty;
-  auto copy = std::make_shared<Node>(*published);
-  const FlushInfo* info = published->flush->get();
-  Adopt(copy.get(), /*replaces_dirty=*/info == nullptr);
-  if (info != nullptr) {
-    freed_.push_back(PageRun{info->page.page_id, 1});
-    for (size_t i = 0; i < info->overflow.size(); ++i) {
-      if (info->overflow[i].empty()) continue;
-      copy->values[i].overflow = info->overflow[i];
-      copy->values[i].bytes.reset();
-    }
-  } else {
-    freed_cells_.push_back(published->flush);
-  }
-  for (ChildRef& child : copy->children) {
-    if (!child.is_dirty()) continue;
-    if (const FlushInfo* info = child.dirty->flush->get()) child = ChildRef{info->page, nullptr};
-  }
-  ref->dirty = std::move(copy);
   return ref->dirty.get();
 }
 
@@ -428,7 +282,19 @@ StatusOr<bool> WriteTree::DeleteFrom(ChildRef* ref, std::string_view key) {
 }
 
 StatusOr<std::optional<std::string>> WriteTree::Get(std::string_view key) {
-  return TreeGet(source_, TreeRoot{root_.page, root_.dirty}, key);
+  // The dirty nodes sit above the committed pages: walk them first, then search the pages.
+  const ChildRef* ref = &root_;
+  while (ref->is_dirty()) {
+    const Node& node = *ref->dirty;
+    if (node.leaf) {
+      const size_t i = LowerBound(node, key);
+      if (i == node.keys.size() || node.keys[i] != key) return std::optional<std::string>();
+      MANIFOLD_ASSIGN_OR_RETURN(std::string bytes, MaterializeValue(source_, node.values[i]));
+      return std::optional<std::string>(std::move(bytes));
+    }
+    ref = &node.children[ChildIndex(node, key)];
+  }
+  return TreeGet(source_, TreeRoot::OnDisk(ref->page), key);
 }
 
 Status WriteTree::FixChild(Node* parent, size_t index) {
@@ -452,7 +318,7 @@ void WriteTree::SplitChild(Node* parent, size_t index, bool append) {
   Node* child = parent->children[index].dirty.get();
   while (child->EncodedBodyBytes() > layout_.body_bytes()) {
     auto [right, separator] = SplitInTwo(child, append, layout_.body_bytes());
-    Adopt(right.get());
+    CountDirtyNode();
     parent->children.insert(parent->children.begin() + index + 1, ChildRef{{}, right});
     parent->keys.insert(parent->keys.begin() + index, std::move(separator));
     child = parent->children[index].dirty.get();
@@ -499,6 +365,7 @@ StatusOr<PageRef> WriteTree::Flush(PageSink* sink) {
   MANIFOLD_RETURN_IF_ERROR(FlushRef(&root_, sink));
   modified_ = false;
   freed_.clear();
+  dirty_bytes_ = 0;  // Every dirty node was written and released.
   return root_.page;
 }
 
@@ -527,18 +394,11 @@ Status WriteTree::FlushRef(ChildRef* ref, PageSink* sink) {
 
 // --- Cursor --------------------------------------------------------------------------------
 
-bool Cursor::Frame::leaf() const {
-  return node != nullptr ? node->leaf : NodePage(page.data()).leaf();
-}
+bool Cursor::Frame::leaf() const { return NodePage(page.data()).leaf(); }
 
-size_t Cursor::Frame::count() const {
-  if (node == nullptr) return NodePage(page.data()).count();
-  return node->leaf ? node->keys.size() : node->children.size();
-}
+size_t Cursor::Frame::count() const { return NodePage(page.data()).count(); }
 
-std::string_view Cursor::Frame::key(size_t i) const {
-  return node != nullptr ? node->keys[i].view() : NodePage(page.data()).key(i);
-}
+std::string_view Cursor::Frame::key(size_t i) const { return NodePage(page.data()).key(i); }
 
 std::string_view Cursor::key() const {
   const Frame& leaf = path_.back();
@@ -547,7 +407,6 @@ std::string_view Cursor::key() const {
 
 LeafValue Cursor::value() const {
   const Frame& leaf = path_.back();
-  if (leaf.node != nullptr) return leaf.node->values[leaf.index];
   return PageLeafValue(leaf.page, leaf.index);
 }
 
@@ -578,22 +437,14 @@ Status Cursor::DescendEdge(bool first) {
 }
 
 StatusOr<Cursor::Frame> Cursor::Child(const Frame& frame, size_t index) {
-  PageRef page;
-  if (frame.node != nullptr) {
-    const ChildRef& child = frame.node->children[index];
-    if (child.is_dirty()) return Frame{child.dirty, SharedBytes(), 0};
-    page = child.page;
-  } else {
-    page = NodePage(frame.page.data()).child(index);
-  }
-  MANIFOLD_ASSIGN_OR_RETURN(SharedBytes image, source_->LoadPage(page));
-  return Frame{nullptr, std::move(image), 0};
+  MANIFOLD_ASSIGN_OR_RETURN(SharedBytes image,
+                            source_->LoadPage(NodePage(frame.page.data()).child(index)));
+  return Frame{std::move(image), 0};
 }
 
 StatusOr<Cursor::Frame> Cursor::Root() {
-  if (root_.node != nullptr) return Frame{root_.node, SharedBytes(), 0};
   MANIFOLD_ASSIGN_OR_RETURN(SharedBytes image, source_->LoadPage(root_.page));
-  return Frame{nullptr, std::move(image), 0};
+  return Frame{std::move(image), 0};
 }
 
 Status Cursor::SeekToFirst() {
@@ -621,15 +472,13 @@ Status Cursor::Descend(std::string_view target) {
   if (root_.empty()) return Status::OK();
   MANIFOLD_ASSIGN_OR_RETURN(Frame frame, Root());
   for (;;) {
-    const bool in_memory = frame.node != nullptr;
-    if (frame.leaf()) {
-      frame.index = in_memory ? LowerBound(*frame.node, target)
-                              : NodePage(frame.page.data()).LowerBound(target);
+    const NodePage view(frame.page.data());
+    if (view.leaf()) {
+      frame.index = view.LowerBound(target);
       path_.push_back(std::move(frame));
       return Status::OK();
     }
-    frame.index = in_memory ? ChildIndex(*frame.node, target)
-                            : NodePage(frame.page.data()).ChildIndex(target);
+    frame.index = view.ChildIndex(target);
     MANIFOLD_ASSIGN_OR_RETURN(Frame child, Child(frame, frame.index));
     path_.push_back(std::move(frame));
     frame = std::move(child);

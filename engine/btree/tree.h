@@ -48,42 +48,24 @@ class PageSink {
   [[nodiscard]] virtual Status WriteLargeValue(uint64_t first_page, std::string_view value) = 0;
 };
 
-// The root of a published tree: an in-memory node (committed to the log, not yet checkpointed,
-// shared immutably by versions) or a page of the data file.
+// The root of a committed tree: a page of the data file (empty for an empty tree).
 struct TreeRoot {
-  PageRef page;  // Used when node is null; empty for an empty tree.
-  NodePtr node;
-  bool empty() const { return node == nullptr && page.empty(); }
-  static TreeRoot OnDisk(PageRef page) { return TreeRoot{page, nullptr}; }
-};
-
-// What one checkpoint wrote for one in-memory node; published after the checkpoint is durable.
-struct PendingFlush {
-  std::shared_ptr<FlushCell> cell;
-  std::unique_ptr<FlushInfo> info;
+  PageRef page;
+  bool empty() const { return page.empty(); }
+  static TreeRoot OnDisk(PageRef page) { return TreeRoot{page}; }
 };
 
 // Reads a committed value: resolves overflow pages.
 [[nodiscard]] StatusOr<std::string> MaterializeValue(NodeSource* source, const LeafValue& value);
 
 // Point lookup in a committed tree. nullopt when absent. The value's inline bytes are a slice of
-// its page image (or of its in-memory node's buffer): holding the LeafValue keeps them alive and
-// unchanged (I43), which is what DB::GetPinned hands out.
+// its page image: holding the LeafValue keeps them alive and unchanged (I43), which is what
+// DB::GetPinned hands out.
 [[nodiscard]] StatusOr<std::optional<LeafValue>> TreeFind(NodeSource* source, const TreeRoot& root,
                                                           std::string_view key);
 // TreeFind with the value copied out (once, straight from the page) or its overflow run read.
 [[nodiscard]] StatusOr<std::optional<std::string>> TreeGet(NodeSource* source, const TreeRoot& root,
                                                            std::string_view key);
-
-// Checkpoint: writes every in-memory node reachable from `root` that no durable checkpoint has
-// written yet (bottom-up, with its unwritten large values) through `sink`, and returns the
-// on-disk root. Nodes are not changed (readers may be using them): what was written for each is
-// appended to `flushed`, for the caller to publish once the checkpoint is durable.
-[[nodiscard]] StatusOr<PageRef> WriteBackTree(const TreeRoot& root, const Layout& layout,
-                                              PageSink* sink, std::vector<PendingFlush>* flushed);
-
-// A unique epoch for a new WriteTree (a counter, so runs are reproducible).
-uint64_t NextWriterEpoch();
 
 // Calls `visit` for every page of a committed tree (nodes and overflow runs), parents first.
 // Used to free a dropped tree and by the integrity checker.
@@ -95,8 +77,6 @@ class WriteTree {
  public:
   // Starts from the committed tree at `root` (empty if root.empty()).
   WriteTree(NodeSource* source, PageRef root);
-  // Starts from a published tree that may hold in-memory nodes; copies them before changing them.
-  WriteTree(NodeSource* source, const TreeRoot& root);
 
   // Inserts or replaces. The key and value must respect the layout's limits (checked by the
   // caller with user-facing messages; asserted here).
@@ -109,15 +89,10 @@ class WriteTree {
   bool modified() const { return modified_; }
   // Committed pages (and overflow runs) this tree no longer uses. Freed when it commits.
   const std::vector<PageRun>& freed() const { return freed_; }
-  // Published in-memory nodes this tree replaced that no checkpoint had written when copied: if
-  // a checkpoint writes them later, the pages it wrote are freed by the next checkpoint.
-  const std::vector<std::shared_ptr<FlushCell>>& freed_cells() const { return freed_cells_; }
-  // Approximate memory of the in-memory nodes and values this tree created.
+  // Approximate memory of the in-memory nodes and values this tree created since it started or
+  // last flushed (a page per dirty node: its decoded entries, and the image its inline values
+  // slice).
   uint64_t dirty_bytes() const { return dirty_bytes_; }
-  // The tree as readers should see it once this writer's commit is published. The writer must
-  // not change it afterwards (its nodes become shared).
-  TreeRoot Publish();
-
   // Writes every dirty node and large value through `sink` and returns the new committed root.
   // After a successful Flush the tree is clean again and starts from the returned root.
   [[nodiscard]] StatusOr<PageRef> Flush(PageSink* sink);
@@ -126,9 +101,9 @@ class WriteTree {
   enum class Fill { kOk, kOver, kUnder };
 
   StatusOr<Node*> MakeDirty(ChildRef* ref);
-  Node* CopyPublished(ChildRef* ref);
   MutableNodePtr NewNode();
-  void Adopt(Node* node, bool replaces_dirty = false);
+  // Counts a node that became dirty in dirty_bytes_.
+  void CountDirtyNode() { dirty_bytes_ += layout_.page_bytes; }
   // Returns whether the key was inserted after every key of its leaf, and its leaf (and each
   // ancestor up to here) is the last child of its parent: the ascending-insert pattern.
   StatusOr<bool> PutInto(ChildRef* ref, std::string_view key, LeafValue value);
@@ -146,13 +121,11 @@ class WriteTree {
   ChildRef root_;
   bool modified_ = false;
   std::vector<PageRun> freed_;
-  std::vector<std::shared_ptr<FlushCell>> freed_cells_;
-  uint64_t epoch_;
   uint64_t dirty_bytes_ = 0;
 };
 
-// Moves over a committed tree in key order. Holds the nodes and page images on its path, so it
-// stays valid while the pages it reads cannot be reused (the caller holds a snapshot).
+// Moves over a committed tree in key order. Holds the page images on its path, so it stays valid
+// while the pages it reads cannot be reused (the caller holds a snapshot).
 class Cursor {
  public:
   Cursor(NodeSource* source, TreeRoot root) : source_(source), root_(std::move(root)) {}
@@ -167,7 +140,7 @@ class Cursor {
   [[nodiscard]] Status Prev();
 
   bool Valid() const { return !path_.empty(); }
-  // Both stay valid until the cursor moves: they point into a node or page the cursor holds.
+  // Both stay valid until the cursor moves: they point into a page image the cursor holds.
   std::string_view key() const;
   LeafValue value() const;
   // The value's bytes when they are stored with the entry (not in overflow pages), without the
@@ -176,10 +149,8 @@ class Cursor {
   bool InlineValue(std::string_view* bytes) const;
 
  private:
-  // One level of the path: an in-memory node, or (below the in-memory part of a published tree)
-  // a page image searched in place.
+  // One level of the path: a page image searched in place.
   struct Frame {
-    NodePtr node;
     SharedBytes page;
     size_t index;
     bool leaf() const;

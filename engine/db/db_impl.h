@@ -210,9 +210,11 @@ class DBImpl : public DB {
                                        std::map<std::string, ColumnFamilyState>* on_disk)
       MANIFOLD_REQUIRES(checkpoint_mu_);
   [[nodiscard]] Status WriteHeader(const HeaderSlot& slot) MANIFOLD_REQUIRES(checkpoint_mu_);
+  // The most a checkpoint holds of its own output (I49): of its merge's dirty tree nodes, and of
+  // its page images before it writes them out.
+  uint64_t CheckpointHeldBytesMax() const;
   void FinishCheckpoint(const Version& target, const HeaderSlot& slot,
-                        const std::vector<MergeJob>& jobs, const CommitWriter& writer,
-                        std::vector<uint64_t> chain,
+                        const std::vector<MergeJob>& jobs, std::vector<uint64_t> chain,
                         std::map<std::string, ColumnFamilyState> on_disk)
       MANIFOLD_REQUIRES(checkpoint_mu_);
   // Copies the allocator's page counts to the published_pages_* atomics (db_impl_stats.cc).

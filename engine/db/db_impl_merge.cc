@@ -4,6 +4,7 @@
 // is durable releases them and moves readers to the new roots (InstallCheckpoint).
 
 #include <algorithm>
+#include <functional>
 #include <map>
 #include <set>
 
@@ -87,8 +88,10 @@ namespace {
 
 // I36: the newest version of every key in `buffers` (oldest buffer first), applied to `tree` in
 // key order: a put replaces, a tombstone deletes (the key may have an older value in the tree).
+// I49: whenever the tree's dirty nodes reach held_bytes_max, `write_chunk` writes them out.
 Status MergeInto(const std::vector<std::shared_ptr<const WriteBuffer>>& buffers, uint64_t sequence,
-                 btree::WriteTree* tree) {
+                 btree::WriteTree* tree, uint64_t held_bytes_max,
+                 const std::function<Status()>& write_chunk) {
   std::vector<WriteBuffer::Iterator> its;  // Newest buffer first.
   for (auto it = buffers.rbegin(); it != buffers.rend(); ++it) {
     its.emplace_back(it->get());
@@ -127,6 +130,7 @@ Status MergeInto(const std::vector<std::shared_ptr<const WriteBuffer>>& buffers,
     } else if (!drop_tombstones) {
       MANIFOLD_RETURN_IF_ERROR(tree->Delete(key).status());
     }
+    if (tree->dirty_bytes() >= held_bytes_max) MANIFOLD_RETURN_IF_ERROR(write_chunk());
   }
 }
 
@@ -142,12 +146,24 @@ Status DBImpl::MergeBuffers(const Version& target, std::vector<MergeJob>* jobs,
     auto found = by_id.find(state.id);
     if (found != by_id.end()) {
       MergeJob& job = *found->second;
-      // Each touched leaf is copied once and rewritten once by the Flush (I36).
+      // Each touched leaf is copied once and rewritten once by a Flush (I36); in key order, a
+      // chunk's flush leaves only the path to its last key for the next chunk to copy again.
       btree::WriteTree tree(pager_.get(), root);
-      MANIFOLD_RETURN_IF_ERROR(MergeInto(job.buffers, target.sequence, &tree));
-      // I37: readers of versions made before the install may still read the old tree. (Before
-      // the Flush, which forgets what the tree freed.)
-      for (const btree::PageRun& run : tree.freed()) allocator_.FreeAt(kMergeFreedPending, run);
+      auto free_replaced = [&]() MANIFOLD_REQUIRES(checkpoint_mu_) {
+        // I37: readers of versions made before the install may still read the old tree. (Before
+        // the Flush, which forgets what the tree freed.)
+        for (const btree::PageRun& run : tree.freed()) allocator_.FreeAt(kMergeFreedPending, run);
+      };
+      // I49: the chunk's pages go to the file and the cache at once, since the tree reads them
+      // back (the path it copies again) through the pager.
+      auto write_chunk = [&]() MANIFOLD_REQUIRES(checkpoint_mu_) {
+        free_replaced();
+        MANIFOLD_RETURN_IF_ERROR(tree.Flush(writer).status());
+        return writer->WriteHeld();
+      };
+      MANIFOLD_RETURN_IF_ERROR(
+          MergeInto(job.buffers, target.sequence, &tree, writer->held_bytes_max(), write_chunk));
+      free_replaced();
       MANIFOLD_ASSIGN_OR_RETURN(root, tree.Flush(writer));
       job.name = name;
       job.root = root;

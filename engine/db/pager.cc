@@ -500,24 +500,47 @@ StatusOr<uint64_t> CommitWriter::AllocatePages(uint64_t count) {
   return allocator_->Allocate(count);
 }
 
-char* CommitWriter::NewPage(uint64_t page_id) {
+StatusOr<char*> CommitWriter::NewPage(uint64_t page_id) {
+  if (held_bytes() >= held_bytes_max_) MANIFOLD_RETURN_IF_ERROR(WriteHeld());
+  MANIFOLD_CHECK(held_bytes() < held_bytes_max_,
+                 "I49: a checkpoint holds at most held_bytes_max of its page images");
   SharedBytes& page = pages_[page_id];
-  MANIFOLD_CHECK(page.empty(), "I5: one commit writes each page once");
+  MANIFOLD_CHECK(page.empty() && written_.count(page_id) == 0,
+                 "I5: one commit writes each page once");
   char* data = nullptr;
   page = SharedBytes::Allocate(layout_.page_bytes, &data);
   return data;
 }
 
+Status CommitWriter::WriteHeld() {
+  MANIFOLD_CHECK(pager_ != nullptr, "only a checkpoint's writer writes its pages itself");
+  if (pages_.empty()) return Status::OK();
+  // The pages allocated so far may lie past the file's end.
+  MANIFOLD_RETURN_IF_ERROR(pager_->Reserve(allocator_->page_count(), growth_bytes_));
+  if (Status status = pager_->WritePages(pages_); !status.ok()) {
+    write_failed_ = true;
+    return status;
+  }
+  // I49: the cache gets the very buffers that went to the file, sealed and never changed again
+  // (I40), counted against its bound (I42); no reader reaches them before the install (I14).
+  if (PageCache* cache = pager_->cache(); cache != nullptr) {
+    for (const PageRef& ref : nodes_) cache->Insert(ref, pages_.at(ref.page_id));
+  }
+  for (const auto& [page_id, image] : pages_) written_.insert(page_id);
+  pages_.clear();
+  nodes_.clear();
+  return Status::OK();
+}
+
 StatusOr<uint32_t> CommitWriter::WriteNode(uint64_t page_id, btree::NodePtr node) {
-  char* page = NewPage(page_id);
+  MANIFOLD_ASSIGN_OR_RETURN(char* page, NewPage(page_id));
   btree::EncodeNodePage(*node, layout_, page);
   const size_t count = node->leaf ? node->keys.size() : node->children.size();
   assert(count <= UINT16_MAX);
   const uint32_t crc = btree::SealPage(
       page, layout_.page_bytes, node->leaf ? btree::PageType::kLeaf : btree::PageType::kInternal,
       static_cast<uint16_t>(count), page_id, sequence_);
-  // The cache gets the very buffer that goes to disk, sealed and never changed again (I40).
-  nodes_.emplace_back(PageRef{page_id, crc}, pages_.at(page_id));
+  nodes_.push_back(PageRef{page_id, crc});
   return crc;
 }
 
@@ -526,7 +549,7 @@ Status CommitWriter::WriteLargeValue(uint64_t first_page, std::string_view value
   const uint64_t count = layout_.OverflowPages(value.size());
   for (uint64_t i = 0; i < count; ++i) {
     std::string_view chunk = value.substr(std::min<size_t>(i * per_page, value.size()), per_page);
-    char* page = NewPage(first_page + i);
+    MANIFOLD_ASSIGN_OR_RETURN(char* page, NewPage(first_page + i));
     CopyBytes(page + kPageHeaderBytes, chunk);
     btree::SealPage(page, layout_.page_bytes, btree::PageType::kOverflow,
                     static_cast<uint16_t>(chunk.size()), first_page + i, sequence_);
@@ -550,7 +573,7 @@ StatusOr<PageRef> CommitWriter::WriteFreeList(const std::vector<uint64_t>& old_c
   PageRef next;
   for (size_t i = new_chain->size(); i-- > 0;) {
     const uint64_t page_id = (*new_chain)[i];
-    char* page = NewPage(page_id);
+    MANIFOLD_ASSIGN_OR_RETURN(char* page, NewPage(page_id));
     const size_t begin = std::min(i * per_page, runs.size());
     const size_t end = std::min(begin + per_page, runs.size());
     EncodeFixed64(page + kFreeListNextOffset, next.page_id);

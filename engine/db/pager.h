@@ -3,10 +3,12 @@
 #ifndef MANIFOLD_DB_PAGER_H_
 #define MANIFOLD_DB_PAGER_H_
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -172,11 +174,26 @@ class Pager : public btree::NodeSource {
   uint64_t reserved_bytes_ = 0;  // Commit path only.
 };
 
-// Collects one commit's page images; implements the tree's PageSink.
+// Collects one commit's page images; implements the tree's PageSink. A checkpoint's writer also
+// writes them out itself (I49): whenever it holds held_bytes_max bytes of images, before it
+// makes another, and on WriteHeld. Once written, a tree page's image goes to the page cache,
+// which admits it within its bound (I42), and the writer drops it: it never holds more than
+// held_bytes_max of its output, however much the checkpoint writes.
 class CommitWriter : public btree::PageSink {
  public:
+  // Holds every image until the caller writes pages() itself (a new database's first pages).
   CommitWriter(PageAllocator* allocator, const btree::Layout& layout, uint64_t sequence)
       : allocator_(allocator), layout_(layout), sequence_(sequence) {}
+  // Writes through `pager` (growing its file in growth_bytes steps) once it holds held_bytes_max
+  // bytes of images; at least one page.
+  CommitWriter(Pager* pager, PageAllocator* allocator, uint64_t sequence, uint64_t held_bytes_max,
+               uint64_t growth_bytes)
+      : pager_(pager),
+        allocator_(allocator),
+        layout_(pager->layout()),
+        sequence_(sequence),
+        held_bytes_max_(std::max<uint64_t>(held_bytes_max, pager->layout().page_bytes)),
+        growth_bytes_(growth_bytes) {}
 
   StatusOr<uint64_t> AllocatePages(uint64_t count) override;
   StatusOr<uint32_t> WriteNode(uint64_t page_id, btree::NodePtr node) override;
@@ -187,20 +204,34 @@ class CommitWriter : public btree::PageSink {
   [[nodiscard]] StatusOr<btree::PageRef> WriteFreeList(const std::vector<uint64_t>& old_chain,
                                                        std::vector<uint64_t>* new_chain);
 
+  // Writes every image held (growing the file first), hands the tree pages' images to the page
+  // cache and drops them (a writer made with a pager only). After it, every page this writer
+  // made can be read back through the pager, from the cache or the file.
+  [[nodiscard]] Status WriteHeld();
+  // The images held (not written yet).
   const std::map<uint64_t, SharedBytes>& pages() const { return pages_; }
-  // Tree page images written, to seed the cache once the commit is durable: the same buffers as
-  // pages(), encoded once (no copy per page).
-  const std::vector<std::pair<btree::PageRef, SharedBytes>>& nodes() const { return nodes_; }
+  uint64_t held_bytes() const { return pages_.size() * uint64_t{layout_.page_bytes}; }
+  uint64_t held_bytes_max() const { return held_bytes_max_; }
+  // True once one of this writer's page writes failed: the file may hold part of them (I8).
+  bool write_failed() const { return write_failed_; }
 
  private:
-  // A zero-filled page image for `page_id`, to be filled and sealed in place.
-  char* NewPage(uint64_t page_id);
+  // A zero-filled page image for `page_id`, to be filled and sealed in place; first writes out
+  // what is held if that reached held_bytes_max.
+  StatusOr<char*> NewPage(uint64_t page_id);
 
+  Pager* pager_ = nullptr;
   PageAllocator* allocator_;
   btree::Layout layout_;
   uint64_t sequence_;
+  uint64_t held_bytes_max_ = UINT64_MAX;
+  uint64_t growth_bytes_ = 0;
+  bool write_failed_ = false;
   std::map<uint64_t, SharedBytes> pages_;
-  std::vector<std::pair<btree::PageRef, SharedBytes>> nodes_;
+  // The tree pages among pages_ (their refs, for the cache).
+  std::vector<btree::PageRef> nodes_;
+  // Pages written out already (I5: one commit writes each page once).
+  std::set<uint64_t> written_;
 };
 
 }  // namespace manifold

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "engine/btree/tree.h"
 #include "manifold/env.h"
 
 namespace manifold {
@@ -218,6 +219,51 @@ TEST(FreeListTest, RunLongerThan16BitsRoundTrips) {
   for (const PageRun& run : allocator.PersistableRuns()) persistable += run.count;
   EXPECT_EQ(free_pages, persistable);
   EXPECT_GT(free_pages, uint64_t{0xFFFF});
+}
+
+// I49: a checkpoint's writer holds at most held_bytes_max of page images: it writes them out as
+// it goes and hands the tree pages to the cache, and every page it made reads back through the
+// pager, from the cache or from the file.
+TEST(CommitWriterTest, WritesOutWhatItHoldsPastItsLimit) {
+  std::unique_ptr<MemFileSystem> fs = NewMemFileSystem();
+  OpenFileOptions create;
+  create.create = true;
+  auto file = fs->OpenFile("/data", create);
+  ASSERT_TRUE(file.ok());
+  Pager pager(std::move(*file), "/data", 1024, 1 << 20, true);
+  PageAllocator allocator(2, 1 << 20);
+  constexpr uint64_t kHeldMax = 3 * 1024;
+  CommitWriter writer(&pager, &allocator, 5, kHeldMax, 1 << 16);
+  btree::WriteTree tree(&pager, PageRef{});
+  const std::string big(20 * 1024, 'b');  // About 21 overflow pages.
+  ASSERT_TRUE(tree.Put("big", big).ok());
+  for (int i = 0; i < 100; ++i) {
+    ASSERT_TRUE(tree.Put("key" + std::to_string(1000 + i), std::string(40, 'v')).ok());
+  }
+  auto root = tree.Flush(&writer);
+  ASSERT_TRUE(root.ok()) << root.status().ToString();
+  EXPECT_LT(writer.held_bytes(), kHeldMax);
+  EXPECT_GT(pager.stats().pages_written.load(), 20u);  // Written as it went.
+  ASSERT_TRUE(writer.WriteHeld().ok());
+  EXPECT_TRUE(writer.pages().empty());
+  EXPECT_FALSE(writer.write_failed());
+  EXPECT_GT(pager.cache()->usage_bytes(), 0u);  // The tree pages, handed to the cache.
+  // Through the cache, and from the file alone.
+  auto reopened = fs->OpenFile("/data", OpenFileOptions());
+  ASSERT_TRUE(reopened.ok());
+  Pager uncached(std::move(*reopened), "/data", 1024, 0, false);
+  for (btree::NodeSource* source :
+       {static_cast<btree::NodeSource*>(&pager), static_cast<btree::NodeSource*>(&uncached)}) {
+    auto value = btree::TreeGet(source, btree::TreeRoot::OnDisk(*root), "big");
+    ASSERT_TRUE(value.ok()) << value.status().ToString();
+    EXPECT_EQ(**value, big);
+    for (int i = 0; i < 100; ++i) {
+      auto small =
+          btree::TreeGet(source, btree::TreeRoot::OnDisk(*root), "key" + std::to_string(1000 + i));
+      ASSERT_TRUE(small.ok()) << small.status().ToString();
+      EXPECT_EQ(**small, std::string(40, 'v'));
+    }
+  }
 }
 
 }  // namespace
