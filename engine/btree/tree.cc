@@ -412,12 +412,6 @@ LeafValue Cursor::value() const {
 
 bool Cursor::InlineValue(std::string_view* bytes) const {
   const Frame& leaf = path_.back();
-  if (leaf.node != nullptr) {
-    const LeafValue& value = leaf.node->values[leaf.index];
-    if (value.written()) return false;
-    *bytes = value.bytes.view();
-    return true;
-  }
   const PageValue stored = NodePage(leaf.page.data()).value(leaf.index);
   if (stored.large) return false;
   *bytes = stored.inline_bytes;

@@ -1,6 +1,7 @@
 // MergedCursor (merged_view.h): write buffers merged over a tree at a reader's sequence number,
-// both directions. The tree lives in memory (a published WriteTree); the expected view comes from
-// point lookups (LookupBuffers, then the tree), which write_buffer_test checks on their own.
+// both directions. The tree lives in memory (a flushed WriteTree over MemPages); the expected view
+// comes from point lookups (LookupBuffers, then the tree), which write_buffer_test checks on their
+// own.
 #include "engine/db/merged_view.h"
 
 #include <gtest/gtest.h>
@@ -15,23 +16,49 @@
 #include <string>
 #include <vector>
 
+#include "engine/btree/node_page.h"
+#include "engine/btree/page.h"
+
 namespace manifold {
 namespace {
 
-// A tree that never reaches disk: every node stays in memory, so nothing is loaded.
-class NoPages : public btree::NodeSource {
+// The tree's pages, kept in memory as sealed page images: the cursor reads the same encoded
+// pages it reads from the data file. Large values are not used by these tests.
+class MemPages : public btree::NodeSource, public btree::PageSink {
  public:
-  NoPages() { layout_.page_bytes = 1024; }  // Small nodes: a few dozen keys span many leaves.
-  StatusOr<SharedBytes> LoadPage(const btree::PageRef&) override {
-    return Status::Corruption("merged_view_test: the tree has no pages");
+  MemPages() { layout_.page_bytes = 1024; }  // Small nodes: a few dozen keys span many leaves.
+  StatusOr<SharedBytes> LoadPage(const btree::PageRef& ref) override {
+    auto it = pages_.find(ref.page_id);
+    if (it == pages_.end()) return Status::Corruption("merged_view_test: no such page");
+    return SharedBytes(std::string_view(it->second));
   }
   StatusOr<std::string> LoadLargeValue(const btree::LeafValue&) override {
     return Status::Corruption("merged_view_test: the tree has no overflow pages");
   }
   const btree::Layout& layout() const override { return layout_; }
+  StatusOr<uint64_t> AllocatePages(uint64_t count) override {
+    const uint64_t first = next_page_;
+    next_page_ += count;
+    return first;
+  }
+  StatusOr<uint32_t> WriteNode(uint64_t page_id, btree::NodePtr node) override {
+    std::string page(layout_.page_bytes, '\0');
+    btree::EncodeNodePage(*node, layout_, page.data());
+    const uint16_t count = node->leaf ? node->keys.size() : node->children.size();
+    const uint32_t crc = btree::SealPage(
+        page.data(), layout_.page_bytes,
+        node->leaf ? btree::PageType::kLeaf : btree::PageType::kInternal, count, page_id, 1);
+    pages_[page_id] = std::move(page);
+    return crc;
+  }
+  Status WriteLargeValue(uint64_t, std::string_view) override {
+    return Status::NotSupported("merged_view_test: no large values");
+  }
 
  private:
   btree::Layout layout_;
+  std::map<uint64_t, std::string> pages_;
+  uint64_t next_page_ = 1;
 };
 
 using Model = std::map<std::string, std::string>;
@@ -57,7 +84,9 @@ class MergedCursorTest : public ::testing::Test {
     return stack;
   }
   std::unique_ptr<MergedCursor> Cursor(uint64_t sequence) {
-    root_ = tree_.Publish();
+    StatusOr<btree::PageRef> flushed = tree_.Flush(&pages_);
+    EXPECT_TRUE(flushed.ok()) << flushed.status().ToString();
+    if (flushed.ok()) root_ = btree::TreeRoot::OnDisk(*flushed);
     return std::make_unique<MergedCursor>(&pages_, root_, Stack(), sequence);
   }
   // What a reader at `sequence` sees: each key's newest buffered entry, else the tree.
@@ -93,7 +122,7 @@ class MergedCursorTest : public ::testing::Test {
     EXPECT_EQ(std::vector(backward.rbegin(), backward.rend()), want);
   }
 
-  NoPages pages_;
+  MemPages pages_;
   btree::WriteTree tree_{&pages_, btree::PageRef{}};
   btree::TreeRoot root_;
   Model tree_model_;
