@@ -9,22 +9,6 @@ namespace manifold {
 
 // --- Reads ---------------------------------------------------------------------------------
 
-namespace {
-
-// A buffered value is pinned where it lies: entries never move or change while their buffer
-// lives (write_buffer.h), and the handle holds the stack, so the buffer lives as long as the
-// handle, even after a merge releases it from the column family (I34) and the version goes.
-Status PinBuffered(const BufferStackPtr& stack, std::string_view bytes, PinnableValue* value) {
-  if (bytes.empty()) {
-    value->Assign(std::string());
-    return Status::OK();
-  }
-  value->Pin(bytes, std::shared_ptr<const void>(stack));
-  return Status::OK();
-}
-
-}  // namespace
-
 StatusOr<const ColumnFamilyState*> DBImpl::FindColumnFamily(const Version& version,
                                                             std::string_view name) {
   const ColumnFamilyState* state = version.Find(name);
@@ -70,32 +54,31 @@ Status DBImpl::GetPinned(const ReadOptions& options, std::string_view column_fam
   MANIFOLD_ASSIGN_OR_RETURN(const ColumnFamilyState* state,
                             FindColumnFamily(*version, column_family));
   MANIFOLD_RETURN_IF_ERROR(CheckKey(key));
-  // I35: the buffers at the version's sequence number, then its tree.
-  MANIFOLD_ASSIGN_OR_RETURN(
-      MergedFound found,
-      MergedFind(pager_.get(), state->root, state->buffers.get(), key, version->sequence));
-  switch (found.where) {
-    case MergedFound::Where::kAbsent:
-      return Status::NotFound("key not found");
-    case MergedFound::Where::kBuffer:
-      return PinBuffered(state->buffers, found.buffered, value);
-    case MergedFound::Where::kTree:
-      break;
+  // I35: a buffered entry at the version's sequence number shadows the tree. Its bytes live in a
+  // buffer the version holds, not in a shared page, so they are copied into the handle.
+  const WriteBuffer::Lookup buffered = LookupBuffers(state->buffers.get(), key, version->sequence);
+  if (buffered.found == WriteBuffer::Found::kTombstone) return Status::NotFound("key not found");
+  if (buffered.found == WriteBuffer::Found::kValue) {
+    value->Assign(std::string(buffered.value));
+    return Status::OK();
   }
-  btree::LeafValue& leaf = found.tree;
-  if (leaf.written()) {
-    MANIFOLD_ASSIGN_OR_RETURN(std::string large, pager_->LoadLargeValue(leaf));
+  MANIFOLD_ASSIGN_OR_RETURN(
+      std::optional<btree::LeafValue> found,
+      btree::TreeFind(pager_.get(), btree::TreeRoot::OnDisk(state->root), key));
+  if (!found.has_value()) return Status::NotFound("key not found");
+  if (found->written()) {
+    MANIFOLD_ASSIGN_OR_RETURN(std::string large, pager_->LoadLargeValue(*found));
     value->Assign(std::move(large));
     return Status::OK();
   }
-  if (leaf.bytes.empty()) {
+  if (found->bytes.empty()) {
     value->Assign(std::string());
     return Status::OK();
   }
   // I43: the handle holds a reference on the buffer the bytes live in (the page image), which is
   // never changed once shared, so the version may go.
-  const std::string_view bytes = leaf.bytes.view();
-  value->Pin(bytes, &SharedBytes::ReleaseToken, leaf.bytes.DetachToken());
+  const std::string_view bytes = found->bytes.view();
+  value->Pin(bytes, &SharedBytes::ReleaseToken, found->bytes.DetachToken());
   return Status::OK();
 }
 

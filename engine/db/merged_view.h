@@ -7,7 +7,6 @@
 #ifndef MANIFOLD_DB_MERGED_VIEW_H_
 #define MANIFOLD_DB_MERGED_VIEW_H_
 
-#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -25,117 +24,49 @@ namespace manifold {
 WriteBuffer::Lookup LookupBuffers(const BufferStack* stack, std::string_view key,
                                   uint64_t sequence);
 
-// Where a point lookup found a key: the one search that Get and GetPinned share.
-struct MergedFound {
-  enum class Where : uint8_t {
-    kAbsent,  // Deleted (a buffered tombstone), or in no buffer and not in the tree.
-    kBuffer,  // `buffered` points into a buffer of the stack: valid while the stack lives.
-    kTree,    // `tree` is the leaf value; its inline bytes share the page image (I43).
-  };
-  Where where = Where::kAbsent;
-  std::string_view buffered;
-  btree::LeafValue tree;
-};
-
-// Point lookup: the buffers at `sequence`, then the tree.
-[[nodiscard]] StatusOr<MergedFound> MergedFind(Pager* pager, const btree::PageRef& root,
-                                               const BufferStack* stack, std::string_view key,
-                                               uint64_t sequence);
-
-// MergedFind with the value copied out. nullopt when absent or deleted.
+// Point lookup: the buffers, then the tree. nullopt when absent or deleted.
 [[nodiscard]] StatusOr<std::optional<std::string>> MergedGet(Pager* pager,
                                                              const btree::PageRef& root,
                                                              const BufferStack* stack,
                                                              std::string_view key,
                                                              uint64_t sequence);
 
-// Moves over the merged view in key order, both directions, like btree::Cursor. It keeps one
-// position per source (each buffer, newest first, then the tree) and moves only the sources at
-// the current key, so a step costs a step in each of those sources, not a lookup in every
-// buffer. The caller keeps the pages alive (a Version, I4); the cursor keeps the buffers alive
-// itself.
+// Moves over the merged view in key order, both directions, like btree::Cursor. The caller keeps
+// the pages alive (a Version, I4); the cursor keeps the buffers alive itself.
 class MergedCursor {
  public:
-  MergedCursor(btree::NodeSource* source, btree::TreeRoot root, BufferStackPtr stack,
-               uint64_t sequence);
+  MergedCursor(Pager* pager, btree::PageRef root, BufferStackPtr stack, uint64_t sequence);
 
   [[nodiscard]] Status SeekToFirst();
   [[nodiscard]] Status SeekToLast();
   [[nodiscard]] Status Seek(std::string_view target);         // First key >= target.
   [[nodiscard]] Status SeekForPrev(std::string_view target);  // Last key <= target.
-  // Next and Prev only when Valid().
   [[nodiscard]] Status Next();
   [[nodiscard]] Status Prev();
 
   bool Valid() const { return valid_; }
-  // Both valid until the cursor moves.
   std::string_view key() const { return key_; }
   std::string_view value() const { return value_; }
 
  private:
-  // One buffer as the reader sees it: at most one position per key, the key's newest entry at
-  // or below the reader's sequence number (a put or a tombstone); keys whose every entry is
-  // newer are skipped. Its key and value point into the buffer's arena, where entries never
-  // move (write_buffer.h), so they outlive the source's next move.
-  class BufferSource {
-   public:
-    BufferSource(const WriteBuffer* buffer, uint64_t sequence)
-        : buffer_(buffer), it_(buffer), sequence_(sequence) {}
-    void SeekToFirst();
-    void SeekToLast();
-    void Seek(std::string_view target);         // First visible key >= target.
-    void SeekForPrev(std::string_view target);  // Last visible key <= target.
-    void Next();
-    void Prev();
-    bool Valid() const { return valid_; }
-    std::string_view key() const { return key_; }
-    bool tombstone() const { return tombstone_; }
-    std::string_view value() const { return value_; }
-
-   private:
-    // it_ is at the first entry of a key, or at one of its entries newer than the reader: moves
-    // to the first entry visible to the reader, of this key or a later one.
-    void SettleForward();
-    // it_ is at an entry of a key: moves to the nearest key at or before it with an entry
-    // visible to the reader, and takes that entry.
-    void SettleBackward();
-    // it_ to the first entry of the key after key_.
-    void PastKey();
-    // it_ to the last entry of the key before `key`.
-    void BeforeKey(std::string_view key);
-
-    const WriteBuffer* buffer_;
-    WriteBuffer::Iterator it_;
-    uint64_t sequence_;
-    bool valid_ = false;
-    bool tombstone_ = false;
-    std::string_view key_;
-    std::string_view value_;
-  };
-
-  // Picks the nearest key any source is at in the direction; a key whose newest source holds a
-  // tombstone is stepped over. Marks the sources at the key.
-  [[nodiscard]] Status Settle(bool forward);
+  // Positions: forward, every source is at its first entry with a key >= key_ (or past
+  // key_ once it is consumed); backward, at its last entry with a key <= key_.
+  [[nodiscard]] Status FindVisible(bool forward);
   // Moves every source at key_ off it in the direction.
-  [[nodiscard]] Status Advance(bool forward);
-  // A change of direction: every source to key_ or the nearest key beyond it in the new
-  // direction (the sources not at key_ are on its other side).
-  [[nodiscard]] Status Turn(bool forward);
-  [[nodiscard]] Status TakeTreeValue();
+  [[nodiscard]] Status StepOff(bool forward);
+  // Whether key_ is visible, setting value_ if so.
+  [[nodiscard]] Status Resolve(bool* visible);
 
-  btree::NodeSource* source_;
+  Pager* pager_;
   BufferStackPtr stack_;
   uint64_t sequence_;
-  std::vector<BufferSource> buffers_;   // Same order as stack_ (newest first).
-  std::vector<uint8_t> buffer_at_key_;  // Whether buffers_[i] is at key_.
+  std::vector<WriteBuffer::Iterator> buffers_;  // Same order as stack_ (newest first).
   btree::Cursor tree_;
-  bool tree_at_key_ = false;
   bool forward_ = true;
   bool valid_ = false;
-  std::string_view key_;  // Into a buffer's arena, the tree cursor's page, or turn_key_.
+  std::string key_;
   std::string_view value_;
-  std::string turn_key_;  // key_ while the sources it pointed into move (Turn).
-  std::string loaded_;    // The current value when it lives in overflow pages.
+  std::string loaded_;  // The current value when it lives in overflow pages.
 };
 
 }  // namespace manifold

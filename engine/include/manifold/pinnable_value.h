@@ -1,10 +1,8 @@
 // PinnableValue: the result of DB::GetPinned, a value read without copying it out of the page
 // that holds it (like RocksDB's PinnableSlice). While the handle lives it keeps that page image
 // alive and unchanged, so value() stays valid even if later commits replace the key, a checkpoint
-// rewrites the page, or the cache evicts it. A value still in a write buffer (a recent commit) is
-// pinned the same way: the handle keeps the column family's buffers alive (their memory too, as
-// an open iterator does), and buffers never move or change an entry. A value stored in overflow
-// pages (larger than about a quarter of a page) is assembled into the handle's own string instead.
+// rewrites the page, or the cache evicts it. A value stored in overflow pages (larger than about
+// a quarter of a page) is assembled into the handle's own string instead.
 //
 //   manifold::PinnableValue value;
 //   Status s = db->GetPinned({}, "default", "key", &value);
@@ -12,7 +10,6 @@
 #ifndef MANIFOLD_PINNABLE_VALUE_H_
 #define MANIFOLD_PINNABLE_VALUE_H_
 
-#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -33,7 +30,6 @@ class PinnableValue {
     view_ = std::exchange(other.view_, std::string_view());
     release_ = std::exchange(other.release_, nullptr);
     token_ = std::exchange(other.token_, nullptr);
-    owner_ = std::move(other.owner_);
     return *this;
   }
   ~PinnableValue() { Reset(); }
@@ -41,14 +37,13 @@ class PinnableValue {
   // The value's bytes: valid until Reset, the next GetPinned into this handle, or destruction.
   std::string_view value() const { return owns_ ? std::string_view(owned_) : view_; }
   size_t size() const { return value().size(); }
-  // True when value() points into a page or buffer the handle keeps alive (no copy was made).
-  bool pinned() const { return release_ != nullptr || owner_ != nullptr; }
+  // True when value() points into a page the handle keeps alive (no copy was made).
+  bool pinned() const { return release_ != nullptr; }
   // Drops the pin (or the owned copy); value() becomes empty.
   void Reset() {
     if (release_ != nullptr) release_(token_);
     release_ = nullptr;
     token_ = nullptr;
-    owner_.reset();
     view_ = std::string_view();
     owned_.clear();
     owns_ = false;
@@ -61,12 +56,6 @@ class PinnableValue {
     view_ = bytes;
     release_ = release;
     token_ = token;
-  }
-  // For the engine: `bytes` stay valid while `owner` lives (the handle holds it until Reset).
-  void Pin(std::string_view bytes, std::shared_ptr<const void> owner) {
-    Reset();
-    view_ = bytes;
-    owner_ = std::move(owner);
   }
   // For the engine: a value the handle owns (an assembled large value, or an empty one).
   void Assign(std::string value) {
@@ -81,7 +70,6 @@ class PinnableValue {
   std::string_view view_;
   ReleaseFunction release_ = nullptr;
   void* token_ = nullptr;
-  std::shared_ptr<const void> owner_;
 };
 
 }  // namespace manifold
