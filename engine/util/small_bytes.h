@@ -26,8 +26,10 @@ class SmallBytes {
   SmallBytes(const char* bytes) { Assign(std::string_view(bytes)); }  // NOLINT: a string value.
   SmallBytes(const SmallBytes& other) {
     if (other.is_inline()) {
-      std::memcpy(inline_, other.inline_, kInlineBytesMax);  // Fixed size: no branches.
+      // Only the bytes in use: the rest of inline_ is uninitialized (copying all of it made
+      // gcc -O2 warn maybe-uninitialized, an error under --config=werror).
       size_ = other.size_;
+      if (size_ > 0) std::memcpy(inline_, other.inline_, size_);
     } else {
       Assign(other.view());
     }
