@@ -141,12 +141,11 @@ void MergedCursor::BufferSource::PastKey() {
 }
 
 void MergedCursor::BufferSource::BeforeKey(std::string_view key) {
-  it_.Seek(key);  // The first entry at or after the key; the one before it is before the key.
-  if (it_.Valid()) {
-    it_.Prev();
-  } else {
-    it_.SeekToLast();
-  }
+  // One search for the last entry below the key, not a Seek to the key's first entry and a Prev
+  // from it: a writer adding a newer entry of the key between the two puts it before that first
+  // entry, and the Prev lands on it (the key again: a backward walk beside a writer saw a key
+  // twice, tests/concurrency_test, I53).
+  it_.SeekBefore(key);
 }
 
 // ---- MergedCursor -----------------------------------------------------------------------

@@ -236,13 +236,14 @@ WriteBuffer::Node* WriteBuffer::FindLessThan(const Node* node) const {
   return x;
 }
 
-WriteBuffer::Node* WriteBuffer::FindLastAtMost(std::string_view key) const {
+WriteBuffer::Node* WriteBuffer::FindLastAtMost(std::string_view key, bool strict) const {
   Node* x = head_;
   const uint64_t prefix = KeyPrefix(key);
+  const int most = strict ? -1 : 0;  // The largest comparison result that keeps walking.
   for (int level = height_.load(std::memory_order_relaxed) - 1; level >= 0; --level) {
     Node* next = x->Next(level);
     while (next != nullptr && (next->key_prefix < prefix ||
-                               (next->key_prefix == prefix && next->key().compare(key) <= 0))) {
+                               (next->key_prefix == prefix && next->key().compare(key) <= most))) {
       x = next;
       next = x->Next(level);
     }
@@ -493,6 +494,12 @@ void WriteBuffer::Iterator::Seek(std::string_view target, uint64_t sequence) {
 
 void WriteBuffer::Iterator::SeekForPrev(std::string_view target) {
   const Node* last = buffer_->FindLastAtMost(target);
+  node_ = last == buffer_->head_ ? nullptr : last;
+  SkipAbortedBackward();
+}
+
+void WriteBuffer::Iterator::SeekBefore(std::string_view target) {
+  const Node* last = buffer_->FindLastAtMost(target, /*strict=*/true);
   node_ = last == buffer_->head_ ? nullptr : last;
   SkipAbortedBackward();
 }
