@@ -410,6 +410,14 @@ LeafValue Cursor::value() const {
   return PageLeafValue(leaf.page, leaf.index);
 }
 
+bool Cursor::InlineValue(std::string_view* bytes) const {
+  const Frame& leaf = path_.back();
+  const PageValue stored = NodePage(leaf.page.data()).value(leaf.index);
+  if (stored.large) return false;
+  *bytes = stored.inline_bytes;
+  return true;
+}
+
 Status Cursor::DescendEdge(bool first) {
   for (;;) {
     const Frame& top = path_.back();

@@ -143,6 +143,10 @@ class Cursor {
   // Both stay valid until the cursor moves: they point into a page image the cursor holds.
   std::string_view key() const;
   LeafValue value() const;
+  // The value's bytes when they are stored with the entry (not in overflow pages), without the
+  // reference value() takes on the page (a scan reads one value per step); valid until the
+  // cursor moves. False for a value in overflow pages: read it through value().
+  bool InlineValue(std::string_view* bytes) const;
 
  private:
   // One level of the path: a page image searched in place.

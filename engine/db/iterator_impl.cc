@@ -9,7 +9,7 @@ IteratorImpl::IteratorImpl(Pager* pager, VersionPtr version, btree::PageRef root
                            std::optional<std::string> lower_bound,
                            std::optional<std::string> upper_bound)
     : version_(std::move(version)),
-      cursor_(pager, root, std::move(buffers), sequence),
+      cursor_(pager, btree::TreeRoot::OnDisk(root), std::move(buffers), sequence),
       lower_bound_(std::move(lower_bound)),
       upper_bound_(std::move(upper_bound)) {}
 

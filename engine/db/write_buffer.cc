@@ -213,9 +213,14 @@ WriteBuffer::Node* WriteBuffer::FindGreaterOrEqual(std::string_view key, uint64_
   const Node* stopped_at = nullptr;
   for (int level = top;; --level) {
     Node* next = x->Next(level);
+    // The search is a chain of cache misses, one per node compared. The level below starts at
+    // x's next node there (x's tower is in cache): fetching it while `next` is compared overlaps
+    // the two misses whenever this level stops at `next`. A hint only: nothing is read early.
+    if (level > 0) __builtin_prefetch(x->Next(level - 1));
     while (next != nullptr && next != stopped_at && Before(next, key, prefix, sequence, ordinal)) {
       x = next;
       next = x->Next(level);
+      if (level > 0) __builtin_prefetch(x->Next(level - 1));
     }
     stopped_at = next;
     if (previous != nullptr) previous[level] = x;
@@ -236,13 +241,14 @@ WriteBuffer::Node* WriteBuffer::FindLessThan(const Node* node) const {
   return x;
 }
 
-WriteBuffer::Node* WriteBuffer::FindLastAtMost(std::string_view key) const {
+WriteBuffer::Node* WriteBuffer::FindLastAtMost(std::string_view key, bool strict) const {
   Node* x = head_;
   const uint64_t prefix = KeyPrefix(key);
+  const int most = strict ? -1 : 0;  // The largest comparison result that keeps walking.
   for (int level = height_.load(std::memory_order_relaxed) - 1; level >= 0; --level) {
     Node* next = x->Next(level);
     while (next != nullptr && (next->key_prefix < prefix ||
-                               (next->key_prefix == prefix && next->key().compare(key) <= 0))) {
+                               (next->key_prefix == prefix && next->key().compare(key) <= most))) {
       x = next;
       next = x->Next(level);
     }
@@ -493,6 +499,12 @@ void WriteBuffer::Iterator::Seek(std::string_view target, uint64_t sequence) {
 
 void WriteBuffer::Iterator::SeekForPrev(std::string_view target) {
   const Node* last = buffer_->FindLastAtMost(target);
+  node_ = last == buffer_->head_ ? nullptr : last;
+  SkipAbortedBackward();
+}
+
+void WriteBuffer::Iterator::SeekBefore(std::string_view target) {
+  const Node* last = buffer_->FindLastAtMost(target, /*strict=*/true);
   node_ = last == buffer_->head_ ? nullptr : last;
   SkipAbortedBackward();
 }

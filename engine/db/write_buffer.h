@@ -129,6 +129,9 @@ class WriteBuffer {
     void Seek(std::string_view target, uint64_t sequence);
     // Last entry with key <= target (the oldest entry of `target` if it has one).
     void SeekForPrev(std::string_view target);
+    // Last entry with key < target: one search, so an entry of `target` a writer adds meanwhile
+    // cannot be landed on (a Seek then a Prev could land on one added between them).
+    void SeekBefore(std::string_view target);
     void Next();
     void Prev();
     // Only when Valid().
@@ -176,8 +179,8 @@ class WriteBuffer {
                            Node** previous) const;
   // The last node before `node` in the order; the head if none.
   Node* FindLessThan(const Node* node) const;
-  // The last node whose key is <= key; the head if none.
-  Node* FindLastAtMost(std::string_view key) const;
+  // The last node whose key is <= key (< key when `strict`); the head if none.
+  Node* FindLastAtMost(std::string_view key, bool strict = false) const;
   // The last node; the head if none.
   Node* FindLast() const;
 

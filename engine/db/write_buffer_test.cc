@@ -258,6 +258,44 @@ TEST(WriteBufferTest, SeekAndSeekForPrevAtTheEdges) {
   EXPECT_FALSE(it.Valid());
 }
 
+// SeekBefore is one search for the last entry below a key. The Seek-then-Prev it replaces in the
+// merged cursor (I53) is two, and a writer adding a newer entry of the key between them puts it
+// just before the entry Seek found, so the Prev lands on the key again: a backward walk beside a
+// writer returned a key twice (tests/concurrency_test).
+TEST(WriteBufferTest, SeekBeforeIsNotMisledByANewerEntryOfTheKey) {
+  std::unique_ptr<WriteBuffer> buffer = NewBuffer();
+  Put(buffer.get(), 1, "b", "b1");
+  Put(buffer.get(), 2, "prefix__d", "d2");
+  Put(buffer.get(), 3, "prefix__d", "d3");
+  Put(buffer.get(), 4, "prefix__f", "f4");
+  WriteBuffer::Iterator seeked(buffer.get());
+  seeked.Seek("prefix__d");
+  EXPECT_EQ(seeked.sequence(), 3u);
+  Put(buffer.get(), 5, "prefix__d", "d5");  // Between the two steps: newest first, so before.
+  seeked.Prev();
+  ASSERT_TRUE(seeked.Valid());
+  EXPECT_EQ(At(seeked), (Entry{"prefix__d", 5, EntryType::kPut, "d5"}));  // The key again.
+
+  WriteBuffer::Iterator it(buffer.get());
+  it.SeekBefore("prefix__d");
+  ASSERT_TRUE(it.Valid());
+  EXPECT_EQ(At(it), (Entry{"b", 1, EntryType::kPut, "b1"}));
+  it.SeekBefore("prefix__e");  // Between keys: the oldest entry of the one below.
+  ASSERT_TRUE(it.Valid());
+  EXPECT_EQ(At(it), (Entry{"prefix__d", 2, EntryType::kPut, "d2"}));
+  it.SeekBefore("prefix__");  // A prefix of longer keys sorts before them.
+  EXPECT_EQ(it.key(), "b");
+  it.SeekBefore("b");
+  EXPECT_FALSE(it.Valid());
+  it.SeekBefore("z");
+  EXPECT_EQ(it.key(), "prefix__f");
+  ASSERT_TRUE(buffer->MarkAborted(5, 5).ok());  // I30: SeekBefore skips aborted entries too.
+  Put(buffer.get(), 5, "c", "c5");
+  ASSERT_TRUE(buffer->MarkAborted(5, 5).ok());
+  it.SeekBefore("prefix__");
+  EXPECT_EQ(it.key(), "b");
+}
+
 TEST(WriteBufferTest, IteratorChangesDirection) {
   std::unique_ptr<WriteBuffer> buffer = NewBuffer();
   for (int i = 0; i < 100; ++i) {
