@@ -114,6 +114,10 @@ class WriteTree {
   void SplitChild(Node* parent, size_t index, bool append);
   Status FixRoot(bool append = false);
   void FreeValue(const LeafValue& value);
+  // I56: repacks the runs of adjacent dirty leaves under every dirty internal node.
+  void PackRef(ChildRef* ref);
+  // Packs parent->children[first, end) (dirty leaves); returns how many leaves the run has now.
+  size_t PackRun(Node* parent, size_t first, size_t end);
   Status FlushRef(ChildRef* ref, PageSink* sink);
 
   NodeSource* source_;

@@ -10,7 +10,7 @@ WriteBufferOptions BufferOptionsFor(const Options& options, uint32_t cf_id) {
   WriteBufferOptions buffer;
   uint64_t per_cf = options.write_buffer_bytes_per_cf_max;
   if (per_cf == 0) {
-    per_cf = std::clamp<uint64_t>(options.write_buffer_bytes_max / 4, 64ull << 10, 8ull << 20);
+    per_cf = std::clamp<uint64_t>(options.write_buffer_bytes_max / 4, 64ull << 10, 16ull << 20);
   }
   buffer.bytes_max = per_cf;
   // Small blocks for small buffers: a column family with one entry holds one block.

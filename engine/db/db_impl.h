@@ -191,6 +191,8 @@ class DBImpl : public DB {
   void ReportCommitFailure(const Status& status, uint64_t rollbacks);
   void AfterCommit();
   bool CheckpointDue() MANIFOLD_REQUIRES(log_mu_);
+  // I57: whether the checkpointer acts on a request (a checkpoint is due or writers are held).
+  bool CheckpointWanted() MANIFOLD_REQUIRES(log_mu_);
   // I47: the buffer stack is over its cap (a writer must wait for the next checkpoint to take
   // the waiting buffers), at it (slow down), or neither.
   bool StackOverCap() const MANIFOLD_REQUIRES(log_mu_);

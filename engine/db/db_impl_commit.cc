@@ -433,7 +433,7 @@ void DBImpl::FailLog(const Status& status) {
 bool DBImpl::CheckpointDue() {
   const uint64_t dirty_trigger = options_.checkpoint_dirty_bytes != 0
                                      ? options_.checkpoint_dirty_bytes
-                                     : options_.write_buffer_bytes_max / 2;
+                                     : options_.write_buffer_bytes_max / 4 * 3;
   if (dirty_bytes_ >= dirty_trigger) return true;
   // I48: a buffer filling up is no trigger by itself; a column family's stack reaching its cap
   // is (I47), so that one merge takes several buffers and rewrites each touched page once.

@@ -119,7 +119,7 @@ struct Options {
   uint64_t write_buffer_bytes_max = 64ull << 20;
   // Size at which one column family's active write buffer becomes immutable and a new one
   // starts; 64 KiB to write_buffer_bytes_max. 0 means write_buffer_bytes_max / 4, within
-  // [64 KiB, 8 MiB].
+  // [64 KiB, 16 MiB].
   uint64_t write_buffer_bytes_per_cf_max = 0;
   // Most immutable write buffers one column family keeps waiting for a checkpoint's merge (I47),
   // 1 to 64: a point read searches every buffer of its column family that may hold the key,
@@ -133,7 +133,9 @@ struct Options {
   // A checkpoint starts when dirty bytes reach this (well before write_buffer_bytes_max, so
   // that writers rarely stall), or when a column family's waiting immutable buffers reach
   // write_buffer_immutables_per_cf_max (I48), not each time a buffer fills: fewer, larger merges
-  // rewrite the tree's pages less often (bench/README.md). 0 means write_buffer_bytes_max / 2.
+  // rewrite the tree's pages less often (bench/README.md). 0 means three quarters of
+  // write_buffer_bytes_max: a merge of random keys rewrites nearly every leaf of a large tree
+  // however few it brings, so larger merges write less (I57).
   uint64_t checkpoint_dirty_bytes = 0;
   // A checkpoint starts when the log holds this many bytes not covered by a checkpoint.
   uint64_t checkpoint_log_bytes = 256ull << 20;
