@@ -311,6 +311,12 @@ class DBImpl : public DB {
   uint64_t written_lsn_ MANIFOLD_GUARDED_BY(log_mu_) = 0;   // Highest LSN written to a file.
   uint64_t synced_lsn_ MANIFOLD_GUARDED_BY(log_mu_) = 0;    // Highest LSN durable (I17).
   bool leader_active_ MANIFOLD_GUARDED_BY(log_mu_) = false;
+  // Capacity kept from a written chunk for the next one (BufferChunk), so that appending a
+  // group's records does not grow a fresh string (page faults on every group) each time.
+  std::string spare_chunk_bytes_ MANIFOLD_GUARDED_BY(log_mu_);
+  // The leader's read-back buffer (LogFiles::VerifyWritten). Only the one active leader
+  // (leader_active_) touches it, with log_mu_ released.
+  std::string leader_read_back_;
   // Threads inside Commit: a group-commit leader waits out the window only when some of them
   // have not appended yet. Atomic, read without log_mu_.
   port::Atomic<uint64_t> committers_{0};

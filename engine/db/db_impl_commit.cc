@@ -17,6 +17,10 @@ namespace {
 // No-sync records are written (without a sync) once this many bytes are buffered.
 constexpr uint64_t kLogBufferBytesMax = 1ull << 20;
 
+// Most capacity the leader keeps between groups in its read-back buffer and in the spare chunk
+// (DBImpl::spare_chunk_bytes_): a few ordinary groups' worth, not a huge one's.
+constexpr size_t kKeptScratchBytesMax = 4u << 20;
+
 }  // namespace
 
 // --- Commit pipeline ---------------------------------------------------------------------------
@@ -152,7 +156,9 @@ void DBImpl::AppendRecord(uint64_t sequence, std::string_view payload) {
 // The buffered chunk for the current segment, started at its current offset if needed.
 DBImpl::LogChunk& DBImpl::BufferChunk() {
   if (log_buffer_.empty() || log_buffer_.back().segment != segment_) {
-    log_buffer_.push_back(LogChunk{segment_, segment_offset_, {}});
+    log_buffer_.push_back(LogChunk{segment_, segment_offset_, std::move(spare_chunk_bytes_)});
+    log_buffer_.back().bytes.clear();
+    spare_chunk_bytes_ = std::string();
   }
   return log_buffer_.back();
 }
@@ -252,8 +258,11 @@ Status DBImpl::LeadGroup(bool sync) {
   // of the records written after it would vouch for it: a misdirected write of this group over
   // the durable group's records was then read as a torn tail, a silent loss (chaos seed 124 with
   // --ops 1500). Each chunk's first record is restamped with what is durable now.
-  for (LogChunk& chunk : chunks) wal::RaiseSyncedLsn(&chunk.bytes, synced_lsn_);
+  // (Restamped after log_mu_ is released: the chunks are this leader's alone now, and only a
+  // leader moves synced_lsn_, so its value cannot change meanwhile.)
+  const uint64_t durable_now = synced_lsn_;
   port::MutexUnlock unlocked(&log_mu_);
+  for (LogChunk& chunk : chunks) wal::RaiseSyncedLsn(&chunk.bytes, durable_now);
   // I26: the space for the whole group is taken before its first byte is written, so running
   // out of it fails the group cleanly instead of making the database refuse writes.
   Status status = PrepareChunks(chunks);
@@ -279,9 +288,16 @@ Status DBImpl::LeadGroup(bool sync) {
   // read back where they were written.
   for (const LogChunk& chunk : chunks) {
     if (!status.ok()) break;
-    status = log_files_->VerifyWritten(chunk.segment, chunk.offset, chunk.bytes);
+    status =
+        log_files_->VerifyWritten(chunk.segment, chunk.offset, chunk.bytes, &leader_read_back_);
   }
+  // Scratch kept for the next leader only up to a bound: a rare huge group does not pin memory.
+  if (leader_read_back_.size() > kKeptScratchBytesMax) leader_read_back_ = std::string();
   unlocked.Relock();
+  if (!chunks.empty() && chunks.front().bytes.capacity() <= kKeptScratchBytesMax &&
+      chunks.front().bytes.capacity() > spare_chunk_bytes_.capacity()) {
+    spare_chunk_bytes_ = std::move(chunks.front().bytes);
+  }
   if (!status.ok()) {
     leader_active_ = false;
     FailLog(status);
