@@ -165,6 +165,8 @@ class DBImpl : public DB {
 
   // Commit pipeline (db_impl_commit.cc; LogHead is in db_impl_checkpoint.cc).
   [[nodiscard]] Status CheckRecordFits(size_t payload_bytes) const;
+  std::string TakePayloadBuffer();
+  void RecyclePayload(std::string payload);
   [[nodiscard]] Status CommitCounted(CommitRequest request);
   void AppendRecord(uint64_t sequence, std::string_view payload) MANIFOLD_REQUIRES(log_mu_);
   LogChunk& BufferChunk() MANIFOLD_REQUIRES(log_mu_);
@@ -296,6 +298,10 @@ class DBImpl : public DB {
   // only, never for I/O); db_impl_commit.cc. log_cv_ wakes group-commit followers, publication
   // waiters, stalled writers and the checkpointer.
   port::Mutex log_mu_{"log"};
+  // Payload buffers of finished commits, for the next commits to build theirs in
+  // (TakePayloadBuffer, RecyclePayload). A leaf lock: nothing else is taken while it is held.
+  port::Mutex payload_pool_mu_{"payload_pool"};
+  std::vector<std::string> payload_pool_ MANIFOLD_GUARDED_BY(payload_pool_mu_);
   port::CondVar log_cv_{&log_mu_, "log"};
   // Commit order: the newest version, its sequence number, the commits appended but not yet
   // visible (I19), and the newest visible one.

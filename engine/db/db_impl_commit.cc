@@ -20,6 +20,8 @@ constexpr uint64_t kLogBufferBytesMax = 1ull << 20;
 // Most capacity the leader keeps between groups in its read-back buffer and in the spare chunk
 // (DBImpl::spare_chunk_bytes_): a few ordinary groups' worth, not a huge one's.
 constexpr size_t kKeptScratchBytesMax = 4u << 20;
+// Most payload buffers kept for reuse (DBImpl::payload_pool_).
+constexpr size_t kPayloadPoolMax = 8;
 
 }  // namespace
 
@@ -43,6 +45,21 @@ Status DBImpl::CheckRecordFits(size_t payload_bytes) const {
                                    std::to_string(wal::kRecordPayloadBytesMax) + " bytes");
   }
   return Status::OK();
+}
+
+std::string DBImpl::TakePayloadBuffer() {
+  port::MutexLock lock(&payload_pool_mu_);
+  if (payload_pool_.empty()) return std::string();
+  std::string buffer = std::move(payload_pool_.back());
+  payload_pool_.pop_back();
+  return buffer;
+}
+
+void DBImpl::RecyclePayload(std::string payload) {
+  // A few ordinary commits' worth: one per writer that commits at once, none for huge batches.
+  if (payload.capacity() > kKeptScratchBytesMax) return;
+  port::MutexLock lock(&payload_pool_mu_);
+  if (payload_pool_.size() < kPayloadPoolMax) payload_pool_.push_back(std::move(payload));
 }
 
 Status DBImpl::Commit(CommitRequest request) {
@@ -103,6 +120,7 @@ Status DBImpl::CommitCounted(CommitRequest request) {
     if (status.ok()) stats_.AddCommit();
     rollbacks = log_rollbacks_;
   }
+  RecyclePayload(std::move(request.payload));  // Copied into the log buffer (or never used).
   if (status.ok()) AfterCommit();
   if (!status.ok()) ReportCommitFailure(status, rollbacks);
   return status;

@@ -220,7 +220,7 @@ Status DBImpl::WriteBatchHeld(const WriteOptions& options, const WriteBatch& bat
     auto it = std::lower_bound(names.begin(), names.end(), name);
     return request.updates[static_cast<size_t>(it - names.begin())];
   };
-  wal::PayloadBuilder payload;
+  wal::PayloadBuilder payload(TakePayloadBuffer());
   size_t payload_bytes = 0;
   for (const WriteBatch::Op& op : batch.ops()) {
     payload_bytes += wal::PayloadOpBytes(op.column_family, op.key, op.value);

@@ -106,12 +106,16 @@ struct FilterProbe {
   uint64_t masks[kFilterWordsPerBlock] = {};
 };
 
+// High half of the key's hash picks the block (multiply-shift range reduction).
+size_t FilterBlockOf(uint64_t h, size_t blocks) {
+  return static_cast<size_t>(((h >> 32) * static_cast<uint64_t>(blocks)) >> 32);
+}
+
 FilterProbe ProbeFor(std::string_view key, size_t blocks) {
   const uint64_t h = KeyHash(key);
   FilterProbe probe;
-  // High half picks the block (multiply-shift range reduction), low half the bits within it,
-  // by double hashing as in LevelDB's filter.
-  probe.block = static_cast<size_t>(((h >> 32) * static_cast<uint64_t>(blocks)) >> 32);
+  // The low half picks the bits within the block, by double hashing as in LevelDB's filter.
+  probe.block = FilterBlockOf(h, blocks);
   uint32_t bits = static_cast<uint32_t>(h);
   const uint32_t delta = (bits >> 17) | (bits << 15);
   for (int i = 0; i < WriteBuffer::kFilterProbes; ++i) {
@@ -320,6 +324,13 @@ void WriteBuffer::AddToFilter(std::string_view key) {
     block[i].store(block[i].load(std::memory_order_relaxed) | probe.masks[i],
                    std::memory_order_release);
   }
+}
+
+void WriteBuffer::PrefetchFilter(std::string_view key) const {
+  const port::Atomic<uint64_t>* words = filter_.load(std::memory_order_relaxed);
+  if (words == nullptr) return;
+  const size_t block = FilterBlockOf(KeyHash(key), filter_bytes_ / kFilterBlockBytes);
+  __builtin_prefetch(words + block * kFilterWordsPerBlock, /*rw=*/1);
 }
 
 bool WriteBuffer::MayContain(std::string_view key) const {
