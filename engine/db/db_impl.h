@@ -168,7 +168,9 @@ class DBImpl : public DB {
   std::string TakePayloadBuffer();
   void RecyclePayload(std::string payload);
   [[nodiscard]] Status CommitCounted(CommitRequest request);
-  void AppendRecord(uint64_t sequence, std::string_view payload) MANIFOLD_REQUIRES(log_mu_);
+  // payload_crc: crc32c::Value(payload), taken by the committer before it took log_mu_.
+  void AppendRecord(uint64_t sequence, std::string_view payload, uint32_t payload_crc)
+      MANIFOLD_REQUIRES(log_mu_);
   LogChunk& BufferChunk() MANIFOLD_REQUIRES(log_mu_);
   // A failed write fails the log (FailLog) for later commits; the group before it is durable.
   void WriteSyncMarker(uint64_t target) MANIFOLD_REQUIRES(log_mu_);

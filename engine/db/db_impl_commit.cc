@@ -6,6 +6,7 @@
 
 #include "engine/db/db_impl.h"
 #include "engine/util/check.h"
+#include "engine/util/crc32c.h"
 #include "engine/util/fault_point.h"
 #include "engine/wal/log_format.h"
 #include "engine/wal/log_payload.h"
@@ -81,6 +82,9 @@ Status DBImpl::CommitCounted(CommitRequest request) {
   MANIFOLD_RETURN_IF_ERROR(ThrottleWriter());
   if (MANIFOLD_PLANTED_BUG(planted_bug::kLogPagesNotContents))
     request.payload = wal::PayloadBuilder().Finish();
+  // Checksummed here, not under log_mu_ (a catalog edit rewrites its payload there, and its
+  // checksum with it).
+  uint32_t payload_crc = crc32c::Value(request.payload.data(), request.payload.size());
   Status status;
   uint64_t rollbacks = 0;
   {
@@ -90,7 +94,10 @@ Status DBImpl::CommitCounted(CommitRequest request) {
     auto next = std::make_shared<Version>(registry_, last_sequence_ + 1);
     next->column_families = latest_->column_families;
     next->next_cf_id = latest_->next_cf_id;
-    if (request.edit) MANIFOLD_RETURN_IF_ERROR(request.edit(next.get(), &request.payload));
+    if (request.edit) {
+      MANIFOLD_RETURN_IF_ERROR(request.edit(next.get(), &request.payload));
+      payload_crc = crc32c::Value(request.payload.data(), request.payload.size());
+    }
     const uint64_t sequence = next->sequence;
     for (const BufferUpdate& update : request.updates) {
       // I7: a held column family cannot be dropped, but the commit that created it can be rolled
@@ -106,7 +113,7 @@ Status DBImpl::CommitCounted(CommitRequest request) {
     last_sequence_ = sequence;
     latest_ = next;
     if (request.assigned_sequence != nullptr) *request.assigned_sequence = sequence;
-    AppendRecord(sequence, request.payload);
+    AppendRecord(sequence, request.payload, payload_crc);
     dirty_by_sequence_.push_back(DirtyEntry{sequence, wal::RecordBytes(request.payload.size())});
     auto rolled_back = std::make_shared<Status>();
     unpublished_.push_back(Unpublished{sequence, std::move(next), request.sync, rolled_back});
@@ -140,7 +147,7 @@ void DBImpl::ReportCommitFailure(const Status& status, uint64_t rollbacks) {
   ReportBackgroundError();
 }
 
-void DBImpl::AppendRecord(uint64_t sequence, std::string_view payload) {
+void DBImpl::AppendRecord(uint64_t sequence, std::string_view payload, uint32_t payload_crc) {
   assert(sequence == buffered_lsn_ + 1);  // I17: records are appended in commit order.
   const uint64_t bytes = wal::RecordBytes(payload.size());
   // Every segment keeps room after its data records for a sync marker and a roll record.
@@ -162,7 +169,7 @@ void DBImpl::AppendRecord(uint64_t sequence, std::string_view payload) {
     segment_offset_ = 0;
   }
   // A record larger than a segment gets a segment of its own, longer than the others.
-  wal::AppendRecord(&BufferChunk().bytes, segment_, sequence, synced_lsn_, payload);
+  wal::AppendRecord(&BufferChunk().bytes, segment_, sequence, synced_lsn_, payload, payload_crc);
   segment_offset_ += bytes;
   segment_last_lsn_[segment_] = sequence;
   buffered_lsn_ = sequence;
@@ -176,6 +183,9 @@ DBImpl::LogChunk& DBImpl::BufferChunk() {
   if (log_buffer_.empty() || log_buffer_.back().segment != segment_) {
     log_buffer_.push_back(LogChunk{segment_, segment_offset_, std::move(spare_chunk_bytes_)});
     log_buffer_.back().bytes.clear();
+    // Room for a no-sync group up front: growing by doubling would copy the records again and
+    // touch fresh pages at each step. Only what is written is ever touched.
+    log_buffer_.back().bytes.reserve(kLogBufferBytesMax);
     spare_chunk_bytes_ = std::string();
   }
   return log_buffer_.back();
