@@ -170,6 +170,54 @@ void FillBenchmark(benchmark::State& state, bool random) {
 void Tree_FillSeq(benchmark::State& state) { FillBenchmark(state, false); }
 void Tree_FillRandom(benchmark::State& state) { FillBenchmark(state, true); }
 
+// cfwrite's shape on the in-memory file system: 8 column families, each loaded with n / 8 keys
+// in batches of 1000, the batches going to the column families in turn. Arg `shuffled`: keys in
+// order or shuffled; `little_endian`: the key's bytes reversed (in order, the keys then land
+// all over the key space). CPU time of the writing thread: the commit path (batch checks, log
+// record, write buffer inserts), not the background checkpoint's merges.
+void Write_CfBatches(benchmark::State& state) {
+  const auto n = static_cast<uint64_t>(state.range(0));
+  const bool shuffled = state.range(1) != 0;
+  const bool little_endian = state.range(2) != 0;
+  constexpr int kColumnFamilies = 8;
+  const uint64_t per_cf = n / kColumnFamilies;
+  const std::vector<uint64_t> order = shuffled ? ShuffledKeys(per_cf) : std::vector<uint64_t>();
+  std::vector<std::string> names;
+  for (int i = 0; i < kColumnFamilies; ++i) names.push_back("cf" + std::to_string(i));
+  std::unique_ptr<MemFileSystem> fs;
+  std::unique_ptr<DB> db;
+  WriteBatch batch;
+  char key[kKeyBytes];
+  for (auto _ : state) {
+    state.PauseTiming();  // A new database each time: the buffers start empty.
+    db.reset();
+    fs = NewMemFileSystem();
+    auto opened = OpenDb(fs.get(), "/cf-batches");
+    if (!opened.ok()) return Fail(state, "open", opened.status());
+    db = std::move(*opened);
+    for (const std::string& name : names) {
+      Status status = db->CreateColumnFamily(name);
+      if (!status.ok()) return Fail(state, "CreateColumnFamily", status);
+    }
+    state.ResumeTiming();
+    for (uint64_t first = 0; first < per_cf; first += kBatchKeys) {
+      for (const std::string& name : names) {
+        batch.Clear();
+        for (uint64_t i = first; i < std::min(per_cf, first + kBatchKeys); ++i) {
+          std::string_view k = EncodeKey(shuffled ? order[i] : i, key);
+          if (little_endian) std::reverse(key, key + kKeyBytes);
+          batch.Put(name, k, kZeroValue);
+        }
+        Status status = db->Write(WriteOptions(), batch);
+        if (!status.ok()) return Fail(state, "Write", status);
+      }
+    }
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * per_cf * kColumnFamilies));
+  state.SetLabel(std::string("memfs, 8 column families, batches of 1000, ") +
+                 (shuffled ? "shuffled" : "in order") + (little_endian ? ", little-endian" : ""));
+}
+
 // --- Reads -------------------------------------------------------------------------------------
 
 // A point Get of a random existing key per iteration.
@@ -344,6 +392,10 @@ void RegisterDatabaseBenchmarks(uint64_t keys) {
   benchmark::RegisterBenchmark("Tree_FillRandom", Tree_FillRandom)
       ->Arg(n)
       ->ArgName("keys")
+      ->Unit(benchmark::kMillisecond);
+  benchmark::RegisterBenchmark("Write_CfBatches", Write_CfBatches)
+      ->ArgsProduct({{n}, {0, 1}, {0, 1}})
+      ->ArgNames({"keys", "shuffled", "le"})
       ->Unit(benchmark::kMillisecond);
   benchmark::RegisterBenchmark("Tree_GetRandom", Tree_GetRandom)->Arg(n)->ArgName("keys");
   benchmark::RegisterBenchmark("Tree_Scan", Tree_Scan)

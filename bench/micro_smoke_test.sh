@@ -29,11 +29,12 @@ families=(
   Wal_DecodeBatchRecord
   WriteBuffer_Insert
   WriteBuffer_Get
+  Write_CfBatches
 )
 # One instance of each family (the smallest sizes), which keeps the test short.
 filter='^(Crc32c_(Value|Portable)/4096|PageCodec_.*|Tree_(FillSeq|FillRandom|GetRandom)/.*'
 filter+='|Tree_Scan/.*/len:10|Commit_.*|Wal_AppendRecord/150|Wal_DecodeBatchRecord'
-filter+='|WriteBuffer_(Insert|Get)/10000(/.*)?)$'
+filter+='|WriteBuffer_(Insert|Get)/10000(/.*)?|Write_CfBatches/.*/shuffled:1/le:1)$'
 flags=(--keys=5000 --benchmark_min_time=0.001 --benchmark_color=false)
 
 fail() { echo "micro_smoke_test: FAIL: $*" >&2; exit 1; }

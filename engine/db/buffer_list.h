@@ -46,6 +46,10 @@ class BufferList {
   // bug (a sequence number going backwards) fails.
   [[nodiscard]] Status Add(uint64_t sequence, EntryType type, std::string_view key,
                            std::string_view value);
+  // WriteBuffer::PrefetchFilter on the active buffer, if there is one.
+  void Prefetch(std::string_view key) const {
+    if (active_ != nullptr) active_->PrefetchFilter(key);
+  }
   // Hides the entries of the rolled-back commits [first, last] in every buffer holding any of
   // them (I26, I30).
   [[nodiscard]] Status MarkAborted(uint64_t first, uint64_t last);

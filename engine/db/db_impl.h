@@ -165,8 +165,12 @@ class DBImpl : public DB {
 
   // Commit pipeline (db_impl_commit.cc; LogHead is in db_impl_checkpoint.cc).
   [[nodiscard]] Status CheckRecordFits(size_t payload_bytes) const;
+  std::string TakePayloadBuffer();
+  void RecyclePayload(std::string payload);
   [[nodiscard]] Status CommitCounted(CommitRequest request);
-  void AppendRecord(uint64_t sequence, std::string_view payload) MANIFOLD_REQUIRES(log_mu_);
+  // payload_crc: crc32c::Value(payload), taken by the committer before it took log_mu_.
+  void AppendRecord(uint64_t sequence, std::string_view payload, uint32_t payload_crc)
+      MANIFOLD_REQUIRES(log_mu_);
   LogChunk& BufferChunk() MANIFOLD_REQUIRES(log_mu_);
   // A failed write fails the log (FailLog) for later commits; the group before it is durable.
   void WriteSyncMarker(uint64_t target) MANIFOLD_REQUIRES(log_mu_);
@@ -298,6 +302,10 @@ class DBImpl : public DB {
   // only, never for I/O); db_impl_commit.cc. log_cv_ wakes group-commit followers, publication
   // waiters, stalled writers and the checkpointer.
   port::Mutex log_mu_{"log"};
+  // Payload buffers of finished commits, for the next commits to build theirs in
+  // (TakePayloadBuffer, RecyclePayload). A leaf lock: nothing else is taken while it is held.
+  port::Mutex payload_pool_mu_{"payload_pool"};
+  std::vector<std::string> payload_pool_ MANIFOLD_GUARDED_BY(payload_pool_mu_);
   port::CondVar log_cv_{&log_mu_, "log"};
   // Commit order: the newest version, its sequence number, the commits appended but not yet
   // visible (I19), and the newest visible one.
@@ -313,6 +321,12 @@ class DBImpl : public DB {
   uint64_t written_lsn_ MANIFOLD_GUARDED_BY(log_mu_) = 0;   // Highest LSN written to a file.
   uint64_t synced_lsn_ MANIFOLD_GUARDED_BY(log_mu_) = 0;    // Highest LSN durable (I17).
   bool leader_active_ MANIFOLD_GUARDED_BY(log_mu_) = false;
+  // Capacity kept from a written chunk for the next one (BufferChunk), so that appending a
+  // group's records does not grow a fresh string (page faults on every group) each time.
+  std::string spare_chunk_bytes_ MANIFOLD_GUARDED_BY(log_mu_);
+  // The leader's read-back buffer (LogFiles::VerifyWritten). Only the one active leader
+  // (leader_active_) touches it, with log_mu_ released.
+  std::string leader_read_back_;
   // Threads inside Commit: a group-commit leader waits out the window only when some of them
   // have not appended yet. Atomic, read without log_mu_.
   port::Atomic<uint64_t> committers_{0};

@@ -6,6 +6,7 @@
 
 #include "engine/db/db_impl.h"
 #include "engine/util/check.h"
+#include "engine/util/crc32c.h"
 #include "engine/util/fault_point.h"
 #include "engine/wal/log_format.h"
 #include "engine/wal/log_payload.h"
@@ -16,6 +17,12 @@ namespace {
 
 // No-sync records are written (without a sync) once this many bytes are buffered.
 constexpr uint64_t kLogBufferBytesMax = 1ull << 20;
+
+// Most capacity the leader keeps between groups in its read-back buffer and in the spare chunk
+// (DBImpl::spare_chunk_bytes_): a few ordinary groups' worth, not a huge one's.
+constexpr size_t kKeptScratchBytesMax = 4u << 20;
+// Most payload buffers kept for reuse (DBImpl::payload_pool_).
+constexpr size_t kPayloadPoolMax = 8;
 
 }  // namespace
 
@@ -41,6 +48,21 @@ Status DBImpl::CheckRecordFits(size_t payload_bytes) const {
   return Status::OK();
 }
 
+std::string DBImpl::TakePayloadBuffer() {
+  port::MutexLock lock(&payload_pool_mu_);
+  if (payload_pool_.empty()) return std::string();
+  std::string buffer = std::move(payload_pool_.back());
+  payload_pool_.pop_back();
+  return buffer;
+}
+
+void DBImpl::RecyclePayload(std::string payload) {
+  // A few ordinary commits' worth: one per writer that commits at once, none for huge batches.
+  if (payload.capacity() > kKeptScratchBytesMax) return;
+  port::MutexLock lock(&payload_pool_mu_);
+  if (payload_pool_.size() < kPayloadPoolMax) payload_pool_.push_back(std::move(payload));
+}
+
 Status DBImpl::Commit(CommitRequest request) {
   // Counted while on its way to the log, however it leaves (a return, or, scheduler only, a
   // failing run unwinding it from a wait).
@@ -60,6 +82,9 @@ Status DBImpl::CommitCounted(CommitRequest request) {
   MANIFOLD_RETURN_IF_ERROR(ThrottleWriter());
   if (MANIFOLD_PLANTED_BUG(planted_bug::kLogPagesNotContents))
     request.payload = wal::PayloadBuilder().Finish();
+  // Checksummed here, not under log_mu_ (a catalog edit rewrites its payload there, and its
+  // checksum with it).
+  uint32_t payload_crc = crc32c::Value(request.payload.data(), request.payload.size());
   Status status;
   uint64_t rollbacks = 0;
   {
@@ -69,7 +94,10 @@ Status DBImpl::CommitCounted(CommitRequest request) {
     auto next = std::make_shared<Version>(registry_, last_sequence_ + 1);
     next->column_families = latest_->column_families;
     next->next_cf_id = latest_->next_cf_id;
-    if (request.edit) MANIFOLD_RETURN_IF_ERROR(request.edit(next.get(), &request.payload));
+    if (request.edit) {
+      MANIFOLD_RETURN_IF_ERROR(request.edit(next.get(), &request.payload));
+      payload_crc = crc32c::Value(request.payload.data(), request.payload.size());
+    }
     const uint64_t sequence = next->sequence;
     for (const BufferUpdate& update : request.updates) {
       // I7: a held column family cannot be dropped, but the commit that created it can be rolled
@@ -85,7 +113,7 @@ Status DBImpl::CommitCounted(CommitRequest request) {
     last_sequence_ = sequence;
     latest_ = next;
     if (request.assigned_sequence != nullptr) *request.assigned_sequence = sequence;
-    AppendRecord(sequence, request.payload);
+    AppendRecord(sequence, request.payload, payload_crc);
     dirty_by_sequence_.push_back(DirtyEntry{sequence, wal::RecordBytes(request.payload.size())});
     auto rolled_back = std::make_shared<Status>();
     unpublished_.push_back(Unpublished{sequence, std::move(next), request.sync, rolled_back});
@@ -99,6 +127,7 @@ Status DBImpl::CommitCounted(CommitRequest request) {
     if (status.ok()) stats_.AddCommit();
     rollbacks = log_rollbacks_;
   }
+  RecyclePayload(std::move(request.payload));  // Copied into the log buffer (or never used).
   if (status.ok()) AfterCommit();
   if (!status.ok()) ReportCommitFailure(status, rollbacks);
   return status;
@@ -118,7 +147,7 @@ void DBImpl::ReportCommitFailure(const Status& status, uint64_t rollbacks) {
   ReportBackgroundError();
 }
 
-void DBImpl::AppendRecord(uint64_t sequence, std::string_view payload) {
+void DBImpl::AppendRecord(uint64_t sequence, std::string_view payload, uint32_t payload_crc) {
   assert(sequence == buffered_lsn_ + 1);  // I17: records are appended in commit order.
   const uint64_t bytes = wal::RecordBytes(payload.size());
   // Every segment keeps room after its data records for a sync marker and a roll record.
@@ -140,7 +169,7 @@ void DBImpl::AppendRecord(uint64_t sequence, std::string_view payload) {
     segment_offset_ = 0;
   }
   // A record larger than a segment gets a segment of its own, longer than the others.
-  wal::AppendRecord(&BufferChunk().bytes, segment_, sequence, synced_lsn_, payload);
+  wal::AppendRecord(&BufferChunk().bytes, segment_, sequence, synced_lsn_, payload, payload_crc);
   segment_offset_ += bytes;
   segment_last_lsn_[segment_] = sequence;
   buffered_lsn_ = sequence;
@@ -152,7 +181,12 @@ void DBImpl::AppendRecord(uint64_t sequence, std::string_view payload) {
 // The buffered chunk for the current segment, started at its current offset if needed.
 DBImpl::LogChunk& DBImpl::BufferChunk() {
   if (log_buffer_.empty() || log_buffer_.back().segment != segment_) {
-    log_buffer_.push_back(LogChunk{segment_, segment_offset_, {}});
+    log_buffer_.push_back(LogChunk{segment_, segment_offset_, std::move(spare_chunk_bytes_)});
+    log_buffer_.back().bytes.clear();
+    // Room for a no-sync group up front: growing by doubling would copy the records again and
+    // touch fresh pages at each step. Only what is written is ever touched.
+    log_buffer_.back().bytes.reserve(kLogBufferBytesMax);
+    spare_chunk_bytes_ = std::string();
   }
   return log_buffer_.back();
 }
@@ -252,8 +286,11 @@ Status DBImpl::LeadGroup(bool sync) {
   // of the records written after it would vouch for it: a misdirected write of this group over
   // the durable group's records was then read as a torn tail, a silent loss (chaos seed 124 with
   // --ops 1500). Each chunk's first record is restamped with what is durable now.
-  for (LogChunk& chunk : chunks) wal::RaiseSyncedLsn(&chunk.bytes, synced_lsn_);
+  // (Restamped after log_mu_ is released: the chunks are this leader's alone now, and only a
+  // leader moves synced_lsn_, so its value cannot change meanwhile.)
+  const uint64_t durable_now = synced_lsn_;
   port::MutexUnlock unlocked(&log_mu_);
+  for (LogChunk& chunk : chunks) wal::RaiseSyncedLsn(&chunk.bytes, durable_now);
   // I26: the space for the whole group is taken before its first byte is written, so running
   // out of it fails the group cleanly instead of making the database refuse writes.
   Status status = PrepareChunks(chunks);
@@ -279,9 +316,16 @@ Status DBImpl::LeadGroup(bool sync) {
   // read back where they were written.
   for (const LogChunk& chunk : chunks) {
     if (!status.ok()) break;
-    status = log_files_->VerifyWritten(chunk.segment, chunk.offset, chunk.bytes);
+    status =
+        log_files_->VerifyWritten(chunk.segment, chunk.offset, chunk.bytes, &leader_read_back_);
   }
+  // Scratch kept for the next leader only up to a bound: a rare huge group does not pin memory.
+  if (leader_read_back_.size() > kKeptScratchBytesMax) leader_read_back_ = std::string();
   unlocked.Relock();
+  if (!chunks.empty() && chunks.front().bytes.capacity() <= kKeptScratchBytesMax &&
+      chunks.front().bytes.capacity() > spare_chunk_bytes_.capacity()) {
+    spare_chunk_bytes_ = std::move(chunks.front().bytes);
+  }
   if (!status.ok()) {
     leader_active_ = false;
     FailLog(status);

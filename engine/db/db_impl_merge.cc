@@ -32,7 +32,13 @@ void DBImpl::InsertIntoBuffers(Version* next, const std::vector<BufferUpdate>& u
     ColumnFamilyState state = *next->Find(update.column_family);
     BufferList* list = ListFor(state);
     const size_t bytes_before = list->MemoryBytes();
-    for (const BufferOp& op : update.ops) {
+    // The filter block of the key this many ahead is fetched while this one is added.
+    constexpr size_t kPrefetchAhead = 8;
+    const size_t n = update.ops.size();
+    for (size_t i = 0; i < n && i < kPrefetchAhead; ++i) list->Prefetch(update.ops[i].key);
+    for (size_t i = 0; i < n; ++i) {
+      if (i + kPrefetchAhead < n) list->Prefetch(update.ops[i + kPrefetchAhead].key);
+      const BufferOp& op = update.ops[i];
       const Status added = list->Add(next->sequence, op.type, op.key, op.value);
       MANIFOLD_CHECK(added.ok(), "I32: commits reach a buffer in sequence order");
     }

@@ -139,7 +139,8 @@ Status LogFiles::SyncWritten() {
   return Status::OK();
 }
 
-Status LogFiles::VerifyWritten(uint64_t number, uint64_t offset, std::string_view data) {
+Status LogFiles::VerifyWritten(uint64_t number, uint64_t offset, std::string_view data,
+                               std::string* scratch) {
   std::shared_ptr<File> file;
   {
     port::MutexLock lock(&mu_);
@@ -147,9 +148,9 @@ Status LogFiles::VerifyWritten(uint64_t number, uint64_t offset, std::string_vie
     if (it == open_.end()) return Status::OK();  // Retired meanwhile: a checkpoint covers it.
     file = it->second;
   }
-  std::string read_back(data.size(), '\0');
-  MANIFOLD_ASSIGN_OR_RETURN(size_t got, file->Read(offset, data.size(), read_back.data()));
-  if (got != data.size() || std::string_view(read_back) != data) {
+  if (scratch->size() < data.size()) scratch->resize(data.size());
+  MANIFOLD_ASSIGN_OR_RETURN(size_t got, file->Read(offset, data.size(), scratch->data()));
+  if (got != data.size() || std::string_view(scratch->data(), data.size()) != data) {
     return Status::IOError(PathOf(number) + ": " + std::to_string(data.size()) +
                            " log bytes at offset " + std::to_string(offset) +
                            " do not read back as written (lost or misdirected write)");

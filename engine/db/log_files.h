@@ -55,7 +55,10 @@ class LogFiles {
   // Reads `data` back from `offset` of segment `number` (after its sync) and compares it: the log's
   // counterpart of I11. A write that was lost or landed elsewhere must fail the commits it
   // carries, not be acknowledged and then cut off at recovery as if it were a torn tail.
-  [[nodiscard]] Status VerifyWritten(uint64_t number, uint64_t offset, std::string_view data);
+  // `scratch` holds the bytes read back; the caller keeps it from one call to the next, so a
+  // group's read-back allocates (and zero-fills) nothing once it has grown.
+  [[nodiscard]] Status VerifyWritten(uint64_t number, uint64_t offset, std::string_view data,
+                                     std::string* scratch);
   // Closes segments a durable checkpoint covers; keeps up to kRecyclePoolMax for reuse (their
   // stale records carry their old number, which no reader accepts under the new name) and removes
   // the rest, then syncs the directory.

@@ -106,12 +106,16 @@ struct FilterProbe {
   uint64_t masks[kFilterWordsPerBlock] = {};
 };
 
+// High half of the key's hash picks the block (multiply-shift range reduction).
+size_t FilterBlockOf(uint64_t h, size_t blocks) {
+  return static_cast<size_t>(((h >> 32) * static_cast<uint64_t>(blocks)) >> 32);
+}
+
 FilterProbe ProbeFor(std::string_view key, size_t blocks) {
   const uint64_t h = KeyHash(key);
   FilterProbe probe;
-  // High half picks the block (multiply-shift range reduction), low half the bits within it,
-  // by double hashing as in LevelDB's filter.
-  probe.block = static_cast<size_t>(((h >> 32) * static_cast<uint64_t>(blocks)) >> 32);
+  // The low half picks the bits within the block, by double hashing as in LevelDB's filter.
+  probe.block = FilterBlockOf(h, blocks);
   uint32_t bits = static_cast<uint32_t>(h);
   const uint32_t delta = (bits >> 17) | (bits << 15);
   for (int i = 0; i < WriteBuffer::kFilterProbes; ++i) {
@@ -162,6 +166,7 @@ WriteBuffer::WriteBuffer(const WriteBufferOptions& options)
   head_ = new (head_storage_) Node(0, 0, 0, 0, 0, EntryType::kPut, kHeightMax);
   for (int level = 0; level < kHeightMax; ++level) {
     new (&head_->tower()[level]) port::Atomic<Node*>(nullptr);
+    splice_[level] = head_;
   }
 }
 
@@ -225,6 +230,34 @@ WriteBuffer::Node* WriteBuffer::FindGreaterOrEqual(std::string_view key, uint64_
     stopped_at = next;
     if (previous != nullptr) previous[level] = x;
     if (level == 0) return next;
+  }
+}
+
+bool WriteBuffer::FindFromSplice(std::string_view key, uint64_t prefix, uint64_t sequence,
+                                 uint32_t ordinal, Node** previous) const {
+  // Every level of the splice brackets the same point of the order, so the first level whose
+  // next node does not come before the entry brackets the entry too, and so do all above it
+  // (a level's next node is at or after the next node of the level below).
+  if (splice_[0] != head_ && !Before(splice_[0], key, prefix, sequence, ordinal)) return false;
+  int top = 0;
+  for (; top < kHeightMax - 1; ++top) {
+    const Node* next = splice_[top]->Next(top);
+    if (next == nullptr || !Before(next, key, prefix, sequence, ordinal)) break;
+  }
+  for (int level = kHeightMax - 1; level > top; --level) previous[level] = splice_[level];
+  Node* x = splice_[top];
+  for (int level = top;; --level) {
+    // Start from the later of the node the level above stopped at and this level's splice
+    // node: x stayed at the splice node above, so this level's is at or after it; x moved on,
+    // so it is past this level's next splice node (a node of the level above it).
+    if (level < top && x == splice_[level + 1]) x = splice_[level];
+    Node* next = x->Next(level);
+    while (next != nullptr && Before(next, key, prefix, sequence, ordinal)) {
+      x = next;
+      next = x->Next(level);
+    }
+    previous[level] = x;
+    if (level == 0) return true;
   }
 }
 
@@ -297,6 +330,13 @@ void WriteBuffer::AddToFilter(std::string_view key) {
     block[i].store(block[i].load(std::memory_order_relaxed) | probe.masks[i],
                    std::memory_order_release);
   }
+}
+
+void WriteBuffer::PrefetchFilter(std::string_view key) const {
+  const port::Atomic<uint64_t>* words = filter_.load(std::memory_order_relaxed);
+  if (words == nullptr) return;
+  const size_t block = FilterBlockOf(KeyHash(key), filter_bytes_ / kFilterBlockBytes);
+  __builtin_prefetch(words + block * kFilterWordsPerBlock, /*rw=*/1);
 }
 
 bool WriteBuffer::MayContain(std::string_view key) const {
@@ -393,7 +433,12 @@ Status WriteBuffer::Add(uint64_t sequence, EntryType type, std::string_view key,
   if (filter_bytes_ != 0) AddToFilter(key);
 
   Node* previous[kHeightMax];
-  Node* successor = FindGreaterOrEqual(key, sequence, node->ordinal, previous);
+  Node* successor;
+  if (FindFromSplice(key, node->key_prefix, sequence, node->ordinal, previous)) {
+    successor = previous[0]->Next(0);
+  } else {
+    successor = FindGreaterOrEqual(key, sequence, node->ordinal, previous);
+  }
   // The order is total (the ordinal is new), so nothing equal exists to replace.
   MANIFOLD_CHECK(
       successor == nullptr || !Before(successor, key, node->key_prefix, sequence, node->ordinal),
@@ -413,7 +458,9 @@ Status WriteBuffer::Add(uint64_t sequence, EntryType type, std::string_view key,
     new (&node->tower()[level])
         port::Atomic<Node*>(previous[level]->tower()[level].load(std::memory_order_relaxed));
     previous[level]->tower()[level].store(node, std::memory_order_release);
+    splice_[level] = node;
   }
+  for (int level = height; level < kHeightMax; ++level) splice_[level] = previous[level];
   sequence_max_ = sequence;
   entry_count_.store(count + 1, std::memory_order_relaxed);
   return Status::OK();

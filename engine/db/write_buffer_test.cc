@@ -502,6 +502,41 @@ TEST(WriteBufferTest, SameSeedSameShape) {
   EXPECT_NE(figures.front(), figures.back()) << "heights do not depend on the seed";
 }
 
+// The write path adds each commit's keys in key order, starting from where the last insert
+// linked (the splice): batches in order, shuffled across batches, with a key repeated inside a
+// batch (the later op newest) and keys before the splice (the search from the head) must give
+// the same order, reads and backward walk as one-at-a-time inserts in any order.
+TEST(WriteBufferTest, SortedBatchesFromTheSpliceKeepTheOrder) {
+  std::unique_ptr<WriteBuffer> buffer = NewBuffer();
+  std::map<std::tuple<std::string, uint64_t, uint64_t>, Entry> model;  // (key, ~seq, ~ordinal)
+  uint64_t ordinal = 0;
+  for (uint64_t sequence = 1; sequence <= 60; ++sequence) {
+    std::vector<std::string> keys;
+    for (uint64_t i = 0; i < 200; ++i)
+      keys.push_back(std::to_string((i * 7919 + sequence * 31) % 3001));
+    keys.push_back(keys[5]);  // Repeated: added after its twin, so it shadows it.
+    std::stable_sort(keys.begin(), keys.end());
+    if (sequence % 7 == 0) std::reverse(keys.begin(), keys.end());  // Before the splice.
+    for (const std::string& key : keys) {
+      const std::string value =
+          key + "@" + std::to_string(sequence) + "#" + std::to_string(ordinal);
+      ASSERT_TRUE(buffer->Add(sequence, EntryType::kPut, key, value).ok());
+      model.emplace(std::make_tuple(key, ~sequence, ~ordinal++),
+                    Entry{key, sequence, EntryType::kPut, value});
+    }
+  }
+  std::vector<Entry> expected;
+  for (const auto& [k, e] : model) expected.push_back(e);
+  EXPECT_EQ(Forward(*buffer), expected);
+  std::vector<Entry> reversed(expected.rbegin(), expected.rend());
+  EXPECT_EQ(Backward(*buffer), reversed);
+  for (const Entry& e : expected) {
+    const WriteBuffer::Lookup lookup = buffer->Get(e.key, WriteBuffer::kReadLatest);
+    const Entry& newest = model.lower_bound(std::make_tuple(e.key, 0, 0))->second;
+    EXPECT_EQ(lookup.value, newest.value) << e.key;
+  }
+}
+
 // ---- Property test: random operations against a model ----------------------------------
 
 // The model: every entry with its insert ordinal and aborted flag, ordered as the buffer orders.

@@ -118,6 +118,43 @@ bool IsHardwareAccelerated() {
 #endif
 }
 
+namespace {
+
+// Polynomials modulo the CRC32C polynomial in the reflected bit order the CRC uses: bit 31 is
+// the coefficient of x^0, bit 0 that of x^31.
+constexpr uint32_t kReflectedPoly = 0x82F63B78u;
+constexpr uint32_t kXPow0 = 1u << 31;
+
+// a * b modulo the polynomial.
+uint32_t MultiplyModPoly(uint32_t a, uint32_t b) {
+  uint32_t product = 0;
+  for (uint32_t bit = kXPow0; bit != 0; bit >>= 1) {
+    if ((a & bit) != 0) product ^= b;
+    b = (b & 1u) != 0 ? (b >> 1) ^ kReflectedPoly : b >> 1;  // b *= x.
+  }
+  return product;
+}
+
+// x^(8 * bytes) modulo the polynomial, by squaring.
+uint32_t XPow8N(uint64_t bytes) {
+  uint32_t result = kXPow0;
+  uint32_t power = kXPow0 >> 8;  // x^8: one byte.
+  for (; bytes != 0; bytes >>= 1) {
+    if ((bytes & 1u) != 0) result = MultiplyModPoly(result, power);
+    power = MultiplyModPoly(power, power);
+  }
+  return result;
+}
+
+}  // namespace
+
+// The CRC register after A then B is A's register moved through B's length of zero bits (a
+// multiplication by x^(8 * |B|)) plus B's own; the initial and final inversions cancel out
+// between the two terms, so the finished CRCs combine the same way.
+uint32_t Combine(uint32_t crc_a, uint32_t crc_b, uint64_t b_bytes) {
+  return MultiplyModPoly(XPow8N(b_bytes), crc_a) ^ crc_b;
+}
+
 uint32_t Extend(uint32_t crc, const void* data, size_t n) {
   return IsHardwareAccelerated() ? internal::ExtendHardware(crc, data, n)
                                  : internal::ExtendPortable(crc, data, n);

@@ -16,6 +16,12 @@ uint32_t Extend(uint32_t crc, const void* data, size_t n);
 // Returns the CRC32C of `data[0, n)`.
 inline uint32_t Value(const void* data, size_t n) { return Extend(0, data, n); }
 
+// Returns the CRC32C of the concatenation of A and B, given crc_a = Value(A), crc_b = Value(B)
+// and B's length: Combine(Value(a), Value(b), b.size()) == Value(a + b). O(log b_bytes) steps,
+// independent of the bytes themselves, so B's checksum can be taken before A is known (the log
+// checksums a commit's payload outside the commit lock, then its header under it).
+uint32_t Combine(uint32_t crc_a, uint32_t crc_b, uint64_t b_bytes);
+
 // True if Extend uses the CPU's crc32 instruction.
 bool IsHardwareAccelerated();
 

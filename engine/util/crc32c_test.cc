@@ -101,6 +101,21 @@ TEST(Crc32cTest, ExtendComposes) {
   });
 }
 
+TEST(Crc32cTest, CombineEqualsTheChecksumOfTheConcatenation) {
+  std::mt19937_64 rng(7);
+  std::string data(70000, '\0');
+  for (char& c : data) c = static_cast<char>(rng());
+  for (size_t a_bytes : {size_t{0}, size_t{1}, size_t{7}, size_t{28}, size_t{4096}}) {
+    for (size_t b_bytes :
+         {size_t{0}, size_t{1}, size_t{5}, size_t{8}, size_t{63}, size_t{1000}, size_t{65536}}) {
+      const uint32_t a = Value(data.data(), a_bytes);
+      const uint32_t b = Value(data.data() + a_bytes, b_bytes);
+      EXPECT_EQ(Combine(a, b, b_bytes), Value(data.data(), a_bytes + b_bytes))
+          << a_bytes << " + " << b_bytes;
+    }
+  }
+}
+
 TEST(Crc32cTest, DetectsSingleBitFlips) {
   std::string data(256, 'a');
   const uint32_t original = Value(data.data(), data.size());

@@ -35,10 +35,25 @@ uint32_t RecordCrc(const char* header, std::string_view payload) {
   return MaskRecordCrc(crc);
 }
 
+// The same from the payload's own checksum.
+uint32_t RecordCrcFromPayloadCrc(const char* header, uint32_t payload_crc, size_t payload_bytes) {
+  const uint32_t crc =
+      crc32c::Value(header + kPayloadBytesOffset, kRecordHeaderBytes - kPayloadBytesOffset);
+  return MaskRecordCrc(crc32c::Combine(crc, payload_crc, payload_bytes));
+}
+
 }  // namespace
 
 void AppendRecord(std::string* out, uint64_t segment, uint64_t lsn, uint64_t synced_lsn,
                   std::string_view payload) {
+  AppendRecord(out, segment, lsn, synced_lsn, payload,
+               crc32c::Value(payload.data(), payload.size()));
+}
+
+void AppendRecord(std::string* out, uint64_t segment, uint64_t lsn, uint64_t synced_lsn,
+                  std::string_view payload, uint32_t payload_crc) {
+  assert(payload_crc == crc32c::Value(payload.data(), payload.size()) &&
+         "payload_crc is the payload's checksum");
   assert(out->size() % kRecordAlignBytes == 0 && "records start 8-byte aligned");
   assert(payload.size() <= kRecordPayloadBytesMax && "payload_bytes is a u32");
   assert(synced_lsn < lsn && "a record cannot be durable before it is appended");
@@ -47,7 +62,7 @@ void AppendRecord(std::string* out, uint64_t segment, uint64_t lsn, uint64_t syn
   EncodeFixed64(header + kSegmentOffset, segment);
   EncodeFixed64(header + kLsnOffset, lsn);
   EncodeFixed64(header + kSyncedLsnOffset, synced_lsn);
-  EncodeFixed32(header + kCrcOffset, RecordCrc(header, payload));
+  EncodeFixed32(header + kCrcOffset, RecordCrcFromPayloadCrc(header, payload_crc, payload.size()));
 
   const size_t start = out->size();
   const size_t bytes = RecordBytes(payload.size());

@@ -46,6 +46,11 @@ inline constexpr uint32_t MaskRecordCrc(uint32_t crc) {
 // never durable before it is written) and payload.size() <= kRecordPayloadBytesMax.
 void AppendRecord(std::string* out, uint64_t segment, uint64_t lsn, uint64_t synced_lsn,
                   std::string_view payload);
+// The same, given payload_crc = crc32c::Value(payload) taken beforehand: only the header is
+// checksummed here (crc32c::Combine joins the two), so a writer can checksum its payload before
+// it takes the commit lock. The record's bytes are identical.
+void AppendRecord(std::string* out, uint64_t segment, uint64_t lsn, uint64_t synced_lsn,
+                  std::string_view payload, uint32_t payload_crc);
 
 // A decoded record. `payload` points into the decoded buffer.
 struct RecordView {

@@ -78,6 +78,8 @@ Status Malformed(std::string_view payload, size_t op, size_t offset, std::string
 
 PayloadBuilder::PayloadBuilder() { Reset(); }
 
+PayloadBuilder::PayloadBuilder(std::string buffer) : buffer_(std::move(buffer)) { Reset(); }
+
 void PayloadBuilder::Reset() {
   buffer_.clear();
   buffer_.push_back(static_cast<char>(kPayloadFormatVersion));
