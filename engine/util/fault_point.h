@@ -136,6 +136,10 @@ inline constexpr char kBufferReleasedBeforeDurable[] =
 inline constexpr char kReadMissesImmutableBuffer[] = "manifold/bug/read_misses_immutable_buffer";
 // A checkpoint's merge keeps the oldest of a key's buffered versions instead of the newest (I36).
 inline constexpr char kMergeLosesNewestVersion[] = "manifold/bug/merge_loses_newest_version";
+// A merge that writes its output in chunks (I49) frees the pages each chunk's flush replaced for
+// reuse at once, as if the chunk were a checkpoint of its own: the next chunk overwrites pages of
+// the durable tree (and of snapshots' trees) before the header names the new one (I37, I4).
+inline constexpr char kChunkReusesReplacedPages[] = "manifold/bug/chunk_reuses_replaced_pages";
 // Concurrency bugs, caught by the scheduler's harnesses (sim/sched/planted_concurrency_test.cc).
 // Publication makes every ready commit visible, also past an earlier sync commit still waiting
 // for its sync (I19): readers see sequences out of order, and the earlier one then hides the later.
@@ -157,7 +161,7 @@ inline constexpr char kCheckpointReadsVersionUnlocked[] =
     "manifold/bug/checkpoint_reads_version_unlocked";
 }  // namespace planted_bug
 
-inline constexpr std::array<std::string_view, 25> kPlantedBugs = {
+inline constexpr std::array<std::string_view, 26> kPlantedBugs = {
     planted_bug::kSkipPageSync,
     planted_bug::kSkipDirSync,
     planted_bug::kAckBeforeHeaderSync,
@@ -178,6 +182,7 @@ inline constexpr std::array<std::string_view, 25> kPlantedBugs = {
     planted_bug::kBufferReleasedBeforeDurable,
     planted_bug::kReadMissesImmutableBuffer,
     planted_bug::kMergeLosesNewestVersion,
+    planted_bug::kChunkReusesReplacedPages,
     planted_bug::kPublicationOutOfOrder,
     planted_bug::kCheckpointFreesReaderPages,
     planted_bug::kFollowerReleasedBeforeSync,
@@ -187,7 +192,7 @@ inline constexpr std::array<std::string_view, 25> kPlantedBugs = {
 
 // The planted bugs above that need concurrent threads to show (the last five): the sequential
 // simulator's sweep (tests/planted_bugs_test.cc) cannot catch them; the scheduler's can.
-inline constexpr size_t kPlantedConcurrencyBugsFirst = 20;
+inline constexpr size_t kPlantedConcurrencyBugsFirst = 21;
 
 }  // namespace manifold
 
