@@ -167,6 +167,16 @@ void ConcurrentRun::DoWrite(Worker& w, const WorkloadOp& op) {
   if (!ClassifyCommit(&event, status, op.sync)) return;
   Trace(CommitLine(event, status));
   Record(std::move(event));
+  if (status.ok()) ReadBack(w, op);
+}
+
+void ConcurrentRun::ReadBack(Worker& w, const WorkloadOp& op) {
+  WorkloadOp get;
+  get.kind = OpKind::kGet;
+  get.index = op.index;
+  get.cf = op.writes[0].cf;
+  get.key = op.writes[0].key;
+  DoGet(w, get, 0, nullptr, /*pinned=*/true);
 }
 
 void ConcurrentRun::DoTransaction(Worker& w, const WorkloadOp& op) {
@@ -257,13 +267,13 @@ void ConcurrentRun::CheckHeldPins(Worker& w, bool release) {
   }
 }
 
-void ConcurrentRun::DoGet(Worker& w, const WorkloadOp& op, uint32_t view,
-                          const Snapshot* snapshot) {
+void ConcurrentRun::DoGet(Worker& w, const WorkloadOp& op, uint32_t view, const Snapshot* snapshot,
+                          bool pinned) {
   ReadOptions read;
   read.snapshot = snapshot;
   // Half the gets are DB::GetPinned (by name: it has no handle overload), the others Get, by
   // handle or by name.
-  const bool pinned = op.index % 2 == 1;
+  pinned = pinned || op.index % 2 == 1;
   const ColumnFamilyHandle* handle = pinned ? nullptr : HandleFor(op, op.cf);
   HistoryEvent event;
   event.id = op.index;

@@ -165,6 +165,10 @@ void SequentialRun::CheckMemory(const WorkloadOp& op) {
   }
   const bool may_fail = FsFaultCount() > 0 || result_.stats.fault_points_fired > 0 ||
                         result_.stats.crashes > 0 || fs_.counters().misdirected > 0;
+  ++result_.stats.memory_checks;
+  if (stats.dirty_bytes >= options_.write_buffer_bytes_max - options_.write_buffer_bytes_max / 4) {
+    ++result_.stats.memory_checks_near_bound;
+  }
   const std::string failure = CheckBufferBound(
       options_, stats, WriteFootprint(options_, bytes, op.writes.size(), cfs.size()), may_fail,
       "after " + op.Describe());

@@ -102,6 +102,39 @@ void SequentialRun::DoGet(const WorkloadOp& op, const Snapshot* snapshot, const 
   }
 }
 
+void SequentialRun::PinnedGet(const std::string& what, const std::string& cf,
+                              const std::string& key, const Snapshot* snapshot,
+                              const std::optional<std::string>& expected) {
+  ReadOptions read;
+  read.snapshot = snapshot;
+  PinnableValue pinned;
+  const Status status = Engine([&] { return db_->GetPinned(read, cf, key, &pinned); });
+  StatusOr<std::string> got = status.ok() ? StatusOr<std::string>(std::string(pinned.value()))
+                                          : StatusOr<std::string>(status);
+  CompareGet(what, cf, key, got, expected);
+}
+
+void SequentialRun::ReadBack(const WorkloadOp& op) {
+  if (!result_.passed || stopped_ || db_ == nullptr || op.writes.empty() || FaultExplains()) {
+    return;
+  }
+  const KeyOp& last = op.writes.back();
+  const std::string& cf = op.kind == OpKind::kTransaction ? op.cf : last.cf;
+  if (!model_.HasColumnFamily(cf)) return;
+  PinnedGet("pinned get of the key just written", cf, last.key, nullptr,
+            model_.Visible().Get(cf, last.key));
+  for (uint32_t slot = 0; slot < kSnapshotSlots && result_.passed; ++slot) {
+    const HeldSnapshot& held = snapshots_[slot];
+    if (held.engine == nullptr) continue;
+    const State& state = model_.SnapshotState(held.model_id);
+    // A column family dropped and created again since the snapshot: the snapshot reads the old
+    // one by name, as DoGet does.
+    if (state.Find(cf) == nullptr) continue;
+    PinnedGet("snapshot pinned get (slot " + std::to_string(slot) + ") of a key written since", cf,
+              last.key, held.engine.get(), state.Get(cf, last.key));
+  }
+}
+
 bool SequentialRun::IteratorOpenedAsModelSays(const std::string& cf_name, const Status& status,
                                               const model::KeyMap* cf) {
   if (!status.ok()) {
