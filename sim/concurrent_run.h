@@ -198,6 +198,10 @@ class ConcurrentRun final : public FaultPointSink {
   model::ScanSpec Spec(const WorkloadOp& op) const;
 
   void DoScan(Worker& w, const WorkloadOp& op, uint32_t view, const Snapshot* snapshot);
+  // The iterator a scan of `op` reads, opened at `invoke_step`; null when there is nothing to
+  // judge (its column family is missing, or a read error, reported unless a fault explains it).
+  std::unique_ptr<Iterator> OpenScanIterator(const WorkloadOp& op, const Snapshot* snapshot,
+                                             uint64_t* invoke_step);
 
   void DoTakeSnapshot(Worker& w, const WorkloadOp& op);
 

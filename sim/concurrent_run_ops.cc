@@ -329,12 +329,27 @@ model::ScanSpec ConcurrentRun::Spec(const WorkloadOp& op) const {
   return spec;
 }
 
-void ConcurrentRun::DoScan(Worker& w, const WorkloadOp& op, uint32_t view,
-                           const Snapshot* snapshot) {
+std::unique_ptr<Iterator> ConcurrentRun::OpenScanIterator(const WorkloadOp& op,
+                                                          const Snapshot* snapshot,
+                                                          uint64_t* invoke_step) {
   ReadOptions read;
   read.snapshot = snapshot;
   read.lower_bound = Bound(op.lower);
   read.upper_bound = Bound(op.upper);
+  const ColumnFamilyHandle* handle = HandleFor(op, op.cf);
+  *invoke_step = port::sched::CurrentStep();
+  auto it = handle ? db_->NewIterator(read, *handle) : db_->NewIterator(read, op.cf);
+  if (!it.ok()) {
+    if (it.status().IsNotFound() && !CfExists(op.cf)) return nullptr;
+    (void)ReadError(op.index, "NewIterator(" + Show(op.cf) + ")", it.status());
+    return nullptr;
+  }
+  if (!CfExists(op.cf)) return nullptr;
+  return std::move(*it);
+}
+
+void ConcurrentRun::DoScan(Worker& w, const WorkloadOp& op, uint32_t view,
+                           const Snapshot* snapshot) {
   HistoryEvent event;
   event.id = op.index;
   event.kind = HistoryEvent::kRead;
@@ -342,20 +357,13 @@ void ConcurrentRun::DoScan(Worker& w, const WorkloadOp& op, uint32_t view,
   event.view = view;
   event.description = std::string(view ? "snapshot " : "") + (op.reverse ? "reverse " : "") +
                       "scan " + Show(op.cf) + " from " + Show(op.key);
-  const ColumnFamilyHandle* handle = HandleFor(op, op.cf);
-  event.invoke_step = port::sched::CurrentStep();
-  auto it = handle ? db_->NewIterator(read, *handle) : db_->NewIterator(read, op.cf);
-  if (!it.ok()) {
-    if (it.status().IsNotFound() && !CfExists(op.cf)) return;
-    (void)ReadError(op.index, "NewIterator(" + Show(op.cf) + ")", it.status());
-    return;
-  }
-  if (!CfExists(op.cf)) return;
-  Iterator& iter = **it;
+  std::unique_ptr<Iterator> it = OpenScanIterator(op, snapshot, &event.invoke_step);
+  if (it == nullptr) return;
+  Iterator& iter = *it;
   op.reverse ? iter.SeekForPrev(op.key) : iter.Seek(op.key);
   ReadEntries(iter, op.reverse, op.limit == 0 ? SIZE_MAX : op.limit, &event.read.entries);
   const Status status = iter.status();
-  it->reset();
+  it.reset();
   event.return_step = port::sched::CurrentStep();
   Trace(Line(w.number, event.id, event.invoke_step, event.return_step, event.description) + " -> " +
         std::to_string(event.read.entries.size()) + " entries " + status.ToString());
@@ -451,22 +459,12 @@ void TurnRound(Iterator& iter, bool reverse, model::ScanSpec* spec) {
 
 void ConcurrentRun::DoTurningScan(Worker& w, const WorkloadOp& op, uint32_t view,
                                   const Snapshot* snapshot) {
-  ReadOptions read;
-  read.snapshot = snapshot;
-  read.lower_bound = Bound(op.lower);
-  read.upper_bound = Bound(op.upper);
-  const ColumnFamilyHandle* handle = HandleFor(op, op.cf);
   const std::string what = std::string(view ? "snapshot " : "") + "turning scan " + Show(op.cf);
-  const uint64_t invoke = port::sched::CurrentStep();
-  auto it = handle ? db_->NewIterator(read, *handle) : db_->NewIterator(read, op.cf);
+  uint64_t invoke = 0;
+  std::unique_ptr<Iterator> it = OpenScanIterator(op, snapshot, &invoke);
   const uint64_t opened = port::sched::CurrentStep();
-  if (!it.ok()) {
-    if (it.status().IsNotFound() && !CfExists(op.cf)) return;
-    (void)ReadError(op.index, "NewIterator(" + Show(op.cf) + ")", it.status());
-    return;
-  }
-  if (!CfExists(op.cf)) return;
-  Iterator& iter = **it;
+  if (it == nullptr) return;
+  Iterator& iter = *it;
   if (view == 0) {
     // Both parts read one state: the iterator's, fixed when it was created.
     HistoryEvent open;

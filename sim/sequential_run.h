@@ -148,6 +148,11 @@ class SequentialRun final : public FaultPointSink {
   bool IteratorOpenedAsModelSays(const std::string& cf_name, const Status& status,
                                  const model::KeyMap* cf);
 
+  // The iterator a scan of `op` reads (by handle when it has one and reads the latest state),
+  // and in `cf` the model's column family; null when the open went as the model says it fails.
+  std::unique_ptr<Iterator> OpenScanIterator(const WorkloadOp& op, const Snapshot* snapshot,
+                                             const State& state, const model::KeyMap** cf);
+
   void DoScan(const WorkloadOp& op, const Snapshot* snapshot, const State& state);
 
   // A third of the scans turn round part way: read a few entries one way (from the seek target,

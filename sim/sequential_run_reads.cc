@@ -152,7 +152,10 @@ bool SequentialRun::IteratorOpenedAsModelSays(const std::string& cf_name, const 
   return true;
 }
 
-void SequentialRun::DoScan(const WorkloadOp& op, const Snapshot* snapshot, const State& state) {
+std::unique_ptr<Iterator> SequentialRun::OpenScanIterator(const WorkloadOp& op,
+                                                          const Snapshot* snapshot,
+                                                          const State& state,
+                                                          const model::KeyMap** cf) {
   ReadOptions read;
   read.snapshot = snapshot;
   if (!op.lower.empty()) read.lower_bound = op.lower;
@@ -160,11 +163,18 @@ void SequentialRun::DoScan(const WorkloadOp& op, const Snapshot* snapshot, const
   const ColumnFamilyHandle* handle = snapshot == nullptr ? HandleFor(op, op.cf) : nullptr;
   auto it = Engine(
       [&] { return handle ? db_->NewIterator(read, *handle) : db_->NewIterator(read, op.cf); });
-  const model::KeyMap* cf = state.Find(op.cf);
-  if (!IteratorOpenedAsModelSays(op.cf, it.status(), cf)) return;
+  *cf = state.Find(op.cf);
+  if (!IteratorOpenedAsModelSays(op.cf, it.status(), *cf)) return nullptr;
+  return std::move(*it);
+}
+
+void SequentialRun::DoScan(const WorkloadOp& op, const Snapshot* snapshot, const State& state) {
+  const model::KeyMap* cf = nullptr;
+  std::unique_ptr<Iterator> it = OpenScanIterator(op, snapshot, state, &cf);
+  if (it == nullptr) return;
   Entries got;
   Engine([&] {
-    Iterator& iter = **it;
+    Iterator& iter = *it;
     op.reverse ? iter.SeekForPrev(op.key) : iter.Seek(op.key);
     const size_t limit = op.limit == 0 ? SIZE_MAX : op.limit;
     while (iter.Valid() && got.size() < limit) {
@@ -173,26 +183,20 @@ void SequentialRun::DoScan(const WorkloadOp& op, const Snapshot* snapshot, const
     }
     return 0;
   });
-  if (!(*it)->status().ok()) {
+  if (!it->status().ok()) {
     if (FaultExplains()) return;
     return Fail(FailureKind::kReadError,
-                "scan of " + Show(op.cf) + ": expected OK, got " + (*it)->status().ToString());
+                "scan of " + Show(op.cf) + ": expected OK, got " + it->status().ToString());
   }
   CompareScan(op, got, ExpectedScan(*cf, op));
 }
 
 void SequentialRun::DoTurningScan(const WorkloadOp& op, const Snapshot* snapshot,
                                   const State& state) {
-  ReadOptions read;
-  read.snapshot = snapshot;
-  if (!op.lower.empty()) read.lower_bound = op.lower;
-  if (!op.upper.empty()) read.upper_bound = op.upper;
-  const ColumnFamilyHandle* handle = snapshot == nullptr ? HandleFor(op, op.cf) : nullptr;
-  auto it = Engine(
-      [&] { return handle ? db_->NewIterator(read, *handle) : db_->NewIterator(read, op.cf); });
-  const model::KeyMap* cf = state.Find(op.cf);
-  if (!IteratorOpenedAsModelSays(op.cf, it.status(), cf)) return;
-  Iterator& iter = **it;
+  const model::KeyMap* cf = nullptr;
+  std::unique_ptr<Iterator> it = OpenScanIterator(op, snapshot, state, &cf);
+  if (it == nullptr) return;
+  Iterator& iter = *it;
   model::ScanSpec spec;
   spec.reverse = op.reverse;
   if (!op.lower.empty()) spec.lower = op.lower;
