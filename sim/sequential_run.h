@@ -269,6 +269,8 @@ class SequentialRun final : public FaultPointSink {
   model::Model model_;
   std::unique_ptr<DB> db_;
   std::array<HeldSnapshot, kSnapshotSlots> snapshots_;
+  // WriteFootprint of the largest write so far (CheckMemory's allowance past the bound).
+  uint64_t footprint_max_ = 0;
   std::array<HeldIterator, kSnapshotSlots> iterators_;
   std::map<std::string, ColumnFamilyHandle, std::less<>> handles_;  // See HandleFor.
   ColumnFamilyHandle dropped_handle_;       // Of the last column family dropped in this open.
