@@ -258,7 +258,7 @@ TEST(CommitWriterTest, WritesOutWhatItHoldsPastItsLimit) {
   EXPECT_FALSE(writer.write_failed());
   EXPECT_GT(pager.cache()->usage_bytes(), 0u);  // The tree pages, handed to the cache.
   // Through the cache, and from the file alone.
-  auto reopened = fs->OpenFile("/data", OpenFileOptions());
+  auto reopened = data.fs->OpenFile("/data", OpenFileOptions());
   ASSERT_TRUE(reopened.ok());
   Pager uncached(std::move(*reopened), "/data", 1024, 0, false);
   for (btree::NodeSource* source :
