@@ -121,9 +121,13 @@ class ConcurrentRun final : public FaultPointSink {
   void CheckEmpty(const ColumnFamilyHandle& handle);
 
   // --- Memory bound (run_bookkeeping.h, CheckBufferBound) -------------------------------------
-  // At the end of an epoch, threads joined: the write buffers' bytes within the configured
-  // bound, plus what the epoch's writers could each have added past the throttle.
-  void CheckEpochMemory(const Epoch& epoch);
+  // The write buffers' bytes within the configured bound, plus what the epoch's writers could
+  // each have added past the throttle (`in_flight`, EpochInFlight: the sum of each writer's
+  // largest commit): at the end of an epoch, threads joined, and after each of a reader's
+  // operations while the writers run (a bound the buffers overshoot and come back under by the
+  // epoch's end would go unseen at its end alone).
+  uint64_t EpochInFlight(const Epoch& epoch) const;
+  void CheckMemoryBound(uint64_t in_flight, const std::string& where, bool trace);
 
   // --- The controlling thread ----------------------------------------------------------------
 
@@ -172,7 +176,13 @@ class ConcurrentRun final : public FaultPointSink {
   // A read error: fine if a fault explains it (the read is left out of the history).
   bool ReadError(uint32_t op, const std::string& what, const Status& status);
 
-  void DoGet(Worker& w, const WorkloadOp& op, uint32_t view, const Snapshot* snapshot);
+  // Half the gets (odd op indexes) are DB::GetPinned; `pinned` makes this one one of them.
+  void DoGet(Worker& w, const WorkloadOp& op, uint32_t view, const Snapshot* snapshot,
+             bool pinned = false);
+  // After an acknowledged put, delete or batch: a pinned get of its first key, judged by the
+  // history like any get. Other readers rarely ask for the key the newest commit wrote, so a
+  // GetPinned that reads its buffers at a stale sequence number went unnoticed (docs/simulator.md).
+  void ReadBack(Worker& w, const WorkloadOp& op);
 
   // Fails if bytes `w` holds pinned changed since their pinned get (I43); `release` drops them.
   void CheckHeldPins(Worker& w, bool release);
@@ -188,6 +198,10 @@ class ConcurrentRun final : public FaultPointSink {
   model::ScanSpec Spec(const WorkloadOp& op) const;
 
   void DoScan(Worker& w, const WorkloadOp& op, uint32_t view, const Snapshot* snapshot);
+  // The iterator a scan of `op` reads, opened at `invoke_step`; null when there is nothing to
+  // judge (its column family is missing, or a read error, reported unless a fault explains it).
+  std::unique_ptr<Iterator> OpenScanIterator(const WorkloadOp& op, const Snapshot* snapshot,
+                                             uint64_t* invoke_step);
 
   void DoTakeSnapshot(Worker& w, const WorkloadOp& op);
 

@@ -143,7 +143,7 @@ void ConcurrentRun::CheckStaleHandle(const ColumnFamilyHandle& handle, bool earl
   }
 }
 
-void ConcurrentRun::CheckEpochMemory(const Epoch& epoch) {
+uint64_t ConcurrentRun::EpochInFlight(const Epoch& epoch) const {
   uint64_t in_flight = 0;
   for (const ConcurrentThread& thread : epoch.threads) {
     uint64_t largest = 0;
@@ -158,14 +158,24 @@ void ConcurrentRun::CheckEpochMemory(const Epoch& epoch) {
     }
     in_flight += largest;
   }
+  return in_flight;
+}
+
+void ConcurrentRun::CheckMemoryBound(uint64_t in_flight, const std::string& where, bool trace) {
+  if (db_ == nullptr || fs_.crashed() || failed()) return;
   const bool may_fail = FsFaultCount() > 0 || result_.stats.fault_points_fired > 0 ||
                         result_.stats.crashes > 0 || fs_.counters().misdirected > 0;
   const Stats stats = db_->GetStats();
-  Trace("  write buffers: " + std::to_string(stats.dirty_bytes) + " bytes (limit " +
-        std::to_string(options_.write_buffer_bytes_max) + ", writers' largest commits " +
-        std::to_string(in_flight) + ")");
-  const std::string failure =
-      CheckBufferBound(options_, stats, in_flight, may_fail, "at the end of the epoch");
+  ++result_.stats.memory_checks;
+  if (stats.dirty_bytes >= options_.write_buffer_bytes_max - options_.write_buffer_bytes_max / 4) {
+    ++result_.stats.memory_checks_near_bound;
+  }
+  if (trace) {
+    Trace("  write buffers: " + std::to_string(stats.dirty_bytes) + " bytes (limit " +
+          std::to_string(options_.write_buffer_bytes_max) + ", writers' largest commits " +
+          std::to_string(in_flight) + ")");
+  }
+  const std::string failure = CheckBufferBound(options_, stats, in_flight, may_fail, where);
   if (!failure.empty()) Fail(FailureKind::kMemoryBound, failure);
 }
 

@@ -167,6 +167,16 @@ void ConcurrentRun::DoWrite(Worker& w, const WorkloadOp& op) {
   if (!ClassifyCommit(&event, status, op.sync)) return;
   Trace(CommitLine(event, status));
   Record(std::move(event));
+  if (status.ok()) ReadBack(w, op);
+}
+
+void ConcurrentRun::ReadBack(Worker& w, const WorkloadOp& op) {
+  WorkloadOp get;
+  get.kind = OpKind::kGet;
+  get.index = op.index;
+  get.cf = op.writes[0].cf;
+  get.key = op.writes[0].key;
+  DoGet(w, get, 0, nullptr, /*pinned=*/true);
 }
 
 void ConcurrentRun::DoTransaction(Worker& w, const WorkloadOp& op) {
@@ -257,13 +267,13 @@ void ConcurrentRun::CheckHeldPins(Worker& w, bool release) {
   }
 }
 
-void ConcurrentRun::DoGet(Worker& w, const WorkloadOp& op, uint32_t view,
-                          const Snapshot* snapshot) {
+void ConcurrentRun::DoGet(Worker& w, const WorkloadOp& op, uint32_t view, const Snapshot* snapshot,
+                          bool pinned) {
   ReadOptions read;
   read.snapshot = snapshot;
   // Half the gets are DB::GetPinned (by name: it has no handle overload), the others Get, by
   // handle or by name.
-  const bool pinned = op.index % 2 == 1;
+  pinned = pinned || op.index % 2 == 1;
   const ColumnFamilyHandle* handle = pinned ? nullptr : HandleFor(op, op.cf);
   HistoryEvent event;
   event.id = op.index;
@@ -319,12 +329,27 @@ model::ScanSpec ConcurrentRun::Spec(const WorkloadOp& op) const {
   return spec;
 }
 
-void ConcurrentRun::DoScan(Worker& w, const WorkloadOp& op, uint32_t view,
-                           const Snapshot* snapshot) {
+std::unique_ptr<Iterator> ConcurrentRun::OpenScanIterator(const WorkloadOp& op,
+                                                          const Snapshot* snapshot,
+                                                          uint64_t* invoke_step) {
   ReadOptions read;
   read.snapshot = snapshot;
   read.lower_bound = Bound(op.lower);
   read.upper_bound = Bound(op.upper);
+  const ColumnFamilyHandle* handle = HandleFor(op, op.cf);
+  *invoke_step = port::sched::CurrentStep();
+  auto it = handle ? db_->NewIterator(read, *handle) : db_->NewIterator(read, op.cf);
+  if (!it.ok()) {
+    if (it.status().IsNotFound() && !CfExists(op.cf)) return nullptr;
+    (void)ReadError(op.index, "NewIterator(" + Show(op.cf) + ")", it.status());
+    return nullptr;
+  }
+  if (!CfExists(op.cf)) return nullptr;
+  return std::move(*it);
+}
+
+void ConcurrentRun::DoScan(Worker& w, const WorkloadOp& op, uint32_t view,
+                           const Snapshot* snapshot) {
   HistoryEvent event;
   event.id = op.index;
   event.kind = HistoryEvent::kRead;
@@ -332,20 +357,13 @@ void ConcurrentRun::DoScan(Worker& w, const WorkloadOp& op, uint32_t view,
   event.view = view;
   event.description = std::string(view ? "snapshot " : "") + (op.reverse ? "reverse " : "") +
                       "scan " + Show(op.cf) + " from " + Show(op.key);
-  const ColumnFamilyHandle* handle = HandleFor(op, op.cf);
-  event.invoke_step = port::sched::CurrentStep();
-  auto it = handle ? db_->NewIterator(read, *handle) : db_->NewIterator(read, op.cf);
-  if (!it.ok()) {
-    if (it.status().IsNotFound() && !CfExists(op.cf)) return;
-    (void)ReadError(op.index, "NewIterator(" + Show(op.cf) + ")", it.status());
-    return;
-  }
-  if (!CfExists(op.cf)) return;
-  Iterator& iter = **it;
+  std::unique_ptr<Iterator> it = OpenScanIterator(op, snapshot, &event.invoke_step);
+  if (it == nullptr) return;
+  Iterator& iter = *it;
   op.reverse ? iter.SeekForPrev(op.key) : iter.Seek(op.key);
   ReadEntries(iter, op.reverse, op.limit == 0 ? SIZE_MAX : op.limit, &event.read.entries);
   const Status status = iter.status();
-  it->reset();
+  it.reset();
   event.return_step = port::sched::CurrentStep();
   Trace(Line(w.number, event.id, event.invoke_step, event.return_step, event.description) + " -> " +
         std::to_string(event.read.entries.size()) + " entries " + status.ToString());
@@ -441,22 +459,12 @@ void TurnRound(Iterator& iter, bool reverse, model::ScanSpec* spec) {
 
 void ConcurrentRun::DoTurningScan(Worker& w, const WorkloadOp& op, uint32_t view,
                                   const Snapshot* snapshot) {
-  ReadOptions read;
-  read.snapshot = snapshot;
-  read.lower_bound = Bound(op.lower);
-  read.upper_bound = Bound(op.upper);
-  const ColumnFamilyHandle* handle = HandleFor(op, op.cf);
   const std::string what = std::string(view ? "snapshot " : "") + "turning scan " + Show(op.cf);
-  const uint64_t invoke = port::sched::CurrentStep();
-  auto it = handle ? db_->NewIterator(read, *handle) : db_->NewIterator(read, op.cf);
+  uint64_t invoke = 0;
+  std::unique_ptr<Iterator> it = OpenScanIterator(op, snapshot, &invoke);
   const uint64_t opened = port::sched::CurrentStep();
-  if (!it.ok()) {
-    if (it.status().IsNotFound() && !CfExists(op.cf)) return;
-    (void)ReadError(op.index, "NewIterator(" + Show(op.cf) + ")", it.status());
-    return;
-  }
-  if (!CfExists(op.cf)) return;
-  Iterator& iter = **it;
+  if (it == nullptr) return;
+  Iterator& iter = *it;
   if (view == 0) {
     // Both parts read one state: the iterator's, fixed when it was created.
     HistoryEvent open;

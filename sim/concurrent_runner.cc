@@ -43,7 +43,7 @@ ConcurrentRun::ConcurrentRun(const RunConfig& config)
       fault_rng_(config.seed ^ 0xfa17ull) {
   options_.file_system = &fs_;
   options_.clock = &clock_;
-  SetSmallDatabaseOptions(config.workload.page_bytes, &options_);
+  SetSmallDatabaseOptions(config.seed, config.workload.page_bytes, &options_);
   // The configuration users run: checkpoints on the engine's thread, racing the committers;
   // small triggers so it runs many times per epoch. The group-commit window is on: its wait is
   // on simulated time, so it is as deterministic as the rest.
@@ -153,7 +153,8 @@ std::string ConcurrentRun::Line(uint32_t thread, uint32_t op, uint64_t invoke, u
 
 void ConcurrentRun::Controller() {
   Trace("seed " + std::to_string(config_.seed) + " profile " + config_.profile + " page_bytes " +
-        std::to_string(options_.page_bytes) + " workload concurrent, " +
+        std::to_string(options_.page_bytes) + " sizes " +
+        SizeProfileName(SizeProfileForSeed(config_.seed)) + " workload concurrent, " +
         std::to_string(workload_.epochs.size()) + " epochs, schedule " +
         (config_.has_replay_schedule ? "replayed" : config_.schedule) +
         (config_.planted_bug.empty() ? "" : " planted bug " + config_.planted_bug));
@@ -249,6 +250,7 @@ void ConcurrentRun::RunEpoch(uint32_t e) {
       fs_.ScheduleCrashAtMutation(epoch.cut_at_mutation);
     }
   }
+  const uint64_t in_flight = EpochInFlight(epoch);
   {
     std::vector<Worker> workers(epoch.threads.size());
     std::vector<std::unique_ptr<port::Thread>> threads;
@@ -260,13 +262,17 @@ void ConcurrentRun::RunEpoch(uint32_t e) {
       // `new` here, not std::make_unique: a thread's start is where scheduler reports place waits
       // for it in its destructor.
       threads.emplace_back(
-          new port::Thread(thread->writer ? "writer" : "reader", [this, thread, worker] {
+          new port::Thread(thread->writer ? "writer" : "reader", [this, thread, worker, in_flight] {
             ScopedFaultPointSink sink(this);
             for (const WorkloadOp& op : thread->ops) {
               if (failed()) break;
               if (config_.skip_ops.count(op.index) > 0) continue;
               ++result_.stats.ops;
               DoOp(*worker, op);
+              if (!thread->writer) {
+                CheckMemoryBound(in_flight, "after reader op #" + std::to_string(op.index),
+                                 /*trace=*/false);
+              }
             }
             CheckHeldPins(*worker, true);
             for (HeldIterator& it : worker->iterators) it.engine.reset();
@@ -276,7 +282,7 @@ void ConcurrentRun::RunEpoch(uint32_t e) {
     threads.clear();  // Joins them.
   }
   if (failed()) return;
-  if (!fs_.crashed()) CheckEpochMemory(epoch);
+  if (!fs_.crashed()) CheckMemoryBound(in_flight, "at the end of the epoch", /*trace=*/true);
   if (failed()) return;
   if (epoch.end == EpochEnd::kPowerCutAt) {
     fs_.ScheduleCrashAtMutation(0);

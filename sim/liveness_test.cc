@@ -71,7 +71,9 @@ TEST(LivenessTest, PlantedForcedCheckpointKeepsLogIsCaughtByThePhaseOnly) {
   ASSERT_TRUE(PlantedBugsCompiledIn())
       << "no planted bugs in this build: the target needs planted_bugs = True (sim/defs.bzl)";
   for (WorkloadKind kind : {WorkloadKind::kSequential, WorkloadKind::kConcurrent}) {
-    for (uint64_t seed = 1; seed <= 3; ++seed) {
+    // Seeds of the default size profile (SizeProfileForSeed): in the swapping one (seeds 2, 3)
+    // the concurrent run's phase found no segment left to retire.
+    for (uint64_t seed : {1, 8, 9}) {
       RunConfig config = Config(seed, kind);
       config.planted_bug = "forced_checkpoint_keeps_log";
       const RunResult caught = RunSeed(config);

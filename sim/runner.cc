@@ -49,6 +49,8 @@ void RunStats::Add(const RunStats& o) {
   fs_dir_ops_undone += o.fs_dir_ops_undone;
   liveness_checked += o.liveness_checked;
   liveness_writes += o.liveness_writes;
+  memory_checks += o.memory_checks;
+  memory_checks_near_bound += o.memory_checks_near_bound;
 }
 
 const char* FailureKindName(FailureKind kind) {

@@ -77,6 +77,10 @@ struct RunStats {
   uint64_t fs_sectors_lost = 0, fs_sectors_torn = 0, fs_dir_ops_undone = 0;
   uint64_t liveness_checked = 0;  // Liveness phases passed (sim/liveness.h).
   uint64_t liveness_writes = 0;   // Durable writes they made.
+  // Checks of the write buffers' bound (CheckBufferBound), and those that found the buffers past
+  // three quarters of write_buffer_bytes_max (where writers are slowed down, I38).
+  uint64_t memory_checks = 0;
+  uint64_t memory_checks_near_bound = 0;
 
   void Add(const RunStats& other);
 };

@@ -23,7 +23,7 @@ SequentialRun::SequentialRun(const RunConfig& config)
       fault_rng_(config.seed ^ 0xfa17ull) {
   options_.file_system = &hand_off_fs_;
   options_.clock = &clock_;
-  SetSmallDatabaseOptions(config.workload.page_bytes, &options_);
+  SetSmallDatabaseOptions(config.seed, config.workload.page_bytes, &options_);
   // Checkpoints run inline on the committing thread so the I/O order depends on the seed alone.
   options_.background_checkpoints = false;
   options_.checkpoint_interval_us = 0;
@@ -92,7 +92,8 @@ int SequentialRun::DecideFaultPoint(const char* name) {
 
 void SequentialRun::RunOperations(const std::vector<WorkloadOp>& ops) {
   Trace("seed " + std::to_string(config_.seed) + " profile " + config_.profile + " page_bytes " +
-        std::to_string(options_.page_bytes) +
+        std::to_string(options_.page_bytes) + " sizes " +
+        SizeProfileName(SizeProfileForSeed(config_.seed)) +
         (config_.planted_bug.empty() ? "" : " planted bug " + config_.planted_bug));
   if (OpenAndCheck("open", model::Reopen::kClean)) {
     for (const WorkloadOp& op : ops) {
@@ -139,9 +140,11 @@ void SequentialRun::Step(const WorkloadOp& op) {
     case OpKind::kPut:
     case OpKind::kDelete:
     case OpKind::kBatch:
-      return DoBatch(op);
+      DoBatch(op);
+      return ReadBack(op);
     case OpKind::kTransaction:
-      return DoTransaction(op);
+      DoTransaction(op);
+      return ReadBack(op);
     case OpKind::kGet:
       return DoGet(op, nullptr, model_.Visible());
     case OpKind::kScan:

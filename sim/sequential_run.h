@@ -132,6 +132,14 @@ class SequentialRun final : public FaultPointSink {
   // Every other get is a DB::GetPinned (same pages read, so the same faults fire); its handle is
   // kept until the next get, which checks that the pinned bytes did not change meanwhile (I43).
   void CheckHeldPin();
+  // After a write that no fault touched: DB::GetPinned of its last key at the latest state and at
+  // every held snapshot, each against the model at that reader's sequence number (I35). A random
+  // get rarely asks for the key the last commit wrote, or for a key overwritten since its
+  // snapshot while the newer entry still sits in a buffer, so a pinned lookup that reads its
+  // buffers at a stale or a later sequence number went unnoticed.
+  void ReadBack(const WorkloadOp& op);
+  void PinnedGet(const std::string& what, const std::string& cf, const std::string& key,
+                 const Snapshot* snapshot, const std::optional<std::string>& expected);
 
   // Whether NewIterator's outcome `status` is what the model says for column family `cf_name`
   // (`cf`, null when it does not exist), so the caller may go on reading. A NotFound for a missing
@@ -139,6 +147,11 @@ class SequentialRun final : public FaultPointSink {
   // the run.
   bool IteratorOpenedAsModelSays(const std::string& cf_name, const Status& status,
                                  const model::KeyMap* cf);
+
+  // The iterator a scan of `op` reads (by handle when it has one and reads the latest state),
+  // and in `cf` the model's column family; null when the open went as the model says it fails.
+  std::unique_ptr<Iterator> OpenScanIterator(const WorkloadOp& op, const Snapshot* snapshot,
+                                             const State& state, const model::KeyMap** cf);
 
   void DoScan(const WorkloadOp& op, const Snapshot* snapshot, const State& state);
 
@@ -256,6 +269,8 @@ class SequentialRun final : public FaultPointSink {
   model::Model model_;
   std::unique_ptr<DB> db_;
   std::array<HeldSnapshot, kSnapshotSlots> snapshots_;
+  // WriteFootprint of the largest write so far (CheckMemory's allowance past the bound).
+  uint64_t footprint_max_ = 0;
   std::array<HeldIterator, kSnapshotSlots> iterators_;
   std::map<std::string, ColumnFamilyHandle, std::less<>> handles_;  // See HandleFor.
   ColumnFamilyHandle dropped_handle_;       // Of the last column family dropped in this open.

@@ -102,6 +102,39 @@ void SequentialRun::DoGet(const WorkloadOp& op, const Snapshot* snapshot, const 
   }
 }
 
+void SequentialRun::PinnedGet(const std::string& what, const std::string& cf,
+                              const std::string& key, const Snapshot* snapshot,
+                              const std::optional<std::string>& expected) {
+  ReadOptions read;
+  read.snapshot = snapshot;
+  PinnableValue pinned;
+  const Status status = Engine([&] { return db_->GetPinned(read, cf, key, &pinned); });
+  StatusOr<std::string> got = status.ok() ? StatusOr<std::string>(std::string(pinned.value()))
+                                          : StatusOr<std::string>(status);
+  CompareGet(what, cf, key, got, expected);
+}
+
+void SequentialRun::ReadBack(const WorkloadOp& op) {
+  if (!result_.passed || stopped_ || db_ == nullptr || op.writes.empty() || FaultExplains()) {
+    return;
+  }
+  const KeyOp& last = op.writes.back();
+  const std::string& cf = op.kind == OpKind::kTransaction ? op.cf : last.cf;
+  if (!model_.HasColumnFamily(cf)) return;
+  PinnedGet("pinned get of the key just written", cf, last.key, nullptr,
+            model_.Visible().Get(cf, last.key));
+  for (uint32_t slot = 0; slot < kSnapshotSlots && result_.passed; ++slot) {
+    const HeldSnapshot& held = snapshots_[slot];
+    if (held.engine == nullptr) continue;
+    const State& state = model_.SnapshotState(held.model_id);
+    // A column family dropped and created again since the snapshot: the snapshot reads the old
+    // one by name, as DoGet does.
+    if (state.Find(cf) == nullptr) continue;
+    PinnedGet("snapshot pinned get (slot " + std::to_string(slot) + ") of a key written since", cf,
+              last.key, held.engine.get(), state.Get(cf, last.key));
+  }
+}
+
 bool SequentialRun::IteratorOpenedAsModelSays(const std::string& cf_name, const Status& status,
                                               const model::KeyMap* cf) {
   if (!status.ok()) {
@@ -119,7 +152,10 @@ bool SequentialRun::IteratorOpenedAsModelSays(const std::string& cf_name, const 
   return true;
 }
 
-void SequentialRun::DoScan(const WorkloadOp& op, const Snapshot* snapshot, const State& state) {
+std::unique_ptr<Iterator> SequentialRun::OpenScanIterator(const WorkloadOp& op,
+                                                          const Snapshot* snapshot,
+                                                          const State& state,
+                                                          const model::KeyMap** cf) {
   ReadOptions read;
   read.snapshot = snapshot;
   if (!op.lower.empty()) read.lower_bound = op.lower;
@@ -127,11 +163,18 @@ void SequentialRun::DoScan(const WorkloadOp& op, const Snapshot* snapshot, const
   const ColumnFamilyHandle* handle = snapshot == nullptr ? HandleFor(op, op.cf) : nullptr;
   auto it = Engine(
       [&] { return handle ? db_->NewIterator(read, *handle) : db_->NewIterator(read, op.cf); });
-  const model::KeyMap* cf = state.Find(op.cf);
-  if (!IteratorOpenedAsModelSays(op.cf, it.status(), cf)) return;
+  *cf = state.Find(op.cf);
+  if (!IteratorOpenedAsModelSays(op.cf, it.status(), *cf)) return nullptr;
+  return std::move(*it);
+}
+
+void SequentialRun::DoScan(const WorkloadOp& op, const Snapshot* snapshot, const State& state) {
+  const model::KeyMap* cf = nullptr;
+  std::unique_ptr<Iterator> it = OpenScanIterator(op, snapshot, state, &cf);
+  if (it == nullptr) return;
   Entries got;
   Engine([&] {
-    Iterator& iter = **it;
+    Iterator& iter = *it;
     op.reverse ? iter.SeekForPrev(op.key) : iter.Seek(op.key);
     const size_t limit = op.limit == 0 ? SIZE_MAX : op.limit;
     while (iter.Valid() && got.size() < limit) {
@@ -140,26 +183,20 @@ void SequentialRun::DoScan(const WorkloadOp& op, const Snapshot* snapshot, const
     }
     return 0;
   });
-  if (!(*it)->status().ok()) {
+  if (!it->status().ok()) {
     if (FaultExplains()) return;
     return Fail(FailureKind::kReadError,
-                "scan of " + Show(op.cf) + ": expected OK, got " + (*it)->status().ToString());
+                "scan of " + Show(op.cf) + ": expected OK, got " + it->status().ToString());
   }
   CompareScan(op, got, ExpectedScan(*cf, op));
 }
 
 void SequentialRun::DoTurningScan(const WorkloadOp& op, const Snapshot* snapshot,
                                   const State& state) {
-  ReadOptions read;
-  read.snapshot = snapshot;
-  if (!op.lower.empty()) read.lower_bound = op.lower;
-  if (!op.upper.empty()) read.upper_bound = op.upper;
-  const ColumnFamilyHandle* handle = snapshot == nullptr ? HandleFor(op, op.cf) : nullptr;
-  auto it = Engine(
-      [&] { return handle ? db_->NewIterator(read, *handle) : db_->NewIterator(read, op.cf); });
-  const model::KeyMap* cf = state.Find(op.cf);
-  if (!IteratorOpenedAsModelSays(op.cf, it.status(), cf)) return;
-  Iterator& iter = **it;
+  const model::KeyMap* cf = nullptr;
+  std::unique_ptr<Iterator> it = OpenScanIterator(op, snapshot, state, &cf);
+  if (it == nullptr) return;
+  Iterator& iter = *it;
   model::ScanSpec spec;
   spec.reverse = op.reverse;
   if (!op.lower.empty()) spec.lower = op.lower;

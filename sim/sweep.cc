@@ -172,6 +172,9 @@ std::string SweepSummary(const SweepOptions& options, const SweepResult& result)
   std::string out = buf;
   out += "  liveness phases passed: " + std::to_string(s.liveness_checked) + " (" +
          std::to_string(s.liveness_writes) + " durable writes after the faults stopped)\n";
+  out += "  memory bound checked " + std::to_string(s.memory_checks) + " times, " +
+         std::to_string(s.memory_checks_near_bound) +
+         " with the write buffers past 3/4 of write_buffer_bytes_max\n";
   out += "  engine: manifold " MANIFOLD_VERSION "\n";
   for (const SweepFailure& f : result.failures) {
     out += "FAILED seed " + std::to_string(f.seed) + ": " + f.failure + "\n  replay: " + f.replay +

@@ -37,19 +37,8 @@ sim::RunConfig DefaultConfig(uint64_t seed, const std::string& bug) {
   return config;
 }
 
-// Seeds a bug may take. The two that need a read while an immutable buffer waits for its merge
-// got rarer when checkpoints stopped starting on every full buffer (I48): on the sequential
-// workload read_misses_immutable_buffer first fails at seed 246 (13 of 1,000 seeds) and
-// buffer_released_before_durable at seed 324 (8 of 1,000), so they get a larger budget.
-uint64_t SeedsMaxFor(const std::string& bug) {
-  if (bug == "read_misses_immutable_buffer" || bug == "buffer_released_before_durable") {
-    return 600;
-  }
-  return kSeedsMax;
-}
-
 std::optional<Caught> Hunt(const std::string& bug) {
-  for (uint64_t seed = 1; seed <= SeedsMaxFor(bug); ++seed) {
+  for (uint64_t seed = 1; seed <= kSeedsMax; ++seed) {
     sim::RunConfig config = DefaultConfig(seed, bug);
     sim::RunResult result = sim::RunSeed(config);
     if (!result.passed) return Caught{seed, config, result};
@@ -75,8 +64,7 @@ TEST_P(PlantedBugTest, SimulatorCatchesItAndReplaysIt) {
   ASSERT_TRUE(kPlantedBugsCompiledIn)
       << "no planted bugs in this build: the target needs planted_bugs = True (sim/defs.bzl)";
   std::optional<Caught> caught = Hunt(GetParam());
-  ASSERT_TRUE(caught.has_value()) << GetParam() << " survived " << SeedsMaxFor(GetParam())
-                                  << " seeds";
+  ASSERT_TRUE(caught.has_value()) << GetParam() << " survived " << kSeedsMax << " seeds";
   // Replaying the seed gives the same failure, bit for bit.
   sim::RunResult again = sim::RunSeed(caught->config);
   EXPECT_FALSE(again.passed);

@@ -271,6 +271,7 @@ Status DBImpl::WriteCheckpoint(const VersionPtr& target, std::vector<MergeJob>* 
 // splitting every checkpoint into so many writes that an open's recovery checkpoint under the
 // chaos profile's faults rarely gets through (chaos seeds 675 and 797 at 16 pages).
 uint64_t DBImpl::CheckpointHeldBytesMax() const {
+  if (options_.checkpoint_chunk_bytes != 0) return options_.checkpoint_chunk_bytes;
   const uint64_t page_bytes = pager_->layout().page_bytes;
   return std::max<uint64_t>(options_.write_buffer_bytes_max / 16, 64 * page_bytes);
 }

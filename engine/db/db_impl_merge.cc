@@ -163,7 +163,11 @@ Status DBImpl::MergeBuffers(const Version& target, std::vector<MergeJob>* jobs,
       // I49: the chunk's pages go to the file and the cache at once, since the tree reads them
       // back (the path it copies again) through the pager.
       auto write_chunk = [&]() MANIFOLD_REQUIRES(checkpoint_mu_) {
-        free_replaced();
+        if (MANIFOLD_PLANTED_BUG(planted_bug::kChunkReusesReplacedPages)) {
+          for (const btree::PageRun& run : tree.freed()) allocator_.AddFree(run);
+        } else {
+          free_replaced();
+        }
         MANIFOLD_RETURN_IF_ERROR(tree.Flush(writer).status());
         return writer->WriteHeld();
       };

@@ -18,6 +18,9 @@ constexpr uint64_t kGroupCommitWindowUsMax = 100'000;
 constexpr uint64_t kSegmentBytesMin = 64ull << 10;
 constexpr uint64_t kSegmentBytesMax = 1ull << 30;
 constexpr uint64_t kWriteBufferBytesMin = 64ull << 10;
+// One column family's buffer may be smaller than the whole bound: an entry larger than it gets a
+// buffer of its own (the simulator's small-buffer seeds swap buffers this way).
+constexpr uint64_t kWriteBufferPerCfBytesMin = 16ull << 10;
 constexpr uint64_t kWriteSlowdownDelayUsMax = 1000000;
 constexpr uint64_t kWriteBufferImmutablesPerCfMax = 64;
 
@@ -59,11 +62,11 @@ Status ValidateOptions(const Options& options) {
                                    std::to_string(kWriteBufferBytesMin));
   }
   if (options.write_buffer_bytes_per_cf_max != 0 &&
-      (options.write_buffer_bytes_per_cf_max < kWriteBufferBytesMin ||
+      (options.write_buffer_bytes_per_cf_max < kWriteBufferPerCfBytesMin ||
        options.write_buffer_bytes_per_cf_max > options.write_buffer_bytes_max)) {
     return Status::InvalidArgument(
         "write_buffer_bytes_per_cf_max " + std::to_string(options.write_buffer_bytes_per_cf_max) +
-        " must be at least " + std::to_string(kWriteBufferBytesMin) +
+        " must be at least " + std::to_string(kWriteBufferPerCfBytesMin) +
         " and at most write_buffer_bytes_max " + std::to_string(options.write_buffer_bytes_max));
   }
   if (options.write_buffer_immutables_per_cf_max < 1 ||
@@ -80,6 +83,12 @@ Status ValidateOptions(const Options& options) {
   }
   if (options.checkpoint_dirty_bytes > options.write_buffer_bytes_max) {
     return Status::InvalidArgument("checkpoint_dirty_bytes must not exceed write_buffer_bytes_max");
+  }
+  if (options.checkpoint_chunk_bytes != 0 &&
+      options.checkpoint_chunk_bytes < 8ull * options.page_bytes) {
+    return Status::InvalidArgument(
+        "checkpoint_chunk_bytes " + std::to_string(options.checkpoint_chunk_bytes) +
+        " must be 0 or at least 8 pages (" + std::to_string(8ull * options.page_bytes) + " bytes)");
   }
   return Status::OK();
 }

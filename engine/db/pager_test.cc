@@ -158,13 +158,28 @@ TEST(PageAllocatorTest, RefusesToGrowPastTheLimit) {
   EXPECT_TRUE(status.IsNoSpace()) << status.ToString();
 }
 
-TEST(FreeListTest, WriteThenReadBack) {
+// A pager of 1 KiB pages with a 1 MiB cache over a new file "/data" of an in-memory file
+// system (`pager` null if the file could not be created).
+struct PagerOnMemFile {
   std::unique_ptr<MemFileSystem> fs = NewMemFileSystem();
+  std::unique_ptr<Pager> pager;
+};
+
+PagerOnMemFile NewPagerOnMemFile() {
+  PagerOnMemFile data;
   OpenFileOptions create;
   create.create = true;
-  auto file = fs->OpenFile("/data", create);
-  ASSERT_TRUE(file.ok());
-  Pager pager(std::move(*file), "/data", 1024, 1 << 20, true);
+  auto file = data.fs->OpenFile("/data", create);
+  EXPECT_TRUE(file.ok()) << file.status().ToString();
+  if (file.ok())
+    data.pager = std::make_unique<Pager>(std::move(*file), "/data", 1024, 1 << 20, true);
+  return data;
+}
+
+TEST(FreeListTest, WriteThenReadBack) {
+  PagerOnMemFile data = NewPagerOnMemFile();
+  ASSERT_NE(data.pager, nullptr);
+  Pager& pager = *data.pager;
   PageAllocator allocator(2, 1 << 20);
   // Many scattered free pages, so the list spans several chain pages.
   ASSERT_TRUE(allocator.Allocate(2000).ok());
@@ -193,12 +208,9 @@ TEST(FreeListTest, WriteThenReadBack) {
 // pages, a large value deleted) must come back whole, not cut to its low 16 bits with the rest
 // leaked (I5: every page is used or free).
 TEST(FreeListTest, RunLongerThan16BitsRoundTrips) {
-  std::unique_ptr<MemFileSystem> fs = NewMemFileSystem();
-  OpenFileOptions create;
-  create.create = true;
-  auto file = fs->OpenFile("/data", create);
-  ASSERT_TRUE(file.ok());
-  Pager pager(std::move(*file), "/data", 1024, 1 << 20, true);
+  PagerOnMemFile data = NewPagerOnMemFile();
+  ASSERT_NE(data.pager, nullptr);
+  Pager& pager = *data.pager;
   PageAllocator allocator(2, 1 << 20);
   constexpr uint64_t kLongRun = 70'000;  // More than 0xFFFF.
   ASSERT_TRUE(allocator.Allocate(kLongRun + 10).ok());
@@ -225,12 +237,9 @@ TEST(FreeListTest, RunLongerThan16BitsRoundTrips) {
 // it goes and hands the tree pages to the cache, and every page it made reads back through the
 // pager, from the cache or from the file.
 TEST(CommitWriterTest, WritesOutWhatItHoldsPastItsLimit) {
-  std::unique_ptr<MemFileSystem> fs = NewMemFileSystem();
-  OpenFileOptions create;
-  create.create = true;
-  auto file = fs->OpenFile("/data", create);
-  ASSERT_TRUE(file.ok());
-  Pager pager(std::move(*file), "/data", 1024, 1 << 20, true);
+  PagerOnMemFile data = NewPagerOnMemFile();
+  ASSERT_NE(data.pager, nullptr);
+  Pager& pager = *data.pager;
   PageAllocator allocator(2, 1 << 20);
   constexpr uint64_t kHeldMax = 3 * 1024;
   CommitWriter writer(&pager, &allocator, 5, kHeldMax, 1 << 16);
@@ -249,7 +258,7 @@ TEST(CommitWriterTest, WritesOutWhatItHoldsPastItsLimit) {
   EXPECT_FALSE(writer.write_failed());
   EXPECT_GT(pager.cache()->usage_bytes(), 0u);  // The tree pages, handed to the cache.
   // Through the cache, and from the file alone.
-  auto reopened = fs->OpenFile("/data", OpenFileOptions());
+  auto reopened = data.fs->OpenFile("/data", OpenFileOptions());
   ASSERT_TRUE(reopened.ok());
   Pager uncached(std::move(*reopened), "/data", 1024, 0, false);
   for (btree::NodeSource* source :

@@ -10,23 +10,15 @@
 #include <utility>
 
 #include "engine/db/write_buffer.h"
+#include "engine/db/write_buffer_test_util.h"
 #include "engine/util/arena.h"
 
 namespace manifold {
 namespace {
 
 using Found = WriteBuffer::Found;
-
-std::unique_ptr<WriteBuffer> NewBuffer(WriteBufferOptions options = {}) {
-  StatusOr<std::unique_ptr<WriteBuffer>> buffer = WriteBuffer::Create(options);
-  EXPECT_TRUE(buffer.ok()) << buffer.status().ToString();
-  return std::move(buffer).value();
-}
-
-void Put(WriteBuffer* buffer, uint64_t sequence, std::string_view key, std::string_view value) {
-  Status status = buffer->Add(sequence, EntryType::kPut, key, value);
-  ASSERT_TRUE(status.ok()) << status.ToString();
-}
+using write_buffer_test::NewBuffer;
+using write_buffer_test::Put;
 
 std::string FilterKey(uint64_t i) { return "user" + std::to_string(i * 2654435761u % 1000003); }
 

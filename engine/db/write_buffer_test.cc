@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "engine/db/write_buffer_test_util.h"
 #include "engine/port/atomic.h"
 #include "engine/port/sync.h"
 
@@ -21,12 +22,9 @@ namespace manifold {
 namespace {
 
 using Found = WriteBuffer::Found;
-
-std::unique_ptr<WriteBuffer> NewBuffer(WriteBufferOptions options = {}) {
-  StatusOr<std::unique_ptr<WriteBuffer>> buffer = WriteBuffer::Create(options);
-  EXPECT_TRUE(buffer.ok()) << buffer.status().ToString();
-  return std::move(buffer).value();
-}
+using write_buffer_test::Delete;
+using write_buffer_test::NewBuffer;
+using write_buffer_test::Put;
 
 struct Entry {
   std::string key;
@@ -61,16 +59,6 @@ std::vector<Entry> Backward(const WriteBuffer& buffer) {
 
 Entry At(const WriteBuffer::Iterator& it) {
   return {std::string(it.key()), it.sequence(), it.type(), std::string(it.value())};
-}
-
-void Put(WriteBuffer* buffer, uint64_t sequence, std::string_view key, std::string_view value) {
-  Status status = buffer->Add(sequence, EntryType::kPut, key, value);
-  ASSERT_TRUE(status.ok()) << status.ToString();
-}
-
-void Delete(WriteBuffer* buffer, uint64_t sequence, std::string_view key) {
-  Status status = buffer->Add(sequence, EntryType::kTombstone, key, "");
-  ASSERT_TRUE(status.ok()) << status.ToString();
 }
 
 TEST(WriteBufferTest, CreateRefusesOptionsOutOfRange) {

@@ -140,6 +140,10 @@ inline constexpr char kMergeLosesNewestVersion[] = "manifold/bug/merge_loses_new
 // the leaf left of it as separator, not its own first key: a search for that key goes right of
 // the separator (I41) and misses it.
 inline constexpr char kPackSeparatorFromLeft[] = "manifold/bug/pack_separator_from_left";
+// A merge that writes its output in chunks (I49) frees the pages each chunk's flush replaced for
+// reuse at once, as if the chunk were a checkpoint of its own: the next chunk overwrites pages of
+// the durable tree (and of snapshots' trees) before the header names the new one (I37, I4).
+inline constexpr char kChunkReusesReplacedPages[] = "manifold/bug/chunk_reuses_replaced_pages";
 // Concurrency bugs, caught by the scheduler's harnesses (sim/sched/planted_concurrency_test.cc).
 // Publication makes every ready commit visible, also past an earlier sync commit still waiting
 // for its sync (I19): readers see sequences out of order, and the earlier one then hides the later.
@@ -161,7 +165,7 @@ inline constexpr char kCheckpointReadsVersionUnlocked[] =
     "manifold/bug/checkpoint_reads_version_unlocked";
 }  // namespace planted_bug
 
-inline constexpr std::array<std::string_view, 26> kPlantedBugs = {
+inline constexpr std::array<std::string_view, 27> kPlantedBugs = {
     planted_bug::kSkipPageSync,
     planted_bug::kSkipDirSync,
     planted_bug::kAckBeforeHeaderSync,
@@ -183,6 +187,7 @@ inline constexpr std::array<std::string_view, 26> kPlantedBugs = {
     planted_bug::kReadMissesImmutableBuffer,
     planted_bug::kMergeLosesNewestVersion,
     planted_bug::kPackSeparatorFromLeft,
+    planted_bug::kChunkReusesReplacedPages,
     planted_bug::kPublicationOutOfOrder,
     planted_bug::kCheckpointFreesReaderPages,
     planted_bug::kFollowerReleasedBeforeSync,
@@ -192,7 +197,7 @@ inline constexpr std::array<std::string_view, 26> kPlantedBugs = {
 
 // The planted bugs above that need concurrent threads to show (the last five): the sequential
 // simulator's sweep (tests/planted_bugs_test.cc) cannot catch them; the scheduler's can.
-inline constexpr size_t kPlantedConcurrencyBugsFirst = 21;
+inline constexpr size_t kPlantedConcurrencyBugsFirst = 22;
 
 }  // namespace manifold
 

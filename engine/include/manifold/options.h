@@ -118,7 +118,7 @@ struct Options {
   // then fail.
   uint64_t write_buffer_bytes_max = 64ull << 20;
   // Size at which one column family's active write buffer becomes immutable and a new one
-  // starts; 64 KiB to write_buffer_bytes_max. 0 means write_buffer_bytes_max / 4, within
+  // starts; 16 KiB to write_buffer_bytes_max. 0 means write_buffer_bytes_max / 4, within
   // [64 KiB, 16 MiB].
   uint64_t write_buffer_bytes_per_cf_max = 0;
   // Most immutable write buffers one column family keeps waiting for a checkpoint's merge (I47),
@@ -137,6 +137,11 @@ struct Options {
   // write_buffer_bytes_max: a merge of random keys rewrites nearly every leaf of a large tree
   // however few it brings, so larger merges write less (I57).
   uint64_t checkpoint_dirty_bytes = 0;
+  // Most bytes of its own output a checkpoint holds before it writes them out (I49): its merge's
+  // dirty tree nodes (a chunk), and its page images. 0 means write_buffer_bytes_max / 16, at
+  // least 64 pages. Otherwise at least 8 pages: smaller chunks rewrite the path to the root more
+  // often and split a checkpoint into more writes (the simulator lowers it to exercise chunks).
+  uint64_t checkpoint_chunk_bytes = 0;
   // A checkpoint starts when the log holds this many bytes not covered by a checkpoint.
   uint64_t checkpoint_log_bytes = 256ull << 20;
   // A checkpoint starts when the oldest change it would write is older than this (by Clock).
