@@ -401,7 +401,12 @@ bool ConcurrentRun::ColumnFamilyOp(const WorkloadOp& op) {
 
 std::optional<model::RecoveredState> ConcurrentRun::OpenAndRead(const std::string& what) {
   Status last;  // The last attempt's error, for the report.
+  std::optional<FaultPause> paused;
   for (int attempt = 0; attempt < kOpenAttemptsMax; ++attempt) {
+    if (attempt == kOpenAttemptsFaultyMax) {
+      paused.emplace(&fs_);
+      Trace("  open: " + std::to_string(attempt) + " attempts failed; faults paused for the rest");
+    }
     const uint64_t faults_before = FsFaultCount();
     auto db = DB::Open(options_, kDbPath);
     if (db.ok() && fs_.crashed()) {

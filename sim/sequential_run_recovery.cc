@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <optional>
 
 #include "engine/wal/log_format.h"
 #include "sim/liveness.h"
@@ -85,7 +86,12 @@ Status SequentialRun::DamageOneSegment(bool lose) {
 
 bool SequentialRun::OpenAndCheck(const std::string& what, model::Reopen kind) {
   Status last;  // The last attempt's error, for the report.
+  std::optional<FaultPause> paused;
   for (int attempt = 0; attempt < kOpenAttemptsMax; ++attempt) {
+    if (attempt == kOpenAttemptsFaultyMax) {
+      paused.emplace(&fs_);
+      Trace("  open: " + std::to_string(attempt) + " attempts failed; faults paused for the rest");
+    }
     fs_faults_at_step_ = FsFaultCount();
     faults_this_op_ = 0;
     auto db = Engine([&] { return DB::Open(options_, kDbPath); });

@@ -216,6 +216,11 @@ void SimFileSystem::set_random_crashes(bool enabled) {
   state_->random_crashes = enabled;
 }
 
+bool SimFileSystem::random_crashes() const {
+  port::MutexLock lock(&state_->mu);
+  return state_->random_crashes;
+}
+
 void SimFileSystem::CrashNow() {
   port::MutexLock lock(&state_->mu);
   if (state_->crashed) return;

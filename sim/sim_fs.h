@@ -130,6 +130,7 @@ class SimFileSystem final : public FileSystem {
 
   // Enables (the default) or disables power cuts drawn from crash_per_mutation.
   void set_random_crashes(bool enabled);
+  bool random_crashes() const;
 
   // Cuts the power now, between operations. No-op if already cut.
   void CrashNow();
@@ -165,6 +166,30 @@ class SimFileSystem final : public FileSystem {
   // FileSystem call above takes the scheduling point and the lock, then goes to top_.
   std::vector<std::unique_ptr<FileSystem>> layers_;
   FileSystem* top_ = nullptr;
+};
+
+// Turns every fault off (rates and random power cuts) for its lifetime and restores them after:
+// the runners' last open attempts (kOpenAttemptsFaultyMax) run with nothing injected, so an open
+// that only fails while chaos keeps landing faults on a long recovery ends, and one that still
+// fails is the engine's failure (issue 13, liveness).
+class FaultPause {
+ public:
+  explicit FaultPause(SimFileSystem* fs)
+      : fs_(fs), saved_(fs->options()), saved_random_crashes_(fs->random_crashes()) {
+    fs_->set_options(faults::FaultOptions());
+    fs_->set_random_crashes(false);
+  }
+  ~FaultPause() {
+    fs_->set_options(saved_);
+    fs_->set_random_crashes(saved_random_crashes_);
+  }
+  FaultPause(const FaultPause&) = delete;
+  FaultPause& operator=(const FaultPause&) = delete;
+
+ private:
+  SimFileSystem* const fs_;
+  const faults::FaultOptions saved_;
+  const bool saved_random_crashes_;
 };
 
 }  // namespace manifold::sim
