@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <functional>
 #include <iterator>
 #include <map>
 #include <memory>
@@ -126,6 +127,42 @@ class MergedCursorTest : public ::testing::Test {
     const std::vector<std::pair<std::string, std::string>> want(model.begin(), model.end());
     EXPECT_EQ(forward, want);
     EXPECT_EQ(std::vector(backward.rbegin(), backward.rend()), want);
+  }
+
+  // A random walk of `steps` steps that turns often, checked against `model` at every step:
+  // each step first runs `before_step`, then draws op = pick(6): a seek (Seek or SeekForPrev to
+  // `key()`) when op < seek_below or the cursor is off the end, Next when op < next_below, else
+  // Prev.
+  static void RandomWalk(MergedCursor* cursor, const Model& model, int steps, uint32_t seek_below,
+                         uint32_t next_below, const std::function<uint32_t(uint32_t)>& pick,
+                         const std::function<std::string()>& key,
+                         const std::function<void()>& before_step) {
+    auto at = model.end();  // The model's position (end() when the cursor is not valid).
+    for (int step = 0; step < steps; ++step) {
+      before_step();
+      const uint32_t op = pick(6);
+      if (at == model.end() || op < seek_below) {
+        const std::string target = key();
+        if (pick(2) == 0) {
+          ASSERT_TRUE(cursor->Seek(target).ok());
+          at = model.lower_bound(target);
+        } else {
+          ASSERT_TRUE(cursor->SeekForPrev(target).ok());
+          at = model.upper_bound(target);
+          at = at == model.begin() ? model.end() : std::prev(at);
+        }
+      } else if (op < next_below) {
+        ASSERT_TRUE(cursor->Next().ok());
+        ++at;
+      } else {
+        ASSERT_TRUE(cursor->Prev().ok());
+        at = at == model.begin() ? model.end() : std::prev(at);
+      }
+      ASSERT_EQ(cursor->Valid(), at != model.end()) << "step " << step;
+      if (at == model.end()) continue;
+      ASSERT_EQ(cursor->key(), at->first) << "step " << step;
+      ASSERT_EQ(cursor->value(), at->second) << "step " << step;
+    }
   }
 
   MemPages pages_;
@@ -275,32 +312,8 @@ TEST_F(MergedCursorTest, RandomWalksMatchPointLookups) {
     const Model model = Expected(read);
     std::unique_ptr<MergedCursor> cursor = Cursor(read);
     ExpectWalks(cursor.get(), model);
-    // A random walk; `at` is the model's position (end() when the cursor is not valid).
-    auto at = model.end();
-    for (int step = 0; step < 200; ++step) {
-      const uint32_t op = pick(6);
-      if (at == model.end() || op < 2) {
-        const std::string target = key();
-        if (pick(2) == 0) {
-          ASSERT_TRUE(cursor->Seek(target).ok());
-          at = model.lower_bound(target);
-        } else {
-          ASSERT_TRUE(cursor->SeekForPrev(target).ok());
-          at = model.upper_bound(target);
-          at = at == model.begin() ? model.end() : std::prev(at);
-        }
-      } else if (op < 4) {
-        ASSERT_TRUE(cursor->Next().ok());
-        ++at;
-      } else {
-        ASSERT_TRUE(cursor->Prev().ok());
-        at = at == model.begin() ? model.end() : std::prev(at);
-      }
-      ASSERT_EQ(cursor->Valid(), at != model.end()) << "step " << step;
-      if (at == model.end()) continue;
-      ASSERT_EQ(cursor->key(), at->first) << "step " << step;
-      ASSERT_EQ(cursor->value(), at->second) << "step " << step;
-    }
+    ASSERT_NO_FATAL_FAILURE(RandomWalk(cursor.get(), model, 200, /*seek_below=*/2,
+                                       /*next_below=*/4, pick, key, [] {}));
   }
 }
 
@@ -372,32 +385,8 @@ TEST_F(MergedCursorTest, NewerWritesDuringWalksChangeNothing) {
       ASSERT_TRUE(cursor->Prev().ok());
     }
     EXPECT_EQ(std::vector(walked.rbegin(), walked.rend()), want);
-    auto at = model.end();
-    for (int step = 0; step < 300; ++step) {
-      write_newer();
-      const uint32_t op = pick(6);
-      if (at == model.end() || op < 1) {
-        const std::string target = key();
-        if (pick(2) == 0) {
-          ASSERT_TRUE(cursor->Seek(target).ok());
-          at = model.lower_bound(target);
-        } else {
-          ASSERT_TRUE(cursor->SeekForPrev(target).ok());
-          at = model.upper_bound(target);
-          at = at == model.begin() ? model.end() : std::prev(at);
-        }
-      } else if (op < 3) {
-        ASSERT_TRUE(cursor->Next().ok());
-        ++at;
-      } else {
-        ASSERT_TRUE(cursor->Prev().ok());
-        at = at == model.begin() ? model.end() : std::prev(at);
-      }
-      ASSERT_EQ(cursor->Valid(), at != model.end()) << "step " << step;
-      if (at == model.end()) continue;
-      ASSERT_EQ(cursor->key(), at->first) << "step " << step;
-      ASSERT_EQ(cursor->value(), at->second) << "step " << step;
-    }
+    ASSERT_NO_FATAL_FAILURE(RandomWalk(cursor.get(), model, 300, /*seek_below=*/1,
+                                       /*next_below=*/3, pick, key, write_newer));
   }
 }
 

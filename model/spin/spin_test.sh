@@ -159,7 +159,8 @@ case "${mode}" in
     # The planted bugs outside the modelled protocols (model/spin/README.md says why).
     not_modelled=(skip_dir_sync skip_checksum reuse_pinned_pages rollback_keeps_sequence
       skip_roll_record_check preallocate_without_sync checkpoint_frees_reader_pages
-      forced_checkpoint_keeps_log page_search_equal_goes_left)
+      forced_checkpoint_keeps_log page_search_equal_goes_left pack_separator_from_left
+      chunk_reuses_replaced_pages)
     # Every planted bug of the engine is either modelled or listed as not modelled, so a new one
     # cannot be forgotten here.
     failures=0
