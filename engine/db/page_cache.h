@@ -3,17 +3,19 @@
 // the cache holds exactly the bytes of the pages, counted by their buffers (I42): no decoded
 // node lives here. Entries remember their page's checksum, so a lookup for a different version
 // of the page misses instead of returning stale data.
-// Eviction is second-chance (CLOCK over a list): a hit only sets a flag, so the hot path of
-// every read (three lookups per Get) does not reorder a list under the shard's lock.
+// Eviction is second-chance (CLOCK: a hand sweeping a shard's slots): a hit only sets a flag, so
+// the hot path of every read (three lookups per Get) moves nothing under the shard's lock. A
+// shard's index is a flat open-addressing table (page_id_index.h) and its entries live in one
+// vector of slots, so neither a lookup nor an insert allocates a node.
 #ifndef MANIFOLD_DB_PAGE_CACHE_H_
 #define MANIFOLD_DB_PAGE_CACHE_H_
 
 #include <array>
 #include <cstdint>
-#include <list>
-#include <unordered_map>
+#include <vector>
 
 #include "engine/btree/page.h"
+#include "engine/db/page_id_index.h"
 #include "engine/port/sync.h"
 #include "engine/util/shared_bytes.h"
 
@@ -45,20 +47,25 @@ class PageCache {
 
  private:
   struct Entry {
-    uint64_t page_id;
-    uint32_t crc;
+    uint64_t page_id = PageIdIndex::kNoPage;  // kNoPage: a free slot.
+    uint32_t crc = 0;
     SharedBytes image;
-    size_t charge_bytes;
-    bool referenced;  // Hit since it was last passed by the eviction hand.
+    size_t charge_bytes = 0;
+    bool referenced = false;  // Hit since the hand last passed it.
   };
   struct Shard {
     port::Mutex mu;
-    std::list<Entry> order MANIFOLD_GUARDED_BY(mu);  // Newest (or given a second chance) first.
-    std::unordered_map<uint64_t, std::list<Entry>::iterator> index MANIFOLD_GUARDED_BY(mu);
+    std::vector<Entry> slots MANIFOLD_GUARDED_BY(mu);
+    std::vector<uint32_t> free_slots MANIFOLD_GUARDED_BY(mu);  // Indexes of free slots.
+    PageIdIndex index MANIFOLD_GUARDED_BY(mu);                 // page id -> its slot.
+    size_t hand MANIFOLD_GUARDED_BY(mu) = 0;                   // The next slot to consider.
     uint64_t usage_bytes MANIFOLD_GUARDED_BY(mu) = 0;
     uint64_t hits MANIFOLD_GUARDED_BY(mu) = 0;
     uint64_t misses MANIFOLD_GUARDED_BY(mu) = 0;
   };
+  // Removes the entry in `slot` (used), moving its image to `evicted`.
+  static void Release(Shard* shard, uint32_t slot, std::vector<SharedBytes>* evicted)
+      MANIFOLD_REQUIRES(shard->mu);
   template <typename Field>
   uint64_t Sum(Field field) const;
   Shard& ShardFor(uint64_t page_id) { return shards_[page_id % shard_count_]; }

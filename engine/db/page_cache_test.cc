@@ -67,5 +67,28 @@ TEST(PageCacheTest, EvictsLeastRecentlyUsed) {
   EXPECT_EQ(cache.misses(), 1u);
 }
 
+// Replacements, evictions and freed slots reused, many times over in one shard: the cache stays
+// within its budget, the newest image of each page is the one found, and a replaced version is
+// never returned.
+TEST(PageCacheTest, ReplacesAndEvictsConsistentlyOverManyRounds) {
+  PageCache cache(16 * 1024);  // One shard, four 4 KiB images.
+  ASSERT_EQ(cache.shard_count(), 1u);
+  const uint64_t charge = PageCache::ChargeOf(Image(4096));
+  const uint64_t fits = 16 * 1024 / charge;
+  ASSERT_GE(fits, 2u);
+  for (uint32_t round = 1; round <= 200; ++round) {
+    const uint64_t page = round % 7;
+    SharedBytes image = Image(4096, static_cast<char>('a' + round % 26));
+    cache.Insert(btree::PageRef{page, round}, image);
+    ASSERT_LE(cache.usage_bytes(), 16u * 1024);
+    ASSERT_EQ(cache.Lookup(btree::PageRef{page, round}).buffer_id(), image.buffer_id());
+    if (round > 7) {
+      // The version of this page inserted 7 rounds ago was replaced.
+      ASSERT_TRUE(cache.Lookup(btree::PageRef{page, round - 7}).empty());
+    }
+  }
+  EXPECT_EQ(cache.usage_bytes(), fits * charge);
+}
+
 }  // namespace
 }  // namespace manifold
